@@ -1,0 +1,27 @@
+use serde::{Deserialize, Serialize};
+
+/// Served without authentication so that a client can see what it talks to
+/// and pin the certificate (vSphere's `ServiceContent.about` analog).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct About {
+    pub product: String,
+    pub version: String,
+    pub api: String,
+    pub host_name: String,
+    /// SHA-256 of the host's TLS certificate (DER), colon-separated hex.
+    pub thumbprint: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HostInfo {
+    pub name: String,
+    pub version: String,
+    pub thumbprint: String,
+    /// The accelerator VMs use: `kvm` or `tcg`.
+    pub accel: String,
+    pub cpus: u32,
+    pub memory_mib: u64,
+    pub vms_running: u32,
+    pub vms_total: u32,
+    pub uptime_secs: u64,
+}

@@ -1,0 +1,21 @@
+//! The types of Hierro's REST APIs. The host agent (server), the typed client,
+//! the CLI and the lab all use these; nothing re-declares a request body.
+
+pub mod datastore;
+pub mod error;
+pub mod event;
+pub mod host;
+pub mod session;
+pub mod task;
+pub mod vm;
+
+pub use datastore::*;
+pub use error::*;
+pub use event::*;
+pub use host::*;
+pub use session::*;
+pub use task::*;
+pub use vm::*;
+
+/// Header that carries a session token (as `vmware-api-session-id` does in vSphere).
+pub const SESSION_HEADER: &str = "hierro-session";

@@ -1,0 +1,16 @@
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginResponse {
+    /// Send it back in the `hierro-session` header.
+    pub token: String,
+    pub username: String,
+    /// Seconds of inactivity after which the session ends.
+    pub idle_timeout_secs: u64,
+}

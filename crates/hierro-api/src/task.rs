@@ -1,0 +1,41 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::ErrorInfo;
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskState {
+    Queued,
+    Running,
+    Success,
+    Error,
+}
+
+impl TaskState {
+    pub fn is_done(self) -> bool {
+        matches!(self, TaskState::Success | TaskState::Error)
+    }
+}
+
+/// Every state change is a task (vSphere's `Task`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Task {
+    pub id: Uuid,
+    /// What it does, e.g. `VirtualMachine.powerOn`.
+    pub operation: String,
+    /// The object it acts on: `vm:<id>`, `datastore:<name>`, `host`.
+    pub target: String,
+    pub target_name: String,
+    pub state: TaskState,
+    pub progress: u8,
+    pub user: String,
+    pub queued_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub result: Option<serde_json::Value>,
+    #[serde(default)]
+    pub error: Option<ErrorInfo>,
+}

@@ -1,0 +1,207 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Request to create a VM (the body of `POST /api/vms`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VmCreate {
+    /// Unique on the host; letters, digits, `-`, `_`, `.`.
+    pub name: String,
+    /// Datastore that holds the VM's folder.
+    pub datastore: String,
+    #[serde(default = "default_cpus")]
+    pub cpus: u32,
+    pub memory_mib: u64,
+    pub disk: DiskSpec,
+    pub boot: Boot,
+    #[serde(default)]
+    pub nics: Vec<NicSpec>,
+}
+
+fn default_cpus() -> u32 {
+    1
+}
+
+/// The VM's system disk: a new blank qcow2 of `size_mib`, or a linked clone
+/// of a template disk (`clone_from`, a datastore path) that grows to `size_mib`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DiskSpec {
+    #[serde(default)]
+    pub size_mib: Option<u64>,
+    #[serde(default)]
+    pub clone_from: Option<String>,
+}
+
+/// How the VM boots: a kernel and initrd given directly (datastore paths), or
+/// its disk.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Boot {
+    Kernel {
+        kernel: String,
+        #[serde(default)]
+        initrd: Option<String>,
+        /// Extra kernel arguments; the host adds the console and the guest
+        /// network settings from the NIC configuration.
+        #[serde(default)]
+        cmdline: String,
+    },
+    Disk,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NicSpec {
+    /// The network (port group) the NIC connects to.
+    pub network: String,
+    /// Assigned by the host when absent, then kept in the VM's configuration.
+    #[serde(default)]
+    pub mac: Option<String>,
+    /// Guest IP in CIDR form (`10.99.0.101/24`), handed to the guest image.
+    #[serde(default)]
+    pub ip: Option<String>,
+    #[serde(default)]
+    pub gateway: Option<String>,
+}
+
+/// The VM's stored configuration (`vm.json` in its folder; the .vmx analog).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct VmConfig {
+    pub id: Uuid,
+    pub name: String,
+    pub cpus: u32,
+    pub memory_mib: u64,
+    pub disk: DiskConfig,
+    pub boot: Boot,
+    pub nics: Vec<Nic>,
+    pub created: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DiskConfig {
+    /// File name inside the VM folder.
+    pub file: String,
+    pub size_mib: u64,
+    /// The template this disk is a linked clone of, if any.
+    #[serde(default)]
+    pub clone_of: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Nic {
+    pub network: String,
+    pub mac: String,
+    #[serde(default)]
+    pub ip: Option<String>,
+    #[serde(default)]
+    pub gateway: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum PowerState {
+    PoweredOff,
+    PoweredOn,
+}
+
+impl std::fmt::Display for PowerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PowerState::PoweredOff => "poweredOff",
+            PowerState::PoweredOn => "poweredOn",
+        })
+    }
+}
+
+/// A VM as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VmInfo {
+    pub id: Uuid,
+    pub name: String,
+    pub power_state: PowerState,
+    pub datastore: String,
+    /// The VM folder as a datastore path.
+    pub folder: String,
+    pub config: VmConfig,
+    #[serde(default)]
+    pub runtime: Option<VmRuntime>,
+    /// Filled from the guest agent when the VM runs and the agent answers.
+    #[serde(default)]
+    pub guest: Option<GuestInfo>,
+    #[serde(default)]
+    pub snapshots: Vec<Snapshot>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VmRuntime {
+    /// The QEMU process.
+    pub pid: u32,
+    pub started_at: Option<DateTime<Utc>>,
+    /// QEMU's own run state (`running`, `paused`, ...).
+    pub qemu_status: String,
+    pub accel: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct GuestInfo {
+    pub agent_running: bool,
+    #[serde(default)]
+    pub agent_version: Option<String>,
+    #[serde(default)]
+    pub host_name: Option<String>,
+    /// The guest's addresses, loopback left out.
+    #[serde(default)]
+    pub ip_addresses: Vec<String>,
+    #[serde(default)]
+    pub interfaces: Vec<GuestInterface>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GuestInterface {
+    pub name: String,
+    #[serde(default)]
+    pub mac: Option<String>,
+    pub ip_addresses: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Snapshot {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub created: DateTime<Utc>,
+    /// Taken while running: holds the memory too, and revert resumes there.
+    pub memory: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotCreate {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// Power operations (`POST /api/vms/{id}/power/{op}`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum PowerOp {
+    On,
+    Off,
+    Reset,
+    /// Clean shutdown through the guest agent.
+    Shutdown,
+}
+
+impl PowerOp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PowerOp::On => "on",
+            PowerOp::Off => "off",
+            PowerOp::Reset => "reset",
+            PowerOp::Shutdown => "shutdown",
+        }
+    }
+}

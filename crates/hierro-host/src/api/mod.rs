@@ -1,0 +1,92 @@
+//! The host REST API: thin handlers that parse, authenticate and call the
+//! logic. Every route except `/api/about` and login needs a session.
+
+mod console;
+mod datastore;
+mod host;
+mod session;
+mod task;
+mod vm;
+
+use std::sync::Arc;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::routing::{get, post};
+use axum::Router;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::Host;
+
+pub type AppState = Arc<Host>;
+
+pub fn router(host: Arc<Host>) -> Router {
+    Router::new()
+        .route("/api/about", get(host::about))
+        .route("/api/session", post(session::login).delete(session::logout))
+        .route("/api/host", get(host::info))
+        .route("/api/datastores", get(datastore::list).post(datastore::add))
+        .route("/api/vms", get(vm::list).post(vm::create))
+        .route("/api/vms/{vm}", get(vm::info).delete(vm::delete))
+        .route("/api/vms/{vm}/power/{op}", post(vm::power))
+        .route("/api/vms/{vm}/console", get(console::connect))
+        .route("/api/vms/{vm}/snapshots", get(vm::snapshots).post(vm::snapshot_create))
+        .route("/api/vms/{vm}/snapshots/{name}", axum::routing::delete(vm::snapshot_delete))
+        .route("/api/vms/{vm}/snapshots/{name}/revert", post(vm::snapshot_revert))
+        .route("/api/tasks", get(task::list))
+        .route("/api/tasks/{id}", get(task::get))
+        .route("/api/events", get(task::events))
+        .fallback(|| async { ApiError::not_found("no such API endpoint") })
+        .with_state(host)
+}
+
+/// The authenticated caller. Taken from the `hierro-session` header, or from
+/// a `session` query parameter for WebSockets (browsers cannot set headers
+/// there).
+pub struct Caller {
+    pub user: String,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, host: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(hierro_api::SESSION_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let query = parts.uri.query().and_then(|q| {
+            q.split('&')
+                .find_map(|kv| kv.strip_prefix("session=").map(str::to_string))
+        });
+        let token = header
+            .or(query)
+            .ok_or_else(|| ApiError::unauthorized("log in first: POST /api/session"))?;
+        let user = host
+            .sessions
+            .check(&token)
+            .ok_or_else(|| ApiError::unauthorized("the session is unknown or expired; log in again"))?;
+        Ok(Caller { user })
+    }
+}
+
+/// A JSON body whose errors come back as our JSON errors, naming the field.
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Body(v)),
+            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::bad_request(format!(
+                "invalid request body: {}",
+                std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_else(|| e.body_text())
+            ))),
+            Err(e) => Err(ApiError::bad_request(format!("invalid request body: {}", e.body_text()))),
+        }
+    }
+}

@@ -1,0 +1,41 @@
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use hierro_api::{LoginRequest, LoginResponse, Severity};
+
+use super::{AppState, Body};
+use crate::error::{ApiError, ApiResult};
+
+pub async fn login(State(host): State<AppState>, Body(req): Body<LoginRequest>) -> ApiResult<Json<LoginResponse>> {
+    let Some(token) = host.sessions.login(&req.username, &req.password) else {
+        host.journal.event(
+            "BadUsernameSessionEvent",
+            Severity::Warning,
+            &host.target(),
+            &req.username,
+            format!("Failed login for {:?}", req.username),
+            None,
+        );
+        return Err(ApiError::unauthorized("wrong user name or password"));
+    };
+    host.journal.event(
+        "UserLoginSessionEvent",
+        Severity::Info,
+        &host.target(),
+        &req.username,
+        format!("User {} logged in", req.username),
+        None,
+    );
+    Ok(Json(LoginResponse {
+        token,
+        username: req.username,
+        idle_timeout_secs: host.sessions.idle().as_secs(),
+    }))
+}
+
+pub async fn logout(State(host): State<AppState>, headers: HeaderMap) -> StatusCode {
+    if let Some(t) = headers.get(hierro_api::SESSION_HEADER).and_then(|v| v.to_str().ok()) {
+        host.sessions.logout(t);
+    }
+    StatusCode::NO_CONTENT
+}

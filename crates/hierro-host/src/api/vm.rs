@@ -1,0 +1,113 @@
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use hierro_api::{PowerOp, PowerState, Snapshot, SnapshotCreate, Task, VmCreate, VmInfo};
+
+use super::{AppState, Body, Caller};
+use crate::error::{ApiError, ApiResult};
+use crate::vm::{self, VmCommand};
+
+type Accepted = (StatusCode, Json<Task>);
+
+pub async fn list(State(host): State<AppState>, _c: Caller) -> Json<Vec<VmInfo>> {
+    let mut out = Vec::new();
+    for vm in host.vms.list() {
+        out.push(vm.info(false).await);
+    }
+    Json(out)
+}
+
+pub async fn info(State(host): State<AppState>, _c: Caller, Path(key): Path<String>) -> ApiResult<Json<VmInfo>> {
+    Ok(Json(host.vms.find(&key)?.info(true).await))
+}
+
+pub async fn create(State(host): State<AppState>, c: Caller, Body(req): Body<VmCreate>) -> ApiResult<Accepted> {
+    let task = vm::create(&host, req, &c.user).await?;
+    Ok((StatusCode::ACCEPTED, Json(task)))
+}
+
+/// Checks the state now for a clear, immediate error; the actor checks again
+/// when the command runs, since a queued command may find another state.
+fn precheck(state: PowerState, wanted: PowerState, what: &str, name: &str) -> ApiResult<()> {
+    if state != wanted {
+        return Err(ApiError::invalid_state(format!("cannot {what} {name}: it is {state}")));
+    }
+    Ok(())
+}
+
+fn submit(host: &AppState, vm: &vm::Vm, command: VmCommand, operation: &str, user: &str) -> Accepted {
+    let task = host.journal.task(operation, &vm.target(), user);
+    let snapshot = task.snapshot();
+    vm.submit(command, task);
+    (StatusCode::ACCEPTED, Json(snapshot))
+}
+
+pub async fn power(
+    State(host): State<AppState>,
+    c: Caller,
+    Path((key, op)): Path<(String, String)>,
+) -> ApiResult<Accepted> {
+    let vm = host.vms.find(&key)?;
+    let op: PowerOp = serde_json::from_value(serde_json::Value::String(op.clone()))
+        .map_err(|_| ApiError::bad_request(format!("unknown power operation {op:?}: use on, off, reset or shutdown")))?;
+    let (wanted, operation) = match op {
+        PowerOp::On => (PowerState::PoweredOff, "VirtualMachine.powerOn"),
+        PowerOp::Off => (PowerState::PoweredOn, "VirtualMachine.powerOff"),
+        PowerOp::Reset => (PowerState::PoweredOn, "VirtualMachine.reset"),
+        PowerOp::Shutdown => (PowerState::PoweredOn, "VirtualMachine.shutdownGuest"),
+    };
+    precheck(vm.power(), wanted, &format!("power {}", op.as_str()), &vm.name())?;
+    Ok(submit(&host, &vm, VmCommand::Power(op), operation, &c.user))
+}
+
+pub async fn delete(State(host): State<AppState>, c: Caller, Path(key): Path<String>) -> ApiResult<Accepted> {
+    let vm = host.vms.find(&key)?;
+    precheck(vm.power(), PowerState::PoweredOff, "delete", &vm.name())?;
+    Ok(submit(&host, &vm, VmCommand::Delete, "VirtualMachine.destroy", &c.user))
+}
+
+pub async fn snapshots(State(host): State<AppState>, _c: Caller, Path(key): Path<String>) -> ApiResult<Json<Vec<Snapshot>>> {
+    Ok(Json(host.vms.find(&key)?.info(false).await.snapshots))
+}
+
+pub async fn snapshot_create(
+    State(host): State<AppState>,
+    c: Caller,
+    Path(key): Path<String>,
+    Body(req): Body<SnapshotCreate>,
+) -> ApiResult<Accepted> {
+    let vm = host.vms.find(&key)?;
+    vm::validate_name("snapshot name", &req.name)?;
+    if vm.info(false).await.snapshots.iter().any(|s| s.name == req.name) {
+        return Err(ApiError::conflict(format!("{} has a snapshot named {:?} already", vm.name(), req.name)));
+    }
+    Ok(submit(&host, &vm, VmCommand::SnapshotCreate(req), "VirtualMachine.createSnapshot", &c.user))
+}
+
+async fn existing_snapshot(vm: &vm::Vm, name: &str) -> ApiResult<()> {
+    if vm.info(false).await.snapshots.iter().any(|s| s.name == name) {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(format!("{} has no snapshot {name:?}", vm.name())))
+    }
+}
+
+pub async fn snapshot_revert(
+    State(host): State<AppState>,
+    c: Caller,
+    Path((key, name)): Path<(String, String)>,
+) -> ApiResult<Accepted> {
+    let vm = host.vms.find(&key)?;
+    existing_snapshot(&vm, &name).await?;
+    Ok(submit(&host, &vm, VmCommand::SnapshotRevert(name), "VirtualMachine.revertToSnapshot", &c.user))
+}
+
+pub async fn snapshot_delete(
+    State(host): State<AppState>,
+    c: Caller,
+    Path((key, name)): Path<(String, String)>,
+) -> ApiResult<Accepted> {
+    let vm = host.vms.find(&key)?;
+    existing_snapshot(&vm, &name).await?;
+    Ok(submit(&host, &vm, VmCommand::SnapshotDelete(name), "VirtualMachine.removeSnapshot", &c.user))
+}

@@ -1,0 +1,72 @@
+//! `host.toml`: the host agent's configuration.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostConfig {
+    /// The host's name in its API and in events.
+    pub name: String,
+    /// HTTPS address; 443 by default as on ESXi.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Persistent state: certificate, registered datastores and VMs, events.
+    pub data_dir: PathBuf,
+    /// Runtime files: QMP, guest agent and console sockets, QEMU pidfiles.
+    pub run_dir: PathBuf,
+    /// `auto` (KVM where it runs stock guests, else TCG), `kvm` or `tcg`.
+    #[serde(default = "default_accel")]
+    pub accel: String,
+    pub admin: AdminAccount,
+    /// Seconds of inactivity that end an API session.
+    #[serde(default = "default_idle")]
+    pub session_idle_secs: u64,
+    /// Networks VM NICs can join, until vswitchd provides port groups: each
+    /// is a Linux bridge on the host.
+    #[serde(default, rename = "network")]
+    pub networks: Vec<NetworkConfig>,
+    /// Datastores registered at start (more can be added through the API).
+    #[serde(default, rename = "datastore")]
+    pub datastores: Vec<hierro_api::DatastoreCreate>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminAccount {
+    pub user: String,
+    /// An argon2id PHC string (`hierro host hash-password` makes one).
+    pub password_hash: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkConfig {
+    pub name: String,
+    pub bridge: String,
+}
+
+fn default_listen() -> SocketAddr {
+    "0.0.0.0:443".parse().unwrap()
+}
+fn default_accel() -> String {
+    "auto".into()
+}
+fn default_idle() -> u64 {
+    1800
+}
+
+impl HostConfig {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        let cfg: HostConfig = toml::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        hierro_qemu::Accel::from_setting(&cfg.accel).map_err(|e| anyhow::anyhow!(e))?;
+        argon2::PasswordHash::new(&cfg.admin.password_hash)
+            .map_err(|e| anyhow::anyhow!("admin.password_hash is not a PHC string: {e}"))?;
+        Ok(cfg)
+    }
+}

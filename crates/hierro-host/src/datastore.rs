@@ -1,0 +1,107 @@
+//! Datastores: named directories that hold VM folders (local, or shared by
+//! several hosts).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+
+use hierro_api::{Datastore, DatastoreCreate, DatastorePath};
+
+use crate::error::{ApiError, ApiResult};
+
+#[derive(Default)]
+pub struct Datastores {
+    by_name: RwLock<BTreeMap<String, PathBuf>>,
+}
+
+impl Datastores {
+    /// Checks a new datastore against the existing ones; changes nothing.
+    pub fn validate(&self, req: &DatastoreCreate) -> ApiResult<PathBuf> {
+        crate::vm::validate_name("datastore name", &req.name)?;
+        let path = Path::new(&req.path);
+        if !path.is_absolute() {
+            return Err(ApiError::bad_request(format!(
+                "datastore path {:?} must be absolute",
+                req.path
+            )));
+        }
+        if !path.is_dir() {
+            return Err(ApiError::bad_request(format!(
+                "datastore path {:?} is not an existing directory",
+                req.path
+            )));
+        }
+        let path = path
+            .canonicalize()
+            .map_err(|e| ApiError::bad_request(format!("{}: {e}", req.path)))?;
+        let map = self.by_name.read().unwrap();
+        if map.contains_key(&req.name) {
+            return Err(ApiError::conflict(format!(
+                "a datastore named {:?} exists already",
+                req.name
+            )));
+        }
+        if let Some((name, _)) = map.iter().find(|(_, p)| **p == path) {
+            return Err(ApiError::conflict(format!(
+                "{} is already the datastore {name:?}",
+                path.display()
+            )));
+        }
+        Ok(path)
+    }
+
+    pub fn insert(&self, name: &str, path: PathBuf) {
+        self.by_name.write().unwrap().insert(name.to_string(), path);
+    }
+
+    pub fn root(&self, name: &str) -> ApiResult<PathBuf> {
+        self.by_name
+            .read()
+            .unwrap()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(format!("no datastore named {name:?}")))
+    }
+
+    /// The host path of a datastore path (`[ds] dir/file`).
+    pub fn resolve(&self, dspath: &str) -> ApiResult<PathBuf> {
+        let p = DatastorePath::parse(dspath).map_err(ApiError::bad_request)?;
+        Ok(self.root(&p.datastore)?.join(&p.path))
+    }
+
+    /// Like `resolve`, and the file must exist.
+    pub fn resolve_existing(&self, what: &str, dspath: &str) -> ApiResult<PathBuf> {
+        let path = self.resolve(dspath)?;
+        if !path.is_file() {
+            return Err(ApiError::bad_request(format!(
+                "{what} {dspath} not found ({} does not exist)",
+                path.display()
+            )));
+        }
+        Ok(path)
+    }
+
+    pub fn list(&self) -> Vec<Datastore> {
+        self.by_name
+            .read()
+            .unwrap()
+            .iter()
+            .map(|(name, path)| {
+                let stat = nix::sys::statvfs::statvfs(path).ok();
+                Datastore {
+                    name: name.clone(),
+                    path: path.display().to_string(),
+                    capacity_bytes: stat
+                        .as_ref()
+                        .map(|s| s.blocks() * s.fragment_size())
+                        .unwrap_or(0),
+                    free_bytes: stat
+                        .as_ref()
+                        .map(|s| s.blocks_available() * s.fragment_size())
+                        .unwrap_or(0),
+                    accessible: stat.is_some(),
+                }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,179 @@
+//! The host agent (`hierro host serve`): the ESXi hostd analog. It runs this
+//! host's VMs in QEMU, keeps their configuration on datastores, and serves the
+//! host REST API over HTTPS.
+//!
+//! Layers: `api` (thin HTTP handlers) → `vm`, `datastore` (logic) → `state`,
+//! the VM folders and QEMU (`hierro-qemu`).
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod datastore;
+pub mod error;
+pub mod net;
+pub mod state;
+pub mod tasks;
+pub mod tls;
+pub mod vm;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hierro_api::{DatastoreCreate, Severity};
+use hierro_qemu::Accel;
+use uuid::Uuid;
+
+pub use config::HostConfig;
+use error::{ApiError, ApiResult};
+use state::{HostState, StateFile, VmRegistration};
+use tasks::{Journal, Target};
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+pub struct Host {
+    pub config: HostConfig,
+    pub accel: Accel,
+    pub thumbprint: String,
+    pub sessions: auth::Sessions,
+    pub journal: Arc<Journal>,
+    pub datastores: datastore::Datastores,
+    pub vms: vm::Registry,
+    state_file: StateFile,
+    state: Mutex<HostState>,
+    started: Instant,
+}
+
+impl Host {
+    pub fn target(&self) -> Target {
+        Target {
+            id: "host".into(),
+            name: self.config.name.clone(),
+        }
+    }
+
+    /// The Linux bridge behind a network name.
+    pub fn network_bridge(&self, network: &str) -> Option<String> {
+        self.config
+            .networks
+            .iter()
+            .find(|n| n.name == network)
+            .map(|n| n.bridge.clone())
+    }
+
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Persists a state change; on a write failure nothing changes.
+    fn change_state(&self, f: impl FnOnce(&mut HostState)) -> ApiResult<()> {
+        let mut state = self.state.lock().unwrap();
+        let mut next = state.clone();
+        f(&mut next);
+        self.state_file
+            .save(&next)
+            .map_err(|e| ApiError::internal(format!("saving host state: {e}")))?;
+        *state = next;
+        Ok(())
+    }
+
+    pub fn register(&self, reg: VmRegistration) -> ApiResult<()> {
+        self.change_state(|s| s.vms.push(reg))
+    }
+
+    pub fn unregister(&self, id: Uuid) -> ApiResult<()> {
+        self.change_state(|s| s.vms.retain(|r| r.id != id))
+    }
+
+    pub fn add_datastore(&self, req: &DatastoreCreate, user: &str) -> ApiResult<()> {
+        let path = self.datastores.validate(req)?;
+        let stored = DatastoreCreate {
+            name: req.name.clone(),
+            path: path.display().to_string(),
+        };
+        self.change_state(|s| s.datastores.push(stored))?;
+        self.datastores.insert(&req.name, path.clone());
+        self.journal.event(
+            "DatastoreAddedEvent",
+            Severity::Info,
+            &Target {
+                id: format!("datastore:{}", req.name),
+                name: req.name.clone(),
+            },
+            user,
+            format!("Added datastore {} at {}", req.name, path.display()),
+            None,
+        );
+        Ok(())
+    }
+}
+
+/// Opens the host's state, re-adopts its running VMs and serves the API until
+/// the process ends. VMs are separate processes and keep running after it.
+pub async fn serve(config: HostConfig) -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    std::fs::create_dir_all(&config.data_dir)?;
+    std::fs::create_dir_all(config.run_dir.join("vms"))?;
+    let accel = Accel::from_setting(&config.accel).map_err(|e| anyhow::anyhow!(e))?;
+    let names = vec![config.listen.ip().to_string()];
+    let identity = tls::load_or_create(&config.data_dir, &config.name, &names)?;
+    let state_file = StateFile::new(&config.data_dir);
+    let state = state_file.load()?;
+    let host = Arc::new(Host {
+        accel,
+        thumbprint: identity.thumbprint.clone(),
+        sessions: auth::Sessions::new(
+            config.admin.clone(),
+            Duration::from_secs(config.session_idle_secs),
+        ),
+        journal: Journal::open(&config.data_dir)?,
+        datastores: Default::default(),
+        vms: Default::default(),
+        state_file,
+        state: Mutex::new(state.clone()),
+        started: Instant::now(),
+        config,
+    });
+    for ds in &state.datastores {
+        host.datastores.insert(&ds.name, ds.path.clone().into());
+    }
+    for ds in &host.config.datastores {
+        if state.datastores.iter().all(|d| d.name != ds.name) {
+            host.add_datastore(ds, "system")
+                .map_err(|e| anyhow::anyhow!("datastore {} in the config: {e}", ds.name))?;
+        }
+    }
+    for reg in &state.vms {
+        if let Err(e) = vm::load(&host, reg).await {
+            tracing::error!("VM {} in [{}] {}: {e}", reg.id, reg.datastore, reg.folder);
+        }
+    }
+    let tls = axum_server::tls_rustls::RustlsConfig::from_pem(
+        identity.cert_pem.into_bytes(),
+        identity.key_pem.into_bytes(),
+    )
+    .await?;
+    let listen = host.config.listen;
+    // Bind first so that the "listening" line means the API answers.
+    let listener = std::net::TcpListener::bind(listen)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    listener.set_nonblocking(true)?;
+    println!(
+        "hierro host {} listening on https://{listen} thumbprint {} accel {}",
+        host.config.name,
+        host.thumbprint,
+        accel.as_str()
+    );
+    host.journal.event(
+        "HostAgentStartedEvent",
+        Severity::Info,
+        &host.target(),
+        "system",
+        format!("Host agent {VERSION} started ({} VMs running)", host.vms.list().iter().filter(|v| v.power() == hierro_api::PowerState::PoweredOn).count()),
+        None,
+    );
+    let app = api::router(host);
+    axum_server::from_tcp_rustls(listener, tls)?
+        .serve(app.into_make_service())
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,198 @@
+//! Tasks and events. Every state change runs as a task and leaves events;
+//! events are appended to `events.jsonl` in the data directory so they
+//! outlive the agent, tasks are kept in memory (the last `MAX_TASKS`).
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use chrono::Utc;
+use hierro_api::{ErrorInfo, Event, Severity, Task, TaskState};
+use uuid::Uuid;
+
+const MAX_TASKS: usize = 2000;
+const MAX_EVENTS_IN_MEMORY: usize = 20000;
+
+pub struct Journal {
+    tasks: Mutex<VecDeque<Task>>,
+    events: Mutex<EventLog>,
+}
+
+struct EventLog {
+    file: PathBuf,
+    next_id: u64,
+    recent: VecDeque<Event>,
+}
+
+/// Who and what a task or event concerns.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub id: String,
+    pub name: String,
+}
+
+impl Journal {
+    pub fn open(data_dir: &Path) -> anyhow::Result<Arc<Journal>> {
+        let file = data_dir.join("events.jsonl");
+        let mut recent = VecDeque::new();
+        if let Ok(text) = std::fs::read_to_string(&file) {
+            // A crash can leave a torn last line; it is skipped, not fatal.
+            for line in text.lines() {
+                if let Ok(ev) = serde_json::from_str::<Event>(line) {
+                    recent.push_back(ev);
+                    if recent.len() > MAX_EVENTS_IN_MEMORY {
+                        recent.pop_front();
+                    }
+                }
+            }
+        }
+        let next_id = recent.back().map(|e| e.id + 1).unwrap_or(1);
+        Ok(Arc::new(Journal {
+            tasks: Mutex::default(),
+            events: Mutex::new(EventLog {
+                file,
+                next_id,
+                recent,
+            }),
+        }))
+    }
+
+    pub fn task(self: &Arc<Self>, operation: &str, target: &Target, user: &str) -> TaskHandle {
+        let task = Task {
+            id: Uuid::new_v4(),
+            operation: operation.to_string(),
+            target: target.id.clone(),
+            target_name: target.name.clone(),
+            state: TaskState::Queued,
+            progress: 0,
+            user: user.to_string(),
+            queued_at: Utc::now(),
+            started_at: None,
+            finished_at: None,
+            result: None,
+            error: None,
+        };
+        let id = task.id;
+        let mut tasks = self.tasks.lock().unwrap();
+        tasks.push_back(task);
+        if tasks.len() > MAX_TASKS {
+            tasks.pop_front();
+        }
+        TaskHandle {
+            id,
+            journal: self.clone(),
+            target: target.clone(),
+            user: user.to_string(),
+        }
+    }
+
+    pub fn get_task(&self, id: Uuid) -> Option<Task> {
+        self.tasks.lock().unwrap().iter().find(|t| t.id == id).cloned()
+    }
+
+    pub fn tasks(&self) -> Vec<Task> {
+        self.tasks.lock().unwrap().iter().cloned().collect()
+    }
+
+    fn update(&self, id: Uuid, f: impl FnOnce(&mut Task)) {
+        if let Some(t) = self.tasks.lock().unwrap().iter_mut().find(|t| t.id == id) {
+            f(t)
+        }
+    }
+
+    pub fn event(
+        &self,
+        kind: &str,
+        severity: Severity,
+        target: &Target,
+        user: &str,
+        message: String,
+        task: Option<Uuid>,
+    ) {
+        let mut log = self.events.lock().unwrap();
+        let ev = Event {
+            id: log.next_id,
+            time: Utc::now(),
+            kind: kind.to_string(),
+            severity,
+            target: target.id.clone(),
+            target_name: target.name.clone(),
+            user: user.to_string(),
+            message,
+            task,
+        };
+        log.next_id += 1;
+        let line = serde_json::to_string(&ev).expect("events serialize");
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log.file)
+            .and_then(|mut f| writeln!(f, "{line}"));
+        if let Err(e) = written {
+            tracing::error!("cannot append to {}: {e}", log.file.display());
+        }
+        tracing::info!(kind, target = %ev.target_name, "{}", ev.message);
+        log.recent.push_back(ev);
+        if log.recent.len() > MAX_EVENTS_IN_MEMORY {
+            log.recent.pop_front();
+        }
+    }
+
+    pub fn events(&self) -> Vec<Event> {
+        self.events.lock().unwrap().recent.iter().cloned().collect()
+    }
+}
+
+/// The running side of a task: whoever does the work reports through it.
+pub struct TaskHandle {
+    pub id: Uuid,
+    journal: Arc<Journal>,
+    target: Target,
+    user: String,
+}
+
+impl TaskHandle {
+    pub fn snapshot(&self) -> Task {
+        self.journal.get_task(self.id).expect("task was just created")
+    }
+
+    pub fn start(&self) {
+        self.journal.update(self.id, |t| {
+            t.state = TaskState::Running;
+            t.started_at = Some(Utc::now());
+        });
+    }
+
+    pub fn progress(&self, pct: u8) {
+        self.journal.update(self.id, |t| t.progress = pct.min(99));
+    }
+
+    /// An event tied to this task's target and user.
+    pub fn event(&self, kind: &str, severity: Severity, message: String) {
+        self.journal
+            .event(kind, severity, &self.target, &self.user, message, Some(self.id));
+    }
+
+    pub fn succeed(self, result: Option<serde_json::Value>) {
+        self.journal.update(self.id, |t| {
+            t.state = TaskState::Success;
+            t.progress = 100;
+            t.finished_at = Some(Utc::now());
+            t.result = result;
+        });
+    }
+
+    pub fn fail(self, error: ErrorInfo) {
+        self.event(
+            "TaskFailedEvent",
+            Severity::Error,
+            format!("{} failed: {}", self.snapshot().operation, error.message),
+        );
+        self.journal.update(self.id, |t| {
+            t.state = TaskState::Error;
+            t.finished_at = Some(Utc::now());
+            t.error = Some(error);
+        });
+    }
+}

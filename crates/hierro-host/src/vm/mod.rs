@@ -1,0 +1,313 @@
+//! The VMs of this host. Each VM has one actor task (`actor.rs`) that owns
+//! its QEMU process and QMP connection and runs its commands one at a time;
+//! everything else reads the state the actor publishes.
+
+pub mod actor;
+pub mod console;
+pub mod guest;
+pub mod snapshots;
+pub mod spec;
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+
+use hierro_api::{PowerState, Snapshot, VmConfig, VmCreate, VmInfo, VmRuntime};
+use hierro_qemu::{Qga, RunPaths};
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+pub use actor::VmCommand;
+pub use spec::validate_name;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::{write_atomic, VmRegistration};
+use crate::tasks::{TaskHandle, Target};
+use crate::Host;
+
+/// A VM as the rest of the agent sees it.
+pub struct Vm {
+    pub id: Uuid,
+    pub datastore: String,
+    /// The VM folder, relative to the datastore root.
+    pub folder_rel: String,
+    pub folder: PathBuf,
+    pub run: RunPaths,
+    pub console: Arc<console::Console>,
+    pub qga: Qga,
+    /// One guest-agent conversation at a time: QEMU's socket has one client.
+    qga_lock: tokio::sync::Mutex<()>,
+    view: Mutex<View>,
+    jobs: mpsc::UnboundedSender<actor::Job>,
+}
+
+/// What the actor publishes.
+#[derive(Clone)]
+struct View {
+    config: VmConfig,
+    power: PowerState,
+    runtime: Option<VmRuntime>,
+    snapshots: Vec<Snapshot>,
+}
+
+impl Vm {
+    pub fn config(&self) -> VmConfig {
+        self.view.lock().unwrap().config.clone()
+    }
+    pub fn name(&self) -> String {
+        self.view.lock().unwrap().config.name.clone()
+    }
+    pub fn power(&self) -> PowerState {
+        self.view.lock().unwrap().power
+    }
+    pub fn target(&self) -> Target {
+        Target {
+            id: format!("vm:{}", self.id),
+            name: self.name(),
+        }
+    }
+    pub fn config_path(&self) -> PathBuf {
+        self.folder.join("vm.json")
+    }
+
+    /// The VM's state; with `guest`, also asks the guest agent.
+    pub async fn info(&self, with_guest: bool) -> VmInfo {
+        let v = self.view.lock().unwrap().clone();
+        let guest = if with_guest && v.power == PowerState::PoweredOn {
+            let _one = self.qga_lock.lock().await;
+            Some(guest::query(&self.qga).await)
+        } else {
+            None
+        };
+        VmInfo {
+            id: self.id,
+            name: v.config.name.clone(),
+            power_state: v.power,
+            datastore: self.datastore.clone(),
+            folder: format!("[{}] {}", self.datastore, self.folder_rel),
+            config: v.config,
+            runtime: v.runtime,
+            guest,
+            snapshots: v.snapshots,
+        }
+    }
+
+    /// Queues a command for the actor; the task reports how it went.
+    pub fn submit(&self, command: VmCommand, task: TaskHandle) {
+        if let Err(mpsc::error::SendError(job)) = self.jobs.send(actor::Job { command, task }) {
+            job.task
+                .fail(ApiError::invalid_state("the VM has been deleted").info);
+        }
+    }
+
+    /// Runs `f` while holding the guest-agent lock.
+    pub async fn with_qga<T>(&self, f: impl AsyncFnOnce(&Qga) -> T) -> T {
+        let _one = self.qga_lock.lock().await;
+        f(&self.qga).await
+    }
+
+    fn update(&self, f: impl FnOnce(&mut View)) {
+        f(&mut self.view.lock().unwrap())
+    }
+}
+
+#[derive(Default)]
+pub struct Registry {
+    vms: RwLock<HashMap<Uuid, Arc<Vm>>>,
+    /// Names of VMs being created, so two concurrent creates cannot both win.
+    reserved: Mutex<HashSet<String>>,
+}
+
+impl Registry {
+    pub fn list(&self) -> Vec<Arc<Vm>> {
+        let mut v: Vec<_> = self.vms.read().unwrap().values().cloned().collect();
+        v.sort_by_key(|vm| vm.name());
+        v
+    }
+
+    /// A VM by id or by name.
+    pub fn find(&self, key: &str) -> ApiResult<Arc<Vm>> {
+        let vms = self.vms.read().unwrap();
+        let found = match key.parse::<Uuid>() {
+            Ok(id) => vms.get(&id).cloned(),
+            Err(_) => vms.values().find(|vm| vm.name() == key).cloned(),
+        };
+        found.ok_or_else(|| ApiError::not_found(format!("no VM {key:?} on this host")))
+    }
+
+    pub fn mac_in_use(&self, mac: &str) -> bool {
+        self.vms
+            .read()
+            .unwrap()
+            .values()
+            .any(|vm| vm.config().nics.iter().any(|n| n.mac == mac))
+    }
+
+    fn reserve(host: &Arc<Host>, name: &str) -> ApiResult<NameReservation> {
+        let taken = host.vms.vms.read().unwrap().values().any(|vm| vm.name() == name);
+        let mut reserved = host.vms.reserved.lock().unwrap();
+        if taken || !reserved.insert(name.to_string()) {
+            return Err(ApiError::conflict(format!("a VM named {name:?} exists already on this host")));
+        }
+        Ok(NameReservation {
+            host: host.clone(),
+            name: name.to_string(),
+        })
+    }
+
+    fn insert(&self, vm: Arc<Vm>) {
+        self.vms.write().unwrap().insert(vm.id, vm);
+    }
+
+    pub fn remove(&self, id: Uuid) {
+        self.vms.write().unwrap().remove(&id);
+    }
+}
+
+struct NameReservation {
+    host: Arc<Host>,
+    name: String,
+}
+
+impl Drop for NameReservation {
+    fn drop(&mut self) {
+        self.host.vms.reserved.lock().unwrap().remove(&self.name);
+    }
+}
+
+/// Validates the request, then makes the VM in a task: folder, disk,
+/// `vm.json`, registration. A failure at any step removes what was made.
+pub async fn create(host: &Arc<Host>, req: VmCreate, user: &str) -> ApiResult<hierro_api::Task> {
+    let config = spec::validate(host, &req)?;
+    let ds_root = host.datastores.root(&req.datastore)?;
+    let folder = ds_root.join(&req.name);
+    if folder.exists() {
+        return Err(ApiError::conflict(format!(
+            "[{}] {} exists already on the datastore",
+            req.datastore, req.name
+        )));
+    }
+    let target = Target {
+        id: format!("vm:{}", config.id),
+        name: config.name.clone(),
+    };
+    let reservation = Registry::reserve(host, &req.name)?;
+    let task = host.journal.task("VirtualMachine.create", &target, user);
+    let snapshot = task.snapshot();
+    let host = host.clone();
+    let datastore = req.datastore.clone();
+    tokio::spawn(async move {
+        let _reservation = reservation;
+        task.start();
+        match make(&host, &config, &datastore, &folder).await {
+            Ok(vm) => {
+                task.event("VmCreatedEvent", hierro_api::Severity::Info, format!("Created VM {} on [{datastore}]", config.name));
+                let info = vm.info(false).await;
+                task.succeed(Some(serde_json::to_value(info).unwrap_or_default()));
+            }
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&folder);
+                task.fail(e.info);
+            }
+        }
+    });
+    Ok(snapshot)
+}
+
+async fn make(host: &Arc<Host>, config: &VmConfig, datastore: &str, folder: &std::path::Path) -> ApiResult<Arc<Vm>> {
+    std::fs::create_dir(folder).map_err(|e| ApiError::internal(format!("{}: {e}", folder.display())))?;
+    let disk = folder.join(&config.disk.file);
+    match &config.disk.clone_of {
+        Some(template) => {
+            let template = host.datastores.resolve(template)?;
+            let backing = relative_to(&template, folder);
+            let size = (config.disk.size_mib > 0).then_some(config.disk.size_mib);
+            hierro_qemu::img::create_linked_clone(&disk, &backing, size).await
+        }
+        None => hierro_qemu::img::create(&disk, config.disk.size_mib).await,
+    }
+    .map_err(ApiError::backend)?;
+    write_atomic(&folder.join("vm.json"), &serde_json::to_vec_pretty(config).unwrap_or_default())
+        .map_err(|e| ApiError::internal(format!("writing vm.json: {e}")))?;
+    let reg = VmRegistration {
+        id: config.id,
+        datastore: datastore.to_string(),
+        folder: config.name.clone(),
+    };
+    host.register(reg.clone())?;
+    Ok(start(host, &reg, config.clone()).await)
+}
+
+/// The path of `target` as seen from `dir`, so a linked clone keeps finding
+/// its template wherever the datastore is mounted.
+fn relative_to(target: &std::path::Path, dir: &std::path::Path) -> String {
+    let t: Vec<_> = target.components().collect();
+    let d: Vec<_> = dir.components().collect();
+    let common = t.iter().zip(&d).take_while(|(a, b)| a == b).count();
+    if common <= 1 {
+        return target.display().to_string();
+    }
+    let mut rel = PathBuf::new();
+    for _ in common..d.len() {
+        rel.push("..");
+    }
+    for c in &t[common..] {
+        rel.push(c);
+    }
+    rel.display().to_string()
+}
+
+/// Loads a registered VM from its folder and starts its actor, which adopts
+/// a QEMU that still runs.
+pub async fn load(host: &Arc<Host>, reg: &VmRegistration) -> anyhow::Result<()> {
+    let folder = host.datastores.root(&reg.datastore).map_err(|e| anyhow::anyhow!("{e}"))?.join(&reg.folder);
+    let config: VmConfig = serde_json::from_slice(&std::fs::read(folder.join("vm.json"))?)?;
+    start(host, reg, config).await;
+    Ok(())
+}
+
+async fn start(host: &Arc<Host>, reg: &VmRegistration, config: VmConfig) -> Arc<Vm> {
+    let folder = host
+        .datastores
+        .root(&reg.datastore)
+        .expect("registered datastore")
+        .join(&reg.folder);
+    let run = RunPaths::new(host.config.run_dir.join("vms").join(reg.id.to_string()));
+    let snapshots = snapshots::load(&folder);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let vm = Arc::new(Vm {
+        id: reg.id,
+        datastore: reg.datastore.clone(),
+        folder_rel: reg.folder.clone(),
+        folder,
+        qga: Qga::new(&run.qga()),
+        run,
+        console: Arc::default(),
+        qga_lock: tokio::sync::Mutex::new(()),
+        view: Mutex::new(View {
+            config,
+            power: PowerState::PoweredOff,
+            runtime: None,
+            snapshots,
+        }),
+        jobs: tx,
+    });
+    let actor = actor::Actor::new(host.clone(), vm.clone());
+    let actor = actor.adopt().await;
+    host.vms.insert(vm.clone());
+    tokio::spawn(actor.run(rx));
+    vm
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relative_to;
+    use std::path::Path;
+
+    #[test]
+    fn relative_paths() {
+        assert_eq!(relative_to(Path::new("/ds/tmpl/t.qcow2"), Path::new("/ds/vm1")), "../tmpl/t.qcow2");
+        assert_eq!(relative_to(Path::new("/ds/t.qcow2"), Path::new("/ds/vm1")), "../t.qcow2");
+        assert_eq!(relative_to(Path::new("/a/t.qcow2"), Path::new("/b/vm1")), "/a/t.qcow2");
+    }
+}

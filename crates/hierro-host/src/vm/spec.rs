@@ -1,0 +1,178 @@
+//! Validation of a VM create request into the configuration stored in
+//! `vm.json`. Every check happens here, before anything is made.
+
+use std::net::Ipv4Addr;
+
+use chrono::Utc;
+use hierro_api::{Boot, DiskConfig, Nic, VmConfig, VmCreate};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+use crate::Host;
+
+pub const MAX_CPUS: u32 = 64;
+pub const MIN_MEMORY_MIB: u64 = 64;
+pub const MAX_MEMORY_MIB: u64 = 1024 * 1024;
+pub const MAX_DISK_MIB: u64 = 64 * 1024 * 1024;
+
+/// Names of VMs and datastores: they become folder names and appear in
+/// datastore paths, so only a safe alphabet.
+pub fn validate_name(what: &str, name: &str) -> ApiResult<()> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if name.is_empty() || name.len() > 80 {
+        return Err(ApiError::bad_request(format!("{what} must be 1 to 80 characters")));
+    }
+    if !name.chars().all(ok_char) || name.starts_with('.') {
+        return Err(ApiError::bad_request(format!(
+            "{what} {name:?} may only hold letters, digits, '-', '_' and '.', and may not start with '.'"
+        )));
+    }
+    Ok(())
+}
+
+pub fn validate(host: &Host, req: &VmCreate) -> ApiResult<VmConfig> {
+    validate_name("name", &req.name)?;
+    host.datastores.root(&req.datastore)?;
+    if req.cpus == 0 || req.cpus > MAX_CPUS {
+        return Err(ApiError::bad_request(format!("cpus must be 1 to {MAX_CPUS}, not {}", req.cpus)));
+    }
+    if !(MIN_MEMORY_MIB..=MAX_MEMORY_MIB).contains(&req.memory_mib) {
+        return Err(ApiError::bad_request(format!(
+            "memory_mib must be {MIN_MEMORY_MIB} to {MAX_MEMORY_MIB}, not {}",
+            req.memory_mib
+        )));
+    }
+    let disk = match (&req.disk.size_mib, &req.disk.clone_from) {
+        (None, None) => {
+            return Err(ApiError::bad_request("disk needs size_mib, clone_from, or both"));
+        }
+        (Some(0), _) => return Err(ApiError::bad_request("disk.size_mib must be above 0")),
+        (Some(s), _) if *s > MAX_DISK_MIB => {
+            return Err(ApiError::bad_request(format!("disk.size_mib must be at most {MAX_DISK_MIB}")));
+        }
+        (size, Some(template)) => {
+            host.datastores.resolve_existing("disk.clone_from", template)?;
+            DiskConfig {
+                file: format!("{}.qcow2", req.name),
+                size_mib: size.unwrap_or(0),
+                clone_of: Some(template.clone()),
+            }
+        }
+        (Some(size), None) => DiskConfig {
+            file: format!("{}.qcow2", req.name),
+            size_mib: *size,
+            clone_of: None,
+        },
+    };
+    if let Boot::Kernel { kernel, initrd, .. } = &req.boot {
+        host.datastores.resolve_existing("boot.kernel", kernel)?;
+        if let Some(initrd) = initrd {
+            host.datastores.resolve_existing("boot.initrd", initrd)?;
+        }
+    }
+    let mut nics = Vec::new();
+    for (i, n) in req.nics.iter().enumerate() {
+        if host.network_bridge(&n.network).is_none() {
+            return Err(ApiError::bad_request(format!(
+                "nics[{i}].network: no network named {:?} on this host",
+                n.network
+            )));
+        }
+        let mac = match &n.mac {
+            Some(m) => parse_mac(m).map_err(|e| ApiError::bad_request(format!("nics[{i}].mac: {e}")))?,
+            None => random_mac(),
+        };
+        if nics.iter().any(|x: &Nic| x.mac == mac) || host.vms.mac_in_use(&mac) {
+            return Err(ApiError::conflict(format!("nics[{i}].mac {mac} is already in use on this host")));
+        }
+        if let Some(ip) = &n.ip {
+            parse_cidr(ip).map_err(|e| ApiError::bad_request(format!("nics[{i}].ip: {e}")))?;
+        }
+        if let Some(gw) = &n.gateway {
+            gw.parse::<Ipv4Addr>()
+                .map_err(|_| ApiError::bad_request(format!("nics[{i}].gateway {gw:?} is not an IPv4 address")))?;
+        }
+        nics.push(Nic {
+            network: n.network.clone(),
+            mac,
+            ip: n.ip.clone(),
+            gateway: n.gateway.clone(),
+        });
+    }
+    Ok(VmConfig {
+        id: Uuid::new_v4(),
+        name: req.name.clone(),
+        cpus: req.cpus,
+        memory_mib: req.memory_mib,
+        disk,
+        boot: req.boot.clone(),
+        nics,
+        created: Utc::now(),
+    })
+}
+
+/// A unicast MAC in lower-case colon form.
+pub fn parse_mac(s: &str) -> Result<String, String> {
+    let parts: Vec<&str> = s.split(':').collect();
+    let bytes: Option<Vec<u8>> = (parts.len() == 6)
+        .then(|| parts.iter().map(|p| u8::from_str_radix(p, 16).ok().filter(|_| p.len() == 2)).collect())
+        .flatten();
+    let bytes = bytes.ok_or_else(|| format!("{s:?} is not a MAC address like 52:54:00:12:34:56"))?;
+    if bytes[0] & 1 == 1 {
+        return Err(format!("{s} is a multicast address"));
+    }
+    if bytes.iter().all(|b| *b == 0) {
+        return Err("00:00:00:00:00:00 is not a usable address".into());
+    }
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":"))
+}
+
+/// A MAC in QEMU's 52:54:00 range.
+pub fn random_mac() -> String {
+    let r: [u8; 3] = rand::random();
+    format!("52:54:00:{:02x}:{:02x}:{:02x}", r[0], r[1], r[2])
+}
+
+pub fn parse_cidr(s: &str) -> Result<(Ipv4Addr, u8), String> {
+    let (ip, prefix) = s
+        .split_once('/')
+        .ok_or_else(|| format!("{s:?} must be an IPv4 address with a prefix, like 10.0.0.5/24"))?;
+    let ip: Ipv4Addr = ip.parse().map_err(|_| format!("{ip:?} is not an IPv4 address"))?;
+    let prefix: u8 = prefix
+        .parse()
+        .ok()
+        .filter(|p| (1..=32).contains(p))
+        .ok_or_else(|| format!("prefix {prefix:?} must be 1 to 32"))?;
+    Ok((ip, prefix))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(validate_name("name", "web-01_a.b").is_ok());
+        for bad in ["", ".hidden", "a/b", "a b", "../x", &"x".repeat(81)] {
+            assert!(validate_name("name", bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn macs() {
+        assert_eq!(parse_mac("52:54:00:AA:bb:01").unwrap(), "52:54:00:aa:bb:01");
+        assert!(parse_mac("01:00:5e:00:00:01").is_err(), "multicast");
+        assert!(parse_mac("52:54:00:aa:bb").is_err());
+        assert!(parse_mac("52:54:00:aa:bb:1").is_err());
+        assert!(parse_mac("zz:54:00:aa:bb:01").is_err());
+        assert!(parse_mac(&random_mac()).is_ok());
+    }
+
+    #[test]
+    fn cidrs() {
+        assert_eq!(parse_cidr("10.0.0.5/24").unwrap(), ("10.0.0.5".parse().unwrap(), 24));
+        assert!(parse_cidr("10.0.0.5").is_err());
+        assert!(parse_cidr("10.0.0.5/33").is_err());
+        assert!(parse_cidr("10.0.0.256/24").is_err());
+    }
+}

@@ -1,0 +1,169 @@
+//! The QEMU command line of a VM, and starting it as a daemon.
+//!
+//! QEMU runs detached (`-daemonize`, own session, a pidfile), so it survives
+//! the host agent stopping or crashing; the agent finds it again through the
+//! pidfile and the QMP socket (see `RunPaths`).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use crate::Accel;
+
+pub const QEMU: &str = "qemu-system-x86_64";
+
+/// Where a VM's runtime files live on this host (host-local, not on the
+/// datastore: a socket is meaningless to another host).
+#[derive(Debug, Clone)]
+pub struct RunPaths {
+    pub dir: PathBuf,
+}
+
+impl RunPaths {
+    pub fn new(dir: PathBuf) -> Self {
+        Self { dir }
+    }
+    pub fn pidfile(&self) -> PathBuf {
+        self.dir.join("qemu.pid")
+    }
+    pub fn qmp(&self) -> PathBuf {
+        self.dir.join("qmp.sock")
+    }
+    pub fn qga(&self) -> PathBuf {
+        self.dir.join("qga.sock")
+    }
+    pub fn console(&self) -> PathBuf {
+        self.dir.join("console.sock")
+    }
+
+    /// The pid of the QEMU that the pidfile names, if it is still alive.
+    pub fn live_pid(&self) -> Option<u32> {
+        let pid: u32 = std::fs::read_to_string(self.pidfile()).ok()?.trim().parse().ok()?;
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+        let name = exe.file_name()?.to_string_lossy().into_owned();
+        // A recycled pid that now belongs to another program is not our VM.
+        name.starts_with("qemu-system").then_some(pid)
+    }
+
+    /// Removes the runtime files of a VM that is not running.
+    pub fn clear(&self) {
+        for p in [self.pidfile(), self.qmp(), self.qga(), self.console()] {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NicLaunch {
+    /// The host tap device QEMU attaches to.
+    pub tap: String,
+    pub mac: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct LaunchSpec {
+    pub name: String,
+    pub uuid: String,
+    pub accel: Accel,
+    pub cpus: u32,
+    pub memory_mib: u64,
+    pub disk: PathBuf,
+    /// Kernel, initrd and command line for a direct kernel boot; `None` boots the disk.
+    pub kernel: Option<(PathBuf, Option<PathBuf>, String)>,
+    pub nics: Vec<NicLaunch>,
+    /// The serial console is also appended to this file.
+    pub serial_log: PathBuf,
+    /// Start from this internal snapshot (revert of a powered-off VM).
+    pub loadvm: Option<String>,
+}
+
+impl LaunchSpec {
+    pub fn args(&self, run: &RunPaths) -> Vec<String> {
+        let mut a: Vec<String> = Vec::new();
+        let mut push = |s: &[&str]| a.extend(s.iter().map(|x| x.to_string()));
+        push(&["-name", &format!("guest={},debug-threads=on", self.name)]);
+        push(&["-uuid", &self.uuid]);
+        push(&["-machine", &format!("q35,accel={}", self.accel.as_str())]);
+        if self.accel == Accel::Kvm {
+            push(&["-cpu", "host"]);
+        }
+        push(&["-smp", &self.cpus.to_string(), "-m", &self.memory_mib.to_string()]);
+        push(&["-nodefaults", "-no-user-config", "-display", "none"]);
+        push(&["-daemonize", "-pidfile", &path(&run.pidfile())]);
+        push(&["-qmp", &format!("unix:{},server=on,wait=off", path(&run.qmp()))]);
+        push(&[
+            "-chardev",
+            &format!(
+                "socket,id=serial0,path={},server=on,wait=off,logfile={},logappend=on",
+                path(&run.console()),
+                path(&self.serial_log)
+            ),
+            "-serial",
+            "chardev:serial0",
+        ]);
+        push(&["-device", "virtio-serial-pci,id=vser0"]);
+        push(&[
+            "-chardev",
+            &format!("socket,id=qga0,path={},server=on,wait=off", path(&run.qga())),
+            "-device",
+            "virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0",
+        ]);
+        push(&["-device", "pvpanic-pci"]);
+        push(&[
+            "-blockdev",
+            &format!(
+                "driver=file,filename={},node-name=disk0-file",
+                path(&self.disk)
+            ),
+            "-blockdev",
+            "driver=qcow2,file=disk0-file,node-name=disk0",
+            "-device",
+            "virtio-blk-pci,drive=disk0,id=disk0-dev,bootindex=1",
+        ]);
+        for (i, nic) in self.nics.iter().enumerate() {
+            push(&[
+                "-netdev",
+                &format!("tap,id=net{i},ifname={},script=no,downscript=no", nic.tap),
+                "-device",
+                &format!("virtio-net-pci,netdev=net{i},mac={},id=nic{i}", nic.mac),
+            ]);
+        }
+        if let Some((kernel, initrd, cmdline)) = &self.kernel {
+            push(&["-kernel", &path(kernel), "-append", cmdline]);
+            if let Some(initrd) = initrd {
+                push(&["-initrd", &path(initrd)]);
+            }
+        }
+        if let Some(tag) = &self.loadvm {
+            push(&["-loadvm", tag]);
+        }
+        push(&["-msg", "timestamp=on"]);
+        a
+    }
+
+    /// Starts QEMU and returns its pid once the daemon runs. QEMU's parent
+    /// process exits only after the sockets exist, so QMP can be connected
+    /// right away. A QEMU that fails to start returns its own error text.
+    pub async fn spawn(&self, run: &RunPaths) -> Result<u32, String> {
+        std::fs::create_dir_all(&run.dir).map_err(|e| format!("{}: {e}", run.dir.display()))?;
+        run.clear();
+        let out = tokio::process::Command::new(QEMU)
+            .args(self.args(run))
+            .stdin(Stdio::null())
+            .kill_on_drop(false)
+            .output()
+            .await
+            .map_err(|e| format!("cannot run {QEMU}: {e}"))?;
+        if !out.status.success() {
+            run.clear();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            return Err(format!("QEMU failed to start: {}", stderr.trim()));
+        }
+        run.live_pid()
+            .ok_or_else(|| "QEMU started but its pidfile names no live process".to_string())
+    }
+}
+
+fn path(p: &Path) -> String {
+    // QEMU's option parser splits on commas; a doubled comma is a literal one.
+    p.to_string_lossy().replace(',', ",,")
+}
