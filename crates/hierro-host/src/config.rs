@@ -62,8 +62,8 @@ impl HostConfig {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-        let cfg: HostConfig = toml::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let cfg: HostConfig =
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         hierro_qemu::Accel::from_setting(&cfg.accel).map_err(|e| anyhow::anyhow!(e))?;
         argon2::PasswordHash::new(&cfg.admin.password_hash)
             .map_err(|e| anyhow::anyhow!("admin.password_hash is not a PHC string: {e}"))?;

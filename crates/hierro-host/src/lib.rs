@@ -168,7 +168,14 @@ pub async fn serve(config: HostConfig) -> anyhow::Result<()> {
         Severity::Info,
         &host.target(),
         "system",
-        format!("Host agent {VERSION} started ({} VMs running)", host.vms.list().iter().filter(|v| v.power() == hierro_api::PowerState::PoweredOn).count()),
+        format!(
+            "Host agent {VERSION} started ({} VMs running)",
+            host.vms
+                .list()
+                .iter()
+                .filter(|v| v.power() == hierro_api::PowerState::PoweredOn)
+                .count()
+        ),
         None,
     );
     let app = api::router(host);

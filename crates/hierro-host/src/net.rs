@@ -33,5 +33,8 @@ pub async fn plug(tap: &str, bridge: &str) -> ApiResult<()> {
 
 /// A bridge must exist before a VM that uses it powers on.
 pub fn bridge_exists(bridge: &str) -> bool {
-    std::path::Path::new("/sys/class/net").join(bridge).join("bridge").is_dir()
+    std::path::Path::new("/sys/class/net")
+        .join(bridge)
+        .join("bridge")
+        .is_dir()
 }

@@ -88,7 +88,12 @@ impl Journal {
     }
 
     pub fn get_task(&self, id: Uuid) -> Option<Task> {
-        self.tasks.lock().unwrap().iter().find(|t| t.id == id).cloned()
+        self.tasks
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|t| t.id == id)
+            .cloned()
     }
 
     pub fn tasks(&self) -> Vec<Task> {
@@ -154,7 +159,9 @@ pub struct TaskHandle {
 
 impl TaskHandle {
     pub fn snapshot(&self) -> Task {
-        self.journal.get_task(self.id).expect("task was just created")
+        self.journal
+            .get_task(self.id)
+            .expect("task was just created")
     }
 
     pub fn start(&self) {
@@ -170,8 +177,14 @@ impl TaskHandle {
 
     /// An event tied to this task's target and user.
     pub fn event(&self, kind: &str, severity: Severity, message: String) {
-        self.journal
-            .event(kind, severity, &self.target, &self.user, message, Some(self.id));
+        self.journal.event(
+            kind,
+            severity,
+            &self.target,
+            &self.user,
+            message,
+            Some(self.id),
+        );
     }
 
     pub fn succeed(self, result: Option<serde_json::Value>) {

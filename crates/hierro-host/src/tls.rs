@@ -12,7 +12,11 @@ pub struct Identity {
 }
 
 /// Loads the certificate, or makes one the first time.
-pub fn load_or_create(dir: &Path, host_name: &str, extra_names: &[String]) -> anyhow::Result<Identity> {
+pub fn load_or_create(
+    dir: &Path,
+    host_name: &str,
+    extra_names: &[String],
+) -> anyhow::Result<Identity> {
     let cert_path = dir.join("host.crt");
     let key_path = dir.join("host.key");
     if !cert_path.exists() || !key_path.exists() {
@@ -62,7 +66,7 @@ pub fn thumbprint(der: &[u8]) -> String {
         .join(":")
 }
 
-fn thumbprint_of_pem(pem: &str) -> anyhow::Result<String> {
+pub fn thumbprint_of_pem(pem: &str) -> anyhow::Result<String> {
     use rustls::pki_types::{pem::PemObject, CertificateDer};
     let der = CertificateDer::from_pem_slice(pem.as_bytes())
         .map_err(|e| anyhow::anyhow!("host certificate: {e}"))?;

@@ -27,17 +27,38 @@ fn s(p: &Path) -> &str {
 
 /// A new, empty qcow2 disk.
 pub async fn create(disk: &Path, size_mib: u64) -> Result<(), String> {
-    qemu_img(&["create", "-q", "-f", "qcow2", s(disk), &format!("{size_mib}M")])
-        .await
-        .map(|_| ())
+    qemu_img(&[
+        "create",
+        "-q",
+        "-f",
+        "qcow2",
+        s(disk),
+        &format!("{size_mib}M"),
+    ])
+    .await
+    .map(|_| ())
 }
 
 /// A linked clone: a qcow2 whose backing file is the template. `backing` is
 /// written as given, so a path relative to the clone's folder keeps working
 /// wherever the datastore is mounted.
-pub async fn create_linked_clone(disk: &Path, backing: &str, size_mib: Option<u64>) -> Result<(), String> {
+pub async fn create_linked_clone(
+    disk: &Path,
+    backing: &str,
+    size_mib: Option<u64>,
+) -> Result<(), String> {
     let size = size_mib.map(|m| format!("{m}M"));
-    let mut args = vec!["create", "-q", "-f", "qcow2", "-b", backing, "-F", "qcow2", s(disk)];
+    let mut args = vec![
+        "create",
+        "-q",
+        "-f",
+        "qcow2",
+        "-b",
+        backing,
+        "-F",
+        "qcow2",
+        s(disk),
+    ];
     if let Some(size) = &size {
         args.push(size);
     }
@@ -70,13 +91,19 @@ pub async fn info(disk: &Path) -> Result<ImageInfo, String> {
 }
 
 pub async fn snapshot_create(disk: &Path, tag: &str) -> Result<(), String> {
-    qemu_img(&["snapshot", "-c", tag, s(disk)]).await.map(|_| ())
+    qemu_img(&["snapshot", "-c", tag, s(disk)])
+        .await
+        .map(|_| ())
 }
 
 pub async fn snapshot_apply(disk: &Path, tag: &str) -> Result<(), String> {
-    qemu_img(&["snapshot", "-a", tag, s(disk)]).await.map(|_| ())
+    qemu_img(&["snapshot", "-a", tag, s(disk)])
+        .await
+        .map(|_| ())
 }
 
 pub async fn snapshot_delete(disk: &Path, tag: &str) -> Result<(), String> {
-    qemu_img(&["snapshot", "-d", tag, s(disk)]).await.map(|_| ())
+    qemu_img(&["snapshot", "-d", tag, s(disk)])
+        .await
+        .map(|_| ())
 }

@@ -37,7 +37,11 @@ impl RunPaths {
 
     /// The pid of the QEMU that the pidfile names, if it is still alive.
     pub fn live_pid(&self) -> Option<u32> {
-        let pid: u32 = std::fs::read_to_string(self.pidfile()).ok()?.trim().parse().ok()?;
+        let pid: u32 = std::fs::read_to_string(self.pidfile())
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
         let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
         let name = exe.file_name()?.to_string_lossy().into_owned();
         // A recycled pid that now belongs to another program is not our VM.
@@ -86,10 +90,18 @@ impl LaunchSpec {
         if self.accel == Accel::Kvm {
             push(&["-cpu", "host"]);
         }
-        push(&["-smp", &self.cpus.to_string(), "-m", &self.memory_mib.to_string()]);
+        push(&[
+            "-smp",
+            &self.cpus.to_string(),
+            "-m",
+            &self.memory_mib.to_string(),
+        ]);
         push(&["-nodefaults", "-no-user-config", "-display", "none"]);
         push(&["-daemonize", "-pidfile", &path(&run.pidfile())]);
-        push(&["-qmp", &format!("unix:{},server=on,wait=off", path(&run.qmp()))]);
+        push(&[
+            "-qmp",
+            &format!("unix:{},server=on,wait=off", path(&run.qmp())),
+        ]);
         push(&[
             "-chardev",
             &format!(
@@ -103,7 +115,10 @@ impl LaunchSpec {
         push(&["-device", "virtio-serial-pci,id=vser0"]);
         push(&[
             "-chardev",
-            &format!("socket,id=qga0,path={},server=on,wait=off", path(&run.qga())),
+            &format!(
+                "socket,id=qga0,path={},server=on,wait=off",
+                path(&run.qga())
+            ),
             "-device",
             "virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0",
         ]);

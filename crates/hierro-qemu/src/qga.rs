@@ -51,7 +51,12 @@ impl Qga {
     }
 
     /// Sends a command that gets no reply (`guest-shutdown`).
-    pub async fn send(&self, command: &str, arguments: Value, timeout: Duration) -> Result<(), QgaError> {
+    pub async fn send(
+        &self,
+        command: &str,
+        arguments: Value,
+        timeout: Duration,
+    ) -> Result<(), QgaError> {
         tokio::time::timeout(timeout, self.exchange(command, arguments, false))
             .await
             .map_err(|_| QgaError::Timeout(timeout))?
@@ -59,17 +64,28 @@ impl Qga {
     }
 
     pub async fn ping(&self, timeout: Duration) -> Result<(), QgaError> {
-        self.call::<Value>("guest-ping", json!({}), timeout).await.map(|_| ())
+        self.call::<Value>("guest-ping", json!({}), timeout)
+            .await
+            .map(|_| ())
     }
 
-    async fn exchange(&self, command: &str, arguments: Value, reply: bool) -> Result<Value, QgaError> {
+    async fn exchange(
+        &self,
+        command: &str,
+        arguments: Value,
+        reply: bool,
+    ) -> Result<Value, QgaError> {
         let mut stream = UnixStream::connect(&self.path).await?;
         let mut buf = Vec::new();
 
         let sync_id: u32 = rand::random::<u32>() >> 1;
         // The leading 0xFF tells the guest to drop any partial input.
         let mut sync = vec![0xFFu8];
-        sync.extend(json!({"execute": "guest-sync-delimited", "arguments": {"id": sync_id}}).to_string().bytes());
+        sync.extend(
+            json!({"execute": "guest-sync-delimited", "arguments": {"id": sync_id}})
+                .to_string()
+                .bytes(),
+        );
         sync.push(b'\n');
         stream.write_all(&sync).await?;
         // The reply follows a 0xFF marker; anything before it is stale.
@@ -121,7 +137,10 @@ async fn read_more(stream: &mut UnixStream, buf: &mut Vec<u8>) -> Result<(), Qga
 /// Reads one JSON value from the stream, keeping what follows it in `buf`.
 async fn read_value(stream: &mut UnixStream, buf: &mut Vec<u8>) -> Result<Value, QgaError> {
     loop {
-        let start = buf.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(buf.len());
+        let start = buf
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .unwrap_or(buf.len());
         buf.drain(..start);
         if !buf.is_empty() {
             let mut it = serde_json::Deserializer::from_slice(buf).into_iter::<Value>();

@@ -65,7 +65,9 @@ impl Qmp {
         let greeting: Value =
             serde_json::from_str(&greeting).map_err(|e| QmpError::Protocol(e.to_string()))?;
         if greeting.get("QMP").is_none() {
-            return Err(QmpError::Protocol(format!("unexpected greeting {greeting}")));
+            return Err(QmpError::Protocol(format!(
+                "unexpected greeting {greeting}"
+            )));
         }
 
         let pending: Pending = Arc::default();
@@ -206,7 +208,9 @@ fn dispatch(line: &str, pending: &Pending, events: &broadcast::Sender<QmpEvent>)
             desc: err["desc"].as_str().unwrap_or("").to_string(),
         })
     } else {
-        Err(QmpError::Protocol(format!("reply without return or error: {line}")))
+        Err(QmpError::Protocol(format!(
+            "reply without return or error: {line}"
+        )))
     };
     let _ = tx.send(reply);
 }

@@ -17,7 +17,10 @@ pub async fn connect(
 ) -> ApiResult<Response> {
     let vm = host.vms.find(&key)?;
     if vm.power() != PowerState::PoweredOn {
-        return Err(ApiError::invalid_state(format!("{} is not powered on", vm.name())));
+        return Err(ApiError::invalid_state(format!(
+            "{} is not powered on",
+            vm.name()
+        )));
     }
     let console = vm.console.clone();
     Ok(ws.on_upgrade(move |socket| pump(socket, console)))

@@ -32,9 +32,18 @@ pub fn router(host: Arc<Host>) -> Router {
         .route("/api/vms/{vm}", get(vm::info).delete(vm::delete))
         .route("/api/vms/{vm}/power/{op}", post(vm::power))
         .route("/api/vms/{vm}/console", get(console::connect))
-        .route("/api/vms/{vm}/snapshots", get(vm::snapshots).post(vm::snapshot_create))
-        .route("/api/vms/{vm}/snapshots/{name}", axum::routing::delete(vm::snapshot_delete))
-        .route("/api/vms/{vm}/snapshots/{name}/revert", post(vm::snapshot_revert))
+        .route(
+            "/api/vms/{vm}/snapshots",
+            get(vm::snapshots).post(vm::snapshot_create),
+        )
+        .route(
+            "/api/vms/{vm}/snapshots/{name}",
+            axum::routing::delete(vm::snapshot_delete),
+        )
+        .route(
+            "/api/vms/{vm}/snapshots/{name}/revert",
+            post(vm::snapshot_revert),
+        )
         .route("/api/tasks", get(task::list))
         .route("/api/tasks/{id}", get(task::get))
         .route("/api/events", get(task::events))
@@ -65,10 +74,9 @@ impl FromRequestParts<AppState> for Caller {
         let token = header
             .or(query)
             .ok_or_else(|| ApiError::unauthorized("log in first: POST /api/session"))?;
-        let user = host
-            .sessions
-            .check(&token)
-            .ok_or_else(|| ApiError::unauthorized("the session is unknown or expired; log in again"))?;
+        let user = host.sessions.check(&token).ok_or_else(|| {
+            ApiError::unauthorized("the session is unknown or expired; log in again")
+        })?;
         Ok(Caller { user })
     }
 }
@@ -84,9 +92,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
             Ok(axum::Json(v)) => Ok(Body(v)),
             Err(JsonRejection::JsonDataError(e)) => Err(ApiError::bad_request(format!(
                 "invalid request body: {}",
-                std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_else(|| e.body_text())
+                std::error::Error::source(&e)
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| e.body_text())
             ))),
-            Err(e) => Err(ApiError::bad_request(format!("invalid request body: {}", e.body_text()))),
+            Err(e) => Err(ApiError::bad_request(format!(
+                "invalid request body: {}",
+                e.body_text()
+            ))),
         }
     }
 }

@@ -6,7 +6,10 @@ use hierro_api::{LoginRequest, LoginResponse, Severity};
 use super::{AppState, Body};
 use crate::error::{ApiError, ApiResult};
 
-pub async fn login(State(host): State<AppState>, Body(req): Body<LoginRequest>) -> ApiResult<Json<LoginResponse>> {
+pub async fn login(
+    State(host): State<AppState>,
+    Body(req): Body<LoginRequest>,
+) -> ApiResult<Json<LoginResponse>> {
     let Some(token) = host.sessions.login(&req.username, &req.password) else {
         host.journal.event(
             "BadUsernameSessionEvent",
@@ -34,7 +37,10 @@ pub async fn login(State(host): State<AppState>, Body(req): Body<LoginRequest>) 
 }
 
 pub async fn logout(State(host): State<AppState>, headers: HeaderMap) -> StatusCode {
-    if let Some(t) = headers.get(hierro_api::SESSION_HEADER).and_then(|v| v.to_str().ok()) {
+    if let Some(t) = headers
+        .get(hierro_api::SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+    {
         host.sessions.logout(t);
     }
     StatusCode::NO_CONTENT

@@ -12,7 +12,11 @@ pub struct TaskQuery {
     target: Option<String>,
 }
 
-pub async fn list(State(host): State<AppState>, _c: Caller, Query(q): Query<TaskQuery>) -> Json<Vec<Task>> {
+pub async fn list(
+    State(host): State<AppState>,
+    _c: Caller,
+    Query(q): Query<TaskQuery>,
+) -> Json<Vec<Task>> {
     let mut tasks = host.journal.tasks();
     if let Some(t) = q.target {
         tasks.retain(|x| x.target == t || x.target_name == t);
@@ -20,7 +24,11 @@ pub async fn list(State(host): State<AppState>, _c: Caller, Query(q): Query<Task
     Json(tasks)
 }
 
-pub async fn get(State(host): State<AppState>, _c: Caller, Path(id): Path<Uuid>) -> ApiResult<Json<Task>> {
+pub async fn get(
+    State(host): State<AppState>,
+    _c: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Task>> {
     host.journal
         .get_task(id)
         .map(Json)
@@ -36,13 +44,21 @@ pub struct EventQuery {
     limit: Option<usize>,
 }
 
-pub async fn events(State(host): State<AppState>, _c: Caller, Query(q): Query<EventQuery>) -> Json<Vec<Event>> {
+pub async fn events(
+    State(host): State<AppState>,
+    _c: Caller,
+    Query(q): Query<EventQuery>,
+) -> Json<Vec<Event>> {
     let mut events: Vec<Event> = host
         .journal
         .events()
         .into_iter()
         .filter(|e| q.since.is_none_or(|s| e.id > s))
-        .filter(|e| q.target.as_ref().is_none_or(|t| &e.target == t || &e.target_name == t))
+        .filter(|e| {
+            q.target
+                .as_ref()
+                .is_none_or(|t| &e.target == t || &e.target_name == t)
+        })
         .filter(|e| q.kind.as_ref().is_none_or(|k| &e.kind == k))
         .collect();
     if let Some(limit) = q.limit {

@@ -17,11 +17,19 @@ pub async fn list(State(host): State<AppState>, _c: Caller) -> Json<Vec<VmInfo>>
     Json(out)
 }
 
-pub async fn info(State(host): State<AppState>, _c: Caller, Path(key): Path<String>) -> ApiResult<Json<VmInfo>> {
+pub async fn info(
+    State(host): State<AppState>,
+    _c: Caller,
+    Path(key): Path<String>,
+) -> ApiResult<Json<VmInfo>> {
     Ok(Json(host.vms.find(&key)?.info(true).await))
 }
 
-pub async fn create(State(host): State<AppState>, c: Caller, Body(req): Body<VmCreate>) -> ApiResult<Accepted> {
+pub async fn create(
+    State(host): State<AppState>,
+    c: Caller,
+    Body(req): Body<VmCreate>,
+) -> ApiResult<Accepted> {
     let task = vm::create(&host, req, &c.user).await?;
     Ok((StatusCode::ACCEPTED, Json(task)))
 }
@@ -30,12 +38,20 @@ pub async fn create(State(host): State<AppState>, c: Caller, Body(req): Body<VmC
 /// when the command runs, since a queued command may find another state.
 fn precheck(state: PowerState, wanted: PowerState, what: &str, name: &str) -> ApiResult<()> {
     if state != wanted {
-        return Err(ApiError::invalid_state(format!("cannot {what} {name}: it is {state}")));
+        return Err(ApiError::invalid_state(format!(
+            "cannot {what} {name}: it is {state}"
+        )));
     }
     Ok(())
 }
 
-fn submit(host: &AppState, vm: &vm::Vm, command: VmCommand, operation: &str, user: &str) -> Accepted {
+fn submit(
+    host: &AppState,
+    vm: &vm::Vm,
+    command: VmCommand,
+    operation: &str,
+    user: &str,
+) -> Accepted {
     let task = host.journal.task(operation, &vm.target(), user);
     let snapshot = task.snapshot();
     vm.submit(command, task);
@@ -48,25 +64,48 @@ pub async fn power(
     Path((key, op)): Path<(String, String)>,
 ) -> ApiResult<Accepted> {
     let vm = host.vms.find(&key)?;
-    let op: PowerOp = serde_json::from_value(serde_json::Value::String(op.clone()))
-        .map_err(|_| ApiError::bad_request(format!("unknown power operation {op:?}: use on, off, reset or shutdown")))?;
+    let op: PowerOp =
+        serde_json::from_value(serde_json::Value::String(op.clone())).map_err(|_| {
+            ApiError::bad_request(format!(
+                "unknown power operation {op:?}: use on, off, reset or shutdown"
+            ))
+        })?;
     let (wanted, operation) = match op {
         PowerOp::On => (PowerState::PoweredOff, "VirtualMachine.powerOn"),
         PowerOp::Off => (PowerState::PoweredOn, "VirtualMachine.powerOff"),
         PowerOp::Reset => (PowerState::PoweredOn, "VirtualMachine.reset"),
         PowerOp::Shutdown => (PowerState::PoweredOn, "VirtualMachine.shutdownGuest"),
     };
-    precheck(vm.power(), wanted, &format!("power {}", op.as_str()), &vm.name())?;
+    precheck(
+        vm.power(),
+        wanted,
+        &format!("power {}", op.as_str()),
+        &vm.name(),
+    )?;
     Ok(submit(&host, &vm, VmCommand::Power(op), operation, &c.user))
 }
 
-pub async fn delete(State(host): State<AppState>, c: Caller, Path(key): Path<String>) -> ApiResult<Accepted> {
+pub async fn delete(
+    State(host): State<AppState>,
+    c: Caller,
+    Path(key): Path<String>,
+) -> ApiResult<Accepted> {
     let vm = host.vms.find(&key)?;
     precheck(vm.power(), PowerState::PoweredOff, "delete", &vm.name())?;
-    Ok(submit(&host, &vm, VmCommand::Delete, "VirtualMachine.destroy", &c.user))
+    Ok(submit(
+        &host,
+        &vm,
+        VmCommand::Delete,
+        "VirtualMachine.destroy",
+        &c.user,
+    ))
 }
 
-pub async fn snapshots(State(host): State<AppState>, _c: Caller, Path(key): Path<String>) -> ApiResult<Json<Vec<Snapshot>>> {
+pub async fn snapshots(
+    State(host): State<AppState>,
+    _c: Caller,
+    Path(key): Path<String>,
+) -> ApiResult<Json<Vec<Snapshot>>> {
     Ok(Json(host.vms.find(&key)?.info(false).await.snapshots))
 }
 
@@ -78,17 +117,42 @@ pub async fn snapshot_create(
 ) -> ApiResult<Accepted> {
     let vm = host.vms.find(&key)?;
     vm::validate_name("snapshot name", &req.name)?;
-    if vm.info(false).await.snapshots.iter().any(|s| s.name == req.name) {
-        return Err(ApiError::conflict(format!("{} has a snapshot named {:?} already", vm.name(), req.name)));
+    if vm
+        .info(false)
+        .await
+        .snapshots
+        .iter()
+        .any(|s| s.name == req.name)
+    {
+        return Err(ApiError::conflict(format!(
+            "{} has a snapshot named {:?} already",
+            vm.name(),
+            req.name
+        )));
     }
-    Ok(submit(&host, &vm, VmCommand::SnapshotCreate(req), "VirtualMachine.createSnapshot", &c.user))
+    Ok(submit(
+        &host,
+        &vm,
+        VmCommand::SnapshotCreate(req),
+        "VirtualMachine.createSnapshot",
+        &c.user,
+    ))
 }
 
 async fn existing_snapshot(vm: &vm::Vm, name: &str) -> ApiResult<()> {
-    if vm.info(false).await.snapshots.iter().any(|s| s.name == name) {
+    if vm
+        .info(false)
+        .await
+        .snapshots
+        .iter()
+        .any(|s| s.name == name)
+    {
         Ok(())
     } else {
-        Err(ApiError::not_found(format!("{} has no snapshot {name:?}", vm.name())))
+        Err(ApiError::not_found(format!(
+            "{} has no snapshot {name:?}",
+            vm.name()
+        )))
     }
 }
 
@@ -99,7 +163,13 @@ pub async fn snapshot_revert(
 ) -> ApiResult<Accepted> {
     let vm = host.vms.find(&key)?;
     existing_snapshot(&vm, &name).await?;
-    Ok(submit(&host, &vm, VmCommand::SnapshotRevert(name), "VirtualMachine.revertToSnapshot", &c.user))
+    Ok(submit(
+        &host,
+        &vm,
+        VmCommand::SnapshotRevert(name),
+        "VirtualMachine.revertToSnapshot",
+        &c.user,
+    ))
 }
 
 pub async fn snapshot_delete(
@@ -109,5 +179,11 @@ pub async fn snapshot_delete(
 ) -> ApiResult<Accepted> {
     let vm = host.vms.find(&key)?;
     existing_snapshot(&vm, &name).await?;
-    Ok(submit(&host, &vm, VmCommand::SnapshotDelete(name), "VirtualMachine.removeSnapshot", &c.user))
+    Ok(submit(
+        &host,
+        &vm,
+        VmCommand::SnapshotDelete(name),
+        "VirtualMachine.removeSnapshot",
+        &c.user,
+    ))
 }

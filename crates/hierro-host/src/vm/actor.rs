@@ -44,7 +44,11 @@ pub struct Actor {
 
 impl Actor {
     pub fn new(host: Arc<Host>, vm: Arc<Vm>) -> Self {
-        Self { host, vm, qmp: None }
+        Self {
+            host,
+            vm,
+            qmp: None,
+        }
     }
 
     /// Finds a QEMU left running by an earlier agent and takes it over, or
@@ -154,9 +158,9 @@ impl Actor {
     }
 
     fn qmp(&self) -> ApiResult<Arc<Qmp>> {
-        self.qmp
-            .clone()
-            .ok_or_else(|| ApiError::invalid_state(format!("{} has no QMP connection", self.vm.name())))
+        self.qmp.clone().ok_or_else(|| {
+            ApiError::invalid_state(format!("{} has no QMP connection", self.vm.name()))
+        })
     }
 
     async fn power_on(&mut self, task: &TaskHandle, loadvm: Option<String>) -> ApiResult<()> {
@@ -165,10 +169,17 @@ impl Actor {
         let ds = &self.host.datastores;
         let disk = self.vm.folder.join(&config.disk.file);
         if !disk.is_file() {
-            return Err(ApiError::bad_request(format!("the VM's disk {} is missing", disk.display())));
+            return Err(ApiError::bad_request(format!(
+                "the VM's disk {} is missing",
+                disk.display()
+            )));
         }
         let kernel = match &config.boot {
-            Boot::Kernel { kernel, initrd, cmdline } => {
+            Boot::Kernel {
+                kernel,
+                initrd,
+                cmdline,
+            } => {
                 let k = ds.resolve_existing("boot.kernel", kernel)?;
                 let i = match initrd {
                     Some(i) => Some(ds.resolve_existing("boot.initrd", i)?),
@@ -181,7 +192,10 @@ impl Actor {
         let mut bridges = Vec::new();
         for nic in &config.nics {
             let bridge = self.host.network_bridge(&nic.network).ok_or_else(|| {
-                ApiError::bad_request(format!("network {:?} does not exist on this host", nic.network))
+                ApiError::bad_request(format!(
+                    "network {:?} does not exist on this host",
+                    nic.network
+                ))
             })?;
             if !net::bridge_exists(&bridge) {
                 return Err(ApiError::backend(format!(
@@ -246,7 +260,11 @@ impl Actor {
         task.event(
             "VmPoweredOnEvent",
             Severity::Info,
-            format!("{} is powered on (QEMU pid {pid}, {})", config.name, self.host.accel.as_str()),
+            format!(
+                "{} is powered on (QEMU pid {pid}, {})",
+                config.name,
+                self.host.accel.as_str()
+            ),
         );
         Ok(())
     }
@@ -254,7 +272,11 @@ impl Actor {
     async fn power_off(&mut self, task: &TaskHandle) -> ApiResult<()> {
         self.require(PowerState::PoweredOn, "power off")?;
         self.stop_qemu().await;
-        task.event("VmPoweredOffEvent", Severity::Info, format!("{} is powered off", self.vm.name()));
+        task.event(
+            "VmPoweredOffEvent",
+            Severity::Info,
+            format!("{} is powered off", self.vm.name()),
+        );
         Ok(())
     }
 
@@ -292,7 +314,11 @@ impl Actor {
             .execute_value("system_reset", json!({}))
             .await
             .map_err(|e| ApiError::backend(e.to_string()))?;
-        task.event("VmResettingEvent", Severity::Info, format!("{} was reset", self.vm.name()));
+        task.event(
+            "VmResettingEvent",
+            Severity::Info,
+            format!("{} was reset", self.vm.name()),
+        );
         Ok(())
     }
 
@@ -309,14 +335,21 @@ impl Actor {
                 ))
             })?;
         task.progress(30);
-        if tokio::time::timeout(Duration::from_secs(120), qmp.closed()).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(120), qmp.closed())
+            .await
+            .is_err()
+        {
             return Err(ApiError::backend(format!(
                 "the guest of {} did not shut down within 120 s; it still runs",
                 self.vm.name()
             )));
         }
         self.stopped().await;
-        task.event("VmGuestShutdownEvent", Severity::Info, format!("The guest of {} shut down", self.vm.name()));
+        task.event(
+            "VmGuestShutdownEvent",
+            Severity::Info,
+            format!("The guest of {} shut down", self.vm.name()),
+        );
         Ok(())
     }
 
@@ -324,17 +357,26 @@ impl Actor {
         spec::validate_name("snapshot name", &req.name)?;
         let mut list = snapshots::load(&self.vm.folder);
         if list.iter().any(|s| s.name == req.name) {
-            return Err(ApiError::conflict(format!("{} has a snapshot named {:?} already", self.vm.name(), req.name)));
+            return Err(ApiError::conflict(format!(
+                "{} has a snapshot named {:?} already",
+                self.vm.name(),
+                req.name
+            )));
         }
         let disk = self.vm.folder.join(self.vm.config().disk.file);
         let memory = self.vm.power() == PowerState::PoweredOn;
         if memory {
             self.qmp()?
-                .run_job("snapshot-save", json!({"tag": req.name, "vmstate": "disk0", "devices": ["disk0"]}))
+                .run_job(
+                    "snapshot-save",
+                    json!({"tag": req.name, "vmstate": "disk0", "devices": ["disk0"]}),
+                )
                 .await
                 .map_err(|e| ApiError::backend(e.to_string()))?;
         } else {
-            hierro_qemu::img::snapshot_create(&disk, &req.name).await.map_err(ApiError::backend)?;
+            hierro_qemu::img::snapshot_create(&disk, &req.name)
+                .await
+                .map_err(ApiError::backend)?;
         }
         list.push(Snapshot {
             name: req.name.clone(),
@@ -346,7 +388,12 @@ impl Actor {
         task.event(
             "VmSnapshotCreatedEvent",
             Severity::Info,
-            format!("Took snapshot {:?} of {}{}", req.name, self.vm.name(), if memory { " with memory" } else { "" }),
+            format!(
+                "Took snapshot {:?} of {}{}",
+                req.name,
+                self.vm.name(),
+                if memory { " with memory" } else { "" }
+            ),
         );
         Ok(())
     }
@@ -358,7 +405,10 @@ impl Actor {
         match (snap.memory, running) {
             (true, true) => {
                 self.qmp()?
-                    .run_job("snapshot-load", json!({"tag": name, "vmstate": "disk0", "devices": ["disk0"]}))
+                    .run_job(
+                        "snapshot-load",
+                        json!({"tag": name, "vmstate": "disk0", "devices": ["disk0"]}),
+                    )
                     .await
                     .map_err(|e| ApiError::backend(e.to_string()))?;
             }
@@ -367,7 +417,9 @@ impl Actor {
                 if running {
                     self.stop_qemu().await;
                 }
-                hierro_qemu::img::snapshot_apply(&disk, name).await.map_err(ApiError::backend)?;
+                hierro_qemu::img::snapshot_apply(&disk, name)
+                    .await
+                    .map_err(ApiError::backend)?;
             }
         }
         task.event(
@@ -382,16 +434,28 @@ impl Actor {
         self.find_snapshot(name)?;
         if self.vm.power() == PowerState::PoweredOn {
             self.qmp()?
-                .run_job("snapshot-delete", json!({"tag": name, "devices": ["disk0"]}))
+                .run_job(
+                    "snapshot-delete",
+                    json!({"tag": name, "devices": ["disk0"]}),
+                )
                 .await
                 .map_err(|e| ApiError::backend(e.to_string()))?;
         } else {
             let disk = self.vm.folder.join(self.vm.config().disk.file);
-            hierro_qemu::img::snapshot_delete(&disk, name).await.map_err(ApiError::backend)?;
+            hierro_qemu::img::snapshot_delete(&disk, name)
+                .await
+                .map_err(ApiError::backend)?;
         }
-        let list = snapshots::load(&self.vm.folder).into_iter().filter(|s| s.name != name).collect();
+        let list = snapshots::load(&self.vm.folder)
+            .into_iter()
+            .filter(|s| s.name != name)
+            .collect();
         self.save_snapshots(list)?;
-        task.event("VmSnapshotRemovedEvent", Severity::Info, format!("Removed snapshot {name:?} of {}", self.vm.name()));
+        task.event(
+            "VmSnapshotRemovedEvent",
+            Severity::Info,
+            format!("Removed snapshot {name:?} of {}", self.vm.name()),
+        );
         Ok(())
     }
 
@@ -399,11 +463,14 @@ impl Actor {
         snapshots::load(&self.vm.folder)
             .into_iter()
             .find(|s| s.name == name)
-            .ok_or_else(|| ApiError::not_found(format!("{} has no snapshot {name:?}", self.vm.name())))
+            .ok_or_else(|| {
+                ApiError::not_found(format!("{} has no snapshot {name:?}", self.vm.name()))
+            })
     }
 
     fn save_snapshots(&self, list: Vec<Snapshot>) -> ApiResult<()> {
-        snapshots::save(&self.vm.folder, &list).map_err(|e| ApiError::internal(format!("snapshots.json: {e}")))?;
+        snapshots::save(&self.vm.folder, &list)
+            .map_err(|e| ApiError::internal(format!("snapshots.json: {e}")))?;
         self.vm.update(|v| v.snapshots = list);
         Ok(())
     }
@@ -418,7 +485,11 @@ impl Actor {
             tracing::warn!("removing {}: {e}", self.vm.folder.display());
         }
         let _ = std::fs::remove_dir(&self.vm.run.dir);
-        task.event("VmRemovedEvent", Severity::Info, format!("Deleted VM {}", self.vm.name()));
+        task.event(
+            "VmRemovedEvent",
+            Severity::Info,
+            format!("Deleted VM {}", self.vm.name()),
+        );
         Ok(())
     }
 }
@@ -454,7 +525,13 @@ fn alive(pid: u32) -> bool {
     // Signal 0 checks existence; a zombie counts as gone.
     let exists = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None).is_ok();
     let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+        .map(|s| {
+            s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
         .unwrap_or(false);
     exists && !zombie
 }
@@ -472,7 +549,10 @@ async fn wait_gone(pid: u32, limit: Duration) -> bool {
 
 async fn kill_and_wait(pid: u32) {
     if alive(pid) {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL);
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
         wait_gone(pid, Duration::from_secs(10)).await;
     }
 }

@@ -46,7 +46,11 @@ pub async fn query(qga: &Qga) -> GuestInfo {
         .map(|i| GuestInterface {
             name: i.name,
             mac: i.mac,
-            ip_addresses: i.addrs.iter().map(|a| format!("{}/{}", a.ip, a.prefix)).collect(),
+            ip_addresses: i
+                .addrs
+                .iter()
+                .map(|a| format!("{}/{}", a.ip, a.prefix))
+                .collect(),
         })
         .collect();
     GuestInfo {

@@ -22,7 +22,7 @@ pub use spec::validate_name;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::{write_atomic, VmRegistration};
-use crate::tasks::{TaskHandle, Target};
+use crate::tasks::{Target, TaskHandle};
 use crate::Host;
 
 /// A VM as the rest of the agent sees it.
@@ -144,10 +144,18 @@ impl Registry {
     }
 
     fn reserve(host: &Arc<Host>, name: &str) -> ApiResult<NameReservation> {
-        let taken = host.vms.vms.read().unwrap().values().any(|vm| vm.name() == name);
+        let taken = host
+            .vms
+            .vms
+            .read()
+            .unwrap()
+            .values()
+            .any(|vm| vm.name() == name);
         let mut reserved = host.vms.reserved.lock().unwrap();
         if taken || !reserved.insert(name.to_string()) {
-            return Err(ApiError::conflict(format!("a VM named {name:?} exists already on this host")));
+            return Err(ApiError::conflict(format!(
+                "a VM named {name:?} exists already on this host"
+            )));
         }
         Ok(NameReservation {
             host: host.clone(),
@@ -201,7 +209,11 @@ pub async fn create(host: &Arc<Host>, req: VmCreate, user: &str) -> ApiResult<hi
         task.start();
         match make(&host, &config, &datastore, &folder).await {
             Ok(vm) => {
-                task.event("VmCreatedEvent", hierro_api::Severity::Info, format!("Created VM {} on [{datastore}]", config.name));
+                task.event(
+                    "VmCreatedEvent",
+                    hierro_api::Severity::Info,
+                    format!("Created VM {} on [{datastore}]", config.name),
+                );
                 let info = vm.info(false).await;
                 task.succeed(Some(serde_json::to_value(info).unwrap_or_default()));
             }
@@ -214,8 +226,14 @@ pub async fn create(host: &Arc<Host>, req: VmCreate, user: &str) -> ApiResult<hi
     Ok(snapshot)
 }
 
-async fn make(host: &Arc<Host>, config: &VmConfig, datastore: &str, folder: &std::path::Path) -> ApiResult<Arc<Vm>> {
-    std::fs::create_dir(folder).map_err(|e| ApiError::internal(format!("{}: {e}", folder.display())))?;
+async fn make(
+    host: &Arc<Host>,
+    config: &VmConfig,
+    datastore: &str,
+    folder: &std::path::Path,
+) -> ApiResult<Arc<Vm>> {
+    std::fs::create_dir(folder)
+        .map_err(|e| ApiError::internal(format!("{}: {e}", folder.display())))?;
     let disk = folder.join(&config.disk.file);
     match &config.disk.clone_of {
         Some(template) => {
@@ -227,8 +245,11 @@ async fn make(host: &Arc<Host>, config: &VmConfig, datastore: &str, folder: &std
         None => hierro_qemu::img::create(&disk, config.disk.size_mib).await,
     }
     .map_err(ApiError::backend)?;
-    write_atomic(&folder.join("vm.json"), &serde_json::to_vec_pretty(config).unwrap_or_default())
-        .map_err(|e| ApiError::internal(format!("writing vm.json: {e}")))?;
+    write_atomic(
+        &folder.join("vm.json"),
+        &serde_json::to_vec_pretty(config).unwrap_or_default(),
+    )
+    .map_err(|e| ApiError::internal(format!("writing vm.json: {e}")))?;
     let reg = VmRegistration {
         id: config.id,
         datastore: datastore.to_string(),
@@ -260,7 +281,11 @@ fn relative_to(target: &std::path::Path, dir: &std::path::Path) -> String {
 /// Loads a registered VM from its folder and starts its actor, which adopts
 /// a QEMU that still runs.
 pub async fn load(host: &Arc<Host>, reg: &VmRegistration) -> anyhow::Result<()> {
-    let folder = host.datastores.root(&reg.datastore).map_err(|e| anyhow::anyhow!("{e}"))?.join(&reg.folder);
+    let folder = host
+        .datastores
+        .root(&reg.datastore)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .join(&reg.folder);
     let config: VmConfig = serde_json::from_slice(&std::fs::read(folder.join("vm.json"))?)?;
     start(host, reg, config).await;
     Ok(())
@@ -306,8 +331,17 @@ mod tests {
 
     #[test]
     fn relative_paths() {
-        assert_eq!(relative_to(Path::new("/ds/tmpl/t.qcow2"), Path::new("/ds/vm1")), "../tmpl/t.qcow2");
-        assert_eq!(relative_to(Path::new("/ds/t.qcow2"), Path::new("/ds/vm1")), "../t.qcow2");
-        assert_eq!(relative_to(Path::new("/a/t.qcow2"), Path::new("/b/vm1")), "/a/t.qcow2");
+        assert_eq!(
+            relative_to(Path::new("/ds/tmpl/t.qcow2"), Path::new("/ds/vm1")),
+            "../tmpl/t.qcow2"
+        );
+        assert_eq!(
+            relative_to(Path::new("/ds/t.qcow2"), Path::new("/ds/vm1")),
+            "../t.qcow2"
+        );
+        assert_eq!(
+            relative_to(Path::new("/a/t.qcow2"), Path::new("/b/vm1")),
+            "/a/t.qcow2"
+        );
     }
 }

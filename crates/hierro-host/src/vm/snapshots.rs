@@ -15,5 +15,8 @@ pub fn load(folder: &Path) -> Vec<Snapshot> {
 }
 
 pub fn save(folder: &Path, snapshots: &[Snapshot]) -> std::io::Result<()> {
-    write_atomic(&folder.join("snapshots.json"), &serde_json::to_vec_pretty(snapshots)?)
+    write_atomic(
+        &folder.join("snapshots.json"),
+        &serde_json::to_vec_pretty(snapshots)?,
+    )
 }

@@ -20,7 +20,9 @@ pub const MAX_DISK_MIB: u64 = 64 * 1024 * 1024;
 pub fn validate_name(what: &str, name: &str) -> ApiResult<()> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
     if name.is_empty() || name.len() > 80 {
-        return Err(ApiError::bad_request(format!("{what} must be 1 to 80 characters")));
+        return Err(ApiError::bad_request(format!(
+            "{what} must be 1 to 80 characters"
+        )));
     }
     if !name.chars().all(ok_char) || name.starts_with('.') {
         return Err(ApiError::bad_request(format!(
@@ -34,7 +36,10 @@ pub fn validate(host: &Host, req: &VmCreate) -> ApiResult<VmConfig> {
     validate_name("name", &req.name)?;
     host.datastores.root(&req.datastore)?;
     if req.cpus == 0 || req.cpus > MAX_CPUS {
-        return Err(ApiError::bad_request(format!("cpus must be 1 to {MAX_CPUS}, not {}", req.cpus)));
+        return Err(ApiError::bad_request(format!(
+            "cpus must be 1 to {MAX_CPUS}, not {}",
+            req.cpus
+        )));
     }
     if !(MIN_MEMORY_MIB..=MAX_MEMORY_MIB).contains(&req.memory_mib) {
         return Err(ApiError::bad_request(format!(
@@ -44,14 +49,19 @@ pub fn validate(host: &Host, req: &VmCreate) -> ApiResult<VmConfig> {
     }
     let disk = match (&req.disk.size_mib, &req.disk.clone_from) {
         (None, None) => {
-            return Err(ApiError::bad_request("disk needs size_mib, clone_from, or both"));
+            return Err(ApiError::bad_request(
+                "disk needs size_mib, clone_from, or both",
+            ));
         }
         (Some(0), _) => return Err(ApiError::bad_request("disk.size_mib must be above 0")),
         (Some(s), _) if *s > MAX_DISK_MIB => {
-            return Err(ApiError::bad_request(format!("disk.size_mib must be at most {MAX_DISK_MIB}")));
+            return Err(ApiError::bad_request(format!(
+                "disk.size_mib must be at most {MAX_DISK_MIB}"
+            )));
         }
         (size, Some(template)) => {
-            host.datastores.resolve_existing("disk.clone_from", template)?;
+            host.datastores
+                .resolve_existing("disk.clone_from", template)?;
             DiskConfig {
                 file: format!("{}.qcow2", req.name),
                 size_mib: size.unwrap_or(0),
@@ -79,18 +89,23 @@ pub fn validate(host: &Host, req: &VmCreate) -> ApiResult<VmConfig> {
             )));
         }
         let mac = match &n.mac {
-            Some(m) => parse_mac(m).map_err(|e| ApiError::bad_request(format!("nics[{i}].mac: {e}")))?,
+            Some(m) => {
+                parse_mac(m).map_err(|e| ApiError::bad_request(format!("nics[{i}].mac: {e}")))?
+            }
             None => random_mac(),
         };
         if nics.iter().any(|x: &Nic| x.mac == mac) || host.vms.mac_in_use(&mac) {
-            return Err(ApiError::conflict(format!("nics[{i}].mac {mac} is already in use on this host")));
+            return Err(ApiError::conflict(format!(
+                "nics[{i}].mac {mac} is already in use on this host"
+            )));
         }
         if let Some(ip) = &n.ip {
             parse_cidr(ip).map_err(|e| ApiError::bad_request(format!("nics[{i}].ip: {e}")))?;
         }
         if let Some(gw) = &n.gateway {
-            gw.parse::<Ipv4Addr>()
-                .map_err(|_| ApiError::bad_request(format!("nics[{i}].gateway {gw:?} is not an IPv4 address")))?;
+            gw.parse::<Ipv4Addr>().map_err(|_| {
+                ApiError::bad_request(format!("nics[{i}].gateway {gw:?} is not an IPv4 address"))
+            })?;
         }
         nics.push(Nic {
             network: n.network.clone(),
@@ -115,16 +130,26 @@ pub fn validate(host: &Host, req: &VmCreate) -> ApiResult<VmConfig> {
 pub fn parse_mac(s: &str) -> Result<String, String> {
     let parts: Vec<&str> = s.split(':').collect();
     let bytes: Option<Vec<u8>> = (parts.len() == 6)
-        .then(|| parts.iter().map(|p| u8::from_str_radix(p, 16).ok().filter(|_| p.len() == 2)).collect())
+        .then(|| {
+            parts
+                .iter()
+                .map(|p| u8::from_str_radix(p, 16).ok().filter(|_| p.len() == 2))
+                .collect()
+        })
         .flatten();
-    let bytes = bytes.ok_or_else(|| format!("{s:?} is not a MAC address like 52:54:00:12:34:56"))?;
+    let bytes =
+        bytes.ok_or_else(|| format!("{s:?} is not a MAC address like 52:54:00:12:34:56"))?;
     if bytes[0] & 1 == 1 {
         return Err(format!("{s} is a multicast address"));
     }
     if bytes.iter().all(|b| *b == 0) {
         return Err("00:00:00:00:00:00 is not a usable address".into());
     }
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":"))
+    Ok(bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":"))
 }
 
 /// A MAC in QEMU's 52:54:00 range.
@@ -137,7 +162,9 @@ pub fn parse_cidr(s: &str) -> Result<(Ipv4Addr, u8), String> {
     let (ip, prefix) = s
         .split_once('/')
         .ok_or_else(|| format!("{s:?} must be an IPv4 address with a prefix, like 10.0.0.5/24"))?;
-    let ip: Ipv4Addr = ip.parse().map_err(|_| format!("{ip:?} is not an IPv4 address"))?;
+    let ip: Ipv4Addr = ip
+        .parse()
+        .map_err(|_| format!("{ip:?} is not an IPv4 address"))?;
     let prefix: u8 = prefix
         .parse()
         .ok()
@@ -170,7 +197,10 @@ mod tests {
 
     #[test]
     fn cidrs() {
-        assert_eq!(parse_cidr("10.0.0.5/24").unwrap(), ("10.0.0.5".parse().unwrap(), 24));
+        assert_eq!(
+            parse_cidr("10.0.0.5/24").unwrap(),
+            ("10.0.0.5".parse().unwrap(), 24)
+        );
         assert!(parse_cidr("10.0.0.5").is_err());
         assert!(parse_cidr("10.0.0.5/33").is_err());
         assert!(parse_cidr("10.0.0.256/24").is_err());

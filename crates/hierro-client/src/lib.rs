@@ -1,0 +1,362 @@
+//! The one client of Hierro's REST APIs, used by the CLI, the lab, the tests
+//! and (later) the center. Servers use self-signed or center-issued
+//! certificates, so trust is a pinned SHA-256 thumbprint, as in vSphere.
+
+mod tls;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hierro_api::*;
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use uuid::Uuid;
+
+pub use tls::{fetch_thumbprint, normalize_thumbprint, Trust};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("{status}: {info}")]
+    Api { status: StatusCode, info: ErrorInfo },
+    #[error("task {operation} failed: {info}")]
+    Task { operation: String, info: ErrorInfo },
+    #[error("{0}")]
+    Http(String),
+    #[error("{0}")]
+    Tls(String),
+}
+
+impl ClientError {
+    /// The API or task error code (`not_found`, `invalid_state`...), if any.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ClientError::Api { info, .. } | ClientError::Task { info, .. } => Some(&info.code),
+            _ => None,
+        }
+    }
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            ClientError::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, ClientError>;
+
+#[derive(Clone)]
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+    tls: Arc<rustls::ClientConfig>,
+    token: Option<String>,
+}
+
+impl Client {
+    /// `server` is `host[:port]` or an `https://` URL.
+    pub fn new(server: &str, trust: Trust) -> Result<Client> {
+        let base = normalize_server(server);
+        let tls = Arc::new(tls::client_config(trust)?);
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls((*tls).clone())
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(120))
+            .build()
+            .map_err(|e| ClientError::Http(e.to_string()))?;
+        Ok(Client {
+            base,
+            http,
+            tls,
+            token: None,
+        })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    pub async fn login(&mut self, username: &str, password: &str) -> Result<LoginResponse> {
+        let r: LoginResponse = self
+            .call(
+                Method::POST,
+                "/api/session",
+                Some(&LoginRequest {
+                    username: username.into(),
+                    password: password.into(),
+                }),
+            )
+            .await?;
+        self.token = Some(r.token.clone());
+        Ok(r)
+    }
+
+    pub async fn logout(&mut self) -> Result<()> {
+        self.send(Method::DELETE, "/api/session", None::<&()>)
+            .await?;
+        self.token = None;
+        Ok(())
+    }
+
+    async fn send<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<reqwest::Response> {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = &self.token {
+            req = req.header(SESSION_HEADER, t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.map_err(|e| self.transport_error(e))?;
+        if resp.status().is_success() {
+            return Ok(resp);
+        }
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        let info = serde_json::from_str::<ErrorBody>(&text)
+            .map(|b| b.error)
+            .unwrap_or_else(|_| ErrorInfo {
+                code: "http".into(),
+                message: if text.is_empty() {
+                    status.to_string()
+                } else {
+                    text
+                },
+                details: serde_json::Value::Null,
+            });
+        Err(ClientError::Api { status, info })
+    }
+
+    fn transport_error(&self, e: reqwest::Error) -> ClientError {
+        // reqwest hides the TLS cause in the source chain; show it all.
+        let mut msg = format!("{}: {e}", self.base);
+        let mut src = std::error::Error::source(&e);
+        while let Some(s) = src {
+            msg.push_str(&format!(": {s}"));
+            src = s.source();
+        }
+        ClientError::Http(msg)
+    }
+
+    pub async fn call<B: Serialize, R: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<R> {
+        let resp = self.send(method, path, body).await?;
+        resp.json()
+            .await
+            .map_err(|e| ClientError::Http(format!("decoding {path}: {e}")))
+    }
+
+    async fn get<R: DeserializeOwned>(&self, path: &str) -> Result<R> {
+        self.call(Method::GET, path, None::<&()>).await
+    }
+
+    pub async fn about(&self) -> Result<About> {
+        self.get("/api/about").await
+    }
+    pub async fn host(&self) -> Result<HostInfo> {
+        self.get("/api/host").await
+    }
+    pub async fn datastores(&self) -> Result<Vec<Datastore>> {
+        self.get("/api/datastores").await
+    }
+    pub async fn add_datastore(&self, req: &DatastoreCreate) -> Result<Datastore> {
+        self.call(Method::POST, "/api/datastores", Some(req)).await
+    }
+    pub async fn vms(&self) -> Result<Vec<VmInfo>> {
+        self.get("/api/vms").await
+    }
+    /// A VM by id or name, with guest information.
+    pub async fn vm(&self, key: &str) -> Result<VmInfo> {
+        self.get(&format!("/api/vms/{}", enc(key))).await
+    }
+    pub async fn create_vm(&self, req: &VmCreate) -> Result<Task> {
+        self.call(Method::POST, "/api/vms", Some(req)).await
+    }
+    pub async fn delete_vm(&self, key: &str) -> Result<Task> {
+        self.call(
+            Method::DELETE,
+            &format!("/api/vms/{}", enc(key)),
+            None::<&()>,
+        )
+        .await
+    }
+    pub async fn power(&self, key: &str, op: PowerOp) -> Result<Task> {
+        self.call(
+            Method::POST,
+            &format!("/api/vms/{}/power/{}", enc(key), op.as_str()),
+            None::<&()>,
+        )
+        .await
+    }
+    pub async fn snapshots(&self, key: &str) -> Result<Vec<Snapshot>> {
+        self.get(&format!("/api/vms/{}/snapshots", enc(key))).await
+    }
+    pub async fn snapshot_create(&self, key: &str, req: &SnapshotCreate) -> Result<Task> {
+        self.call(
+            Method::POST,
+            &format!("/api/vms/{}/snapshots", enc(key)),
+            Some(req),
+        )
+        .await
+    }
+    pub async fn snapshot_revert(&self, key: &str, name: &str) -> Result<Task> {
+        self.call(
+            Method::POST,
+            &format!("/api/vms/{}/snapshots/{}/revert", enc(key), enc(name)),
+            None::<&()>,
+        )
+        .await
+    }
+    pub async fn snapshot_delete(&self, key: &str, name: &str) -> Result<Task> {
+        self.call(
+            Method::DELETE,
+            &format!("/api/vms/{}/snapshots/{}", enc(key), enc(name)),
+            None::<&()>,
+        )
+        .await
+    }
+    pub async fn tasks(&self) -> Result<Vec<Task>> {
+        self.get("/api/tasks").await
+    }
+    pub async fn task(&self, id: Uuid) -> Result<Task> {
+        self.get(&format!("/api/tasks/{id}")).await
+    }
+    /// Events after `since` (an event id), optionally for one target.
+    pub async fn events(&self, since: Option<u64>, target: Option<&str>) -> Result<Vec<Event>> {
+        let mut q = vec![];
+        if let Some(s) = since {
+            q.push(format!("since={s}"));
+        }
+        if let Some(t) = target {
+            q.push(format!("target={}", enc(t)));
+        }
+        self.get(&format!("/api/events?{}", q.join("&"))).await
+    }
+
+    /// Polls a task until it ends, calling `progress` on every change. A task
+    /// that ends in error becomes `ClientError::Task`.
+    pub async fn wait(&self, task: &Task, mut progress: impl FnMut(&Task)) -> Result<Task> {
+        let mut last = (task.state, task.progress);
+        progress(task);
+        loop {
+            let t = self.task(task.id).await?;
+            if (t.state, t.progress) != last {
+                last = (t.state, t.progress);
+                progress(&t);
+            }
+            match t.state {
+                TaskState::Success => return Ok(t),
+                TaskState::Error => {
+                    return Err(ClientError::Task {
+                        operation: t.operation.clone(),
+                        info: t.error.clone().unwrap_or(ErrorInfo {
+                            code: "unknown".into(),
+                            message: "task failed without a reason".into(),
+                            details: serde_json::Value::Null,
+                        }),
+                    })
+                }
+                _ => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+
+    /// Runs an operation that returns a task and waits for it.
+    pub async fn run(&self, task: Result<Task>) -> Result<Task> {
+        self.wait(&task?, |_| {}).await
+    }
+
+    /// Opens the VM's serial console: binary WebSocket frames both ways.
+    pub async fn console(
+        &self,
+        key: &str,
+    ) -> Result<
+        tokio_tungstenite::WebSocketStream<
+            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+        >,
+    > {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = format!(
+            "{}/api/vms/{}/console",
+            self.base.replacen("https://", "wss://", 1),
+            enc(key)
+        );
+        let mut req = url
+            .into_client_request()
+            .map_err(|e| ClientError::Http(e.to_string()))?;
+        if let Some(t) = &self.token {
+            req.headers_mut().insert(
+                SESSION_HEADER,
+                t.parse()
+                    .map_err(|_| ClientError::Http("bad token".into()))?,
+            );
+        }
+        let connector = tokio_tungstenite::Connector::Rustls(self.tls.clone());
+        match tokio_tungstenite::connect_async_tls_with_config(req, None, false, Some(connector))
+            .await
+        {
+            Ok((ws, _)) => Ok(ws),
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+                let status =
+                    StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+                let info = resp
+                    .body()
+                    .as_ref()
+                    .and_then(|b| serde_json::from_slice::<ErrorBody>(b).ok())
+                    .map(|b| b.error)
+                    .unwrap_or(ErrorInfo {
+                        code: "http".into(),
+                        message: format!("console refused: {status}"),
+                        details: serde_json::Value::Null,
+                    });
+                Err(ClientError::Api { status, info })
+            }
+            Err(e) => Err(ClientError::Http(format!("console: {e}"))),
+        }
+    }
+}
+
+fn normalize_server(server: &str) -> String {
+    let s = server.trim().trim_end_matches('/');
+    if s.starts_with("https://") {
+        s.to_string()
+    } else {
+        format!("https://{}", s.trim_start_matches("http://"))
+    }
+}
+
+/// Percent-encodes a path segment.
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn servers_and_segments() {
+        assert_eq!(normalize_server("10.0.0.1"), "https://10.0.0.1");
+        assert_eq!(normalize_server("https://h:8443/"), "https://h:8443");
+        assert_eq!(enc("vm 1/x"), "vm%201%2Fx");
+    }
+}

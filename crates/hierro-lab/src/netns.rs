@@ -1,0 +1,92 @@
+//! Namespaces and links through `ip`, and stopping processes.
+
+use std::time::Duration;
+
+use anyhow::bail;
+
+pub async fn ip(args: &[&str]) -> anyhow::Result<()> {
+    let out = tokio::process::Command::new("ip")
+        .args(args)
+        .output()
+        .await?;
+    if !out.status.success() {
+        bail!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+pub async fn add(ns: &str) -> anyhow::Result<()> {
+    ip(&["netns", "add", ns]).await?;
+    ip(&["-n", ns, "link", "set", "lo", "up"]).await
+}
+
+/// Deletes a namespace; one that is already gone is fine.
+pub async fn del(ns: &str) -> anyhow::Result<()> {
+    if std::path::Path::new("/run/netns").join(ns).exists() {
+        ip(&["netns", "del", ns]).await?;
+    }
+    Ok(())
+}
+
+/// A veth pair: one end (`name`, or `name` + "p" moved into a namespace and
+/// renamed) stays outside, the other end joins `bridge` in `bridge_ns`.
+pub async fn veth_to_bridge(
+    name: &str,
+    into: Option<(&str, &str)>,
+    bridge_ns: &str,
+    bridge: &str,
+) -> anyhow::Result<()> {
+    let peer = format!("{name}f");
+    let near = match into {
+        Some(_) => format!("{name}p"),
+        None => name.to_string(),
+    };
+    ip(&["link", "add", &near, "type", "veth", "peer", "name", &peer]).await?;
+    ip(&["link", "set", &peer, "netns", bridge_ns]).await?;
+    ip(&[
+        "-n", bridge_ns, "link", "set", &peer, "master", bridge, "up",
+    ])
+    .await?;
+    if let Some((ns, new_name)) = into {
+        ip(&["link", "set", &near, "netns", ns]).await?;
+        ip(&["-n", ns, "link", "set", &near, "name", new_name]).await?;
+        ip(&["-n", ns, "link", "set", new_name, "up"]).await?;
+    }
+    Ok(())
+}
+
+fn alive(pid: u32) -> bool {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None).is_ok()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| {
+                s.rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z')
+            })
+            .unwrap_or(true)
+}
+
+/// SIGTERM, then SIGKILL after 5 s; returns once the process is gone.
+pub async fn kill_wait(pid: u32) {
+    use nix::sys::signal::{kill, Signal};
+    let p = nix::unistd::Pid::from_raw(pid as i32);
+    if !alive(pid) {
+        return;
+    }
+    let _ = kill(p, Signal::SIGTERM);
+    for i in 0..200 {
+        if !alive(pid) {
+            return;
+        }
+        if i == 100 {
+            let _ = kill(p, Signal::SIGKILL);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

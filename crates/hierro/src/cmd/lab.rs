@@ -1,0 +1,117 @@
+use std::path::PathBuf;
+
+use clap::Subcommand;
+
+use crate::output::Output;
+
+const DEFAULT_DIR: &str = "/var/lib/hierro/lab";
+
+#[derive(Subcommand)]
+pub enum LabCmd {
+    /// Build a lab: fabric, host agents in namespaces, shared datastore, running VMs.
+    Up {
+        #[arg(long, default_value_t = 2)]
+        hosts: u32,
+        #[arg(long, default_value_t = 1)]
+        vms_per_host: u32,
+        /// Memory of each VM in MiB.
+        #[arg(long, default_value_t = 256)]
+        vm_memory: u64,
+        #[arg(long, default_value = DEFAULT_DIR)]
+        dir: PathBuf,
+        /// Lab number: subnet 10.99.<id>.0/24 (several labs can coexist).
+        #[arg(long, default_value_t = 1)]
+        id: u8,
+        /// The guest image directory.
+        #[arg(long, default_value = "image")]
+        image: PathBuf,
+    },
+    /// Show the lab's hosts and VMs.
+    Status {
+        #[arg(long, default_value = DEFAULT_DIR)]
+        dir: PathBuf,
+    },
+    /// Stop everything the lab started and remove what it made.
+    Down {
+        #[arg(long, default_value = DEFAULT_DIR)]
+        dir: PathBuf,
+    },
+}
+
+pub async fn run(cmd: LabCmd, out: Output) -> anyhow::Result<()> {
+    match cmd {
+        LabCmd::Up {
+            hosts,
+            vms_per_host,
+            vm_memory,
+            dir,
+            id,
+            image,
+        } => {
+            let opts = hierro_lab::LabOptions {
+                dir,
+                id,
+                hosts,
+                vms_per_host,
+                vm_memory_mib: vm_memory,
+                image_dir: image,
+                hierro_bin: std::env::current_exe()?,
+            };
+            let lab = hierro_lab::up(&opts).await?;
+            if out.json {
+                println!("{}", serde_json::to_string_pretty(&lab)?);
+                return Ok(());
+            }
+            println!(
+                "lab {} is up ({}), user {} password {}",
+                lab.id, lab.subnet, lab.user, lab.password
+            );
+            for h in &lab.hosts {
+                println!("host {}  {}  thumbprint {}", h.name, h.url, h.thumbprint);
+                for v in &h.vms {
+                    println!(
+                        "  vm {}  {}  (counter service: {}:7777)",
+                        v.name, v.ip, v.ip
+                    );
+                }
+            }
+            if let Some(h) = lab.hosts.first() {
+                println!("\ntry:\n  export HIERRO_SERVER={} HIERRO_USER={} HIERRO_PASSWORD={} HIERRO_THUMBPRINT={}\n  hierro vm ls",
+                    h.url, lab.user, lab.password, h.thumbprint);
+            }
+        }
+        LabCmd::Status { dir } => {
+            let (lab, hosts) = hierro_lab::status(&dir).await?;
+            if out.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({"lab": lab, "hosts": hosts}))?
+                );
+                return Ok(());
+            }
+            for h in hosts {
+                println!("host {}  {}  agent {}", h.name, h.url, h.agent);
+                for v in h.vms {
+                    println!(
+                        "  vm {:12} {:11} {:18} guest agent {}",
+                        v.name,
+                        v.power,
+                        v.ip,
+                        if v.guest_agent {
+                            "answering"
+                        } else {
+                            "not answering"
+                        }
+                    );
+                }
+            }
+        }
+        LabCmd::Down { dir } => {
+            hierro_lab::down(&dir).await?;
+            if !out.json {
+                println!("lab in {} is down", dir.display());
+            }
+        }
+    }
+    Ok(())
+}

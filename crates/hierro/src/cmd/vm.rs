@@ -1,0 +1,305 @@
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use hierro_api::{Boot, DiskSpec, NicSpec, PowerOp, SnapshotCreate, VmCreate, VmInfo};
+
+use super::connect::ConnArgs;
+use crate::output::{time, wait_task, Output};
+
+#[derive(Subcommand)]
+pub enum VmCmd {
+    /// List VMs.
+    Ls,
+    /// Show a VM, with guest information from its agent.
+    Info { vm: String },
+    /// Create a VM (from flags, or from a JSON spec with --spec).
+    Create(CreateArgs),
+    /// Power on.
+    PowerOn { vm: String },
+    /// Power off (hard, like pulling the plug).
+    PowerOff { vm: String },
+    /// Reset (hard).
+    Reset { vm: String },
+    /// Shut the guest down cleanly through its agent.
+    Shutdown { vm: String },
+    /// Delete a powered-off VM and its files.
+    Delete { vm: String },
+    /// Attach to the serial console (Ctrl-] leaves).
+    Console { vm: String },
+    /// Snapshots.
+    #[command(subcommand)]
+    Snapshot(SnapshotCmd),
+}
+
+#[derive(Subcommand)]
+pub enum SnapshotCmd {
+    Ls {
+        vm: String,
+    },
+    Create {
+        vm: String,
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    Revert {
+        vm: String,
+        name: String,
+    },
+    Rm {
+        vm: String,
+        name: String,
+    },
+}
+
+#[derive(Args)]
+pub struct CreateArgs {
+    /// The VM's name (unique on the host).
+    name: Option<String>,
+    /// A JSON file with the whole request (the API's VmCreate body).
+    #[arg(long, conflicts_with_all = ["datastore", "kernel"])]
+    spec: Option<std::path::PathBuf>,
+    #[arg(long)]
+    datastore: Option<String>,
+    #[arg(long, default_value_t = 1)]
+    cpus: u32,
+    /// Memory in MiB.
+    #[arg(long, default_value_t = 256)]
+    memory: u64,
+    /// Disk size in MiB.
+    #[arg(long)]
+    disk_size: Option<u64>,
+    /// Make the disk a linked clone of this template: "[datastore] path".
+    #[arg(long)]
+    clone_from: Option<String>,
+    /// Boot this kernel ("[datastore] path") instead of the disk.
+    #[arg(long)]
+    kernel: Option<String>,
+    #[arg(long, requires = "kernel")]
+    initrd: Option<String>,
+    #[arg(long, default_value = "", requires = "kernel")]
+    cmdline: String,
+    /// A NIC: NETWORK[,ip=CIDR][,gw=IP][,mac=MAC]; repeat for more.
+    #[arg(long)]
+    nic: Vec<String>,
+    /// Power it on once created.
+    #[arg(long)]
+    power_on: bool,
+}
+
+fn parse_nic(s: &str) -> anyhow::Result<NicSpec> {
+    let mut parts = s.split(',');
+    let network = parts.next().unwrap_or_default().to_string();
+    let mut nic = NicSpec {
+        network,
+        mac: None,
+        ip: None,
+        gateway: None,
+    };
+    for p in parts {
+        match p.split_once('=') {
+            Some(("ip", v)) => nic.ip = Some(v.into()),
+            Some(("gw", v)) => nic.gateway = Some(v.into()),
+            Some(("mac", v)) => nic.mac = Some(v.into()),
+            _ => anyhow::bail!("--nic {s:?}: unknown part {p:?} (use ip=, gw=, mac=)"),
+        }
+    }
+    Ok(nic)
+}
+
+impl CreateArgs {
+    fn request(&self) -> anyhow::Result<VmCreate> {
+        if let Some(path) = &self.spec {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+            return serde_json::from_str(&text).with_context(|| format!("{}", path.display()));
+        }
+        Ok(VmCreate {
+            name: self.name.clone().context("a VM name is needed")?,
+            datastore: self.datastore.clone().context("--datastore is needed")?,
+            cpus: self.cpus,
+            memory_mib: self.memory,
+            disk: DiskSpec {
+                size_mib: self.disk_size,
+                clone_from: self.clone_from.clone(),
+            },
+            boot: match &self.kernel {
+                Some(k) => Boot::Kernel {
+                    kernel: k.clone(),
+                    initrd: self.initrd.clone(),
+                    cmdline: self.cmdline.clone(),
+                },
+                None => Boot::Disk,
+            },
+            nics: self
+                .nic
+                .iter()
+                .map(|n| parse_nic(n))
+                .collect::<anyhow::Result<_>>()?,
+        })
+    }
+}
+
+pub async fn run(cmd: VmCmd, conn: &ConnArgs, out: Output) -> anyhow::Result<()> {
+    let client = conn.client().await?;
+    let power = |vm: String, op: PowerOp| {
+        let client = client.clone();
+        async move {
+            wait_task(&client, client.power(&vm, op).await?, out)
+                .await
+                .map(|_| ())
+        }
+    };
+    match cmd {
+        VmCmd::Ls => {
+            let vms = client.vms().await?;
+            out.show(
+                &vms,
+                &["NAME", "POWER", "CPUS", "MEMORY", "DATASTORE", "IP", "ID"],
+                |l| {
+                    l.iter()
+                        .map(|v| {
+                            vec![
+                                v.name.clone(),
+                                v.power_state.to_string(),
+                                v.config.cpus.to_string(),
+                                format!("{} MiB", v.config.memory_mib),
+                                v.datastore.clone(),
+                                v.config
+                                    .nics
+                                    .iter()
+                                    .filter_map(|n| n.ip.clone())
+                                    .collect::<Vec<_>>()
+                                    .join(" "),
+                                v.id.to_string(),
+                            ]
+                        })
+                        .collect()
+                },
+            );
+        }
+        VmCmd::Info { vm } => {
+            let v = client.vm(&vm).await?;
+            out.show_fields(&v, info_fields);
+        }
+        VmCmd::Create(args) => {
+            let req = args.request()?;
+            let task = wait_task(&client, client.create_vm(&req).await?, out).await?;
+            if args.power_on {
+                wait_task(&client, client.power(&req.name, PowerOp::On).await?, out).await?;
+            }
+            if !out.json {
+                if let Some(info) = task
+                    .result
+                    .and_then(|r| serde_json::from_value::<VmInfo>(r).ok())
+                {
+                    println!("created {} ({})", info.name, info.id);
+                }
+            }
+        }
+        VmCmd::PowerOn { vm } => power(vm, PowerOp::On).await?,
+        VmCmd::PowerOff { vm } => power(vm, PowerOp::Off).await?,
+        VmCmd::Reset { vm } => power(vm, PowerOp::Reset).await?,
+        VmCmd::Shutdown { vm } => power(vm, PowerOp::Shutdown).await?,
+        VmCmd::Delete { vm } => {
+            wait_task(&client, client.delete_vm(&vm).await?, out).await?;
+        }
+        VmCmd::Console { vm } => super::console::attach(&client, &vm).await?,
+        VmCmd::Snapshot(s) => match s {
+            SnapshotCmd::Ls { vm } => {
+                let list = client.snapshots(&vm).await?;
+                out.show(&list, &["NAME", "CREATED", "MEMORY", "DESCRIPTION"], |l| {
+                    l.iter()
+                        .map(|s| {
+                            vec![
+                                s.name.clone(),
+                                time(&s.created),
+                                s.memory.to_string(),
+                                s.description.clone(),
+                            ]
+                        })
+                        .collect()
+                });
+            }
+            SnapshotCmd::Create {
+                vm,
+                name,
+                description,
+            } => {
+                let req = SnapshotCreate { name, description };
+                wait_task(&client, client.snapshot_create(&vm, &req).await?, out).await?;
+            }
+            SnapshotCmd::Revert { vm, name } => {
+                wait_task(&client, client.snapshot_revert(&vm, &name).await?, out).await?;
+            }
+            SnapshotCmd::Rm { vm, name } => {
+                wait_task(&client, client.snapshot_delete(&vm, &name).await?, out).await?;
+            }
+        },
+    }
+    Ok(())
+}
+
+fn info_fields(v: &VmInfo) -> Vec<(&'static str, String)> {
+    let mut f = vec![
+        ("name", v.name.clone()),
+        ("id", v.id.to_string()),
+        ("power", v.power_state.to_string()),
+        ("folder", v.folder.clone()),
+        ("cpus", v.config.cpus.to_string()),
+        ("memory", format!("{} MiB", v.config.memory_mib)),
+        (
+            "disk",
+            format!(
+                "{} ({} MiB{})",
+                v.config.disk.file,
+                v.config.disk.size_mib,
+                v.config
+                    .disk
+                    .clone_of
+                    .as_ref()
+                    .map(|c| format!(", linked clone of {c}"))
+                    .unwrap_or_default()
+            ),
+        ),
+    ];
+    for n in &v.config.nics {
+        f.push((
+            "nic",
+            format!(
+                "{} {} {}",
+                n.network,
+                n.mac,
+                n.ip.clone().unwrap_or_default()
+            ),
+        ));
+    }
+    if let Some(r) = &v.runtime {
+        f.push(("qemu pid", r.pid.to_string()));
+        f.push(("qemu status", format!("{} ({})", r.qemu_status, r.accel)));
+    }
+    if let Some(g) = &v.guest {
+        f.push((
+            "guest agent",
+            if g.agent_running {
+                "running".into()
+            } else {
+                "not answering".into()
+            },
+        ));
+        if let Some(h) = &g.host_name {
+            f.push(("guest host name", h.clone()));
+        }
+        if !g.ip_addresses.is_empty() {
+            f.push(("guest IPs", g.ip_addresses.join(" ")));
+        }
+    }
+    f.push((
+        "snapshots",
+        v.snapshots
+            .iter()
+            .map(|s| s.name.clone())
+            .collect::<Vec<_>>()
+            .join(", "),
+    ));
+    f
+}

@@ -1,0 +1,75 @@
+//! `hierro`: one binary for every Hierro process and the CLI.
+//!
+//! Daemons: `hierro host serve`. Tools: `hierro image build`, `hierro lab`.
+//! Everything else is a client verb against a host (later also a center)
+//! given by `--server` / `HIERRO_SERVER`.
+
+mod cmd;
+mod output;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "hierro", version, about = "Hierro virtualization platform")]
+struct Cli {
+    #[command(flatten)]
+    conn: cmd::connect::ConnArgs,
+    /// Print JSON instead of tables (for scripts).
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The host agent and host-level queries.
+    #[command(subcommand)]
+    Host(cmd::host::HostCmd),
+    /// Virtual machines.
+    #[command(subcommand)]
+    Vm(cmd::vm::VmCmd),
+    /// Datastores.
+    #[command(subcommand)]
+    Datastore(cmd::datastore::DatastoreCmd),
+    /// Tasks (every change is one).
+    #[command(subcommand)]
+    Task(cmd::task::TaskCmd),
+    /// Events.
+    #[command(subcommand)]
+    Event(cmd::task::EventCmd),
+    /// The guest test image.
+    #[command(subcommand)]
+    Image(cmd::image::ImageCmd),
+    /// A whole cluster on this machine, in network namespaces.
+    #[command(subcommand)]
+    Lab(cmd::lab::LabCmd),
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HIERRO_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let out = output::Output { json: cli.json };
+    let result = rt.block_on(async move {
+        match cli.command {
+            Command::Host(c) => cmd::host::run(c, &cli.conn, out).await,
+            Command::Vm(c) => cmd::vm::run(c, &cli.conn, out).await,
+            Command::Datastore(c) => cmd::datastore::run(c, &cli.conn, out).await,
+            Command::Task(c) => cmd::task::run_task(c, &cli.conn, out).await,
+            Command::Event(c) => cmd::task::run_event(c, &cli.conn, out).await,
+            Command::Image(c) => cmd::image::run(c, out).await,
+            Command::Lab(c) => cmd::lab::run(c, out).await,
+        }
+    });
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
