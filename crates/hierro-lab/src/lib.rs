@@ -280,7 +280,10 @@ async fn add_host(
     .await?;
     // Until vswitchd: VM taps and the management IP sit on a Linux bridge
     // that holds the uplink.
-    netns::ip(&["-n", &ns, "link", "add", "vmbr0", "type", "bridge"]).await?;
+    // A fixed MAC: a bridge otherwise takes the lowest MAC of its ports and
+    // changes it when a VM's tap joins, which strands peers' ARP entries.
+    let mac = format!("02:99:{:02x}:00:00:{:02x}", lab.id, i);
+    netns::ip(&["-n", &ns, "link", "add", "vmbr0", "address", &mac, "type", "bridge"]).await?;
     netns::ip(&["-n", &ns, "link", "set", "eth0", "master", "vmbr0", "up"]).await?;
     netns::ip(&["-n", &ns, "link", "set", "vmbr0", "up"]).await?;
     let ip = lab.ip(10 + i as u8);
@@ -364,6 +367,16 @@ pub fn start_agent(host: &LabHost, hierro_bin: &Path) -> anyhow::Result<u32> {
     Ok(child.id())
 }
 
+impl Lab {
+    /// Starts a host's agent again (after a test killed it) and records it.
+    pub async fn restart_agent(&mut self, host: usize, hierro_bin: &Path) -> anyhow::Result<()> {
+        let pid = start_agent(&self.hosts[host], hierro_bin)?;
+        self.hosts[host].agent_pid = Some(pid);
+        self.save()?;
+        wait_for_agent(&mut self.hosts[host]).await
+    }
+}
+
 /// Waits until the agent answers, and pins the certificate it made.
 pub async fn wait_for_agent(host: &mut LabHost) -> anyhow::Result<()> {
     let cert = host.config.parent().unwrap().join("data/host.crt");
@@ -410,20 +423,11 @@ pub async fn wait_for_guest(
 /// and files.
 pub async fn down(dir: &Path) -> anyhow::Result<()> {
     let lab = Lab::load(dir)?;
-    for h in &lab.hosts {
-        if let Some(pid) = h.agent_pid {
+    // Host agents and their QEMUs (which outlive agents by design) all run
+    // inside the host namespaces: end every process there.
+    for ns in &lab.namespaces {
+        for pid in netns::pids(ns).await {
             netns::kill_wait(pid).await;
-        }
-        // QEMU processes outlive their agent by design: end them by pidfile.
-        if let Ok(entries) = std::fs::read_dir(h.run_dir.join("vms")) {
-            for e in entries.flatten() {
-                if let Some(pid) = std::fs::read_to_string(e.path().join("qemu.pid"))
-                    .ok()
-                    .and_then(|p| p.trim().parse().ok())
-                {
-                    netns::kill_wait(pid).await;
-                }
-            }
         }
     }
     for link in &lab.links {

@@ -59,6 +59,20 @@ pub async fn veth_to_bridge(
     Ok(())
 }
 
+/// The processes running in a namespace.
+pub async fn pids(ns: &str) -> Vec<u32> {
+    if !std::path::Path::new("/run/netns").join(ns).exists() {
+        return vec![];
+    }
+    match tokio::process::Command::new("ip").args(["netns", "pids", ns]).output().await {
+        Ok(out) => String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect(),
+        Err(_) => vec![],
+    }
+}
+
 fn alive(pid: u32) -> bool {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None).is_ok()
         && !std::fs::read_to_string(format!("/proc/{pid}/stat"))

@@ -1,0 +1,135 @@
+//! Bad input and failing backends: a clear error with the right status, and
+//! nothing left half made.
+
+mod common;
+
+use common::*;
+use hierro_api::{Boot, DiskSpec, PowerState, VmCreate};
+use hierro_client::{Client, ClientError, Trust};
+use reqwest::Method;
+
+fn assert_refused(r: Result<hierro_api::Task, ClientError>, status: u16, needle: &str) {
+    match r {
+        Err(ClientError::Api { status: s, info }) => {
+            assert_eq!(s.as_u16(), status, "{info}");
+            assert!(info.message.contains(needle), "{:?} does not mention {needle:?}", info.message);
+        }
+        other => panic!("expected a {status} error mentioning {needle:?}, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_requests_are_refused_and_change_nothing() {
+    let t = TestLab::up(14, 1, 0).await;
+    let host = &t.lab.hosts[0];
+    let c = t.client(0).await;
+
+    // No session, a wrong password, a wrong certificate pin.
+    let anon = Client::new(&host.url, Trust::Thumbprint(host.thumbprint.clone())).unwrap();
+    assert_eq!(anon.vms().await.unwrap_err().status().map(|s| s.as_u16()), Some(401));
+    let mut wrong = Client::new(&host.url, Trust::Thumbprint(host.thumbprint.clone())).unwrap();
+    assert_eq!(wrong.login("root", "nope").await.unwrap_err().status().map(|s| s.as_u16()), Some(401));
+    let mut mitm = Client::new(&host.url, Trust::Thumbprint("AA:BB".into())).unwrap();
+    let err = mitm.login(&t.lab.user, &t.lab.password).await.unwrap_err();
+    assert!(err.to_string().contains("thumbprint"), "{err}");
+
+    let good = t.lab.vm_spec("good", t.lab.vm_ip(0), 256);
+    let with = |f: &dyn Fn(&mut VmCreate)| {
+        let mut s = good.clone();
+        f(&mut s);
+        s
+    };
+    let cases: Vec<(VmCreate, u16, &str)> = vec![
+        (with(&|s| s.cpus = 0), 400, "cpus"),
+        (with(&|s| s.memory_mib = 1), 400, "memory_mib"),
+        (with(&|s| s.name = "../etc".into()), 400, "name"),
+        (with(&|s| s.datastore = "nope".into()), 404, "nope"),
+        (with(&|s| s.disk = DiskSpec { size_mib: None, clone_from: None }), 400, "disk"),
+        (with(&|s| s.disk.clone_from = Some("[shared] no/such.qcow2".into())), 400, "disk.clone_from"),
+        (
+            with(&|s| s.boot = Boot::Kernel { kernel: "[shared] images/missing".into(), initrd: None, cmdline: String::new() }),
+            400,
+            "boot.kernel",
+        ),
+        (with(&|s| s.nics[0].network = "Nowhere".into()), 400, "nics[0].network"),
+        (with(&|s| s.nics[0].ip = Some("10.1.2.3".into())), 400, "nics[0].ip"),
+        (with(&|s| s.nics[0].mac = Some("01:00:5e:00:00:01".into())), 400, "multicast"),
+    ];
+    for (spec, status, needle) in cases {
+        assert_refused(c.create_vm(&spec).await, status, needle);
+    }
+    // An unknown field is named.
+    let mut raw = serde_json::to_value(&good).unwrap();
+    raw["colour"] = "red".into();
+    let r: Result<hierro_api::Task, _> = c.call(Method::POST, "/api/vms", Some(&raw)).await;
+    assert_refused(r, 400, "colour");
+    // Nothing was made.
+    assert!(c.vms().await.unwrap().is_empty());
+    let folders: Vec<_> = std::fs::read_dir(&t.lab.datastore_dir).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(folders, vec![std::ffi::OsString::from("images")]);
+
+    // Duplicate names: one create wins, also when two race.
+    c.run(c.create_vm(&good).await).await.unwrap();
+    assert_refused(c.create_vm(&good).await, 409, "exists already");
+    let race = t.lab.vm_spec("race", t.lab.vm_ip(1), 256);
+    let (a, b) = tokio::join!(c.create_vm(&race), c.create_vm(&race));
+    assert_eq!([a.is_ok(), b.is_ok()].iter().filter(|x| **x).count(), 1, "{a:?} {b:?}");
+    let ok = if a.is_ok() { a } else { b };
+    c.run(ok).await.unwrap();
+    // A MAC already in use is refused.
+    let used = c.vm("good").await.unwrap().config.nics[0].mac.clone();
+    let mut dup_mac = t.lab.vm_spec("dupmac", t.lab.vm_ip(2), 256);
+    dup_mac.nics[0].mac = Some(used);
+    assert_refused(c.create_vm(&dup_mac).await, 409, "in use");
+
+    // A template that is not a qcow2: the task fails and leaves no folder.
+    std::fs::write(t.lab.datastore_dir.join("images/junk.qcow2"), b"not a disk image").unwrap();
+    let mut junk = t.lab.vm_spec("badclone", t.lab.vm_ip(3), 256);
+    junk.disk.clone_from = Some("[shared] images/junk.qcow2".into());
+    let err = c.run(c.create_vm(&junk).await).await.unwrap_err();
+    assert!(matches!(err, ClientError::Task { .. }), "{err}");
+    assert!(!t.lab.datastore_dir.join("badclone").exists(), "half-made VM left behind");
+    assert!(c.vm("badclone").await.is_err());
+
+    // A QEMU that cannot start: the power-on task says why, the VM stays off
+    // and nothing of the attempt remains.
+    // (A Linux boot header of protocol 1.0, too old for an initrd: QEMU
+    // refuses it at start.)
+    let mut old_kernel = vec![0u8; 4096];
+    old_kernel[0x202..0x206].copy_from_slice(b"HdrS");
+    old_kernel[0x206..0x208].copy_from_slice(&0x0100u16.to_le_bytes());
+    std::fs::write(t.lab.datastore_dir.join("images/old-kernel"), old_kernel).unwrap();
+    let mut bad_kernel = t.lab.vm_spec("badkernel", t.lab.vm_ip(4), 256);
+    bad_kernel.boot = Boot::Kernel {
+        kernel: "[shared] images/old-kernel".into(),
+        initrd: Some("[shared] images/initrd.img".into()),
+        cmdline: String::new(),
+    };
+    let task = c.run(c.create_vm(&bad_kernel).await).await.unwrap();
+    let id = task.target.trim_start_matches("vm:").to_string();
+    let err = c.run(c.power("badkernel", hierro_api::PowerOp::On).await).await.unwrap_err();
+    assert!(err.to_string().contains("QEMU failed to start"), "{err}");
+    assert_eq!(c.vm("badkernel").await.unwrap().power_state, PowerState::PoweredOff);
+    let run = t.lab.hosts[0].run_dir.join("vms").join(&id);
+    assert!(!run.join("qemu.pid").exists() && !run.join("qmp.sock").exists());
+
+    // Unknown operations and objects.
+    let r: Result<hierro_api::Task, _> = c.call(Method::POST, "/api/vms/good/power/explode", None::<&()>).await;
+    assert_refused(r, 400, "explode");
+    assert_eq!(c.vm("ghost").await.unwrap_err().status().map(|s| s.as_u16()), Some(404));
+    assert_eq!(c.power("good", hierro_api::PowerOp::Shutdown).await.unwrap_err().code(), Some("invalid_state"));
+
+    // Datastores: a path that is not a directory, a name that is taken.
+    let ds = |name: &str, path: &str| hierro_api::DatastoreCreate { name: name.into(), path: path.into() };
+    let e = c.add_datastore(&ds("d2", "/nonexistent")).await.unwrap_err();
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(400));
+    let e = c.add_datastore(&ds("shared", "/tmp")).await.unwrap_err();
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(409));
+    assert_eq!(c.datastores().await.unwrap().len(), 1);
+
+    // Delete removes the VM and its folder.
+    c.run(c.delete_vm("good").await).await.unwrap();
+    assert!(!t.lab.datastore_dir.join("good").exists());
+    let names: Vec<String> = c.vms().await.unwrap().into_iter().map(|v| v.name).collect();
+    assert_eq!(names, vec!["badkernel".to_string(), "race".to_string()]);
+}

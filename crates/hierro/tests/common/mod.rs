@@ -1,0 +1,162 @@
+//! What the integration tests share: a real lab (namespaces, host agents,
+//! QEMU under TCG or KVM) that is torn down when the test ends, and small
+//! probes into the guests.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{Ipv4Addr, TcpStream};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use hierro_client::Client;
+use hierro_lab::{Lab, LabOptions};
+use serde_json::json;
+
+pub const HIERRO: &str = env!("CARGO_BIN_EXE_hierro");
+
+pub fn image_dir() -> PathBuf {
+    std::env::var_os("HIERRO_IMAGE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../image")))
+}
+
+/// These tests need root, QEMU and the guest image; without them they fail
+/// with a clear message rather than pass by skipping.
+pub fn require_environment() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "integration tests need root (network namespaces, taps): run them as root (scripts/test.sh)"
+    );
+    assert!(
+        std::process::Command::new("qemu-system-x86_64").arg("--version").output().is_ok(),
+        "qemu-system-x86_64 is missing: run scripts/setup.sh"
+    );
+    assert!(
+        image_dir().join("vmlinuz").is_file() && image_dir().join("initrd.img").is_file(),
+        "the guest image is missing in {}: run scripts/build-image.sh",
+        image_dir().display()
+    );
+}
+
+/// A lab for one test; `down` runs when it is dropped, pass or fail.
+pub struct TestLab {
+    pub lab: Lab,
+}
+
+impl TestLab {
+    /// `id` must be unique among tests that may run at the same time.
+    pub async fn up(id: u8, hosts: u32, vms_per_host: u32) -> TestLab {
+        require_environment();
+        let dir = std::env::temp_dir().join(format!("hierro-test-lab-{id}"));
+        // A lab left behind by an earlier, killed run.
+        if dir.join("lab.json").exists() {
+            let _ = hierro_lab::down(&dir).await;
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        let lab = hierro_lab::up(&LabOptions {
+            dir,
+            id,
+            hosts,
+            vms_per_host,
+            vm_memory_mib: 256,
+            image_dir: image_dir(),
+            hierro_bin: HIERRO.into(),
+        })
+        .await
+        .expect("lab up");
+        TestLab { lab }
+    }
+
+    pub async fn client(&self, host: usize) -> Client {
+        self.lab.client(&self.lab.hosts[host]).await.expect("login")
+    }
+}
+
+impl Drop for TestLab {
+    fn drop(&mut self) {
+        let dir = self.lab.dir.clone();
+        // Drop may run inside the test's runtime: tear down on a fresh one.
+        let result = std::thread::spawn(move || {
+            tokio::runtime::Runtime::new().unwrap().block_on(hierro_lab::down(&dir))
+        })
+        .join();
+        if let Ok(Err(e)) = result {
+            eprintln!("lab down failed: {e:#}");
+        }
+    }
+}
+
+/// One TCP connection to a guest's counter service.
+pub struct Counter {
+    reader: BufReader<TcpStream>,
+}
+
+impl Counter {
+    pub fn connect(ip: Ipv4Addr) -> std::io::Result<Counter> {
+        let s = TcpStream::connect_timeout(&(ip, 7777).into(), Duration::from_secs(5))?;
+        s.set_read_timeout(Some(Duration::from_secs(5)))?;
+        s.set_nodelay(true)?;
+        Ok(Counter { reader: BufReader::new(s) })
+    }
+
+    pub fn read(&mut self) -> std::io::Result<u64> {
+        self.reader.get_mut().write_all(b"\n")?;
+        let mut line = String::new();
+        if self.reader.read_line(&mut line)? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        line.trim()
+            .parse()
+            .map_err(|_| std::io::Error::other(format!("counter said {line:?}")))
+    }
+}
+
+/// Runs a shell command in the guest through its agent (guest-exec), the way
+/// a test looks inside a VM. Returns stdout.
+pub async fn guest_sh(lab: &Lab, host: usize, vm_id: &str, script: &str) -> String {
+    use base64::Engine;
+    let qga = hierro_qemu::Qga::new(&lab.hosts[host].run_dir.join("vms").join(vm_id).join("qga.sock"));
+    let t = Duration::from_secs(10);
+    let started: serde_json::Value = qga
+        .call(
+            "guest-exec",
+            json!({"path": "/bin/sh", "arg": ["-c", script], "capture-output": true}),
+            t,
+        )
+        .await
+        .expect("guest-exec");
+    let pid = started["pid"].as_i64().unwrap();
+    loop {
+        let st: serde_json::Value = qga
+            .call("guest-exec-status", json!({ "pid": pid }), t)
+            .await
+            .expect("guest-exec-status");
+        if st["exited"] == json!(true) {
+            let out = st["out-data"].as_str().unwrap_or("");
+            let bytes = base64::engine::general_purpose::STANDARD.decode(out).unwrap();
+            return String::from_utf8_lossy(&bytes).into_owned();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub async fn wait_power(client: &Client, vm: &str, want: hierro_api::PowerState) {
+    for _ in 0..300 {
+        if client.vm(vm).await.unwrap().power_state == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{vm} never became {want}");
+}
+
+pub fn process_alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+}
