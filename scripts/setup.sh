@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # Installs what Hierro needs on a Debian 12 (bookworm) machine: QEMU 10 from
-# bookworm-backports, the guest image's inputs, network tools. Idempotent.
+# bookworm-backports, what the guest image is built from, network tools.
+# Idempotent: installs only what is missing.
 set -euo pipefail
 
 if [ "$(id -u)" -ne 0 ]; then
-    echo "setup.sh: run as root (it installs packages and the lab needs namespaces)" >&2
+    echo "setup.sh: run as root (it installs packages, and the lab needs namespaces)" >&2
+    exit 1
+fi
+if ! command -v cargo >/dev/null; then
+    echo "setup.sh: Rust is missing: install a stable toolchain with rustup first" >&2
     exit 1
 fi
 
+export DEBIAN_FRONTEND=noninteractive
 BPO=/etc/apt/sources.list.d/bookworm-backports.sources
+updated=0
 if [ ! -f "$BPO" ]; then
     cat > "$BPO" <<'SRC'
 Types: deb
@@ -17,29 +24,33 @@ Suites: bookworm-backports
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
-    APT_UPDATE=1
-fi
-
-need=()
-command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
-[ -x /bin/busybox ] && busybox --help 2>&1 | grep -q static || need+=(busybox-static)
-command -v ip >/dev/null || need+=(iproute2)
-command -v qemu-img >/dev/null || need+=(qemu-utils)
-command -v zstd >/dev/null || need+=(zstd)
-command -v xz >/dev/null || need+=(xz-utils)
-command -v cpio >/dev/null || need+=(cpio)
-if [ ${#need[@]} -gt 0 ] || [ "${APT_UPDATE:-0}" = 1 ]; then
-    export DEBIAN_FRONTEND=noninteractive
     apt-get update -q
-fi
-if [ ${#need[@]} -gt 0 ]; then
-    # QEMU 10: bookworm's own 7.2 lacks fixes we need (see DESIGN.md).
-    apt-get install -y -q -t bookworm-backports qemu-system-x86 qemu-utils
-    apt-get install -y -q busybox-static iproute2 zstd xz-utils cpio
+    updated=1
 fi
 
-ver=$(qemu-system-x86_64 --version | head -1 | sed -E 's/.*version ([0-9]+).*/\1/')
-if [ "$ver" -lt 10 ]; then
-    echo "setup.sh: qemu-system-x86_64 is version $ver, need 10 (bookworm-backports)" >&2
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
+qemu_major() { qemu-system-x86_64 --version 2>/dev/null | sed -nE '1s/.*version ([0-9]+).*/\1/p'; }
+
+# QEMU 10 from backports: bookworm's own 7.2 lacks fixes we need (DESIGN.md).
+if [ "$(qemu_major || true)" != "" ] && [ "$(qemu_major)" -ge 10 ] && installed qemu-utils; then
+    :
+else
+    [ $updated = 1 ] || { apt-get update -q; updated=1; }
+    apt-get install -y -q -t bookworm-backports qemu-system-x86 qemu-utils
+fi
+
+# busybox-static and the kernel package make the guest image; iproute2 the lab.
+need=()
+for pkg in busybox-static iproute2 binutils gzip xz-utils zstd cpio; do
+    installed "$pkg" || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    [ $updated = 1 ] || apt-get update -q
+    apt-get install -y -q "${need[@]}"
+fi
+
+major=$(qemu_major)
+if [ -z "$major" ] || [ "$major" -lt 10 ]; then
+    echo "setup.sh: qemu-system-x86_64 is '${major:-missing}', need 10 (bookworm-backports)" >&2
     exit 1
 fi

@@ -283,7 +283,10 @@ async fn add_host(
     // A fixed MAC: a bridge otherwise takes the lowest MAC of its ports and
     // changes it when a VM's tap joins, which strands peers' ARP entries.
     let mac = format!("02:99:{:02x}:00:00:{:02x}", lab.id, i);
-    netns::ip(&["-n", &ns, "link", "add", "vmbr0", "address", &mac, "type", "bridge"]).await?;
+    netns::ip(&[
+        "-n", &ns, "link", "add", "vmbr0", "address", &mac, "type", "bridge",
+    ])
+    .await?;
     netns::ip(&["-n", &ns, "link", "set", "eth0", "master", "vmbr0", "up"]).await?;
     netns::ip(&["-n", &ns, "link", "set", "vmbr0", "up"]).await?;
     let ip = lab.ip(10 + i as u8);

@@ -64,7 +64,11 @@ pub async fn pids(ns: &str) -> Vec<u32> {
     if !std::path::Path::new("/run/netns").join(ns).exists() {
         return vec![];
     }
-    match tokio::process::Command::new("ip").args(["netns", "pids", ns]).output().await {
+    match tokio::process::Command::new("ip")
+        .args(["netns", "pids", ns])
+        .output()
+        .await
+    {
         Ok(out) => String::from_utf8_lossy(&out.stdout)
             .split_whitespace()
             .filter_map(|p| p.parse().ok())

@@ -12,7 +12,11 @@ fn assert_refused(r: Result<hierro_api::Task, ClientError>, status: u16, needle:
     match r {
         Err(ClientError::Api { status: s, info }) => {
             assert_eq!(s.as_u16(), status, "{info}");
-            assert!(info.message.contains(needle), "{:?} does not mention {needle:?}", info.message);
+            assert!(
+                info.message.contains(needle),
+                "{:?} does not mention {needle:?}",
+                info.message
+            );
         }
         other => panic!("expected a {status} error mentioning {needle:?}, got {other:?}"),
     }
@@ -26,9 +30,20 @@ async fn bad_requests_are_refused_and_change_nothing() {
 
     // No session, a wrong password, a wrong certificate pin.
     let anon = Client::new(&host.url, Trust::Thumbprint(host.thumbprint.clone())).unwrap();
-    assert_eq!(anon.vms().await.unwrap_err().status().map(|s| s.as_u16()), Some(401));
+    assert_eq!(
+        anon.vms().await.unwrap_err().status().map(|s| s.as_u16()),
+        Some(401)
+    );
     let mut wrong = Client::new(&host.url, Trust::Thumbprint(host.thumbprint.clone())).unwrap();
-    assert_eq!(wrong.login("root", "nope").await.unwrap_err().status().map(|s| s.as_u16()), Some(401));
+    assert_eq!(
+        wrong
+            .login("root", "nope")
+            .await
+            .unwrap_err()
+            .status()
+            .map(|s| s.as_u16()),
+        Some(401)
+    );
     let mut mitm = Client::new(&host.url, Trust::Thumbprint("AA:BB".into())).unwrap();
     let err = mitm.login(&t.lab.user, &t.lab.password).await.unwrap_err();
     assert!(err.to_string().contains("thumbprint"), "{err}");
@@ -44,16 +59,47 @@ async fn bad_requests_are_refused_and_change_nothing() {
         (with(&|s| s.memory_mib = 1), 400, "memory_mib"),
         (with(&|s| s.name = "../etc".into()), 400, "name"),
         (with(&|s| s.datastore = "nope".into()), 404, "nope"),
-        (with(&|s| s.disk = DiskSpec { size_mib: None, clone_from: None }), 400, "disk"),
-        (with(&|s| s.disk.clone_from = Some("[shared] no/such.qcow2".into())), 400, "disk.clone_from"),
         (
-            with(&|s| s.boot = Boot::Kernel { kernel: "[shared] images/missing".into(), initrd: None, cmdline: String::new() }),
+            with(&|s| {
+                s.disk = DiskSpec {
+                    size_mib: None,
+                    clone_from: None,
+                }
+            }),
+            400,
+            "disk",
+        ),
+        (
+            with(&|s| s.disk.clone_from = Some("[shared] no/such.qcow2".into())),
+            400,
+            "disk.clone_from",
+        ),
+        (
+            with(&|s| {
+                s.boot = Boot::Kernel {
+                    kernel: "[shared] images/missing".into(),
+                    initrd: None,
+                    cmdline: String::new(),
+                }
+            }),
             400,
             "boot.kernel",
         ),
-        (with(&|s| s.nics[0].network = "Nowhere".into()), 400, "nics[0].network"),
-        (with(&|s| s.nics[0].ip = Some("10.1.2.3".into())), 400, "nics[0].ip"),
-        (with(&|s| s.nics[0].mac = Some("01:00:5e:00:00:01".into())), 400, "multicast"),
+        (
+            with(&|s| s.nics[0].network = "Nowhere".into()),
+            400,
+            "nics[0].network",
+        ),
+        (
+            with(&|s| s.nics[0].ip = Some("10.1.2.3".into())),
+            400,
+            "nics[0].ip",
+        ),
+        (
+            with(&|s| s.nics[0].mac = Some("01:00:5e:00:00:01".into())),
+            400,
+            "multicast",
+        ),
     ];
     for (spec, status, needle) in cases {
         assert_refused(c.create_vm(&spec).await, status, needle);
@@ -65,7 +111,11 @@ async fn bad_requests_are_refused_and_change_nothing() {
     assert_refused(r, 400, "colour");
     // Nothing was made.
     assert!(c.vms().await.unwrap().is_empty());
-    let folders: Vec<_> = std::fs::read_dir(&t.lab.datastore_dir).unwrap().flatten().map(|e| e.file_name()).collect();
+    let folders: Vec<_> = std::fs::read_dir(&t.lab.datastore_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
     assert_eq!(folders, vec![std::ffi::OsString::from("images")]);
 
     // Duplicate names: one create wins, also when two race.
@@ -73,7 +123,11 @@ async fn bad_requests_are_refused_and_change_nothing() {
     assert_refused(c.create_vm(&good).await, 409, "exists already");
     let race = t.lab.vm_spec("race", t.lab.vm_ip(1), 256);
     let (a, b) = tokio::join!(c.create_vm(&race), c.create_vm(&race));
-    assert_eq!([a.is_ok(), b.is_ok()].iter().filter(|x| **x).count(), 1, "{a:?} {b:?}");
+    assert_eq!(
+        [a.is_ok(), b.is_ok()].iter().filter(|x| **x).count(),
+        1,
+        "{a:?} {b:?}"
+    );
     let ok = if a.is_ok() { a } else { b };
     c.run(ok).await.unwrap();
     // A MAC already in use is refused.
@@ -83,12 +137,19 @@ async fn bad_requests_are_refused_and_change_nothing() {
     assert_refused(c.create_vm(&dup_mac).await, 409, "in use");
 
     // A template that is not a qcow2: the task fails and leaves no folder.
-    std::fs::write(t.lab.datastore_dir.join("images/junk.qcow2"), b"not a disk image").unwrap();
+    std::fs::write(
+        t.lab.datastore_dir.join("images/junk.qcow2"),
+        b"not a disk image",
+    )
+    .unwrap();
     let mut junk = t.lab.vm_spec("badclone", t.lab.vm_ip(3), 256);
     junk.disk.clone_from = Some("[shared] images/junk.qcow2".into());
     let err = c.run(c.create_vm(&junk).await).await.unwrap_err();
     assert!(matches!(err, ClientError::Task { .. }), "{err}");
-    assert!(!t.lab.datastore_dir.join("badclone").exists(), "half-made VM left behind");
+    assert!(
+        !t.lab.datastore_dir.join("badclone").exists(),
+        "half-made VM left behind"
+    );
     assert!(c.vm("badclone").await.is_err());
 
     // A QEMU that cannot start: the power-on task says why, the VM stays off
@@ -107,21 +168,48 @@ async fn bad_requests_are_refused_and_change_nothing() {
     };
     let task = c.run(c.create_vm(&bad_kernel).await).await.unwrap();
     let id = task.target.trim_start_matches("vm:").to_string();
-    let err = c.run(c.power("badkernel", hierro_api::PowerOp::On).await).await.unwrap_err();
+    let err = c
+        .run(c.power("badkernel", hierro_api::PowerOp::On).await)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("QEMU failed to start"), "{err}");
-    assert_eq!(c.vm("badkernel").await.unwrap().power_state, PowerState::PoweredOff);
+    assert_eq!(
+        c.vm("badkernel").await.unwrap().power_state,
+        PowerState::PoweredOff
+    );
     let run = t.lab.hosts[0].run_dir.join("vms").join(&id);
     assert!(!run.join("qemu.pid").exists() && !run.join("qmp.sock").exists());
 
     // Unknown operations and objects.
-    let r: Result<hierro_api::Task, _> = c.call(Method::POST, "/api/vms/good/power/explode", None::<&()>).await;
+    let r: Result<hierro_api::Task, _> = c
+        .call(Method::POST, "/api/vms/good/power/explode", None::<&()>)
+        .await;
     assert_refused(r, 400, "explode");
-    assert_eq!(c.vm("ghost").await.unwrap_err().status().map(|s| s.as_u16()), Some(404));
-    assert_eq!(c.power("good", hierro_api::PowerOp::Shutdown).await.unwrap_err().code(), Some("invalid_state"));
+    assert_eq!(
+        c.vm("ghost")
+            .await
+            .unwrap_err()
+            .status()
+            .map(|s| s.as_u16()),
+        Some(404)
+    );
+    assert_eq!(
+        c.power("good", hierro_api::PowerOp::Shutdown)
+            .await
+            .unwrap_err()
+            .code(),
+        Some("invalid_state")
+    );
 
     // Datastores: a path that is not a directory, a name that is taken.
-    let ds = |name: &str, path: &str| hierro_api::DatastoreCreate { name: name.into(), path: path.into() };
-    let e = c.add_datastore(&ds("d2", "/nonexistent")).await.unwrap_err();
+    let ds = |name: &str, path: &str| hierro_api::DatastoreCreate {
+        name: name.into(),
+        path: path.into(),
+    };
+    let e = c
+        .add_datastore(&ds("d2", "/nonexistent"))
+        .await
+        .unwrap_err();
     assert_eq!(e.status().map(|s| s.as_u16()), Some(400));
     let e = c.add_datastore(&ds("shared", "/tmp")).await.unwrap_err();
     assert_eq!(e.status().map(|s| s.as_u16()), Some(409));

@@ -25,7 +25,11 @@ async fn power_cycle_reset_and_guest_shutdown() {
     let guest = info.guest.expect("guest info");
     assert!(guest.agent_running);
     assert_eq!(guest.host_name.as_deref(), Some(vm.name.as_str()));
-    assert!(guest.ip_addresses.contains(&vm.ip.to_string()), "{:?}", guest.ip_addresses);
+    assert!(
+        guest.ip_addresses.contains(&vm.ip.to_string()),
+        "{:?}",
+        guest.ip_addresses
+    );
     let runtime = info.runtime.expect("runtime");
     assert_eq!(runtime.accel, hierro_qemu::accel::detect().as_str());
     let first_pid = runtime.pid;
@@ -36,11 +40,20 @@ async fn power_cycle_reset_and_guest_shutdown() {
     assert!(before.windows(2).all(|w| w[1] > w[0]), "{before:?}");
 
     // Reset: same QEMU, a fresh guest (its counter starts again).
-    c.run(c.power(&vm.name, PowerOp::Reset).await).await.unwrap();
+    c.run(c.power(&vm.name, PowerOp::Reset).await)
+        .await
+        .unwrap();
     wait_for_guest(&c, &vm.name, BOOT).await.unwrap();
-    assert_eq!(c.vm(&vm.name).await.unwrap().runtime.unwrap().pid, first_pid);
+    assert_eq!(
+        c.vm(&vm.name).await.unwrap().runtime.unwrap().pid,
+        first_pid
+    );
     let mut counter = Counter::connect(vm.ip).unwrap();
-    assert_eq!(counter.read().unwrap(), 0, "the guest restarted, so its counter did");
+    assert_eq!(
+        counter.read().unwrap(),
+        0,
+        "the guest restarted, so its counter did"
+    );
 
     // Power off: QEMU is gone, as are its sockets.
     c.run(c.power(&vm.name, PowerOp::Off).await).await.unwrap();
@@ -61,20 +74,43 @@ async fn power_cycle_reset_and_guest_shutdown() {
     let info = wait_for_guest(&c, &vm.name, BOOT).await.unwrap();
     let second_pid = info.runtime.unwrap().pid;
     assert_ne!(second_pid, first_pid);
-    c.run(c.power(&vm.name, PowerOp::Shutdown).await).await.unwrap();
-    assert_eq!(c.vm(&vm.name).await.unwrap().power_state, PowerState::PoweredOff);
+    c.run(c.power(&vm.name, PowerOp::Shutdown).await)
+        .await
+        .unwrap();
+    assert_eq!(
+        c.vm(&vm.name).await.unwrap().power_state,
+        PowerState::PoweredOff
+    );
     assert!(!process_alive(second_pid));
 
     // Every change was a task and left events.
     let tasks = c.tasks().await.unwrap();
-    for op in ["VirtualMachine.reset", "VirtualMachine.powerOff", "VirtualMachine.shutdownGuest"] {
+    for op in [
+        "VirtualMachine.reset",
+        "VirtualMachine.powerOff",
+        "VirtualMachine.shutdownGuest",
+    ] {
         assert!(
-            tasks.iter().any(|t| t.operation == op && t.state == hierro_api::TaskState::Success && t.user == "root"),
+            tasks.iter().any(|t| t.operation == op
+                && t.state == hierro_api::TaskState::Success
+                && t.user == "root"),
             "no successful {op} task"
         );
     }
-    let kinds: Vec<String> = c.events(None, Some(&vm.name)).await.unwrap().into_iter().map(|e| e.kind).collect();
-    for k in ["VmCreatedEvent", "VmPoweredOnEvent", "VmResettingEvent", "VmPoweredOffEvent", "VmGuestShutdownEvent"] {
+    let kinds: Vec<String> = c
+        .events(None, Some(&vm.name))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    for k in [
+        "VmCreatedEvent",
+        "VmPoweredOnEvent",
+        "VmResettingEvent",
+        "VmPoweredOffEvent",
+        "VmGuestShutdownEvent",
+    ] {
         assert!(kinds.iter().any(|x| x == k), "no {k} in {kinds:?}");
     }
 }
@@ -88,46 +124,110 @@ async fn snapshots_revert_memory_and_disk_state() {
     // A snapshot of the running VM holds its memory: the guest's tmpfs
     // (which lives in RAM) comes back as it was.
     guest_sh(&t.lab, 0, &vm.id, "echo before > /tmp/marker").await;
-    let snap = |name: &str| SnapshotCreate { name: name.into(), description: "test".into() };
-    c.run(c.snapshot_create(&vm.name, &snap("running")).await).await.unwrap();
+    let snap = |name: &str| SnapshotCreate {
+        name: name.into(),
+        description: "test".into(),
+    };
+    c.run(c.snapshot_create(&vm.name, &snap("running")).await)
+        .await
+        .unwrap();
     guest_sh(&t.lab, 0, &vm.id, "echo after > /tmp/marker").await;
-    assert_eq!(guest_sh(&t.lab, 0, &vm.id, "cat /tmp/marker").await, "after\n");
-    c.run(c.snapshot_revert(&vm.name, "running").await).await.unwrap();
-    assert_eq!(c.vm(&vm.name).await.unwrap().power_state, PowerState::PoweredOn);
-    assert_eq!(guest_sh(&t.lab, 0, &vm.id, "cat /tmp/marker").await, "before\n");
+    assert_eq!(
+        guest_sh(&t.lab, 0, &vm.id, "cat /tmp/marker").await,
+        "after\n"
+    );
+    c.run(c.snapshot_revert(&vm.name, "running").await)
+        .await
+        .unwrap();
+    assert_eq!(
+        c.vm(&vm.name).await.unwrap().power_state,
+        PowerState::PoweredOn
+    );
+    assert_eq!(
+        guest_sh(&t.lab, 0, &vm.id, "cat /tmp/marker").await,
+        "before\n"
+    );
 
     // Bad snapshot requests are refused.
-    let dup = c.snapshot_create(&vm.name, &snap("running")).await.unwrap_err();
+    let dup = c
+        .snapshot_create(&vm.name, &snap("running"))
+        .await
+        .unwrap_err();
     assert_eq!(dup.status().map(|s| s.as_u16()), Some(409));
     let missing = c.snapshot_revert(&vm.name, "nope").await.unwrap_err();
     assert_eq!(missing.status().map(|s| s.as_u16()), Some(404));
 
     // A snapshot of the powered-off VM holds its disk only.
-    guest_sh(&t.lab, 0, &vm.id, "printf disk-A | dd of=/dev/vda conv=fsync 2>/dev/null; sync").await;
+    guest_sh(
+        &t.lab,
+        0,
+        &vm.id,
+        "printf disk-A | dd of=/dev/vda conv=fsync 2>/dev/null; sync",
+    )
+    .await;
     c.run(c.power(&vm.name, PowerOp::Off).await).await.unwrap();
-    c.run(c.snapshot_create(&vm.name, &snap("off")).await).await.unwrap();
+    c.run(c.snapshot_create(&vm.name, &snap("off")).await)
+        .await
+        .unwrap();
     c.run(c.power(&vm.name, PowerOp::On).await).await.unwrap();
     wait_for_guest(&c, &vm.name, BOOT).await.unwrap();
-    assert_eq!(guest_sh(&t.lab, 0, &vm.id, "head -c 6 /dev/vda").await, "disk-A");
-    guest_sh(&t.lab, 0, &vm.id, "printf disk-B | dd of=/dev/vda conv=fsync 2>/dev/null; sync").await;
+    assert_eq!(
+        guest_sh(&t.lab, 0, &vm.id, "head -c 6 /dev/vda").await,
+        "disk-A"
+    );
+    guest_sh(
+        &t.lab,
+        0,
+        &vm.id,
+        "printf disk-B | dd of=/dev/vda conv=fsync 2>/dev/null; sync",
+    )
+    .await;
     c.run(c.power(&vm.name, PowerOp::Off).await).await.unwrap();
-    c.run(c.snapshot_revert(&vm.name, "off").await).await.unwrap();
-    assert_eq!(c.vm(&vm.name).await.unwrap().power_state, PowerState::PoweredOff);
+    c.run(c.snapshot_revert(&vm.name, "off").await)
+        .await
+        .unwrap();
+    assert_eq!(
+        c.vm(&vm.name).await.unwrap().power_state,
+        PowerState::PoweredOff
+    );
     c.run(c.power(&vm.name, PowerOp::On).await).await.unwrap();
     wait_for_guest(&c, &vm.name, BOOT).await.unwrap();
-    assert_eq!(guest_sh(&t.lab, 0, &vm.id, "head -c 6 /dev/vda").await, "disk-A");
+    assert_eq!(
+        guest_sh(&t.lab, 0, &vm.id, "head -c 6 /dev/vda").await,
+        "disk-A"
+    );
 
     // Reverting a powered-off VM to a memory snapshot resumes it there.
     c.run(c.power(&vm.name, PowerOp::Off).await).await.unwrap();
-    c.run(c.snapshot_revert(&vm.name, "running").await).await.unwrap();
-    assert_eq!(c.vm(&vm.name).await.unwrap().power_state, PowerState::PoweredOn);
-    assert_eq!(guest_sh(&t.lab, 0, &vm.id, "cat /tmp/marker").await, "before\n");
+    c.run(c.snapshot_revert(&vm.name, "running").await)
+        .await
+        .unwrap();
+    assert_eq!(
+        c.vm(&vm.name).await.unwrap().power_state,
+        PowerState::PoweredOn
+    );
+    assert_eq!(
+        guest_sh(&t.lab, 0, &vm.id, "cat /tmp/marker").await,
+        "before\n"
+    );
 
     // Delete: gone from the list and from the disk image.
-    c.run(c.snapshot_delete(&vm.name, "running").await).await.unwrap();
-    let names: Vec<String> = c.snapshots(&vm.name).await.unwrap().into_iter().map(|s| s.name).collect();
+    c.run(c.snapshot_delete(&vm.name, "running").await)
+        .await
+        .unwrap();
+    let names: Vec<String> = c
+        .snapshots(&vm.name)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
     assert_eq!(names, vec!["off".to_string()]);
-    let disk = t.lab.datastore_dir.join(&vm.name).join(format!("{}.qcow2", vm.name));
+    let disk = t
+        .lab
+        .datastore_dir
+        .join(&vm.name)
+        .join(format!("{}.qcow2", vm.name));
     let img = hierro_qemu::img::info(&disk).await.unwrap();
     let tags: Vec<String> = img.snapshots.into_iter().map(|s| s.name).collect();
     assert_eq!(tags, vec!["off".to_string()]);
@@ -157,13 +257,23 @@ async fn agent_sigkill_keeps_vms_and_connections() {
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     let agent = t.lab.hosts[0].agent_pid.unwrap();
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(agent as i32), nix::sys::signal::Signal::SIGKILL).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(agent as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
     let gone = Instant::now();
     while process_alive(agent) {
-        assert!(gone.elapsed() < Duration::from_secs(5), "agent survived SIGKILL");
+        assert!(
+            gone.elapsed() < Duration::from_secs(5),
+            "agent survived SIGKILL"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(c.vm(&vm.name).await.is_err(), "the API is down while the agent is");
+    assert!(
+        c.vm(&vm.name).await.is_err(),
+        "the API is down while the agent is"
+    );
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(process_alive(pid), "the VM outlives its agent");
 
@@ -173,25 +283,52 @@ async fn agent_sigkill_keeps_vms_and_connections() {
     assert_eq!(info.power_state, PowerState::PoweredOn);
     assert_eq!(info.runtime.unwrap().pid, pid, "the same QEMU was adopted");
     assert!(info.guest.unwrap().agent_running);
-    assert_eq!(c.datastores().await.unwrap().len(), 1, "configuration survived");
-    assert!(c.events(None, Some(&vm.name)).await.unwrap().iter().any(|e| e.kind == "VmReconnectedEvent"));
+    assert_eq!(
+        c.datastores().await.unwrap().len(),
+        1,
+        "configuration survived"
+    );
+    assert!(c
+        .events(None, Some(&vm.name))
+        .await
+        .unwrap()
+        .iter()
+        .any(|e| e.kind == "VmReconnectedEvent"));
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let values = reader.join().unwrap().expect("the client's connection never dropped");
+    let values = reader
+        .join()
+        .unwrap()
+        .expect("the client's connection never dropped");
     assert!(values.len() >= 30, "only {} reads", values.len());
-    assert!(values.windows(2).all(|w| w[1] > w[0]), "the counter went back: the guest restarted");
+    assert!(
+        values.windows(2).all(|w| w[1] > w[0]),
+        "the counter went back: the guest restarted"
+    );
 
     // The adopted VM is fully managed: console and power work.
     let mut ws = c.console(&vm.name).await.unwrap();
-    ws.send(Message::Binary(b"echo readopted-$((40+2))\n".to_vec().into())).await.unwrap();
+    ws.send(Message::Binary(
+        b"echo readopted-$((40+2))\n".to_vec().into(),
+    ))
+    .await
+    .unwrap();
     let mut seen = String::new();
     let deadline = Instant::now() + Duration::from_secs(20);
     // The command's output, then the shell's next prompt.
-    let done = |s: &str| s.split_once("readopted-42").is_some_and(|(_, after)| after.contains("# "));
+    let done = |s: &str| {
+        s.split_once("readopted-42")
+            .is_some_and(|(_, after)| after.contains("# "))
+    };
     while !done(&seen) {
-        assert!(Instant::now() < deadline, "console never echoed; saw {seen:?}");
-        if let Ok(Some(Ok(Message::Binary(b)))) = tokio::time::timeout(Duration::from_secs(1), ws.next()).await {
+        assert!(
+            Instant::now() < deadline,
+            "console never echoed; saw {seen:?}"
+        );
+        if let Ok(Some(Ok(Message::Binary(b)))) =
+            tokio::time::timeout(Duration::from_secs(1), ws.next()).await
+        {
             seen.push_str(&String::from_utf8_lossy(&b));
         }
     }
@@ -212,22 +349,43 @@ async fn linked_clone_reads_its_template() {
         .arg(&tmpl)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let mut spec = t.lab.vm_spec("clone1", t.lab.vm_ip(0), 256);
-    spec.disk = DiskSpec { size_mib: Some(128), clone_from: Some("[shared] templates/base.qcow2".into()) };
+    spec.disk = DiskSpec {
+        size_mib: Some(128),
+        clone_from: Some("[shared] templates/base.qcow2".into()),
+    };
     let task = c.run(c.create_vm(&spec).await).await.unwrap();
     let id = task.target.trim_start_matches("vm:").to_string();
     let disk = t.lab.datastore_dir.join("clone1/clone1.qcow2");
     let img = hierro_qemu::img::info(&disk).await.unwrap();
-    assert_eq!(img.backing_filename.as_deref(), Some("../templates/base.qcow2"));
+    assert_eq!(
+        img.backing_filename.as_deref(),
+        Some("../templates/base.qcow2")
+    );
     assert_eq!(img.virtual_size, 128 << 20);
 
     c.run(c.power("clone1", PowerOp::On).await).await.unwrap();
     wait_for_guest(&c, "clone1", BOOT).await.unwrap();
-    assert_eq!(guest_sh(&t.lab, 0, &id, "head -c 4096 /dev/vda | tr -d Z | wc -c").await.trim(), "0");
+    assert_eq!(
+        guest_sh(&t.lab, 0, &id, "head -c 4096 /dev/vda | tr -d Z | wc -c")
+            .await
+            .trim(),
+        "0"
+    );
     // The clone's writes stay in the clone.
-    guest_sh(&t.lab, 0, &id, "printf mine | dd of=/dev/vda conv=fsync 2>/dev/null; sync").await;
+    guest_sh(
+        &t.lab,
+        0,
+        &id,
+        "printf mine | dd of=/dev/vda conv=fsync 2>/dev/null; sync",
+    )
+    .await;
     c.run(c.power("clone1", PowerOp::Off).await).await.unwrap();
     let out = std::process::Command::new("qemu-io")
         .args(["-f", "qcow2", "-r", "-c", "read -P 0x5a 0 4k"])
@@ -235,7 +393,10 @@ async fn linked_clone_reads_its_template() {
         .output()
         .unwrap();
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(said.contains("read 4096/4096") && !said.contains("failed"), "template unchanged: {said}");
+    assert!(
+        said.contains("read 4096/4096") && !said.contains("failed"),
+        "template unchanged: {said}"
+    );
     c.run(c.delete_vm("clone1").await).await.unwrap();
     assert!(!disk.exists());
     assert!(tmpl.exists(), "deleting a clone keeps its template");

@@ -28,7 +28,10 @@ pub fn require_environment() {
         "integration tests need root (network namespaces, taps): run them as root (scripts/test.sh)"
     );
     assert!(
-        std::process::Command::new("qemu-system-x86_64").arg("--version").output().is_ok(),
+        std::process::Command::new("qemu-system-x86_64")
+            .arg("--version")
+            .output()
+            .is_ok(),
         "qemu-system-x86_64 is missing: run scripts/setup.sh"
     );
     assert!(
@@ -77,7 +80,9 @@ impl Drop for TestLab {
         let dir = self.lab.dir.clone();
         // Drop may run inside the test's runtime: tear down on a fresh one.
         let result = std::thread::spawn(move || {
-            tokio::runtime::Runtime::new().unwrap().block_on(hierro_lab::down(&dir))
+            tokio::runtime::Runtime::new()
+                .unwrap()
+                .block_on(hierro_lab::down(&dir))
         })
         .join();
         if let Ok(Err(e)) = result {
@@ -96,7 +101,9 @@ impl Counter {
         let s = TcpStream::connect_timeout(&(ip, 7777).into(), Duration::from_secs(5))?;
         s.set_read_timeout(Some(Duration::from_secs(5)))?;
         s.set_nodelay(true)?;
-        Ok(Counter { reader: BufReader::new(s) })
+        Ok(Counter {
+            reader: BufReader::new(s),
+        })
     }
 
     pub fn read(&mut self) -> std::io::Result<u64> {
@@ -115,7 +122,13 @@ impl Counter {
 /// a test looks inside a VM. Returns stdout.
 pub async fn guest_sh(lab: &Lab, host: usize, vm_id: &str, script: &str) -> String {
     use base64::Engine;
-    let qga = hierro_qemu::Qga::new(&lab.hosts[host].run_dir.join("vms").join(vm_id).join("qga.sock"));
+    let qga = hierro_qemu::Qga::new(
+        &lab.hosts[host]
+            .run_dir
+            .join("vms")
+            .join(vm_id)
+            .join("qga.sock"),
+    );
     let t = Duration::from_secs(10);
     let started: serde_json::Value = qga
         .call(
@@ -133,7 +146,9 @@ pub async fn guest_sh(lab: &Lab, host: usize, vm_id: &str, script: &str) -> Stri
             .expect("guest-exec-status");
         if st["exited"] == json!(true) {
             let out = st["out-data"].as_str().unwrap_or("");
-            let bytes = base64::engine::general_purpose::STANDARD.decode(out).unwrap();
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(out)
+                .unwrap();
             return String::from_utf8_lossy(&bytes).into_owned();
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -1,0 +1,174 @@
+//! The lab and the CLI as a user runs them: `hierro lab up` builds hosts in
+//! namespaces with running VMs, client verbs work against a host with flags
+//! from the environment, and `hierro lab down` leaves nothing behind.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+fn hierro(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+    let out = Command::new(HIERRO)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn leftovers(prefix: &str, dir: &std::path::Path) -> Vec<String> {
+    let mut found = vec![];
+    let ns = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    found.extend(
+        String::from_utf8_lossy(&ns.stdout)
+            .lines()
+            .filter(|l| l.starts_with(prefix))
+            .map(|l| format!("netns {l}")),
+    );
+    let links = Command::new("ip").args(["-o", "link"]).output().unwrap();
+    found.extend(
+        String::from_utf8_lossy(&links.stdout)
+            .lines()
+            .filter(|l| {
+                l.split(':')
+                    .nth(1)
+                    .is_some_and(|n| n.trim().starts_with(prefix.trim_end_matches('-')))
+            })
+            .map(|l| format!("link {l}")),
+    );
+    for p in std::fs::read_dir("/proc").unwrap().flatten() {
+        let cmdline = std::fs::read(p.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains(&*dir.to_string_lossy()) {
+            found.push(format!("process {cmdline}"));
+        }
+    }
+    if dir.exists() {
+        found.push(format!("dir {}", dir.display()));
+    }
+    found
+}
+
+#[test]
+fn lab_up_cli_and_down_leave_nothing() {
+    require_environment();
+    let dir = std::env::temp_dir().join("hierro-test-lab-16");
+    let d = dir.to_str().unwrap();
+    if dir.join("lab.json").exists() {
+        hierro(&["lab", "down", "--dir", d], &[]);
+    }
+    let image = image_dir();
+    let (ok, out, err) = hierro(
+        &[
+            "lab",
+            "up",
+            "--hosts",
+            "2",
+            "--vms-per-host",
+            "1",
+            "--id",
+            "16",
+            "--dir",
+            d,
+            "--image",
+            image.to_str().unwrap(),
+            "--json",
+        ],
+        &[],
+    );
+    assert!(ok, "lab up failed: {err}");
+    let lab: hierro_lab::Lab = serde_json::from_str(&out).expect("lab up --json");
+    assert_eq!(lab.hosts.len(), 2);
+    assert!(lab
+        .hosts
+        .iter()
+        .all(|h| h.vms.len() == 1 && !h.thumbprint.is_empty()));
+
+    // Each VM answers on its address from outside the hosts.
+    for h in &lab.hosts {
+        let mut c = Counter::connect(h.vms[0].ip).expect("counter reachable");
+        assert!(c.read().unwrap() < c.read().unwrap());
+    }
+    // VMs on different hosts reach each other over the fabric.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let other = lab.hosts[1].vms[0].ip;
+    let ping = rt.block_on(guest_sh(
+        &lab,
+        0,
+        &lab.hosts[0].vms[0].id,
+        &format!("ping -c 1 -W 5 {other} >/dev/null && echo reached"),
+    ));
+    assert_eq!(ping.trim(), "reached");
+
+    let (ok, out, err) = hierro(&["lab", "status", "--dir", d, "--json"], &[]);
+    assert!(ok, "{err}");
+    let status: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for h in status["hosts"].as_array().unwrap() {
+        assert_eq!(h["agent"], "running");
+        assert_eq!(h["vms"][0]["power"], "poweredOn");
+        assert_eq!(h["vms"][0]["guest_agent"], true);
+    }
+
+    // Client verbs against host 1, credentials from the environment.
+    let h1 = &lab.hosts[0];
+    let env = [
+        ("HIERRO_SERVER", h1.url.as_str()),
+        ("HIERRO_USER", lab.user.as_str()),
+        ("HIERRO_PASSWORD", lab.password.as_str()),
+        ("HIERRO_THUMBPRINT", h1.thumbprint.as_str()),
+    ];
+    let (ok, out, err) = hierro(&["vm", "ls", "--json"], &env);
+    assert!(ok, "{err}");
+    let vms: Vec<hierro_api::VmInfo> = serde_json::from_str(&out).unwrap();
+    assert_eq!(vms.len(), 1);
+    assert_eq!(vms[0].name, h1.vms[0].name);
+    let (ok, out, _) = hierro(&["vm", "info", &h1.vms[0].name], &env);
+    assert!(
+        ok && out.contains("guest agent") && out.contains(&h1.vms[0].ip.to_string()),
+        "{out}"
+    );
+    // A command that fails says why and exits non-zero.
+    let (ok, _, err) = hierro(
+        &[
+            "vm",
+            "create",
+            "x",
+            "--datastore",
+            "nope",
+            "--disk-size",
+            "8",
+        ],
+        &env,
+    );
+    assert!(!ok && err.contains("no datastore named \"nope\""), "{err}");
+    let (ok, _, err) = hierro(&["vm", "power-on", &h1.vms[0].name], &env);
+    assert!(!ok && err.contains("poweredOn"), "{err}");
+    // An unpinned certificate is not trusted; the error shows its thumbprint.
+    let (ok, _, err) = hierro(&["vm", "ls"], &env[..3]);
+    assert!(!ok && err.contains(&h1.thumbprint), "{err}");
+    // The console works from a pipe too.
+    let mut child = Command::new(HIERRO)
+        .args(["vm", "console", &h1.vms[0].name])
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"echo from-cli-$((2*21))\n").unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("from-cli-42"));
+
+    let (ok, _, err) = hierro(&["lab", "down", "--dir", d], &[]);
+    assert!(ok, "{err}");
+    let left = leftovers("hl16-", &dir);
+    assert!(left.is_empty(), "lab down left: {left:#?}");
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine and runs every test: formatting, lints,
+# unit tests and the integration tests that boot real QEMU VMs in a lab of
+# network namespaces. Needs root.
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+cd "$REPO"
+
+bash scripts/setup.sh
+bash scripts/build-image.sh
+
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -- -D warnings
+# Two test threads: each integration test boots its own VMs, and the
+# machines have two cores.
+cargo test --workspace -- --test-threads=2
