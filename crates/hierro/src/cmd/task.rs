@@ -90,7 +90,10 @@ pub async fn run_event(cmd: EventCmd, conn: &ConnArgs, out: Output) -> anyhow::R
     ];
     let mut last = events.last().map(|e| e.id);
     out.show(&events, &header, |l| l.iter().map(row).collect());
-    while follow {
+    if !follow {
+        return Ok(());
+    }
+    loop {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         for e in client.events(last, target.as_deref()).await? {
             last = Some(e.id);
@@ -101,5 +104,4 @@ pub async fn run_event(cmd: EventCmd, conn: &ConnArgs, out: Output) -> anyhow::R
             }
         }
     }
-    Ok(())
 }
