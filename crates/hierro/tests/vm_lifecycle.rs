@@ -231,6 +231,29 @@ async fn snapshots_revert_memory_and_disk_state() {
     let img = hierro_qemu::img::info(&disk).await.unwrap();
     let tags: Vec<String> = img.snapshots.into_iter().map(|s| s.name).collect();
     assert_eq!(tags, vec!["off".to_string()]);
+
+    // Two operations at once run one after the other, in arrival order: a
+    // snapshot queued before a power-off completes with memory.
+    let racing = snap("racing");
+    let (snap_task, off_task) = tokio::join!(
+        c.snapshot_create(&vm.name, &racing),
+        c.power(&vm.name, PowerOp::Off)
+    );
+    let (snap_task, off_task) = (snap_task.unwrap(), off_task.unwrap());
+    c.wait(&snap_task, |_| {}).await.unwrap();
+    c.wait(&off_task, |_| {}).await.unwrap();
+    let racing = c
+        .snapshots(&vm.name)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.name == "racing")
+        .unwrap();
+    assert_eq!(racing.memory, snap_task.queued_at < off_task.queued_at);
+    assert_eq!(
+        c.vm(&vm.name).await.unwrap().power_state,
+        PowerState::PoweredOff
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -8,6 +8,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 const TIMEOUT: Duration = Duration::from_secs(3);
+/// The first question is short: while a guest boots nobody answers, and
+/// `vm info` should not hang on that.
+const PROBE: Duration = Duration::from_secs(1);
 
 #[derive(Deserialize)]
 struct QgaInterface {
@@ -28,7 +31,7 @@ struct QgaAddr {
 /// Asks the agent; a guest whose agent does not answer gets
 /// `agent_running: false` and nothing else.
 pub async fn query(qga: &Qga) -> GuestInfo {
-    let Ok(info) = qga.call::<Value>("guest-info", json!({}), TIMEOUT).await else {
+    let Ok(info) = qga.call::<Value>("guest-info", json!({}), PROBE).await else {
         return GuestInfo::default();
     };
     let host_name = qga

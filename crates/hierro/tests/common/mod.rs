@@ -97,8 +97,21 @@ pub struct Counter {
 }
 
 impl Counter {
+    /// Connects, allowing the service a few seconds to start listening (the
+    /// guest agent that a test waits for starts at the same moment).
     pub fn connect(ip: Ipv4Addr) -> std::io::Result<Counter> {
-        let s = TcpStream::connect_timeout(&(ip, 7777).into(), Duration::from_secs(5))?;
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let s = loop {
+            match TcpStream::connect_timeout(&(ip, 7777).into(), Duration::from_secs(5)) {
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::ConnectionRefused
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(100))
+                }
+                other => break other?,
+            }
+        };
         s.set_read_timeout(Some(Duration::from_secs(5)))?;
         s.set_nodelay(true)?;
         Ok(Counter {
