@@ -39,9 +39,10 @@ else
     apt-get install -y -q -t bookworm-backports qemu-system-x86 qemu-utils
 fi
 
-# busybox-static and the kernel package make the guest image; iproute2 the lab.
+# busybox-static and the kernel package make the guest image, GRUB and
+# xorriso its boot disk; iproute2 builds the lab.
 need=()
-for pkg in busybox-static iproute2 binutils gzip xz-utils zstd cpio; do
+for pkg in busybox-static grub-pc-bin grub-common xorriso iproute2 binutils gzip xz-utils zstd cpio; do
     installed "$pkg" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -4,10 +4,15 @@
 //! `manifest.json` recording what went in. A build whose inputs are unchanged
 //! is skipped.
 //!
-//! Boot it with a command line made by [`kernel_cmdline`]; the guest prints
-//! [`READY_MARKER`] on the serial console once its agent and counter run.
+//! The guest reads `hierro.ip=`, `hierro.gw=` and `hierro.hostname=` from its
+//! kernel command line (the host agent writes them) and prints
+//! `hierro-guest: ready` on the serial console once its agent and counter run.
+//!
+//! It also makes `disk.qcow2`, a bootable disk (GRUB, then the same kernel and
+//! initramfs), for VMs that boot from disk.
 
 mod cpio;
+mod disk;
 mod elf;
 mod kernel;
 
@@ -33,15 +38,9 @@ pub const MODULES: &[&str] = &[
 pub const INIT_SCRIPT: &str = include_str!("init.sh");
 /// Where the static busybox comes from (Debian's busybox-static).
 pub const BUSYBOX: &str = "/bin/busybox";
-/// The TCP port of the guest's counter service.
-pub const COUNTER_PORT: u16 = 7777;
-/// The virtio-serial port name the guest agent serves.
-pub const AGENT_PORT_NAME: &str = "org.qemu.guest_agent.0";
-/// The start of the line the guest prints on its console when ready.
-pub const READY_MARKER: &str = "hierro-guest: ready";
 
 /// Bump when the image layout changes, so cached images are rebuilt.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 /// Busybox applets /init needs.
 const APPLETS: &[&str] = &[
     "sh", "mount", "mkdir", "insmod", "cat", "hostname", "ip", "sleep", "grep", "setsid",
@@ -63,6 +62,8 @@ pub struct ImageInfo {
     pub cached: bool,
     pub vmlinuz: PathBuf,
     pub initrd: PathBuf,
+    /// A bootable disk (GRUB, then the same kernel and initramfs).
+    pub disk: PathBuf,
     pub manifest: Manifest,
 }
 
@@ -90,22 +91,6 @@ pub struct KernelInfo {
     pub release: String,
 }
 
-/// The kernel command line for a guest: serial console, reboot on panic, and
-/// the guest's own parameters (see src/init.sh).
-pub fn kernel_cmdline(
-    ip_cidr: Option<&str>,
-    gateway: Option<&str>,
-    hostname: Option<&str>,
-) -> String {
-    let mut line = String::from("console=ttyS0 panic=-1");
-    for (key, value) in [("ip", ip_cidr), ("gw", gateway), ("hostname", hostname)] {
-        if let Some(v) = value {
-            line.push_str(&format!(" hierro.{key}={v}"));
-        }
-    }
-    line
-}
-
 /// Builds the image into `opts.out_dir`, unless it is already up to date.
 pub fn build(opts: &BuildOptions) -> Result<ImageInfo> {
     let (out, work) = (&opts.out_dir, &opts.work_dir);
@@ -120,6 +105,7 @@ pub fn build(opts: &BuildOptions) -> Result<ImageInfo> {
         ("busybox".to_string(), sha256_file(Path::new(BUSYBOX))?),
         ("guest-bin".to_string(), sha256_file(&opts.guest_bin)?),
         ("init-script".to_string(), sha256(INIT_SCRIPT.as_bytes())),
+        ("grub-cfg".to_string(), sha256(disk::GRUB_CFG.as_bytes())),
         (
             "module-list".to_string(),
             sha256(MODULES.join("\n").as_bytes()),
@@ -129,6 +115,7 @@ pub fn build(opts: &BuildOptions) -> Result<ImageInfo> {
         cached,
         vmlinuz: out.join("vmlinuz"),
         initrd: out.join("initrd.img"),
+        disk: out.join("disk.qcow2"),
         manifest,
     };
     if let Some(manifest) = up_to_date(out, &inputs)? {
@@ -147,9 +134,10 @@ pub fn build(opts: &BuildOptions) -> Result<ImageInfo> {
     let result = assemble(opts, &extract, tag);
     let _ = fs::remove_dir_all(&extract);
     let (release, modules) = result?;
+    disk::make(out, work, tag)?;
 
     let mut outputs = BTreeMap::new();
-    for name in ["vmlinuz", "initrd.img"] {
+    for name in ["vmlinuz", "initrd.img", "disk.qcow2"] {
         outputs.insert(name.to_string(), sha256_file(&out.join(name))?);
     }
     let manifest = Manifest {
@@ -339,15 +327,6 @@ pub(crate) fn run(cmd: &mut Command) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cmdline() {
-        assert_eq!(kernel_cmdline(None, None, None), "console=ttyS0 panic=-1");
-        assert_eq!(
-            kernel_cmdline(Some("10.99.0.101/24"), Some("10.99.0.1"), Some("vm1")),
-            "console=ttyS0 panic=-1 hierro.ip=10.99.0.101/24 hierro.gw=10.99.0.1 hierro.hostname=vm1"
-        );
-    }
 
     #[test]
     fn busybox_is_static_if_present() {

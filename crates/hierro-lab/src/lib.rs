@@ -20,6 +20,10 @@ use serde::{Deserialize, Serialize};
 
 /// Name of the VM network on every lab host.
 pub const VM_NETWORK: &str = "VM Network";
+/// The guest image, copied to `[shared] images/`: kernel and initramfs for
+/// direct boot, and a bootable disk to clone.
+const IMAGE_FILES: [&str; 3] = ["vmlinuz", "initrd.img", "disk.qcow2"];
+
 /// Name of the shared datastore on every lab host.
 pub const DATASTORE: &str = "shared";
 
@@ -148,7 +152,7 @@ pub async fn up(opts: &LabOptions) -> anyhow::Result<Lab> {
     if opts.hosts * opts.vms_per_host > 150 {
         bail!("at most 150 VMs in a lab");
     }
-    for f in ["vmlinuz", "initrd.img"] {
+    for f in IMAGE_FILES {
         if !opts.image_dir.join(f).is_file() {
             bail!(
                 "the guest image is missing: {} (build it with scripts/build-image.sh or `hierro image build`)",
@@ -193,7 +197,7 @@ pub async fn up(opts: &LabOptions) -> anyhow::Result<Lab> {
 async fn build(lab: &mut Lab, opts: &LabOptions) -> anyhow::Result<()> {
     let images = lab.datastore_dir.join("images");
     std::fs::create_dir_all(&images)?;
-    for f in ["vmlinuz", "initrd.img"] {
+    for f in IMAGE_FILES {
         std::fs::copy(opts.image_dir.join(f), images.join(f))?;
     }
 

@@ -360,7 +360,7 @@ async fn agent_sigkill_keeps_vms_and_connections() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn linked_clone_reads_its_template() {
+async fn linked_clone_and_disk_boot() {
     let t = TestLab::up(15, 1, 0).await;
     let c = t.client(0).await;
     let templates = t.lab.datastore_dir.join("templates");
@@ -423,4 +423,21 @@ async fn linked_clone_reads_its_template() {
     c.run(c.delete_vm("clone1").await).await.unwrap();
     assert!(!disk.exists());
     assert!(tmpl.exists(), "deleting a clone keeps its template");
+
+    // A VM that boots from its disk: a clone of the image's boot disk (GRUB,
+    // then the guest), with no kernel given by the host.
+    let mut spec = t.lab.vm_spec("diskboot", t.lab.vm_ip(1), 256);
+    spec.boot = hierro_api::Boot::Disk;
+    spec.disk = DiskSpec {
+        size_mib: None,
+        clone_from: Some("[shared] images/disk.qcow2".into()),
+    };
+    c.run(c.create_vm(&spec).await).await.unwrap();
+    c.run(c.power("diskboot", PowerOp::On).await).await.unwrap();
+    let info = wait_for_guest(&c, "diskboot", BOOT).await.unwrap();
+    assert_eq!(
+        info.guest.unwrap().host_name.as_deref(),
+        Some("disk-guest"),
+        "the disk's own boot entry ran"
+    );
 }
