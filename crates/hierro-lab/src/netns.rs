@@ -77,34 +77,7 @@ pub async fn pids(ns: &str) -> Vec<u32> {
     }
 }
 
-fn alive(pid: u32) -> bool {
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None).is_ok()
-        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|s| {
-                s.rsplit(')')
-                    .next()
-                    .unwrap_or("")
-                    .trim_start()
-                    .starts_with('Z')
-            })
-            .unwrap_or(true)
-}
-
 /// SIGTERM, then SIGKILL after 5 s; returns once the process is gone.
 pub async fn kill_wait(pid: u32) {
-    use nix::sys::signal::{kill, Signal};
-    let p = nix::unistd::Pid::from_raw(pid as i32);
-    if !alive(pid) {
-        return;
-    }
-    let _ = kill(p, Signal::SIGTERM);
-    for i in 0..200 {
-        if !alive(pid) {
-            return;
-        }
-        if i == 100 {
-            let _ = kill(p, Signal::SIGKILL);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    hierro_qemu::process::stop(pid, Some(Duration::from_secs(5))).await
 }

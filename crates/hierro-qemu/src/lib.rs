@@ -5,6 +5,7 @@
 pub mod accel;
 pub mod img;
 pub mod launch;
+pub mod process;
 pub mod qga;
 pub mod qmp;
 

@@ -139,21 +139,29 @@ pub async fn snapshot_create(
     ))
 }
 
-async fn existing_snapshot(vm: &vm::Vm, name: &str) -> ApiResult<()> {
-    if vm
+/// Revert and delete: the snapshot must exist when the request comes.
+async fn on_snapshot(
+    host: AppState,
+    c: Caller,
+    key: String,
+    name: String,
+    command: fn(String) -> VmCommand,
+    operation: &str,
+) -> ApiResult<Accepted> {
+    let vm = host.vms.find(&key)?;
+    if !vm
         .info(false)
         .await
         .snapshots
         .iter()
         .any(|s| s.name == name)
     {
-        Ok(())
-    } else {
-        Err(ApiError::not_found(format!(
+        return Err(ApiError::not_found(format!(
             "{} has no snapshot {name:?}",
             vm.name()
-        )))
+        )));
     }
+    Ok(submit(&host, &vm, command(name), operation, &c.user))
 }
 
 pub async fn snapshot_revert(
@@ -161,15 +169,15 @@ pub async fn snapshot_revert(
     c: Caller,
     Path((key, name)): Path<(String, String)>,
 ) -> ApiResult<Accepted> {
-    let vm = host.vms.find(&key)?;
-    existing_snapshot(&vm, &name).await?;
-    Ok(submit(
-        &host,
-        &vm,
-        VmCommand::SnapshotRevert(name),
+    on_snapshot(
+        host,
+        c,
+        key,
+        name,
+        VmCommand::SnapshotRevert,
         "VirtualMachine.revertToSnapshot",
-        &c.user,
-    ))
+    )
+    .await
 }
 
 pub async fn snapshot_delete(
@@ -177,13 +185,13 @@ pub async fn snapshot_delete(
     c: Caller,
     Path((key, name)): Path<(String, String)>,
 ) -> ApiResult<Accepted> {
-    let vm = host.vms.find(&key)?;
-    existing_snapshot(&vm, &name).await?;
-    Ok(submit(
-        &host,
-        &vm,
-        VmCommand::SnapshotDelete(name),
+    on_snapshot(
+        host,
+        c,
+        key,
+        name,
+        VmCommand::SnapshotDelete,
         "VirtualMachine.removeSnapshot",
-        &c.user,
-    ))
+    )
+    .await
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use hierro_api::{Boot, PowerOp, PowerState, Severity, Snapshot, SnapshotCreate, VmRuntime};
-use hierro_qemu::{LaunchSpec, NicLaunch, Qmp};
+use hierro_qemu::{process, LaunchSpec, NicLaunch, Qmp};
 use serde_json::json;
 use tokio::sync::mpsc;
 
@@ -240,7 +240,7 @@ impl Actor {
         let qmp = match started.await {
             Ok(q) => q,
             Err(e) => {
-                kill_and_wait(pid).await;
+                process::stop(pid, None).await;
                 self.vm.run.clear();
                 return Err(e);
             }
@@ -288,7 +288,7 @@ impl Actor {
             let _ = tokio::time::timeout(Duration::from_secs(10), qmp.closed()).await;
         }
         if let Some(pid) = pid {
-            kill_and_wait(pid).await;
+            process::stop(pid, None).await;
         }
         self.stopped().await;
     }
@@ -298,7 +298,7 @@ impl Actor {
         let pid = self.vm.view.lock().unwrap().runtime.as_ref().map(|r| r.pid);
         if let Some(pid) = pid {
             // The QMP socket closes a moment before the process is reaped.
-            wait_gone(pid, Duration::from_secs(10)).await;
+            process::wait_gone(pid, Duration::from_secs(10)).await;
         }
         self.qmp = None;
         self.vm.run.clear();
@@ -519,42 +519,6 @@ async fn query_status(qmp: &Qmp) -> String {
         .ok()
         .and_then(|v| v["status"].as_str().map(str::to_string))
         .unwrap_or_else(|| "unknown".into())
-}
-
-fn alive(pid: u32) -> bool {
-    // Signal 0 checks existence; a zombie counts as gone.
-    let exists = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None).is_ok();
-    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| {
-            s.rsplit(')')
-                .next()
-                .unwrap_or("")
-                .trim_start()
-                .starts_with('Z')
-        })
-        .unwrap_or(false);
-    exists && !zombie
-}
-
-async fn wait_gone(pid: u32, limit: Duration) -> bool {
-    let deadline = tokio::time::Instant::now() + limit;
-    while alive(pid) {
-        if tokio::time::Instant::now() > deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    true
-}
-
-async fn kill_and_wait(pid: u32) {
-    if alive(pid) {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid as i32),
-            nix::sys::signal::Signal::SIGKILL,
-        );
-        wait_gone(pid, Duration::from_secs(10)).await;
-    }
 }
 
 /// When a process started, from /proc (for adopted VMs).

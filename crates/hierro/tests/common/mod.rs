@@ -1,7 +1,7 @@
 //! What the integration tests share: a real lab (namespaces, host agents,
 //! QEMU under TCG or KVM) that is torn down when the test ends, and small
 //! probes into the guests.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, TcpStream};
@@ -178,13 +178,4 @@ pub async fn wait_power(client: &Client, vm: &str, want: hierro_api::PowerState)
     panic!("{vm} never became {want}");
 }
 
-pub fn process_alive(pid: u32) -> bool {
-    std::path::Path::new(&format!("/proc/{pid}")).exists()
-        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .unwrap_or_default()
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .trim_start()
-            .starts_with('Z')
-}
+pub use hierro_qemu::process::alive as process_alive;
