@@ -1,0 +1,331 @@
+//! The forwarding logic of one standard switch, free of I/O: a frame comes in
+//! on a port, the switch says which ports it goes out on (and how tagged),
+//! and counts what it drops and why. vSphere's semantics:
+//!
+//! - Local ports (VM NICs and VMkernel ports) sit on a port group, which gives
+//!   them a VLAN policy and a security policy. Their MACs are known from
+//!   configuration; external MACs are learned from uplinks, per VLAN.
+//! - Broadcast, multicast and unknown unicast flood within the VLAN.
+//! - Each local port is pinned to one uplink that is up (route based on
+//!   originating virtual port): its outbound traffic leaves there, and
+//!   broadcast or multicast from outside reaches it only from there, so two
+//!   uplinks on one physical network neither loop nor duplicate.
+//! - Frames that arrive on an uplink with the source MAC of a local port are
+//!   our own, looped back by the physical network, and are dropped.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use hierro_api::{PortCounters, PortGroup, SecurityPolicy, VSwitch, VLAN_TRUNK};
+
+use crate::frame::{self, Mac};
+
+pub type PortId = u32;
+
+/// How long a MAC learned on an uplink stays known (vSphere: 300 s).
+pub const FDB_AGING: Duration = Duration::from_secs(300);
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Role {
+    Uplink { link_up: bool },
+    Local {
+        portgroup: String,
+        /// The MAC in the VM's (or VMkernel port's) configuration.
+        mac: Mac,
+        /// The MAC the guest currently uses (it may change it).
+        effective: Mac,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Port {
+    pub key: String,
+    pub role: Role,
+    pub counters: PortCounters,
+}
+
+#[derive(Debug, Clone)]
+struct Group {
+    vlan: u16,
+    policy: SecurityPolicy,
+}
+
+impl Group {
+    /// Whether a port of this group carries `vlan` (0: untagged).
+    fn carries(&self, vlan: u16) -> bool {
+        match self.vlan {
+            VLAN_TRUNK => true,
+            v => v == vlan,
+        }
+    }
+}
+
+/// A frame to send out of a port.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Out {
+    pub port: PortId,
+    pub frame: Vec<u8>,
+}
+
+pub struct Switch {
+    pub name: String,
+    mtu: usize,
+    policy: SecurityPolicy,
+    groups: HashMap<String, Group>,
+    ports: BTreeMap<PortId, Port>,
+    /// Uplink ports in failover order.
+    uplinks: Vec<PortId>,
+    fdb: HashMap<(u16, Mac), (PortId, Instant)>,
+}
+
+impl Switch {
+    pub fn new(cfg: &VSwitch, groups: &[PortGroup]) -> Switch {
+        let mut s = Switch {
+            name: cfg.name.clone(),
+            mtu: cfg.mtu as usize,
+            policy: cfg.security,
+            groups: HashMap::new(),
+            ports: BTreeMap::new(),
+            uplinks: vec![],
+            fdb: HashMap::new(),
+        };
+        s.configure(cfg, groups);
+        s
+    }
+
+    /// Applies a new switch and port group configuration to the running
+    /// switch; ports and counters stay.
+    pub fn configure(&mut self, cfg: &VSwitch, groups: &[PortGroup]) {
+        self.mtu = cfg.mtu as usize;
+        self.policy = cfg.security;
+        self.groups = groups
+            .iter()
+            .filter(|g| g.vswitch == cfg.name)
+            .map(|g| {
+                (
+                    g.name.clone(),
+                    Group {
+                        vlan: g.vlan,
+                        policy: cfg.security.with(&g.security),
+                    },
+                )
+            })
+            .collect();
+    }
+
+    pub fn add_port(&mut self, id: PortId, key: &str, role: Role) {
+        if matches!(role, Role::Uplink { .. }) {
+            self.uplinks.push(id);
+        }
+        self.ports.insert(
+            id,
+            Port {
+                key: key.to_string(),
+                role,
+                counters: PortCounters::default(),
+            },
+        );
+    }
+
+    pub fn remove_port(&mut self, id: PortId) {
+        self.ports.remove(&id);
+        self.uplinks.retain(|u| *u != id);
+        self.fdb.retain(|_, (p, _)| *p != id);
+    }
+
+    pub fn port(&self, id: PortId) -> Option<&Port> {
+        self.ports.get(&id)
+    }
+
+    pub fn ports(&self) -> impl Iterator<Item = (&PortId, &Port)> {
+        self.ports.iter()
+    }
+
+    /// Updates a local port's port group and MACs in place.
+    pub fn update_local(&mut self, id: PortId, portgroup: &str, mac: Mac, effective: Mac) {
+        if let Some(p) = self.ports.get_mut(&id) {
+            p.role = Role::Local {
+                portgroup: portgroup.to_string(),
+                mac,
+                effective,
+            };
+        }
+    }
+
+    pub fn set_link(&mut self, id: PortId, up: bool) {
+        if let Some(Port {
+            role: Role::Uplink { link_up },
+            ..
+        }) = self.ports.get_mut(&id)
+        {
+            *link_up = up;
+        }
+        if !up {
+            self.fdb.retain(|_, (p, _)| *p != id);
+        }
+    }
+
+    /// The uplink a local port's traffic uses: among the uplinks that are up,
+    /// the one its port id picks (stable while the set of live uplinks is).
+    pub fn pinned_uplink(&self, port: PortId) -> Option<PortId> {
+        let up: Vec<PortId> = self
+            .uplinks
+            .iter()
+            .copied()
+            .filter(|u| matches!(self.ports[u].role, Role::Uplink { link_up: true }))
+            .collect();
+        (!up.is_empty()).then(|| up[port as usize % up.len()])
+    }
+
+    fn is_local_mac(&self, mac: Mac) -> bool {
+        self.ports.values().any(|p| matches!(&p.role, Role::Local { mac: m, effective, .. } if *m == mac || *effective == mac))
+    }
+
+    /// Switches one frame that arrived on `ingress`; what must go out is
+    /// appended to `out`.
+    pub fn process(&mut self, ingress: PortId, f: &[u8], now: Instant, out: &mut Vec<Out>) {
+        let Some(port) = self.ports.get_mut(&ingress) else {
+            return;
+        };
+        port.counters.in_packets += 1;
+        port.counters.in_bytes += f.len() as u64;
+        let Some(h) = frame::parse(f) else {
+            port.counters.drop_malformed += 1;
+            return;
+        };
+        if f.len() - h.len > self.mtu {
+            port.counters.drop_oversize += 1;
+            return;
+        }
+        let role = port.role.clone();
+        let vlan = match &role {
+            Role::Uplink { .. } => {
+                let vlan = h.vlan.unwrap_or(0);
+                if self.is_local_mac(h.src) {
+                    return; // our own frame, back from the physical network
+                }
+                if !h.src.is_group() {
+                    self.fdb.insert((vlan, h.src), (ingress, now));
+                }
+                vlan
+            }
+            Role::Local { portgroup, effective, .. } => {
+                let Some(group) = self.groups.get(portgroup) else {
+                    return;
+                };
+                let (policy, group_vlan) = (group.policy, group.vlan);
+                let port = self.ports.get_mut(&ingress).expect("looked up above");
+                if !policy.allow_forged_transmits && h.src != *effective {
+                    port.counters.drop_forged += 1;
+                    return;
+                }
+                match (group_vlan, h.vlan) {
+                    (VLAN_TRUNK, tag) => tag.unwrap_or(0),
+                    (v, None) => v,
+                    // A guest may tag only on a trunk port group.
+                    (_, Some(_)) => {
+                        port.counters.drop_vlan += 1;
+                        return;
+                    }
+                }
+            }
+        };
+        let body = frame::untag(f, &h);
+        let from_uplink = matches!(role, Role::Uplink { .. });
+
+        // Where the frame goes: the local port that owns the address, else
+        // outside (an uplink learned it, or nobody knows it: then it floods).
+        let local_owner = if h.dst.is_group() {
+            None
+        } else {
+            self.ports
+                .iter()
+                .find(|(id, p)| {
+                    **id != ingress
+                        && matches!(&p.role, Role::Local { portgroup, effective, .. }
+                            if *effective == h.dst && self.groups.get(portgroup).is_some_and(|g| g.carries(vlan)))
+                })
+                .map(|(id, _)| *id)
+        };
+        let pinned = self.pinned_uplink(ingress);
+        if !from_uplink && local_owner.is_none() {
+            match pinned {
+                Some(up) => {
+                    let frame = if vlan == 0 { body.clone() } else { frame::tag(&body, vlan) };
+                    self.emit(up, frame, out);
+                }
+                None if !h.dst.is_group() => {
+                    let c = &mut self.ports.get_mut(&ingress).expect("ingress").counters;
+                    c.drop_no_uplink += 1;
+                }
+                None => {}
+            }
+        }
+        // Unicast from outside for none of our ports: only promiscuous ports
+        // see it, and the others do not count it as withheld.
+        let chatter = from_uplink && !h.dst.is_group() && local_owner.is_none();
+        let locals: Vec<PortId> = self
+            .ports
+            .iter()
+            .filter(|(id, p)| **id != ingress && matches!(p.role, Role::Local { .. }))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in locals {
+            let Role::Local { portgroup, mac, effective } = &self.ports[&id].role else {
+                continue;
+            };
+            let Some(group) = self.groups.get(portgroup) else {
+                continue;
+            };
+            if !group.carries(vlan) {
+                continue;
+            }
+            let for_me = h.dst.is_group() || h.dst == *effective;
+            // From outside, only the port's own uplink brings it what is
+            // not addressed to it alone: the physical network floods to
+            // every uplink, and one copy is enough.
+            if from_uplink && !(for_me && !h.dst.is_group()) && self.pinned_uplink(id) != Some(ingress) {
+                continue;
+            }
+            let (policy, trunk, mac, effective) = (group.policy, group.vlan == VLAN_TRUNK, *mac, *effective);
+            let counters = &mut self.ports.get_mut(&id).expect("listed").counters;
+            if !for_me && !policy.allow_promiscuous {
+                if !chatter {
+                    counters.drop_promiscuous += 1;
+                }
+                continue;
+            }
+            if !policy.allow_mac_changes && effective != mac {
+                counters.drop_mac_change += 1;
+                continue;
+            }
+            let frame = if trunk && vlan != 0 { frame::tag(&body, vlan) } else { body.clone() };
+            self.emit(id, frame, out);
+        }
+    }
+
+    fn emit(&mut self, port: PortId, frame: Vec<u8>, out: &mut Vec<Out>) {
+        if let Some(p) = self.ports.get_mut(&port) {
+            p.counters.out_packets += 1;
+            p.counters.out_bytes += frame.len() as u64;
+        }
+        out.push(Out { port, frame });
+    }
+
+    /// The MACs learned on uplinks: (VLAN, MAC, uplink port).
+    pub fn learned(&self, now: Instant) -> Vec<(u16, Mac, PortId)> {
+        let mut v: Vec<_> = self
+            .fdb
+            .iter()
+            .filter(|(_, (_, seen))| now.duration_since(*seen) < FDB_AGING)
+            .map(|((vlan, mac), (port, _))| (*vlan, *mac, *port))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Forgets learned MACs older than the aging time.
+    pub fn age(&mut self, now: Instant) {
+        self.fdb.retain(|_, (_, seen)| now.duration_since(*seen) < FDB_AGING);
+    }
+}
