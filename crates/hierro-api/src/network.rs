@@ -32,7 +32,9 @@ impl SecurityPolicy {
         SecurityPolicy {
             allow_promiscuous: o.allow_promiscuous.unwrap_or(self.allow_promiscuous),
             allow_mac_changes: o.allow_mac_changes.unwrap_or(self.allow_mac_changes),
-            allow_forged_transmits: o.allow_forged_transmits.unwrap_or(self.allow_forged_transmits),
+            allow_forged_transmits: o
+                .allow_forged_transmits
+                .unwrap_or(self.allow_forged_transmits),
         }
     }
 }

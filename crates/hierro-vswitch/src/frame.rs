@@ -26,7 +26,11 @@ impl Mac {
 impl fmt::Display for Mac {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.0;
-        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4], b[5])
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            b[0], b[1], b[2], b[3], b[4], b[5]
+        )
     }
 }
 
@@ -140,7 +144,10 @@ mod tests {
         assert_eq!(untag(&tagged, &h), plain);
         assert_eq!(tagged, build(b, a, Some(100), b"hello"));
         assert!(parse(&plain[..13]).is_none());
-        assert!(parse(&tagged[..16]).is_none(), "a cut VLAN header is malformed");
+        assert!(
+            parse(&tagged[..16]).is_none(),
+            "a cut VLAN header is malformed"
+        );
         assert!(Mac::BROADCAST.is_group() && !a.is_group());
         assert_eq!(a.to_string(), "52:54:00:00:00:01");
         assert!("52:54:00:00:00".parse::<Mac>().is_err());

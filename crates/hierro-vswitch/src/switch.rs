@@ -27,7 +27,9 @@ pub const FDB_AGING: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Role {
-    Uplink { link_up: bool },
+    Uplink {
+        link_up: bool,
+    },
     Local {
         portgroup: String,
         /// The MAC in the VM's (or VMkernel port's) configuration.
@@ -209,7 +211,11 @@ impl Switch {
                 }
                 vlan
             }
-            Role::Local { portgroup, effective, .. } => {
+            Role::Local {
+                portgroup,
+                effective,
+                ..
+            } => {
                 let Some(group) = self.groups.get(portgroup) else {
                     return;
                 };
@@ -251,7 +257,11 @@ impl Switch {
         if !from_uplink && local_owner.is_none() {
             match pinned {
                 Some(up) => {
-                    let frame = if vlan == 0 { body.clone() } else { frame::tag(&body, vlan) };
+                    let frame = if vlan == 0 {
+                        body.clone()
+                    } else {
+                        frame::tag(&body, vlan)
+                    };
                     self.emit(up, frame, out);
                 }
                 None if !h.dst.is_group() => {
@@ -271,7 +281,12 @@ impl Switch {
             .map(|(id, _)| *id)
             .collect();
         for id in locals {
-            let Role::Local { portgroup, mac, effective } = &self.ports[&id].role else {
+            let Role::Local {
+                portgroup,
+                mac,
+                effective,
+            } = &self.ports[&id].role
+            else {
                 continue;
             };
             let Some(group) = self.groups.get(portgroup) else {
@@ -284,10 +299,12 @@ impl Switch {
             // From outside, only the port's own uplink brings it what is
             // not addressed to it alone: the physical network floods to
             // every uplink, and one copy is enough.
-            if from_uplink && !(for_me && !h.dst.is_group()) && self.pinned_uplink(id) != Some(ingress) {
+            let addressed_to_me = for_me && !h.dst.is_group();
+            if from_uplink && !addressed_to_me && self.pinned_uplink(id) != Some(ingress) {
                 continue;
             }
-            let (policy, trunk, mac, effective) = (group.policy, group.vlan == VLAN_TRUNK, *mac, *effective);
+            let (policy, trunk, mac, effective) =
+                (group.policy, group.vlan == VLAN_TRUNK, *mac, *effective);
             let counters = &mut self.ports.get_mut(&id).expect("listed").counters;
             if !for_me && !policy.allow_promiscuous {
                 if !chatter {
@@ -299,7 +316,11 @@ impl Switch {
                 counters.drop_mac_change += 1;
                 continue;
             }
-            let frame = if trunk && vlan != 0 { frame::tag(&body, vlan) } else { body.clone() };
+            let frame = if trunk && vlan != 0 {
+                frame::tag(&body, vlan)
+            } else {
+                body.clone()
+            };
             self.emit(id, frame, out);
         }
     }
@@ -326,6 +347,7 @@ impl Switch {
 
     /// Forgets learned MACs older than the aging time.
     pub fn age(&mut self, now: Instant) {
-        self.fdb.retain(|_, (_, seen)| now.duration_since(*seen) < FDB_AGING);
+        self.fdb
+            .retain(|_, (_, seen)| now.duration_since(*seen) < FDB_AGING);
     }
 }

@@ -61,7 +61,14 @@ fn switch_with(extra: SecurityOverride) -> Switch {
     let mut s = Switch::new(&vswitch(1500), &groups(extra));
     s.add_port(UP1, "uplink:eth0", Role::Uplink { link_up: true });
     s.add_port(UP2, "uplink:eth1", Role::Uplink { link_up: true });
-    for (id, group) in [(A, "VLAN100"), (B, "VLAN100"), (C, "VLAN200"), (T, "Trunk"), (D, "VM Network"), (P, "Promisc100")] {
+    for (id, group) in [
+        (A, "VLAN100"),
+        (B, "VLAN100"),
+        (C, "VLAN200"),
+        (T, "Trunk"),
+        (D, "VM Network"),
+        (P, "Promisc100"),
+    ] {
         s.add_port(
             id,
             &format!("vm:{id}"),
@@ -87,7 +94,10 @@ fn send(s: &mut Switch, port: PortId, f: &[u8]) -> Vec<Out> {
 
 /// (port, VLAN tag on the wire) of every output.
 fn wire(out: &[Out]) -> Vec<(PortId, Option<u16>)> {
-    let mut v: Vec<_> = out.iter().map(|o| (o.port, parse(&o.frame).unwrap().vlan)).collect();
+    let mut v: Vec<_> = out
+        .iter()
+        .map(|o| (o.port, parse(&o.frame).unwrap().vlan))
+        .collect();
     v.sort();
     v
 }
@@ -96,7 +106,11 @@ fn wire(out: &[Out]) -> Vec<(PortId, Option<u16>)> {
 fn unicast_between_local_ports_stays_local() {
     let mut s = switch();
     let out = send(&mut s, A, &build(mac(B), mac(A), None, b"x"));
-    assert_eq!(wire(&out), vec![(B, None), (P, None)], "B, and the promiscuous port");
+    assert_eq!(
+        wire(&out),
+        vec![(B, None), (P, None)],
+        "B, and the promiscuous port"
+    );
     assert_eq!(s.port(B).unwrap().counters.out_packets, 1);
     assert_eq!(s.port(A).unwrap().counters.in_packets, 1);
 }
@@ -110,7 +124,10 @@ fn vlans_are_isolated_and_tagged_on_uplinks() {
     assert_eq!(wire(&out), vec![(UP1, Some(100)), (P, None)]);
     // Broadcast floods within VLAN 100 only: trunk ports see the tag.
     let out = send(&mut s, A, &build(Mac::BROADCAST, mac(A), None, b"x"));
-    assert_eq!(wire(&out), vec![(UP1, Some(100)), (B, None), (T, Some(100)), (P, None)]);
+    assert_eq!(
+        wire(&out),
+        vec![(UP1, Some(100)), (B, None), (T, Some(100)), (P, None)]
+    );
     // No VLAN: untagged everywhere.
     let out = send(&mut s, D, &build(Mac::BROADCAST, mac(D), None, b"x"));
     assert_eq!(wire(&out), vec![(UP1, None), (T, None)]);
@@ -137,17 +154,27 @@ fn uplink_traffic_is_delivered_once_and_learned() {
     let bcast = build(Mac::BROADCAST, X, Some(100), b"x");
     let mut all = send(&mut s, UP1, &bcast);
     all.extend(send(&mut s, UP2, &bcast));
-    assert_eq!(wire(&all), vec![(A, None), (B, None), (T, Some(100)), (P, None)]);
+    assert_eq!(
+        wire(&all),
+        vec![(A, None), (B, None), (T, Some(100)), (P, None)]
+    );
     // Unicast for a local port comes in by whichever uplink; a promiscuous
     // port sees others' unicast from its own uplink only.
     let out = send(&mut s, UP2, &build(mac(A), X, Some(100), b"x"));
     assert_eq!(wire(&out), vec![(A, None)]);
     let out = send(&mut s, UP1, &build(mac(A), X, Some(100), b"x"));
     assert_eq!(wire(&out), vec![(A, None), (P, None)]);
-    assert_eq!(s.learned(Instant::now()), vec![(100, X, UP1)], "learned, and moved with the MAC");
+    assert_eq!(
+        s.learned(Instant::now()),
+        vec![(100, X, UP1)],
+        "learned, and moved with the MAC"
+    );
     // Our own frames looped back by the physical network are dropped.
     assert!(send(&mut s, UP1, &build(Mac::BROADCAST, mac(A), Some(100), b"x")).is_empty());
-    assert!(s.learned(Instant::now()).iter().all(|(_, m, _)| *m != mac(A)));
+    assert!(s
+        .learned(Instant::now())
+        .iter()
+        .all(|(_, m, _)| *m != mac(A)));
     // Untagged frames from outside belong to VLAN 0.
     let out = send(&mut s, UP1, &build(Mac::BROADCAST, X, None, b"x"));
     assert_eq!(wire(&out), vec![(D, None)]);
@@ -176,19 +203,32 @@ fn mac_address_changes() {
     // Accepted by default: frames follow the new MAC.
     let mut s = switch();
     s.update_local(A, "VLAN100", mac(A), mac(99));
-    assert_eq!(wire(&send(&mut s, B, &build(mac(99), mac(B), None, b"x"))), vec![(A, None), (P, None)]);
+    assert_eq!(
+        wire(&send(&mut s, B, &build(mac(99), mac(B), None, b"x"))),
+        vec![(A, None), (P, None)]
+    );
     // Rejected: inbound frames are dropped while the MAC differs.
     let mut s = switch_with(SecurityOverride {
         allow_mac_changes: Some(false),
         ..Default::default()
     });
     s.update_local(A, "VLAN100", mac(A), mac(99));
-    assert_eq!(wire(&send(&mut s, B, &build(mac(99), mac(B), None, b"x"))), vec![(P, None)]);
-    assert!(wire(&send(&mut s, B, &build(Mac::BROADCAST, mac(B), None, b"x"))).iter().all(|(p, _)| *p != A));
+    assert_eq!(
+        wire(&send(&mut s, B, &build(mac(99), mac(B), None, b"x"))),
+        vec![(P, None)]
+    );
+    assert!(
+        wire(&send(&mut s, B, &build(Mac::BROADCAST, mac(B), None, b"x")))
+            .iter()
+            .all(|(p, _)| *p != A)
+    );
     assert_eq!(s.port(A).unwrap().counters.drop_mac_change, 2);
     // Changed back: delivered again.
     s.update_local(A, "VLAN100", mac(A), mac(A));
-    assert_eq!(wire(&send(&mut s, B, &build(mac(A), mac(B), None, b"x"))), vec![(A, None), (P, None)]);
+    assert_eq!(
+        wire(&send(&mut s, B, &build(mac(A), mac(B), None, b"x"))),
+        vec![(A, None), (P, None)]
+    );
 }
 
 #[test]
@@ -208,7 +248,9 @@ fn promiscuous_mode_and_live_policy_change() {
     let out = send(&mut s, A, &build(mac(P), mac(A), None, b"x"));
     assert_eq!(wire(&out), vec![(B, None), (P, None)]);
     // ...but still nothing of another VLAN.
-    assert!(send(&mut s, D, &build(mac(99), mac(D), None, b"x")).iter().all(|o| o.port != B));
+    assert!(send(&mut s, D, &build(mac(99), mac(D), None, b"x"))
+        .iter()
+        .all(|o| o.port != B));
 }
 
 #[test]
@@ -217,12 +259,20 @@ fn no_uplink_and_failover() {
     s.set_link(UP1, false);
     // A's traffic moves to the uplink that is still up.
     assert_eq!(s.pinned_uplink(A), Some(UP2));
-    assert_eq!(wire(&send(&mut s, A, &build(X, mac(A), None, b"x"))), vec![(UP2, Some(100)), (P, None)]);
+    assert_eq!(
+        wire(&send(&mut s, A, &build(X, mac(A), None, b"x"))),
+        vec![(UP2, Some(100)), (P, None)]
+    );
     s.set_link(UP2, false);
-    assert!(wire(&send(&mut s, A, &build(X, mac(A), None, b"x"))).iter().all(|(p, _)| *p == P));
+    assert!(wire(&send(&mut s, A, &build(X, mac(A), None, b"x")))
+        .iter()
+        .all(|(p, _)| *p == P));
     assert_eq!(s.port(A).unwrap().counters.drop_no_uplink, 1);
     // Local delivery goes on without uplinks.
-    assert_eq!(wire(&send(&mut s, A, &build(Mac::BROADCAST, mac(A), None, b"x"))), vec![(B, None), (T, Some(100)), (P, None)]);
+    assert_eq!(
+        wire(&send(&mut s, A, &build(Mac::BROADCAST, mac(A), None, b"x"))),
+        vec![(B, None), (T, Some(100)), (P, None)]
+    );
 }
 
 #[test]

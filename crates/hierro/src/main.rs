@@ -26,6 +26,12 @@ enum Command {
     /// The host agent and host-level queries.
     #[command(subcommand)]
     Host(cmd::host::HostCmd),
+    /// The virtual switch daemon (started and supervised by the host agent).
+    Vswitchd {
+        /// The control socket.
+        #[arg(long, default_value = "/run/hierro/vswitchd.sock")]
+        socket: std::path::PathBuf,
+    },
     /// Virtual machines.
     #[command(subcommand)]
     Vm(cmd::vm::VmCmd),
@@ -60,6 +66,10 @@ fn main() {
     let result = rt.block_on(async move {
         match cli.command {
             Command::Host(c) => cmd::host::run(c, &cli.conn, out).await,
+            Command::Vswitchd { socket } => {
+                tokio::task::spawn_blocking(move || hierro_vswitch::run(&socket).map(|_| ()))
+                    .await?
+            }
             Command::Vm(c) => cmd::vm::run(c, &cli.conn, out).await,
             Command::Datastore(c) => cmd::datastore::run(c, &cli.conn, out).await,
             Command::Task(c) => cmd::task::run_task(c, &cli.conn, out).await,

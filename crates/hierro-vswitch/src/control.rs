@@ -1,0 +1,145 @@
+//! The control socket: the host agent's only way to configure vswitchd.
+//! JSON, one request and one response per line, over a unix socket.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use hierro_api::PortStats;
+use serde::{Deserialize, Serialize};
+
+use crate::config::DataplaneConfig;
+use crate::dataplane::Dataplane;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Request {
+    Ping,
+    /// Make the dataplane match this configuration.
+    Apply(DataplaneConfig),
+    Stats,
+    /// Capture a port's frames into a pcap file; answers when done.
+    Capture {
+        port: String,
+        file: PathBuf,
+        packets: u64,
+        seconds: u64,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Response {
+    Ok {
+        pid: u32,
+    },
+    Stats {
+        ports: Vec<PortStats>,
+        learned: Vec<LearnedMac>,
+    },
+    Captured {
+        packets: u64,
+    },
+    Error {
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LearnedMac {
+    pub vswitch: String,
+    pub vlan: u16,
+    pub mac: String,
+    pub uplink: String,
+}
+
+/// Serves the control socket until the process ends.
+pub fn serve(path: &Path, dp: Arc<Mutex<Dataplane>>) -> std::io::Result<()> {
+    let _ = std::fs::remove_file(path);
+    let listener = UnixListener::bind(path)?;
+    for conn in listener.incoming() {
+        let Ok(conn) = conn else { continue };
+        let dp = dp.clone();
+        std::thread::spawn(move || {
+            if let Err(e) = session(conn, &dp) {
+                tracing::debug!("control session ended: {e}");
+            }
+        });
+    }
+    Ok(())
+}
+
+fn session(conn: UnixStream, dp: &Mutex<Dataplane>) -> std::io::Result<()> {
+    let mut writer = conn.try_clone()?;
+    for line in BufReader::new(conn).lines() {
+        let line = line?;
+        let response = match serde_json::from_str::<Request>(&line) {
+            Ok(req) => handle(req, dp),
+            Err(e) => Response::Error {
+                message: format!("bad request: {e}"),
+            },
+        };
+        let mut text = serde_json::to_string(&response)?;
+        text.push('\n');
+        writer.write_all(text.as_bytes())?;
+    }
+    Ok(())
+}
+
+fn handle(req: Request, dp: &Mutex<Dataplane>) -> Response {
+    let ok = Response::Ok {
+        pid: std::process::id(),
+    };
+    match req {
+        Request::Ping => ok,
+        Request::Apply(cfg) => match dp.lock().unwrap().apply(&cfg) {
+            Ok(()) => ok,
+            Err(message) => Response::Error { message },
+        },
+        Request::Stats => {
+            let dp = dp.lock().unwrap();
+            Response::Stats {
+                ports: dp.stats(),
+                learned: dp
+                    .learned()
+                    .into_iter()
+                    .map(|(vswitch, vlan, mac, uplink)| LearnedMac {
+                        vswitch,
+                        vlan,
+                        mac,
+                        uplink,
+                    })
+                    .collect(),
+            }
+        }
+        Request::Capture {
+            port,
+            file,
+            packets,
+            seconds,
+        } => {
+            let rx = dp.lock().unwrap().capture(&port, &file, packets, seconds);
+            match rx {
+                Ok(rx) => match rx.recv() {
+                    Ok(packets) => Response::Captured { packets },
+                    Err(_) => Response::Error {
+                        message: "capture ended early".into(),
+                    },
+                },
+                Err(message) => Response::Error { message },
+            }
+        }
+    }
+}
+
+/// The client side, for the host agent and tests.
+pub fn request(socket: &Path, req: &Request) -> std::io::Result<Response> {
+    let mut conn = UnixStream::connect(socket)?;
+    let mut text = serde_json::to_string(req)?;
+    text.push('\n');
+    conn.write_all(text.as_bytes())?;
+    let mut line = String::new();
+    BufReader::new(conn).read_line(&mut line)?;
+    serde_json::from_str(&line).map_err(std::io::Error::other)
+}

@@ -1,0 +1,400 @@
+//! The running dataplane: the switches, each port's endpoint, and the loop
+//! that moves frames. One thread runs the loop; the control socket's threads
+//! change the configuration under the same lock between batches.
+
+use std::collections::HashMap;
+use std::os::fd::RawFd;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use hierro_api::PortStats;
+
+use crate::config::{DataplaneConfig, PortKind, PortSpec};
+use crate::frame::Mac;
+use crate::io::{Endpoint, PacketSocket, Tap};
+use crate::pcap::PcapWriter;
+use crate::switch::{Out, PortId, Role, Switch};
+
+/// Frames read from one port before looking at the others.
+const BATCH: usize = 64;
+/// How often missing endpoints are retried and uplink carriers read.
+const HOUSEKEEPING: Duration = Duration::from_millis(100);
+
+struct PortEntry {
+    key: String,
+    switch: String,
+    id: PortId,
+    /// What it is: an uplink NIC, or a local port's spec.
+    spec: Option<PortSpec>,
+    iface: String,
+    endpoint: Option<Endpoint>,
+    /// Why the endpoint is missing, for the logs (said once).
+    error: Option<String>,
+}
+
+struct Capture {
+    port: PortId,
+    writer: PcapWriter,
+    remaining: u64,
+    taken: u64,
+    until: Instant,
+    done: mpsc::Sender<u64>,
+}
+
+#[derive(Default)]
+pub struct Dataplane {
+    switches: HashMap<String, Switch>,
+    ports: HashMap<PortId, PortEntry>,
+    next_id: PortId,
+    captures: Vec<Capture>,
+    last_housekeeping: Option<Instant>,
+}
+
+impl Dataplane {
+    /// Makes the dataplane match `cfg`. Invalid configurations change nothing.
+    pub fn apply(&mut self, cfg: &DataplaneConfig) -> Result<(), String> {
+        cfg.validate()?;
+        for s in &cfg.switches {
+            for u in &s.uplinks {
+                if crate::io::ifindex(u).is_err() {
+                    return Err(format!(
+                        "switch {}: uplink {u} does not exist on this host",
+                        s.name
+                    ));
+                }
+            }
+        }
+        // Ports first out of switches that go away or that they leave.
+        let wanted: HashMap<String, (String, Option<&PortSpec>, String)> = cfg
+            .switches
+            .iter()
+            .flat_map(|s| {
+                s.uplinks
+                    .iter()
+                    .map(move |u| (format!("uplink:{u}"), (s.name.clone(), None, u.clone())))
+            })
+            .chain(cfg.ports.iter().map(|p| {
+                let sw = cfg
+                    .portgroups
+                    .iter()
+                    .find(|g| g.name == p.portgroup)
+                    .expect("validated")
+                    .vswitch
+                    .clone();
+                (p.key.clone(), (sw, Some(p), p.iface.clone()))
+            }))
+            .collect();
+        let stale: Vec<PortId> = self
+            .ports
+            .values()
+            .filter(|e| match wanted.get(&e.key) {
+                None => true,
+                Some((sw, spec, iface)) => {
+                    *sw != e.switch
+                        || *iface != e.iface
+                        || spec.map(|s| s.kind) != e.spec.as_ref().map(|s| s.kind)
+                }
+            })
+            .map(|e| e.id)
+            .collect();
+        for id in stale {
+            self.remove_port(id);
+        }
+        self.switches
+            .retain(|name, _| cfg.switches.iter().any(|s| &s.name == name));
+        for s in &cfg.switches {
+            match self.switches.get_mut(&s.name) {
+                Some(sw) => sw.configure(s, &cfg.portgroups),
+                None => {
+                    self.switches
+                        .insert(s.name.clone(), Switch::new(s, &cfg.portgroups));
+                }
+            }
+        }
+        for (key, (sw, spec, iface)) in wanted {
+            let existing = self.ports.values().find(|e| e.key == key).map(|e| e.id);
+            match (existing, spec) {
+                (Some(id), Some(spec)) => {
+                    let (mac, effective) = macs(spec);
+                    self.switches
+                        .get_mut(&sw)
+                        .expect("made above")
+                        .update_local(id, &spec.portgroup, mac, effective);
+                    self.ports.get_mut(&id).expect("exists").spec = Some(spec.clone());
+                }
+                (Some(_), None) => {}
+                (None, spec) => self.add_port(&key, &sw, spec.cloned(), &iface),
+            }
+        }
+        Ok(())
+    }
+
+    fn add_port(&mut self, key: &str, switch: &str, spec: Option<PortSpec>, iface: &str) {
+        self.next_id += 1;
+        let id = self.next_id;
+        let role = match &spec {
+            None => Role::Uplink {
+                link_up: carrier(iface),
+            },
+            Some(s) => {
+                let (mac, effective) = macs(s);
+                Role::Local {
+                    portgroup: s.portgroup.clone(),
+                    mac,
+                    effective,
+                }
+            }
+        };
+        self.switches
+            .get_mut(switch)
+            .expect("switch exists")
+            .add_port(id, key, role);
+        let mut entry = PortEntry {
+            key: key.to_string(),
+            switch: switch.to_string(),
+            id,
+            spec,
+            iface: iface.to_string(),
+            endpoint: None,
+            error: None,
+        };
+        open_endpoint(&mut entry);
+        self.ports.insert(id, entry);
+    }
+
+    fn remove_port(&mut self, id: PortId) {
+        if let Some(e) = self.ports.remove(&id) {
+            if let Some(sw) = self.switches.get_mut(&e.switch) {
+                sw.remove_port(id);
+            }
+            if e.spec.as_ref().is_some_and(|s| s.kind == PortKind::Vmk) {
+                drop(e.endpoint);
+                let _ = crate::io::delete_tap(&e.iface);
+            }
+        }
+    }
+
+    /// Counters of every port.
+    pub fn stats(&self) -> Vec<PortStats> {
+        let mut v: Vec<PortStats> = self
+            .ports
+            .values()
+            .filter_map(|e| {
+                let port = self.switches.get(&e.switch)?.port(e.id)?;
+                Some(PortStats {
+                    port: e.key.clone(),
+                    vswitch: e.switch.clone(),
+                    portgroup: e.spec.as_ref().map(|s| s.portgroup.clone()),
+                    counters: port.counters,
+                })
+            })
+            .collect();
+        v.sort_by(|a, b| a.port.cmp(&b.port));
+        v
+    }
+
+    /// MACs learned on uplinks: (switch, VLAN, MAC, uplink port key).
+    pub fn learned(&self) -> Vec<(String, u16, String, String)> {
+        let now = Instant::now();
+        let mut v = vec![];
+        for (name, sw) in &self.switches {
+            for (vlan, mac, port) in sw.learned(now) {
+                let key = self
+                    .ports
+                    .get(&port)
+                    .map(|e| e.key.clone())
+                    .unwrap_or_default();
+                v.push((name.clone(), vlan, mac.to_string(), key));
+            }
+        }
+        v
+    }
+
+    /// Starts capturing a port's frames (both directions) into a pcap file;
+    /// the receiver gets the number of frames once it is done.
+    pub fn capture(
+        &mut self,
+        key: &str,
+        file: &std::path::Path,
+        packets: u64,
+        seconds: u64,
+    ) -> Result<mpsc::Receiver<u64>, String> {
+        let id = self
+            .ports
+            .values()
+            .find(|e| e.key == key)
+            .map(|e| e.id)
+            .ok_or_else(|| format!("no port {key:?}"))?;
+        let writer = PcapWriter::create(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let (tx, rx) = mpsc::channel();
+        self.captures.push(Capture {
+            port: id,
+            writer,
+            remaining: packets.max(1),
+            taken: 0,
+            until: Instant::now() + Duration::from_secs(seconds.max(1)),
+            done: tx,
+        });
+        Ok(rx)
+    }
+
+    /// The descriptors to wait on, with their port ids.
+    pub fn fds(&self) -> Vec<(RawFd, PortId)> {
+        self.ports
+            .values()
+            .filter_map(|e| e.endpoint.as_ref().map(|ep| (ep.fd(), e.id)))
+            .collect()
+    }
+
+    /// Reads what is waiting on `port` and switches it.
+    pub fn service(&mut self, port: PortId, buf: &mut Vec<u8>, out: &mut Vec<Out>) {
+        for _ in 0..BATCH {
+            let Some(entry) = self.ports.get_mut(&port) else {
+                return;
+            };
+            let Some(ep) = &entry.endpoint else { return };
+            let n = match ep.recv(buf) {
+                Ok(Some(n)) => n,
+                Ok(None) => return,
+                Err(e) => {
+                    // The interface went away (a VM powered off): retry later.
+                    entry.error = Some(e.to_string());
+                    entry.endpoint = None;
+                    return;
+                }
+            };
+            let switch = entry.switch.clone();
+            let frame = &buf[..n];
+            record(&mut self.captures, port, frame);
+            out.clear();
+            if let Some(sw) = self.switches.get_mut(&switch) {
+                sw.process(port, frame, Instant::now(), out);
+            }
+            for o in out.iter() {
+                record(&mut self.captures, o.port, &o.frame);
+                if let Some(ep) = self.ports.get(&o.port).and_then(|e| e.endpoint.as_ref()) {
+                    // A full queue drops the frame, as a busy NIC would.
+                    let _ = ep.send(&o.frame);
+                }
+            }
+        }
+    }
+
+    /// Retries missing endpoints, follows uplink carriers, ends captures.
+    pub fn housekeeping(&mut self) {
+        let now = Instant::now();
+        if self
+            .last_housekeeping
+            .is_some_and(|t| now.duration_since(t) < HOUSEKEEPING)
+        {
+            return;
+        }
+        self.last_housekeeping = Some(now);
+        for e in self.ports.values_mut() {
+            if e.endpoint.is_none() {
+                open_endpoint(e);
+            }
+            if e.spec.is_none() {
+                if let Some(sw) = self.switches.get_mut(&e.switch) {
+                    sw.set_link(e.id, e.endpoint.is_some() && carrier(&e.iface));
+                }
+            }
+        }
+        for sw in self.switches.values_mut() {
+            sw.age(now);
+        }
+        let (done, running): (Vec<_>, Vec<_>) = self
+            .captures
+            .drain(..)
+            .partition(|c| c.remaining == 0 || now >= c.until);
+        self.captures = running;
+        for c in done {
+            let _ = c.writer.finish();
+            let _ = c.done.send(c.taken);
+        }
+    }
+}
+
+fn record(captures: &mut [Capture], port: PortId, frame: &[u8]) {
+    for c in captures
+        .iter_mut()
+        .filter(|c| c.port == port && c.remaining > 0)
+    {
+        if c.writer.write(frame).is_ok() {
+            c.remaining -= 1;
+            c.taken += 1;
+        }
+    }
+}
+
+fn macs(spec: &PortSpec) -> (Mac, Mac) {
+    let mac: Mac = spec.mac.parse().expect("validated");
+    let effective = spec
+        .effective_mac
+        .as_ref()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(mac);
+    (mac, effective)
+}
+
+fn carrier(iface: &str) -> bool {
+    std::fs::read_to_string(format!("/sys/class/net/{iface}/carrier"))
+        .is_ok_and(|s| s.trim() == "1")
+}
+
+/// Opens the port's endpoint; a missing interface (a VM not running yet) is
+/// not an error, it is retried.
+fn open_endpoint(e: &mut PortEntry) {
+    let result = match e.spec.as_ref().map(|s| s.kind) {
+        None => PacketSocket::bind(&e.iface, true).map(Endpoint::Packet),
+        Some(PortKind::Vm) => PacketSocket::bind(&e.iface, false).map(Endpoint::Packet),
+        Some(PortKind::Vmk) => Tap::open(&e.iface).and_then(|t| {
+            let mac = e.spec.as_ref().map(|s| s.mac.clone()).unwrap_or_default();
+            link_up(&e.iface, Some(&mac))?;
+            Ok(Endpoint::Tap(t))
+        }),
+    };
+    match result {
+        Ok(ep) => {
+            if e.spec.as_ref().is_none_or(|s| s.kind == PortKind::Vm) {
+                // A switch port, not an interface of the host: the host's
+                // own IPv6 chatter must not leak into it.
+                let _ = std::fs::write(
+                    format!("/proc/sys/net/ipv6/conf/{}/disable_ipv6", e.iface),
+                    "1",
+                );
+            }
+            if e.spec.is_none() {
+                let _ = link_up(&e.iface, None);
+            }
+            if e.error.take().is_some() {
+                tracing::info!(port = %e.key, iface = %e.iface, "port connected");
+            }
+            e.endpoint = Some(ep);
+        }
+        Err(err) => {
+            let msg = err.to_string();
+            if e.error.as_deref() != Some(&msg) {
+                tracing::debug!(port = %e.key, iface = %e.iface, "port not connected: {msg}");
+                e.error = Some(msg);
+            }
+        }
+    }
+}
+
+/// Sets an interface up, and its MAC.
+fn link_up(iface: &str, mac: Option<&str>) -> std::io::Result<()> {
+    let mut args = vec!["link", "set", "dev", iface];
+    if let Some(m) = mac {
+        args.extend(["address", m]);
+    }
+    args.push("up");
+    let st = std::process::Command::new("ip").args(&args).status()?;
+    if !st.success() {
+        return Err(std::io::Error::other(format!(
+            "ip {}: failed",
+            args.join(" ")
+        )));
+    }
+    Ok(())
+}
