@@ -43,7 +43,7 @@ fi
 # xorriso its boot disk; iproute2 builds the lab; tshark checks frames on
 # the wire in the tests.
 need=()
-for pkg in busybox-static grub-pc-bin grub-common xorriso iproute2 iputils-ping tshark binutils gzip xz-utils zstd cpio; do
+for pkg in busybox-static grub-pc-bin grub-common xorriso iproute2 ethtool iputils-ping tshark binutils gzip xz-utils zstd cpio; do
     installed "$pkg" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

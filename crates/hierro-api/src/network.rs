@@ -153,3 +153,52 @@ pub struct PortStats {
     pub portgroup: Option<String>,
     pub counters: PortCounters,
 }
+
+/// A host's whole network configuration (`GET /api/network`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HostNetwork {
+    #[serde(default, rename = "vswitch")]
+    pub vswitches: Vec<VSwitch>,
+    #[serde(default, rename = "portgroup")]
+    pub portgroups: Vec<PortGroup>,
+    #[serde(default, rename = "vmknic")]
+    pub vmknics: Vec<VmkNic>,
+}
+
+/// `POST /api/network/capture`: capture a port's frames (pktcap-uw).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureRequest {
+    /// Port key as in the port list (`vm:<id>:0`, `vmk0`, `uplink:eth0`).
+    pub port: String,
+    /// Stop after this many frames...
+    #[serde(default = "default_capture_packets")]
+    pub packets: u64,
+    /// ...or after this many seconds.
+    #[serde(default = "default_capture_seconds")]
+    pub seconds: u64,
+}
+
+fn default_capture_packets() -> u64 {
+    100
+}
+fn default_capture_seconds() -> u64 {
+    10
+}
+
+/// A MAC learned on an uplink.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LearnedMac {
+    pub vswitch: String,
+    pub vlan: u16,
+    pub mac: String,
+    pub uplink: String,
+}
+
+/// `GET /api/network/ports`: every port's counters and the learned MACs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PortList {
+    pub ports: Vec<PortStats>,
+    pub learned: Vec<LearnedMac>,
+}

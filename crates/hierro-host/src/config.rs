@@ -24,10 +24,10 @@ pub struct HostConfig {
     /// Seconds of inactivity that end an API session.
     #[serde(default = "default_idle")]
     pub session_idle_secs: u64,
-    /// Networks VM NICs can join, until vswitchd provides port groups: each
-    /// is a Linux bridge on the host.
-    #[serde(default, rename = "network")]
-    pub networks: Vec<NetworkConfig>,
+    /// The network at first start (switches, port groups, VMkernel ports);
+    /// after that the host state, changed through the API, is what counts.
+    #[serde(default)]
+    pub network: hierro_api::HostNetwork,
     /// Datastores registered at start (more can be added through the API).
     #[serde(default, rename = "datastore")]
     pub datastores: Vec<hierro_api::DatastoreCreate>,
@@ -39,13 +39,6 @@ pub struct AdminAccount {
     pub user: String,
     /// An argon2id PHC string (`hierro host hash-password` makes one).
     pub password_hash: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NetworkConfig {
-    pub name: String,
-    pub bridge: String,
 }
 
 fn default_listen() -> SocketAddr {

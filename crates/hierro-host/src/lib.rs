@@ -38,6 +38,8 @@ pub struct Host {
     pub journal: Arc<Journal>,
     pub datastores: datastore::Datastores,
     pub vms: vm::Registry,
+    pub vswitchd: net::vswitchd::Vswitchd,
+    pub net_runtime: net::NetRuntime,
     state_file: StateFile,
     state: Mutex<HostState>,
     started: Instant,
@@ -49,15 +51,6 @@ impl Host {
             id: "host".into(),
             name: self.config.name.clone(),
         }
-    }
-
-    /// The Linux bridge behind a network name.
-    pub fn network_bridge(&self, network: &str) -> Option<String> {
-        self.config
-            .networks
-            .iter()
-            .find(|n| n.name == network)
-            .map(|n| n.bridge.clone())
     }
 
     pub fn uptime(&self) -> Duration {
@@ -117,7 +110,19 @@ pub async fn serve(config: HostConfig) -> anyhow::Result<()> {
     let names = vec![config.listen.ip().to_string()];
     let identity = tls::load_or_create(&config.data_dir, &config.name, &names)?;
     let state_file = StateFile::new(&config.data_dir);
-    let state = state_file.load()?;
+    let mut state = state_file.load()?;
+    if state.network == hierro_api::HostNetwork::default() {
+        state.network = config.network.clone();
+        net::complete(&mut state.network);
+        net::validate(&state.network).map_err(|e| anyhow::anyhow!("network in the config: {e}"))?;
+        state_file.save(&state)?;
+    }
+    let vswitchd =
+        net::vswitchd::Vswitchd::new(std::env::current_exe()?, &config.run_dir, &config.data_dir);
+    vswitchd
+        .ensure_running()
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
     let host = Arc::new(Host {
         accel,
         thumbprint: identity.thumbprint.clone(),
@@ -128,6 +133,8 @@ pub async fn serve(config: HostConfig) -> anyhow::Result<()> {
         journal: Journal::open(&config.data_dir)?,
         datastores: Default::default(),
         vms: Default::default(),
+        vswitchd,
+        net_runtime: Default::default(),
         state_file,
         state: Mutex::new(state.clone()),
         started: Instant::now(),
@@ -147,6 +154,12 @@ pub async fn serve(config: HostConfig) -> anyhow::Result<()> {
             tracing::error!("VM {} in [{}] {}: {e}", reg.id, reg.datastore, reg.folder);
         }
     }
+    // The network before the API: the management address may be on a
+    // VMkernel port that vswitchd provides.
+    host.apply_network()
+        .await
+        .map_err(|e| anyhow::anyhow!("applying the network configuration: {e}"))?;
+    tokio::spawn(net::supervise(host.clone()));
     let tls = axum_server::tls_rustls::RustlsConfig::from_pem(
         identity.cert_pem.into_bytes(),
         identity.key_pem.into_bytes(),

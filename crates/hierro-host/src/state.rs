@@ -13,6 +13,8 @@ use uuid::Uuid;
 pub struct HostState {
     pub datastores: Vec<DatastoreCreate>,
     pub vms: Vec<VmRegistration>,
+    #[serde(default)]
+    pub network: hierro_api::HostNetwork,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -20,6 +20,48 @@ use serde::{Deserialize, Serialize};
 
 /// Name of the VM network on every lab host.
 pub const VM_NETWORK: &str = "VM Network";
+/// The physical NICs of every lab host.
+const UPLINKS: [&str; 2] = ["eth0", "eth1"];
+/// The port group of the hosts' management VMkernel port.
+pub const MANAGEMENT_NETWORK: &str = "Management Network";
+/// Tagged port groups on every lab host: VLAN id and name.
+pub const LAB_VLANS: [(u16, &str); 2] = [(101, "VLAN 101"), (102, "VLAN 102")];
+
+/// A lab host's standard switch: both uplinks, the management VMkernel port,
+/// the untagged VM network, a port group per lab VLAN and a trunk.
+fn lab_network(lab: u8, host: u32, ip: Ipv4Addr) -> hierro_api::HostNetwork {
+    use hierro_api::{PortGroup, VSwitch, VmkNic, VmkService};
+    let pg = |name: &str, vlan: u16| PortGroup {
+        name: name.into(),
+        vswitch: "vSwitch0".into(),
+        vlan,
+        security: Default::default(),
+    };
+    let mut portgroups = vec![
+        pg(MANAGEMENT_NETWORK, 0),
+        pg(VM_NETWORK, 0),
+        pg("Trunk", hierro_api::VLAN_TRUNK),
+    ];
+    portgroups.extend(LAB_VLANS.iter().map(|(vlan, name)| pg(name, *vlan)));
+    hierro_api::HostNetwork {
+        vswitches: vec![VSwitch {
+            name: "vSwitch0".into(),
+            mtu: 1500,
+            uplinks: UPLINKS.iter().map(|u| u.to_string()).collect(),
+            security: Default::default(),
+        }],
+        portgroups,
+        vmknics: vec![VmkNic {
+            name: "vmk0".into(),
+            portgroup: MANAGEMENT_NETWORK.into(),
+            // Fixed, so a rebuilt host keeps its address's MAC.
+            mac: Some(format!("02:99:{lab:02x}:00:00:{host:02x}")),
+            ip: Some(format!("{ip}/24")),
+            services: vec![VmkService::Management],
+        }],
+    }
+}
+
 /// The guest image, copied to `[shared] images/`: kernel and initramfs for
 /// direct boot, and a bootable disk to clone.
 const IMAGE_FILES: [&str; 3] = ["vmlinuz", "initrd.img", "disk.qcow2"];
@@ -221,6 +263,10 @@ async fn build(lab: &mut Lab, opts: &LabOptions) -> anyhow::Result<()> {
     ])
     .await?;
     netns::ip(&["link", "set", &root_link, "up"]).await?;
+    // A physical network carries frames of at most its MTU with real
+    // checksums; this machine's stack must not hand veth 64 KiB TCP
+    // super-frames with checksums left for a NIC.
+    netns::ethtool_off(&root_link, &["tso", "gso", "tx"]).await?;
 
     let password_hash = hierro_host::auth::hash_password(&lab.password);
     for i in 1..=opts.hosts {
@@ -274,36 +320,18 @@ async fn add_host(
     lab.namespaces.push(ns.clone());
     lab.save()?;
     netns::add(&ns).await?;
-    // Uplink: a veth from the fabric bridge, named eth0 inside the host.
-    netns::veth_to_bridge(
-        &format!("hl{}h{i}", lab.id),
-        Some((&ns, "eth0")),
-        &lab.fabric_ns,
-        "fabric0",
-    )
-    .await?;
-    // Until vswitchd: VM taps and the management IP sit on a Linux bridge
-    // that holds the uplink.
-    // A fixed MAC: a bridge otherwise takes the lowest MAC of its ports and
-    // changes it when a VM's tap joins, which strands peers' ARP entries.
-    let mac = format!("02:99:{:02x}:00:00:{:02x}", lab.id, i);
-    netns::ip(&[
-        "-n", &ns, "link", "add", "vmbr0", "address", &mac, "type", "bridge",
-    ])
-    .await?;
-    netns::ip(&["-n", &ns, "link", "set", "eth0", "master", "vmbr0", "up"]).await?;
-    netns::ip(&["-n", &ns, "link", "set", "vmbr0", "up"]).await?;
+    // Two uplinks into the physical switch, eth0 and eth1 inside the host;
+    // vswitchd owns them, and the management address is on its vmk0.
+    for (n, uplink) in UPLINKS.iter().enumerate() {
+        netns::veth_to_bridge(
+            &format!("hl{}h{i}{}", lab.id, (b'a' + n as u8) as char),
+            Some((&ns, uplink)),
+            &lab.fabric_ns,
+            "fabric0",
+        )
+        .await?;
+    }
     let ip = lab.ip(10 + i as u8);
-    netns::ip(&[
-        "-n",
-        &ns,
-        "addr",
-        "add",
-        &format!("{ip}/24"),
-        "dev",
-        "vmbr0",
-    ])
-    .await?;
 
     let hdir = lab.dir.join("hosts").join(&name);
     std::fs::create_dir_all(&hdir)?;
@@ -318,10 +346,7 @@ async fn add_host(
             password_hash: password_hash.to_string(),
         },
         session_idle_secs: 1800,
-        networks: vec![hierro_host::config::NetworkConfig {
-            name: VM_NETWORK.into(),
-            bridge: "vmbr0".into(),
-        }],
+        network: lab_network(lab.id, i, ip),
         datastores: vec![hierro_api::DatastoreCreate {
             name: DATASTORE.into(),
             path: lab.datastore_dir.display().to_string(),

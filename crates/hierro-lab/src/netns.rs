@@ -59,6 +59,26 @@ pub async fn veth_to_bridge(
     Ok(())
 }
 
+/// Turns offloads off on a link (`ethtool -K dev tso off ...`).
+pub async fn ethtool_off(dev: &str, features: &[&str]) -> anyhow::Result<()> {
+    let mut args = vec!["-K", dev];
+    for f in features {
+        args.extend([*f, "off"]);
+    }
+    let out = tokio::process::Command::new("ethtool")
+        .args(&args)
+        .output()
+        .await?;
+    if !out.status.success() {
+        bail!(
+            "ethtool {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
 /// The processes running in a namespace.
 pub async fn pids(ns: &str) -> Vec<u32> {
     if !std::path::Path::new("/run/netns").join(ns).exists() {

@@ -137,7 +137,12 @@ impl LaunchSpec {
         for (i, nic) in self.nics.iter().enumerate() {
             push(&[
                 "-netdev",
-                &format!("tap,id=net{i},ifname={},script=no,downscript=no", nic.tap),
+                // No vnet header: vswitchd forwards whole frames with full
+                // checksums, so the guest must not hand off segmentation.
+                &format!(
+                    "tap,id=net{i},ifname={},script=no,downscript=no,vnet_hdr=off",
+                    nic.tap
+                ),
                 "-device",
                 &format!("virtio-net-pci,netdev=net{i},mac={},id=nic{i}", nic.mac),
             ]);

@@ -6,7 +6,7 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use hierro_api::PortStats;
+use hierro_api::{LearnedMac, PortStats};
 use serde::{Deserialize, Serialize};
 
 use crate::config::DataplaneConfig;
@@ -44,14 +44,6 @@ pub enum Response {
     Error {
         message: String,
     },
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct LearnedMac {
-    pub vswitch: String,
-    pub vlan: u16,
-    pub mac: String,
-    pub uplink: String,
 }
 
 /// Serves the control socket until the process ends.

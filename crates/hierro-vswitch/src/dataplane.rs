@@ -364,8 +364,17 @@ fn open_endpoint(e: &mut PortEntry) {
                     "1",
                 );
             }
-            if e.spec.is_none() {
+            if e.spec.as_ref().is_none_or(|s| s.kind == PortKind::Vm) {
                 let _ = link_up(&e.iface, None);
+            }
+            if e.spec.is_none() {
+                // An uplink must hand us frames as they were on the wire, not
+                // merged into 64 KiB super-frames (we forward frame by frame).
+                let _ = std::process::Command::new("ethtool")
+                    .args(["-K", &e.iface, "gro", "off", "lro", "off"])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .status();
             }
             if e.error.take().is_some() {
                 tracing::info!(port = %e.key, iface = %e.iface, "port connected");

@@ -77,6 +77,7 @@ pub struct PacketSocket {
     fd: OwnedFd,
 }
 
+const TP_STATUS_CSUMNOTREADY: u32 = 0x8;
 const TP_STATUS_VLAN_VALID: u32 = 0x10;
 const TP_STATUS_VLAN_TPID_VALID: u32 = 0x40;
 
@@ -159,6 +160,7 @@ impl PacketSocket {
         }
         let n = (n as usize).min(cap - 4);
         let mut tag = None;
+        let mut partial_csum = false;
         // SAFETY: walking the control messages recvmsg filled in.
         unsafe {
             let mut c = libc::CMSG_FIRSTHDR(&msg);
@@ -167,6 +169,7 @@ impl PacketSocket {
                     let aux = std::ptr::read_unaligned(
                         libc::CMSG_DATA(c) as *const libc::tpacket_auxdata
                     );
+                    partial_csum = aux.tp_status & TP_STATUS_CSUMNOTREADY != 0;
                     if aux.tp_status & TP_STATUS_VLAN_VALID != 0 {
                         let tpid = if aux.tp_status & TP_STATUS_VLAN_TPID_VALID != 0 {
                             aux.tp_vlan_tpid
@@ -179,20 +182,24 @@ impl PacketSocket {
                 c = libc::CMSG_NXTHDR(&msg, c);
             }
         }
-        match tag {
+        let len = match tag {
             Some((tpid, tci)) if n >= 12 => {
                 // The frame sits at buf[4..4+n]; move the addresses forward and
                 // write the tag between them and the EtherType.
                 buf.copy_within(4..16, 0);
                 buf[12..14].copy_from_slice(&tpid.to_be_bytes());
                 buf[14..16].copy_from_slice(&tci.to_be_bytes());
-                Ok(Some(n + 4))
+                n + 4
             }
             _ => {
                 buf.copy_within(4..4 + n, 0);
-                Ok(Some(n))
+                n
             }
+        };
+        if partial_csum {
+            crate::frame::complete_l4_checksum(&mut buf[..len]);
         }
+        Ok(Some(len))
     }
 }
 

@@ -271,9 +271,6 @@ impl Switch {
                 None => {}
             }
         }
-        // Unicast from outside for none of our ports: only promiscuous ports
-        // see it, and the others do not count it as withheld.
-        let chatter = from_uplink && !h.dst.is_group() && local_owner.is_none();
         let locals: Vec<PortId> = self
             .ports
             .iter()
@@ -307,7 +304,9 @@ impl Switch {
                 (group.policy, group.vlan == VLAN_TRUNK, *mac, *effective);
             let counters = &mut self.ports.get_mut(&id).expect("listed").counters;
             if !for_me && !policy.allow_promiscuous {
-                if !chatter {
+                // Counted for traffic of this switch's own ports; what the
+                // physical network sends for others is not ours to count.
+                if !from_uplink {
                     counters.drop_promiscuous += 1;
                 }
                 continue;

@@ -4,6 +4,7 @@
 mod console;
 mod datastore;
 mod host;
+mod network;
 mod session;
 mod task;
 mod vm;
@@ -13,7 +14,7 @@ use std::sync::Arc;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use serde::de::DeserializeOwned;
 
@@ -44,6 +45,24 @@ pub fn router(host: Arc<Host>) -> Router {
             "/api/vms/{vm}/snapshots/{name}/revert",
             post(vm::snapshot_revert),
         )
+        .route("/api/network", get(network::get))
+        .route("/api/network/vswitches", post(network::add_vswitch))
+        .route(
+            "/api/network/vswitches/{name}",
+            put(network::set_vswitch).delete(network::remove_vswitch),
+        )
+        .route("/api/network/portgroups", post(network::add_portgroup))
+        .route(
+            "/api/network/portgroups/{name}",
+            put(network::set_portgroup).delete(network::remove_portgroup),
+        )
+        .route("/api/network/vmknics", post(network::add_vmknic))
+        .route(
+            "/api/network/vmknics/{name}",
+            axum::routing::delete(network::remove_vmknic),
+        )
+        .route("/api/network/ports", get(network::ports))
+        .route("/api/network/capture", post(network::capture))
         .route("/api/tasks", get(task::list))
         .route("/api/tasks/{id}", get(task::get))
         .route("/api/events", get(task::events))

@@ -16,6 +16,7 @@ use super::{snapshots, spec, Vm};
 use crate::error::{ApiError, ApiResult};
 use crate::tasks::TaskHandle;
 use crate::{net, Host};
+use hierro_qemu::QmpEvent;
 
 /// What a VM can be asked to do. Each names the power states it is valid in.
 #[derive(Debug)]
@@ -89,15 +90,34 @@ impl Actor {
     }
 
     pub async fn run(mut self, mut jobs: mpsc::UnboundedReceiver<Job>) {
+        let mut events: Option<tokio::sync::broadcast::Receiver<QmpEvent>> = None;
         loop {
             let qmp = self.qmp.clone();
+            if qmp.is_none() {
+                events = None;
+            } else if events.is_none() {
+                events = qmp.as_ref().map(|q| q.events());
+                // What the guest did while nobody listened.
+                self.refresh_macs().await;
+            }
             let exited = async move {
                 match qmp {
                     Some(q) => q.closed().await,
                     None => std::future::pending().await,
                 }
             };
+            let event = async {
+                match events.as_mut() {
+                    Some(rx) => rx.recv().await.ok(),
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
+                Some(ev) = event => {
+                    if ev.event == "NIC_RX_FILTER_CHANGED" {
+                        self.refresh_macs().await;
+                    }
+                }
                 job = jobs.recv() => {
                     let Some(job) = job else { return };
                     if self.handle(job).await {
@@ -189,21 +209,13 @@ impl Actor {
             }
             Boot::Disk => None,
         };
-        let mut bridges = Vec::new();
         for nic in &config.nics {
-            let bridge = self.host.network_bridge(&nic.network).ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "network {:?} does not exist on this host",
-                    nic.network
-                ))
-            })?;
-            if !net::bridge_exists(&bridge) {
-                return Err(ApiError::backend(format!(
-                    "network {:?}: bridge {bridge} does not exist on this host",
+            if !self.host.portgroup_exists(&nic.network) {
+                return Err(ApiError::bad_request(format!(
+                    "port group {:?} does not exist on this host",
                     nic.network
                 )));
             }
-            bridges.push(bridge);
         }
         let nics: Vec<NicLaunch> = config
             .nics
@@ -229,15 +241,11 @@ impl Actor {
         task.progress(10);
         let pid = spec.spawn(&self.vm.run).await.map_err(ApiError::backend)?;
         task.progress(60);
-        let started = async {
-            for (nic, bridge) in nics.iter().zip(&bridges) {
-                net::plug(&nic.tap, bridge).await?;
-            }
-            Qmp::connect(&self.vm.run.qmp())
-                .await
-                .map_err(|e| ApiError::backend(e.to_string()))
-        };
-        let qmp = match started.await {
+        // vswitchd already has the NICs' ports and takes the taps as they appear.
+        let qmp = match Qmp::connect(&self.vm.run.qmp())
+            .await
+            .map_err(|e| ApiError::backend(e.to_string()))
+        {
             Ok(q) => q,
             Err(e) => {
                 process::stop(pid, None).await;
@@ -293,6 +301,37 @@ impl Actor {
         self.stopped().await;
     }
 
+    /// Reads the MAC each guest NIC uses now (the guest may change it) and
+    /// tells vswitchd, whose security policies judge by it.
+    async fn refresh_macs(&self) {
+        let Some(qmp) = &self.qmp else { return };
+        let Ok(filters) = qmp
+            .execute::<Vec<serde_json::Value>>("query-rx-filter", json!({}))
+            .await
+        else {
+            return;
+        };
+        let config = self.vm.config();
+        let mut changed = false;
+        for (i, nic) in config.nics.iter().enumerate() {
+            let main = filters
+                .iter()
+                .find(|f| f["name"] == json!(format!("nic{i}")))
+                .and_then(|f| f["main-mac"].as_str())
+                .map(str::to_lowercase);
+            let effective = main.filter(|m| *m != nic.mac);
+            changed |= self
+                .host
+                .net_runtime
+                .set_effective_mac(&net::port_key(&config.id, i), effective);
+        }
+        if changed {
+            if let Err(e) = self.host.apply_network().await {
+                tracing::error!(vm = %config.name, "updating the guest MACs: {e}");
+            }
+        }
+    }
+
     /// Bookkeeping once QEMU is gone.
     async fn stopped(&mut self) {
         let pid = self.vm.view.lock().unwrap().runtime.as_ref().map(|r| r.pid);
@@ -302,6 +341,17 @@ impl Actor {
         }
         self.qmp = None;
         self.vm.run.clear();
+        let config = self.vm.config();
+        let mut changed = false;
+        for i in 0..config.nics.len() {
+            changed |= self
+                .host
+                .net_runtime
+                .set_effective_mac(&net::port_key(&config.id, i), None);
+        }
+        if changed {
+            let _ = self.host.apply_network().await;
+        }
         self.vm.update(|v| {
             v.power = PowerState::PoweredOff;
             v.runtime = None;

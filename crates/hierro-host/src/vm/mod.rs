@@ -256,7 +256,10 @@ async fn make(
         folder: config.name.clone(),
     };
     host.register(reg.clone())?;
-    Ok(start(host, &reg, config.clone()).await)
+    let vm = start(host, &reg, config.clone()).await;
+    // The new NICs' ports, ready before the first power-on.
+    host.apply_network().await?;
+    Ok(vm)
 }
 
 /// The path of `target` as seen from `dir`, so a linked clone keeps finding

@@ -82,9 +82,9 @@ pub fn validate(host: &Host, req: &VmCreate) -> ApiResult<VmConfig> {
     }
     let mut nics = Vec::new();
     for (i, n) in req.nics.iter().enumerate() {
-        if host.network_bridge(&n.network).is_none() {
+        if !host.portgroup_exists(&n.network) {
             return Err(ApiError::bad_request(format!(
-                "nics[{i}].network: no network named {:?} on this host",
+                "nics[{i}].network: no port group named {:?} on this host",
                 n.network
             )));
         }

@@ -19,6 +19,9 @@ pub enum HostCmd {
     },
     /// Show the host's summary.
     Info,
+    /// The host's virtual network.
+    #[command(subcommand)]
+    Net(super::net::NetCmd),
     /// Show the SHA-256 thumbprint the server's certificate has (to pin it).
     Thumbprint,
 }
@@ -52,6 +55,7 @@ pub async fn run(cmd: HostCmd, conn: &ConnArgs, out: Output) -> anyhow::Result<(
             });
             Ok(())
         }
+        HostCmd::Net(cmd) => super::net::run(cmd, &conn.client().await?, out).await,
         HostCmd::Thumbprint => {
             let server = conn
                 .server

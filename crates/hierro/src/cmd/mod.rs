@@ -4,5 +4,6 @@ pub mod datastore;
 pub mod host;
 pub mod image;
 pub mod lab;
+pub mod net;
 pub mod task;
 pub mod vm;

@@ -1,0 +1,283 @@
+//! The host's virtual network: switches, port groups, VMkernel ports, port
+//! counters and captures. Each change is checked as a whole, saved, and
+//! applied to vswitchd; a refused change changes nothing.
+
+use axum::body::Body as HttpBody;
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::Response;
+use axum::Json;
+use hierro_api::{CaptureRequest, HostNetwork, PortGroup, PortList, VSwitch, VmkNic};
+use hierro_vswitch::control::{Request, Response as VsResponse};
+
+use super::{AppState, Body, Caller};
+use crate::error::{ApiError, ApiResult};
+
+pub async fn get(State(host): State<AppState>, _c: Caller) -> Json<HostNetwork> {
+    Json(host.network())
+}
+
+/// Adds, replaces or removes one named item of a list in the configuration.
+fn upsert<T: Clone>(
+    list: &mut Vec<T>,
+    name: &str,
+    item: Option<T>,
+    key: impl Fn(&T) -> &str,
+    adding: bool,
+    what: &str,
+) -> ApiResult<()> {
+    let pos = list.iter().position(|x| key(x) == name);
+    match (pos, item, adding) {
+        (Some(_), Some(_), true) => Err(ApiError::conflict(format!(
+            "{what} {name:?} exists already"
+        ))),
+        (None, Some(item), true) => {
+            list.push(item);
+            Ok(())
+        }
+        (Some(i), Some(item), false) => {
+            list[i] = item;
+            Ok(())
+        }
+        (Some(i), None, false) => {
+            list.remove(i);
+            Ok(())
+        }
+        (None, _, _) => Err(ApiError::not_found(format!("no {what} named {name:?}"))),
+        (Some(_), None, true) => unreachable!("adding always has an item"),
+    }
+}
+
+pub async fn add_vswitch(
+    State(host): State<AppState>,
+    c: Caller,
+    Body(v): Body<VSwitch>,
+) -> ApiResult<(StatusCode, Json<HostNetwork>)> {
+    let name = v.name.clone();
+    let net = host
+        .change_network(&c.user, format!("Added vswitch {name}"), |n| {
+            upsert(
+                &mut n.vswitches,
+                &name,
+                Some(v),
+                |x| &x.name,
+                true,
+                "vswitch",
+            )
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(net)))
+}
+
+pub async fn set_vswitch(
+    State(host): State<AppState>,
+    c: Caller,
+    Path(name): Path<String>,
+    Body(mut v): Body<VSwitch>,
+) -> ApiResult<Json<HostNetwork>> {
+    v.name = name.clone();
+    let net = host
+        .change_network(&c.user, format!("Changed vswitch {name}"), |n| {
+            upsert(
+                &mut n.vswitches,
+                &name,
+                Some(v),
+                |x| &x.name,
+                false,
+                "vswitch",
+            )
+        })
+        .await?;
+    Ok(Json(net))
+}
+
+pub async fn remove_vswitch(
+    State(host): State<AppState>,
+    c: Caller,
+    Path(name): Path<String>,
+) -> ApiResult<Json<HostNetwork>> {
+    let net = host
+        .change_network(&c.user, format!("Removed vswitch {name}"), |n| {
+            if let Some(g) = n.portgroups.iter().find(|g| g.vswitch == name) {
+                return Err(ApiError::conflict(format!(
+                    "vswitch {name} still has port group {:?}",
+                    g.name
+                )));
+            }
+            upsert(&mut n.vswitches, &name, None, |x| &x.name, false, "vswitch")
+        })
+        .await?;
+    Ok(Json(net))
+}
+
+pub async fn add_portgroup(
+    State(host): State<AppState>,
+    c: Caller,
+    Body(g): Body<PortGroup>,
+) -> ApiResult<(StatusCode, Json<HostNetwork>)> {
+    let name = g.name.clone();
+    let net = host
+        .change_network(
+            &c.user,
+            format!("Added port group {name} (VLAN {})", g.vlan),
+            |n| {
+                upsert(
+                    &mut n.portgroups,
+                    &name,
+                    Some(g),
+                    |x| &x.name,
+                    true,
+                    "port group",
+                )
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(net)))
+}
+
+pub async fn set_portgroup(
+    State(host): State<AppState>,
+    c: Caller,
+    Path(name): Path<String>,
+    Body(mut g): Body<PortGroup>,
+) -> ApiResult<Json<HostNetwork>> {
+    g.name = name.clone();
+    let net = host
+        .change_network(&c.user, format!("Changed port group {name}"), |n| {
+            upsert(
+                &mut n.portgroups,
+                &name,
+                Some(g),
+                |x| &x.name,
+                false,
+                "port group",
+            )
+        })
+        .await?;
+    Ok(Json(net))
+}
+
+pub async fn remove_portgroup(
+    State(host): State<AppState>,
+    c: Caller,
+    Path(name): Path<String>,
+) -> ApiResult<Json<HostNetwork>> {
+    let net = host
+        .change_network(&c.user, format!("Removed port group {name}"), |n| {
+            if let Some(k) = n.vmknics.iter().find(|k| k.portgroup == name) {
+                return Err(ApiError::conflict(format!(
+                    "port group {name:?} is in use by {}",
+                    k.name
+                )));
+            }
+            upsert(
+                &mut n.portgroups,
+                &name,
+                None,
+                |x| &x.name,
+                false,
+                "port group",
+            )
+        })
+        .await?;
+    Ok(Json(net))
+}
+
+pub async fn add_vmknic(
+    State(host): State<AppState>,
+    c: Caller,
+    Body(mut k): Body<VmkNic>,
+) -> ApiResult<(StatusCode, Json<HostNetwork>)> {
+    if let Some(mac) = &k.mac {
+        k.mac = Some(crate::vm::spec::parse_mac(mac).map_err(ApiError::bad_request)?);
+    }
+    let name = k.name.clone();
+    let net = host
+        .change_network(&c.user, format!("Added VMkernel port {name}"), |n| {
+            upsert(
+                &mut n.vmknics,
+                &name,
+                Some(k),
+                |x| &x.name,
+                true,
+                "VMkernel port",
+            )?;
+            crate::net::complete(n);
+            Ok(())
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(net)))
+}
+
+pub async fn remove_vmknic(
+    State(host): State<AppState>,
+    c: Caller,
+    Path(name): Path<String>,
+) -> ApiResult<Json<HostNetwork>> {
+    let net = host
+        .change_network(&c.user, format!("Removed VMkernel port {name}"), |n| {
+            upsert(
+                &mut n.vmknics,
+                &name,
+                None,
+                |x| &x.name,
+                false,
+                "VMkernel port",
+            )
+        })
+        .await?;
+    Ok(Json(net))
+}
+
+pub async fn ports(State(host): State<AppState>, _c: Caller) -> ApiResult<Json<PortList>> {
+    match host
+        .vswitchd
+        .request(Request::Stats)
+        .await
+        .map_err(ApiError::backend)?
+    {
+        VsResponse::Stats { ports, learned } => Ok(Json(PortList { ports, learned })),
+        other => Err(ApiError::backend(format!("vswitchd answered {other:?}"))),
+    }
+}
+
+/// Captures a port's frames and returns them as a pcap file.
+pub async fn capture(
+    State(host): State<AppState>,
+    _c: Caller,
+    Body(req): Body<CaptureRequest>,
+) -> ApiResult<Response> {
+    if req.seconds > 100 || req.packets > 1_000_000 {
+        return Err(ApiError::bad_request(
+            "a capture is at most 100 s and 1000000 frames",
+        ));
+    }
+    let file = host
+        .config
+        .run_dir
+        .join(format!("capture-{}.pcap", uuid::Uuid::new_v4()));
+    let answer = host
+        .vswitchd
+        .request(Request::Capture {
+            port: req.port.clone(),
+            file: file.clone(),
+            packets: req.packets,
+            seconds: req.seconds,
+        })
+        .await
+        .map_err(ApiError::backend)?;
+    let result = match answer {
+        VsResponse::Captured { .. } => {
+            std::fs::read(&file).map_err(|e| ApiError::internal(e.to_string()))
+        }
+        VsResponse::Error { message } if message.starts_with("no port") => {
+            Err(ApiError::not_found(message))
+        }
+        other => Err(ApiError::backend(format!("vswitchd answered {other:?}"))),
+    };
+    let _ = std::fs::remove_file(&file);
+    Response::builder()
+        .header(header::CONTENT_TYPE, "application/vnd.tcpdump.pcap")
+        .body(HttpBody::from(result?))
+        .map_err(|e| ApiError::internal(e.to_string()))
+}

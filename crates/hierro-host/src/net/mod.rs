@@ -1,0 +1,278 @@
+//! The host's virtual network: its standard switches, port groups and
+//! VMkernel ports (kept in the host state), the VM NICs on them, and
+//! vswitchd, which is told the whole picture after every change.
+
+pub mod tap;
+pub mod vswitchd;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use hierro_api::{HostNetwork, Severity};
+use hierro_vswitch::control::{Request, Response};
+use hierro_vswitch::{DataplaneConfig, PortKind, PortSpec};
+
+use crate::error::{ApiError, ApiResult};
+use crate::Host;
+
+pub use tap::{port_key, tap_name};
+
+/// Runtime network facts that are not configuration.
+#[derive(Default)]
+pub struct NetRuntime {
+    /// MACs guests switched to, by port key (from QEMU's rx-filter).
+    effective_macs: Mutex<HashMap<String, String>>,
+    /// One apply at a time, so vswitchd sees changes in order.
+    apply_lock: tokio::sync::Mutex<()>,
+}
+
+impl NetRuntime {
+    pub fn set_effective_mac(&self, key: &str, mac: Option<String>) -> bool {
+        let mut m = self.effective_macs.lock().unwrap();
+        match mac {
+            Some(mac) => m.insert(key.to_string(), mac.clone()) != Some(mac),
+            None => m.remove(key).is_some(),
+        }
+    }
+}
+
+impl Host {
+    pub fn network(&self) -> HostNetwork {
+        self.state.lock().unwrap().network.clone()
+    }
+
+    pub fn portgroup_exists(&self, name: &str) -> bool {
+        self.network().portgroups.iter().any(|g| g.name == name)
+    }
+
+    /// What vswitchd must run, from a network configuration and the VMs.
+    fn dataplane(&self, net: &HostNetwork) -> DataplaneConfig {
+        let effective = self.net_runtime.effective_macs.lock().unwrap().clone();
+        let mut ports = vec![];
+        for vm in self.vms.list() {
+            let config = vm.config();
+            for (i, nic) in config.nics.iter().enumerate() {
+                let key = port_key(&config.id, i);
+                ports.push(PortSpec {
+                    effective_mac: effective.get(&key).cloned(),
+                    key,
+                    kind: PortKind::Vm,
+                    portgroup: nic.network.clone(),
+                    iface: tap_name(&config.id, i),
+                    mac: nic.mac.clone(),
+                });
+            }
+        }
+        for k in &net.vmknics {
+            ports.push(PortSpec {
+                key: k.name.clone(),
+                kind: PortKind::Vmk,
+                portgroup: k.portgroup.clone(),
+                iface: k.name.clone(),
+                mac: k.mac.clone().unwrap_or_default(),
+                effective_mac: None,
+            });
+        }
+        DataplaneConfig {
+            switches: net.vswitches.clone(),
+            portgroups: net.portgroups.clone(),
+            ports,
+        }
+    }
+
+    /// Sends the current configuration to vswitchd and sets the VMkernel
+    /// ports' addresses.
+    pub async fn apply_network(&self) -> ApiResult<()> {
+        let _one = self.net_runtime.apply_lock.lock().await;
+        let net = self.network();
+        let cfg = self.dataplane(&net);
+        match self.vswitchd.request(Request::Apply(cfg)).await {
+            Ok(Response::Ok { .. }) => {}
+            Ok(Response::Error { message }) => {
+                return Err(ApiError::backend(format!("vswitchd refused: {message}")))
+            }
+            Ok(other) => return Err(ApiError::backend(format!("vswitchd answered {other:?}"))),
+            Err(e) => return Err(ApiError::backend(e)),
+        }
+        for k in &net.vmknics {
+            if let Some(ip) = &k.ip {
+                set_address(&k.name, ip).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks a changed network configuration as a whole, saves it and
+    /// applies it; on any refusal nothing changes.
+    pub async fn change_network(
+        &self,
+        user: &str,
+        what: String,
+        f: impl FnOnce(&mut HostNetwork) -> ApiResult<()>,
+    ) -> ApiResult<HostNetwork> {
+        let mut next = self.network();
+        f(&mut next)?;
+        validate(&next)?;
+        // Port groups still used by a VM NIC may not go.
+        for vm in self.vms.list() {
+            for nic in vm.config().nics {
+                if !next.portgroups.iter().any(|g| g.name == nic.network) {
+                    return Err(ApiError::conflict(format!(
+                        "port group {:?} is in use by VM {}",
+                        nic.network,
+                        vm.name()
+                    )));
+                }
+            }
+        }
+        self.dataplane(&next)
+            .validate()
+            .map_err(ApiError::bad_request)?;
+        for s in &next.vswitches {
+            for u in &s.uplinks {
+                if !std::path::Path::new("/sys/class/net").join(u).exists() {
+                    return Err(ApiError::bad_request(format!(
+                        "vswitch {}: uplink {u} is not a network interface of this host",
+                        s.name
+                    )));
+                }
+            }
+        }
+        let previous = self.network();
+        self.change_state(|s| s.network = next.clone())?;
+        if let Err(e) = self.apply_network().await {
+            // vswitchd refused what we checked: put the old one back.
+            let _ = self.change_state(|s| s.network = previous);
+            let _ = self.apply_network().await;
+            return Err(e);
+        }
+        self.journal.event(
+            "HostNetworkChangedEvent",
+            Severity::Info,
+            &self.target(),
+            user,
+            what,
+            None,
+        );
+        Ok(next)
+    }
+}
+
+/// Rules of the configuration itself (names, references, defaults).
+pub fn validate(net: &HostNetwork) -> ApiResult<()> {
+    for s in &net.vswitches {
+        crate::vm::validate_name("vswitch name", &s.name)?;
+    }
+    for g in &net.portgroups {
+        if g.name.trim().is_empty() || g.name.len() > 80 {
+            return Err(ApiError::bad_request(
+                "a port group name must be 1 to 80 characters",
+            ));
+        }
+    }
+    for k in &net.vmknics {
+        let n = k
+            .name
+            .strip_prefix("vmk")
+            .and_then(|n| n.parse::<u32>().ok());
+        if n.is_none() {
+            return Err(ApiError::bad_request(format!(
+                "VMkernel port name {:?} must be vmk<N>",
+                k.name
+            )));
+        }
+        if let Some(ip) = &k.ip {
+            crate::vm::spec::parse_cidr(ip)
+                .map_err(|e| ApiError::bad_request(format!("{}: {e}", k.name)))?;
+        }
+        if !net.portgroups.iter().any(|g| g.name == k.portgroup) {
+            return Err(ApiError::bad_request(format!(
+                "{}: no port group named {:?}",
+                k.name, k.portgroup
+            )));
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    for k in &net.vmknics {
+        if !seen.insert(&k.name) {
+            return Err(ApiError::conflict(format!("{} exists already", k.name)));
+        }
+    }
+    Ok(())
+}
+
+/// Gives every VMkernel port a MAC if it has none, before a configuration
+/// is stored (the MAC is then kept).
+pub fn complete(net: &mut HostNetwork) {
+    for k in &mut net.vmknics {
+        if k.mac.is_none() {
+            k.mac = Some(crate::vm::spec::random_mac());
+        }
+    }
+}
+
+async fn set_address(iface: &str, cidr: &str) -> ApiResult<()> {
+    let out = tokio::process::Command::new("ip")
+        .args(["-4", "-o", "addr", "show", "dev", iface])
+        .output()
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if text.contains(&format!(" {cidr} ")) {
+        return Ok(());
+    }
+    ip(&["-4", "addr", "flush", "dev", iface]).await?;
+    ip(&["addr", "add", cidr, "dev", iface]).await
+}
+
+async fn ip(args: &[&str]) -> ApiResult<()> {
+    let out = tokio::process::Command::new("ip")
+        .args(args)
+        .output()
+        .await
+        .map_err(|e| ApiError::internal(format!("cannot run ip: {e}")))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(ApiError::backend(format!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )))
+    }
+}
+
+/// Restarts vswitchd whenever it stops answering, and gives the new one the
+/// configuration: forwarding resumes within a fraction of a second.
+pub async fn supervise(host: std::sync::Arc<Host>) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        if host.vswitchd.answers().await {
+            continue;
+        }
+        match host.vswitchd.ensure_running().await {
+            Ok(_) => {
+                let applied = host.apply_network().await;
+                host.journal.event(
+                    "VswitchdRestartedEvent",
+                    if applied.is_ok() {
+                        Severity::Warning
+                    } else {
+                        Severity::Error
+                    },
+                    &host.target(),
+                    "system",
+                    match applied {
+                        Ok(()) => {
+                            "vswitchd stopped; restarted it and applied the network configuration"
+                                .to_string()
+                        }
+                        Err(e) => format!("vswitchd restarted but refused the configuration: {e}"),
+                    },
+                    None,
+                );
+            }
+            Err(e) => tracing::error!("vswitchd: {e}"),
+        }
+    }
+}
