@@ -27,6 +27,8 @@ struct PortEntry {
     /// What it is: an uplink NIC, or a local port's spec.
     spec: Option<PortSpec>,
     iface: String,
+    /// The switch's MTU, which the interface gets too.
+    mtu: u16,
     endpoint: Option<Endpoint>,
     /// Why the endpoint is missing, for the logs (said once).
     error: Option<String>,
@@ -48,6 +50,8 @@ pub struct Dataplane {
     next_id: PortId,
     captures: Vec<Capture>,
     last_housekeeping: Option<Instant>,
+    /// Each switch's MTU.
+    mtus: HashMap<String, u16>,
 }
 
 impl Dataplane {
@@ -111,6 +115,20 @@ impl Dataplane {
                 }
             }
         }
+        self.mtus = cfg
+            .switches
+            .iter()
+            .map(|s| (s.name.clone(), s.mtu))
+            .collect();
+        for e in self.ports.values_mut() {
+            let mtu = self.mtus[&e.switch];
+            if e.mtu != mtu {
+                e.mtu = mtu;
+                if e.endpoint.is_some() {
+                    let _ = set_link(&e.iface, &["mtu", &mtu.to_string()]);
+                }
+            }
+        }
         for (key, (sw, spec, iface)) in wanted {
             let existing = self.ports.values().find(|e| e.key == key).map(|e| e.id);
             match (existing, spec) {
@@ -155,6 +173,7 @@ impl Dataplane {
             id,
             spec,
             iface: iface.to_string(),
+            mtu: self.mtus.get(switch).copied().unwrap_or(1500),
             endpoint: None,
             error: None,
         };
@@ -350,7 +369,10 @@ fn open_endpoint(e: &mut PortEntry) {
         Some(PortKind::Vm) => PacketSocket::bind(&e.iface, false).map(Endpoint::Packet),
         Some(PortKind::Vmk) => Tap::open(&e.iface).and_then(|t| {
             let mac = e.spec.as_ref().map(|s| s.mac.clone()).unwrap_or_default();
-            link_up(&e.iface, Some(&mac))?;
+            set_link(
+                &e.iface,
+                &["address", &mac, "mtu", &e.mtu.to_string(), "up"],
+            )?;
             Ok(Endpoint::Tap(t))
         }),
     };
@@ -365,7 +387,7 @@ fn open_endpoint(e: &mut PortEntry) {
                 );
             }
             if e.spec.as_ref().is_none_or(|s| s.kind == PortKind::Vm) {
-                let _ = link_up(&e.iface, None);
+                let _ = set_link(&e.iface, &["mtu", &e.mtu.to_string(), "up"]);
             }
             if e.spec.is_none() {
                 // An uplink must hand us frames as they were on the wire, not
@@ -391,18 +413,17 @@ fn open_endpoint(e: &mut PortEntry) {
     }
 }
 
-/// Sets an interface up, and its MAC.
-fn link_up(iface: &str, mac: Option<&str>) -> std::io::Result<()> {
-    let mut args = vec!["link", "set", "dev", iface];
-    if let Some(m) = mac {
-        args.extend(["address", m]);
-    }
-    args.push("up");
-    let st = std::process::Command::new("ip").args(&args).status()?;
+/// `ip link set dev IFACE ...`.
+fn set_link(iface: &str, settings: &[&str]) -> std::io::Result<()> {
+    let st = std::process::Command::new("ip")
+        .args(["link", "set", "dev", iface])
+        .args(settings)
+        .stderr(std::process::Stdio::null())
+        .status()?;
     if !st.success() {
         return Err(std::io::Error::other(format!(
-            "ip {}: failed",
-            args.join(" ")
+            "ip link set dev {iface} {}: failed",
+            settings.join(" ")
         )));
     }
     Ok(())
