@@ -5,11 +5,14 @@
 //! - `counter`: a TCP service answering every line with a global counter, so a
 //!   client can prove the guest kept running (e.g. across a live migration).
 //! - `traffic`: a traffic generator and sink (TCP or UDP).
+//! - `frame`: raw Ethernet frames (forged source MACs, VLAN tags) and a counter
+//!   of received frames, for testing a virtual switch's security policies.
 //!
 //! The guest's /init is a busybox shell script (see the hierro-image crate).
 
 mod agent;
 mod counter;
+mod frame;
 mod opts;
 mod qga;
 mod sys;
@@ -22,7 +25,10 @@ const USAGE: &str = "usage:
   hierro-guest agent [--device PATH | --stdio]
   hierro-guest counter [--port 7777]
   hierro-guest traffic sink --port P [--udp]
-  hierro-guest traffic send --to IP:PORT --seconds S [--udp] [--size BYTES]";
+  hierro-guest traffic send --to IP:PORT --seconds S [--udp] [--size BYTES]
+  hierro-guest frame send --iface IF --dst MAC --src MAC [--vlan N] [--count 1]
+      [--interval-ms 100] [--ethertype 0x88b5]
+  hierro-guest frame count --iface IF [--dst MAC] [--src MAC] [--ethertype T] --seconds S";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -30,6 +36,7 @@ fn main() {
         Some("agent") => agent::main(&args[1..]),
         Some("counter") => counter::main(&args[1..]),
         Some("traffic") => traffic::main(&args[1..]),
+        Some("frame") => frame::main(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())

@@ -33,6 +33,8 @@ pub const MODULES: &[&str] = &[
     "virtio_console",
     "net_failover",
     "failover",
+    // 802.1Q, so a guest can create VLAN interfaces (`ip link add ... type vlan`).
+    "8021q",
 ];
 /// The guest's /init.
 pub const INIT_SCRIPT: &str = include_str!("init.sh");

@@ -24,6 +24,10 @@ pub type PortId = u32;
 
 /// How long a MAC learned on an uplink stays known (vSphere: 300 s).
 pub const FDB_AGING: Duration = Duration::from_secs(300);
+/// How long a source MAC sent by a local port marks frames that come back
+/// from the physical network as our own (a reflection arrives within
+/// microseconds; a MAC that really moved elsewhere is free again soon).
+pub const REFLECTION_WINDOW: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Role {
@@ -78,6 +82,8 @@ pub struct Switch {
     /// Uplink ports in failover order.
     uplinks: Vec<PortId>,
     fdb: HashMap<(u16, Mac), (PortId, Instant)>,
+    /// Source MACs local ports sent recently (including forged ones).
+    sent_locally: HashMap<Mac, Instant>,
 }
 
 impl Switch {
@@ -90,6 +96,7 @@ impl Switch {
             ports: BTreeMap::new(),
             uplinks: vec![],
             fdb: HashMap::new(),
+            sent_locally: HashMap::new(),
         };
         s.configure(cfg, groups);
         s
@@ -203,7 +210,11 @@ impl Switch {
         let vlan = match &role {
             Role::Uplink { .. } => {
                 let vlan = h.vlan.unwrap_or(0);
-                if self.is_local_mac(h.src) {
+                let reflected = self
+                    .sent_locally
+                    .get(&h.src)
+                    .is_some_and(|t| now.duration_since(*t) < REFLECTION_WINDOW);
+                if reflected || self.is_local_mac(h.src) {
                     return; // our own frame, back from the physical network
                 }
                 if !h.src.is_group() {
@@ -238,6 +249,9 @@ impl Switch {
         };
         let body = frame::untag(f, &h);
         let from_uplink = matches!(role, Role::Uplink { .. });
+        if !from_uplink {
+            self.sent_locally.insert(h.src, now);
+        }
 
         // Where the frame goes: the local port that owns the address, else
         // outside (an uplink learned it, or nobody knows it: then it floods).

@@ -82,6 +82,10 @@ fn switch_with(extra: SecurityOverride) -> Switch {
     s
 }
 
+fn tagged(f: &[u8], vlan: u16) -> Vec<u8> {
+    crate::frame::tag(f, vlan)
+}
+
 fn switch() -> Switch {
     switch_with(SecurityOverride::default())
 }
@@ -186,6 +190,8 @@ fn forged_transmits() {
     // Accepted by default on a standard switch.
     let mut s = switch();
     assert!(!send(&mut s, A, &forged).is_empty());
+    // Its reflection from the physical network is not delivered again.
+    assert!(send(&mut s, UP2, &tagged(&forged, 100)).is_empty());
     // Rejected: dropped and counted.
     let mut s = switch_with(SecurityOverride {
         allow_forged_transmits: Some(false),
