@@ -318,9 +318,9 @@ impl Switch {
                 (group.policy, group.vlan == VLAN_TRUNK, *mac, *effective);
             let counters = &mut self.ports.get_mut(&id).expect("listed").counters;
             if !for_me && !policy.allow_promiscuous {
-                // Counted for traffic of this switch's own ports; what the
-                // physical network sends for others is not ours to count.
-                if !from_uplink {
+                // Counted when the frame went from one local port to
+                // another: what a promiscuous listener here would have seen.
+                if !from_uplink && local_owner.is_some() {
                     counters.drop_promiscuous += 1;
                 }
                 continue;

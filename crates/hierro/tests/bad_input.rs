@@ -215,6 +215,49 @@ async fn bad_requests_are_refused_and_change_nothing() {
     assert_eq!(e.status().map(|s| s.as_u16()), Some(409));
     assert_eq!(c.datastores().await.unwrap().len(), 1);
 
+    // Network: bad changes are refused and the configuration stays as it was.
+    let net = c.network().await.unwrap();
+    let vmk_mac = net.vmknics[0].mac.clone().unwrap();
+    let pg = |name: &str, vlan: u16| hierro_api::PortGroup {
+        name: name.into(),
+        vswitch: "vSwitch0".into(),
+        vlan,
+        security: Default::default(),
+    };
+    let status = |e: ClientError| (e.status().map(|s| s.as_u16()).unwrap_or(0), e.to_string());
+    let (code, msg) = status(c.add_portgroup(&pg("Bad", 4096)).await.unwrap_err());
+    assert!(code == 400 && msg.contains("VLAN"), "{msg}");
+    // (A valid one is accepted, and removed again.)
+    c.add_portgroup(&pg("Orphan", 5)).await.unwrap();
+    c.remove_portgroup("Orphan").await.unwrap();
+    let mut sw = net.vswitches[0].clone();
+    sw.uplinks.push("nosuchnic".into());
+    let (code, msg) = status(c.set_vswitch(&sw).await.unwrap_err());
+    assert!(code == 400 && msg.contains("nosuchnic"), "{msg}");
+    let mut sw = net.vswitches[0].clone();
+    sw.mtu = 9001;
+    assert_eq!(status(c.set_vswitch(&sw).await.unwrap_err()).0, 400);
+    let (code, msg) = status(c.remove_portgroup("VM Network").await.unwrap_err());
+    assert!(code == 409 && msg.contains("in use"), "{msg}");
+    let (code, msg) = status(c.remove_portgroup("Management Network").await.unwrap_err());
+    assert!(code == 409 && msg.contains("vmk0"), "{msg}");
+    let dup_vmk = hierro_api::VmkNic {
+        name: "vmk0".into(),
+        portgroup: "VM Network".into(),
+        mac: None,
+        ip: None,
+        services: vec![],
+    };
+    assert_eq!(status(c.add_vmknic(&dup_vmk).await.unwrap_err()).0, 409);
+    let mut vmk_clash = t.lab.vm_spec("clash", t.lab.vm_ip(5), 256);
+    vmk_clash.nics[0].mac = Some(vmk_mac);
+    assert_refused(c.create_vm(&vmk_clash).await, 409, "in use");
+    assert_eq!(
+        c.network().await.unwrap(),
+        net,
+        "refused changes changed nothing"
+    );
+
     // Delete removes the VM and its folder.
     c.run(c.delete_vm("good").await).await.unwrap();
     assert!(!t.lab.datastore_dir.join("good").exists());

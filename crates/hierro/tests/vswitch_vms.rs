@@ -402,4 +402,33 @@ async fn security_policies_with_guest_frames() {
     // Accepted, on the running switch: s3 sees all five.
     set_policy(&c, "VM Network", |s| s.allow_promiscuous = Some(true)).await;
     assert_eq!(overheard().await, 5);
+
+    // MTU: jumbo frames pass a 9000-byte switch and are dropped (and
+    // counted) by a 1500-byte one.
+    let mut sw = c.network().await.unwrap().vswitches[0].clone();
+    let jumbo_ping = || async {
+        guest_sh(
+            lab,
+            0,
+            s1,
+            "ping -c 2 -W 2 -s 8000 10.99.18.101 >/dev/null 2>&1 && echo ok",
+        )
+        .await
+        .trim()
+            == "ok"
+    };
+    sw.mtu = 9000;
+    c.set_vswitch(&sw).await.unwrap();
+    for vm in [s1, s2] {
+        guest_sh(lab, 0, vm, "ip link set eth0 mtu 9000").await;
+    }
+    assert!(
+        jumbo_ping().await,
+        "8000-byte pings through a 9000-byte switch"
+    );
+    sw.mtu = 1500;
+    c.set_vswitch(&sw).await.unwrap();
+    let before = counters(&c, s1).await.drop_oversize;
+    assert!(!jumbo_ping().await);
+    assert!(counters(&c, s1).await.drop_oversize > before);
 }

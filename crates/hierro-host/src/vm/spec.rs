@@ -94,7 +94,12 @@ pub fn validate(host: &Host, req: &VmCreate) -> ApiResult<VmConfig> {
             }
             None => random_mac(),
         };
-        if nics.iter().any(|x: &Nic| x.mac == mac) || host.vms.mac_in_use(&mac) {
+        let vmk_mac = host
+            .network()
+            .vmknics
+            .iter()
+            .any(|k| k.mac.as_deref() == Some(mac.as_str()));
+        if nics.iter().any(|x: &Nic| x.mac == mac) || host.vms.mac_in_use(&mac) || vmk_mac {
             return Err(ApiError::conflict(format!(
                 "nics[{i}].mac {mac} is already in use on this host"
             )));
