@@ -5,6 +5,7 @@
 mod common;
 
 use std::process::Command;
+use std::time::Duration;
 
 use common::*;
 
@@ -132,6 +133,77 @@ fn lab_up_cli_and_down_leave_nothing() {
         ok && out.contains("guest agent") && out.contains(&h1.vms[0].ip.to_string()),
         "{out}"
     );
+    // The host's network through the CLI: the lab's switch, and counters
+    // that show the VM's traffic.
+    let (ok, out, err) = hierro(&["host", "net", "ls", "--json"], &env);
+    assert!(ok, "{err}");
+    let net: hierro_api::HostNetwork = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        net.vswitches[0].uplinks,
+        vec!["eth0".to_string(), "eth1".to_string()]
+    );
+    assert_eq!(
+        net.vmknics[0].ip.as_deref(),
+        Some(format!("{}/24", h1.ip).as_str())
+    );
+    let (ok, out, err) = hierro(&["host", "net", "ports", "--json"], &env);
+    assert!(ok, "{err}");
+    let ports: hierro_api::PortList = serde_json::from_str(&out).unwrap();
+    let vm_port = ports
+        .ports
+        .iter()
+        .find(|p| p.port == format!("vm:{}:0", h1.vms[0].id))
+        .expect("the VM's port");
+    assert!(vm_port.counters.in_packets > 0 && vm_port.counters.out_packets > 0);
+    let (ok, _, err) = hierro(
+        &[
+            "host",
+            "net",
+            "portgroup",
+            "add",
+            "Bad",
+            "--vswitch",
+            "vSwitch0",
+            "--vlan",
+            "4096",
+        ],
+        &env,
+    );
+    assert!(!ok && err.contains("VLAN"), "{err}");
+    let pcap = dir.join("vmk0.pcap");
+    let counter_ip = h1.vms[0].ip;
+    let traffic = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        let mut c = Counter::connect(counter_ip).unwrap();
+        (0..5).for_each(|_| drop(c.read()));
+    });
+    let (ok, _, err) = hierro(
+        &[
+            "host",
+            "net",
+            "capture",
+            &format!("vm:{}:0", h1.vms[0].id),
+            "--out",
+            pcap.to_str().unwrap(),
+            "--packets",
+            "4",
+            "--seconds",
+            "10",
+        ],
+        &env,
+    );
+    traffic.join().unwrap();
+    assert!(ok, "{err}");
+    let read = Command::new("tshark")
+        .args(["-r", pcap.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&read.stdout).lines().count(),
+        4,
+        "tshark reads the 4 captured frames"
+    );
+
     // A command that fails says why and exits non-zero.
     let (ok, _, err) = hierro(
         &[
