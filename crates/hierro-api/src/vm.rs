@@ -66,6 +66,19 @@ pub struct NicSpec {
     pub gateway: Option<String>,
 }
 
+/// A change of an existing VM (the body of `PATCH /api/vms/{id}`); absent
+/// fields stay as they are. `nics`, when given, is the whole new list.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VmUpdate {
+    #[serde(default)]
+    pub cpus: Option<u32>,
+    #[serde(default)]
+    pub memory_mib: Option<u64>,
+    #[serde(default)]
+    pub nics: Option<Vec<NicSpec>>,
+}
+
 /// The VM's stored configuration (`vm.json` in its folder; the .vmx analog).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct VmConfig {

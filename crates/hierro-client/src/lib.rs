@@ -184,6 +184,14 @@ impl Client {
     pub async fn create_vm(&self, req: &VmCreate) -> Result<Task> {
         self.call(Method::POST, "/api/vms", Some(req)).await
     }
+    pub async fn update_vm(&self, key: &str, update: &VmUpdate) -> Result<Task> {
+        self.call(
+            Method::PATCH,
+            &format!("/api/vms/{}", enc(key)),
+            Some(update),
+        )
+        .await
+    }
     pub async fn delete_vm(&self, key: &str) -> Result<Task> {
         self.call(
             Method::DELETE,

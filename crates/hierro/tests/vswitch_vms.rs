@@ -432,3 +432,79 @@ async fn security_policies_with_guest_frames() {
     assert!(!jumbo_ping().await);
     assert!(counters(&c, s1).await.drop_oversize > before);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reconfigure_moves_a_running_nic_and_resizes_when_off() {
+    let t = TestLab::up(20, 1, 1).await;
+    let c = t.client(0).await;
+    let vm = t.lab.hosts[0].vms[0].clone();
+    let nic = |pg: &str| hierro_api::NicSpec {
+        network: pg.into(),
+        mac: None,
+        ip: Some(format!("{}/24", vm.ip)),
+        gateway: None,
+    };
+    let reachable = || {
+        std::net::TcpStream::connect_timeout(&(vm.ip, 7777).into(), Duration::from_secs(2)).is_ok()
+    };
+    assert!(reachable());
+    let mac = c.vm(&vm.name).await.unwrap().config.nics[0].mac.clone();
+
+    // A running VM's NIC moves to a tagged port group: this machine, on the
+    // untagged network, no longer reaches it; moved back, it does again.
+    let to = |pg: &str| hierro_api::VmUpdate {
+        nics: Some(vec![nic(pg)]),
+        ..Default::default()
+    };
+    c.run(c.update_vm(&vm.name, &to("VLAN 101")).await)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!reachable(), "still on the untagged network");
+    c.run(c.update_vm(&vm.name, &to("VM Network")).await)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(reachable());
+    assert_eq!(
+        c.vm(&vm.name).await.unwrap().config.nics[0].mac,
+        mac,
+        "the NIC kept its MAC"
+    );
+
+    // CPU and memory change only while powered off.
+    let bigger = hierro_api::VmUpdate {
+        cpus: Some(2),
+        memory_mib: Some(320),
+        ..Default::default()
+    };
+    let err = c.update_vm(&vm.name, &bigger).await.unwrap_err();
+    assert_eq!(err.code(), Some("invalid_state"), "{err}");
+    let bad = hierro_api::VmUpdate {
+        nics: Some(vec![nic("Nowhere")]),
+        ..Default::default()
+    };
+    assert_eq!(
+        c.update_vm(&vm.name, &bad)
+            .await
+            .unwrap_err()
+            .status()
+            .map(|s| s.as_u16()),
+        Some(400)
+    );
+    c.run(c.power(&vm.name, PowerOp::Off).await).await.unwrap();
+    c.run(c.update_vm(&vm.name, &bigger).await).await.unwrap();
+    c.run(c.power(&vm.name, PowerOp::On).await).await.unwrap();
+    wait_for_guest(&c, &vm.name, BOOT).await.unwrap();
+    assert_eq!(
+        guest_sh(&t.lab, 0, &vm.id, "grep -c ^processor /proc/cpuinfo")
+            .await
+            .trim(),
+        "2"
+    );
+    let stored: hierro_api::VmConfig = serde_json::from_slice(
+        &std::fs::read(t.lab.datastore_dir.join(&vm.name).join("vm.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!((stored.cpus, stored.memory_mib), (2, 320));
+}

@@ -30,7 +30,10 @@ pub fn router(host: Arc<Host>) -> Router {
         .route("/api/host", get(host::info))
         .route("/api/datastores", get(datastore::list).post(datastore::add))
         .route("/api/vms", get(vm::list).post(vm::create))
-        .route("/api/vms/{vm}", get(vm::info).delete(vm::delete))
+        .route(
+            "/api/vms/{vm}",
+            get(vm::info).patch(vm::update).delete(vm::delete),
+        )
         .route("/api/vms/{vm}/power/{op}", post(vm::power))
         .route("/api/vms/{vm}/console", get(console::connect))
         .route(

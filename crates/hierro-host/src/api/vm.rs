@@ -1,7 +1,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use hierro_api::{PowerOp, PowerState, Snapshot, SnapshotCreate, Task, VmCreate, VmInfo};
+use hierro_api::{PowerOp, PowerState, Snapshot, SnapshotCreate, Task, VmCreate, VmInfo, VmUpdate};
 
 use super::{AppState, Body, Caller};
 use crate::error::{ApiError, ApiResult};
@@ -83,6 +83,29 @@ pub async fn power(
         &vm.name(),
     )?;
     Ok(submit(&host, &vm, VmCommand::Power(op), operation, &c.user))
+}
+
+pub async fn update(
+    State(host): State<AppState>,
+    c: Caller,
+    Path(key): Path<String>,
+    Body(update): Body<VmUpdate>,
+) -> ApiResult<Accepted> {
+    let vm = host.vms.find(&key)?;
+    // Checked now for an immediate answer; the actor checks again.
+    vm::spec::validate_update(
+        &host,
+        &vm.config(),
+        &update,
+        vm.power() == PowerState::PoweredOn,
+    )?;
+    Ok(submit(
+        &host,
+        &vm,
+        VmCommand::Reconfigure(update),
+        "VirtualMachine.reconfigure",
+        &c.user,
+    ))
 }
 
 pub async fn delete(

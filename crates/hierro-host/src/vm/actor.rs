@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use hierro_api::{Boot, PowerOp, PowerState, Severity, Snapshot, SnapshotCreate, VmRuntime};
+use hierro_api::{
+    Boot, PowerOp, PowerState, Severity, Snapshot, SnapshotCreate, VmRuntime, VmUpdate,
+};
 use hierro_qemu::{process, LaunchSpec, NicLaunch, Qmp};
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -28,6 +30,8 @@ pub enum VmCommand {
     /// Any state; ends in the snapshot's state (running if it has memory).
     SnapshotRevert(String),
     SnapshotDelete(String),
+    /// Powered off: anything; powered on: NICs' port groups and guest IPs.
+    Reconfigure(VmUpdate),
     /// Powered off only: removes the VM and its folder.
     Delete,
 }
@@ -152,6 +156,7 @@ impl Actor {
             VmCommand::SnapshotCreate(req) => self.snapshot_create(&task, req).await,
             VmCommand::SnapshotRevert(name) => self.snapshot_revert(&task, &name).await,
             VmCommand::SnapshotDelete(name) => self.snapshot_delete(&task, &name).await,
+            VmCommand::Reconfigure(update) => self.reconfigure(&task, update).await,
             VmCommand::Delete => self.delete(&task).await,
         };
         match result {
@@ -522,6 +527,35 @@ impl Actor {
         snapshots::save(&self.vm.folder, &list)
             .map_err(|e| ApiError::internal(format!("snapshots.json: {e}")))?;
         self.vm.update(|v| v.snapshots = list);
+        Ok(())
+    }
+
+    async fn reconfigure(&mut self, task: &TaskHandle, update: VmUpdate) -> ApiResult<()> {
+        let current = self.vm.config();
+        let running = self.vm.power() == PowerState::PoweredOn;
+        let next = spec::validate_update(&self.host, &current, &update, running)?;
+        crate::state::write_atomic(
+            &self.vm.config_path(),
+            &serde_json::to_vec_pretty(&next).unwrap_or_default(),
+        )
+        .map_err(|e| ApiError::internal(format!("writing vm.json: {e}")))?;
+        self.vm.update(|v| v.config = next.clone());
+        // Ports follow at once, also for a running VM (a port group change).
+        if let Err(e) = self.host.apply_network().await {
+            crate::state::write_atomic(
+                &self.vm.config_path(),
+                &serde_json::to_vec_pretty(&current).unwrap_or_default(),
+            )
+            .map_err(|e| ApiError::internal(format!("writing vm.json: {e}")))?;
+            self.vm.update(|v| v.config = current);
+            let _ = self.host.apply_network().await;
+            return Err(e);
+        }
+        task.event(
+            "VmReconfiguredEvent",
+            Severity::Info,
+            format!("Reconfigured {}", next.name),
+        );
         Ok(())
     }
 

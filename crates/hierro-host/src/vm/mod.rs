@@ -135,11 +135,13 @@ impl Registry {
         found.ok_or_else(|| ApiError::not_found(format!("no VM {key:?} on this host")))
     }
 
-    pub fn mac_in_use(&self, mac: &str) -> bool {
+    /// Whether a VM other than `except` has a NIC with this MAC.
+    pub fn mac_in_use(&self, mac: &str, except: Option<Uuid>) -> bool {
         self.vms
             .read()
             .unwrap()
             .values()
+            .filter(|vm| Some(vm.id) != except)
             .any(|vm| vm.config().nics.iter().any(|n| n.mac == mac))
     }
 

@@ -4,7 +4,7 @@
 use std::net::Ipv4Addr;
 
 use chrono::Utc;
-use hierro_api::{Boot, DiskConfig, Nic, VmConfig, VmCreate};
+use hierro_api::{Boot, DiskConfig, Nic, NicSpec, VmConfig, VmCreate, VmUpdate};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
@@ -35,18 +35,7 @@ pub fn validate_name(what: &str, name: &str) -> ApiResult<()> {
 pub fn validate(host: &Host, req: &VmCreate) -> ApiResult<VmConfig> {
     validate_name("name", &req.name)?;
     host.datastores.root(&req.datastore)?;
-    if req.cpus == 0 || req.cpus > MAX_CPUS {
-        return Err(ApiError::bad_request(format!(
-            "cpus must be 1 to {MAX_CPUS}, not {}",
-            req.cpus
-        )));
-    }
-    if !(MIN_MEMORY_MIB..=MAX_MEMORY_MIB).contains(&req.memory_mib) {
-        return Err(ApiError::bad_request(format!(
-            "memory_mib must be {MIN_MEMORY_MIB} to {MAX_MEMORY_MIB}, not {}",
-            req.memory_mib
-        )));
-    }
+    validate_size(req.cpus, req.memory_mib)?;
     let disk = match (&req.disk.size_mib, &req.disk.clone_from) {
         (None, None) => {
             return Err(ApiError::bad_request(
@@ -80,8 +69,40 @@ pub fn validate(host: &Host, req: &VmCreate) -> ApiResult<VmConfig> {
             host.datastores.resolve_existing("boot.initrd", initrd)?;
         }
     }
+    let nics = validate_nics(host, &req.nics, None)?;
+    Ok(VmConfig {
+        id: Uuid::new_v4(),
+        name: req.name.clone(),
+        cpus: req.cpus,
+        memory_mib: req.memory_mib,
+        disk,
+        boot: req.boot.clone(),
+        nics,
+        created: Utc::now(),
+    })
+}
+
+fn validate_size(cpus: u32, memory_mib: u64) -> ApiResult<()> {
+    if cpus == 0 || cpus > MAX_CPUS {
+        return Err(ApiError::bad_request(format!(
+            "cpus must be 1 to {MAX_CPUS}, not {}",
+            cpus
+        )));
+    }
+    if !(MIN_MEMORY_MIB..=MAX_MEMORY_MIB).contains(&memory_mib) {
+        return Err(ApiError::bad_request(format!(
+            "memory_mib must be {MIN_MEMORY_MIB} to {MAX_MEMORY_MIB}, not {}",
+            memory_mib
+        )));
+    }
+    Ok(())
+}
+
+/// NICs: port groups that exist, MACs that are valid and free on this host
+/// (`own_vm`'s own MACs are free for it), addresses that parse.
+fn validate_nics(host: &Host, specs: &[NicSpec], own_vm: Option<Uuid>) -> ApiResult<Vec<Nic>> {
     let mut nics = Vec::new();
-    for (i, n) in req.nics.iter().enumerate() {
+    for (i, n) in specs.iter().enumerate() {
         if !host.portgroup_exists(&n.network) {
             return Err(ApiError::bad_request(format!(
                 "nics[{i}].network: no port group named {:?} on this host",
@@ -99,7 +120,7 @@ pub fn validate(host: &Host, req: &VmCreate) -> ApiResult<VmConfig> {
             .vmknics
             .iter()
             .any(|k| k.mac.as_deref() == Some(mac.as_str()));
-        if nics.iter().any(|x: &Nic| x.mac == mac) || host.vms.mac_in_use(&mac) || vmk_mac {
+        if nics.iter().any(|x: &Nic| x.mac == mac) || host.vms.mac_in_use(&mac, own_vm) || vmk_mac {
             return Err(ApiError::conflict(format!(
                 "nics[{i}].mac {mac} is already in use on this host"
             )));
@@ -119,16 +140,58 @@ pub fn validate(host: &Host, req: &VmCreate) -> ApiResult<VmConfig> {
             gateway: n.gateway.clone(),
         });
     }
-    Ok(VmConfig {
-        id: Uuid::new_v4(),
-        name: req.name.clone(),
-        cpus: req.cpus,
-        memory_mib: req.memory_mib,
-        disk,
-        boot: req.boot.clone(),
-        nics,
-        created: Utc::now(),
-    })
+    Ok(nics)
+}
+
+/// A reconfiguration of an existing VM, vSphere's rules: CPU, memory and the
+/// set of NICs change only while it is powered off; a NIC's port group (and
+/// guest IP, used at next boot) may change while it runs.
+pub fn validate_update(
+    host: &Host,
+    current: &VmConfig,
+    update: &VmUpdate,
+    running: bool,
+) -> ApiResult<VmConfig> {
+    let mut next = current.clone();
+    if let Some(cpus) = update.cpus {
+        next.cpus = cpus;
+    }
+    if let Some(mem) = update.memory_mib {
+        next.memory_mib = mem;
+    }
+    validate_size(next.cpus, next.memory_mib)?;
+    if let Some(specs) = &update.nics {
+        // A NIC keeps its MAC unless the update names another.
+        let specs: Vec<NicSpec> = specs
+            .iter()
+            .enumerate()
+            .map(|(i, n)| NicSpec {
+                mac: n
+                    .mac
+                    .clone()
+                    .or_else(|| current.nics.get(i).map(|c| c.mac.clone())),
+                ..n.clone()
+            })
+            .collect();
+        next.nics = validate_nics(host, &specs, Some(current.id))?;
+    }
+    if running {
+        let hardware_changed = next.cpus != current.cpus
+            || next.memory_mib != current.memory_mib
+            || next.nics.len() != current.nics.len()
+            || next
+                .nics
+                .iter()
+                .zip(&current.nics)
+                .any(|(a, b)| a.mac != b.mac);
+        if hardware_changed {
+            return Err(ApiError::invalid_state(format!(
+                "{} is powered on: CPU, memory, the number of NICs and their MACs change only while it is off (a NIC's port group may change now)",
+                current.name
+            )));
+        }
+    }
+    Ok(next)
 }
 
 /// A unicast MAC in lower-case colon form.

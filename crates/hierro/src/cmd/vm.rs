@@ -1,6 +1,6 @@
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use hierro_api::{Boot, DiskSpec, NicSpec, PowerOp, SnapshotCreate, VmCreate, VmInfo};
+use hierro_api::{Boot, DiskSpec, NicSpec, PowerOp, SnapshotCreate, VmCreate, VmInfo, VmUpdate};
 
 use super::connect::ConnArgs;
 use crate::output::{time, wait_task, Output};
@@ -21,6 +21,19 @@ pub enum VmCmd {
     Reset { vm: String },
     /// Shut the guest down cleanly through its agent.
     Shutdown { vm: String },
+    /// Change a VM: CPU, memory and NICs while off; a NIC's port group any time.
+    Set {
+        vm: String,
+        #[arg(long)]
+        cpus: Option<u32>,
+        /// Memory in MiB.
+        #[arg(long)]
+        memory: Option<u64>,
+        /// The NICs, all of them, as in `vm create` (a NIC keeps its MAC
+        /// unless mac= is given).
+        #[arg(long)]
+        nic: Vec<String>,
+    },
     /// Delete a powered-off VM and its files.
     Delete { vm: String },
     /// Attach to the serial console (Ctrl-] leaves).
@@ -200,6 +213,28 @@ pub async fn run(cmd: VmCmd, conn: &ConnArgs, out: Output) -> anyhow::Result<()>
         VmCmd::PowerOff { vm } => power(vm, PowerOp::Off).await?,
         VmCmd::Reset { vm } => power(vm, PowerOp::Reset).await?,
         VmCmd::Shutdown { vm } => power(vm, PowerOp::Shutdown).await?,
+        VmCmd::Set {
+            vm,
+            cpus,
+            memory,
+            nic,
+        } => {
+            let nics = if nic.is_empty() {
+                None
+            } else {
+                Some(
+                    nic.iter()
+                        .map(|n| parse_nic(n))
+                        .collect::<anyhow::Result<Vec<_>>>()?,
+                )
+            };
+            let update = VmUpdate {
+                cpus,
+                memory_mib: memory,
+                nics,
+            };
+            wait_task(&client, client.update_vm(&vm, &update).await?, out).await?;
+        }
         VmCmd::Delete { vm } => {
             wait_task(&client, client.delete_vm(&vm).await?, out).await?;
         }
