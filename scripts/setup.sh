@@ -41,9 +41,9 @@ fi
 
 # busybox-static and the kernel package make the guest image, GRUB and
 # xorriso its boot disk; iproute2 builds the lab; tshark checks frames on
-# the wire in the tests.
+# the wire in the tests; PostgreSQL is the center's production database.
 need=()
-for pkg in busybox-static grub-pc-bin grub-common xorriso iproute2 ethtool iputils-ping tshark binutils gzip xz-utils zstd cpio; do
+for pkg in busybox-static grub-pc-bin grub-common xorriso iproute2 ethtool iputils-ping tshark postgresql binutils gzip xz-utils zstd cpio; do
     installed "$pkg" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -8,6 +8,9 @@ cd "$REPO"
 
 bash scripts/setup.sh
 bash scripts/build-image.sh
+# The center's tests run on SQLite and on a real PostgreSQL.
+HIERRO_TEST_POSTGRES=$(bash scripts/postgres.sh)
+export HIERRO_TEST_POSTGRES
 
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings

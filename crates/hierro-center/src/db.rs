@@ -1,0 +1,93 @@
+//! The center's database: SQLite embedded by default, PostgreSQL when a
+//! `postgres://` URL is configured. One schema and one set of migrations
+//! (`migrations/`) serve both; queries use only what both understand.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions, Executor};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub backend: Backend,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Config(String),
+}
+
+impl Db {
+    /// The embedded SQLite database in `data_dir`.
+    pub fn sqlite_url(data_dir: &Path) -> String {
+        format!("sqlite://{}?mode=rwc", data_dir.join("center.db").display())
+    }
+
+    /// Connects and brings the schema up to date.
+    pub async fn open(url: &str) -> Result<Db, DbError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(DbError::Config(format!(
+                "database URL {url:?} is neither sqlite: nor postgres:"
+            )));
+        };
+        let options = AnyConnectOptions::from_str(url)?.disable_statement_logging();
+        let pool = AnyPoolOptions::new()
+            // SQLite allows one writer: one connection avoids busy errors.
+            .max_connections(if backend == Backend::Sqlite { 1 } else { 8 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL with full sync: a committed transaction survives
+                        // a SIGKILL (and a power cut); foreign keys enforced.
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = FULL").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA busy_timeout = 5000").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Db { pool, backend })
+    }
+
+    /// A plain pool without migrations (for administering a server).
+    pub async fn connect_raw(url: &str) -> Result<AnyPool, DbError> {
+        sqlx::any::install_default_drivers();
+        Ok(AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await?)
+    }
+
+    /// Whether an error is a unique-constraint violation (a duplicate name).
+    pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+        e.as_database_error()
+            .is_some_and(|d| d.is_unique_violation())
+    }
+
+    pub fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
+        e.as_database_error()
+            .is_some_and(|d| d.is_foreign_key_violation())
+    }
+}

@@ -1,0 +1,328 @@
+//! The inventory: one tree of objects under the root folder, as in vSphere.
+//! Datacenters sit in folders; clusters, hosts, VMs, datastores and networks
+//! live inside a datacenter (directly or in folders); names are unique among
+//! the children of one parent. Ids are stable UUIDs (the root is "root").
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use crate::db::Db;
+
+pub const ROOT: &str = "root";
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Folder,
+    Datacenter,
+    Cluster,
+    Host,
+    Vm,
+    Datastore,
+    Network,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Folder => "folder",
+            Kind::Datacenter => "datacenter",
+            Kind::Cluster => "cluster",
+            Kind::Host => "host",
+            Kind::Vm => "vm",
+            Kind::Datastore => "datastore",
+            Kind::Network => "network",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Kind> {
+        serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
+    }
+
+    /// Where an object of this kind may be placed (vSphere's containment).
+    fn may_live_in(self, parent: Kind) -> bool {
+        use Kind::*;
+        matches!(
+            (self, parent),
+            (Folder, Folder | Datacenter)
+                | (Datacenter, Folder)
+                | (Cluster, Datacenter | Folder)
+                | (Host, Cluster | Datacenter | Folder)
+                | (Vm, Datacenter | Folder)
+                | (Datastore | Network, Datacenter | Folder)
+        )
+    }
+
+    /// Objects that only exist within a datacenter.
+    fn needs_datacenter(self) -> bool {
+        !matches!(self, Kind::Folder | Kind::Datacenter)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Object {
+    pub id: String,
+    pub kind: Kind,
+    pub name: String,
+    pub parent: Option<String>,
+    /// Kind-specific facts (a host's address, a VM's power state...).
+    pub data: serde_json::Value,
+    pub created: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+type Result<T> = std::result::Result<T, InventoryError>;
+
+fn validate_name(name: &str) -> Result<()> {
+    if name.trim().is_empty() || name.len() > 80 || name.contains('/') || name.trim() != name {
+        return Err(InventoryError::Invalid(format!(
+            "name {name:?} must be 1 to 80 characters, without '/' or surrounding spaces"
+        )));
+    }
+    Ok(())
+}
+
+fn row_to_object(r: &sqlx::any::AnyRow) -> Result<Object> {
+    let kind: String = r.try_get("kind")?;
+    let data: String = r.try_get("data")?;
+    Ok(Object {
+        id: r.try_get("id")?,
+        kind: Kind::parse(&kind).ok_or_else(|| {
+            InventoryError::Invalid(format!("unknown kind {kind:?} in the database"))
+        })?,
+        name: r.try_get("name")?,
+        parent: r.try_get("parent")?,
+        data: serde_json::from_str(&data).unwrap_or_default(),
+        created: r.try_get("created")?,
+    })
+}
+
+const COLUMNS: &str = "id, kind, name, parent, data, created";
+
+/// Makes the root folder if the database is new.
+pub async fn ensure_root(db: &Db) -> Result<()> {
+    if get(db, ROOT).await.is_err() {
+        sqlx::query("INSERT INTO objects (id, kind, name, parent, data, created) VALUES ($1, 'folder', 'Datacenters', NULL, '{}', $2)")
+            .bind(ROOT)
+            .bind(Utc::now().to_rfc3339())
+            .execute(&db.pool)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn get(db: &Db, id: &str) -> Result<Object> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM objects WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or_else(|| InventoryError::NotFound(format!("no inventory object {id:?}")))?;
+    row_to_object(&row)
+}
+
+/// The object and its ancestors, nearest first, ending with the root.
+pub async fn path(db: &Db, id: &str) -> Result<Vec<Object>> {
+    let mut out = vec![get(db, id).await?];
+    while let Some(parent) = out.last().and_then(|o| o.parent.clone()) {
+        out.push(get(db, &parent).await?);
+        if out.len() > 1000 {
+            return Err(InventoryError::Invalid(
+                "inventory tree too deep (a cycle?)".into(),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Checks that `kind` may be placed under `parent`.
+async fn check_placement(db: &Db, kind: Kind, parent: &Object) -> Result<()> {
+    if !kind.may_live_in(parent.kind) {
+        return Err(InventoryError::Invalid(format!(
+            "a {} cannot be placed in a {} ({})",
+            kind.as_str(),
+            parent.kind.as_str(),
+            parent.name
+        )));
+    }
+    if kind.needs_datacenter()
+        && !path(db, &parent.id)
+            .await?
+            .iter()
+            .any(|o| o.kind == Kind::Datacenter)
+    {
+        return Err(InventoryError::Invalid(format!(
+            "a {} must be inside a datacenter",
+            kind.as_str()
+        )));
+    }
+    Ok(())
+}
+
+pub async fn create(
+    db: &Db,
+    kind: Kind,
+    name: &str,
+    parent: &str,
+    data: serde_json::Value,
+) -> Result<Object> {
+    validate_name(name)?;
+    let parent = get(db, parent).await?;
+    check_placement(db, kind, &parent).await?;
+    let obj = Object {
+        id: uuid::Uuid::new_v4().to_string(),
+        kind,
+        name: name.to_string(),
+        parent: Some(parent.id.clone()),
+        data,
+        created: Utc::now().to_rfc3339(),
+    };
+    sqlx::query("INSERT INTO objects (id, kind, name, parent, data, created) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(&obj.id)
+        .bind(kind.as_str())
+        .bind(&obj.name)
+        .bind(&parent.id)
+        .bind(obj.data.to_string())
+        .bind(&obj.created)
+        .execute(&db.pool)
+        .await
+        .map_err(|e| name_taken(e, name, &parent))?;
+    Ok(obj)
+}
+
+fn name_taken(e: sqlx::Error, name: &str, parent: &Object) -> InventoryError {
+    if Db::is_unique_violation(&e) {
+        InventoryError::Conflict(format!(
+            "{} already holds an object named {name:?}",
+            parent.name
+        ))
+    } else {
+        e.into()
+    }
+}
+
+pub async fn children(db: &Db, id: &str) -> Result<Vec<Object>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM objects WHERE parent = $1 ORDER BY name"
+    ))
+    .bind(id)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter().map(row_to_object).collect()
+}
+
+/// Objects of a kind (all kinds when `None`) whose name contains `name`.
+pub async fn search(db: &Db, kind: Option<Kind>, name: Option<&str>) -> Result<Vec<Object>> {
+    let pattern = format!(
+        "%{}%",
+        name.unwrap_or("").replace('%', "\\%").replace('_', "\\_")
+    );
+    let rows = match kind {
+        Some(k) => {
+            sqlx::query(&format!("SELECT {COLUMNS} FROM objects WHERE kind = $1 AND name LIKE $2 ESCAPE '\\' ORDER BY name"))
+                .bind(k.as_str())
+                .bind(pattern)
+                .fetch_all(&db.pool)
+                .await?
+        }
+        None => {
+            sqlx::query(&format!("SELECT {COLUMNS} FROM objects WHERE name LIKE $1 ESCAPE '\\' ORDER BY name"))
+                .bind(pattern)
+                .fetch_all(&db.pool)
+                .await?
+        }
+    };
+    rows.iter().map(row_to_object).collect()
+}
+
+pub async fn rename(db: &Db, id: &str, name: &str) -> Result<Object> {
+    validate_name(name)?;
+    let obj = get(db, id).await?;
+    let Some(parent) = &obj.parent else {
+        return Err(InventoryError::Invalid(
+            "the root folder cannot be renamed".into(),
+        ));
+    };
+    let parent = get(db, parent).await?;
+    sqlx::query("UPDATE objects SET name = $1 WHERE id = $2")
+        .bind(name)
+        .bind(id)
+        .execute(&db.pool)
+        .await
+        .map_err(|e| name_taken(e, name, &parent))?;
+    get(db, id).await
+}
+
+/// Moves an object (and its subtree) to another parent.
+pub async fn move_to(db: &Db, id: &str, new_parent: &str) -> Result<Object> {
+    let obj = get(db, id).await?;
+    if obj.parent.is_none() {
+        return Err(InventoryError::Invalid(
+            "the root folder cannot move".into(),
+        ));
+    }
+    let target = get(db, new_parent).await?;
+    if path(db, new_parent).await?.iter().any(|o| o.id == obj.id) {
+        return Err(InventoryError::Invalid(format!(
+            "{} cannot move into its own subtree",
+            obj.name
+        )));
+    }
+    check_placement(db, obj.kind, &target).await?;
+    sqlx::query("UPDATE objects SET parent = $1 WHERE id = $2")
+        .bind(new_parent)
+        .bind(id)
+        .execute(&db.pool)
+        .await
+        .map_err(|e| name_taken(e, &obj.name, &target))?;
+    get(db, id).await
+}
+
+/// Removes an object that has no children.
+pub async fn delete(db: &Db, id: &str) -> Result<()> {
+    let obj = get(db, id).await?;
+    if obj.parent.is_none() {
+        return Err(InventoryError::Invalid(
+            "the root folder cannot be removed".into(),
+        ));
+    }
+    if !children(db, id).await?.is_empty() {
+        return Err(InventoryError::Conflict(format!(
+            "{} is not empty",
+            obj.name
+        )));
+    }
+    sqlx::query("DELETE FROM objects WHERE id = $1")
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Every object's parent, for walking towards the root in memory.
+pub async fn parents(db: &Db) -> Result<HashMap<String, Option<String>>> {
+    let rows = sqlx::query("SELECT id, parent FROM objects")
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get::<String, _>("id")?,
+                r.try_get::<Option<String>, _>("parent")?,
+            ))
+        })
+        .collect()
+}

@@ -1,0 +1,6 @@
+//! The center (`hierro center`), the vCenter analog: inventory, users, roles
+//! and permissions in a database (SQLite or PostgreSQL), and vSphere's
+//! authorization model (`authz`).
+
+pub mod db;
+pub mod inventory;

@@ -1,0 +1,81 @@
+//! Both databases the center runs on, fresh for each test: an SQLite file,
+//! and a new database on the PostgreSQL server that HIERRO_TEST_POSTGRES
+//! names (scripts/test.sh starts one and sets it).
+#![allow(dead_code)]
+
+use hierro_center::db::Db;
+
+pub struct TestDb {
+    pub name: &'static str,
+    pub db: Db,
+    cleanup: Option<(String, String)>,
+}
+
+pub async fn both() -> Vec<TestDb> {
+    let dir = std::env::temp_dir().join(format!("hierro-center-test-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sqlite = Db::open(&Db::sqlite_url(&dir)).await.expect("SQLite");
+    let admin_url = std::env::var("HIERRO_TEST_POSTGRES").expect(
+        "HIERRO_TEST_POSTGRES is not set: these tests need a PostgreSQL server \
+         (scripts/test.sh starts one; e.g. postgres:///postgres?host=/var/run/postgresql&user=root)",
+    );
+    let name = format!("hierro_test_{}", uuid::Uuid::new_v4().simple());
+    let admin = Db::connect_raw(&admin_url)
+        .await
+        .expect("PostgreSQL server");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let url = with_database(&admin_url, &name);
+    let pg = Db::open(&url).await.expect("PostgreSQL database");
+    vec![
+        TestDb {
+            name: "sqlite",
+            db: sqlite,
+            cleanup: None,
+        },
+        TestDb {
+            name: "postgres",
+            db: pg,
+            cleanup: Some((admin_url, name)),
+        },
+    ]
+}
+
+/// The same server URL with another database name.
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map(|(b, q)| (b, Some(q)))
+        .unwrap_or((url, None));
+    let slash = base.rfind('/').expect("a database in the URL");
+    let mut out = format!("{}/{db}", &base[..slash]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = self.cleanup.take() {
+            let pool = self.db.pool.clone();
+            std::thread::spawn(move || {
+                tokio::runtime::Runtime::new()
+                    .unwrap()
+                    .block_on(async move {
+                        pool.close().await;
+                        if let Ok(admin) = Db::connect_raw(&admin_url).await {
+                            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+                                .execute(&admin)
+                                .await;
+                        }
+                    })
+            })
+            .join()
+            .ok();
+        }
+    }
+}
