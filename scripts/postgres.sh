@@ -9,7 +9,7 @@ if [ -z "$cluster" ]; then
     exit 1
 fi
 # shellcheck disable=SC2086
-pg_ctlcluster $cluster start 2>/dev/null || true
+pg_ctlcluster $cluster start >/dev/null 2>&1 || true
 for _ in $(seq 1 50); do
     su postgres -c "psql -qAt -c 'select 1'" >/dev/null 2>&1 && break
     sleep 0.2

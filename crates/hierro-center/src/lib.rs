@@ -3,4 +3,5 @@
 //! authorization model (`authz`).
 
 pub mod db;
+pub mod directory;
 pub mod inventory;

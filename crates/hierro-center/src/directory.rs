@@ -1,0 +1,257 @@
+//! The local identity domain: users (argon2id passwords) and groups.
+
+use argon2::password_hash::{PasswordHasher, SaltString};
+use argon2::{Argon2, PasswordHash, PasswordVerifier};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use crate::db::Db;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct User {
+    pub name: String,
+    pub full_name: String,
+    pub disabled: bool,
+    pub groups: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+type Result<T> = std::result::Result<T, DirectoryError>;
+
+fn validate_principal(what: &str, name: &str) -> Result<()> {
+    let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@');
+    if name.is_empty() || name.len() > 64 || !name.chars().all(ok) {
+        return Err(DirectoryError::Invalid(format!(
+            "{what} name {name:?} must be 1 to 64 letters, digits, '-', '_', '.' or '@'"
+        )));
+    }
+    Ok(())
+}
+
+pub fn hash_password(password: &str) -> String {
+    let salt =
+        SaltString::encode_b64(&rand::random::<[u8; 16]>()).expect("16 bytes is a valid salt");
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 with default parameters")
+        .to_string()
+}
+
+fn check_password(password: &str) -> Result<()> {
+    if password.len() < 8 {
+        return Err(DirectoryError::Invalid(
+            "a password needs at least 8 characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn conflict_or(e: sqlx::Error, msg: String) -> DirectoryError {
+    if Db::is_unique_violation(&e) {
+        DirectoryError::Conflict(msg)
+    } else {
+        e.into()
+    }
+}
+
+pub async fn create_user(db: &Db, name: &str, password: &str, full_name: &str) -> Result<User> {
+    validate_principal("user", name)?;
+    check_password(password)?;
+    sqlx::query("INSERT INTO users (name, password_hash, full_name, disabled, created) VALUES ($1, $2, $3, 0, $4)")
+        .bind(name)
+        .bind(hash_password(password))
+        .bind(full_name)
+        .bind(Utc::now().to_rfc3339())
+        .execute(&db.pool)
+        .await
+        .map_err(|e| conflict_or(e, format!("a user named {name:?} exists already")))?;
+    get_user(db, name).await
+}
+
+pub async fn get_user(db: &Db, name: &str) -> Result<User> {
+    let row = sqlx::query("SELECT name, full_name, disabled FROM users WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or_else(|| DirectoryError::NotFound(format!("no user {name:?}")))?;
+    Ok(User {
+        name: row.try_get("name")?,
+        full_name: row.try_get("full_name")?,
+        disabled: row.try_get::<i64, _>("disabled")? != 0,
+        groups: groups_of(db, name).await?,
+    })
+}
+
+pub async fn list_users(db: &Db) -> Result<Vec<User>> {
+    let names: Vec<String> = sqlx::query("SELECT name FROM users ORDER BY name")
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get("name"))
+        .collect::<std::result::Result<_, _>>()?;
+    let mut out = vec![];
+    for n in names {
+        out.push(get_user(db, &n).await?);
+    }
+    Ok(out)
+}
+
+/// The user, if the password is right and the account enabled.
+pub async fn authenticate(db: &Db, name: &str, password: &str) -> Result<Option<User>> {
+    let row = sqlx::query("SELECT password_hash, disabled FROM users WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&db.pool)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    if row.try_get::<i64, _>("disabled")? != 0 {
+        return Ok(None);
+    }
+    let hash: String = row.try_get("password_hash")?;
+    let ok = PasswordHash::new(&hash)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false);
+    if ok {
+        Ok(Some(get_user(db, name).await?))
+    } else {
+        Ok(None)
+    }
+}
+
+pub async fn set_password(db: &Db, name: &str, password: &str) -> Result<()> {
+    check_password(password)?;
+    let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE name = $2")
+        .bind(hash_password(password))
+        .bind(name)
+        .execute(&db.pool)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(DirectoryError::NotFound(format!("no user {name:?}")));
+    }
+    Ok(())
+}
+
+pub async fn set_disabled(db: &Db, name: &str, disabled: bool) -> Result<()> {
+    let done = sqlx::query("UPDATE users SET disabled = $1 WHERE name = $2")
+        .bind(disabled as i64)
+        .bind(name)
+        .execute(&db.pool)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(DirectoryError::NotFound(format!("no user {name:?}")));
+    }
+    Ok(())
+}
+
+pub async fn delete_user(db: &Db, name: &str) -> Result<()> {
+    let done = sqlx::query("DELETE FROM users WHERE name = $1")
+        .bind(name)
+        .execute(&db.pool)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(DirectoryError::NotFound(format!("no user {name:?}")));
+    }
+    Ok(())
+}
+
+pub async fn create_group(db: &Db, name: &str, description: &str) -> Result<()> {
+    validate_principal("group", name)?;
+    sqlx::query("INSERT INTO groups (name, description) VALUES ($1, $2)")
+        .bind(name)
+        .bind(description)
+        .execute(&db.pool)
+        .await
+        .map_err(|e| conflict_or(e, format!("a group named {name:?} exists already")))?;
+    Ok(())
+}
+
+pub async fn list_groups(db: &Db) -> Result<Vec<(String, Vec<String>)>> {
+    let rows = sqlx::query("SELECT name FROM groups ORDER BY name")
+        .fetch_all(&db.pool)
+        .await?;
+    let mut out = vec![];
+    for r in rows {
+        let g: String = r.try_get("name")?;
+        let members = sqlx::query(
+            "SELECT user_name FROM group_members WHERE group_name = $1 ORDER BY user_name",
+        )
+        .bind(&g)
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get("user_name"))
+        .collect::<std::result::Result<_, _>>()?;
+        out.push((g, members));
+    }
+    Ok(out)
+}
+
+pub async fn delete_group(db: &Db, name: &str) -> Result<()> {
+    let done = sqlx::query("DELETE FROM groups WHERE name = $1")
+        .bind(name)
+        .execute(&db.pool)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(DirectoryError::NotFound(format!("no group {name:?}")));
+    }
+    Ok(())
+}
+
+pub async fn add_member(db: &Db, group: &str, user: &str) -> Result<()> {
+    sqlx::query("INSERT INTO group_members (group_name, user_name) VALUES ($1, $2)")
+        .bind(group)
+        .bind(user)
+        .execute(&db.pool)
+        .await
+        .map_err(|e| {
+            if Db::is_foreign_key_violation(&e) {
+                DirectoryError::NotFound(format!("no group {group:?} or no user {user:?}"))
+            } else {
+                conflict_or(e, format!("{user} is already in {group}"))
+            }
+        })?;
+    Ok(())
+}
+
+pub async fn remove_member(db: &Db, group: &str, user: &str) -> Result<()> {
+    let done = sqlx::query("DELETE FROM group_members WHERE group_name = $1 AND user_name = $2")
+        .bind(group)
+        .bind(user)
+        .execute(&db.pool)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(DirectoryError::NotFound(format!(
+            "{user} is not in {group}"
+        )));
+    }
+    Ok(())
+}
+
+pub async fn groups_of(db: &Db, user: &str) -> Result<Vec<String>> {
+    Ok(
+        sqlx::query(
+            "SELECT group_name FROM group_members WHERE user_name = $1 ORDER BY group_name",
+        )
+        .bind(user)
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get("group_name"))
+        .collect::<std::result::Result<_, _>>()?,
+    )
+}
