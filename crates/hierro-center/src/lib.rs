@@ -2,6 +2,8 @@
 //! and permissions in a database (SQLite or PostgreSQL), and vSphere's
 //! authorization model (`authz`).
 
+pub mod access;
+pub mod authz;
 pub mod db;
 pub mod directory;
 pub mod inventory;

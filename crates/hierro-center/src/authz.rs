@@ -1,0 +1,619 @@
+//! vSphere's authorization model, as pure functions over data the store
+//! loads: no I/O, no database, no async.
+//!
+//! - A **privilege** is one action (`VirtualMachine.Interact.PowerOn`); the
+//!   catalogue is [`PRIVILEGES`].
+//! - A **role** is a named set of privileges. Three system roles, not
+//!   editable: Administrator (every privilege), Read-only (`System.Anonymous`,
+//!   `System.View`, `System.Read`) and No access (nothing, and it denies).
+//!   Custom roles always carry the three `System.*` base privileges.
+//! - A **permission** gives a principal (user or group) a role on one
+//!   inventory object, optionally propagating to the object's subtree.
+//! - The **effective rights** of a user on an object are decided by
+//!   [`Authz::effective`], which also says which permissions decided them.
+
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap};
+
+/// One action a role may allow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Privilege {
+    /// The vSphere-style id, e.g. `VirtualMachine.Interact.PowerOn`.
+    pub id: &'static str,
+    /// One line for humans.
+    pub description: &'static str,
+}
+
+/// Shorthand for the catalogue below.
+const fn p(id: &'static str, description: &'static str) -> Privilege {
+    Privilege { id, description }
+}
+
+/// The privilege catalogue, with vSphere's ids.
+pub const PRIVILEGES: &[Privilege] = &[
+    p(
+        "System.Anonymous",
+        "Base privilege held by every role except No access",
+    ),
+    p("System.View", "See the object in the inventory"),
+    p("System.Read", "Read the object's properties"),
+    p("Global.Settings", "Read and change the center's settings"),
+    p("Global.CancelTask", "Cancel a running task"),
+    p("Global.LogEvent", "Log a user-defined event on the object"),
+    p(
+        "Global.Diagnostics",
+        "Get diagnostic information and log bundles",
+    ),
+    p("Folder.Create", "Create a folder"),
+    p("Folder.Delete", "Delete a folder"),
+    p("Folder.Move", "Move a folder"),
+    p("Folder.Rename", "Rename a folder"),
+    p("Datacenter.Create", "Create a datacenter"),
+    p("Datacenter.Delete", "Delete a datacenter"),
+    p("Datacenter.Move", "Move a datacenter"),
+    p("Datacenter.Rename", "Rename a datacenter"),
+    p("Host.Inventory.AddHostToCluster", "Add a host to a cluster"),
+    p("Host.Inventory.AddStandaloneHost", "Add a standalone host"),
+    p(
+        "Host.Inventory.RemoveHostFromCluster",
+        "Remove a host from a cluster",
+    ),
+    p("Host.Inventory.MoveHost", "Move a host between clusters"),
+    p("Host.Inventory.CreateCluster", "Create a cluster"),
+    p(
+        "Host.Inventory.EditCluster",
+        "Change a cluster's settings (HA, DRS)",
+    ),
+    p("Host.Inventory.DeleteCluster", "Delete a cluster"),
+    p("Host.Config.Connection", "Disconnect and reconnect a host"),
+    p("Host.Config.Network", "Configure a host's networking"),
+    p("Host.Config.Storage", "Configure a host's storage"),
+    p(
+        "Host.Config.Maintenance",
+        "Enter and leave maintenance mode, reboot a host",
+    ),
+    p(
+        "Host.Config.Settings",
+        "Change a host's settings, including lockdown mode",
+    ),
+    p(
+        "Host.Config.NetService",
+        "Change a host's firewall and services",
+    ),
+    p(
+        "Datastore.AllocateSpace",
+        "Use space on a datastore for disks and snapshots",
+    ),
+    p("Datastore.Browse", "Browse a datastore's files"),
+    p(
+        "Datastore.FileManagement",
+        "Copy, move and delete datastore files",
+    ),
+    p("Datastore.Config", "Configure a datastore"),
+    p("Datastore.Rename", "Rename a datastore"),
+    p("Datastore.Delete", "Remove a datastore"),
+    p("Network.Assign", "Connect a VM's NIC to the network"),
+    p("Network.Config", "Configure a network"),
+    p("Network.Delete", "Delete a network"),
+    p("DVSwitch.Create", "Create a distributed switch"),
+    p("DVSwitch.Modify", "Change a distributed switch"),
+    p("DVSwitch.Delete", "Delete a distributed switch"),
+    p("DVPortgroup.Create", "Create a distributed port group"),
+    p("DVPortgroup.Modify", "Change a distributed port group"),
+    p("DVPortgroup.Delete", "Delete a distributed port group"),
+    p("VirtualMachine.Inventory.Create", "Create a VM"),
+    p(
+        "VirtualMachine.Inventory.Delete",
+        "Delete a VM and its files",
+    ),
+    p(
+        "VirtualMachine.Inventory.Move",
+        "Move a VM in the inventory",
+    ),
+    p(
+        "VirtualMachine.Inventory.Register",
+        "Register an existing VM",
+    ),
+    p(
+        "VirtualMachine.Inventory.Unregister",
+        "Unregister a VM, keeping its files",
+    ),
+    p("VirtualMachine.Interact.PowerOn", "Power on or resume a VM"),
+    p("VirtualMachine.Interact.PowerOff", "Power off a VM"),
+    p("VirtualMachine.Interact.Reset", "Reset a VM"),
+    p("VirtualMachine.Interact.Suspend", "Suspend a VM"),
+    p(
+        "VirtualMachine.Interact.ConsoleInteract",
+        "Use a VM's console",
+    ),
+    p(
+        "VirtualMachine.Interact.DeviceConnection",
+        "Connect and disconnect a VM's devices",
+    ),
+    p(
+        "VirtualMachine.Interact.GuestControl",
+        "Run commands through the guest agent",
+    ),
+    p(
+        "VirtualMachine.Interact.CreateSecondary",
+        "Turn on fault tolerance for a VM",
+    ),
+    p(
+        "VirtualMachine.Interact.TurnOffFaultTolerance",
+        "Turn off fault tolerance for a VM",
+    ),
+    p("VirtualMachine.Config.CPUCount", "Change a VM's CPU count"),
+    p("VirtualMachine.Config.Memory", "Change a VM's memory size"),
+    p("VirtualMachine.Config.EditDevice", "Change a VM's devices"),
+    p("VirtualMachine.Config.AddNewDisk", "Add a new disk to a VM"),
+    p(
+        "VirtualMachine.Config.RemoveDisk",
+        "Remove a disk from a VM",
+    ),
+    p("VirtualMachine.Config.Rename", "Rename a VM"),
+    p(
+        "VirtualMachine.Config.Settings",
+        "Change a VM's general settings",
+    ),
+    p(
+        "VirtualMachine.State.CreateSnapshot",
+        "Take a snapshot of a VM",
+    ),
+    p(
+        "VirtualMachine.State.RevertToSnapshot",
+        "Revert a VM to a snapshot",
+    ),
+    p(
+        "VirtualMachine.State.RemoveSnapshot",
+        "Delete a VM's snapshot",
+    ),
+    p("VirtualMachine.Provisioning.Clone", "Clone a VM"),
+    p(
+        "VirtualMachine.Provisioning.DeployTemplate",
+        "Deploy a VM from a template",
+    ),
+    p(
+        "VirtualMachine.Provisioning.MarkAsTemplate",
+        "Turn a VM into a template",
+    ),
+    p(
+        "VirtualMachine.Provisioning.DiskRandomRead",
+        "Read a VM's disks (backups)",
+    ),
+    p(
+        "Resource.AssignVMToPool",
+        "Place a VM in a resource pool or cluster",
+    ),
+    p("Resource.HotMigrate", "Migrate a running VM (vMotion)"),
+    p("Resource.ColdMigrate", "Migrate a powered-off VM"),
+    p("Resource.CreatePool", "Create a resource pool"),
+    p("Resource.DeletePool", "Delete a resource pool"),
+    p(
+        "Authorization.ModifyPermissions",
+        "Set and remove permissions on the object",
+    ),
+    p(
+        "Authorization.ModifyRoles",
+        "Create, edit and delete custom roles",
+    ),
+    p(
+        "Authorization.ReassignRolePermissions",
+        "Move permissions from one role to another",
+    ),
+    p("Sessions.TerminateSession", "End other users' sessions"),
+    p("Task.Create", "Create a task"),
+    p("Task.Update", "Update a task"),
+    p("Alarm.Create", "Create an alarm"),
+    p("Alarm.Edit", "Change an alarm"),
+    p("Alarm.Delete", "Delete an alarm"),
+    p("Alarm.Acknowledge", "Acknowledge a triggered alarm"),
+];
+
+/// The privilege with this id, if it is in the catalogue.
+pub fn privilege(id: &str) -> Option<&'static Privilege> {
+    PRIVILEGES.iter().find(|p| p.id == id)
+}
+
+/// `System.View`: the privilege that makes an object appear in listings.
+pub const VIEW: &str = "System.View";
+
+/// Held by every role except No access (vSphere adds them to custom roles).
+pub const BASE_PRIVILEGES: [&str; 3] = ["System.Anonymous", "System.View", "System.Read"];
+
+/// Role ids of the three system roles.
+pub const ADMINISTRATOR_ROLE: &str = "administrator";
+pub const READ_ONLY_ROLE: &str = "read-only";
+pub const NO_ACCESS_ROLE: &str = "no-access";
+
+/// A named set of privileges.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Role {
+    pub id: String,
+    pub name: String,
+    pub privileges: BTreeSet<String>,
+    /// System roles are defined here and cannot be edited or deleted.
+    pub system: bool,
+}
+
+/// Why a role is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoleError {
+    #[error("the role name must not be empty")]
+    EmptyName,
+    #[error("unknown privilege(s): {}", .0.join(", "))]
+    UnknownPrivileges(Vec<String>),
+    #[error("\"{0}\" is a system role and cannot be changed")]
+    SystemRole(String),
+}
+
+impl Role {
+    fn system(id: &str, name: &str, privileges: BTreeSet<String>) -> Role {
+        Role {
+            id: id.to_string(),
+            name: name.to_string(),
+            privileges,
+            system: true,
+        }
+    }
+
+    /// Every privilege in the catalogue.
+    pub fn administrator() -> Role {
+        let all = PRIVILEGES.iter().map(|p| p.id.to_string()).collect();
+        Role::system(ADMINISTRATOR_ROLE, "Administrator", all)
+    }
+
+    /// View and read, nothing else.
+    pub fn read_only() -> Role {
+        let base = BASE_PRIVILEGES.iter().map(|p| p.to_string()).collect();
+        Role::system(READ_ONLY_ROLE, "Read-only", base)
+    }
+
+    /// No privileges; where it decides, it denies everything (see
+    /// [`Authz::effective`]).
+    pub fn no_access() -> Role {
+        Role::system(NO_ACCESS_ROLE, "No access", BTreeSet::new())
+    }
+
+    /// The three system roles.
+    pub fn system_roles() -> [Role; 3] {
+        [Role::administrator(), Role::read_only(), Role::no_access()]
+    }
+
+    /// A custom role, validated by [`validate_custom_role`].
+    pub fn custom<I, S>(id: &str, name: &str, privileges: I) -> Result<Role, RoleError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let privileges = privileges.into_iter().map(Into::into).collect();
+        Ok(Role {
+            id: id.to_string(),
+            name: name.trim().to_string(),
+            privileges: validate_custom_role(name, privileges)?,
+            system: false,
+        })
+    }
+
+    /// Whether this is the No access role.
+    pub fn is_no_access(&self) -> bool {
+        self.id == NO_ACCESS_ROLE
+    }
+
+    /// Refuses changes to system roles; callers check before editing or
+    /// deleting a role.
+    pub fn check_editable(&self) -> Result<(), RoleError> {
+        if self.system {
+            return Err(RoleError::SystemRole(self.name.clone()));
+        }
+        Ok(())
+    }
+}
+
+/// Checks a custom role's name and privileges, and returns the privileges
+/// with the base ones added, as vSphere does. Name uniqueness is the
+/// caller's business.
+pub fn validate_custom_role(
+    name: &str,
+    mut privileges: BTreeSet<String>,
+) -> Result<BTreeSet<String>, RoleError> {
+    if name.trim().is_empty() {
+        return Err(RoleError::EmptyName);
+    }
+    let unknown: Vec<String> = privileges
+        .iter()
+        .filter(|id| privilege(id).is_none())
+        .cloned()
+        .collect();
+    if !unknown.is_empty() {
+        return Err(RoleError::UnknownPrivileges(unknown));
+    }
+    privileges.extend(BASE_PRIVILEGES.iter().map(|p| p.to_string()));
+    Ok(privileges)
+}
+
+/// Who a permission is for.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Principal {
+    User(String),
+    Group(String),
+}
+
+/// A role given to a principal on an object. The caller keeps at most one per
+/// (principal, object).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Permission {
+    pub principal: Principal,
+    /// The role's id.
+    pub role: String,
+    /// The inventory object's id.
+    pub object: String,
+    /// Whether it also applies to the object's subtree.
+    pub propagate: bool,
+}
+
+/// Whose rights are asked for: a user with its groups, or (to answer "what
+/// may this group do") a group alone.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Subject {
+    pub user: Option<String>,
+    pub groups: BTreeSet<String>,
+}
+
+impl Subject {
+    /// A user and the names of the groups it belongs to.
+    pub fn user<I, S>(name: &str, groups: I) -> Subject
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Subject {
+            user: Some(name.to_string()),
+            groups: groups.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// A group on its own.
+    pub fn group(name: &str) -> Subject {
+        Subject {
+            user: None,
+            groups: BTreeSet::from([name.to_string()]),
+        }
+    }
+
+    /// Whether a permission for `principal` concerns this subject.
+    pub fn matches(&self, principal: &Principal) -> bool {
+        match principal {
+            Principal::User(u) => self.user.as_deref() == Some(u.as_str()),
+            Principal::Group(g) => self.groups.contains(g),
+        }
+    }
+}
+
+/// The inventory's shape: each object's parent. Built from the store's
+/// (id, parent) pairs.
+#[derive(Clone, Debug, Default)]
+pub struct Tree {
+    parents: HashMap<String, Option<String>>,
+}
+
+impl Tree {
+    pub fn new() -> Tree {
+        Tree::default()
+    }
+
+    /// Adds or moves an object.
+    pub fn insert(&mut self, id: impl Into<String>, parent: Option<String>) {
+        self.parents.insert(id.into(), parent);
+    }
+
+    /// Forgets an object (its children keep pointing at it).
+    pub fn remove(&mut self, id: &str) {
+        self.parents.remove(id);
+    }
+
+    /// The object's parent, `None` for the root or an unknown object.
+    pub fn parent(&self, id: &str) -> Option<&str> {
+        self.parents.get(id)?.as_deref()
+    }
+
+    /// `id` and its ancestors, nearest first, the root last: the `path` that
+    /// [`Authz::effective`] takes. The walk stops at an unknown object, and
+    /// at a cycle (which the store should never produce).
+    pub fn path<'a>(&'a self, id: &'a str) -> Vec<&'a str> {
+        let mut path = vec![id];
+        while let Some(parent) = self.parent(path[path.len() - 1]) {
+            if path.len() > self.parents.len() {
+                break;
+            }
+            path.push(parent);
+        }
+        path
+    }
+}
+
+impl FromIterator<(String, Option<String>)> for Tree {
+    fn from_iter<I: IntoIterator<Item = (String, Option<String>)>>(pairs: I) -> Tree {
+        Tree {
+            parents: pairs.into_iter().collect(),
+        }
+    }
+}
+
+/// One permission that took part in a decision, for explanations.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reason {
+    pub principal: Principal,
+    pub role_id: String,
+    pub role: String,
+    pub object: String,
+    pub propagate: bool,
+}
+
+/// The effective rights of a subject on an object, and why.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub privileges: BTreeSet<String>,
+    /// The object whose permissions decided; `None` when no permission
+    /// applies anywhere on the path (then there are no privileges).
+    pub decided_at: Option<String>,
+    /// The permissions that decided: the user's own, or the matching groups'
+    /// (only the No access ones when No access applied).
+    pub permissions: Vec<Reason>,
+    /// Whether No access decided (then there are no privileges).
+    pub no_access: bool,
+}
+
+impl Decision {
+    /// Whether the decision grants `privilege`.
+    pub fn allows(&self, privilege: &str) -> bool {
+        self.privileges.contains(privilege)
+    }
+
+    /// Whether the object appears in the subject's listings.
+    pub fn visible(&self) -> bool {
+        self.allows(VIEW)
+    }
+}
+
+/// Whether `decision` grants `privilege`.
+pub fn check(decision: &Decision, privilege: &str) -> bool {
+    decision.allows(privilege)
+}
+
+/// Roles and permissions, indexed for evaluation. Cheap to query; rebuild it
+/// (or keep it in the store's cache) when roles or permissions change.
+#[derive(Clone, Debug, Default)]
+pub struct Authz {
+    roles: HashMap<String, Role>,
+    by_object: HashMap<String, Vec<Permission>>,
+}
+
+impl Authz {
+    /// Indexes the roles and permissions. The system roles always come from
+    /// this code: stored copies with their ids are ignored, so a catalogue
+    /// that grows gives Administrator the new privileges at once.
+    pub fn new(
+        roles: impl IntoIterator<Item = Role>,
+        permissions: impl IntoIterator<Item = Permission>,
+    ) -> Authz {
+        let mut authz = Authz::default();
+        // The system roles go in last, replacing any stored copies.
+        for role in roles.into_iter().chain(Role::system_roles()) {
+            authz.roles.insert(role.id.clone(), role);
+        }
+        for permission in permissions {
+            authz
+                .by_object
+                .entry(permission.object.clone())
+                .or_default()
+                .push(permission);
+        }
+        authz
+    }
+
+    /// The role with this id.
+    pub fn role(&self, id: &str) -> Option<&Role> {
+        self.roles.get(id)
+    }
+
+    /// The permissions set on one object.
+    pub fn permissions_on(&self, object: &str) -> &[Permission] {
+        self.by_object.get(object).map_or(&[], Vec::as_slice)
+    }
+
+    /// The effective rights of `subject` on `path[0]`, where `path` is the
+    /// object followed by its ancestors up to the root (see [`Tree::path`]).
+    ///
+    /// Walk from the object towards the root. At each object, the applicable
+    /// permissions are those for the subject (the user or one of its groups)
+    /// set on the object itself, propagating or not, or set on an ancestor
+    /// with propagate. The nearest object with at least one applicable
+    /// permission decides alone; everything above it is ignored, whichever
+    /// principal it names. There, the user's own permission wins over its
+    /// groups'; otherwise the roles of all its matching groups add up.
+    ///
+    /// No access: if the deciding permission is the user's own and names
+    /// No access, the user gets nothing. Among group permissions, we treat
+    /// No access as an explicit deny that wins: one matching group with No
+    /// access at the deciding object removes every privilege, whatever the
+    /// other groups grant there (the union is not taken). A permission set
+    /// nearer to the object, or the user's own permission at the same
+    /// object, still overrides it, as any permission would.
+    ///
+    /// A permission naming an unknown role decides with no privileges (the
+    /// store's foreign keys should make this impossible).
+    pub fn effective<S: AsRef<str>>(&self, subject: &Subject, path: &[S]) -> Decision {
+        for (depth, object) in path.iter().enumerate() {
+            let applicable: Vec<&Permission> = self
+                .permissions_on(object.as_ref())
+                .iter()
+                .filter(|p| (depth == 0 || p.propagate) && subject.matches(&p.principal))
+                .collect();
+            if !applicable.is_empty() {
+                return self.decide(object.as_ref(), applicable);
+            }
+        }
+        Decision::default()
+    }
+
+    /// Whether `subject` holds `privilege` on `path[0]`.
+    pub fn allows<S: AsRef<str>>(&self, subject: &Subject, path: &[S], privilege: &str) -> bool {
+        self.effective(subject, path).allows(privilege)
+    }
+
+    /// Whether `path[0]` appears in `subject`'s listings (it holds
+    /// `System.View` there).
+    pub fn visible<S: AsRef<str>>(&self, subject: &Subject, path: &[S]) -> bool {
+        self.allows(subject, path, VIEW)
+    }
+
+    /// The decision at the nearest object with applicable permissions.
+    fn decide(&self, object: &str, applicable: Vec<&Permission>) -> Decision {
+        let own = applicable
+            .iter()
+            .find(|p| matches!(p.principal, Principal::User(_)));
+        let deciding = match own {
+            Some(own) => vec![*own],
+            None => applicable,
+        };
+        let denying: Vec<&Permission> = deciding
+            .iter()
+            .copied()
+            .filter(|p| p.role == NO_ACCESS_ROLE)
+            .collect();
+        let no_access = !denying.is_empty();
+        let (privileges, reasons) = if no_access {
+            (BTreeSet::new(), denying)
+        } else {
+            let privileges = deciding
+                .iter()
+                .filter_map(|p| self.role(&p.role))
+                .flat_map(|r| r.privileges.iter().cloned())
+                .collect();
+            (privileges, deciding)
+        };
+        Decision {
+            privileges,
+            decided_at: Some(object.to_string()),
+            permissions: reasons.into_iter().map(|p| self.reason(p)).collect(),
+            no_access,
+        }
+    }
+
+    fn reason(&self, p: &Permission) -> Reason {
+        Reason {
+            principal: p.principal.clone(),
+            role_id: p.role.clone(),
+            role: self
+                .role(&p.role)
+                .map_or(p.role.clone(), |r| r.name.clone()),
+            object: p.object.clone(),
+            propagate: p.propagate,
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "authz_tests.rs"]
+mod authz_tests;
