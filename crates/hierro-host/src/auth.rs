@@ -1,35 +1,24 @@
-//! Login with the host's admin account and session tokens with idle expiry.
+//! Login with the host's admin account (from host.toml), into the shared
+//! session store.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
+use hierro_http::SessionStore;
 
 use crate::config::AdminAccount;
 
 pub struct Sessions {
     admin: AdminAccount,
-    idle: Duration,
-    tokens: Mutex<HashMap<String, Session>>,
-}
-
-struct Session {
-    user: String,
-    last_used: Instant,
+    pub store: SessionStore,
 }
 
 impl Sessions {
     pub fn new(admin: AdminAccount, idle: Duration) -> Self {
         Self {
             admin,
-            idle,
-            tokens: Mutex::default(),
+            store: SessionStore::new(idle),
         }
-    }
-
-    pub fn idle(&self) -> Duration {
-        self.idle
     }
 
     /// Checks the credentials and opens a session; `None` when they are wrong.
@@ -41,29 +30,7 @@ impl Sessions {
         Argon2::default()
             .verify_password(password.as_bytes(), &hash)
             .ok()?;
-        let token = hex::encode(rand::random::<[u8; 32]>());
-        self.tokens.lock().unwrap().insert(
-            token.clone(),
-            Session {
-                user: user.to_string(),
-                last_used: Instant::now(),
-            },
-        );
-        Some(token)
-    }
-
-    /// The session's user, refreshing its idle timer; `None` if unknown or expired.
-    pub fn check(&self, token: &str) -> Option<String> {
-        let mut tokens = self.tokens.lock().unwrap();
-        let now = Instant::now();
-        tokens.retain(|_, s| now.duration_since(s.last_used) < self.idle);
-        let s = tokens.get_mut(token)?;
-        s.last_used = now;
-        Some(s.user.clone())
-    }
-
-    pub fn logout(&self, token: &str) {
-        self.tokens.lock().unwrap().remove(token);
+        Some(self.store.open(user))
     }
 }
 
@@ -83,21 +50,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn login_check_expire_logout() {
+    fn only_the_admin_with_the_right_password() {
         let admin = AdminAccount {
             user: "root".into(),
             password_hash: hash_password("secret"),
         };
-        let s = Sessions::new(admin, Duration::from_millis(200));
+        let s = Sessions::new(admin, Duration::from_secs(60));
         assert!(s.login("root", "wrong").is_none());
         assert!(s.login("admin", "secret").is_none());
         let t = s.login("root", "secret").unwrap();
-        assert_eq!(s.check(&t).as_deref(), Some("root"));
-        assert!(s.check("nope").is_none());
-        std::thread::sleep(Duration::from_millis(300));
-        assert!(s.check(&t).is_none(), "idle session expired");
-        let t = s.login("root", "secret").unwrap();
-        s.logout(&t);
-        assert!(s.check(&t).is_none());
+        assert_eq!(s.store.check(&t).as_deref(), Some("root"));
     }
 }

@@ -415,7 +415,8 @@ pub async fn wait_for_agent(host: &mut LabHost) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         if let Ok(pem) = std::fs::read_to_string(&cert) {
-            host.thumbprint = hierro_host::tls::thumbprint_of_pem(&pem)?;
+            host.thumbprint =
+                hierro_host::tls::thumbprint_of_pem(&pem).map_err(anyhow::Error::msg)?;
             let client = Client::new(&host.url, Trust::Thumbprint(host.thumbprint.clone()))?;
             if client.about().await.is_ok() {
                 return Ok(());

@@ -11,12 +11,12 @@ mod vm;
 
 use std::sync::Arc;
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::routing::{get, post, put};
 use axum::Router;
-use serde::de::DeserializeOwned;
+
+pub use hierro_http::Body;
 
 use crate::error::ApiError;
 use crate::Host;
@@ -84,44 +84,11 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, host: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(hierro_api::SESSION_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let query = parts.uri.query().and_then(|q| {
-            q.split('&')
-                .find_map(|kv| kv.strip_prefix("session=").map(str::to_string))
-        });
-        let token = header
-            .or(query)
+        let token = hierro_http::session_token(parts)
             .ok_or_else(|| ApiError::unauthorized("log in first: POST /api/session"))?;
-        let user = host.sessions.check(&token).ok_or_else(|| {
+        let user = host.sessions.store.check(&token).ok_or_else(|| {
             ApiError::unauthorized("the session is unknown or expired; log in again")
         })?;
         Ok(Caller { user })
-    }
-}
-
-/// A JSON body whose errors come back as our JSON errors, naming the field.
-pub struct Body<T>(pub T);
-
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Body(v)),
-            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::bad_request(format!(
-                "invalid request body: {}",
-                std::error::Error::source(&e)
-                    .map(|s| s.to_string())
-                    .unwrap_or_else(|| e.body_text())
-            ))),
-            Err(e) => Err(ApiError::bad_request(format!(
-                "invalid request body: {}",
-                e.body_text()
-            ))),
-        }
     }
 }

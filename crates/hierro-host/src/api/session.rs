@@ -32,7 +32,7 @@ pub async fn login(
     Ok(Json(LoginResponse {
         token,
         username: req.username,
-        idle_timeout_secs: host.sessions.idle().as_secs(),
+        idle_timeout_secs: host.sessions.store.idle().as_secs(),
     }))
 }
 
@@ -41,7 +41,7 @@ pub async fn logout(State(host): State<AppState>, headers: HeaderMap) -> StatusC
         .get(hierro_api::SESSION_HEADER)
         .and_then(|v| v.to_str().ok())
     {
-        host.sessions.logout(t);
+        host.sessions.store.close(t);
     }
     StatusCode::NO_CONTENT
 }

@@ -1,0 +1,29 @@
+//! What Hierro's HTTPS servers share: the JSON error type, the request body
+//! extractor that names bad fields, session tokens with idle expiry, and
+//! certificate thumbprints.
+
+pub mod body;
+pub mod error;
+pub mod sessions;
+pub mod tls;
+
+pub use body::Body;
+pub use error::{ApiError, ApiResult};
+pub use sessions::SessionStore;
+
+/// The session token of a request: the `hierro-session` header, or a
+/// `session` query parameter for WebSockets (browsers cannot set headers
+/// there).
+pub fn session_token(parts: &axum::http::request::Parts) -> Option<String> {
+    let header = parts
+        .headers
+        .get(hierro_api::SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    header.or_else(|| {
+        parts.uri.query().and_then(|q| {
+            q.split('&')
+                .find_map(|kv| kv.strip_prefix("session=").map(str::to_string))
+        })
+    })
+}

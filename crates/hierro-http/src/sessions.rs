@@ -1,0 +1,82 @@
+//! Session tokens with idle expiry. Who may log in is the server's business;
+//! this only remembers who did.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub struct SessionStore {
+    idle: Duration,
+    tokens: Mutex<HashMap<String, Session>>,
+}
+
+struct Session {
+    user: String,
+    last_used: Instant,
+}
+
+impl SessionStore {
+    pub fn new(idle: Duration) -> Self {
+        Self {
+            idle,
+            tokens: Mutex::default(),
+        }
+    }
+
+    pub fn idle(&self) -> Duration {
+        self.idle
+    }
+
+    /// A new session for an authenticated user; returns its token.
+    pub fn open(&self, user: &str) -> String {
+        let token = hex::encode(rand::random::<[u8; 32]>());
+        self.tokens.lock().unwrap().insert(
+            token.clone(),
+            Session {
+                user: user.to_string(),
+                last_used: Instant::now(),
+            },
+        );
+        token
+    }
+
+    /// The session's user, refreshing its idle timer; `None` if unknown or expired.
+    pub fn check(&self, token: &str) -> Option<String> {
+        let mut tokens = self.tokens.lock().unwrap();
+        let now = Instant::now();
+        tokens.retain(|_, s| now.duration_since(s.last_used) < self.idle);
+        let s = tokens.get_mut(token)?;
+        s.last_used = now;
+        Some(s.user.clone())
+    }
+
+    pub fn close(&self, token: &str) {
+        self.tokens.lock().unwrap().remove(token);
+    }
+
+    /// Ends every session of a user (deleted or disabled account).
+    pub fn close_user(&self, user: &str) {
+        self.tokens.lock().unwrap().retain(|_, s| s.user != user);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_check_expire_close() {
+        let s = SessionStore::new(Duration::from_millis(200));
+        let t = s.open("root");
+        assert_eq!(s.check(&t).as_deref(), Some("root"));
+        assert!(s.check("nope").is_none());
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(s.check(&t).is_none(), "idle session expired");
+        let t = s.open("root");
+        s.close(&t);
+        assert!(s.check(&t).is_none());
+        let t = s.open("alice");
+        s.close_user("alice");
+        assert!(s.check(&t).is_none());
+    }
+}
