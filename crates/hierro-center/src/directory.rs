@@ -67,17 +67,31 @@ fn conflict_or(e: sqlx::Error, msg: String) -> DirectoryError {
 }
 
 pub async fn create_user(db: &Db, name: &str, password: &str, full_name: &str) -> Result<User> {
-    validate_principal("user", name)?;
     check_password(password)?;
+    create_user_hashed(db, name, &hash_password(password), full_name).await?;
+    get_user(db, name).await
+}
+
+/// A user whose password hash is already made (the configured first
+/// administrator).
+pub async fn create_user_hashed(
+    db: &Db,
+    name: &str,
+    password_hash: &str,
+    full_name: &str,
+) -> Result<()> {
+    validate_principal("user", name)?;
+    PasswordHash::new(password_hash)
+        .map_err(|e| DirectoryError::Invalid(format!("password hash: {e}")))?;
     sqlx::query("INSERT INTO users (name, password_hash, full_name, disabled, created) VALUES ($1, $2, $3, 0, $4)")
         .bind(name)
-        .bind(hash_password(password))
+        .bind(password_hash)
         .bind(full_name)
         .bind(Utc::now().to_rfc3339())
         .execute(&db.pool)
         .await
         .map_err(|e| conflict_or(e, format!("a user named {name:?} exists already")))?;
-    get_user(db, name).await
+    Ok(())
 }
 
 pub async fn get_user(db: &Db, name: &str) -> Result<User> {

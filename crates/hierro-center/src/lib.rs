@@ -3,7 +3,11 @@
 //! authorization model (`authz`).
 
 pub mod access;
+pub mod api;
 pub mod authz;
+pub mod config;
 pub mod db;
 pub mod directory;
 pub mod inventory;
+pub mod server;
+pub mod tls;

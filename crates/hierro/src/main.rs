@@ -26,6 +26,9 @@ enum Command {
     /// The host agent and host-level queries.
     #[command(subcommand)]
     Host(cmd::host::HostCmd),
+    /// The center (vCenter analog).
+    #[command(subcommand)]
+    Center(cmd::center::CenterCmd),
     /// The virtual switch daemon (started and supervised by the host agent).
     Vswitchd {
         /// The control socket.
@@ -70,6 +73,7 @@ fn main() {
                 tokio::task::spawn_blocking(move || hierro_vswitch::run(&socket).map(|_| ()))
                     .await?
             }
+            Command::Center(c) => cmd::center::run(c).await,
             Command::Vm(c) => cmd::vm::run(c, &cli.conn, out).await,
             Command::Datastore(c) => cmd::datastore::run(c, &cli.conn, out).await,
             Command::Task(c) => cmd::task::run_task(c, &cli.conn, out).await,

@@ -1,3 +1,4 @@
+pub mod center;
 pub mod connect;
 pub mod console;
 pub mod datastore;

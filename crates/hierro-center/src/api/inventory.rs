@@ -1,0 +1,158 @@
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use hierro_http::{ApiError, ApiResult, Body};
+use serde::{Deserialize, Serialize};
+
+use super::{authorize, internal, AppState, Caller};
+use crate::authz::VIEW;
+use crate::inventory::{self, Kind, Object};
+
+#[derive(Deserialize)]
+pub struct SearchQuery {
+    kind: Option<Kind>,
+    name: Option<String>,
+}
+
+/// Keeps the objects the caller may see.
+async fn visible(c: &AppState, caller: &Caller, objects: Vec<Object>) -> ApiResult<Vec<Object>> {
+    let (authz, tree) = crate::access::load(&c.db).await.map_err(internal)?;
+    Ok(objects
+        .into_iter()
+        .filter(|o| authz.visible(&caller.subject, &tree.path(&o.id)))
+        .collect())
+}
+
+pub async fn search(
+    State(c): State<AppState>,
+    caller: Caller,
+    Query(q): Query<SearchQuery>,
+) -> ApiResult<Json<Vec<Object>>> {
+    let found = inventory::search(&c.db, q.kind, q.name.as_deref()).await?;
+    Ok(Json(visible(&c, &caller, found).await?))
+}
+
+#[derive(Serialize)]
+pub struct ObjectView {
+    #[serde(flatten)]
+    object: Object,
+    /// Names from the root down to the object.
+    path: Vec<String>,
+}
+
+pub async fn get(
+    State(c): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ObjectView>> {
+    authorize(&c, &caller, &id, VIEW).await?;
+    let object = inventory::get(&c.db, &id).await?;
+    let path = inventory::path(&c.db, &id)
+        .await?
+        .into_iter()
+        .rev()
+        .map(|o| o.name)
+        .collect();
+    Ok(Json(ObjectView { object, path }))
+}
+
+pub async fn children(
+    State(c): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<Object>>> {
+    authorize(&c, &caller, &id, VIEW).await?;
+    let kids = inventory::children(&c.db, &id).await?;
+    Ok(Json(visible(&c, &caller, kids).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRequest {
+    kind: Kind,
+    name: String,
+    parent: String,
+}
+
+/// The privilege each change needs, by kind of object.
+fn privilege(kind: Kind, action: &str) -> ApiResult<&'static str> {
+    use Kind::*;
+    Ok(match (kind, action) {
+        (Folder, "create") => "Folder.Create",
+        (Folder, "rename") => "Folder.Rename",
+        (Folder, "move") => "Folder.Move",
+        (Folder, "delete") => "Folder.Delete",
+        (Datacenter, "create") => "Datacenter.Create",
+        (Datacenter, "rename") => "Datacenter.Rename",
+        (Datacenter, "move") => "Datacenter.Move",
+        (Datacenter, "delete") => "Datacenter.Delete",
+        (Cluster, "create") => "Host.Inventory.CreateCluster",
+        (Cluster, "rename" | "move") => "Host.Inventory.EditCluster",
+        (Cluster, "delete") => "Host.Inventory.DeleteCluster",
+        (Host, "move") => "Host.Inventory.MoveHost",
+        (Vm, "move") => "VirtualMachine.Inventory.Move",
+        (Vm, "delete") => "VirtualMachine.Inventory.Delete",
+        (kind, action) => {
+            return Err(ApiError::bad_request(format!(
+                "a {} cannot be {action}d here: hosts are added, VMs created and datastores and networks discovered through their own calls",
+                kind.as_str()
+            )))
+        }
+    })
+}
+
+pub async fn create(
+    State(c): State<AppState>,
+    caller: Caller,
+    Body(req): Body<CreateRequest>,
+) -> ApiResult<(StatusCode, Json<Object>)> {
+    authorize(&c, &caller, &req.parent, privilege(req.kind, "create")?).await?;
+    let obj = inventory::create(
+        &c.db,
+        req.kind,
+        &req.name,
+        &req.parent,
+        serde_json::json!({}),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(obj)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateRequest {
+    name: Option<String>,
+    parent: Option<String>,
+}
+
+pub async fn update(
+    State(c): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(req): Body<UpdateRequest>,
+) -> ApiResult<Json<Object>> {
+    authorize(&c, &caller, &id, VIEW).await?;
+    let kind = inventory::get(&c.db, &id).await?.kind;
+    if let Some(name) = &req.name {
+        authorize(&c, &caller, &id, privilege(kind, "rename")?).await?;
+        inventory::rename(&c.db, &id, name).await?;
+    }
+    if let Some(parent) = &req.parent {
+        authorize(&c, &caller, &id, privilege(kind, "move")?).await?;
+        authorize(&c, &caller, parent, "Folder.Create").await?;
+        inventory::move_to(&c.db, &id, parent).await?;
+    }
+    Ok(Json(inventory::get(&c.db, &id).await?))
+}
+
+pub async fn remove(
+    State(c): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    authorize(&c, &caller, &id, VIEW).await?;
+    let kind = inventory::get(&c.db, &id).await?.kind;
+    authorize(&c, &caller, &id, privilege(kind, "delete")?).await?;
+    inventory::delete(&c.db, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,48 @@
+//! `center.toml`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CenterConfig {
+    pub name: String,
+    /// HTTPS address; 443 by default as vCenter's.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// CA, certificates and (by default) the SQLite database.
+    pub data_dir: PathBuf,
+    /// `postgres://...` for PostgreSQL; SQLite in `data_dir` when absent.
+    #[serde(default)]
+    pub database: Option<String>,
+    #[serde(default = "default_idle")]
+    pub session_idle_secs: u64,
+    /// The first administrator, made on first start with the Administrator
+    /// role on the root folder.
+    pub admin: Admin,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Admin {
+    pub user: String,
+    /// An argon2id PHC string (`hierro host hash-password` makes one).
+    pub password_hash: String,
+}
+
+fn default_listen() -> SocketAddr {
+    "0.0.0.0:443".parse().unwrap()
+}
+fn default_idle() -> u64 {
+    1800
+}
+
+impl CenterConfig {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    }
+}

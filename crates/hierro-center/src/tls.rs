@@ -1,0 +1,78 @@
+//! The center is the certificate authority of its installation (the VMCA
+//! analog): a CA made on first start signs the center's own certificate and,
+//! later, the certificates of the hosts it manages.
+
+use std::path::Path;
+
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+
+pub struct Pki {
+    pub ca_pem: String,
+    pub cert_pem: String,
+    pub key_pem: String,
+    /// SHA-256 of the center's certificate, for clients to pin.
+    pub thumbprint: String,
+    ca_key: KeyPair,
+    ca_name: String,
+}
+
+fn ca_params(name: &str) -> CertificateParams {
+    let mut p = CertificateParams::default();
+    p.distinguished_name
+        .push(DnType::CommonName, format!("Hierro CA {name}"));
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    p.not_before = rcgen::date_time_ymd(2024, 1, 1);
+    p.not_after = rcgen::date_time_ymd(2124, 1, 1);
+    p
+}
+
+impl Pki {
+    /// Loads the CA and the center's certificate from `dir`, making them the
+    /// first time.
+    pub fn load_or_create(dir: &Path, name: &str, names: &[String]) -> anyhow::Result<Pki> {
+        let (ca_crt, ca_key) = (dir.join("ca.crt"), dir.join("ca.key"));
+        if !ca_crt.exists() || !ca_key.exists() {
+            let key = KeyPair::generate()?;
+            let cert = ca_params(name).self_signed(&key)?;
+            hierro_http::tls::write_private(&ca_key, key.serialize_pem().as_bytes())?;
+            std::fs::write(&ca_crt, cert.pem())?;
+        }
+        let ca_key_pair = KeyPair::from_pem(&std::fs::read_to_string(&ca_key)?)?;
+        let mut pki = Pki {
+            ca_pem: std::fs::read_to_string(&ca_crt)?,
+            cert_pem: String::new(),
+            key_pem: String::new(),
+            thumbprint: String::new(),
+            ca_key: ca_key_pair,
+            ca_name: name.to_string(),
+        };
+        let (crt, key) = (dir.join("center.crt"), dir.join("center.key"));
+        if !crt.exists() || !key.exists() {
+            let (cert_pem, key_pem) = pki.issue(name, names)?;
+            hierro_http::tls::write_private(&key, key_pem.as_bytes())?;
+            std::fs::write(&crt, cert_pem)?;
+        }
+        pki.cert_pem = std::fs::read_to_string(&crt)?;
+        pki.key_pem = std::fs::read_to_string(&key)?;
+        pki.thumbprint =
+            hierro_http::tls::thumbprint_of_pem(&pki.cert_pem).map_err(anyhow::Error::msg)?;
+        Ok(pki)
+    }
+
+    /// A server certificate for `names`, signed by the CA: (cert, key) PEM.
+    pub fn issue(&self, common_name: &str, names: &[String]) -> anyhow::Result<(String, String)> {
+        let key = KeyPair::generate()?;
+        let mut p = CertificateParams::new(names.to_vec())?;
+        p.distinguished_name.push(DnType::CommonName, common_name);
+        p.not_before = rcgen::date_time_ymd(2024, 1, 1);
+        p.not_after = rcgen::date_time_ymd(2074, 1, 1);
+        let issuer = Issuer::new(ca_params(&self.ca_name), &self.ca_key);
+        let cert = p.signed_by(&key, &issuer)?;
+        Ok((cert.pem(), key.serialize_pem()))
+    }
+}

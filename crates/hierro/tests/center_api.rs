@@ -1,0 +1,448 @@
+//! The center's REST API on SQLite and on PostgreSQL, as real processes:
+//! users, groups, roles and permissions set through the API, and the
+//! verdicts of the authorization rules seen through HTTP (403, hidden
+//! objects, filtered listings, explanations).
+
+mod common;
+
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use hierro_client::{Client, ClientError, Trust};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// A `hierro center serve` on loopback, killed when dropped.
+struct Center {
+    child: Child,
+    url: String,
+    thumbprint: String,
+    _dir: std::path::PathBuf,
+}
+
+impl Drop for Center {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn start(database: Option<String>) -> Center {
+    let dir = std::env::temp_dir().join(format!("hierro-center-{}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = free_port();
+    let mut config = format!(
+        "name = \"vc-test\"\nlisten = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\n[admin]\nuser = \"administrator\"\npassword_hash = \"{}\"\n",
+        dir.display(),
+        hierro_center::directory::hash_password("admin password")
+    );
+    if let Some(db) = database {
+        config = format!("database = \"{db}\"\n{config}");
+    }
+    std::fs::write(dir.join("center.toml"), config).unwrap();
+    let child = Command::new(common::HIERRO)
+        .args(["center", "serve", "--config"])
+        .arg(dir.join("center.toml"))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Made before waiting, so that a center that never answers is killed too.
+    let mut center = Center {
+        child,
+        url: format!("https://127.0.0.1:{port}"),
+        thumbprint: String::new(),
+        _dir: dir,
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(t) = hierro_client::fetch_thumbprint(&center.url).await {
+            center.thumbprint = t;
+            return center;
+        }
+        assert!(Instant::now() < deadline, "the center did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn login(c: &Center, user: &str, password: &str) -> Client {
+    let mut client = Client::new(&c.url, Trust::Thumbprint(c.thumbprint.clone())).unwrap();
+    client.login(user, password).await.unwrap();
+    client
+}
+
+async fn call(c: &Client, method: Method, path: &str, body: Value) -> Result<Value, ClientError> {
+    let body = (!body.is_null()).then_some(body);
+    c.call::<Value, Value>(method, path, body.as_ref())
+        .await
+        .or_else(|e| match e {
+            // 204 No Content has no JSON to decode.
+            ClientError::Http(m) if m.contains("decoding") => Ok(Value::Null),
+            e => Err(e),
+        })
+}
+
+fn status(r: Result<Value, ClientError>) -> u16 {
+    match r {
+        Ok(_) => 200,
+        Err(e) => e.status().map(|s| s.as_u16()).unwrap_or(0),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn permissions_through_the_api_on_sqlite_and_postgresql() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let pg_admin = std::env::var("HIERRO_TEST_POSTGRES")
+        .expect("HIERRO_TEST_POSTGRES is not set: scripts/test.sh starts PostgreSQL");
+    let pg_db = format!("hierro_api_{}", rand::random::<u32>());
+    let admin_pool = hierro_center::db::Db::connect_raw(&pg_admin).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {pg_db}"))
+        .execute(&admin_pool)
+        .await
+        .unwrap();
+    let pg_url = pg_admin.replacen("/postgres?", &format!("/{pg_db}?"), 1);
+
+    for database in [None, Some(pg_url)] {
+        let which = if database.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        };
+        let center = start(database).await;
+        let admin = login(&center, "administrator", "admin password").await;
+        let anon = Client::new(&center.url, Trust::Thumbprint(center.thumbprint.clone())).unwrap();
+        assert_eq!(
+            status(call(&anon, Method::GET, "/api/inventory", Value::Null).await),
+            401,
+            "{which}"
+        );
+        let health = call(&anon, Method::GET, "/api/health", Value::Null)
+            .await
+            .unwrap();
+        assert_eq!(health["database"], which);
+
+        // The tree: DC / Prod / Sub, and DC / Secret.
+        let mk = |kind: &str, name: &str, parent: &str| json!({"kind": kind, "name": name, "parent": parent});
+        let dc = call(
+            &admin,
+            Method::POST,
+            "/api/inventory",
+            mk("datacenter", "DC", "root"),
+        )
+        .await
+        .unwrap();
+        let dc = dc["id"].as_str().unwrap().to_string();
+        let id = |v: Value| v["id"].as_str().unwrap().to_string();
+        let prod = id(call(
+            &admin,
+            Method::POST,
+            "/api/inventory",
+            mk("folder", "Prod", &dc),
+        )
+        .await
+        .unwrap());
+        let sub = id(call(
+            &admin,
+            Method::POST,
+            "/api/inventory",
+            mk("folder", "Sub", &prod),
+        )
+        .await
+        .unwrap());
+        let secret = id(call(
+            &admin,
+            Method::POST,
+            "/api/inventory",
+            mk("folder", "Secret", &dc),
+        )
+        .await
+        .unwrap());
+        // Bad input: 400 naming the field, 409 on a taken name.
+        let e = call(
+            &admin,
+            Method::POST,
+            "/api/inventory",
+            json!({"kind": "folder", "name": "X"}),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            e.status().unwrap().as_u16() == 400 && e.to_string().contains("parent"),
+            "{which}: {e}"
+        );
+        assert_eq!(
+            status(
+                call(
+                    &admin,
+                    Method::POST,
+                    "/api/inventory",
+                    mk("folder", "Prod", &dc)
+                )
+                .await
+            ),
+            409
+        );
+
+        // People: alice is in ops; bob is in nothing.
+        for (u, p) in [("alice", "alice password"), ("bob", "bob password")] {
+            call(
+                &admin,
+                Method::POST,
+                "/api/users",
+                json!({"name": u, "password": p}),
+            )
+            .await
+            .unwrap();
+        }
+        call(&admin, Method::POST, "/api/groups", json!({"name": "ops"}))
+            .await
+            .unwrap();
+        call(
+            &admin,
+            Method::POST,
+            "/api/groups/ops/members/alice",
+            Value::Null,
+        )
+        .await
+        .unwrap();
+        let role = call(&admin, Method::POST, "/api/roles", json!({"name": "Folder admin", "privileges": ["Folder.Create", "Folder.Delete", "Folder.Rename"]}))
+            .await
+            .unwrap();
+        let folder_admin = role["id"].as_str().unwrap().to_string();
+        let e = call(
+            &admin,
+            Method::POST,
+            "/api/roles",
+            json!({"name": "Bad", "privileges": ["Folder.Fly"]}),
+        )
+        .await
+        .unwrap_err();
+        assert!(e.to_string().contains("Folder.Fly"), "{which}: {e}");
+        let set = |p: Value| {
+            let admin = admin.clone();
+            async move {
+                call(&admin, Method::POST, "/api/permissions", p)
+                    .await
+                    .unwrap()
+            }
+        };
+        set(json!({"principal": {"group": "ops"}, "role": folder_admin, "object": prod, "propagate": true})).await;
+        set(json!({"principal": {"user": "alice"}, "role": "read-only", "object": sub, "propagate": true})).await;
+        set(json!({"principal": {"group": "ops"}, "role": "no-access", "object": secret, "propagate": true})).await;
+
+        let alice = login(&center, "alice", "alice password").await;
+        let bob = login(&center, "bob", "bob password").await;
+        // Listings show what each may see.
+        let names = |v: Value| {
+            let mut n: Vec<String> = v
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["name"].as_str().unwrap().to_string())
+                .collect();
+            n.sort();
+            n
+        };
+        assert_eq!(
+            names(
+                call(&alice, Method::GET, "/api/inventory", Value::Null)
+                    .await
+                    .unwrap()
+            ),
+            ["Prod", "Sub"],
+            "{which}"
+        );
+        assert!(
+            names(
+                call(&bob, Method::GET, "/api/inventory", Value::Null)
+                    .await
+                    .unwrap()
+            )
+            .is_empty(),
+            "{which}"
+        );
+        assert_eq!(
+            names(
+                call(
+                    &admin,
+                    Method::GET,
+                    "/api/inventory?kind=folder",
+                    Value::Null
+                )
+                .await
+                .unwrap()
+            )
+            .len(),
+            4
+        );
+        // The group's role works on Prod; her own Read-only wins on Sub;
+        // Secret and DC are hidden from her.
+        assert_eq!(
+            status(
+                call(
+                    &alice,
+                    Method::POST,
+                    "/api/inventory",
+                    mk("folder", "New", &prod)
+                )
+                .await
+            ),
+            200,
+            "{which}"
+        );
+        assert_eq!(
+            status(
+                call(
+                    &alice,
+                    Method::POST,
+                    "/api/inventory",
+                    mk("folder", "New", &sub)
+                )
+                .await
+            ),
+            403,
+            "{which}"
+        );
+        assert_eq!(
+            status(
+                call(
+                    &alice,
+                    Method::GET,
+                    &format!("/api/inventory/{secret}"),
+                    Value::Null
+                )
+                .await
+            ),
+            404,
+            "{which}"
+        );
+        assert_eq!(
+            status(
+                call(
+                    &alice,
+                    Method::DELETE,
+                    &format!("/api/inventory/{dc}"),
+                    Value::Null
+                )
+                .await
+            ),
+            404,
+            "{which}"
+        );
+        assert_eq!(
+            status(
+                call(
+                    &bob,
+                    Method::POST,
+                    "/api/roles",
+                    json!({"name": "Mine", "privileges": []})
+                )
+                .await
+            ),
+            403,
+            "{which}"
+        );
+        assert_eq!(
+            status(
+                call(
+                    &alice,
+                    Method::POST,
+                    "/api/users",
+                    json!({"name": "eve", "password": "eve password"})
+                )
+                .await
+            ),
+            403
+        );
+
+        // Who decided: asked about alice on Sub, the answer names her own permission.
+        let why = call(
+            &admin,
+            Method::GET,
+            &format!("/api/effective?object={sub}&principal=user:alice"),
+            Value::Null,
+        )
+        .await
+        .unwrap();
+        assert_eq!(why["decided_at"], json!(sub), "{which}");
+        assert_eq!(why["permissions"][0]["principal"], json!({"user": "alice"}));
+        assert!(!why["privileges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "Folder.Create"));
+        let mine = call(
+            &alice,
+            Method::GET,
+            &format!("/api/effective?object={prod}"),
+            Value::Null,
+        )
+        .await
+        .unwrap();
+        assert!(
+            mine["privileges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p == "Folder.Create"),
+            "{which}"
+        );
+        // Only who may change permissions may ask about others.
+        assert_eq!(
+            status(
+                call(
+                    &alice,
+                    Method::GET,
+                    &format!("/api/effective?object={prod}&principal=user:bob"),
+                    Value::Null
+                )
+                .await
+            ),
+            403
+        );
+        // A role in use cannot go; a system role cannot change.
+        assert_eq!(
+            status(
+                call(
+                    &admin,
+                    Method::DELETE,
+                    &format!("/api/roles/{folder_admin}"),
+                    Value::Null
+                )
+                .await
+            ),
+            409
+        );
+        assert_eq!(
+            status(
+                call(
+                    &admin,
+                    Method::PUT,
+                    "/api/roles/administrator",
+                    json!({"privileges": []})
+                )
+                .await
+            ),
+            409
+        );
+        // Deleting alice ends her session.
+        call(&admin, Method::DELETE, "/api/users/alice", Value::Null)
+            .await
+            .unwrap();
+        assert_eq!(
+            status(call(&alice, Method::GET, "/api/inventory", Value::Null).await),
+            401,
+            "{which}"
+        );
+    }
+    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {pg_db} WITH (FORCE)"))
+        .execute(&admin_pool)
+        .await;
+}
