@@ -5,32 +5,12 @@ use std::collections::BTreeSet;
 
 use sqlx::Row;
 
-use crate::authz::{Authz, Permission, Principal, Role, RoleError, Tree};
+use crate::authz::{Authz, Permission, Principal, Role, Tree};
 use crate::db::Db;
 use crate::inventory;
 
-#[derive(Debug, thiserror::Error)]
-pub enum AccessError {
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    Invalid(String),
-    #[error("{0}")]
-    Conflict(String),
-    #[error(transparent)]
-    Db(#[from] sqlx::Error),
-}
-
-impl From<RoleError> for AccessError {
-    fn from(e: RoleError) -> Self {
-        match e {
-            RoleError::SystemRole(_) => AccessError::Conflict(e.to_string()),
-            _ => AccessError::Invalid(e.to_string()),
-        }
-    }
-}
-
-type Result<T> = std::result::Result<T, AccessError>;
+pub use crate::error::StoreError as AccessError;
+type Result<T> = crate::error::StoreResult<T>;
 
 /// Stores the system roles (their privileges always come from the code).
 pub async fn ensure_system_roles(db: &Db) -> Result<()> {
@@ -182,12 +162,7 @@ pub async fn remove_permission(db: &Db, principal: &Principal, object: &str) -> 
     .bind(object)
     .execute(&db.pool)
     .await?;
-    if done.rows_affected() == 0 {
-        return Err(AccessError::NotFound(format!(
-            "no permission for {name} on {object}"
-        )));
-    }
-    Ok(())
+    crate::error::changed(done, || format!("no permission for {name} on {object}"))
 }
 
 pub async fn permissions(db: &Db) -> Result<Vec<Permission>> {

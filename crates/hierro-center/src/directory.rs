@@ -16,19 +16,8 @@ pub struct User {
     pub groups: Vec<String>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum DirectoryError {
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    Invalid(String),
-    #[error("{0}")]
-    Conflict(String),
-    #[error(transparent)]
-    Db(#[from] sqlx::Error),
-}
-
-type Result<T> = std::result::Result<T, DirectoryError>;
+pub use crate::error::StoreError as DirectoryError;
+type Result<T> = crate::error::StoreResult<T>;
 
 fn validate_principal(what: &str, name: &str) -> Result<()> {
     let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@');
@@ -154,10 +143,7 @@ pub async fn set_password(db: &Db, name: &str, password: &str) -> Result<()> {
         .bind(name)
         .execute(&db.pool)
         .await?;
-    if done.rows_affected() == 0 {
-        return Err(DirectoryError::NotFound(format!("no user {name:?}")));
-    }
-    Ok(())
+    crate::error::changed(done, || format!("no user {name:?}"))
 }
 
 pub async fn set_disabled(db: &Db, name: &str, disabled: bool) -> Result<()> {
@@ -166,10 +152,7 @@ pub async fn set_disabled(db: &Db, name: &str, disabled: bool) -> Result<()> {
         .bind(name)
         .execute(&db.pool)
         .await?;
-    if done.rows_affected() == 0 {
-        return Err(DirectoryError::NotFound(format!("no user {name:?}")));
-    }
-    Ok(())
+    crate::error::changed(done, || format!("no user {name:?}"))
 }
 
 pub async fn delete_user(db: &Db, name: &str) -> Result<()> {
@@ -177,10 +160,7 @@ pub async fn delete_user(db: &Db, name: &str) -> Result<()> {
         .bind(name)
         .execute(&db.pool)
         .await?;
-    if done.rows_affected() == 0 {
-        return Err(DirectoryError::NotFound(format!("no user {name:?}")));
-    }
-    Ok(())
+    crate::error::changed(done, || format!("no user {name:?}"))
 }
 
 pub async fn create_group(db: &Db, name: &str, description: &str) -> Result<()> {
@@ -220,10 +200,7 @@ pub async fn delete_group(db: &Db, name: &str) -> Result<()> {
         .bind(name)
         .execute(&db.pool)
         .await?;
-    if done.rows_affected() == 0 {
-        return Err(DirectoryError::NotFound(format!("no group {name:?}")));
-    }
-    Ok(())
+    crate::error::changed(done, || format!("no group {name:?}"))
 }
 
 pub async fn add_member(db: &Db, group: &str, user: &str) -> Result<()> {
@@ -248,12 +225,7 @@ pub async fn remove_member(db: &Db, group: &str, user: &str) -> Result<()> {
         .bind(user)
         .execute(&db.pool)
         .await?;
-    if done.rows_affected() == 0 {
-        return Err(DirectoryError::NotFound(format!(
-            "{user} is not in {group}"
-        )));
-    }
-    Ok(())
+    crate::error::changed(done, || format!("{user} is not in {group}"))
 }
 
 pub async fn groups_of(db: &Db, user: &str) -> Result<Vec<String>> {

@@ -73,19 +73,8 @@ pub struct Object {
     pub created: String,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum InventoryError {
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    Invalid(String),
-    #[error("{0}")]
-    Conflict(String),
-    #[error(transparent)]
-    Db(#[from] sqlx::Error),
-}
-
-type Result<T> = std::result::Result<T, InventoryError>;
+pub use crate::error::StoreError as InventoryError;
+type Result<T> = crate::error::StoreResult<T>;
 
 fn validate_name(name: &str) -> Result<()> {
     if name.trim().is_empty() || name.len() > 80 || name.contains('/') || name.trim() != name {

@@ -8,6 +8,7 @@ pub mod authz;
 pub mod config;
 pub mod db;
 pub mod directory;
+pub mod error;
 pub mod inventory;
 pub mod server;
 pub mod tls;

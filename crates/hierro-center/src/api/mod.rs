@@ -147,33 +147,9 @@ pub async fn authorize(
     Ok(())
 }
 
-impl From<crate::inventory::InventoryError> for ApiError {
-    fn from(e: crate::inventory::InventoryError) -> Self {
-        use crate::inventory::InventoryError::*;
-        match e {
-            NotFound(m) => ApiError::not_found(m),
-            Invalid(m) => ApiError::bad_request(m),
-            Conflict(m) => ApiError::conflict(m),
-            Db(e) => internal(e),
-        }
-    }
-}
-
-impl From<crate::directory::DirectoryError> for ApiError {
-    fn from(e: crate::directory::DirectoryError) -> Self {
-        use crate::directory::DirectoryError::*;
-        match e {
-            NotFound(m) => ApiError::not_found(m),
-            Invalid(m) => ApiError::bad_request(m),
-            Conflict(m) => ApiError::conflict(m),
-            Db(e) => internal(e),
-        }
-    }
-}
-
-impl From<crate::access::AccessError> for ApiError {
-    fn from(e: crate::access::AccessError) -> Self {
-        use crate::access::AccessError::*;
+impl From<crate::error::StoreError> for ApiError {
+    fn from(e: crate::error::StoreError) -> Self {
+        use crate::error::StoreError::*;
         match e {
             NotFound(m) => ApiError::not_found(m),
             Invalid(m) => ApiError::bad_request(m),
