@@ -14,3 +14,16 @@ pub struct LoginResponse {
     /// Seconds of inactivity after which the session ends.
     pub idle_timeout_secs: u64,
 }
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceTokenRequest {
+    pub name: String,
+}
+
+/// The token is shown only here; send it as a session token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServiceTokenResponse {
+    pub name: String,
+    pub token: String,
+}

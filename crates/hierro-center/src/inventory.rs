@@ -301,6 +301,16 @@ pub async fn delete(db: &Db, id: &str) -> Result<()> {
     Ok(())
 }
 
+/// Replaces an object's kind-specific facts.
+pub async fn set_data(db: &Db, id: &str, data: serde_json::Value) -> Result<()> {
+    let done = sqlx::query("UPDATE objects SET data = $1 WHERE id = $2")
+        .bind(data.to_string())
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    crate::error::changed(done, || format!("no inventory object {id:?}"))
+}
+
 /// Every object's parent, for walking towards the root in memory.
 pub async fn parents(db: &Db) -> Result<HashMap<String, Option<String>>> {
     let rows = sqlx::query("SELECT id, parent FROM objects")

@@ -76,6 +76,21 @@ impl Client {
         &self.base
     }
 
+    /// Uses a token obtained elsewhere (a service token) instead of a login.
+    pub fn with_token(mut self, token: &str) -> Client {
+        self.token = Some(token.to_string());
+        self
+    }
+
+    pub async fn create_service_token(&self, name: &str) -> Result<ServiceTokenResponse> {
+        self.call(
+            Method::POST,
+            "/api/service-tokens",
+            Some(&ServiceTokenRequest { name: name.into() }),
+        )
+        .await
+    }
+
     pub fn token(&self) -> Option<&str> {
         self.token.as_deref()
     }

@@ -69,6 +69,30 @@ impl Host {
         Ok(())
     }
 
+    /// Replaces the service token of that name.
+    pub fn add_service_token(&self, name: &str, token: &str) -> ApiResult<()> {
+        let entry = state::ServiceToken {
+            name: name.to_string(),
+            sha256: sha256_hex(token),
+            created: chrono::Utc::now().to_rfc3339(),
+        };
+        self.change_state(|s| {
+            s.service_tokens.retain(|t| t.name != name);
+            s.service_tokens.push(entry);
+        })
+    }
+
+    /// `service:<name>` for a valid service token.
+    pub fn service_token_user(&self, token: &str) -> Option<String> {
+        let hash = sha256_hex(token);
+        let state = self.state.lock().unwrap();
+        state
+            .service_tokens
+            .iter()
+            .find(|t| t.sha256 == hash)
+            .map(|t| format!("service:{}", t.name))
+    }
+
     pub fn register(&self, reg: VmRegistration) -> ApiResult<()> {
         self.change_state(|s| s.vms.push(reg))
     }
@@ -98,6 +122,11 @@ impl Host {
         );
         Ok(())
     }
+}
+
+fn sha256_hex(s: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(s.as_bytes()))
 }
 
 /// Opens the host's state, re-adopts its running VMs and serves the API until

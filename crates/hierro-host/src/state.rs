@@ -15,6 +15,17 @@ pub struct HostState {
     pub vms: Vec<VmRegistration>,
     #[serde(default)]
     pub network: hierro_api::HostNetwork,
+    /// Long-lived credentials for services (the center's vpxuser analog);
+    /// only their SHA-256 is kept.
+    #[serde(default)]
+    pub service_tokens: Vec<ServiceToken>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ServiceToken {
+    pub name: String,
+    pub sha256: String,
+    pub created: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

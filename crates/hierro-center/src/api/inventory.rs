@@ -156,3 +156,48 @@ pub async fn remove(
     inventory::delete(&c.db, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Adds a host: Host.Inventory.AddHostToCluster on a cluster, or
+/// Host.Inventory.AddStandaloneHost on a datacenter or folder.
+pub async fn add_host(
+    State(c): State<AppState>,
+    caller: Caller,
+    Body(req): Body<crate::hosts::AddHost>,
+) -> ApiResult<(StatusCode, Json<Object>)> {
+    use crate::hosts::AddHostError as E;
+    let parent = inventory::get(&c.db, &req.parent).await?;
+    let needed = if parent.kind == Kind::Cluster {
+        "Host.Inventory.AddHostToCluster"
+    } else {
+        "Host.Inventory.AddStandaloneHost"
+    };
+    authorize(&c, &caller, &req.parent, needed).await?;
+    match crate::hosts::add(&c.db, &req).await {
+        Ok(host) => Ok((StatusCode::CREATED, Json(host))),
+        Err(E::ThumbprintRequired(t)) => Err(details(
+            ApiError::bad_request(format!(
+                "confirm the host's certificate: its SHA-256 thumbprint is {t}"
+            )),
+            "thumbprint_required",
+            serde_json::json!({"thumbprint": t}),
+        )),
+        Err(e @ E::ThumbprintMismatch { .. }) => Err(details(
+            ApiError::bad_request(e.to_string()),
+            "thumbprint_mismatch",
+            serde_json::Value::Null,
+        )),
+        Err(e @ E::BadCredentials) => Err(details(
+            ApiError::bad_request(e.to_string()),
+            "bad_credentials",
+            serde_json::Value::Null,
+        )),
+        Err(e @ E::Unreachable(_)) => Err(ApiError::backend(e.to_string())),
+        Err(E::Store(e)) => Err(e.into()),
+    }
+}
+
+fn details(mut e: ApiError, code: &str, details: serde_json::Value) -> ApiError {
+    e.info.code = code.to_string();
+    e.info.details = details;
+    e
+}

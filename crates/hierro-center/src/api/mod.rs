@@ -44,6 +44,8 @@ pub fn router(center: Arc<Center>) -> Router {
                 .delete(inventory::remove),
         )
         .route("/api/inventory/{id}/children", get(inventory::children))
+        // Host.Inventory.AddHostToCluster on a cluster, AddStandaloneHost elsewhere.
+        .route("/api/hosts", post(inventory::add_host))
         // GET: System.View on the root. Changes: Global.Settings on the root.
         .route(
             "/api/users",

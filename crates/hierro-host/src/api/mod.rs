@@ -28,6 +28,7 @@ pub fn router(host: Arc<Host>) -> Router {
         .route("/api/about", get(host::about))
         .route("/api/session", post(session::login).delete(session::logout))
         .route("/api/host", get(host::info))
+        .route("/api/service-tokens", post(session::create_service_token))
         .route("/api/datastores", get(datastore::list).post(datastore::add))
         .route("/api/vms", get(vm::list).post(vm::create))
         .route(
@@ -86,9 +87,14 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, host: &AppState) -> Result<Self, ApiError> {
         let token = hierro_http::session_token(parts)
             .ok_or_else(|| ApiError::unauthorized("log in first: POST /api/session"))?;
-        let user = host.sessions.store.check(&token).ok_or_else(|| {
-            ApiError::unauthorized("the session is unknown or expired; log in again")
-        })?;
+        let user = host
+            .sessions
+            .store
+            .check(&token)
+            .or_else(|| host.service_token_user(&token))
+            .ok_or_else(|| {
+                ApiError::unauthorized("the session is unknown or expired; log in again")
+            })?;
         Ok(Caller { user })
     }
 }

@@ -45,3 +45,34 @@ pub async fn logout(State(host): State<AppState>, headers: HeaderMap) -> StatusC
     }
     StatusCode::NO_CONTENT
 }
+
+/// A long-lived credential for a service that manages this host (the
+/// center); shown once, stored as a hash.
+pub async fn create_service_token(
+    State(host): State<AppState>,
+    c: super::Caller,
+    Body(req): Body<hierro_api::ServiceTokenRequest>,
+) -> ApiResult<Json<hierro_api::ServiceTokenResponse>> {
+    if c.user.starts_with("service:") {
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "forbidden",
+            "a service token cannot make service tokens",
+        ));
+    }
+    crate::vm::validate_name("token name", &req.name)?;
+    let token = hex::encode(rand::random::<[u8; 32]>());
+    host.add_service_token(&req.name, &token)?;
+    host.journal.event(
+        "ServiceTokenCreatedEvent",
+        Severity::Info,
+        &host.target(),
+        &c.user,
+        format!("Service token {:?} created", req.name),
+        None,
+    );
+    Ok(Json(hierro_api::ServiceTokenResponse {
+        name: req.name,
+        token,
+    }))
+}

@@ -3,6 +3,8 @@
 //! probes into the guests.
 #![allow(dead_code, unused_imports)]
 
+pub mod center;
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, TcpStream};
 use std::path::PathBuf;

@@ -1,0 +1,97 @@
+//! A real `hierro center serve` process for tests, and small JSON helpers.
+
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use hierro_client::{Client, ClientError, Trust};
+use reqwest::Method;
+use serde_json::Value;
+
+/// A `hierro center serve` on loopback, killed when dropped.
+pub struct Center {
+    child: Child,
+    pub url: String,
+    pub thumbprint: String,
+    _dir: std::path::PathBuf,
+}
+
+impl Drop for Center {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub async fn start(database: Option<String>) -> Center {
+    let dir = std::env::temp_dir().join(format!("hierro-center-{}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = free_port();
+    let mut config = format!(
+        "name = \"vc-test\"\nlisten = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\n[admin]\nuser = \"administrator\"\npassword_hash = \"{}\"\n",
+        dir.display(),
+        hierro_center::directory::hash_password("admin password")
+    );
+    if let Some(db) = database {
+        config = format!("database = \"{db}\"\n{config}");
+    }
+    std::fs::write(dir.join("center.toml"), config).unwrap();
+    let child = Command::new(super::HIERRO)
+        .args(["center", "serve", "--config"])
+        .arg(dir.join("center.toml"))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Made before waiting, so that a center that never answers is killed too.
+    let mut center = Center {
+        child,
+        url: format!("https://127.0.0.1:{port}"),
+        thumbprint: String::new(),
+        _dir: dir,
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(t) = hierro_client::fetch_thumbprint(&center.url).await {
+            center.thumbprint = t;
+            return center;
+        }
+        assert!(Instant::now() < deadline, "the center did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub async fn login(c: &Center, user: &str, password: &str) -> Client {
+    let mut client = Client::new(&c.url, Trust::Thumbprint(c.thumbprint.clone())).unwrap();
+    client.login(user, password).await.unwrap();
+    client
+}
+
+pub async fn call(
+    c: &Client,
+    method: Method,
+    path: &str,
+    body: Value,
+) -> Result<Value, ClientError> {
+    let body = (!body.is_null()).then_some(body);
+    c.call::<Value, Value>(method, path, body.as_ref())
+        .await
+        .or_else(|e| match e {
+            // 204 No Content has no JSON to decode.
+            ClientError::Http(m) if m.contains("decoding") => Ok(Value::Null),
+            e => Err(e),
+        })
+}
+
+pub fn status(r: Result<Value, ClientError>) -> u16 {
+    match r {
+        Ok(_) => 200,
+        Err(e) => e.status().map(|s| s.as_u16()).unwrap_or(0),
+    }
+}
