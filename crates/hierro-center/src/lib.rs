@@ -11,5 +11,6 @@ pub mod directory;
 pub mod error;
 pub mod hosts;
 pub mod inventory;
+pub mod journal;
 pub mod server;
 pub mod tls;

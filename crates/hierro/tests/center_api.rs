@@ -346,6 +346,61 @@ async fn permissions_through_the_api_on_sqlite_and_postgresql() {
             ),
             409
         );
+        // Every change was a task with events; a refused one too, as an error.
+        let tasks = call(&admin, Method::GET, "/api/tasks", Value::Null)
+            .await
+            .unwrap();
+        let tasks = tasks.as_array().unwrap();
+        let has = |op: &str, state: &str| {
+            tasks.iter().any(|t| {
+                t["operation"] == op && t["state"] == state && t["user"] == "administrator"
+            })
+        };
+        assert!(
+            has("folder.create", "success")
+                && has("folder.create", "error")
+                && has("permission.set", "success"),
+            "{which}"
+        );
+        let events = call(&admin, Method::GET, "/api/events", Value::Null)
+            .await
+            .unwrap();
+        let kinds: Vec<&str> = events
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap())
+            .collect();
+        assert!(
+            kinds.contains(&"FolderCreatedEvent")
+                && kinds.contains(&"TaskFailedEvent")
+                && kinds.contains(&"RoleAddedEvent")
+        );
+        // alice sees only what happened to objects she can see.
+        let hers = call(&alice, Method::GET, "/api/tasks", Value::Null)
+            .await
+            .unwrap();
+        assert!(!hers.as_array().unwrap().is_empty(), "{which}");
+        assert!(
+            hers.as_array()
+                .unwrap()
+                .iter()
+                .all(|t| t["target"] == json!(prod) || t["target"] == json!(sub)),
+            "{which}: {hers}"
+        );
+        // The event stream (server-sent events) delivers them too.
+        let sse = std::process::Command::new("curl")
+            .args(["-sNk", "--max-time", "2", "-H"])
+            .arg(format!("hierro-session: {}", admin.token().unwrap()))
+            .arg(format!("{}/api/events/stream?since=0", center.url))
+            .output()
+            .unwrap();
+        let sse = String::from_utf8_lossy(&sse.stdout);
+        assert!(
+            sse.contains("event: event") && sse.contains("FolderCreatedEvent"),
+            "{which}: {sse}"
+        );
+
         // Deleting alice ends her session.
         call(&admin, Method::DELETE, "/api/users/alice", Value::Null)
             .await

@@ -6,6 +6,7 @@ use axum::Json;
 use hierro_http::{ApiError, ApiResult, Body};
 use serde::{Deserialize, Serialize};
 
+use super::journal::as_task;
 use super::{authorize, rights, AppState, Caller};
 use crate::access;
 use crate::authz::{Decision, Permission, Principal, Privilege, Role, Subject, PRIVILEGES, VIEW};
@@ -34,10 +35,18 @@ pub async fn create_role(
     Body(r): Body<RoleBody>,
 ) -> ApiResult<(StatusCode, Json<Role>)> {
     authorize(&c, &caller, ROOT, "Authorization.ModifyRoles").await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(access::create_role(&c.db, &r.name, &r.privileges).await?),
-    ))
+    let target = format!("role:{}", r.name);
+    let done = ("RoleAddedEvent", format!("Role {} created", r.name));
+    let role = as_task(
+        &c,
+        &caller,
+        "role.create",
+        (&target, &r.name),
+        (done.0, done.1),
+        async { Ok(access::create_role(&c.db, &r.name, &r.privileges).await?) },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(role)))
 }
 
 pub async fn update_role(
@@ -84,7 +93,22 @@ pub async fn set_permission(
     Body(p): Body<Permission>,
 ) -> ApiResult<StatusCode> {
     authorize(&c, &caller, &p.object, "Authorization.ModifyPermissions").await?;
-    access::set_permission(&c.db, &p).await?;
+    let done = (
+        "PermissionAddedEvent",
+        format!(
+            "{:?} given role {} (propagate: {})",
+            p.principal, p.role, p.propagate
+        ),
+    );
+    as_task(
+        &c,
+        &caller,
+        "permission.set",
+        (&p.object, &p.object),
+        (done.0, done.1),
+        async { Ok(access::set_permission(&c.db, &p).await?) },
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -112,7 +136,19 @@ pub async fn remove_permission(
 ) -> ApiResult<StatusCode> {
     let principal = parse_principal(&k.principal)?;
     authorize(&c, &caller, &k.object, "Authorization.ModifyPermissions").await?;
-    access::remove_permission(&c.db, &principal, &k.object).await?;
+    let done = (
+        "PermissionRemovedEvent",
+        format!("Permission of {} removed", k.principal),
+    );
+    as_task(
+        &c,
+        &caller,
+        "permission.remove",
+        (&k.object, &k.object),
+        (done.0, done.1),
+        async { Ok(access::remove_permission(&c.db, &principal, &k.object).await?) },
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

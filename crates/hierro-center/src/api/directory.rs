@@ -4,6 +4,7 @@ use axum::Json;
 use hierro_http::{ApiResult, Body};
 use serde::{Deserialize, Serialize};
 
+use super::journal::as_task;
 use super::{authorize, AppState, Caller};
 use crate::authz::VIEW;
 use crate::directory::{self, User};
@@ -31,7 +32,17 @@ pub async fn create_user(
     Body(u): Body<NewUser>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
     authorize(&c, &caller, ROOT, MANAGE).await?;
-    let user = directory::create_user(&c.db, &u.name, &u.password, &u.full_name).await?;
+    let target = format!("user:{}", u.name);
+    let done = ("AccountCreatedEvent", format!("User {} created", u.name));
+    let user = as_task(
+        &c,
+        &caller,
+        "user.create",
+        (&target, &u.name),
+        (done.0, done.1),
+        async { Ok(directory::create_user(&c.db, &u.name, &u.password, &u.full_name).await?) },
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
@@ -41,7 +52,17 @@ pub async fn delete_user(
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
     authorize(&c, &caller, ROOT, MANAGE).await?;
-    directory::delete_user(&c.db, &name).await?;
+    let target = format!("user:{name}");
+    let done = ("AccountRemovedEvent", format!("User {name} removed"));
+    as_task(
+        &c,
+        &caller,
+        "user.delete",
+        (&target, &name),
+        (done.0, done.1),
+        async { Ok(directory::delete_user(&c.db, &name).await?) },
+    )
+    .await?;
     c.sessions.close_user(&name);
     Ok(StatusCode::NO_CONTENT)
 }

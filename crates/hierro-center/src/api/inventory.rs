@@ -4,6 +4,7 @@ use axum::Json;
 use hierro_http::{ApiError, ApiResult, Body};
 use serde::{Deserialize, Serialize};
 
+use super::journal::as_task;
 use super::{authorize, internal, AppState, Caller};
 use crate::authz::VIEW;
 use crate::inventory::{self, Kind, Object};
@@ -107,12 +108,26 @@ pub async fn create(
     Body(req): Body<CreateRequest>,
 ) -> ApiResult<(StatusCode, Json<Object>)> {
     authorize(&c, &caller, &req.parent, privilege(req.kind, "create")?).await?;
-    let obj = inventory::create(
-        &c.db,
-        req.kind,
-        &req.name,
-        &req.parent,
-        serde_json::json!({}),
+    let done = (
+        format!("{}CreatedEvent", capitalized(req.kind)),
+        format!("Created {} {}", req.kind.as_str(), req.name),
+    );
+    let obj = as_task(
+        &c,
+        &caller,
+        &format!("{}.create", req.kind.as_str()),
+        (&req.parent, &req.name),
+        (&done.0, done.1),
+        async {
+            Ok(inventory::create(
+                &c.db,
+                req.kind,
+                &req.name,
+                &req.parent,
+                serde_json::json!({}),
+            )
+            .await?)
+        },
     )
     .await?;
     Ok((StatusCode::CREATED, Json(obj)))
@@ -132,17 +147,36 @@ pub async fn update(
     Body(req): Body<UpdateRequest>,
 ) -> ApiResult<Json<Object>> {
     authorize(&c, &caller, &id, VIEW).await?;
-    let kind = inventory::get(&c.db, &id).await?.kind;
-    if let Some(name) = &req.name {
-        authorize(&c, &caller, &id, privilege(kind, "rename")?).await?;
-        inventory::rename(&c.db, &id, name).await?;
+    let obj = inventory::get(&c.db, &id).await?;
+    if req.name.is_some() {
+        authorize(&c, &caller, &id, privilege(obj.kind, "rename")?).await?;
     }
     if let Some(parent) = &req.parent {
-        authorize(&c, &caller, &id, privilege(kind, "move")?).await?;
+        authorize(&c, &caller, &id, privilege(obj.kind, "move")?).await?;
         authorize(&c, &caller, parent, "Folder.Create").await?;
-        inventory::move_to(&c.db, &id, parent).await?;
     }
-    Ok(Json(inventory::get(&c.db, &id).await?))
+    let done = (
+        "ObjectChangedEvent",
+        format!("Changed {} {}", obj.kind.as_str(), obj.name),
+    );
+    let updated = as_task(
+        &c,
+        &caller,
+        &format!("{}.update", obj.kind.as_str()),
+        (&id, &obj.name),
+        (done.0, done.1),
+        async {
+            if let Some(name) = &req.name {
+                inventory::rename(&c.db, &id, name).await?;
+            }
+            if let Some(parent) = &req.parent {
+                inventory::move_to(&c.db, &id, parent).await?;
+            }
+            Ok(inventory::get(&c.db, &id).await?)
+        },
+    )
+    .await?;
+    Ok(Json(updated))
 }
 
 pub async fn remove(
@@ -151,9 +185,21 @@ pub async fn remove(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     authorize(&c, &caller, &id, VIEW).await?;
-    let kind = inventory::get(&c.db, &id).await?.kind;
-    authorize(&c, &caller, &id, privilege(kind, "delete")?).await?;
-    inventory::delete(&c.db, &id).await?;
+    let obj = inventory::get(&c.db, &id).await?;
+    authorize(&c, &caller, &id, privilege(obj.kind, "delete")?).await?;
+    let done = (
+        "ObjectRemovedEvent",
+        format!("Removed {} {}", obj.kind.as_str(), obj.name),
+    );
+    as_task(
+        &c,
+        &caller,
+        &format!("{}.delete", obj.kind.as_str()),
+        (&id, &obj.name),
+        (done.0, done.1),
+        async { Ok(inventory::delete(&c.db, &id).await?) },
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -164,7 +210,6 @@ pub async fn add_host(
     caller: Caller,
     Body(req): Body<crate::hosts::AddHost>,
 ) -> ApiResult<(StatusCode, Json<Object>)> {
-    use crate::hosts::AddHostError as E;
     let parent = inventory::get(&c.db, &req.parent).await?;
     let needed = if parent.kind == Kind::Cluster {
         "Host.Inventory.AddHostToCluster"
@@ -172,27 +217,41 @@ pub async fn add_host(
         "Host.Inventory.AddStandaloneHost"
     };
     authorize(&c, &caller, &req.parent, needed).await?;
-    match crate::hosts::add(&c.db, &req).await {
-        Ok(host) => Ok((StatusCode::CREATED, Json(host))),
-        Err(E::ThumbprintRequired(t)) => Err(details(
+    let done = ("HostConnectedEvent", format!("Added host {}", req.address));
+    let host = as_task(
+        &c,
+        &caller,
+        "host.add",
+        (&req.parent, &req.address),
+        (done.0, done.1),
+        async { crate::hosts::add(&c.db, &req).await.map_err(host_error) },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(host)))
+}
+
+fn host_error(e: crate::hosts::AddHostError) -> ApiError {
+    use crate::hosts::AddHostError as E;
+    match e {
+        E::ThumbprintRequired(t) => details(
             ApiError::bad_request(format!(
                 "confirm the host's certificate: its SHA-256 thumbprint is {t}"
             )),
             "thumbprint_required",
-            serde_json::json!({"thumbprint": t}),
-        )),
-        Err(e @ E::ThumbprintMismatch { .. }) => Err(details(
+            serde_json::json!({ "thumbprint": t }),
+        ),
+        e @ E::ThumbprintMismatch { .. } => details(
             ApiError::bad_request(e.to_string()),
             "thumbprint_mismatch",
             serde_json::Value::Null,
-        )),
-        Err(e @ E::BadCredentials) => Err(details(
+        ),
+        e @ E::BadCredentials => details(
             ApiError::bad_request(e.to_string()),
             "bad_credentials",
             serde_json::Value::Null,
-        )),
-        Err(e @ E::Unreachable(_)) => Err(ApiError::backend(e.to_string())),
-        Err(E::Store(e)) => Err(e.into()),
+        ),
+        e @ E::Unreachable(_) => ApiError::backend(e.to_string()),
+        E::Store(e) => e.into(),
     }
 }
 
@@ -200,4 +259,9 @@ fn details(mut e: ApiError, code: &str, details: serde_json::Value) -> ApiError 
     e.info.code = code.to_string();
     e.info.details = details;
     e
+}
+
+fn capitalized(kind: Kind) -> String {
+    let s = kind.as_str();
+    s[..1].to_uppercase() + &s[1..]
 }

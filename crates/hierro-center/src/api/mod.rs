@@ -5,6 +5,7 @@
 mod access;
 mod directory;
 mod inventory;
+mod journal;
 mod session;
 
 use std::sync::Arc;
@@ -77,6 +78,11 @@ pub fn router(center: Arc<Center>) -> Router {
         // Own rights: System.View on the object; another principal's:
         // Authorization.ModifyPermissions on it.
         .route("/api/effective", get(access::effective))
+        // What the caller may see (the objects it has System.View on).
+        .route("/api/tasks", get(journal::tasks))
+        .route("/api/tasks/{id}", get(journal::task))
+        .route("/api/events", get(journal::events))
+        .route("/api/events/stream", get(journal::stream))
         .fallback(|| async { ApiError::not_found("no such API endpoint") })
         .with_state(center)
 }

@@ -1,0 +1,204 @@
+//! Tasks and events through the API, and the wrapper that makes a change a
+//! task. A caller sees the tasks and events of the objects it may see (and
+//! those about users and roles if it may see the root).
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::Json;
+use futures_util::Stream;
+use hierro_api::{Event, Severity, Task};
+use hierro_http::ApiResult;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{internal, AppState, Caller};
+use crate::journal;
+use crate::server::Center;
+
+/// Runs a change as a task: recorded running, then success with its result
+/// and an event, or error with the reason.
+pub async fn as_task<T: Serialize>(
+    c: &Center,
+    caller: &Caller,
+    operation: &str,
+    target: (&str, &str),
+    done: (&str, String),
+    work: impl std::future::Future<Output = ApiResult<T>>,
+) -> ApiResult<T> {
+    let (target, name) = target;
+    let id = journal::begin(&c.db, operation, target, name, &caller.user).await?;
+    let result = work.await;
+    match &result {
+        Ok(v) => {
+            journal::finish(&c.db, id, Ok(serde_json::to_value(v).ok())).await?;
+            journal::event(
+                &c.db,
+                done.0,
+                Severity::Info,
+                target,
+                name,
+                &caller.user,
+                &done.1,
+                Some(id),
+            )
+            .await?;
+        }
+        Err(e) => {
+            journal::finish(&c.db, id, Err(e.info.clone())).await?;
+            let msg = format!("{operation} failed: {}", e.info.message);
+            journal::event(
+                &c.db,
+                "TaskFailedEvent",
+                Severity::Error,
+                target,
+                name,
+                &caller.user,
+                &msg,
+                Some(id),
+            )
+            .await?;
+        }
+    }
+    result
+}
+
+/// Whether the caller may see what happened to `target`.
+fn may_see(
+    caller: &Caller,
+    authz: &(crate::authz::Authz, crate::authz::Tree),
+    target: &str,
+) -> bool {
+    let (authz, tree) = authz;
+    let object = if tree.parent(target).is_some() || target == crate::inventory::ROOT {
+        target
+    } else {
+        crate::inventory::ROOT
+    };
+    authz.visible(&caller.subject, &tree.path(object))
+}
+
+#[derive(Deserialize)]
+pub struct TaskQuery {
+    target: Option<String>,
+    limit: Option<i64>,
+}
+
+pub async fn tasks(
+    State(c): State<AppState>,
+    caller: Caller,
+    Query(q): Query<TaskQuery>,
+) -> ApiResult<Json<Vec<Task>>> {
+    let all = journal::tasks(
+        &c.db,
+        q.target.as_deref(),
+        q.limit.unwrap_or(200).clamp(1, 5000),
+    )
+    .await?;
+    let authz = crate::access::load(&c.db).await.map_err(internal)?;
+    let mut out = vec![];
+    for t in all {
+        if may_see(&caller, &authz, &t.target) {
+            out.push(t);
+        }
+    }
+    Ok(Json(out))
+}
+
+pub async fn task(
+    State(c): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Task>> {
+    let t = journal::task(&c.db, id).await?;
+    let authz = crate::access::load(&c.db).await.map_err(internal)?;
+    if !may_see(&caller, &authz, &t.target) {
+        return Err(hierro_http::ApiError::not_found(format!("no task {id}")));
+    }
+    Ok(Json(t))
+}
+
+#[derive(Deserialize)]
+pub struct EventQuery {
+    /// Only events after this sequence number.
+    since: Option<i64>,
+    target: Option<String>,
+    kind: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn visible_events(
+    c: &Center,
+    caller: &Caller,
+    q: &EventQuery,
+    since: i64,
+) -> ApiResult<Vec<Event>> {
+    let all = journal::events(&c.db, since, q.limit.unwrap_or(1000).clamp(1, 10000)).await?;
+    let authz = crate::access::load(&c.db).await.map_err(internal)?;
+    let mut out = vec![];
+    for e in all {
+        let wanted = q.target.as_ref().is_none_or(|t| &e.target == t)
+            && q.kind.as_ref().is_none_or(|k| &e.kind == k);
+        if wanted && may_see(caller, &authz, &e.target) {
+            out.push(e);
+        }
+    }
+    Ok(out)
+}
+
+pub async fn events(
+    State(c): State<AppState>,
+    caller: Caller,
+    Query(q): Query<EventQuery>,
+) -> ApiResult<Json<Vec<Event>>> {
+    Ok(Json(
+        visible_events(&c, &caller, &q, q.since.unwrap_or(0)).await?,
+    ))
+}
+
+/// The event stream (server-sent events): what is new, as it happens.
+pub async fn stream(
+    State(c): State<AppState>,
+    caller: Caller,
+    Query(q): Query<EventQuery>,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let mut since = q.since.unwrap_or(0);
+    let stream = async_stream(move |tx| async move {
+        loop {
+            match visible_events(&c, &caller, &q, since).await {
+                Ok(list) => {
+                    for e in list {
+                        since = since.max(e.id as i64);
+                        let data = serde_json::to_string(&e).unwrap_or_default();
+                        if tx
+                            .send(Ok(SseEvent::default()
+                                .id(e.id.to_string())
+                                .event("event")
+                                .data(data)))
+                            .await
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                }
+                Err(_) => return,
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+/// A stream fed by a task through a channel.
+fn async_stream<F, Fut>(f: F) -> impl Stream<Item = Result<SseEvent, Infallible>>
+where
+    F: FnOnce(tokio::sync::mpsc::Sender<Result<SseEvent, Infallible>>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    tokio::spawn(f(tx));
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}

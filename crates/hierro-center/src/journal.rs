@@ -1,0 +1,199 @@
+//! Tasks and events in the database: every change through the center is a
+//! task and leaves events, queryable by object, time and type.
+
+use chrono::{DateTime, Utc};
+use hierro_api::{ErrorInfo, Event, Severity, Task, TaskState};
+use sqlx::Row;
+use uuid::Uuid;
+
+use crate::db::Db;
+use crate::error::StoreResult;
+
+fn text<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn parse_time(s: Option<String>) -> Option<DateTime<Utc>> {
+    s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Records a running task.
+pub async fn begin(
+    db: &Db,
+    operation: &str,
+    target: &str,
+    target_name: &str,
+    user: &str,
+) -> StoreResult<Uuid> {
+    let id = Uuid::new_v4();
+    let now = Utc::now().to_rfc3339();
+    sqlx::query(
+        "INSERT INTO tasks (id, operation, target, target_name, state, progress, username, queued_at, started_at) \
+         VALUES ($1, $2, $3, $4, 'running', 0, $5, $6, $6)",
+    )
+    .bind(id.to_string())
+    .bind(operation)
+    .bind(target)
+    .bind(target_name)
+    .bind(user)
+    .bind(now)
+    .execute(&db.pool)
+    .await?;
+    Ok(id)
+}
+
+/// Ends a task with its result or its error.
+pub async fn finish(
+    db: &Db,
+    id: Uuid,
+    outcome: Result<Option<serde_json::Value>, ErrorInfo>,
+) -> StoreResult<()> {
+    let (state, result, error) = match outcome {
+        Ok(r) => ("success", r.map(|r| r.to_string()), None),
+        Err(e) => (
+            "error",
+            None,
+            Some(serde_json::to_string(&e).unwrap_or_default()),
+        ),
+    };
+    sqlx::query("UPDATE tasks SET state = $1, progress = 100, finished_at = $2, result = $3, error = $4 WHERE id = $5")
+        .bind(state)
+        .bind(Utc::now().to_rfc3339())
+        .bind(result)
+        .bind(error)
+        .bind(id.to_string())
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn event(
+    db: &Db,
+    kind: &str,
+    severity: Severity,
+    target: &str,
+    target_name: &str,
+    user: &str,
+    message: &str,
+    task: Option<Uuid>,
+) -> StoreResult<()> {
+    // The next sequence number; two writers racing on PostgreSQL collide on
+    // the primary key, and the loser takes the next one.
+    for _ in 0..10 {
+        let done = sqlx::query(
+            "INSERT INTO events (seq, time, kind, severity, target, target_name, username, message, task) \
+             SELECT COALESCE(MAX(seq), 0) + 1, $1, $2, $3, $4, $5, $6, $7, $8 FROM events",
+        )
+        .bind(Utc::now().to_rfc3339())
+        .bind(kind)
+        .bind(text(&severity))
+        .bind(target)
+        .bind(target_name)
+        .bind(user)
+        .bind(message)
+        .bind(task.map(|t| t.to_string()))
+        .execute(&db.pool)
+        .await;
+        match done {
+            Ok(_) => return Ok(()),
+            Err(e) if Db::is_unique_violation(&e) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(crate::error::StoreError::Conflict(
+        "could not number an event".into(),
+    ))
+}
+
+fn row_to_task(r: &sqlx::any::AnyRow) -> StoreResult<Task> {
+    let state: String = r.try_get("state")?;
+    Ok(Task {
+        id: r.try_get::<String, _>("id")?.parse().unwrap_or_default(),
+        operation: r.try_get("operation")?,
+        target: r.try_get("target")?,
+        target_name: r.try_get("target_name")?,
+        state: serde_json::from_value(serde_json::Value::String(state)).unwrap_or(TaskState::Error),
+        progress: r.try_get::<i64, _>("progress")? as u8,
+        user: r.try_get("username")?,
+        queued_at: parse_time(r.try_get("queued_at")?).unwrap_or_default(),
+        started_at: parse_time(r.try_get("started_at")?),
+        finished_at: parse_time(r.try_get("finished_at")?),
+        result: r
+            .try_get::<Option<String>, _>("result")?
+            .and_then(|s| serde_json::from_str(&s).ok()),
+        error: r
+            .try_get::<Option<String>, _>("error")?
+            .and_then(|s| serde_json::from_str(&s).ok()),
+    })
+}
+
+const TASK_COLUMNS: &str = "id, operation, target, target_name, state, progress, username, queued_at, started_at, finished_at, result, error";
+
+/// The newest tasks first, optionally for one target.
+pub async fn tasks(db: &Db, target: Option<&str>, limit: i64) -> StoreResult<Vec<Task>> {
+    let rows = match target {
+        Some(t) => {
+            sqlx::query(&format!(
+            "SELECT {TASK_COLUMNS} FROM tasks WHERE target = $1 ORDER BY queued_at DESC LIMIT $2"
+        ))
+            .bind(t)
+            .bind(limit)
+            .fetch_all(&db.pool)
+            .await?
+        }
+        None => {
+            sqlx::query(&format!(
+                "SELECT {TASK_COLUMNS} FROM tasks ORDER BY queued_at DESC LIMIT $1"
+            ))
+            .bind(limit)
+            .fetch_all(&db.pool)
+            .await?
+        }
+    };
+    rows.iter().map(row_to_task).collect()
+}
+
+pub async fn task(db: &Db, id: Uuid) -> StoreResult<Task> {
+    let row = sqlx::query(&format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1"))
+        .bind(id.to_string())
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or_else(|| crate::error::StoreError::NotFound(format!("no task {id}")))?;
+    row_to_task(&row)
+}
+
+/// Events after `since` (a sequence number), oldest first.
+pub async fn events(db: &Db, since: i64, limit: i64) -> StoreResult<Vec<Event>> {
+    let rows = sqlx::query(
+        "SELECT seq, time, kind, severity, target, target_name, username, message, task FROM events \
+         WHERE seq > $1 ORDER BY seq LIMIT $2",
+    )
+    .bind(since)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let severity: String = r.try_get("severity")?;
+            Ok(Event {
+                id: r.try_get::<i64, _>("seq")? as u64,
+                time: parse_time(r.try_get("time")?).unwrap_or_default(),
+                kind: r.try_get("kind")?,
+                severity: serde_json::from_value(serde_json::Value::String(severity))
+                    .unwrap_or(Severity::Info),
+                target: r.try_get("target")?,
+                target_name: r.try_get("target_name")?,
+                user: r.try_get("username")?,
+                message: r.try_get("message")?,
+                task: r
+                    .try_get::<Option<String>, _>("task")?
+                    .and_then(|t| t.parse().ok()),
+            })
+        })
+        .collect()
+}
