@@ -14,6 +14,6 @@ export HIERRO_TEST_POSTGRES
 
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
-# Two test threads: each integration test boots its own VMs, and the
-# machines have two cores.
-cargo test --workspace -- --test-threads=2
+# One test at a time: the integration tests boot real VMs (up to four at
+# once in one test), and TCG guests on a two-core machine must not starve.
+cargo test --workspace -- --test-threads=1

@@ -144,7 +144,8 @@ pub async fn guest_sh(lab: &Lab, host: usize, vm_id: &str, script: &str) -> Stri
             .join(vm_id)
             .join("qga.sock"),
     );
-    let t = Duration::from_secs(10);
+    // Generous: TCG guests on a loaded two-core machine can be slow to answer.
+    let t = Duration::from_secs(30);
     let started: serde_json::Value = qga
         .call(
             "guest-exec",
