@@ -323,7 +323,9 @@ async fn security_policies_with_guest_frames() {
     // not its own; s2 counts them arriving.
     const FORGED: &str = "02:00:00:00:00:99";
     let forge = format!("hierro-guest frame send --iface eth0 --dst ff:ff:ff:ff:ff:ff --src {FORGED} --count 5 --interval-ms 100");
-    let count_forged = format!("hierro-guest frame count --iface eth0 --src {FORGED} --seconds 3");
+    let count_forged = format!(
+        "hierro-guest frame count --iface eth0 --src {FORGED} --ethertype 0x88b5 --seconds 3"
+    );
     let forged_seen = || async {
         let (seen, _) = tokio::join!(guest_sh(lab, 0, s2, &count_forged), async {
             tokio::time::sleep(Duration::from_millis(500)).await;
@@ -386,7 +388,10 @@ async fn security_policies_with_guest_frames() {
     guest_sh(lab, 0, s3, "ip link set eth0 promisc on").await;
     tokio::time::sleep(Duration::from_millis(700)).await;
     let unicast = format!("hierro-guest frame send --iface eth0 --dst {s2_mac} --src {s1_mac} --count 5 --interval-ms 100");
-    let count_s3 = format!("hierro-guest frame count --iface eth0 --dst {s2_mac} --seconds 3");
+    // Only the test frames (EtherType 0x88b5), not the guests' own traffic to s2.
+    let count_s3 = format!(
+        "hierro-guest frame count --iface eth0 --dst {s2_mac} --ethertype 0x88b5 --seconds 3"
+    );
     let overheard = || async {
         let (seen, _) = tokio::join!(guest_sh(lab, 0, s3, &count_s3), async {
             tokio::time::sleep(Duration::from_millis(500)).await;
