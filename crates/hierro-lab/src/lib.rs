@@ -7,6 +7,7 @@
 //! `lab.json` in the lab directory records everything `up` made, written
 //! before each step, so `down` can undo a lab that was only half made.
 
+pub mod center;
 mod netns;
 
 use std::net::Ipv4Addr;
@@ -98,6 +99,9 @@ pub struct Lab {
     /// Every namespace and root-side link made, for `down`.
     pub namespaces: Vec<String>,
     pub links: Vec<String>,
+    /// The center, with every host in one cluster.
+    #[serde(default)]
+    pub center: Option<center::LabCenter>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -222,6 +226,7 @@ pub async fn up(opts: &LabOptions) -> anyhow::Result<Lab> {
         hosts: vec![],
         namespaces: vec![],
         links: vec![],
+        center: None,
     };
     lab.save()?;
     match build(&mut lab, opts).await {
@@ -306,6 +311,9 @@ async fn build(lab: &mut Lab, opts: &LabOptions) -> anyhow::Result<()> {
             wait_for_guest(&client, &vm.name, Duration::from_secs(180)).await?;
         }
     }
+    // The center last, so that adding the hosts brings their VMs along.
+    center::start(lab, &opts.hierro_bin, &password_hash).await?;
+    center::add_hosts(lab).await?;
     Ok(())
 }
 
@@ -374,19 +382,36 @@ async fn add_host(
 /// Starts a host agent in its namespace, detached from us (its own session),
 /// logging to its `agent.log`.
 pub fn start_agent(host: &LabHost, hierro_bin: &Path) -> anyhow::Result<u32> {
+    let config = host.config.to_string_lossy();
+    spawn_in_namespace(
+        &host.namespace,
+        hierro_bin,
+        &["host", "serve", "--config", &config],
+        &host.log,
+    )
+}
+
+/// Runs `hierro ARGS` in a namespace, in its own session (so it outlives
+/// us), appending its output to `log`; returns its pid (`ip netns exec`
+/// execs the program, so the pid is the program's).
+pub fn spawn_in_namespace(
+    ns: &str,
+    hierro_bin: &Path,
+    args: &[&str],
+    log: &Path,
+) -> anyhow::Result<u32> {
     use std::os::unix::process::CommandExt;
-    let log = std::fs::OpenOptions::new()
+    let out = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(&host.log)?;
+        .open(log)?;
     let mut cmd = std::process::Command::new("ip");
-    cmd.args(["netns", "exec", &host.namespace])
+    cmd.args(["netns", "exec", ns])
         .arg(hierro_bin)
-        .args(["host", "serve", "--config"])
-        .arg(&host.config)
+        .args(args)
         .stdin(std::process::Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log);
+        .stdout(out.try_clone()?)
+        .stderr(out);
     // SAFETY: setsid is async-signal-safe and touches no memory of ours.
     unsafe {
         cmd.pre_exec(|| {
@@ -394,8 +419,9 @@ pub fn start_agent(host: &LabHost, hierro_bin: &Path) -> anyhow::Result<u32> {
             Ok(())
         });
     }
-    let child = cmd.spawn().context("starting the host agent")?;
-    // `ip netns exec` execs the agent, so the pid is the agent's.
+    let child = cmd
+        .spawn()
+        .with_context(|| format!("starting hierro {}", args.join(" ")))?;
     Ok(child.id())
 }
 

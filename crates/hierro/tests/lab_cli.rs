@@ -90,6 +90,33 @@ fn lab_up_cli_and_down_leave_nothing() {
         .iter()
         .all(|h| h.vms.len() == 1 && !h.thumbprint.is_empty()));
 
+    // The center runs, with both hosts and their VMs in its inventory.
+    let center = lab.center.as_ref().expect("the lab's center");
+    let rt0 = tokio::runtime::Runtime::new().unwrap();
+    let (hosts, vms) = rt0.block_on(async {
+        let c = hierro_lab::center::client(&lab).await.unwrap();
+        let get = |path: &'static str| {
+            let c = c.clone();
+            async move {
+                c.call::<(), serde_json::Value>(reqwest::Method::GET, path, None)
+                    .await
+                    .unwrap()
+            }
+        };
+        (
+            get("/api/inventory?kind=host").await,
+            get("/api/inventory?kind=vm").await,
+        )
+    });
+    assert!(center.url.starts_with("https://10.99.16."));
+    assert_eq!(hosts.as_array().unwrap().len(), 2, "{hosts}");
+    assert_eq!(vms.as_array().unwrap().len(), 2, "{vms}");
+    assert!(hosts
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|h| h["data"]["state"] == "connected"));
+
     // Each VM answers on its address from outside the hosts.
     for h in &lab.hosts {
         let mut c = Counter::connect(h.vms[0].ip).expect("counter reachable");

@@ -89,6 +89,14 @@ pub async fn run(cmd: LabCmd, out: Output) -> anyhow::Result<()> {
                 );
                 return Ok(());
             }
+            if let Some(c) = &lab.center {
+                let answers = hierro_lab::center::client(&lab).await.is_ok();
+                println!(
+                    "center {}  {}",
+                    c.url,
+                    if answers { "running" } else { "not answering" }
+                );
+            }
             for h in hosts {
                 println!("host {}  {}  agent {}", h.name, h.url, h.agent);
                 for v in h.vms {

@@ -1,0 +1,149 @@
+//! The lab's center: its own namespace on the fabric, SQLite by default,
+//! with every lab host added (thumbprints confirmed) to one cluster.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use hierro_client::{Client, Trust};
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::{netns, Lab};
+
+pub const ADMIN: &str = "administrator";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LabCenter {
+    pub namespace: String,
+    pub ip: Ipv4Addr,
+    pub url: String,
+    pub thumbprint: String,
+    pub user: String,
+    pub config: PathBuf,
+    pub log: PathBuf,
+}
+
+/// Starts the center and waits until it answers.
+pub async fn start(
+    lab: &mut Lab,
+    hierro_bin: &std::path::Path,
+    password_hash: &str,
+) -> anyhow::Result<()> {
+    let ns = format!("hl{}-center", lab.id);
+    lab.namespaces.push(ns.clone());
+    lab.save()?;
+    netns::add(&ns).await?;
+    netns::veth_to_bridge(
+        &format!("hl{}c", lab.id),
+        Some((&ns, "eth0")),
+        &lab.fabric_ns,
+        "fabric0",
+    )
+    .await?;
+    let ip = Ipv4Addr::new(10, 99, lab.id, 2);
+    netns::ip(&["-n", &ns, "addr", "add", &format!("{ip}/24"), "dev", "eth0"]).await?;
+
+    let dir = lab.dir.join("center");
+    std::fs::create_dir_all(&dir)?;
+    let config = hierro_center::config::CenterConfig {
+        name: format!("lab{}-center", lab.id),
+        listen: std::net::SocketAddr::new(ip.into(), 443),
+        data_dir: dir.join("data"),
+        database: None,
+        session_idle_secs: 1800,
+        admin: hierro_center::config::Admin {
+            user: ADMIN.into(),
+            password_hash: password_hash.to_string(),
+        },
+    };
+    let config_path = dir.join("center.toml");
+    std::fs::write(&config_path, toml::to_string(&config)?)?;
+    let log = dir.join("center.log");
+    crate::spawn_in_namespace(
+        &ns,
+        hierro_bin,
+        &[
+            "center",
+            "serve",
+            "--config",
+            &config_path.to_string_lossy(),
+        ],
+        &log,
+    )?;
+
+    let cert = dir.join("data/center.crt");
+    let url = format!("https://{ip}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(pem) = std::fs::read_to_string(&cert) {
+            let thumbprint =
+                hierro_host::tls::thumbprint_of_pem(&pem).map_err(anyhow::Error::msg)?;
+            if Client::new(&url, Trust::Thumbprint(thumbprint.clone()))?
+                .about()
+                .await
+                .is_ok()
+            {
+                lab.center = Some(LabCenter {
+                    namespace: ns,
+                    ip,
+                    url,
+                    thumbprint,
+                    user: ADMIN.into(),
+                    config: config_path,
+                    log,
+                });
+                lab.save()?;
+                return Ok(());
+            }
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!(
+                "the center did not answer within 30 s; its log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A logged-in client of the lab's center.
+pub async fn client(lab: &Lab) -> anyhow::Result<Client> {
+    let c = lab.center.as_ref().context("this lab has no center")?;
+    let mut client = Client::new(&c.url, Trust::Thumbprint(c.thumbprint.clone()))?;
+    client.login(&c.user, &lab.password).await?;
+    Ok(client)
+}
+
+/// Datacenter "Lab", cluster "Cluster", and every host in it.
+pub async fn add_hosts(lab: &Lab) -> anyhow::Result<()> {
+    let c = client(lab).await?;
+    let post = |path: &'static str, body: Value| {
+        let c = c.clone();
+        async move {
+            c.call::<Value, Value>(Method::POST, path, Some(&body))
+                .await
+        }
+    };
+    let dc = post(
+        "/api/inventory",
+        json!({"kind": "datacenter", "name": "Lab", "parent": "root"}),
+    )
+    .await?;
+    let cluster = post(
+        "/api/inventory",
+        json!({"kind": "cluster", "name": "Cluster", "parent": dc["id"]}),
+    )
+    .await?;
+    for h in &lab.hosts {
+        post(
+            "/api/hosts",
+            json!({"address": h.ip.to_string(), "username": lab.user, "password": lab.password, "thumbprint": h.thumbprint, "parent": cluster["id"]}),
+        )
+        .await
+        .with_context(|| format!("adding host {} to the center", h.name))?;
+    }
+    Ok(())
+}
