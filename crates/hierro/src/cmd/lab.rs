@@ -66,6 +66,12 @@ pub async fn run(cmd: LabCmd, out: Output) -> anyhow::Result<()> {
                 "lab {} is up ({}), user {} password {}",
                 lab.id, lab.subnet, lab.user, lab.password
             );
+            if let Some(c) = &lab.center {
+                println!(
+                    "center  {}  user {} password {}  thumbprint {}",
+                    c.url, c.user, lab.password, c.thumbprint
+                );
+            }
             for h in &lab.hosts {
                 println!("host {}  {}  thumbprint {}", h.name, h.url, h.thumbprint);
                 for v in &h.vms {
