@@ -29,6 +29,18 @@ enum Command {
     /// The center (vCenter analog).
     #[command(subcommand)]
     Center(cmd::center::CenterCmd),
+    /// The center's inventory.
+    #[command(subcommand)]
+    Inventory(cmd::center_verbs::InventoryCmd),
+    /// The center's users.
+    #[command(subcommand)]
+    User(cmd::center_verbs::UserCmd),
+    /// The center's roles.
+    #[command(subcommand)]
+    Role(cmd::center_verbs::RoleCmd),
+    /// The center's permissions.
+    #[command(subcommand)]
+    Permission(cmd::center_verbs::PermissionCmd),
     /// The virtual switch daemon (started and supervised by the host agent).
     Vswitchd {
         /// The control socket.
@@ -74,6 +86,14 @@ fn main() {
                     .await?
             }
             Command::Center(c) => cmd::center::run(c).await,
+            Command::Inventory(c) => {
+                cmd::center_verbs::inventory(c, &cli.conn.client().await?, out).await
+            }
+            Command::User(c) => cmd::center_verbs::user(c, &cli.conn.client().await?, out).await,
+            Command::Role(c) => cmd::center_verbs::role(c, &cli.conn.client().await?, out).await,
+            Command::Permission(c) => {
+                cmd::center_verbs::permission(c, &cli.conn.client().await?, out).await
+            }
             Command::Vm(c) => cmd::vm::run(c, &cli.conn, out).await,
             Command::Datastore(c) => cmd::datastore::run(c, &cli.conn, out).await,
             Command::Task(c) => cmd::task::run_task(c, &cli.conn, out).await,

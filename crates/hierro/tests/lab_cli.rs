@@ -117,6 +117,73 @@ fn lab_up_cli_and_down_leave_nothing() {
         .iter()
         .all(|h| h["data"]["state"] == "connected"));
 
+    // The same through the CLI against the center.
+    let cenv = [
+        ("HIERRO_SERVER", center.url.as_str()),
+        ("HIERRO_USER", center.user.as_str()),
+        ("HIERRO_PASSWORD", lab.password.as_str()),
+        ("HIERRO_THUMBPRINT", center.thumbprint.as_str()),
+    ];
+    let json_of = |args: &[&str]| {
+        let (ok, out, err) = hierro(args, &cenv);
+        assert!(ok, "hierro {args:?}: {err}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap_or(serde_json::Value::Null)
+    };
+    assert_eq!(
+        json_of(&["inventory", "ls", "--kind", "host", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let cluster = json_of(&["inventory", "ls", "--kind", "cluster", "--json"])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    json_of(&[
+        "user",
+        "add",
+        "carol",
+        "--new-password",
+        "carol password",
+        "--json",
+    ]);
+    json_of(&[
+        "permission",
+        "set",
+        "--object",
+        &cluster,
+        "--principal",
+        "user:carol",
+        "--role",
+        "read-only",
+    ]);
+    let check = json_of(&[
+        "permission",
+        "check",
+        "--object",
+        &cluster,
+        "--principal",
+        "user:carol",
+        "--json",
+    ]);
+    let privileges: Vec<&str> = check["privileges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert!(
+        privileges.contains(&"System.Read") && !privileges.contains(&"Host.Inventory.EditCluster"),
+        "{check}"
+    );
+    let tasks = json_of(&["task", "ls", "--json"]);
+    assert!(tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["operation"] == "host.add" && t["state"] == "success"));
+
     // Each VM answers on its address from outside the hosts.
     for h in &lab.hosts {
         let mut c = Counter::connect(h.vms[0].ip).expect("counter reachable");

@@ -17,6 +17,21 @@ pub enum HostCmd {
         #[arg(long, env = "HIERRO_NEW_PASSWORD")]
         password: String,
     },
+    /// Add a host to the center (--server is the center).
+    Add {
+        /// The host agent's address.
+        address: String,
+        /// The cluster, datacenter or folder id to add it to.
+        #[arg(long)]
+        parent: String,
+        #[arg(long, default_value = "root")]
+        host_user: String,
+        #[arg(long, env = "HIERRO_HOST_PASSWORD")]
+        host_password: String,
+        /// The host certificate's thumbprint you confirm.
+        #[arg(long)]
+        host_thumbprint: Option<String>,
+    },
     /// Show the host's summary.
     Info,
     /// The host's virtual network.
@@ -54,6 +69,25 @@ pub async fn run(cmd: HostCmd, conn: &ConnArgs, out: Output) -> anyhow::Result<(
                 ]
             });
             Ok(())
+        }
+        HostCmd::Add {
+            address,
+            parent,
+            host_user,
+            host_password,
+            host_thumbprint,
+        } => {
+            let client = conn.client().await?;
+            super::center_verbs::add_host(
+                &client,
+                &address,
+                &parent,
+                &host_user,
+                &host_password,
+                host_thumbprint.as_deref(),
+                out,
+            )
+            .await
         }
         HostCmd::Net(cmd) => super::net::run(cmd, &conn.client().await?, out).await,
         HostCmd::Thumbprint => {

@@ -1,4 +1,5 @@
 pub mod center;
+pub mod center_verbs;
 pub mod connect;
 pub mod console;
 pub mod datastore;

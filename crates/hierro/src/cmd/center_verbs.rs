@@ -1,0 +1,314 @@
+//! Client verbs for the center: inventory, users, roles, permissions, and
+//! adding hosts. (Tasks and events use `hierro task` / `hierro event`, which
+//! work against a host or a center alike.)
+
+use clap::Subcommand;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::output::Output;
+
+#[derive(Subcommand)]
+pub enum InventoryCmd {
+    /// Objects you may see, optionally of one kind or matching a name.
+    Ls {
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Make a folder, datacenter or cluster.
+    Mk {
+        kind: String,
+        name: String,
+        #[arg(long, default_value = "root")]
+        parent: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum UserCmd {
+    Ls,
+    Add {
+        name: String,
+        /// (Not --password: that one logs you in.)
+        #[arg(long, env = "HIERRO_NEW_PASSWORD")]
+        new_password: String,
+        #[arg(long, default_value = "")]
+        full_name: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum RoleCmd {
+    Ls,
+    Add {
+        name: String,
+        /// A privilege id (`VirtualMachine.Interact.PowerOn`); repeat for more.
+        #[arg(long)]
+        privilege: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum PermissionCmd {
+    /// The permissions set on an object.
+    Ls {
+        #[arg(long, default_value = "root")]
+        object: String,
+    },
+    /// Give a user or group a role on an object (replacing its earlier one there).
+    Set {
+        #[arg(long)]
+        object: String,
+        /// `user:NAME` or `group:NAME`.
+        #[arg(long)]
+        principal: String,
+        /// Role id (`administrator`, `read-only`, `no-access`, or a custom role's id).
+        #[arg(long)]
+        role: String,
+        /// Apply to the object only, not its subtree.
+        #[arg(long)]
+        no_propagate: bool,
+    },
+    /// What a principal (you, by default) may do on an object, and which permission decided it.
+    Check {
+        #[arg(long)]
+        object: String,
+        #[arg(long)]
+        principal: Option<String>,
+    },
+}
+
+fn principal(p: &str) -> anyhow::Result<Value> {
+    match p.split_once(':') {
+        Some(("user", n)) => Ok(json!({ "user": n })),
+        Some(("group", n)) => Ok(json!({ "group": n })),
+        _ => anyhow::bail!("principal {p:?} must be user:NAME or group:NAME"),
+    }
+}
+
+async fn call(
+    c: &hierro_client::Client,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> anyhow::Result<Value> {
+    match c.call::<Value, Value>(method, path, body.as_ref()).await {
+        Ok(v) => Ok(v),
+        // 204 No Content: nothing to decode.
+        Err(hierro_client::ClientError::Http(m)) if m.contains("decoding") => Ok(Value::Null),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn s(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+pub async fn inventory(
+    cmd: InventoryCmd,
+    c: &hierro_client::Client,
+    out: Output,
+) -> anyhow::Result<()> {
+    let v = match cmd {
+        InventoryCmd::Ls { kind, name } => {
+            let mut q = vec![];
+            if let Some(k) = kind {
+                q.push(format!("kind={k}"));
+            }
+            if let Some(n) = name {
+                q.push(format!("name={n}"));
+            }
+            call(
+                c,
+                Method::GET,
+                &format!("/api/inventory?{}", q.join("&")),
+                None,
+            )
+            .await?
+        }
+        InventoryCmd::Mk { kind, name, parent } => {
+            let obj = call(
+                c,
+                Method::POST,
+                "/api/inventory",
+                Some(json!({"kind": kind, "name": name, "parent": parent})),
+            )
+            .await?;
+            Value::Array(vec![obj])
+        }
+    };
+    out.show(&v, &["ID", "KIND", "NAME", "PARENT", "STATE"], |v| {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .map(|o| {
+                vec![
+                    s(&o["id"]),
+                    s(&o["kind"]),
+                    s(&o["name"]),
+                    s(&o["parent"]),
+                    s(&o["data"]["state"]),
+                ]
+            })
+            .collect()
+    });
+    Ok(())
+}
+
+pub async fn user(cmd: UserCmd, c: &hierro_client::Client, out: Output) -> anyhow::Result<()> {
+    let v = match cmd {
+        UserCmd::Ls => call(c, Method::GET, "/api/users", None).await?,
+        UserCmd::Add {
+            name,
+            new_password: password,
+            full_name,
+        } => Value::Array(vec![
+            call(
+                c,
+                Method::POST,
+                "/api/users",
+                Some(json!({"name": name, "password": password, "full_name": full_name})),
+            )
+            .await?,
+        ]),
+    };
+    out.show(&v, &["NAME", "FULL NAME", "GROUPS", "DISABLED"], |v| {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .map(|u| {
+                vec![
+                    s(&u["name"]),
+                    s(&u["full_name"]),
+                    s(&u["groups"]),
+                    s(&u["disabled"]),
+                ]
+            })
+            .collect()
+    });
+    Ok(())
+}
+
+pub async fn role(cmd: RoleCmd, c: &hierro_client::Client, out: Output) -> anyhow::Result<()> {
+    let v = match cmd {
+        RoleCmd::Ls => call(c, Method::GET, "/api/roles", None).await?,
+        RoleCmd::Add { name, privilege } => Value::Array(vec![
+            call(
+                c,
+                Method::POST,
+                "/api/roles",
+                Some(json!({"name": name, "privileges": privilege})),
+            )
+            .await?,
+        ]),
+    };
+    out.show(&v, &["ID", "NAME", "SYSTEM", "PRIVILEGES"], |v| {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| {
+                let n = r["privileges"].as_array().map(|p| p.len()).unwrap_or(0);
+                vec![s(&r["id"]), s(&r["name"]), s(&r["system"]), n.to_string()]
+            })
+            .collect()
+    });
+    Ok(())
+}
+
+pub async fn permission(
+    cmd: PermissionCmd,
+    c: &hierro_client::Client,
+    out: Output,
+) -> anyhow::Result<()> {
+    match cmd {
+        PermissionCmd::Ls { object } => {
+            let v = call(
+                c,
+                Method::GET,
+                &format!("/api/permissions?object={object}"),
+                None,
+            )
+            .await?;
+            out.show(&v, &["PRINCIPAL", "ROLE", "OBJECT", "PROPAGATE"], |v| {
+                v.as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|p| {
+                        vec![
+                            s(&p["principal"]),
+                            s(&p["role"]),
+                            s(&p["object"]),
+                            s(&p["propagate"]),
+                        ]
+                    })
+                    .collect()
+            });
+        }
+        PermissionCmd::Set {
+            object,
+            principal: p,
+            role,
+            no_propagate,
+        } => {
+            let body = json!({"principal": principal(&p)?, "role": role, "object": object, "propagate": !no_propagate});
+            call(c, Method::POST, "/api/permissions", Some(body)).await?;
+        }
+        PermissionCmd::Check {
+            object,
+            principal: p,
+        } => {
+            let mut path = format!("/api/effective?object={object}");
+            if let Some(p) = p {
+                principal(&p)?;
+                path.push_str(&format!("&principal={p}"));
+            }
+            let v = call(c, Method::GET, &path, None).await?;
+            out.show_fields(&v, |v| {
+                vec![
+                    ("principal", s(&v["principal"])),
+                    ("object", s(&v["object"])),
+                    ("decided at", s(&v["decided_at"])),
+                    ("no access", s(&v["no_access"])),
+                    ("by", s(&v["permissions"])),
+                    (
+                        "privileges",
+                        v["privileges"]
+                            .as_array()
+                            .map(|p| p.iter().map(s).collect::<Vec<_>>().join(" "))
+                            .unwrap_or_default(),
+                    ),
+                ]
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `hierro host add`: adds a host to the center; without --thumbprint the
+/// center answers with the one to confirm.
+pub async fn add_host(
+    c: &hierro_client::Client,
+    address: &str,
+    parent: &str,
+    username: &str,
+    password: &str,
+    thumbprint: Option<&str>,
+    out: Output,
+) -> anyhow::Result<()> {
+    let body = json!({"address": address, "username": username, "password": password, "thumbprint": thumbprint, "parent": parent});
+    let host = call(c, Method::POST, "/api/hosts", Some(body)).await?;
+    out.show_fields(&host, |h| {
+        vec![
+            ("id", s(&h["id"])),
+            ("name", s(&h["name"])),
+            ("state", s(&h["data"]["state"])),
+        ]
+    });
+    Ok(())
+}
