@@ -156,10 +156,26 @@ pub async fn guest_sh(lab: &Lab, host: usize, vm_id: &str, script: &str) -> Stri
         .expect("guest-exec");
     let pid = started["pid"].as_i64().unwrap();
     loop {
-        let st: serde_json::Value = qga
-            .call("guest-exec-status", json!({ "pid": pid }), t)
-            .await
-            .expect("guest-exec-status");
+        // Asking again is harmless, and a conversation that a loaded guest
+        // drops is then simply retried on a fresh connection.
+        let mut st = None;
+        for _ in 0..3 {
+            match qga
+                .call::<serde_json::Value>(
+                    "guest-exec-status",
+                    json!({ "pid": pid }),
+                    Duration::from_secs(10),
+                )
+                .await
+            {
+                Ok(v) => {
+                    st = Some(v);
+                    break;
+                }
+                Err(e) => eprintln!("guest-exec-status, retrying: {e}"),
+            }
+        }
+        let st = st.expect("guest-exec-status answered none of three tries");
         if st["exited"] == json!(true) {
             let out = st["out-data"].as_str().unwrap_or("");
             let bytes = base64::engine::general_purpose::STANDARD
