@@ -484,9 +484,17 @@ pub async fn down(dir: &Path) -> anyhow::Result<()> {
     let lab = Lab::load(dir)?;
     // Host agents and their QEMUs (which outlive agents by design) all run
     // inside the host namespaces: end every process there.
+    // Rounds until a namespace is empty: a host agent still alive restarts
+    // the vswitchd killed before it.
     for ns in &lab.namespaces {
-        for pid in netns::pids(ns).await {
-            netns::kill_wait(pid).await;
+        for _ in 0..10 {
+            let pids = netns::pids(ns).await;
+            if pids.is_empty() {
+                break;
+            }
+            for pid in pids {
+                netns::kill_wait(pid).await;
+            }
         }
     }
     for link in &lab.links {

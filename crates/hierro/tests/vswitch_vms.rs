@@ -226,6 +226,15 @@ async fn traffic_survives_vswitchd_and_agent_restarts() {
         .expect("the TCP connection to the guest survived both restarts");
     assert!(values.windows(2).all(|w| w[1] > w[0]));
     eprintln!("largest gap between counter reads across both restarts: {gap:?}");
+
+    // Lab down ends every process, including the vswitchd the restarted
+    // agent started.
+    let current = pid();
+    drop(t);
+    assert!(
+        !process_alive(current),
+        "vswitchd {current} outlived lab down"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
