@@ -151,6 +151,9 @@ pub struct PortStats {
     pub vswitch: String,
     #[serde(default)]
     pub portgroup: Option<String>,
+    /// The MAC the guest uses, when it changed it away from the configured one.
+    #[serde(default)]
+    pub effective_mac: Option<String>,
     pub counters: PortCounters,
 }
 

@@ -204,6 +204,7 @@ impl Dataplane {
                     port: e.key.clone(),
                     vswitch: e.switch.clone(),
                     portgroup: e.spec.as_ref().map(|s| s.portgroup.clone()),
+                    effective_mac: e.spec.as_ref().and_then(|s| s.effective_mac.clone()),
                     counters: port.counters,
                 })
             })

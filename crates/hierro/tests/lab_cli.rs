@@ -5,7 +5,6 @@
 mod common;
 
 use std::process::Command;
-use std::time::Duration;
 
 use common::*;
 
@@ -266,10 +265,16 @@ fn lab_up_cli_and_down_leave_nothing() {
     assert!(!ok && err.contains("VLAN"), "{err}");
     let pcap = dir.join("vmk0.pcap");
     let counter_ip = h1.vms[0].ip;
-    let traffic = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(500));
-        let mut c = Counter::connect(counter_ip).unwrap();
-        (0..5).for_each(|_| drop(c.read()));
+    // Traffic for as long as the capture runs (it stops after 4 frames).
+    let capturing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let traffic = std::thread::spawn({
+        let capturing = capturing.clone();
+        move || {
+            let mut c = Counter::connect(counter_ip).unwrap();
+            while capturing.load(std::sync::atomic::Ordering::Relaxed) {
+                c.read().unwrap();
+            }
+        }
     });
     let (ok, _, err) = hierro(
         &[
@@ -286,6 +291,7 @@ fn lab_up_cli_and_down_leave_nothing() {
         ],
         &env,
     );
+    capturing.store(false, std::sync::atomic::Ordering::Relaxed);
     traffic.join().unwrap();
     assert!(ok, "{err}");
     let read = Command::new("tshark")

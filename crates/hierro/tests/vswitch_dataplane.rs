@@ -257,7 +257,7 @@ fn vswitchd_switches_real_frames() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    common::wait_capture_started(&wire);
     ping("vst-c", "10.77.0.99");
     ping("vst-a", "10.77.0.98");
     tshark.wait().unwrap();
@@ -294,8 +294,12 @@ fn vswitchd_switches_real_frames() {
             )
         }
     });
-    std::thread::sleep(Duration::from_millis(200));
-    assert!(ping("vst-a", "10.77.0.2"));
+    // Traffic until the capture has its frames (it may start after a first ping).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !capture.is_finished() {
+        assert!(ping("vst-a", "10.77.0.2"));
+        assert!(Instant::now() < deadline, "the capture never filled");
+    }
     match capture.join().unwrap().unwrap() {
         Response::Captured { packets } => assert!(packets >= 2),
         other => panic!("{other:?}"),

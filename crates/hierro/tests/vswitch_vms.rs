@@ -97,13 +97,12 @@ impl Wire {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("tshark");
-        std::thread::sleep(Duration::from_millis(1500));
+        wait_capture_started(&file);
         Wire { child, file }
     }
 
     /// Stops the capture; returns (VLAN id or "", source MAC, destination MAC) per frame.
     fn frames(mut self) -> Vec<(String, String, String)> {
-        std::thread::sleep(Duration::from_millis(500));
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(self.child.id() as i32),
             nix::sys::signal::Signal::SIGINT,
@@ -189,13 +188,17 @@ async fn traffic_survives_vswitchd_and_agent_restarts() {
         assert!(Instant::now() < deadline, "vswitchd was not restarted");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(c
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !c
         .events(None, None)
         .await
         .unwrap()
         .iter()
-        .any(|e| e.kind == "VswitchdRestartedEvent"));
+        .any(|e| e.kind == "VswitchdRestartedEvent")
+    {
+        assert!(Instant::now() < deadline, "no VswitchdRestartedEvent");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert!(
         counters(&c, &vm.id).await.in_packets > 0,
         "the new vswitchd forwards the VM's frames"
@@ -209,7 +212,9 @@ async fn traffic_survives_vswitchd_and_agent_restarts() {
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    wait_until("the agent to die", Duration::from_secs(10), || {
+        !process_alive(agent)
+    });
     assert!(process_alive(second));
     t.lab.restart_agent(0, HIERRO.as_ref()).await.unwrap();
     assert_eq!(
@@ -217,6 +222,7 @@ async fn traffic_survives_vswitchd_and_agent_restarts() {
         second,
         "the restarted agent adopted the running vswitchd"
     );
+    // An observation window: the client keeps reading after both restarts.
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -359,6 +365,7 @@ async fn security_policies_with_guest_frames() {
     // MAC address changes. s1's guest changes its MAC; QEMU tells the agent,
     // the agent tells vswitchd.
     const CHANGED: &str = "52:54:00:de:ad:01";
+    let (cc, configured) = (&c, &s1_mac);
     let change = |mac: String| async move {
         guest_sh(
             lab,
@@ -367,8 +374,24 @@ async fn security_policies_with_guest_frames() {
             &format!("ip link set eth0 address {mac} && echo done"),
         )
         .await;
-        // Let QEMU's rx-filter event reach vswitchd.
-        tokio::time::sleep(Duration::from_millis(700)).await;
+        // Wait until QEMU's rx-filter event has reached vswitchd.
+        let expected = (mac != *configured).then_some(mac);
+        let key = format!("vm:{s1}:0");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let ports = cc.ports().await.unwrap().ports;
+            if ports
+                .iter()
+                .any(|p| p.port == key && p.effective_mac == expected)
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "vswitchd never saw the guest's MAC {expected:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         guest_sh(lab, 0, s2, "ip neigh flush all").await;
     };
     // Accepted: traffic follows the new MAC.
@@ -394,8 +417,8 @@ async fn security_policies_with_guest_frames() {
 
     // Promiscuous mode. s3 puts its NIC in promiscuous mode and counts the
     // frames s1 sends to s2.
+    // (The guest's driver waits for QEMU to apply it: no wait needed.)
     guest_sh(lab, 0, s3, "ip link set eth0 promisc on").await;
-    tokio::time::sleep(Duration::from_millis(700)).await;
     let unicast = format!("hierro-guest frame send --iface eth0 --dst {s2_mac} --src {s1_mac} --count 5 --interval-ms 100");
     // Only the test frames (EtherType 0x88b5), not the guests' own traffic to s2.
     let count_s3 = format!(
@@ -464,6 +487,7 @@ async fn reconfigure_moves_a_running_nic_and_resizes_when_off() {
     assert!(reachable());
     let mac = c.vm(&vm.name).await.unwrap().config.nics[0].mac.clone();
 
+    // (The task ends once vswitchd has the new port: no wait after it.)
     // A running VM's NIC moves to a tagged port group: this machine, on the
     // untagged network, no longer reaches it; moved back, it does again.
     let to = |pg: &str| hierro_api::VmUpdate {
@@ -473,12 +497,10 @@ async fn reconfigure_moves_a_running_nic_and_resizes_when_off() {
     c.run(c.update_vm(&vm.name, &to("VLAN 101")).await)
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!reachable(), "still on the untagged network");
     c.run(c.update_vm(&vm.name, &to("VM Network")).await)
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(reachable());
     assert_eq!(
         c.vm(&vm.name).await.unwrap().config.nics[0].mac,

@@ -187,6 +187,26 @@ pub async fn guest_sh(lab: &Lab, host: usize, vm_id: &str, script: &str) -> Stri
     }
 }
 
+/// Polls `ready` until it holds; fails naming `what` after `limit`.
+pub fn wait_until(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + limit;
+    while !ready() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits until a tshark started with `-w file` captures: it writes the
+/// file's header once the interface is open.
+pub fn wait_capture_started(file: &std::path::Path) {
+    wait_until("tshark to start capturing", Duration::from_secs(15), || {
+        std::fs::metadata(file).is_ok_and(|m| m.len() > 0)
+    });
+}
+
 pub async fn wait_power(client: &Client, vm: &str, want: hierro_api::PowerState) {
     for _ in 0..300 {
         if client.vm(vm).await.unwrap().power_state == want {
