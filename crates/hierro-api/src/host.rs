@@ -12,6 +12,32 @@ pub struct About {
     pub thumbprint: String,
 }
 
+/// `POST /api/host/certificate/request`: a signing request for a new key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CertificateRequest {
+    pub csr_pem: String,
+}
+
+/// `PUT /api/host/certificate`: the signed certificate and its CA.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateInstall {
+    pub cert_pem: String,
+    pub ca_pem: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CertificateInstalled {
+    pub thumbprint: String,
+}
+
+/// `GET/PUT /api/host/lockdown`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lockdown {
+    pub enabled: bool,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HostInfo {
     pub name: String,

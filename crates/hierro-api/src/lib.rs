@@ -8,6 +8,7 @@ pub mod host;
 pub mod network;
 pub mod session;
 pub mod task;
+pub mod updates;
 pub mod vm;
 
 pub use datastore::*;
@@ -17,6 +18,7 @@ pub use host::*;
 pub use network::*;
 pub use session::*;
 pub use task::*;
+pub use updates::*;
 pub use vm::*;
 
 /// Header that carries a session token (as `vmware-api-session-id` does in vSphere).

@@ -80,6 +80,35 @@ impl Db {
             .await?)
     }
 
+    /// Makes an empty database `name` on the PostgreSQL server that
+    /// `server_url` reaches (dropping one left from before) and returns
+    /// the URL of the new database.
+    pub async fn create_database(server_url: &str, name: &str) -> Result<String, DbError> {
+        let admin = Self::connect_raw(server_url).await?;
+        Self::drop_database_on(&admin, name).await?;
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&admin)
+            .await?;
+        let mut url = url::Url::parse(server_url)
+            .map_err(|e| DbError::Config(format!("database URL {server_url:?}: {e}")))?;
+        url.set_path(name);
+        Ok(url.to_string())
+    }
+
+    pub async fn drop_database(server_url: &str, name: &str) -> Result<(), DbError> {
+        Self::drop_database_on(&Self::connect_raw(server_url).await?, name).await
+    }
+
+    async fn drop_database_on(admin: &AnyPool, name: &str) -> Result<(), DbError> {
+        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(DbError::Config(format!("database name {name:?}")));
+        }
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(admin)
+            .await?;
+        Ok(())
+    }
+
     /// Whether an error is a unique-constraint violation (a duplicate name).
     pub fn is_unique_violation(e: &sqlx::Error) -> bool {
         e.as_database_error()

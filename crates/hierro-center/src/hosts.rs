@@ -3,9 +3,12 @@
 //! not kept), talking to it over TLS pinned to that thumbprint, and its VMs
 //! in the inventory.
 
+use hierro_api::{CertificateInstall, Severity};
 use hierro_client::{Client, ClientError, Trust};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+
+use crate::tls::Pki;
+use serde_json::{json, Value};
 use sqlx::Row;
 
 use crate::db::Db;
@@ -25,6 +28,10 @@ pub struct AddHost {
     pub thumbprint: Option<String>,
     /// A cluster, datacenter or host folder.
     pub parent: String,
+    /// Put the host in lockdown mode once added: its API then refuses
+    /// everyone but the center and its break-glass account.
+    #[serde(default)]
+    pub lockdown: bool,
 }
 
 /// Why adding a host failed, for the API to map.
@@ -45,11 +52,15 @@ pub enum AddHostError {
     Store(#[from] StoreError),
 }
 
-pub async fn add(db: &Db, req: &AddHost) -> Result<Object, AddHostError> {
-    let presented = hierro_client::fetch_thumbprint(&req.address)
+/// Checks what the host presents against what the caller confirmed.
+async fn confirm_thumbprint(
+    address: &str,
+    confirmed: Option<&str>,
+) -> Result<String, AddHostError> {
+    let presented = hierro_client::fetch_thumbprint(address)
         .await
         .map_err(|e| AddHostError::Unreachable(e.to_string()))?;
-    let confirmed = match &req.thumbprint {
+    let confirmed = match confirmed {
         None => return Err(AddHostError::ThumbprintRequired(presented)),
         Some(t) => hierro_client::normalize_thumbprint(t),
     };
@@ -59,19 +70,44 @@ pub async fn add(db: &Db, req: &AddHost) -> Result<Object, AddHostError> {
             confirmed,
         });
     }
-    let mut client = Client::new(&req.address, Trust::Thumbprint(presented.clone()))
+    Ok(presented)
+}
+
+/// Logs in with the host's admin credentials and trades them for a service
+/// token; the credentials are not kept.
+async fn service_token(
+    address: &str,
+    thumbprint: &str,
+    username: &str,
+    password: &str,
+) -> Result<(String, hierro_api::About), AddHostError> {
+    let mut client = Client::new(address, Trust::Thumbprint(thumbprint.to_string()))
         .map_err(|e| AddHostError::Unreachable(e.to_string()))?;
-    match client.login(&req.username, &req.password).await {
+    match client.login(username, password).await {
         Ok(_) => {}
         Err(e) if e.status().map(|s| s.as_u16()) == Some(401) => {
             return Err(AddHostError::BadCredentials)
         }
         Err(e) => return Err(AddHostError::Unreachable(e.to_string())),
     }
-    let about = client
-        .about()
+    let unreachable = |e: ClientError| AddHostError::Unreachable(e.to_string());
+    let about = client.about().await.map_err(unreachable)?;
+    let token = client
+        .create_service_token(SERVICE_TOKEN)
         .await
-        .map_err(|e| AddHostError::Unreachable(e.to_string()))?;
+        .map_err(unreachable)?
+        .token;
+    let _ = client.logout().await;
+    Ok((token, about))
+}
+
+/// The name of the center's service token on its hosts.
+pub const SERVICE_TOKEN: &str = "center";
+
+/// Adds a host: its object, how to reach it, and its VMs, datastores and
+/// networks, all or nothing. The caller then starts following it.
+pub async fn add(db: &Db, pki: &Pki, req: &AddHost) -> Result<Object, AddHostError> {
+    let thumbprint = confirm_thumbprint(&req.address, req.thumbprint.as_deref()).await?;
     if let Some(existing) = sqlx::query("SELECT host FROM host_connections WHERE address = $1")
         .bind(&req.address)
         .fetch_optional(&db.pool)
@@ -85,82 +121,282 @@ pub async fn add(db: &Db, req: &AddHost) -> Result<Object, AddHostError> {
         ))
         .into());
     }
-    let token = client
-        .create_service_token("center")
-        .await
-        .map_err(|e| AddHostError::Unreachable(e.to_string()))?
-        .token;
-    let host = inventory::create(
-        db,
+    let parent = inventory::get(db, &req.parent).await?;
+    inventory::check_placement(db, Kind::Host, &parent).await?;
+    let (token, about) =
+        service_token(&req.address, &thumbprint, &req.username, &req.password).await?;
+    let mut conn = Connection {
+        address: req.address.clone(),
+        thumbprint,
+        token,
+        version: 0,
+        enabled: true,
+    };
+    let unreachable = |e: ClientError| AddHostError::Unreachable(e.to_string());
+    conn.thumbprint = issue_certificate(&conn, pki, &about.host_name).await?;
+    let host = Object::new(
         Kind::Host,
         &about.host_name,
-        &req.parent,
-        json!({"address": req.address, "thumbprint": presented, "state": "connected", "version": about.version}),
-    )
-    .await?;
+        &parent.id,
+        json!({"address": req.address, "thumbprint": conn.thumbprint, "certificate": "issued by the center", "state": "connected", "version": about.version}),
+    );
+    let client = conn.client().map_err(unreachable)?;
+    if req.lockdown {
+        client.set_lockdown(true).await.map_err(unreachable)?;
+    }
+    let updates = client.updates(0, 0).await.map_err(unreachable)?;
+    if let Err(e) = record(db, &host, &parent, &conn).await {
+        // Let the host go again (which also ends its lockdown).
+        let _ = client.revoke_service_token(SERVICE_TOKEN).await;
+        return Err(e.into());
+    }
+    crate::host_sync::apply(db, &host.id, &updates).await?;
+    Ok(host)
+}
+
+/// The host object and its connection, both or neither.
+async fn record(db: &Db, host: &Object, parent: &Object, conn: &Connection) -> StoreResult<()> {
+    let mut tx = db.pool.begin().await?;
+    inventory::insert(&mut tx, host, None)
+        .await
+        .map_err(|e| inventory::name_taken(e, &host.name, parent))?;
     sqlx::query(
         "INSERT INTO host_connections (host, address, thumbprint, token) VALUES ($1, $2, $3, $4)",
     )
     .bind(&host.id)
-    .bind(&req.address)
-    .bind(&presented)
-    .bind(&token)
-    .execute(&db.pool)
-    .await
-    .map_err(StoreError::from)?;
-    sync(db, &host.id).await?;
-    Ok(host)
+    .bind(&conn.address)
+    .bind(&conn.thumbprint)
+    .bind(&conn.token)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Gives the host a certificate from the center's CA (for a key the host
+/// made and keeps); returns its thumbprint, the new pin.
+async fn issue_certificate(
+    conn: &Connection,
+    pki: &Pki,
+    host_name: &str,
+) -> Result<String, AddHostError> {
+    let unreachable = |e: ClientError| AddHostError::Unreachable(e.to_string());
+    let client = conn.client().map_err(unreachable)?;
+    let csr = client.certificate_request().await.map_err(unreachable)?;
+    let mut names = vec![host_name.to_string()];
+    names.extend(hierro_client::server_host(&conn.address));
+    let cert_pem = pki
+        .sign_request(&csr.csr_pem, host_name, &names)
+        .map_err(|e| AddHostError::Unreachable(e.to_string()))?;
+    let expected = hierro_http::tls::thumbprint_of_pem(&cert_pem).map_err(StoreError::Invalid)?;
+    let installed = client
+        .install_certificate(&CertificateInstall {
+            cert_pem,
+            ca_pem: pki.ca_pem.clone(),
+        })
+        .await
+        .map_err(unreachable)?;
+    if installed.thumbprint != expected {
+        return Err(AddHostError::Unreachable(format!(
+            "the host installed a certificate with thumbprint {}, not the issued {expected}",
+            installed.thumbprint
+        )));
+    }
+    Ok(expected)
+}
+
+/// How the center reaches a managed host.
+pub struct Connection {
+    pub address: String,
+    pub thumbprint: String,
+    pub token: String,
+    /// The host's change version the inventory reflects.
+    pub version: u64,
+    /// False once a user disconnected the host.
+    pub enabled: bool,
+}
+
+impl Connection {
+    /// A client pinned to the host's thumbprint, with the service token.
+    pub fn client(&self) -> Result<Client, ClientError> {
+        Ok(
+            Client::new(&self.address, Trust::Thumbprint(self.thumbprint.clone()))?
+                .with_token(&self.token),
+        )
+    }
+}
+
+pub async fn connection(db: &Db, host: &str) -> StoreResult<Connection> {
+    let row = sqlx::query(
+        "SELECT address, thumbprint, token, version, enabled FROM host_connections WHERE host = $1",
+    )
+    .bind(host)
+    .fetch_optional(&db.pool)
+    .await?
+    .ok_or_else(|| StoreError::NotFound(format!("{host} is not a managed host")))?;
+    Ok(Connection {
+        address: row.try_get("address")?,
+        thumbprint: row.try_get("thumbprint")?,
+        token: row.try_get("token")?,
+        version: row.try_get::<i64, _>("version")? as u64,
+        enabled: row.try_get::<i64, _>("enabled")? != 0,
+    })
+}
+
+/// The hosts the center follows (all but those a user disconnected).
+pub async fn followed(db: &Db) -> StoreResult<Vec<String>> {
+    let rows = sqlx::query("SELECT host FROM host_connections WHERE enabled = 1")
+        .fetch_all(&db.pool)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| r.try_get("host"))
+        .collect::<Result<_, _>>()?)
 }
 
 /// A client of a managed host: pinned to its thumbprint, with the service token.
 pub async fn client(db: &Db, host: &str) -> StoreResult<Client> {
-    let row =
-        sqlx::query("SELECT address, thumbprint, token FROM host_connections WHERE host = $1")
-            .bind(host)
-            .fetch_optional(&db.pool)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("{host} is not a managed host")))?;
-    let (address, thumbprint, token): (String, String, String) = (
-        row.try_get("address")?,
-        row.try_get("thumbprint")?,
-        row.try_get("token")?,
-    );
-    Ok(Client::new(&address, Trust::Thumbprint(thumbprint))
-        .map_err(|e| StoreError::Invalid(e.to_string()))?
-        .with_token(&token))
+    connection(db, host)
+        .await?
+        .client()
+        .map_err(|e| StoreError::Invalid(e.to_string()))
 }
 
-/// Brings the host's VMs into the inventory (in the host's datacenter),
-/// and records whether the host answers.
-pub async fn sync(db: &Db, host: &str) -> StoreResult<()> {
-    let vms = match client(db, host).await?.vms().await {
-        Ok(v) => v,
-        Err(e) => {
-            set_state(db, host, "disconnected", &e).await?;
-            return Ok(());
+/// A host's connection state, as the inventory shows it.
+pub enum State<'a> {
+    Connected,
+    /// The host does not answer, or refuses the center (the reason).
+    Disconnected(&'a str),
+}
+
+/// Records the connection state; an event marks each change.
+pub async fn set_state(db: &Db, host: &str, state: State<'_>) -> StoreResult<()> {
+    let obj = inventory::get(db, host).await?;
+    let mut data = obj.data.clone();
+    let (name, reason, kind, message) = match state {
+        State::Connected => (
+            "connected",
+            Value::Null,
+            "HostReconnectedEvent",
+            format!("Host {} is connected", obj.name),
+        ),
+        State::Disconnected(why) => (
+            "disconnected",
+            json!(why),
+            "HostConnectionLostEvent",
+            format!("Lost the connection to host {}: {why}", obj.name),
+        ),
+    };
+    let changed = data["state"] != json!(name);
+    if !changed && data["state_reason"] == reason {
+        return Ok(());
+    }
+    data["state"] = json!(name);
+    data["state_reason"] = reason;
+    inventory::set_data(db, host, data).await?;
+    // The reason may change while disconnected (the latest is shown); an
+    // event marks only the change of state.
+    if !changed {
+        return Ok(());
+    }
+    let severity = if name == "connected" {
+        Severity::Info
+    } else {
+        Severity::Error
+    };
+    crate::journal::event(
+        db, kind, severity, host, &obj.name, "system", &message, None,
+    )
+    .await
+}
+
+/// Stops following a host on a user's request; it stays in the inventory.
+pub async fn disconnect(db: &Db, host: &str, user: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE host_connections SET enabled = 0 WHERE host = $1")
+        .bind(host)
+        .execute(&db.pool)
+        .await?;
+    set_state(
+        db,
+        host,
+        State::Disconnected(&format!("disconnected by {user}")),
+    )
+    .await
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reconnect {
+    /// New admin credentials, for a host that no longer accepts the
+    /// center's service token.
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// A new thumbprint to accept, for a host whose certificate changed.
+    pub thumbprint: Option<String>,
+}
+
+/// Follows a host again, after checking it still presents the pinned
+/// certificate (or the newly confirmed one), optionally with a new token.
+pub async fn reconnect(db: &Db, host: &str, req: &Reconnect) -> Result<(), AddHostError> {
+    let conn = connection(db, host).await?;
+    let confirmed = req.thumbprint.as_deref().unwrap_or(&conn.thumbprint);
+    let thumbprint = confirm_thumbprint(&conn.address, Some(confirmed)).await?;
+    let token = match (&req.username, &req.password) {
+        (Some(u), Some(p)) => service_token(&conn.address, &thumbprint, u, p).await?.0,
+        (None, None) => conn.token,
+        _ => {
+            return Err(
+                StoreError::Invalid("give both username and password, or neither".into()).into(),
+            )
         }
     };
-    let datacenter = inventory::path(db, host)
-        .await?
-        .into_iter()
-        .find(|o| o.kind == Kind::Datacenter)
-        .ok_or_else(|| StoreError::Invalid("a host outside a datacenter".into()))?;
-    let known = inventory::search(db, Some(Kind::Vm), None).await?;
-    for vm in vms {
-        let data = json!({"host": host, "vm_id": vm.id, "power_state": vm.power_state, "cpus": vm.config.cpus, "memory_mib": vm.config.memory_mib});
-        match known.iter().find(|o| o.data["vm_id"] == json!(vm.id)) {
-            Some(o) => inventory::set_data(db, &o.id, data).await?,
-            None => {
-                inventory::create(db, Kind::Vm, &vm.name, &datacenter.id, data).await?;
-            }
-        }
-    }
+    sqlx::query(
+        "UPDATE host_connections SET thumbprint = $1, token = $2, enabled = 1 WHERE host = $3",
+    )
+    .bind(&thumbprint)
+    .bind(&token)
+    .bind(host)
+    .execute(&db.pool)
+    .await
+    .map_err(StoreError::from)?;
+    let mut data = inventory::get(db, host).await?.data;
+    data["thumbprint"] = json!(thumbprint);
+    inventory::set_data(db, host, data).await?;
     Ok(())
 }
 
-async fn set_state(db: &Db, host: &str, state: &str, why: &ClientError) -> StoreResult<()> {
+/// Puts the host in lockdown mode or takes it out, through the host.
+pub async fn set_lockdown(db: &Db, host: &str, enabled: bool) -> Result<(), AddHostError> {
+    let client = connection(db, host)
+        .await?
+        .client()
+        .map_err(|e| AddHostError::Unreachable(e.to_string()))?;
+    client
+        .set_lockdown(enabled)
+        .await
+        .map_err(|e| AddHostError::Unreachable(e.to_string()))?;
     let mut data = inventory::get(db, host).await?.data;
-    data["state"] = json!(state);
-    data["state_reason"] = json!(why.to_string());
-    inventory::set_data(db, host, data).await
+    data["lockdown"] = json!(enabled);
+    inventory::set_data(db, host, data).await?;
+    Ok(())
+}
+
+/// Takes a host and everything it reported out of the inventory, after
+/// withdrawing the center's token from the host (when it answers; the host
+/// then leaves lockdown mode by itself).
+pub async fn remove(db: &Db, host: &str) -> StoreResult<()> {
+    let conn = connection(db, host).await?;
+    if let Ok(client) = conn.client() {
+        if let Err(e) = client.revoke_service_token(SERVICE_TOKEN).await {
+            tracing::warn!(host, "withdrawing the center's token from the host: {e}");
+        }
+    }
+    let mut tx = db.pool.begin().await?;
+    crate::host_sync::forget(&mut tx, host).await?;
+    sqlx::query("DELETE FROM objects WHERE id = $1")
+        .bind(host)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
 }

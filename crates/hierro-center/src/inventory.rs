@@ -38,7 +38,7 @@ impl Kind {
         }
     }
 
-    fn parse(s: &str) -> Option<Kind> {
+    pub fn parse(s: &str) -> Option<Kind> {
         serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
     }
 
@@ -73,6 +73,20 @@ pub struct Object {
     pub created: String,
 }
 
+impl Object {
+    /// A new object with a fresh id, not yet stored.
+    pub fn new(kind: Kind, name: &str, parent: &str, data: serde_json::Value) -> Object {
+        Object {
+            id: uuid::Uuid::new_v4().to_string(),
+            kind,
+            name: name.to_string(),
+            parent: Some(parent.to_string()),
+            data,
+            created: Utc::now().to_rfc3339(),
+        }
+    }
+}
+
 pub use crate::error::StoreError as InventoryError;
 type Result<T> = crate::error::StoreResult<T>;
 
@@ -85,7 +99,7 @@ fn validate_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-fn row_to_object(r: &sqlx::any::AnyRow) -> Result<Object> {
+pub(crate) fn row_to_object(r: &sqlx::any::AnyRow) -> Result<Object> {
     let kind: String = r.try_get("kind")?;
     let data: String = r.try_get("data")?;
     Ok(Object {
@@ -100,7 +114,7 @@ fn row_to_object(r: &sqlx::any::AnyRow) -> Result<Object> {
     })
 }
 
-const COLUMNS: &str = "id, kind, name, parent, data, created";
+pub(crate) const COLUMNS: &str = "id, kind, name, parent, data, created";
 
 /// Makes the root folder if the database is new.
 pub async fn ensure_root(db: &Db) -> Result<()> {
@@ -138,7 +152,7 @@ pub async fn path(db: &Db, id: &str) -> Result<Vec<Object>> {
 }
 
 /// Checks that `kind` may be placed under `parent`.
-async fn check_placement(db: &Db, kind: Kind, parent: &Object) -> Result<()> {
+pub(crate) async fn check_placement(db: &Db, kind: Kind, parent: &Object) -> Result<()> {
     if !kind.may_live_in(parent.kind) {
         return Err(InventoryError::Invalid(format!(
             "a {} cannot be placed in a {} ({})",
@@ -171,28 +185,43 @@ pub async fn create(
     validate_name(name)?;
     let parent = get(db, parent).await?;
     check_placement(db, kind, &parent).await?;
-    let obj = Object {
-        id: uuid::Uuid::new_v4().to_string(),
-        kind,
-        name: name.to_string(),
-        parent: Some(parent.id.clone()),
-        data,
-        created: Utc::now().to_rfc3339(),
-    };
-    sqlx::query("INSERT INTO objects (id, kind, name, parent, data, created) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(&obj.id)
-        .bind(kind.as_str())
-        .bind(&obj.name)
-        .bind(&parent.id)
-        .bind(obj.data.to_string())
-        .bind(&obj.created)
-        .execute(&db.pool)
+    let obj = Object::new(kind, name, &parent.id, data);
+    let mut conn = db.pool.acquire().await?;
+    insert(&mut conn, &obj, None)
         .await
         .map_err(|e| name_taken(e, name, &parent))?;
     Ok(obj)
 }
 
-fn name_taken(e: sqlx::Error, name: &str, parent: &Object) -> InventoryError {
+/// Where a mirrored object comes from: its key ("vm:<uuid>"...) and, for a
+/// VM, the host that runs it.
+pub struct Source<'a> {
+    pub key: &'a str,
+    pub host: Option<&'a str>,
+}
+
+/// Writes a new object (its placement already checked) on any connection,
+/// so that it can be part of a larger transaction.
+pub async fn insert(
+    conn: &mut sqlx::AnyConnection,
+    obj: &Object,
+    source: Option<Source<'_>>,
+) -> std::result::Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO objects (id, kind, name, parent, data, created, source, host) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        .bind(&obj.id)
+        .bind(obj.kind.as_str())
+        .bind(&obj.name)
+        .bind(&obj.parent)
+        .bind(obj.data.to_string())
+        .bind(&obj.created)
+        .bind(source.as_ref().map(|s| s.key))
+        .bind(source.as_ref().and_then(|s| s.host))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub(crate) fn name_taken(e: sqlx::Error, name: &str, parent: &Object) -> InventoryError {
     if Db::is_unique_violation(&e) {
         InventoryError::Conflict(format!(
             "{} already holds an object named {name:?}",

@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod directory;
 pub mod error;
+pub mod host_sync;
 pub mod hosts;
 pub mod inventory;
 pub mod journal;

@@ -9,7 +9,7 @@ use hierro_http::SessionStore;
 use crate::authz::{Permission, Principal, ADMINISTRATOR_ROLE};
 use crate::config::CenterConfig;
 use crate::db::Db;
-use crate::{access, api, directory, inventory, tls};
+use crate::{access, api, directory, host_sync, inventory, tls};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -18,6 +18,7 @@ pub struct Center {
     pub db: Db,
     pub sessions: SessionStore,
     pub pki: tls::Pki,
+    pub followers: host_sync::Followers,
 }
 
 /// Opens (and on first start, initializes) the center's database.
@@ -85,7 +86,11 @@ pub async fn serve(config: CenterConfig) -> anyhow::Result<()> {
         config,
         db,
         pki,
+        followers: Default::default(),
     });
+    for host in crate::hosts::followed(&center.db).await? {
+        center.followers.start(&center.db, &host);
+    }
     axum_server::from_tcp_rustls(listener, tls)?
         .serve(api::router(center).into_make_service())
         .await?;

@@ -31,6 +31,14 @@ fn ca_params(name: &str) -> CertificateParams {
     p
 }
 
+fn server_params(common_name: &str, names: &[String]) -> anyhow::Result<CertificateParams> {
+    let mut p = CertificateParams::new(names.to_vec())?;
+    p.distinguished_name.push(DnType::CommonName, common_name);
+    p.not_before = rcgen::date_time_ymd(2024, 1, 1);
+    p.not_after = rcgen::date_time_ymd(2074, 1, 1);
+    Ok(p)
+}
+
 impl Pki {
     /// Loads the CA and the center's certificate from `dir`, making them the
     /// first time.
@@ -67,12 +75,25 @@ impl Pki {
     /// A server certificate for `names`, signed by the CA: (cert, key) PEM.
     pub fn issue(&self, common_name: &str, names: &[String]) -> anyhow::Result<(String, String)> {
         let key = KeyPair::generate()?;
-        let mut p = CertificateParams::new(names.to_vec())?;
-        p.distinguished_name.push(DnType::CommonName, common_name);
-        p.not_before = rcgen::date_time_ymd(2024, 1, 1);
-        p.not_after = rcgen::date_time_ymd(2074, 1, 1);
-        let issuer = Issuer::new(ca_params(&self.ca_name), &self.ca_key);
-        let cert = p.signed_by(&key, &issuer)?;
+        let cert = server_params(common_name, names)?.signed_by(&key, &self.issuer())?;
         Ok((cert.pem(), key.serialize_pem()))
+    }
+
+    /// Signs a host's request. Only the key comes from the request; the
+    /// names and validity are the center's.
+    pub fn sign_request(
+        &self,
+        csr_pem: &str,
+        common_name: &str,
+        names: &[String],
+    ) -> anyhow::Result<String> {
+        let mut csr = rcgen::CertificateSigningRequestParams::from_pem(csr_pem)
+            .map_err(|e| anyhow::anyhow!("the host's certificate request: {e}"))?;
+        csr.params = server_params(common_name, names)?;
+        Ok(csr.signed_by(&self.issuer())?.pem())
+    }
+
+    fn issuer(&self) -> Issuer<'_, &KeyPair> {
+        Issuer::new(ca_params(&self.ca_name), &self.ca_key)
     }
 }

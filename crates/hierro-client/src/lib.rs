@@ -91,6 +91,38 @@ impl Client {
         .await
     }
 
+    pub async fn certificate_request(&self) -> Result<CertificateRequest> {
+        self.call(Method::POST, "/api/host/certificate/request", None::<&()>)
+            .await
+    }
+
+    pub async fn install_certificate(
+        &self,
+        req: &CertificateInstall,
+    ) -> Result<CertificateInstalled> {
+        self.call(Method::PUT, "/api/host/certificate", Some(req))
+            .await
+    }
+
+    pub async fn set_lockdown(&self, enabled: bool) -> Result<Lockdown> {
+        self.call(
+            Method::PUT,
+            "/api/host/lockdown",
+            Some(&Lockdown { enabled }),
+        )
+        .await
+    }
+
+    pub async fn revoke_service_token(&self, name: &str) -> Result<()> {
+        self.send(
+            Method::DELETE,
+            &format!("/api/service-tokens/{name}"),
+            None::<&()>,
+        )
+        .await?;
+        Ok(())
+    }
+
     pub fn token(&self) -> Option<&str> {
         self.token.as_deref()
     }
@@ -123,7 +155,20 @@ impl Client {
         path: &str,
         body: Option<&B>,
     ) -> Result<reqwest::Response> {
+        self.send_with(method, path, body, None).await
+    }
+
+    async fn send_with<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        timeout: Option<Duration>,
+    ) -> Result<reqwest::Response> {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = timeout {
+            req = req.timeout(t);
+        }
         if let Some(t) = &self.token {
             req = req.header(SESSION_HEADER, t);
         }
@@ -183,6 +228,20 @@ impl Client {
     pub async fn host(&self) -> Result<HostInfo> {
         self.get("/api/host").await
     }
+    /// The host's changes since `since`, waiting up to `wait_secs` for one.
+    pub async fn updates(&self, since: u64, wait_secs: u64) -> Result<HostUpdates> {
+        let path = format!("/api/updates?since={since}&wait={wait_secs}");
+        // Longer than the wait, shorter than the default: a host that went
+        // silent is noticed soon.
+        let timeout = Duration::from_secs(wait_secs + 15);
+        let resp = self
+            .send_with(Method::GET, &path, None::<&()>, Some(timeout))
+            .await?;
+        resp.json()
+            .await
+            .map_err(|e| ClientError::Http(format!("decoding {path}: {e}")))
+    }
+
     pub async fn datastores(&self) -> Result<Vec<Datastore>> {
         self.get("/api/datastores").await
     }
@@ -418,6 +477,12 @@ impl Client {
             Err(e) => Err(ClientError::Http(format!("console: {e}"))),
         }
     }
+}
+
+/// The host name or IP address in `host[:port]` or an `https://` URL.
+pub fn server_host(server: &str) -> Option<String> {
+    let url = reqwest::Url::parse(&normalize_server(server)).ok()?;
+    Some(url.host_str()?.trim_matches(['[', ']']).to_string())
 }
 
 fn normalize_server(server: &str) -> String {

@@ -1,5 +1,5 @@
-//! Login with the host's admin account (from host.toml), into the shared
-//! session store.
+//! Login with the host's accounts (from host.toml: the admin and the
+//! optional break-glass account), into the shared session store.
 
 use std::time::Duration;
 
@@ -9,24 +9,22 @@ use hierro_http::SessionStore;
 use crate::config::AdminAccount;
 
 pub struct Sessions {
-    admin: AdminAccount,
+    accounts: Vec<AdminAccount>,
     pub store: SessionStore,
 }
 
 impl Sessions {
-    pub fn new(admin: AdminAccount, idle: Duration) -> Self {
+    pub fn new(admin: AdminAccount, break_glass: Option<AdminAccount>, idle: Duration) -> Self {
         Self {
-            admin,
+            accounts: std::iter::once(admin).chain(break_glass).collect(),
             store: SessionStore::new(idle),
         }
     }
 
     /// Checks the credentials and opens a session; `None` when they are wrong.
     pub fn login(&self, user: &str, password: &str) -> Option<String> {
-        if user != self.admin.user {
-            return None;
-        }
-        let hash = PasswordHash::new(&self.admin.password_hash).ok()?;
+        let account = self.accounts.iter().find(|a| a.user == user)?;
+        let hash = PasswordHash::new(&account.password_hash).ok()?;
         Argon2::default()
             .verify_password(password.as_bytes(), &hash)
             .ok()?;
@@ -50,15 +48,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_the_admin_with_the_right_password() {
+    fn only_the_accounts_with_their_passwords() {
         let admin = AdminAccount {
             user: "root".into(),
             password_hash: hash_password("secret"),
         };
-        let s = Sessions::new(admin, Duration::from_secs(60));
+        let break_glass = AdminAccount {
+            user: "dcui".into(),
+            password_hash: hash_password("glass"),
+        };
+        let s = Sessions::new(admin, Some(break_glass), Duration::from_secs(60));
         assert!(s.login("root", "wrong").is_none());
         assert!(s.login("admin", "secret").is_none());
+        assert!(s.login("dcui", "secret").is_none());
         let t = s.login("root", "secret").unwrap();
         assert_eq!(s.store.check(&t).as_deref(), Some("root"));
+        let t = s.login("dcui", "glass").unwrap();
+        assert_eq!(s.store.check(&t).as_deref(), Some("dcui"));
     }
 }

@@ -21,6 +21,10 @@ pub struct HostConfig {
     #[serde(default = "default_accel")]
     pub accel: String,
     pub admin: AdminAccount,
+    /// The account that may still use the host's API in lockdown mode, to
+    /// act on the host while its center is down (ESXi's exception user).
+    #[serde(default)]
+    pub break_glass: Option<AdminAccount>,
     /// Seconds of inactivity that end an API session.
     #[serde(default = "default_idle")]
     pub session_idle_secs: u64,
@@ -60,6 +64,14 @@ impl HostConfig {
         hierro_qemu::Accel::from_setting(&cfg.accel).map_err(|e| anyhow::anyhow!(e))?;
         argon2::PasswordHash::new(&cfg.admin.password_hash)
             .map_err(|e| anyhow::anyhow!("admin.password_hash is not a PHC string: {e}"))?;
+        if let Some(bg) = &cfg.break_glass {
+            argon2::PasswordHash::new(&bg.password_hash).map_err(|e| {
+                anyhow::anyhow!("break_glass.password_hash is not a PHC string: {e}")
+            })?;
+            if bg.user == cfg.admin.user {
+                anyhow::bail!("break_glass.user must differ from admin.user");
+            }
+        }
         Ok(cfg)
     }
 }

@@ -14,6 +14,7 @@ pub mod net;
 pub mod state;
 pub mod tasks;
 pub mod tls;
+pub mod updates;
 pub mod vm;
 
 use std::sync::{Arc, Mutex};
@@ -33,7 +34,9 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub struct Host {
     pub config: HostConfig,
     pub accel: Accel,
-    pub thumbprint: String,
+    thumbprint: Mutex<String>,
+    /// The live TLS configuration, replaced when a new certificate arrives.
+    tls: axum_server::tls_rustls::RustlsConfig,
     pub sessions: auth::Sessions,
     pub journal: Arc<Journal>,
     pub datastores: datastore::Datastores,
@@ -51,6 +54,41 @@ impl Host {
             id: "host".into(),
             name: self.config.name.clone(),
         }
+    }
+
+    pub fn thumbprint(&self) -> String {
+        self.thumbprint.lock().unwrap().clone()
+    }
+
+    /// Installs a certificate signed for the pending key and serves it to
+    /// new connections at once.
+    pub async fn install_certificate(
+        &self,
+        req: &hierro_api::CertificateInstall,
+        user: &str,
+    ) -> ApiResult<String> {
+        let identity = tls::install(&self.config.data_dir, &req.cert_pem, &req.ca_pem)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        self.tls
+            .reload_from_pem(
+                identity.cert_pem.into_bytes(),
+                identity.key_pem.into_bytes(),
+            )
+            .await
+            .map_err(|e| ApiError::internal(format!("loading the new certificate: {e}")))?;
+        *self.thumbprint.lock().unwrap() = identity.thumbprint.clone();
+        self.journal.event(
+            "HostCertificateReplacedEvent",
+            Severity::Info,
+            &self.target(),
+            user,
+            format!(
+                "New certificate installed, thumbprint {}",
+                identity.thumbprint
+            ),
+            None,
+        );
+        Ok(identity.thumbprint)
     }
 
     pub fn uptime(&self) -> Duration {
@@ -80,6 +118,64 @@ impl Host {
             s.service_tokens.retain(|t| t.name != name);
             s.service_tokens.push(entry);
         })
+    }
+
+    /// Removes a service token; false when there was none of that name.
+    /// Without service tokens the host is no longer managed, so lockdown
+    /// ends with the last one.
+    pub fn remove_service_token(&self, name: &str) -> ApiResult<bool> {
+        let mut found = false;
+        self.change_state(|s| {
+            found = s.service_tokens.iter().any(|t| t.name == name);
+            s.service_tokens.retain(|t| t.name != name);
+            if s.service_tokens.is_empty() {
+                s.lockdown = false;
+            }
+        })?;
+        Ok(found)
+    }
+
+    pub fn lockdown(&self) -> bool {
+        self.state.lock().unwrap().lockdown
+    }
+
+    /// Turns lockdown mode on or off; only a managed host may be locked.
+    pub fn set_lockdown(&self, enabled: bool, user: &str) -> ApiResult<()> {
+        let managed = !self.state.lock().unwrap().service_tokens.is_empty();
+        if enabled && !managed {
+            return Err(ApiError::invalid_state(
+                "lockdown needs a center: add the host to one first",
+            ));
+        }
+        self.change_state(|s| s.lockdown = enabled)?;
+        self.journal.event(
+            if enabled {
+                "HostLockdownEnabledEvent"
+            } else {
+                "HostLockdownDisabledEvent"
+            },
+            Severity::Info,
+            &self.target(),
+            user,
+            format!(
+                "Lockdown mode {} by {user}",
+                if enabled { "enabled" } else { "disabled" }
+            ),
+            None,
+        );
+        Ok(())
+    }
+
+    /// Whether `user` may use the API now: in lockdown only service tokens
+    /// and the break-glass account may.
+    pub fn may_use_api(&self, user: &str) -> bool {
+        !self.lockdown()
+            || user.starts_with("service:")
+            || self
+                .config
+                .break_glass
+                .as_ref()
+                .is_some_and(|b| b.user == user)
     }
 
     /// `service:<name>` for a valid service token.
@@ -152,11 +248,18 @@ pub async fn serve(config: HostConfig) -> anyhow::Result<()> {
         .ensure_running()
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
+    let tls = axum_server::tls_rustls::RustlsConfig::from_pem(
+        identity.cert_pem.clone().into_bytes(),
+        identity.key_pem.clone().into_bytes(),
+    )
+    .await?;
     let host = Arc::new(Host {
         accel,
-        thumbprint: identity.thumbprint.clone(),
+        thumbprint: Mutex::new(identity.thumbprint.clone()),
+        tls: tls.clone(),
         sessions: auth::Sessions::new(
             config.admin.clone(),
+            config.break_glass.clone(),
             Duration::from_secs(config.session_idle_secs),
         ),
         journal: Journal::open(&config.data_dir)?,
@@ -189,11 +292,6 @@ pub async fn serve(config: HostConfig) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("applying the network configuration: {e}"))?;
     tokio::spawn(net::supervise(host.clone()));
-    let tls = axum_server::tls_rustls::RustlsConfig::from_pem(
-        identity.cert_pem.into_bytes(),
-        identity.key_pem.into_bytes(),
-    )
-    .await?;
     let listen = host.config.listen;
     // Bind first so that the "listening" line means the API answers.
     let listener = std::net::TcpListener::bind(listen)
@@ -202,7 +300,7 @@ pub async fn serve(config: HostConfig) -> anyhow::Result<()> {
     println!(
         "hierro host {} listening on https://{listen} thumbprint {} accel {}",
         host.config.name,
-        host.thumbprint,
+        host.thumbprint(),
         accel.as_str()
     );
     host.journal.event(

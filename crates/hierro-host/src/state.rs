@@ -19,6 +19,10 @@ pub struct HostState {
     /// only their SHA-256 is kept.
     #[serde(default)]
     pub service_tokens: Vec<ServiceToken>,
+    /// Lockdown mode: the API refuses every account but the break-glass one
+    /// and service tokens (the center).
+    #[serde(default)]
+    pub lockdown: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

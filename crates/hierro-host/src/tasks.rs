@@ -17,6 +17,9 @@ const MAX_EVENTS_IN_MEMORY: usize = 20000;
 pub struct Journal {
     tasks: Mutex<VecDeque<Task>>,
     events: Mutex<EventLog>,
+    /// The id of the latest event: the host's change version, which
+    /// `GET /api/updates` waits on.
+    version: tokio::sync::watch::Sender<u64>,
 }
 
 struct EventLog {
@@ -49,6 +52,7 @@ impl Journal {
         }
         let next_id = recent.back().map(|e| e.id + 1).unwrap_or(1);
         Ok(Arc::new(Journal {
+            version: tokio::sync::watch::Sender::new(next_id - 1),
             tasks: Mutex::default(),
             events: Mutex::new(EventLog {
                 file,
@@ -138,10 +142,42 @@ impl Journal {
             tracing::error!("cannot append to {}: {e}", log.file.display());
         }
         tracing::info!(kind, target = %ev.target_name, "{}", ev.message);
+        let id = ev.id;
         log.recent.push_back(ev);
         if log.recent.len() > MAX_EVENTS_IN_MEMORY {
             log.recent.pop_front();
         }
+        drop(log);
+        self.version.send_replace(id);
+    }
+
+    pub fn version(&self) -> u64 {
+        *self.version.borrow()
+    }
+
+    /// Waits until the version differs from `since` (it passed it, or the
+    /// caller's version is from a journal this host no longer has), for at
+    /// most `wait`.
+    pub async fn wait_past(&self, since: u64, wait: std::time::Duration) {
+        let mut rx = self.version.subscribe();
+        let _ = tokio::time::timeout(wait, rx.wait_for(|v| *v != since)).await;
+    }
+
+    /// The events after `since`, or `None` when some of them are no longer
+    /// in memory (the caller then needs the whole picture).
+    pub fn events_since(&self, since: u64) -> Option<Vec<Event>> {
+        let log = self.events.lock().unwrap();
+        let oldest = log.recent.front().map(|e| e.id).unwrap_or(log.next_id);
+        if since + 1 < oldest {
+            return None;
+        }
+        Some(
+            log.recent
+                .iter()
+                .filter(|e| e.id > since)
+                .cloned()
+                .collect(),
+        )
     }
 
     pub fn events(&self) -> Vec<Event> {

@@ -1,5 +1,6 @@
-//! The lab's center: its own namespace on the fabric, SQLite by default,
-//! with every lab host added (thumbprints confirmed) to one cluster.
+//! The lab's center: its own namespace on the fabric, SQLite by default or
+//! a fresh database on a PostgreSQL server, with every lab host added
+//! (thumbprints confirmed) to one cluster.
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -24,6 +25,9 @@ pub struct LabCenter {
     pub user: String,
     pub config: PathBuf,
     pub log: PathBuf,
+    /// "sqlite", or the PostgreSQL database's URL.
+    #[serde(default)]
+    pub database: String,
 }
 
 /// Starts the center and waits until it answers.
@@ -31,7 +35,18 @@ pub async fn start(
     lab: &mut Lab,
     hierro_bin: &std::path::Path,
     password_hash: &str,
+    postgres: Option<&str>,
 ) -> anyhow::Result<()> {
+    // The lab's own database, empty; the center's namespace reaches the
+    // server through its unix socket, which namespaces share.
+    let database = match postgres {
+        Some(server) => Some(
+            hierro_center::db::Db::create_database(server, &format!("hierro_lab{}", lab.id))
+                .await
+                .with_context(|| format!("making the lab's database on {server}"))?,
+        ),
+        None => None,
+    };
     let ns = format!("hl{}-center", lab.id);
     lab.namespaces.push(ns.clone());
     lab.save()?;
@@ -52,7 +67,7 @@ pub async fn start(
         name: format!("lab{}-center", lab.id),
         listen: std::net::SocketAddr::new(ip.into(), 443),
         data_dir: dir.join("data"),
-        database: None,
+        database: database.clone(),
         session_idle_secs: 1800,
         admin: hierro_center::config::Admin {
             user: ADMIN.into(),
@@ -94,6 +109,7 @@ pub async fn start(
                     user: ADMIN.into(),
                     config: config_path,
                     log,
+                    database: database.unwrap_or_else(|| "sqlite".into()),
                 });
                 lab.save()?;
                 return Ok(());
@@ -117,8 +133,10 @@ pub async fn client(lab: &Lab) -> anyhow::Result<Client> {
     Ok(client)
 }
 
-/// Datacenter "Lab", cluster "Cluster", and every host in it.
-pub async fn add_hosts(lab: &Lab) -> anyhow::Result<()> {
+/// Datacenter "Lab", cluster "Cluster", and every host in it. The hosts
+/// then serve certificates from the center's CA: their new thumbprints are
+/// recorded.
+pub async fn add_hosts(lab: &mut Lab) -> anyhow::Result<()> {
     let c = client(lab).await?;
     let post = |path: &'static str, body: Value| {
         let c = c.clone();
@@ -137,13 +155,17 @@ pub async fn add_hosts(lab: &Lab) -> anyhow::Result<()> {
         json!({"kind": "cluster", "name": "Cluster", "parent": dc["id"]}),
     )
     .await?;
-    for h in &lab.hosts {
-        post(
+    for h in &mut lab.hosts {
+        let added = post(
             "/api/hosts",
             json!({"address": h.ip.to_string(), "username": lab.user, "password": lab.password, "thumbprint": h.thumbprint, "parent": cluster["id"]}),
         )
         .await
         .with_context(|| format!("adding host {} to the center", h.name))?;
+        h.thumbprint = added["data"]["thumbprint"]
+            .as_str()
+            .context("the center did not say the host's new thumbprint")?
+            .to_string();
     }
-    Ok(())
+    lab.save()
 }

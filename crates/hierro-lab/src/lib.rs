@@ -67,6 +67,10 @@ fn lab_network(lab: u8, host: u32, ip: Ipv4Addr) -> hierro_api::HostNetwork {
 /// direct boot, and a bootable disk to clone.
 const IMAGE_FILES: [&str; 3] = ["vmlinuz", "initrd.img", "disk.qcow2"];
 
+/// The break-glass account of every lab host (same password as the admin):
+/// it still works in lockdown mode.
+pub const BREAK_GLASS_USER: &str = "breakglass";
+
 /// Name of the shared datastore on every lab host.
 pub const DATASTORE: &str = "shared";
 
@@ -82,6 +86,12 @@ pub struct LabOptions {
     pub image_dir: PathBuf,
     /// The `hierro` binary the host agents run.
     pub hierro_bin: PathBuf,
+    /// Start a center and add the hosts to it (tests of adding hosts
+    /// themselves go without).
+    pub center: bool,
+    /// A PostgreSQL server URL (as `scripts/postgres.sh` prints) for the
+    /// center's database; SQLite when `None`.
+    pub postgres: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -312,8 +322,16 @@ async fn build(lab: &mut Lab, opts: &LabOptions) -> anyhow::Result<()> {
         }
     }
     // The center last, so that adding the hosts brings their VMs along.
-    center::start(lab, &opts.hierro_bin, &password_hash).await?;
-    center::add_hosts(lab).await?;
+    if opts.center {
+        center::start(
+            lab,
+            &opts.hierro_bin,
+            &password_hash,
+            opts.postgres.as_deref(),
+        )
+        .await?;
+        center::add_hosts(lab).await?;
+    }
     Ok(())
 }
 
@@ -353,6 +371,10 @@ async fn add_host(
             user: lab.user.clone(),
             password_hash: password_hash.to_string(),
         },
+        break_glass: Some(hierro_host::config::AdminAccount {
+            user: BREAK_GLASS_USER.into(),
+            password_hash: password_hash.to_string(),
+        }),
         session_idle_secs: 1800,
         network: lab_network(lab.id, i, ip),
         datastores: vec![hierro_api::DatastoreCreate {

@@ -16,12 +16,9 @@ async fn permissions_through_the_api_on_sqlite_and_postgresql() {
     let pg_admin = std::env::var("HIERRO_TEST_POSTGRES")
         .expect("HIERRO_TEST_POSTGRES is not set: scripts/test.sh starts PostgreSQL");
     let pg_db = format!("hierro_api_{}", rand::random::<u32>());
-    let admin_pool = hierro_center::db::Db::connect_raw(&pg_admin).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {pg_db}"))
-        .execute(&admin_pool)
+    let pg_url = hierro_center::db::Db::create_database(&pg_admin, &pg_db)
         .await
         .unwrap();
-    let pg_url = pg_admin.replacen("/postgres?", &format!("/{pg_db}?"), 1);
 
     for database in [None, Some(pg_url)] {
         let which = if database.is_some() {
@@ -411,7 +408,5 @@ async fn permissions_through_the_api_on_sqlite_and_postgresql() {
             "{which}"
         );
     }
-    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {pg_db} WITH (FORCE)"))
-        .execute(&admin_pool)
-        .await;
+    let _ = hierro_center::db::Db::drop_database(&pg_admin, &pg_db).await;
 }

@@ -203,64 +203,6 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Adds a host: Host.Inventory.AddHostToCluster on a cluster, or
-/// Host.Inventory.AddStandaloneHost on a datacenter or folder.
-pub async fn add_host(
-    State(c): State<AppState>,
-    caller: Caller,
-    Body(req): Body<crate::hosts::AddHost>,
-) -> ApiResult<(StatusCode, Json<Object>)> {
-    let parent = inventory::get(&c.db, &req.parent).await?;
-    let needed = if parent.kind == Kind::Cluster {
-        "Host.Inventory.AddHostToCluster"
-    } else {
-        "Host.Inventory.AddStandaloneHost"
-    };
-    authorize(&c, &caller, &req.parent, needed).await?;
-    let done = ("HostConnectedEvent", format!("Added host {}", req.address));
-    let host = as_task(
-        &c,
-        &caller,
-        "host.add",
-        (&req.parent, &req.address),
-        (done.0, done.1),
-        async { crate::hosts::add(&c.db, &req).await.map_err(host_error) },
-    )
-    .await?;
-    Ok((StatusCode::CREATED, Json(host)))
-}
-
-fn host_error(e: crate::hosts::AddHostError) -> ApiError {
-    use crate::hosts::AddHostError as E;
-    match e {
-        E::ThumbprintRequired(t) => details(
-            ApiError::bad_request(format!(
-                "confirm the host's certificate: its SHA-256 thumbprint is {t}"
-            )),
-            "thumbprint_required",
-            serde_json::json!({ "thumbprint": t }),
-        ),
-        e @ E::ThumbprintMismatch { .. } => details(
-            ApiError::bad_request(e.to_string()),
-            "thumbprint_mismatch",
-            serde_json::Value::Null,
-        ),
-        e @ E::BadCredentials => details(
-            ApiError::bad_request(e.to_string()),
-            "bad_credentials",
-            serde_json::Value::Null,
-        ),
-        e @ E::Unreachable(_) => ApiError::backend(e.to_string()),
-        E::Store(e) => e.into(),
-    }
-}
-
-fn details(mut e: ApiError, code: &str, details: serde_json::Value) -> ApiError {
-    e.info.code = code.to_string();
-    e.info.details = details;
-    e
-}
-
 fn capitalized(kind: Kind) -> String {
     let s = kind.as_str();
     s[..1].to_uppercase() + &s[1..]

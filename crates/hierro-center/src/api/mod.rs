@@ -4,6 +4,7 @@
 
 mod access;
 mod directory;
+mod hosts;
 mod inventory;
 mod journal;
 mod session;
@@ -46,7 +47,17 @@ pub fn router(center: Arc<Center>) -> Router {
         )
         .route("/api/inventory/{id}/children", get(inventory::children))
         // Host.Inventory.AddHostToCluster on a cluster, AddStandaloneHost elsewhere.
-        .route("/api/hosts", post(inventory::add_host))
+        .route("/api/hosts", post(hosts::add))
+        // Host.Config.Connection on the host.
+        .route("/api/hosts/{id}/disconnect", post(hosts::disconnect))
+        .route("/api/hosts/{id}/reconnect", post(hosts::reconnect))
+        // Host.Inventory.RemoveHostFromCluster on the host.
+        .route("/api/hosts/{id}", delete(hosts::remove))
+        // Host.Config.Settings on the host.
+        .route(
+            "/api/hosts/{id}/lockdown",
+            axum::routing::put(hosts::lockdown),
+        )
         // GET: System.View on the root. Changes: Global.Settings on the root.
         .route(
             "/api/users",

@@ -20,14 +20,9 @@ pub async fn both() -> Vec<TestDb> {
          (scripts/test.sh starts one; e.g. postgres:///postgres?host=/var/run/postgresql&user=root)",
     );
     let name = format!("hierro_test_{}", uuid::Uuid::new_v4().simple());
-    let admin = Db::connect_raw(&admin_url)
+    let url = Db::create_database(&admin_url, &name)
         .await
         .expect("PostgreSQL server");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let url = with_database(&admin_url, &name);
     let pg = Db::open(&url).await.expect("PostgreSQL database");
     vec![
         TestDb {
@@ -43,21 +38,6 @@ pub async fn both() -> Vec<TestDb> {
     ]
 }
 
-/// The same server URL with another database name.
-fn with_database(url: &str, db: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map(|(b, q)| (b, Some(q)))
-        .unwrap_or((url, None));
-    let slash = base.rfind('/').expect("a database in the URL");
-    let mut out = format!("{}/{db}", &base[..slash]);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
-}
-
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some((admin_url, name)) = self.cleanup.take() {
@@ -67,11 +47,7 @@ impl Drop for TestDb {
                     .unwrap()
                     .block_on(async move {
                         pool.close().await;
-                        if let Ok(admin) = Db::connect_raw(&admin_url).await {
-                            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-                                .execute(&admin)
-                                .await;
-                        }
+                        let _ = Db::drop_database(&admin_url, &name).await;
                     })
             })
             .join()

@@ -10,7 +10,7 @@ pub async fn about(State(host): State<AppState>) -> Json<About> {
         version: crate::VERSION.into(),
         api: "host/1".into(),
         host_name: host.config.name.clone(),
-        thumbprint: host.thumbprint.clone(),
+        thumbprint: host.thumbprint(),
     })
 }
 
@@ -27,7 +27,7 @@ pub async fn info(State(host): State<AppState>, _c: Caller) -> Json<HostInfo> {
     Json(HostInfo {
         name: host.config.name.clone(),
         version: crate::VERSION.into(),
-        thumbprint: host.thumbprint.clone(),
+        thumbprint: host.thumbprint(),
         accel: host.accel.as_str().into(),
         cpus: std::thread::available_parallelism()
             .map(|n| n.get() as u32)
@@ -40,4 +40,63 @@ pub async fn info(State(host): State<AppState>, _c: Caller) -> Json<HostInfo> {
         vms_total: vms.len() as u32,
         uptime_secs: host.uptime().as_secs(),
     })
+}
+
+pub async fn lockdown(State(host): State<AppState>, _c: Caller) -> Json<hierro_api::Lockdown> {
+    Json(hierro_api::Lockdown {
+        enabled: host.lockdown(),
+    })
+}
+
+/// Enables or disables lockdown (the center, or the break-glass account
+/// while the center is down; anyone else is refused in lockdown anyway).
+pub async fn set_lockdown(
+    State(host): State<AppState>,
+    c: Caller,
+    super::Body(req): super::Body<hierro_api::Lockdown>,
+) -> crate::error::ApiResult<Json<hierro_api::Lockdown>> {
+    host.set_lockdown(req.enabled, &c.user)?;
+    Ok(Json(req))
+}
+
+#[derive(serde::Deserialize)]
+pub struct UpdatesQuery {
+    /// The version the caller has; 0 (or none) for everything.
+    #[serde(default)]
+    since: u64,
+    /// Seconds to wait for a change past `since` (at most 60).
+    #[serde(default)]
+    wait: u64,
+}
+
+/// The change feed the center follows: answers at once when something
+/// changed since `since`, otherwise at the first change or after `wait`.
+pub async fn updates(
+    State(host): State<AppState>,
+    _c: Caller,
+    axum::extract::Query(q): axum::extract::Query<UpdatesQuery>,
+) -> Json<hierro_api::HostUpdates> {
+    let wait = std::time::Duration::from_secs(q.wait.min(60));
+    host.journal.wait_past(q.since, wait).await;
+    Json(crate::updates::since(&host, q.since).await)
+}
+
+/// A new key and its signing request, for the center's CA to sign.
+pub async fn certificate_request(
+    State(host): State<AppState>,
+    _c: Caller,
+) -> crate::error::ApiResult<Json<hierro_api::CertificateRequest>> {
+    let csr_pem = crate::tls::request(&host.config.data_dir, &host.config.name)
+        .map_err(|e| crate::error::ApiError::internal(e.to_string()))?;
+    Ok(Json(hierro_api::CertificateRequest { csr_pem }))
+}
+
+/// Installs the signed certificate; answers with its thumbprint.
+pub async fn install_certificate(
+    State(host): State<AppState>,
+    c: Caller,
+    super::Body(req): super::Body<hierro_api::CertificateInstall>,
+) -> crate::error::ApiResult<Json<hierro_api::CertificateInstalled>> {
+    let thumbprint = host.install_certificate(&req, &c.user).await?;
+    Ok(Json(hierro_api::CertificateInstalled { thumbprint }))
 }

@@ -28,7 +28,21 @@ pub fn router(host: Arc<Host>) -> Router {
         .route("/api/about", get(host::about))
         .route("/api/session", post(session::login).delete(session::logout))
         .route("/api/host", get(host::info))
+        .route("/api/updates", get(host::updates))
+        .route(
+            "/api/host/certificate/request",
+            post(host::certificate_request),
+        )
+        .route("/api/host/certificate", put(host::install_certificate))
+        .route(
+            "/api/host/lockdown",
+            get(host::lockdown).put(host::set_lockdown),
+        )
         .route("/api/service-tokens", post(session::create_service_token))
+        .route(
+            "/api/service-tokens/{name}",
+            axum::routing::delete(session::revoke_service_token),
+        )
         .route("/api/datastores", get(datastore::list).post(datastore::add))
         .route("/api/vms", get(vm::list).post(vm::create))
         .route(
@@ -74,6 +88,14 @@ pub fn router(host: Arc<Host>) -> Router {
         .with_state(host)
 }
 
+pub fn lockdown_refusal() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::FORBIDDEN,
+        "lockdown",
+        "the host is in lockdown mode: manage it through its center, or use the break-glass account",
+    )
+}
+
 /// The authenticated caller. Taken from the `hierro-session` header, or from
 /// a `session` query parameter for WebSockets (browsers cannot set headers
 /// there).
@@ -95,6 +117,9 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or_else(|| {
                 ApiError::unauthorized("the session is unknown or expired; log in again")
             })?;
+        if !host.may_use_api(&user) {
+            return Err(lockdown_refusal());
+        }
         Ok(Caller { user })
     }
 }

@@ -10,6 +10,17 @@ pub async fn login(
     State(host): State<AppState>,
     Body(req): Body<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
+    if !host.may_use_api(&req.username) {
+        host.journal.event(
+            "LockdownLoginRefusedEvent",
+            Severity::Warning,
+            &host.target(),
+            &req.username,
+            format!("Refused login for {:?}: lockdown mode", req.username),
+            None,
+        );
+        return Err(super::lockdown_refusal());
+    }
     let Some(token) = host.sessions.login(&req.username, &req.password) else {
         host.journal.event(
             "BadUsernameSessionEvent",
@@ -75,4 +86,24 @@ pub async fn create_service_token(
         name: req.name,
         token,
     }))
+}
+
+/// Withdraws a service token (a center that lets the host go).
+pub async fn revoke_service_token(
+    State(host): State<AppState>,
+    c: super::Caller,
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> ApiResult<StatusCode> {
+    if !host.remove_service_token(&name)? {
+        return Err(ApiError::not_found(format!("no service token {name:?}")));
+    }
+    host.journal.event(
+        "ServiceTokenRevokedEvent",
+        Severity::Info,
+        &host.target(),
+        &c.user,
+        format!("Service token {name:?} revoked"),
+        None,
+    );
+    Ok(StatusCode::NO_CONTENT)
 }

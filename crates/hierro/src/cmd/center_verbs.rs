@@ -290,25 +290,89 @@ pub async fn permission(
     Ok(())
 }
 
-/// `hierro host add`: adds a host to the center; without --thumbprint the
-/// center answers with the one to confirm.
-pub async fn add_host(
+/// `hierro host ...` verbs that act through the center.
+pub async fn host(
     c: &hierro_client::Client,
-    address: &str,
-    parent: &str,
-    username: &str,
-    password: &str,
-    thumbprint: Option<&str>,
+    cmd: super::host::HostCmd,
     out: Output,
 ) -> anyhow::Result<()> {
-    let body = json!({"address": address, "username": username, "password": password, "thumbprint": thumbprint, "parent": parent});
-    let host = call(c, Method::POST, "/api/hosts", Some(body)).await?;
-    out.show_fields(&host, |h| {
+    use super::host::HostCmd;
+    let show = |h: &Value| {
         vec![
             ("id", s(&h["id"])),
             ("name", s(&h["name"])),
+            ("address", s(&h["data"]["address"])),
             ("state", s(&h["data"]["state"])),
+            ("lockdown", s(&h["data"]["lockdown"])),
+            ("reason", s(&h["data"]["state_reason"])),
         ]
-    });
+    };
+    match cmd {
+        HostCmd::Add {
+            address,
+            parent,
+            host_user,
+            host_password,
+            host_thumbprint,
+            lockdown,
+        } => {
+            // Without a thumbprint the center answers with the one to confirm.
+            let body = json!({"address": address, "username": host_user, "password": host_password, "thumbprint": host_thumbprint, "parent": parent, "lockdown": lockdown});
+            let host = call(c, Method::POST, "/api/hosts", Some(body)).await?;
+            out.show_fields(&host, show);
+        }
+        HostCmd::Ls => {
+            let hosts = call(c, Method::GET, "/api/inventory?kind=host", None).await?;
+            out.show(
+                &hosts,
+                &["ID", "NAME", "ADDRESS", "STATE", "LOCKDOWN", "REASON"],
+                |v| {
+                    v.as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|h| show(h).into_iter().map(|(_, v)| v).collect())
+                        .collect()
+                },
+            );
+        }
+        HostCmd::Disconnect { id } => {
+            call(
+                c,
+                Method::POST,
+                &format!("/api/hosts/{id}/disconnect"),
+                None,
+            )
+            .await?;
+        }
+        HostCmd::Reconnect {
+            id,
+            host_user,
+            host_password,
+            host_thumbprint,
+        } => {
+            let body = json!({"username": host_user, "password": host_password, "thumbprint": host_thumbprint});
+            call(
+                c,
+                Method::POST,
+                &format!("/api/hosts/{id}/reconnect"),
+                Some(body),
+            )
+            .await?;
+        }
+        HostCmd::Remove { id } => {
+            call(c, Method::DELETE, &format!("/api/hosts/{id}"), None).await?;
+        }
+        HostCmd::Lockdown { id, mode } => {
+            let body = json!({"enabled": mode == "on"});
+            call(
+                c,
+                Method::PUT,
+                &format!("/api/hosts/{id}/lockdown"),
+                Some(body),
+            )
+            .await?;
+        }
+        _ => unreachable!("not a center verb"),
+    }
     Ok(())
 }

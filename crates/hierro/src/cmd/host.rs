@@ -31,6 +31,33 @@ pub enum HostCmd {
         /// The host certificate's thumbprint you confirm.
         #[arg(long)]
         host_thumbprint: Option<String>,
+        /// Put the host in lockdown mode: its API then answers only the
+        /// center and its break-glass account.
+        #[arg(long)]
+        lockdown: bool,
+    },
+    /// The center's hosts and their connection state (--server is the center).
+    Ls,
+    /// Stop managing a host for now; it stays in the inventory (center).
+    Disconnect { id: String },
+    /// Manage a disconnected host again (center). Credentials renew the
+    /// center's token; a thumbprint accepts a host's new certificate.
+    Reconnect {
+        id: String,
+        #[arg(long)]
+        host_user: Option<String>,
+        #[arg(long, env = "HIERRO_HOST_PASSWORD")]
+        host_password: Option<String>,
+        #[arg(long)]
+        host_thumbprint: Option<String>,
+    },
+    /// Take a host and its VMs out of the center's inventory (center).
+    Remove { id: String },
+    /// Turn a managed host's lockdown mode on or off (center).
+    Lockdown {
+        id: String,
+        #[arg(value_parser = ["on", "off"])]
+        mode: String,
     },
     /// Show the host's summary.
     Info,
@@ -70,24 +97,13 @@ pub async fn run(cmd: HostCmd, conn: &ConnArgs, out: Output) -> anyhow::Result<(
             });
             Ok(())
         }
-        HostCmd::Add {
-            address,
-            parent,
-            host_user,
-            host_password,
-            host_thumbprint,
-        } => {
-            let client = conn.client().await?;
-            super::center_verbs::add_host(
-                &client,
-                &address,
-                &parent,
-                &host_user,
-                &host_password,
-                host_thumbprint.as_deref(),
-                out,
-            )
-            .await
+        cmd @ (HostCmd::Add { .. }
+        | HostCmd::Ls
+        | HostCmd::Disconnect { .. }
+        | HostCmd::Reconnect { .. }
+        | HostCmd::Remove { .. }
+        | HostCmd::Lockdown { .. }) => {
+            super::center_verbs::host(&conn.client().await?, cmd, out).await
         }
         HostCmd::Net(cmd) => super::net::run(cmd, &conn.client().await?, out).await,
         HostCmd::Thumbprint => {

@@ -25,6 +25,10 @@ pub enum LabCmd {
         /// The guest image directory.
         #[arg(long, default_value = "image")]
         image: PathBuf,
+        /// Keep the center's database on this PostgreSQL server (a URL as
+        /// scripts/postgres.sh prints) instead of SQLite.
+        #[arg(long)]
+        postgres: Option<String>,
     },
     /// Show the lab's hosts and VMs.
     Status {
@@ -47,6 +51,7 @@ pub async fn run(cmd: LabCmd, out: Output) -> anyhow::Result<()> {
             dir,
             id,
             image,
+            postgres,
         } => {
             let opts = hierro_lab::LabOptions {
                 dir,
@@ -56,6 +61,8 @@ pub async fn run(cmd: LabCmd, out: Output) -> anyhow::Result<()> {
                 vm_memory_mib: vm_memory,
                 image_dir: image,
                 hierro_bin: std::env::current_exe()?,
+                center: true,
+                postgres,
             };
             let lab = hierro_lab::up(&opts).await?;
             if out.json {
@@ -68,8 +75,8 @@ pub async fn run(cmd: LabCmd, out: Output) -> anyhow::Result<()> {
             );
             if let Some(c) = &lab.center {
                 println!(
-                    "center  {}  user {} password {}  thumbprint {}",
-                    c.url, c.user, lab.password, c.thumbprint
+                    "center  {}  user {} password {}  thumbprint {}  database {}",
+                    c.url, c.user, lab.password, c.thumbprint, c.database
                 );
             }
             for h in &lab.hosts {

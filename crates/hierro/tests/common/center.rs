@@ -95,3 +95,23 @@ pub fn status(r: Result<Value, ClientError>) -> u16 {
         Err(e) => e.status().map(|s| s.as_u16()).unwrap_or(0),
     }
 }
+
+/// Polls `path` on the center until `check` holds on its answer (which it
+/// returns); fails naming `what` after 30 s.
+pub async fn wait_for(c: &Client, path: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut last = Value::Null;
+    loop {
+        if let Ok(v) = call(c, Method::GET, path, Value::Null).await {
+            if check(&v) {
+                return v;
+            }
+            last = v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; {path} answered {last}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -51,6 +51,15 @@ pub struct TestLab {
 impl TestLab {
     /// `id` must be unique among tests that may run at the same time.
     pub async fn up(id: u8, hosts: u32, vms_per_host: u32) -> TestLab {
+        Self::start(id, hosts, vms_per_host, true).await
+    }
+
+    /// A lab whose hosts no center manages yet.
+    pub async fn without_center(id: u8, hosts: u32, vms_per_host: u32) -> TestLab {
+        Self::start(id, hosts, vms_per_host, false).await
+    }
+
+    async fn start(id: u8, hosts: u32, vms_per_host: u32, center: bool) -> TestLab {
         require_environment();
         let dir = std::env::temp_dir().join(format!("hierro-test-lab-{id}"));
         // A lab left behind by an earlier, killed run.
@@ -66,6 +75,8 @@ impl TestLab {
             vm_memory_mib: 256,
             image_dir: image_dir(),
             hierro_bin: HIERRO.into(),
+            center,
+            postgres: None,
         })
         .await
         .expect("lab up");

@@ -1,0 +1,190 @@
+//! Managed hosts through the API: add, disconnect, reconnect, remove.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use hierro_http::{ApiError, ApiResult, Body};
+
+use super::journal::as_task;
+use super::{authorize, AppState, Caller};
+use crate::hosts::{self, AddHost, AddHostError, Reconnect};
+use crate::inventory::{self, Kind, Object};
+
+/// Adds a host: Host.Inventory.AddHostToCluster on a cluster, or
+/// Host.Inventory.AddStandaloneHost on a datacenter or folder.
+pub async fn add(
+    State(c): State<AppState>,
+    caller: Caller,
+    Body(req): Body<AddHost>,
+) -> ApiResult<(StatusCode, Json<Object>)> {
+    let parent = inventory::get(&c.db, &req.parent).await?;
+    let needed = if parent.kind == Kind::Cluster {
+        "Host.Inventory.AddHostToCluster"
+    } else {
+        "Host.Inventory.AddStandaloneHost"
+    };
+    authorize(&c, &caller, &req.parent, needed).await?;
+    let done = ("HostConnectedEvent", format!("Added host {}", req.address));
+    let host = as_task(
+        &c,
+        &caller,
+        "host.add",
+        (&req.parent, &req.address),
+        (done.0, done.1),
+        async { hosts::add(&c.db, &c.pki, &req).await.map_err(host_error) },
+    )
+    .await?;
+    c.followers.start(&c.db, &host.id);
+    Ok((StatusCode::CREATED, Json(host)))
+}
+
+fn host_error(e: AddHostError) -> ApiError {
+    use AddHostError as E;
+    match e {
+        E::ThumbprintRequired(t) => details(
+            ApiError::bad_request(format!(
+                "confirm the host's certificate: its SHA-256 thumbprint is {t}"
+            )),
+            "thumbprint_required",
+            serde_json::json!({ "thumbprint": t }),
+        ),
+        e @ E::ThumbprintMismatch { .. } => details(
+            ApiError::bad_request(e.to_string()),
+            "thumbprint_mismatch",
+            serde_json::Value::Null,
+        ),
+        e @ E::BadCredentials => details(
+            ApiError::bad_request(e.to_string()),
+            "bad_credentials",
+            serde_json::Value::Null,
+        ),
+        e @ E::Unreachable(_) => ApiError::backend(e.to_string()),
+        E::Store(e) => e.into(),
+    }
+}
+
+fn details(mut e: ApiError, code: &str, details: serde_json::Value) -> ApiError {
+    e.info.code = code.to_string();
+    e.info.details = details;
+    e
+}
+
+/// The host object, checked to be a host the caller may see.
+async fn managed(c: &AppState, caller: &Caller, id: &str, privilege: &str) -> ApiResult<Object> {
+    authorize(c, caller, id, privilege).await?;
+    let host = inventory::get(&c.db, id).await?;
+    if host.kind != Kind::Host {
+        return Err(ApiError::bad_request(format!(
+            "{} is not a host",
+            host.name
+        )));
+    }
+    Ok(host)
+}
+
+/// Host.Config.Connection on the host.
+pub async fn disconnect(
+    State(c): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let host = managed(&c, &caller, &id, "Host.Config.Connection").await?;
+    let done = (
+        "HostDisconnectedEvent",
+        format!("Disconnected host {}", host.name),
+    );
+    as_task(
+        &c,
+        &caller,
+        "host.disconnect",
+        (&id, &host.name),
+        done,
+        async {
+            c.followers.stop(&id);
+            Ok(hosts::disconnect(&c.db, &id, &caller.user).await?)
+        },
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Host.Config.Connection on the host.
+pub async fn reconnect(
+    State(c): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(req): Body<Reconnect>,
+) -> ApiResult<StatusCode> {
+    let host = managed(&c, &caller, &id, "Host.Config.Connection").await?;
+    let done = (
+        "HostReconnectRequestedEvent",
+        format!("Reconnecting host {}", host.name),
+    );
+    as_task(
+        &c,
+        &caller,
+        "host.reconnect",
+        (&id, &host.name),
+        done,
+        async {
+            hosts::reconnect(&c.db, &id, &req)
+                .await
+                .map_err(host_error)?;
+            c.followers.start(&c.db, &id);
+            Ok(())
+        },
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Host.Inventory.RemoveHostFromCluster on the host.
+pub async fn remove(
+    State(c): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let host = managed(&c, &caller, &id, "Host.Inventory.RemoveHostFromCluster").await?;
+    let done = ("HostRemovedEvent", format!("Removed host {}", host.name));
+    as_task(&c, &caller, "host.remove", (&id, &host.name), done, async {
+        c.followers.stop(&id);
+        Ok(hosts::remove(&c.db, &id).await?)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockdownRequest {
+    enabled: bool,
+}
+
+/// Host.Config.Settings on the host.
+pub async fn lockdown(
+    State(c): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(req): Body<LockdownRequest>,
+) -> ApiResult<StatusCode> {
+    let host = managed(&c, &caller, &id, "Host.Config.Settings").await?;
+    let word = if req.enabled { "Enabled" } else { "Disabled" };
+    let done = (
+        "HostLockdownChangedEvent",
+        format!("{word} lockdown mode on host {}", host.name),
+    );
+    as_task(
+        &c,
+        &caller,
+        "host.lockdown",
+        (&id, &host.name),
+        done,
+        async {
+            hosts::set_lockdown(&c.db, &id, req.enabled)
+                .await
+                .map_err(host_error)
+        },
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

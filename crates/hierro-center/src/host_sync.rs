@@ -1,0 +1,391 @@
+//! Keeping the inventory in step with each managed host. One follower task
+//! per host long-polls the host's change feed (`GET /api/updates`, vSphere's
+//! `WaitForUpdatesEx`) and applies each answer in one transaction together
+//! with the version it brings, so a center killed midway applies it again.
+//! A host that stops answering is marked disconnected and followed again
+//! as soon as it answers.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use hierro_api::{HostUpdates, Severity, VmInfo};
+use serde_json::{json, Value};
+use sqlx::Row;
+
+use crate::db::Db;
+use crate::error::{StoreError, StoreResult};
+use crate::inventory::{self, Kind, Object, Source};
+use crate::{hosts, journal};
+
+/// How long one poll waits for a change on the host.
+pub const WAIT_SECS: u64 = 20;
+const MAX_RETRY: Duration = Duration::from_secs(5);
+
+/// The follower tasks, by host id.
+#[derive(Default)]
+pub struct Followers {
+    tasks: Mutex<HashMap<String, tokio::task::AbortHandle>>,
+}
+
+impl Followers {
+    /// Starts following a host (again).
+    pub fn start(&self, db: &Db, host: &str) {
+        let task = tokio::spawn(follow(db.clone(), host.to_string()));
+        if let Some(old) = self
+            .tasks
+            .lock()
+            .unwrap()
+            .insert(host.to_string(), task.abort_handle())
+        {
+            old.abort();
+        }
+    }
+
+    pub fn stop(&self, host: &str) {
+        if let Some(task) = self.tasks.lock().unwrap().remove(host) {
+            task.abort();
+        }
+    }
+}
+
+async fn follow(db: Db, host: String) {
+    let mut retry = Duration::from_millis(500);
+    loop {
+        let conn = match hosts::connection(&db, &host).await {
+            Ok(c) if c.enabled => c,
+            Ok(_) | Err(StoreError::NotFound(_)) => return,
+            Err(e) => {
+                tracing::warn!(host, "reading the host's connection: {e}");
+                tokio::time::sleep(retry).await;
+                continue;
+            }
+        };
+        let answer = match conn.client() {
+            Ok(client) => client.updates(conn.version, WAIT_SECS).await,
+            Err(e) => Err(e),
+        };
+        let outcome = match answer {
+            Ok(updates) => match apply(&db, &host, &updates).await {
+                Ok(()) => hosts::set_state(&db, &host, hosts::State::Connected).await,
+                Err(e) => Err(e),
+            },
+            Err(e) => {
+                let why = e.to_string();
+                if let Err(e) = hosts::set_state(&db, &host, hosts::State::Disconnected(&why)).await
+                {
+                    tracing::warn!(host, "recording the host's state: {e}");
+                }
+                Err(StoreError::Invalid(why))
+            }
+        };
+        match outcome {
+            Ok(()) => retry = Duration::from_millis(500),
+            Err(e) => {
+                tracing::debug!(host, "following the host: {e}");
+                tokio::time::sleep(retry).await;
+                retry = (retry * 2).min(MAX_RETRY);
+            }
+        }
+    }
+}
+
+/// An event to record once the transaction that caused it has committed.
+struct Happened {
+    kind: &'static str,
+    target: String,
+    target_name: String,
+    message: String,
+}
+
+/// Applies a host's changes to the inventory, with the version, atomically.
+pub async fn apply(db: &Db, host: &str, u: &HostUpdates) -> StoreResult<()> {
+    let host_obj = inventory::get(db, host).await?;
+    let datacenter = inventory::path(db, host)
+        .await?
+        .into_iter()
+        .find(|o| o.kind == Kind::Datacenter)
+        .ok_or_else(|| StoreError::Invalid("a host outside a datacenter".into()))?;
+    let mut tx = db.pool.begin().await?;
+    let mut happened = vec![];
+    apply_vms(&mut tx, &host_obj, &datacenter.id, u, &mut happened).await?;
+    if let Some(list) = &u.datastores {
+        let facts = list.iter().map(|d| {
+            (
+                d.name.clone(),
+                json!({"path": d.path, "capacity_bytes": d.capacity_bytes, "free_bytes": d.free_bytes, "accessible": d.accessible}),
+            )
+        });
+        apply_shared(
+            &mut tx,
+            Kind::Datastore,
+            host,
+            &datacenter.id,
+            facts.collect(),
+        )
+        .await?;
+    }
+    if let Some(net) = &u.network {
+        let facts = net.portgroups.iter().map(|p| {
+            (
+                p.name.clone(),
+                json!({"vswitch": p.vswitch, "vlan": p.vlan}),
+            )
+        });
+        apply_shared(
+            &mut tx,
+            Kind::Network,
+            host,
+            &datacenter.id,
+            facts.collect(),
+        )
+        .await?;
+    }
+    if host_obj.data["lockdown"] != json!(u.lockdown) {
+        let mut data = host_obj.data.clone();
+        data["lockdown"] = json!(u.lockdown);
+        set_data(&mut tx, host, &data, None).await?;
+    }
+    sqlx::query("UPDATE host_connections SET version = $1 WHERE host = $2")
+        .bind(u.version as i64)
+        .bind(host)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    for h in happened {
+        journal::event(
+            db,
+            h.kind,
+            Severity::Info,
+            &h.target,
+            &h.target_name,
+            "system",
+            &h.message,
+            None,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+
+fn vm_data(host: &str, vm: &VmInfo) -> Value {
+    json!({
+        "host": host,
+        "vm_id": vm.id,
+        "power_state": vm.power_state,
+        "cpus": vm.config.cpus,
+        "memory_mib": vm.config.memory_mib,
+        "datastore": vm.datastore,
+    })
+}
+
+async fn find(tx: &mut Tx<'_>, source: &str) -> StoreResult<Option<Object>> {
+    let row = sqlx::query(&format!(
+        "SELECT {} FROM objects WHERE source = $1",
+        inventory::COLUMNS
+    ))
+    .bind(source)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.as_ref().map(inventory::row_to_object).transpose()
+}
+
+/// `name`, or `name (2)`, `name (3)`... whichever is free in `parent`.
+async fn free_name(tx: &mut Tx<'_>, parent: &str, name: &str) -> StoreResult<String> {
+    for n in 1.. {
+        let candidate = if n == 1 {
+            name.to_string()
+        } else {
+            format!("{name} ({n})")
+        };
+        let taken = sqlx::query("SELECT 1 FROM objects WHERE parent = $1 AND name = $2")
+            .bind(parent)
+            .bind(&candidate)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if taken.is_none() {
+            return Ok(candidate);
+        }
+    }
+    unreachable!()
+}
+
+async fn set_data(tx: &mut Tx<'_>, id: &str, data: &Value, host: Option<&str>) -> StoreResult<()> {
+    sqlx::query("UPDATE objects SET data = $1, host = $2 WHERE id = $3")
+        .bind(data.to_string())
+        .bind(host)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+async fn delete(tx: &mut Tx<'_>, id: &str) -> StoreResult<()> {
+    sqlx::query("DELETE FROM objects WHERE id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// VMs are found by their UUID wherever they sit in the inventory, so a
+/// user's folder moves and renames in the center survive.
+async fn apply_vms(
+    tx: &mut Tx<'_>,
+    host: &Object,
+    datacenter: &str,
+    u: &HostUpdates,
+    happened: &mut Vec<Happened>,
+) -> StoreResult<()> {
+    for vm in &u.vms {
+        let source = format!("vm:{}", vm.id);
+        let data = vm_data(&host.id, vm);
+        match find(tx, &source).await? {
+            Some(o) if o.data == data => {}
+            Some(o) => {
+                set_data(tx, &o.id, &data, Some(&host.id)).await?;
+                if o.data["power_state"] != data["power_state"] {
+                    happened.push(Happened {
+                        kind: "VmPowerStateChangedEvent",
+                        target: o.id.clone(),
+                        target_name: o.name.clone(),
+                        message: format!("{} is {} on {}", o.name, vm.power_state, host.name),
+                    });
+                }
+            }
+            None => {
+                let name = free_name(tx, datacenter, &vm.name).await?;
+                let obj = Object::new(Kind::Vm, &name, datacenter, data);
+                let source = Source {
+                    key: &source,
+                    host: Some(&host.id),
+                };
+                inventory::insert(tx, &obj, Some(source)).await?;
+                happened.push(Happened {
+                    kind: "VmDiscoveredEvent",
+                    target: obj.id.clone(),
+                    target_name: name.clone(),
+                    message: format!("Found VM {name} on {}", host.name),
+                });
+            }
+        }
+    }
+    // Gone: what the host says it removed, or with a full picture,
+    // whatever of this host's it does not list. A VM that another host
+    // reports since (moved away) is not this host's to remove.
+    let present: HashSet<String> = u.vms.iter().map(|v| format!("vm:{}", v.id)).collect();
+    let removed: HashSet<String> = u.removed_vms.iter().map(|id| format!("vm:{id}")).collect();
+    let rows = sqlx::query("SELECT id, name, source FROM objects WHERE kind = 'vm' AND host = $1")
+        .bind(&host.id)
+        .fetch_all(&mut **tx)
+        .await?;
+    for r in rows {
+        let (id, name, source): (String, String, Option<String>) =
+            (r.try_get("id")?, r.try_get("name")?, r.try_get("source")?);
+        let source = source.unwrap_or_default();
+        let gone = if u.full {
+            !present.contains(&source)
+        } else {
+            removed.contains(&source)
+        };
+        if gone {
+            delete(tx, &id).await?;
+            happened.push(Happened {
+                kind: "VmRemovedEvent",
+                target: id,
+                target_name: name.clone(),
+                message: format!("VM {name} is no longer on {}", host.name),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Datastores and networks belong to the datacenter and are shared by name
+/// (a shared datastore, a port group of the same name on several hosts),
+/// as in vSphere. `data.hosts` holds each host's facts; the object goes
+/// when no host has it any more.
+async fn apply_shared(
+    tx: &mut Tx<'_>,
+    kind: Kind,
+    host: &str,
+    datacenter: &str,
+    facts: Vec<(String, Value)>,
+) -> StoreResult<()> {
+    let prefix = format!("{}:{datacenter}:", kind.as_str());
+    let mut listed = HashSet::new();
+    for (name, fact) in facts {
+        let source = format!("{prefix}{name}");
+        listed.insert(source.clone());
+        match find(tx, &source).await? {
+            Some(mut o) => {
+                if o.data["hosts"][host] != fact {
+                    o.data["hosts"][host] = fact;
+                    set_data(tx, &o.id, &o.data, None).await?;
+                }
+            }
+            None => {
+                let name = free_name(tx, datacenter, &name).await?;
+                let data = json!({"hosts": {host: fact}});
+                let obj = Object::new(kind, &name, datacenter, data);
+                let source = Source {
+                    key: &source,
+                    host: None,
+                };
+                inventory::insert(tx, &obj, Some(source)).await?;
+            }
+        }
+    }
+    let rows = sqlx::query(&format!(
+        "SELECT {}, source FROM objects WHERE kind = $1 AND source LIKE $2",
+        inventory::COLUMNS
+    ))
+    .bind(kind.as_str())
+    .bind(format!("{prefix}%"))
+    .fetch_all(&mut **tx)
+    .await?;
+    for r in rows {
+        let source: Option<String> = r.try_get("source")?;
+        if source.is_some_and(|s| listed.contains(&s)) {
+            continue;
+        }
+        leave(tx, inventory::row_to_object(&r)?, host).await?;
+    }
+    Ok(())
+}
+
+/// Takes a host out of a shared object, and the object out of the
+/// inventory when no host is left.
+async fn leave(tx: &mut Tx<'_>, mut o: Object, host: &str) -> StoreResult<()> {
+    let Some(hosts) = o.data["hosts"].as_object_mut() else {
+        return Ok(());
+    };
+    if hosts.remove(host).is_none() {
+        return Ok(());
+    }
+    if hosts.is_empty() {
+        delete(tx, &o.id).await
+    } else {
+        set_data(tx, &o.id, &o.data, None).await
+    }
+}
+
+/// Takes a host's objects out of the inventory (when the host is removed).
+pub async fn forget(tx: &mut Tx<'_>, host: &str) -> StoreResult<()> {
+    sqlx::query("DELETE FROM objects WHERE kind = 'vm' AND host = $1")
+        .bind(host)
+        .execute(&mut **tx)
+        .await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {} FROM objects WHERE kind IN ('datastore', 'network') AND source IS NOT NULL",
+        inventory::COLUMNS
+    ))
+    .fetch_all(&mut **tx)
+    .await?;
+    for r in rows {
+        leave(tx, inventory::row_to_object(&r)?, host).await?;
+    }
+    Ok(())
+}
