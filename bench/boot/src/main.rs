@@ -46,6 +46,9 @@ async fn main() -> anyhow::Result<()> {
         vm_memory_mib: 256,
         image_dir: args.image.clone(),
         hierro_bin: std::fs::canonicalize(&args.hierro).context("the hierro binary")?,
+        // The benchmark measures the host agent alone.
+        center: false,
+        postgres: None,
     })
     .await?;
     let result = run(&args, &lab).await;

@@ -101,11 +101,7 @@ struct Happened {
 /// Applies a host's changes to the inventory, with the version, atomically.
 pub async fn apply(db: &Db, host: &str, u: &HostUpdates) -> StoreResult<()> {
     let host_obj = inventory::get(db, host).await?;
-    let datacenter = inventory::path(db, host)
-        .await?
-        .into_iter()
-        .find(|o| o.kind == Kind::Datacenter)
-        .ok_or_else(|| StoreError::Invalid("a host outside a datacenter".into()))?;
+    let datacenter = inventory::datacenter_of(db, host).await?;
     let mut tx = db.pool.begin().await?;
     let mut happened = vec![];
     apply_vms(&mut tx, &host_obj, &datacenter.id, u, &mut happened).await?;
@@ -152,20 +148,7 @@ pub async fn apply(db: &Db, host: &str, u: &HostUpdates) -> StoreResult<()> {
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    for h in happened {
-        journal::event(
-            db,
-            h.kind,
-            Severity::Info,
-            &h.target,
-            &h.target_name,
-            "system",
-            &h.message,
-            None,
-        )
-        .await?;
-    }
-    Ok(())
+    record(db, happened).await
 }
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
@@ -230,8 +213,84 @@ async fn delete(tx: &mut Tx<'_>, id: &str) -> StoreResult<()> {
     Ok(())
 }
 
-/// VMs are found by their UUID wherever they sit in the inventory, so a
-/// user's folder moves and renames in the center survive.
+/// Records a VM the host reports: found by its UUID wherever it sits in the
+/// inventory (so a user's folder moves and renames in the center survive),
+/// or made in `parent` (free name) when new. Returns its object.
+async fn upsert_vm(
+    tx: &mut Tx<'_>,
+    host: &Object,
+    parent: &str,
+    vm: &VmInfo,
+    happened: &mut Vec<Happened>,
+) -> StoreResult<Object> {
+    let source = format!("vm:{}", vm.id);
+    let data = vm_data(&host.id, vm);
+    match find(tx, &source).await? {
+        Some(o) if o.data == data => Ok(o),
+        Some(mut o) => {
+            set_data(tx, &o.id, &data, Some(&host.id)).await?;
+            if o.data["power_state"] != data["power_state"] {
+                happened.push(Happened {
+                    kind: "VmPowerStateChangedEvent",
+                    target: o.id.clone(),
+                    target_name: o.name.clone(),
+                    message: format!("{} is {} on {}", o.name, vm.power_state, host.name),
+                });
+            }
+            o.data = data;
+            Ok(o)
+        }
+        None => {
+            let name = free_name(tx, parent, &vm.name).await?;
+            let obj = Object::new(Kind::Vm, &name, parent, data);
+            let source = Source {
+                key: &source,
+                host: Some(&host.id),
+            };
+            inventory::insert(tx, &obj, Some(source)).await?;
+            happened.push(Happened {
+                kind: "VmDiscoveredEvent",
+                target: obj.id.clone(),
+                target_name: name.clone(),
+                message: format!("Found VM {name} on {}", host.name),
+            });
+            Ok(obj)
+        }
+    }
+}
+
+/// Records what a host said about one VM right after an operation through
+/// the center, without waiting for the change feed; a new VM is put in
+/// `parent`.
+pub async fn record_vm(db: &Db, host: &str, parent: &str, vm: &VmInfo) -> StoreResult<Object> {
+    let host_obj = inventory::get(db, host).await?;
+    let mut tx = db.pool.begin().await?;
+    let mut happened = vec![];
+    let obj = upsert_vm(&mut tx, &host_obj, parent, vm, &mut happened).await?;
+    tx.commit().await?;
+    record(db, happened).await?;
+    Ok(obj)
+}
+
+/// Events of changes that have committed.
+async fn record(db: &Db, happened: Vec<Happened>) -> StoreResult<()> {
+    for h in happened {
+        journal::event(
+            db,
+            h.kind,
+            Severity::Info,
+            &h.target,
+            &h.target_name,
+            "system",
+            &h.message,
+            None,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// VMs: see `upsert_vm`; and those gone from the host.
 async fn apply_vms(
     tx: &mut Tx<'_>,
     host: &Object,
@@ -240,37 +299,7 @@ async fn apply_vms(
     happened: &mut Vec<Happened>,
 ) -> StoreResult<()> {
     for vm in &u.vms {
-        let source = format!("vm:{}", vm.id);
-        let data = vm_data(&host.id, vm);
-        match find(tx, &source).await? {
-            Some(o) if o.data == data => {}
-            Some(o) => {
-                set_data(tx, &o.id, &data, Some(&host.id)).await?;
-                if o.data["power_state"] != data["power_state"] {
-                    happened.push(Happened {
-                        kind: "VmPowerStateChangedEvent",
-                        target: o.id.clone(),
-                        target_name: o.name.clone(),
-                        message: format!("{} is {} on {}", o.name, vm.power_state, host.name),
-                    });
-                }
-            }
-            None => {
-                let name = free_name(tx, datacenter, &vm.name).await?;
-                let obj = Object::new(Kind::Vm, &name, datacenter, data);
-                let source = Source {
-                    key: &source,
-                    host: Some(&host.id),
-                };
-                inventory::insert(tx, &obj, Some(source)).await?;
-                happened.push(Happened {
-                    kind: "VmDiscoveredEvent",
-                    target: obj.id.clone(),
-                    target_name: name.clone(),
-                    message: format!("Found VM {name} on {}", host.name),
-                });
-            }
-        }
+        upsert_vm(tx, host, datacenter, vm, happened).await?;
     }
     // Gone: what the host says it removed, or with a full picture,
     // whatever of this host's it does not list. A VM that another host

@@ -134,13 +134,23 @@ pub async fn add(db: &Db, pki: &Pki, req: &AddHost) -> Result<Object, AddHostErr
     };
     let unreachable = |e: ClientError| AddHostError::Unreachable(e.to_string());
     conn.thumbprint = issue_certificate(&conn, pki, &about.host_name).await?;
+    let client = conn.client().map_err(unreachable)?;
+    let info = client.host().await.map_err(unreachable)?;
     let host = Object::new(
         Kind::Host,
         &about.host_name,
         &parent.id,
-        json!({"address": req.address, "thumbprint": conn.thumbprint, "certificate": "issued by the center", "state": "connected", "version": about.version}),
+        json!({
+            "address": req.address,
+            "thumbprint": conn.thumbprint,
+            "certificate": "issued by the center",
+            "state": "connected",
+            "version": about.version,
+            "cpus": info.cpus,
+            "memory_mib": info.memory_mib,
+            "accel": info.accel,
+        }),
     );
-    let client = conn.client().map_err(unreachable)?;
     if req.lockdown {
         client.set_lockdown(true).await.map_err(unreachable)?;
     }

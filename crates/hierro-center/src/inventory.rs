@@ -137,6 +137,24 @@ pub async fn get(db: &Db, id: &str) -> Result<Object> {
     row_to_object(&row)
 }
 
+/// The object that mirrors `key` ("vm:<uuid>", "datastore:<dc>:<name>"...).
+pub async fn by_source(db: &Db, key: &str) -> Result<Option<Object>> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM objects WHERE source = $1"))
+        .bind(key)
+        .fetch_optional(&db.pool)
+        .await?;
+    row.as_ref().map(row_to_object).transpose()
+}
+
+/// The datacenter an object is in.
+pub async fn datacenter_of(db: &Db, id: &str) -> Result<Object> {
+    path(db, id)
+        .await?
+        .into_iter()
+        .find(|o| o.kind == Kind::Datacenter)
+        .ok_or_else(|| InventoryError::Invalid(format!("{id} is not inside a datacenter")))
+}
+
 /// The object and its ancestors, nearest first, ending with the root.
 pub async fn path(db: &Db, id: &str) -> Result<Vec<Object>> {
     let mut out = vec![get(db, id).await?];

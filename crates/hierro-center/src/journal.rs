@@ -46,6 +46,46 @@ pub async fn begin(
     Ok(id)
 }
 
+/// Fails the tasks an earlier center process left running: their work
+/// stopped with it (what it had committed stays). Returns how many.
+pub async fn fail_interrupted(db: &Db) -> StoreResult<usize> {
+    let rows = sqlx::query("SELECT id, operation, target, target_name, username FROM tasks WHERE state IN ('queued', 'running')")
+        .fetch_all(&db.pool)
+        .await?;
+    let info = ErrorInfo {
+        code: "interrupted".into(),
+        message: "the center stopped while the task ran".into(),
+        details: serde_json::Value::Null,
+    };
+    for r in &rows {
+        let id: String = r.try_get("id")?;
+        let operation: String = r.try_get("operation")?;
+        finish(db, id.parse().unwrap_or_default(), Err(info.clone())).await?;
+        event(
+            db,
+            "TaskFailedEvent",
+            Severity::Error,
+            &r.try_get::<String, _>("target")?,
+            &r.try_get::<String, _>("target_name")?,
+            &r.try_get::<String, _>("username")?,
+            &format!("{operation} failed: {}", info.message),
+            id.parse().ok(),
+        )
+        .await?;
+    }
+    Ok(rows.len())
+}
+
+/// Records how far a running task is (0-99; success makes it 100).
+pub async fn progress(db: &Db, id: Uuid, pct: u8) -> StoreResult<()> {
+    sqlx::query("UPDATE tasks SET progress = $1 WHERE id = $2 AND state = 'running'")
+        .bind(pct.min(99) as i64)
+        .bind(id.to_string())
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
 /// Ends a task with its result or its error.
 pub async fn finish(
     db: &Db,

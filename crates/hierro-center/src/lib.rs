@@ -15,3 +15,4 @@ pub mod inventory;
 pub mod journal;
 pub mod server;
 pub mod tls;
+pub mod vms;

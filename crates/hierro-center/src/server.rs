@@ -29,6 +29,10 @@ pub async fn open_db(config: &CenterConfig) -> anyhow::Result<Db> {
         .unwrap_or_else(|| Db::sqlite_url(&config.data_dir));
     let db = Db::open(&url).await?;
     inventory::ensure_root(&db).await?;
+    let interrupted = crate::journal::fail_interrupted(&db).await?;
+    if interrupted > 0 {
+        tracing::warn!("{interrupted} tasks were running when the center last stopped");
+    }
     access::ensure_system_roles(&db).await?;
     if directory::get_user(&db, &config.admin.user).await.is_err() {
         directory::create_user_hashed(

@@ -258,6 +258,21 @@ impl Client {
     pub async fn create_vm(&self, req: &VmCreate) -> Result<Task> {
         self.call(Method::POST, "/api/vms", Some(req)).await
     }
+    /// Through a center: creates the VM on a host or in a cluster
+    /// (`placement`, an inventory id), in a folder (the datacenter by default).
+    pub async fn create_vm_placed(
+        &self,
+        req: &VmCreate,
+        placement: &str,
+        folder: Option<&str>,
+    ) -> Result<Task> {
+        let mut path = format!("/api/vms?placement={}", enc(placement));
+        if let Some(f) = folder {
+            path.push_str(&format!("&folder={}", enc(f)));
+        }
+        self.call(Method::POST, &path, Some(req)).await
+    }
+
     pub async fn update_vm(&self, key: &str, update: &VmUpdate) -> Result<Task> {
         self.call(
             Method::PATCH,

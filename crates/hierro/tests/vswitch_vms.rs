@@ -199,10 +199,15 @@ async fn traffic_survives_vswitchd_and_agent_restarts() {
         assert!(Instant::now() < deadline, "no VswitchdRestartedEvent");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(
-        counters(&c, &vm.id).await.in_packets > 0,
-        "the new vswitchd forwards the VM's frames"
-    );
+    // The reader's next request (every 50 ms) goes through the new vswitchd.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while counters(&c, &vm.id).await.in_packets == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the new vswitchd forwards the VM's frames"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     // The agent dies: vswitchd (not its child in any way that matters) goes on.
     let second = pid();

@@ -16,7 +16,11 @@ pub struct SearchQuery {
 }
 
 /// Keeps the objects the caller may see.
-async fn visible(c: &AppState, caller: &Caller, objects: Vec<Object>) -> ApiResult<Vec<Object>> {
+pub(super) async fn visible(
+    c: &AppState,
+    caller: &Caller,
+    objects: Vec<Object>,
+) -> ApiResult<Vec<Object>> {
     let (authz, tree) = crate::access::load(&c.db).await.map_err(internal)?;
     Ok(objects
         .into_iter()
@@ -92,10 +96,9 @@ fn privilege(kind: Kind, action: &str) -> ApiResult<&'static str> {
         (Cluster, "delete") => "Host.Inventory.DeleteCluster",
         (Host, "move") => "Host.Inventory.MoveHost",
         (Vm, "move") => "VirtualMachine.Inventory.Move",
-        (Vm, "delete") => "VirtualMachine.Inventory.Delete",
         (kind, action) => {
             return Err(ApiError::bad_request(format!(
-                "a {} cannot be {action}d here: hosts are added, VMs created and datastores and networks discovered through their own calls",
+                "a {} cannot be {action}d here: hosts are added (/api/hosts), VMs created and deleted (/api/vms), datastores and networks come from the hosts",
                 kind.as_str()
             )))
         }

@@ -21,48 +21,110 @@ use crate::server::Center;
 /// Runs a change as a task: recorded running, then success with its result
 /// and an event, or error with the reason.
 pub async fn as_task<T: Serialize>(
-    c: &Center,
+    c: &AppState,
     caller: &Caller,
     operation: &str,
     target: (&str, &str),
     done: (&str, String),
     work: impl std::future::Future<Output = ApiResult<T>>,
 ) -> ApiResult<T> {
-    let (target, name) = target;
-    let id = journal::begin(&c.db, operation, target, name, &caller.user).await?;
+    let run = TaskRun::begin(c, caller, operation, target).await?;
     let result = work.await;
-    match &result {
-        Ok(v) => {
-            journal::finish(&c.db, id, Ok(serde_json::to_value(v).ok())).await?;
-            journal::event(
-                &c.db,
-                done.0,
-                Severity::Info,
-                target,
-                name,
-                &caller.user,
-                &done.1,
-                Some(id),
-            )
-            .await?;
-        }
-        Err(e) => {
-            journal::finish(&c.db, id, Err(e.info.clone())).await?;
-            let msg = format!("{operation} failed: {}", e.info.message);
-            journal::event(
-                &c.db,
-                "TaskFailedEvent",
-                Severity::Error,
-                target,
-                name,
-                &caller.user,
-                &msg,
-                Some(id),
-            )
-            .await?;
+    run.end(result, done).await
+}
+
+/// A task in progress, for work that reports how far it is; `as_task` is
+/// the short form for work that does not.
+#[derive(Clone)]
+pub struct TaskRun {
+    pub id: Uuid,
+    center: AppState,
+    operation: String,
+    target: String,
+    name: String,
+    user: String,
+}
+
+impl TaskRun {
+    pub async fn begin(
+        center: &AppState,
+        caller: &Caller,
+        operation: &str,
+        (target, name): (&str, &str),
+    ) -> ApiResult<TaskRun> {
+        let id = journal::begin(&center.db, operation, target, name, &caller.user).await?;
+        Ok(TaskRun {
+            id,
+            center: center.clone(),
+            operation: operation.to_string(),
+            target: target.to_string(),
+            name: name.to_string(),
+            user: caller.user.clone(),
+        })
+    }
+
+    /// The task as recorded now.
+    pub async fn snapshot(&self) -> ApiResult<Task> {
+        Ok(journal::task(&self.center.db, self.id).await?)
+    }
+
+    /// Runs the work in the background and answers at once with the
+    /// running task, which the caller follows through /api/tasks/{id}.
+    pub async fn spawn<T, F>(self, work: F, done: (String, String)) -> ApiResult<Task>
+    where
+        T: Serialize + Send + 'static,
+        F: std::future::Future<Output = ApiResult<T>> + Send + 'static,
+    {
+        let task = self.snapshot().await?;
+        tokio::spawn(async move {
+            let result = work.await;
+            let _ = self.end(result, (&done.0, done.1)).await;
+        });
+        Ok(task)
+    }
+
+    pub async fn progress(&self, pct: u8) {
+        if let Err(e) = journal::progress(&self.center.db, self.id, pct).await {
+            tracing::warn!("recording task progress: {e}");
         }
     }
-    result
+
+    /// Records the outcome: the result and the `done` event, or the error
+    /// and a TaskFailedEvent.
+    pub async fn end<T: Serialize>(
+        self,
+        result: ApiResult<T>,
+        done: (&str, String),
+    ) -> ApiResult<T> {
+        let db = &self.center.db;
+        let (outcome, kind, severity, message) = match &result {
+            Ok(v) => (
+                Ok(serde_json::to_value(v).ok()),
+                done.0,
+                Severity::Info,
+                done.1,
+            ),
+            Err(e) => (
+                Err(e.info.clone()),
+                "TaskFailedEvent",
+                Severity::Error,
+                format!("{} failed: {}", self.operation, e.info.message),
+            ),
+        };
+        journal::finish(db, self.id, outcome).await?;
+        journal::event(
+            db,
+            kind,
+            severity,
+            &self.target,
+            &self.name,
+            &self.user,
+            &message,
+            Some(self.id),
+        )
+        .await?;
+        result
+    }
 }
 
 /// Whether the caller may see what happened to `target`.

@@ -8,6 +8,7 @@ mod hosts;
 mod inventory;
 mod journal;
 mod session;
+mod vms;
 
 use std::sync::Arc;
 
@@ -57,6 +58,30 @@ pub fn router(center: Arc<Center>) -> Router {
         .route(
             "/api/hosts/{id}/lockdown",
             axum::routing::put(hosts::lockdown),
+        )
+        // VMs, with the host API's paths. POST: see vms::create; GET: the
+        // visible ones.
+        .route("/api/vms", get(vms::list).post(vms::create))
+        // GET: System.View; DELETE: VirtualMachine.Inventory.Delete (on the VM).
+        .route("/api/vms/{vm}", get(vms::info).delete(vms::delete))
+        // VirtualMachine.Interact.PowerOn / PowerOff / Reset on the VM.
+        .route("/api/vms/{vm}/power/{op}", post(vms::power))
+        // VirtualMachine.Interact.ConsoleInteract on the VM.
+        .route("/api/vms/{vm}/console", get(vms::console))
+        // GET: System.View; POST: VirtualMachine.State.CreateSnapshot.
+        .route(
+            "/api/vms/{vm}/snapshots",
+            get(vms::snapshots).post(vms::snapshot_create),
+        )
+        // VirtualMachine.State.RemoveSnapshot on the VM.
+        .route(
+            "/api/vms/{vm}/snapshots/{name}",
+            delete(vms::snapshot_delete),
+        )
+        // VirtualMachine.State.RevertToSnapshot on the VM.
+        .route(
+            "/api/vms/{vm}/snapshots/{name}/revert",
+            post(vms::snapshot_revert),
         )
         // GET: System.View on the root. Changes: Global.Settings on the root.
         .route(

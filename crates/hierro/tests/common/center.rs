@@ -12,7 +12,7 @@ pub struct Center {
     child: Child,
     pub url: String,
     pub thumbprint: String,
-    _dir: std::path::PathBuf,
+    dir: std::path::PathBuf,
 }
 
 impl Drop for Center {
@@ -43,27 +43,45 @@ pub async fn start(database: Option<String>) -> Center {
         config = format!("database = \"{db}\"\n{config}");
     }
     std::fs::write(dir.join("center.toml"), config).unwrap();
-    let child = Command::new(super::HIERRO)
+    // Made before waiting, so that a center that never answers is killed too.
+    let mut center = Center {
+        child: spawn(&dir),
+        url: format!("https://127.0.0.1:{port}"),
+        thumbprint: String::new(),
+        dir,
+    };
+    center.wait_ready().await;
+    center
+}
+
+fn spawn(dir: &std::path::Path) -> Child {
+    Command::new(super::HIERRO)
         .args(["center", "serve", "--config"])
         .arg(dir.join("center.toml"))
         .stdout(std::process::Stdio::null())
         .spawn()
-        .unwrap();
-    // Made before waiting, so that a center that never answers is killed too.
-    let mut center = Center {
-        child,
-        url: format!("https://127.0.0.1:{port}"),
-        thumbprint: String::new(),
-        _dir: dir,
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(t) = hierro_client::fetch_thumbprint(&center.url).await {
-            center.thumbprint = t;
-            return center;
+        .unwrap()
+}
+
+impl Center {
+    async fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(t) = hierro_client::fetch_thumbprint(&self.url).await {
+                self.thumbprint = t;
+                return;
+            }
+            assert!(Instant::now() < deadline, "the center did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert!(Instant::now() < deadline, "the center did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    /// SIGKILL, then the same center (configuration, database) again.
+    pub async fn kill_and_restart(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        self.child = spawn(&self.dir);
+        self.wait_ready().await;
     }
 }
 

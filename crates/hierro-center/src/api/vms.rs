@@ -1,0 +1,419 @@
+//! VMs through the center, with the host API's paths and shapes so that the
+//! same client verbs work against either: create (placed on a host or a
+//! cluster), power, snapshots, delete, info, console. The host checks and
+//! does the work; a refusal comes back at once, otherwise the answer is a
+//! center task that follows the host's task (progress included) and then
+//! records the result in the inventory.
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Json;
+use futures_util::{SinkExt, StreamExt};
+use hierro_api::{PowerOp, Snapshot, SnapshotCreate, Task, VmCreate, VmInfo};
+use hierro_client::{Client, ClientError};
+use hierro_http::{ApiError, ApiResult, Body};
+use serde::Deserialize;
+use tokio_tungstenite::tungstenite::Message as HostMessage;
+
+use super::inventory::visible;
+use super::journal::TaskRun;
+use super::{authorize, AppState, Caller};
+use crate::authz::VIEW;
+use crate::inventory::{self, Kind, Object};
+use crate::vms::{self, VmRef};
+use crate::{host_sync, hosts};
+
+type Accepted = (StatusCode, Json<Task>);
+
+/// A host's refusal or failure as the center's answer.
+fn from_host(e: ClientError) -> ApiError {
+    match e {
+        ClientError::Api { status, info } => ApiError {
+            status: StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY),
+            info,
+        },
+        ClientError::Task { info, .. } => {
+            let status = match info.code.as_str() {
+                "invalid_state" | "conflict" => StatusCode::CONFLICT,
+                "invalid_argument" => StatusCode::BAD_REQUEST,
+                "not_found" => StatusCode::NOT_FOUND,
+                _ => StatusCode::BAD_GATEWAY,
+            };
+            ApiError { status, info }
+        }
+        e => ApiError::backend(format!("the host does not answer: {e}")),
+    }
+}
+
+/// Waits for a host task, copying its progress into the center's task.
+async fn mirror(run: &TaskRun, client: &Client, task: Task) -> ApiResult<Task> {
+    let (tx, mut rx) = tokio::sync::watch::channel(task.progress);
+    let waiting = client.wait(&task, move |t| {
+        tx.send_replace(t.progress);
+    });
+    let reporting = async {
+        // Ends when `waiting` finishes and drops the sender.
+        while rx.changed().await.is_ok() {
+            let pct = *rx.borrow_and_update();
+            run.progress(pct).await;
+        }
+    };
+    let (done, ()) = tokio::join!(waiting, reporting);
+    done.map_err(from_host)
+}
+
+/// The VM `key` names (an object id, or a name only one visible VM has),
+/// once the caller is found to hold `privilege` on it.
+async fn vm_ref(c: &AppState, caller: &Caller, key: &str, privilege: &str) -> ApiResult<VmRef> {
+    let object = match inventory::get(&c.db, key).await {
+        Ok(o) => o,
+        Err(_) => {
+            let named = inventory::search(&c.db, Some(Kind::Vm), Some(key)).await?;
+            vms::find_by_key(&visible(c, caller, named).await?, key)?
+        }
+    };
+    authorize(c, caller, &object.id, privilege).await?;
+    Ok(vms::as_vm(object)?)
+}
+
+/// Records the host's view of the VM after an operation.
+async fn refresh(c: &AppState, client: &Client, vm: &VmRef) -> ApiResult<Object> {
+    let info = client.vm(&vm.vm_id).await.map_err(from_host)?;
+    let parent = vm.object.parent.clone().unwrap_or_default();
+    Ok(host_sync::record_vm(&c.db, &vm.host, &parent, &info).await?)
+}
+
+#[derive(Deserialize)]
+pub struct Placement {
+    /// The host or cluster to run the VM on.
+    placement: Option<String>,
+    /// The folder (or datacenter) to put it in; the datacenter by default.
+    folder: Option<String>,
+}
+
+/// `POST /api/vms?placement=<host or cluster>[&folder=<folder>]` with the
+/// host's VM body. VirtualMachine.Inventory.Create on the folder,
+/// Resource.AssignVMToPool on the host or cluster, Datastore.AllocateSpace
+/// on the datastore, Network.Assign on each network.
+pub async fn create(
+    State(c): State<AppState>,
+    caller: Caller,
+    Query(p): Query<Placement>,
+    Body(req): Body<VmCreate>,
+) -> ApiResult<Accepted> {
+    let placement = p.placement.ok_or_else(|| {
+        ApiError::bad_request("placement is required: the id of a host or a cluster")
+    })?;
+    authorize(&c, &caller, &placement, "Resource.AssignVMToPool").await?;
+    let target = inventory::get(&c.db, &placement).await?;
+    let datacenter = inventory::datacenter_of(&c.db, &target.id).await?;
+    let folder = p.folder.unwrap_or_else(|| datacenter.id.clone());
+    authorize(&c, &caller, &folder, "VirtualMachine.Inventory.Create").await?;
+    if inventory::datacenter_of(&c.db, &folder).await?.id != datacenter.id {
+        return Err(ApiError::bad_request(
+            "the folder and the placement are in different datacenters",
+        ));
+    }
+    let ds = vms::shared_object(&c.db, Kind::Datastore, &datacenter.id, &req.datastore).await?;
+    authorize(&c, &caller, &ds.id, "Datastore.AllocateSpace").await?;
+    let mut networks: Vec<String> = req.nics.iter().map(|n| n.network.clone()).collect();
+    networks.sort();
+    networks.dedup();
+    for n in &networks {
+        let net = vms::shared_object(&c.db, Kind::Network, &datacenter.id, n).await?;
+        authorize(&c, &caller, &net.id, "Network.Assign").await?;
+    }
+    if inventory::children(&c.db, &folder)
+        .await?
+        .iter()
+        .any(|o| o.name == req.name)
+    {
+        return Err(ApiError::conflict(format!(
+            "the folder already holds an object named {:?}",
+            req.name
+        )));
+    }
+    let host = vms::place(&c.db, &target, &datacenter.id, &req.datastore, &networks).await?;
+    let client = hosts::client(&c.db, &host.id).await?;
+    let host_task = client.create_vm(&req).await.map_err(from_host)?;
+    let run = TaskRun::begin(&c, &caller, "VirtualMachine.create", (&folder, &req.name)).await?;
+    let done = (
+        "VmCreatedEvent".to_string(),
+        format!("Created VM {} on {}", req.name, host.name),
+    );
+    let (follow, c) = (run.clone(), c.clone());
+    let work = async move {
+        let finished = mirror(&follow, &client, host_task).await?;
+        let info: VmInfo = serde_json::from_value(finished.result.unwrap_or_default())
+            .map_err(|e| ApiError::internal(format!("the host's answer: {e}")))?;
+        let obj = host_sync::record_vm(&c.db, &host.id, &folder, &info).await?;
+        // The change feed may have recorded it first, in the datacenter.
+        if obj.parent.as_deref() != Some(folder.as_str()) {
+            inventory::move_to(&c.db, &obj.id, &folder).await?;
+        }
+        Ok(inventory::get(&c.db, &obj.id).await?)
+    };
+    Ok((StatusCode::ACCEPTED, Json(run.spawn(work, done).await?)))
+}
+
+/// `GET /api/vms`: the VMs the caller may see, as their hosts describe
+/// them (VMs of hosts that do not answer are left out; the inventory
+/// lists them all).
+pub async fn list(State(c): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<VmInfo>>> {
+    let objects = inventory::search(&c.db, Some(Kind::Vm), None).await?;
+    let seen: Vec<VmRef> = visible(&c, &caller, objects)
+        .await?
+        .into_iter()
+        .filter_map(|o| vms::as_vm(o).ok())
+        .collect();
+    let mut hosts: Vec<&str> = seen.iter().map(|v| v.host.as_str()).collect();
+    hosts.sort();
+    hosts.dedup();
+    let mut out = vec![];
+    for host in hosts {
+        let Ok(listed) = hosts::client(&c.db, host).await?.vms().await else {
+            continue;
+        };
+        out.extend(listed.into_iter().filter(|info| {
+            seen.iter()
+                .any(|v| v.host == host && v.vm_id == info.id.to_string())
+        }));
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(Json(out))
+}
+
+/// System.View on the VM.
+pub async fn info(
+    State(c): State<AppState>,
+    caller: Caller,
+    Path(key): Path<String>,
+) -> ApiResult<Json<VmInfo>> {
+    let vm = vm_ref(&c, &caller, &key, VIEW).await?;
+    let client = hosts::client(&c.db, &vm.host).await?;
+    Ok(Json(client.vm(&vm.vm_id).await.map_err(from_host)?))
+}
+
+/// Starts an operation on the VM's host and answers with the center's
+/// task, which follows the host's and then records the VM's new state.
+async fn operate(
+    c: &AppState,
+    caller: &Caller,
+    vm: VmRef,
+    operation: &str,
+    done: (&str, String),
+    start: impl AsyncFnOnce(&Client) -> Result<Task, ClientError>,
+) -> ApiResult<Accepted> {
+    let client = hosts::client(&c.db, &vm.host).await?;
+    let host_task = start(&client).await.map_err(from_host)?;
+    let run = TaskRun::begin(c, caller, operation, (&vm.object.id, &vm.object.name)).await?;
+    let (follow, c) = (run.clone(), c.clone());
+    let deleting = operation == "VirtualMachine.delete";
+    let work = async move {
+        mirror(&follow, &client, host_task).await?;
+        if deleting {
+            // The change feed may have removed it already.
+            match inventory::delete(&c.db, &vm.object.id).await {
+                Ok(()) | Err(crate::error::StoreError::NotFound(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        } else {
+            refresh(&c, &client, &vm).await?;
+        }
+        Ok(())
+    };
+    let task = run.spawn(work, (done.0.to_string(), done.1)).await?;
+    Ok((StatusCode::ACCEPTED, Json(task)))
+}
+
+/// VirtualMachine.Interact.PowerOn, PowerOff (also for a guest shutdown)
+/// or Reset on the VM.
+pub async fn power(
+    State(c): State<AppState>,
+    caller: Caller,
+    Path((key, op)): Path<(String, String)>,
+) -> ApiResult<Accepted> {
+    let op: PowerOp =
+        serde_json::from_value(serde_json::Value::String(op.clone())).map_err(|_| {
+            ApiError::bad_request(format!(
+                "unknown power operation {op:?}: use on, off, reset or shutdown"
+            ))
+        })?;
+    let (privilege, kind, verb) = match op {
+        PowerOp::On => (
+            "VirtualMachine.Interact.PowerOn",
+            "VmPoweredOnEvent",
+            "Powered on",
+        ),
+        PowerOp::Off => (
+            "VirtualMachine.Interact.PowerOff",
+            "VmPoweredOffEvent",
+            "Powered off",
+        ),
+        PowerOp::Shutdown => (
+            "VirtualMachine.Interact.PowerOff",
+            "VmGuestShutdownEvent",
+            "Shut down the guest of",
+        ),
+        PowerOp::Reset => ("VirtualMachine.Interact.Reset", "VmResettingEvent", "Reset"),
+    };
+    let vm = vm_ref(&c, &caller, &key, privilege).await?;
+    let (id, name) = (vm.vm_id.clone(), vm.object.name.clone());
+    let operation = format!("VirtualMachine.power.{}", op.as_str());
+    let done = (kind, format!("{verb} {name}"));
+    operate(&c, &caller, vm, &operation, done, async |h| {
+        h.power(&id, op).await
+    })
+    .await
+}
+
+/// VirtualMachine.Inventory.Delete on the VM.
+pub async fn delete(
+    State(c): State<AppState>,
+    caller: Caller,
+    Path(key): Path<String>,
+) -> ApiResult<Accepted> {
+    let vm = vm_ref(&c, &caller, &key, "VirtualMachine.Inventory.Delete").await?;
+    let (id, name) = (vm.vm_id.clone(), vm.object.name.clone());
+    let done = ("VmRemovedEvent", format!("Deleted VM {name}"));
+    operate(&c, &caller, vm, "VirtualMachine.delete", done, async |h| {
+        h.delete_vm(&id).await
+    })
+    .await
+}
+
+/// System.View on the VM.
+pub async fn snapshots(
+    State(c): State<AppState>,
+    caller: Caller,
+    Path(key): Path<String>,
+) -> ApiResult<Json<Vec<Snapshot>>> {
+    let vm = vm_ref(&c, &caller, &key, VIEW).await?;
+    let client = hosts::client(&c.db, &vm.host).await?;
+    Ok(Json(client.snapshots(&vm.vm_id).await.map_err(from_host)?))
+}
+
+/// VirtualMachine.State.CreateSnapshot on the VM.
+pub async fn snapshot_create(
+    State(c): State<AppState>,
+    caller: Caller,
+    Path(key): Path<String>,
+    Body(req): Body<SnapshotCreate>,
+) -> ApiResult<Accepted> {
+    let vm = vm_ref(&c, &caller, &key, "VirtualMachine.State.CreateSnapshot").await?;
+    let id = vm.vm_id.clone();
+    let done = (
+        "VmSnapshotCreatedEvent",
+        format!("Took snapshot {} of {}", req.name, vm.object.name),
+    );
+    operate(
+        &c,
+        &caller,
+        vm,
+        "VirtualMachine.snapshot.create",
+        done,
+        async |h| h.snapshot_create(&id, &req).await,
+    )
+    .await
+}
+
+/// VirtualMachine.State.RevertToSnapshot on the VM.
+pub async fn snapshot_revert(
+    State(c): State<AppState>,
+    caller: Caller,
+    Path((key, snapshot)): Path<(String, String)>,
+) -> ApiResult<Accepted> {
+    let vm = vm_ref(&c, &caller, &key, "VirtualMachine.State.RevertToSnapshot").await?;
+    let id = vm.vm_id.clone();
+    let done = (
+        "VmSnapshotRevertedEvent",
+        format!("Reverted {} to snapshot {snapshot}", vm.object.name),
+    );
+    operate(
+        &c,
+        &caller,
+        vm,
+        "VirtualMachine.snapshot.revert",
+        done,
+        async |h| h.snapshot_revert(&id, &snapshot).await,
+    )
+    .await
+}
+
+/// VirtualMachine.State.RemoveSnapshot on the VM.
+pub async fn snapshot_delete(
+    State(c): State<AppState>,
+    caller: Caller,
+    Path((key, snapshot)): Path<(String, String)>,
+) -> ApiResult<Accepted> {
+    let vm = vm_ref(&c, &caller, &key, "VirtualMachine.State.RemoveSnapshot").await?;
+    let id = vm.vm_id.clone();
+    let done = (
+        "VmSnapshotRemovedEvent",
+        format!("Removed snapshot {snapshot} of {}", vm.object.name),
+    );
+    operate(
+        &c,
+        &caller,
+        vm,
+        "VirtualMachine.snapshot.delete",
+        done,
+        async |h| h.snapshot_delete(&id, &snapshot).await,
+    )
+    .await
+}
+
+/// VirtualMachine.Interact.ConsoleInteract on the VM: the host's console
+/// WebSocket, relayed.
+pub async fn console(
+    State(c): State<AppState>,
+    caller: Caller,
+    Path(key): Path<String>,
+    ws: WebSocketUpgrade,
+) -> ApiResult<Response> {
+    let vm = vm_ref(&c, &caller, &key, "VirtualMachine.Interact.ConsoleInteract").await?;
+    let client = hosts::client(&c.db, &vm.host).await?;
+    // Connected before the upgrade, so that a refusal is a clear answer.
+    let host = client.console(&vm.vm_id).await.map_err(from_host)?;
+    Ok(ws.on_upgrade(move |socket| relay(socket, host)))
+}
+
+async fn relay<S>(socket: WebSocket, host: tokio_tungstenite::WebSocketStream<S>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let (mut to_user, mut from_user) = socket.split();
+    let (mut to_host, mut from_host) = host.split();
+    let down = async {
+        while let Some(Ok(msg)) = from_host.next().await {
+            let msg = match msg {
+                HostMessage::Binary(b) => Message::Binary(b),
+                HostMessage::Text(t) => Message::Text(t.as_str().into()),
+                HostMessage::Close(_) => return,
+                _ => continue,
+            };
+            if to_user.send(msg).await.is_err() {
+                return;
+            }
+        }
+    };
+    let up = async {
+        while let Some(Ok(msg)) = from_user.next().await {
+            let msg = match msg {
+                Message::Binary(b) => HostMessage::Binary(b),
+                Message::Text(t) => HostMessage::Text(t.as_str().into()),
+                Message::Close(_) => return,
+                _ => continue,
+            };
+            if to_host.send(msg).await.is_err() {
+                return;
+            }
+        }
+    };
+    tokio::select! {
+        _ = down => {}
+        _ = up => {}
+    }
+}

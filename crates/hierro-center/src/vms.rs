@@ -1,0 +1,152 @@
+//! VMs through the center: which host a new VM goes to, and which host
+//! runs an existing one. The hosts do the work; the inventory mirrors it.
+
+use serde_json::Value;
+use sqlx::Row;
+
+use crate::db::Db;
+use crate::error::{StoreError, StoreResult};
+use crate::inventory::{self, Kind, Object};
+
+/// A VM object and where it runs.
+pub struct VmRef {
+    pub object: Object,
+    /// The host object's id.
+    pub host: String,
+    /// The VM's id on the host.
+    pub vm_id: String,
+}
+
+pub fn as_vm(object: Object) -> StoreResult<VmRef> {
+    if object.kind != Kind::Vm {
+        return Err(StoreError::Invalid(format!("{} is not a VM", object.name)));
+    }
+    let field = |k: &str| object.data[k].as_str().map(str::to_string);
+    match (field("host"), field("vm_id")) {
+        (Some(host), Some(vm_id)) => Ok(VmRef {
+            object,
+            host,
+            vm_id,
+        }),
+        _ => Err(StoreError::Invalid(format!(
+            "{} has no host in the inventory",
+            object.name
+        ))),
+    }
+}
+
+/// The hosts that have a datastore or network (by name) in a datacenter.
+async fn hosts_with(db: &Db, kind: Kind, datacenter: &str, name: &str) -> StoreResult<Vec<String>> {
+    let source = format!("{}:{datacenter}:{name}", kind.as_str());
+    let Some(o) = inventory::by_source(db, &source).await? else {
+        return Ok(vec![]);
+    };
+    Ok(o.data["hosts"]
+        .as_object()
+        .map(|h| h.keys().cloned().collect())
+        .unwrap_or_default())
+}
+
+/// The inventory object of a datastore or network named on a host, for
+/// checking privileges on it.
+pub async fn shared_object(
+    db: &Db,
+    kind: Kind,
+    datacenter: &str,
+    name: &str,
+) -> StoreResult<Object> {
+    let source = format!("{}:{datacenter}:{name}", kind.as_str());
+    inventory::by_source(db, &source).await?.ok_or_else(|| {
+        StoreError::Invalid(format!(
+            "no {} named {name:?} in the datacenter",
+            kind.as_str()
+        ))
+    })
+}
+
+/// Memory (MiB) the powered-on VMs of a host were given.
+async fn committed_mib(db: &Db, host: &str) -> StoreResult<u64> {
+    let rows = sqlx::query("SELECT data FROM objects WHERE kind = 'vm' AND host = $1")
+        .bind(host)
+        .fetch_all(&db.pool)
+        .await?;
+    let mut sum = 0;
+    for r in rows {
+        let data: Value =
+            serde_json::from_str(&r.try_get::<String, _>("data")?).unwrap_or_default();
+        if data["power_state"] == "poweredOn" {
+            sum += data["memory_mib"].as_u64().unwrap_or(0);
+        }
+    }
+    Ok(sum)
+}
+
+/// Chooses the host for a new VM: the host given, or in a cluster the
+/// connected host that has the datastore and every network and the most
+/// memory left (DRS's initial placement, by memory).
+pub async fn place(
+    db: &Db,
+    target: &Object,
+    datacenter: &str,
+    datastore: &str,
+    networks: &[String],
+) -> StoreResult<Object> {
+    let candidates = match target.kind {
+        Kind::Host => vec![target.clone()],
+        Kind::Cluster => inventory::children(db, &target.id)
+            .await?
+            .into_iter()
+            .filter(|o| o.kind == Kind::Host)
+            .collect(),
+        _ => {
+            return Err(StoreError::Invalid(format!(
+                "place a VM on a host or a cluster, not on {} ({})",
+                target.name,
+                target.kind.as_str()
+            )))
+        }
+    };
+    let mut needs = vec![hosts_with(db, Kind::Datastore, datacenter, datastore).await?];
+    for n in networks {
+        needs.push(hosts_with(db, Kind::Network, datacenter, n).await?);
+    }
+    let mut best: Option<(i64, Object)> = None;
+    for host in candidates {
+        let fits = host.data["state"] == "connected" && needs.iter().all(|h| h.contains(&host.id));
+        if !fits {
+            continue;
+        }
+        let total = host.data["memory_mib"].as_u64().unwrap_or(0) as i64;
+        let free = total - committed_mib(db, &host.id).await? as i64;
+        if best.as_ref().is_none_or(|(f, _)| free > *f) {
+            best = Some((free, host));
+        }
+    }
+    best.map(|(_, h)| h).ok_or_else(|| {
+        StoreError::Conflict(format!(
+            "no connected host in {} has datastore {datastore:?}{}",
+            target.name,
+            if networks.is_empty() {
+                String::new()
+            } else {
+                format!(" and networks {networks:?}")
+            }
+        ))
+    })
+}
+
+/// A VM by object id, or by name when exactly one of `visible` has it.
+pub fn find_by_key(visible: &[Object], key: &str) -> StoreResult<Object> {
+    if let Some(o) = visible.iter().find(|o| o.id == key) {
+        return Ok(o.clone());
+    }
+    let named: Vec<&Object> = visible.iter().filter(|o| o.name == key).collect();
+    match named.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(StoreError::NotFound(format!("no VM {key:?}"))),
+        _ => Err(StoreError::Invalid(format!(
+            "{} VMs are named {key:?}: use the id",
+            named.len()
+        ))),
+    }
+}

@@ -1,0 +1,238 @@
+//! VMs through a center, on SQLite and then on PostgreSQL, with two real
+//! lab hosts in a cluster: a VM placed by the cluster into a folder, power,
+//! console, snapshots and delete as tasks that follow the hosts' tasks;
+//! refusals at once; privileges; and a center SIGKILLed in the middle of
+//! a task that comes back with everything it had committed.
+
+mod common;
+
+use std::time::Duration;
+
+use common::center::{call, login, start, status, wait_for, Center};
+use common::TestLab;
+use futures_util::StreamExt;
+use hierro_api::{PowerOp, PowerState, SnapshotCreate, TaskState};
+use hierro_client::ClientError;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn vms_through_the_center_on_sqlite_and_postgresql() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let pg_server = std::env::var("HIERRO_TEST_POSTGRES")
+        .expect("HIERRO_TEST_POSTGRES is not set: scripts/test.sh starts PostgreSQL");
+    let pg_url = hierro_center::db::Db::create_database(&pg_server, "hierro_center_vms")
+        .await
+        .unwrap();
+    let t = TestLab::without_center(22, 2, 0).await;
+    for (round, database) in [None, Some(pg_url)].into_iter().enumerate() {
+        let mut center = start(database).await;
+        exercise(&t, &mut center, round as u32).await;
+    }
+    let _ = hierro_center::db::Db::drop_database(&pg_server, "hierro_center_vms").await;
+}
+
+fn code(e: &ClientError) -> String {
+    match e {
+        ClientError::Api { info, .. } | ClientError::Task { info, .. } => info.code.clone(),
+        _ => String::new(),
+    }
+}
+
+async fn exercise(t: &TestLab, center: &mut Center, round: u32) {
+    let admin = login(center, "administrator", "admin password").await;
+    let mk = |kind: &str, name: &str, parent: &str| json!({"kind": kind, "name": name, "parent": parent});
+    let post = |path: &'static str, body: Value| call(&admin, Method::POST, path, body);
+    let dc = post("/api/inventory", mk("datacenter", "DC", "root"))
+        .await
+        .unwrap();
+    let dc = dc["id"].as_str().unwrap().to_string();
+    let cluster = post("/api/inventory", mk("cluster", "Cluster", &dc))
+        .await
+        .unwrap();
+    let cluster = cluster["id"].as_str().unwrap().to_string();
+    let apps = post("/api/inventory", mk("folder", "Apps", &dc))
+        .await
+        .unwrap();
+    let apps = apps["id"].as_str().unwrap().to_string();
+    let mut hosts = vec![];
+    for h in &t.lab.hosts {
+        let address = h.ip.to_string();
+        let thumbprint = hierro_client::fetch_thumbprint(&address).await.unwrap();
+        let added = post(
+            "/api/hosts",
+            json!({"address": address, "username": t.lab.user, "password": t.lab.password, "thumbprint": thumbprint, "parent": cluster}),
+        )
+        .await
+        .unwrap();
+        hosts.push(added["id"].as_str().unwrap().to_string());
+    }
+
+    // Bad requests change nothing.
+    let name = format!("web{round}");
+    let spec = t.lab.vm_spec(&name, t.lab.vm_ip(round), 128);
+    let e = admin.create_vm(&spec).await.unwrap_err();
+    assert_eq!(status(Err(e)), 400, "no placement");
+    let mut bad = spec.clone();
+    bad.datastore = "nowhere".into();
+    let e = admin
+        .create_vm_placed(&bad, &cluster, None)
+        .await
+        .unwrap_err();
+    assert_eq!(status(Err(e)), 400, "unknown datastore");
+    let e = admin
+        .create_vm_placed(&spec, &apps, None)
+        .await
+        .unwrap_err();
+    assert_eq!(status(Err(e)), 400, "a folder is no placement");
+    let vms = call(&admin, Method::GET, "/api/inventory?kind=vm", Value::Null)
+        .await
+        .unwrap();
+    assert!(vms.as_array().unwrap().is_empty());
+
+    // Placed by the cluster on one of its hosts, into the folder asked for.
+    let task = admin
+        .create_vm_placed(&spec, &cluster, Some(&apps))
+        .await
+        .unwrap();
+    assert_eq!(task.state, TaskState::Running);
+    assert_eq!(task.operation, "VirtualMachine.create");
+    let done = admin.wait(&task, |_| {}).await.unwrap();
+    let vm = done.result.unwrap();
+    assert_eq!(vm["parent"], json!(apps));
+    assert!(hosts.contains(&vm["data"]["host"].as_str().unwrap().to_string()));
+    let vm_id = vm["id"].as_str().unwrap().to_string();
+    let path = format!("/api/inventory/{vm_id}");
+
+    // Power on, by name: the inventory shows it when the task ends.
+    admin
+        .run(admin.power(&name, PowerOp::On).await)
+        .await
+        .unwrap();
+    let obj = call(&admin, Method::GET, &path, Value::Null).await.unwrap();
+    assert_eq!(obj["data"]["power_state"], "poweredOn");
+    assert_eq!(
+        admin.vm(&name).await.unwrap().power_state,
+        PowerState::PoweredOn
+    );
+    // The host refuses at once what cannot be done, and no task is made.
+    let before = admin.tasks().await.unwrap().len();
+    let e = admin.power(&name, PowerOp::On).await.unwrap_err();
+    assert_eq!(code(&e), "invalid_state", "{e}");
+    assert_eq!(admin.tasks().await.unwrap().len(), before);
+
+    // The console, relayed by the center: the guest's boot output arrives.
+    let mut console = admin.console(&vm_id).await.unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(20), console.next())
+        .await
+        .expect("console output")
+        .unwrap()
+        .unwrap();
+    assert!(!first.into_data().is_empty());
+    drop(console);
+
+    // A read-only user sees the VM but may not act on it; with No access
+    // on the folder, it does not even see it.
+    post(
+        "/api/users",
+        json!({"name": "viewer", "password": "viewer password"}),
+    )
+    .await
+    .unwrap();
+    post(
+        "/api/permissions",
+        json!({"principal": {"user": "viewer"}, "role": "read-only", "object": "root", "propagate": true}),
+    )
+    .await
+    .unwrap();
+    let viewer = login(center, "viewer", "viewer password").await;
+    assert_eq!(viewer.vm(&name).await.unwrap().name, name);
+    let e = viewer.power(&name, PowerOp::Off).await.unwrap_err();
+    assert_eq!(status(Err(e)), 403);
+    post(
+        "/api/permissions",
+        json!({"principal": {"user": "viewer"}, "role": "no-access", "object": apps, "propagate": true}),
+    )
+    .await
+    .unwrap();
+    let e = viewer.vm(&vm_id).await.unwrap_err();
+    assert_eq!(status(Err(e)), 404);
+    assert!(viewer.vms().await.unwrap().is_empty());
+    assert_eq!(admin.vms().await.unwrap().len(), 1);
+
+    // SIGKILL in the middle of a task: the center comes back with all it
+    // had committed, the interrupted task is failed, not left running, and
+    // the host's change feed brings the VM's real state.
+    let task = admin.power(&name, PowerOp::Off).await.unwrap();
+    center.kill_and_restart().await;
+    let admin = login(center, "administrator", "admin password").await;
+    let after = admin.task(task.id).await.unwrap();
+    assert_ne!(after.state, TaskState::Running);
+    if after.state == TaskState::Error {
+        assert_eq!(after.error.unwrap().code, "interrupted");
+    }
+    wait_for(&admin, &path, "the VM powered off after the restart", |o| {
+        o["data"]["power_state"] == "poweredOff" && o["parent"] == json!(apps)
+    })
+    .await;
+    let viewer = login(center, "viewer", "viewer password").await;
+    assert!(viewer.vms().await.unwrap().is_empty());
+
+    // Snapshots (disk-only while off).
+    let snap = SnapshotCreate {
+        name: "before".into(),
+        description: String::new(),
+    };
+    admin
+        .run(admin.snapshot_create(&name, &snap).await)
+        .await
+        .unwrap();
+    assert_eq!(admin.snapshots(&name).await.unwrap()[0].name, "before");
+    admin
+        .run(admin.snapshot_revert(&name, "before").await)
+        .await
+        .unwrap();
+    admin
+        .run(admin.snapshot_delete(&name, "before").await)
+        .await
+        .unwrap();
+    assert!(admin.snapshots(&name).await.unwrap().is_empty());
+
+    // Delete: gone from the host and from the inventory.
+    admin.run(admin.delete_vm(&name).await).await.unwrap();
+    let e = call(&admin, Method::GET, &path, Value::Null)
+        .await
+        .unwrap_err();
+    assert_eq!(status(Err(e)), 404);
+    for h in &t.lab.hosts {
+        // Pinned to what the host presents now: the center gave it a new certificate.
+        let thumbprint = hierro_client::fetch_thumbprint(&h.url).await.unwrap();
+        let mut direct =
+            hierro_client::Client::new(&h.url, hierro_client::Trust::Thumbprint(thumbprint))
+                .unwrap();
+        direct.login(&t.lab.user, &t.lab.password).await.unwrap();
+        assert!(direct.vms().await.unwrap().is_empty());
+    }
+    let kinds: Vec<String> = admin
+        .events(None, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    for k in ["VmCreatedEvent", "VmPoweredOnEvent", "VmRemovedEvent"] {
+        assert!(kinds.iter().any(|x| x == k), "{k} in {kinds:?}");
+    }
+
+    // Let the hosts go for the next round.
+    for h in &hosts {
+        call(
+            &admin,
+            Method::DELETE,
+            &format!("/api/hosts/{h}"),
+            Value::Null,
+        )
+        .await
+        .unwrap();
+    }
+}
