@@ -15,4 +15,5 @@ pub mod inventory;
 pub mod journal;
 pub mod server;
 pub mod tls;
+pub mod tokens;
 pub mod vms;

@@ -111,7 +111,7 @@ impl Host {
     pub fn add_service_token(&self, name: &str, token: &str) -> ApiResult<()> {
         let entry = state::ServiceToken {
             name: name.to_string(),
-            sha256: sha256_hex(token),
+            sha256: hierro_http::secret_hash(token),
             created: chrono::Utc::now().to_rfc3339(),
         };
         self.change_state(|s| {
@@ -180,7 +180,7 @@ impl Host {
 
     /// `service:<name>` for a valid service token.
     pub fn service_token_user(&self, token: &str) -> Option<String> {
-        let hash = sha256_hex(token);
+        let hash = hierro_http::secret_hash(token);
         let state = self.state.lock().unwrap();
         state
             .service_tokens
@@ -218,11 +218,6 @@ impl Host {
         );
         Ok(())
     }
-}
-
-fn sha256_hex(s: &str) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(s.as_bytes()))
 }
 
 /// Opens the host's state, re-adopts its running VMs and serves the API until

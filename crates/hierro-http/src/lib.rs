@@ -9,7 +9,7 @@ pub mod tls;
 
 pub use body::Body;
 pub use error::{ApiError, ApiResult};
-pub use sessions::SessionStore;
+pub use sessions::{new_secret, secret_hash, SessionStore};
 
 /// The session token of a request: the `hierro-session` header, or a
 /// `session` query parameter for WebSockets (browsers cannot set headers

@@ -5,6 +5,18 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// A new random secret (a session or long-lived token): 256 bits, hex.
+pub fn new_secret() -> String {
+    hex::encode(rand::random::<[u8; 32]>())
+}
+
+/// How a long-lived secret is stored: its SHA-256, hex. (Secrets are
+/// random, so no salt or slow hash is needed, unlike passwords.)
+pub fn secret_hash(secret: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(secret.as_bytes()))
+}
+
 pub struct SessionStore {
     idle: Duration,
     tokens: Mutex<HashMap<String, Session>>,
@@ -29,7 +41,7 @@ impl SessionStore {
 
     /// A new session for an authenticated user; returns its token.
     pub fn open(&self, user: &str) -> String {
-        let token = hex::encode(rand::random::<[u8; 32]>());
+        let token = new_secret();
         self.tokens.lock().unwrap().insert(
             token.clone(),
             Session {

@@ -398,12 +398,142 @@ async fn permissions_through_the_api_on_sqlite_and_postgresql() {
             "{which}: {sse}"
         );
 
-        // Deleting alice ends her session.
+        // An API token acts as alice, with her rights; it cannot make more
+        // tokens; she sees only her own, the administrator sees all.
+        let made = call(
+            &alice,
+            Method::POST,
+            "/api/tokens",
+            json!({"name": "script", "valid_days": 30}),
+        )
+        .await
+        .unwrap();
+        let secret = made["token"].as_str().unwrap();
+        assert!(made["expires"].is_string(), "{which}: {made}");
+        let script = Client::new(&center.url, Trust::Thumbprint(center.thumbprint.clone()))
+            .unwrap()
+            .with_token(secret);
+        let seen = |c: &Client| {
+            let c = c.clone();
+            async move {
+                let v = call(&c, Method::GET, "/api/inventory", Value::Null)
+                    .await
+                    .unwrap();
+                let mut ids: Vec<String> = v
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|o| o["id"].to_string())
+                    .collect();
+                ids.sort();
+                ids
+            }
+        };
+        assert_eq!(seen(&script).await, seen(&alice).await, "{which}");
+        assert_eq!(
+            status(
+                call(
+                    &script,
+                    Method::POST,
+                    "/api/roles",
+                    json!({"name": "X", "privileges": []})
+                )
+                .await
+            ),
+            403,
+            "{which}: the token has alice's rights, not more"
+        );
+        assert_eq!(
+            status(
+                call(
+                    &script,
+                    Method::POST,
+                    "/api/tokens",
+                    json!({"name": "more"})
+                )
+                .await
+            ),
+            403,
+            "{which}"
+        );
+        assert_eq!(
+            status(
+                call(
+                    &alice,
+                    Method::POST,
+                    "/api/tokens",
+                    json!({"name": "script"})
+                )
+                .await
+            ),
+            409,
+            "{which}"
+        );
+        assert_eq!(
+            status(
+                call(
+                    &alice,
+                    Method::POST,
+                    "/api/tokens",
+                    json!({"name": "x", "valid_days": 0})
+                )
+                .await
+            ),
+            400,
+            "{which}"
+        );
+        let all = call(&admin, Method::GET, "/api/tokens", Value::Null)
+            .await
+            .unwrap();
+        assert!(
+            all.as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["username"] == "alice"),
+            "{which}"
+        );
+        assert!(
+            all.as_array()
+                .unwrap()
+                .iter()
+                .all(|t| t.get("token").is_none()),
+            "{which}: secrets are never shown again"
+        );
+        let kept = call(&alice, Method::POST, "/api/tokens", json!({"name": "kept"}))
+            .await
+            .unwrap();
+        let id = made["id"].as_str().unwrap();
+        call(
+            &alice,
+            Method::DELETE,
+            &format!("/api/tokens/{id}"),
+            Value::Null,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            status(call(&script, Method::GET, "/api/inventory", Value::Null).await),
+            401,
+            "{which}: a revoked token"
+        );
+        let kept = Client::new(&center.url, Trust::Thumbprint(center.thumbprint.clone()))
+            .unwrap()
+            .with_token(kept["token"].as_str().unwrap());
+        call(&kept, Method::GET, "/api/inventory", Value::Null)
+            .await
+            .unwrap();
+
+        // Deleting alice ends her session and her tokens.
         call(&admin, Method::DELETE, "/api/users/alice", Value::Null)
             .await
             .unwrap();
         assert_eq!(
             status(call(&alice, Method::GET, "/api/inventory", Value::Null).await),
+            401,
+            "{which}"
+        );
+        assert_eq!(
+            status(call(&kept, Method::GET, "/api/inventory", Value::Null).await),
             401,
             "{which}"
         );

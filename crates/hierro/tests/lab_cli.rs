@@ -176,6 +176,47 @@ fn lab_up_cli_and_down_leave_nothing() {
         privileges.contains(&"System.Read") && !privileges.contains(&"Host.Inventory.EditCluster"),
         "{check}"
     );
+    // The VM verbs work against the center too.
+    assert_eq!(
+        json_of(&["vm", "ls", "--json"]).as_array().unwrap().len(),
+        2
+    );
+    let hosts = json_of(&["host", "ls", "--json"]);
+    assert!(hosts
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|h| h["data"]["state"] == "connected"));
+    json_of(&[
+        "vm",
+        "create",
+        "cli-vm",
+        "--placement",
+        &cluster,
+        "--datastore",
+        "shared",
+        "--kernel",
+        "[shared] images/vmlinuz",
+        "--initrd",
+        "[shared] images/initrd.img",
+        "--memory",
+        "128",
+        "--disk-size",
+        "64",
+        "--json",
+    ]);
+    json_of(&["vm", "set", "cli-vm", "--memory", "192", "--json"]);
+    let info = json_of(&["vm", "info", "cli-vm", "--json"]);
+    assert_eq!(info["power_state"], "poweredOff", "{info}");
+    assert_eq!(info["config"]["memory_mib"], 192, "{info}");
+    json_of(&["vm", "delete", "cli-vm", "--json"]);
+    assert_eq!(
+        json_of(&["inventory", "ls", "--kind", "vm", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     let tasks = json_of(&["task", "ls", "--json"]);
     assert!(tasks
         .as_array()

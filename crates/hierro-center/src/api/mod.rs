@@ -33,6 +33,12 @@ pub fn router(center: Arc<Center>) -> Router {
         .route("/api/session", post(session::login).delete(session::logout))
         // Any session.
         .route("/api/privileges", get(access::privileges))
+        // Own tokens; everyone's with Global.Settings on the root.
+        .route(
+            "/api/tokens",
+            get(session::tokens).post(session::create_token),
+        )
+        .route("/api/tokens/{id}", delete(session::revoke_token))
         // System.View on each object listed (the others are left out).
         .route(
             "/api/inventory",
@@ -62,8 +68,12 @@ pub fn router(center: Arc<Center>) -> Router {
         // VMs, with the host API's paths. POST: see vms::create; GET: the
         // visible ones.
         .route("/api/vms", get(vms::list).post(vms::create))
-        // GET: System.View; DELETE: VirtualMachine.Inventory.Delete (on the VM).
-        .route("/api/vms/{vm}", get(vms::info).delete(vms::delete))
+        // GET: System.View; PATCH: see vms::update; DELETE:
+        // VirtualMachine.Inventory.Delete (on the VM).
+        .route(
+            "/api/vms/{vm}",
+            get(vms::info).patch(vms::update).delete(vms::delete),
+        )
         // VirtualMachine.Interact.PowerOn / PowerOff / Reset on the VM.
         .route("/api/vms/{vm}/power/{op}", post(vms::power))
         // VirtualMachine.Interact.ConsoleInteract on the VM.
@@ -127,6 +137,8 @@ pub fn router(center: Arc<Center>) -> Router {
 pub struct Caller {
     pub user: String,
     pub subject: Subject,
+    /// Authenticated by an API token rather than a login session.
+    pub by_token: bool,
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -135,8 +147,16 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, center: &AppState) -> Result<Self, ApiError> {
         let token = hierro_http::session_token(parts)
             .ok_or_else(|| ApiError::unauthorized("log in first: POST /api/session"))?;
-        let user = center.sessions.check(&token).ok_or_else(|| {
-            ApiError::unauthorized("the session is unknown or expired; log in again")
+        let by_token = token.starts_with(crate::tokens::PREFIX);
+        let user = if by_token {
+            crate::tokens::user_of(&center.db, &token)
+                .await
+                .map_err(internal)?
+        } else {
+            center.sessions.check(&token)
+        };
+        let user = user.ok_or_else(|| {
+            ApiError::unauthorized("the session or token is unknown or expired; log in again")
         })?;
         let groups = crate::directory::groups_of(&center.db, &user)
             .await
@@ -144,6 +164,7 @@ impl FromRequestParts<AppState> for Caller {
         Ok(Caller {
             subject: Subject::user(&user, groups),
             user,
+            by_token,
         })
     }
 }

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use futures_util::{SinkExt, StreamExt};
-use hierro_api::{PowerOp, Snapshot, SnapshotCreate, Task, VmCreate, VmInfo};
+use hierro_api::{PowerOp, Snapshot, SnapshotCreate, Task, VmCreate, VmInfo, VmUpdate};
 use hierro_client::{Client, ClientError};
 use hierro_http::{ApiError, ApiResult, Body};
 use serde::Deserialize;
@@ -266,6 +266,49 @@ pub async fn power(
     operate(&c, &caller, vm, &operation, done, async |h| {
         h.power(&id, op).await
     })
+    .await
+}
+
+/// VirtualMachine.Config.CPUCount, .Memory, and for NICs .EditDevice on
+/// the VM plus Network.Assign on each network.
+pub async fn update(
+    State(c): State<AppState>,
+    caller: Caller,
+    Path(key): Path<String>,
+    Body(req): Body<VmUpdate>,
+) -> ApiResult<Accepted> {
+    let vm = vm_ref(&c, &caller, &key, VIEW).await?;
+    let mut needed = vec![];
+    if req.cpus.is_some() {
+        needed.push("VirtualMachine.Config.CPUCount");
+    }
+    if req.memory_mib.is_some() {
+        needed.push("VirtualMachine.Config.Memory");
+    }
+    if let Some(nics) = &req.nics {
+        needed.push("VirtualMachine.Config.EditDevice");
+        let datacenter = inventory::datacenter_of(&c.db, &vm.object.id).await?;
+        for n in nics {
+            let net = vms::shared_object(&c.db, Kind::Network, &datacenter.id, &n.network).await?;
+            authorize(&c, &caller, &net.id, "Network.Assign").await?;
+        }
+    }
+    for privilege in needed {
+        authorize(&c, &caller, &vm.object.id, privilege).await?;
+    }
+    let id = vm.vm_id.clone();
+    let done = (
+        "VmReconfiguredEvent",
+        format!("Reconfigured {}", vm.object.name),
+    );
+    operate(
+        &c,
+        &caller,
+        vm,
+        "VirtualMachine.reconfigure",
+        done,
+        async |h| h.update_vm(&id, &req).await,
+    )
     .await
 }
 

@@ -72,7 +72,7 @@ pub async fn create_service_token(
         ));
     }
     crate::vm::validate_name("token name", &req.name)?;
-    let token = hex::encode(rand::random::<[u8; 32]>());
+    let token = hierro_http::new_secret();
     host.add_service_token(&req.name, &token)?;
     host.journal.event(
         "ServiceTokenCreatedEvent",

@@ -97,6 +97,12 @@ pub struct CreateArgs {
     /// Power it on once created.
     #[arg(long)]
     power_on: bool,
+    /// Through a center: the host or cluster (inventory id) to run it on.
+    #[arg(long)]
+    placement: Option<String>,
+    /// Through a center: the folder (inventory id) to put it in.
+    #[arg(long, requires = "placement")]
+    folder: Option<String>,
 }
 
 fn parse_nic(s: &str) -> anyhow::Result<NicSpec> {
@@ -196,16 +202,24 @@ pub async fn run(cmd: VmCmd, conn: &ConnArgs, out: Output) -> anyhow::Result<()>
         }
         VmCmd::Create(args) => {
             let req = args.request()?;
-            let task = wait_task(&client, client.create_vm(&req).await?, out).await?;
+            let started = match &args.placement {
+                Some(p) => {
+                    client
+                        .create_vm_placed(&req, p, args.folder.as_deref())
+                        .await?
+                }
+                None => client.create_vm(&req).await?,
+            };
+            let task = wait_task(&client, started, out).await?;
             if args.power_on {
                 wait_task(&client, client.power(&req.name, PowerOp::On).await?, out).await?;
             }
             if !out.json {
-                if let Some(info) = task
-                    .result
-                    .and_then(|r| serde_json::from_value::<VmInfo>(r).ok())
-                {
-                    println!("created {} ({})", info.name, info.id);
+                // A host answers with the VM, a center with its inventory
+                // object: both have a name and an id.
+                if let Some(r) = task.result {
+                    let field = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+                    println!("created {} ({})", field("name"), field("id"));
                 }
             }
         }

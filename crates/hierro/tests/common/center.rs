@@ -76,6 +76,13 @@ impl Center {
         }
     }
 
+    /// The database URL: the one configured, else the center's SQLite file.
+    pub fn database_url(&self, configured: Option<&str>) -> String {
+        configured
+            .map(str::to_string)
+            .unwrap_or_else(|| hierro_center::db::Db::sqlite_url(&self.dir))
+    }
+
     /// SIGKILL, then the same center (configuration, database) again.
     pub async fn kill_and_restart(&mut self) {
         self.child.kill().unwrap();
