@@ -165,28 +165,60 @@ pub async fn remove_permission(db: &Db, principal: &Principal, object: &str) -> 
     crate::error::changed(done, || format!("no permission for {name} on {object}"))
 }
 
+fn row_to_permission(r: &sqlx::any::AnyRow) -> Result<Permission> {
+    let name: String = r.try_get("principal")?;
+    Ok(Permission {
+        principal: if r.try_get::<i64, _>("is_group")? != 0 {
+            Principal::Group(name)
+        } else {
+            Principal::User(name)
+        },
+        object: r.try_get("object")?,
+        role: r.try_get("role")?,
+        propagate: r.try_get::<i64, _>("propagate")? != 0,
+    })
+}
+
 pub async fn permissions(db: &Db) -> Result<Vec<Permission>> {
     let rows = sqlx::query("SELECT principal, is_group, object, role, propagate FROM permissions ORDER BY object, principal")
         .fetch_all(&db.pool)
         .await?;
-    rows.iter()
-        .map(|r| {
-            let name: String = r.try_get("principal")?;
-            Ok(Permission {
-                principal: if r.try_get::<i64, _>("is_group")? != 0 {
-                    Principal::Group(name)
-                } else {
-                    Principal::User(name)
-                },
-                object: r.try_get("object")?,
-                role: r.try_get("role")?,
-                propagate: r.try_get::<i64, _>("propagate")? != 0,
-            })
-        })
-        .collect()
+    rows.iter().map(row_to_permission).collect()
 }
 
-/// Everything the authorization check needs, read in one go.
+/// An object and its ancestors (`up`: id, depth from the object), for the
+/// queries that need only one object's path.
+const PATH_UP: &str = "WITH RECURSIVE up(id, parent, depth) AS ( \
+     SELECT id, parent, 0 FROM objects WHERE id = $1 \
+     UNION ALL \
+     SELECT o.id, o.parent, up.depth + 1 FROM objects o JOIN up ON o.id = up.parent WHERE up.depth < 1000)";
+
+/// What deciding rights on one object needs, however large the inventory:
+/// its path to the root (nearest first; empty when there is no such
+/// object), and the roles and the permissions set along that path.
+pub async fn load_path(db: &Db, object: &str) -> Result<(Authz, Vec<String>)> {
+    let path = sqlx::query(&format!("{PATH_UP} SELECT id FROM up ORDER BY depth"))
+        .bind(object)
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get("id"))
+        .collect::<std::result::Result<Vec<String>, _>>()?;
+    let permissions = sqlx::query(&format!(
+        "{PATH_UP} SELECT principal, is_group, object, role, propagate FROM permissions \
+         WHERE object IN (SELECT id FROM up)"
+    ))
+    .bind(object)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(row_to_permission)
+    .collect::<Result<Vec<_>>>()?;
+    Ok((Authz::new(roles(db).await?, permissions), path))
+}
+
+/// Everything the authorization check needs for any object, read in one go
+/// (for filtering listings; one object needs only `load_path`).
 pub async fn load(db: &Db) -> Result<(Authz, Tree)> {
     let authz = Authz::new(roles(db).await?, permissions(db).await?);
     let tree = inventory::parents(db)

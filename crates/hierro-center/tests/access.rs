@@ -222,6 +222,19 @@ async fn roles_and_permissions_on_both_databases() {
             on(&bob, &vault.id, "VirtualMachine.Inventory.Delete"),
             "{n}: propagating Administrator"
         );
+        // One object's path and permissions decide as the whole model does.
+        for id in [ROOT, &dc.id, &prod.id, &secret.id, &web.id, &vault.id] {
+            let (one, path) = access::load_path(db, id).await.unwrap();
+            assert_eq!(path, tree.path(id), "{n}");
+            for s in [&alice, &bob] {
+                assert_eq!(
+                    one.effective(s, &path),
+                    authz.effective(s, &tree.path(id)),
+                    "{n}: {id}"
+                );
+            }
+        }
+        assert!(access::load_path(db, "nothing").await.unwrap().1.is_empty());
         let why = authz.effective(&alice, &tree.path(&vault.id));
         assert!(
             why.no_access && why.decided_at.as_deref() == Some(secret.id.as_str()),

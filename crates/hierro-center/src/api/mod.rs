@@ -175,13 +175,15 @@ pub fn internal(e: impl std::fmt::Display) -> ApiError {
 
 /// The caller's rights on an object (the object must exist).
 pub async fn rights(center: &Center, subject: &Subject, object: &str) -> ApiResult<Decision> {
-    let (authz, tree) = crate::access::load(&center.db).await.map_err(internal)?;
-    if tree.parent(object).is_none() && object != ROOT {
+    let (authz, path) = crate::access::load_path(&center.db, object)
+        .await
+        .map_err(internal)?;
+    if path.is_empty() {
         return Err(ApiError::not_found(format!(
             "no inventory object {object:?}"
         )));
     }
-    Ok(authz.effective(subject, &tree.path(object)))
+    Ok(authz.effective(subject, &path))
 }
 
 /// Refuses unless the caller holds `privilege` on `object`. An object the
