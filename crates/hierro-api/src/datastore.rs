@@ -1,6 +1,7 @@
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DatastoreCreate {
     /// Unique on the host; used in datastore paths: `[name] folder/file`.
     pub name: String,
@@ -8,7 +9,7 @@ pub struct DatastoreCreate {
     pub path: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Datastore {
     pub name: String,
     pub path: String,

@@ -1,8 +1,9 @@
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// Served without authentication so that a client can see what it talks to
 /// and pin the certificate (vSphere's `ServiceContent.about` analog).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct About {
     pub product: String,
     pub version: String,
@@ -13,32 +14,32 @@ pub struct About {
 }
 
 /// `POST /api/host/certificate/request`: a signing request for a new key.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CertificateRequest {
     pub csr_pem: String,
 }
 
 /// `PUT /api/host/certificate`: the signed certificate and its CA.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CertificateInstall {
     pub cert_pem: String,
     pub ca_pem: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CertificateInstalled {
     pub thumbprint: String,
 }
 
 /// `GET/PUT /api/host/lockdown`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Lockdown {
     pub enabled: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct HostInfo {
     pub name: String,
     pub version: String,

@@ -1,5 +1,7 @@
 //! The types of Hierro's REST APIs. The host agent (server), the typed client,
 //! the CLI and the lab all use these; nothing re-declares a request body.
+//! They derive `utoipa::ToSchema`: the center's OpenAPI document
+//! (`GET /api/openapi.json`) describes its bodies with them.
 
 pub mod datastore;
 pub mod error;

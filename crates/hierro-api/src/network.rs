@@ -2,12 +2,13 @@
 //! counters of every port (vSphere's vSwitch model).
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// VLAN 4095 on a port group means trunk (VGT): the guest tags its frames.
 pub const VLAN_TRUNK: u16 = 4095;
 
 /// The three security policies, resolved.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct SecurityPolicy {
     /// Accept: a port gets every frame its VLAN policy allows. Reject: only
     /// frames for its own MAC, broadcast and multicast.
@@ -46,7 +47,7 @@ impl Default for SecurityPolicy {
 }
 
 /// A port group's overrides of its switch's policy; `None` inherits.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SecurityOverride {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -58,7 +59,7 @@ pub struct SecurityOverride {
 }
 
 /// A standard switch.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VSwitch {
     pub name: String,
@@ -76,7 +77,7 @@ fn default_mtu() -> u16 {
     1500
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PortGroup {
     pub name: String,
@@ -90,7 +91,7 @@ pub struct PortGroup {
 }
 
 /// What a VMkernel port carries.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum VmkService {
     Management,
@@ -101,7 +102,7 @@ pub enum VmkService {
 }
 
 /// A VMkernel port: an interface of the host itself on a port group.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VmkNic {
     /// `vmk0`, `vmk1`, ...: also the host interface's name.
@@ -119,7 +120,7 @@ pub struct VmkNic {
 
 /// Per-port counters. `in` is what the port sent into the switch, `out` what
 /// the switch delivered to the port.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct PortCounters {
     pub in_packets: u64,
     pub in_bytes: u64,
@@ -144,7 +145,7 @@ pub struct PortCounters {
 }
 
 /// Counters of one port as vswitchd reports them.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct PortStats {
     /// The port's key: `vm:<id>:<nic>`, `vmk0`, or `uplink:<nic>`.
     pub port: String,
@@ -158,7 +159,7 @@ pub struct PortStats {
 }
 
 /// A host's whole network configuration (`GET /api/network`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HostNetwork {
     #[serde(default, rename = "vswitch")]
@@ -170,7 +171,7 @@ pub struct HostNetwork {
 }
 
 /// `POST /api/network/capture`: capture a port's frames (pktcap-uw).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CaptureRequest {
     /// Port key as in the port list (`vm:<id>:0`, `vmk0`, `uplink:eth0`).
@@ -191,7 +192,7 @@ fn default_capture_seconds() -> u64 {
 }
 
 /// A MAC learned on an uplink.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct LearnedMac {
     pub vswitch: String,
     pub vlan: u16,
@@ -200,7 +201,7 @@ pub struct LearnedMac {
 }
 
 /// `GET /api/network/ports`: every port's counters and the learned MACs.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PortList {
     pub ports: Vec<PortStats>,
     pub learned: Vec<LearnedMac>,

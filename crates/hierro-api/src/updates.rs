@@ -1,4 +1,5 @@
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{Datastore, HostNetwork, VmInfo};
@@ -7,7 +8,7 @@ use crate::{Datastore, HostNetwork, VmInfo};
 /// `GET /api/updates?since=V&wait=S` (vSphere's `WaitForUpdatesEx`). The
 /// version is the id of the host's latest event, since every change leaves
 /// one; the center passes it back to wait for the next change.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct HostUpdates {
     pub version: u64,
     /// A complete picture: whatever is not in it is gone. Sent for

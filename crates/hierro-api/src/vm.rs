@@ -1,9 +1,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// Request to create a VM (the body of `POST /api/vms`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VmCreate {
     /// Unique on the host; letters, digits, `-`, `_`, `.`.
@@ -25,7 +26,7 @@ fn default_cpus() -> u32 {
 
 /// The VM's system disk: a new blank qcow2 of `size_mib`, or a linked clone
 /// of a template disk (`clone_from`, a datastore path) that grows to `size_mib`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DiskSpec {
     #[serde(default)]
@@ -36,7 +37,7 @@ pub struct DiskSpec {
 
 /// How the VM boots: a kernel and initrd given directly (datastore paths), or
 /// its disk.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Boot {
     Kernel {
@@ -51,7 +52,7 @@ pub enum Boot {
     Disk,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NicSpec {
     /// The network (port group) the NIC connects to.
@@ -68,7 +69,7 @@ pub struct NicSpec {
 
 /// A change of an existing VM (the body of `PATCH /api/vms/{id}`); absent
 /// fields stay as they are. `nics`, when given, is the whole new list.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VmUpdate {
     #[serde(default)]
@@ -80,7 +81,7 @@ pub struct VmUpdate {
 }
 
 /// The VM's stored configuration (`vm.json` in its folder; the .vmx analog).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct VmConfig {
     pub id: Uuid,
     pub name: String,
@@ -92,7 +93,7 @@ pub struct VmConfig {
     pub created: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct DiskConfig {
     /// File name inside the VM folder.
     pub file: String,
@@ -102,7 +103,7 @@ pub struct DiskConfig {
     pub clone_of: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct Nic {
     pub network: String,
     pub mac: String,
@@ -112,7 +113,7 @@ pub struct Nic {
     pub gateway: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum PowerState {
     PoweredOff,
@@ -129,7 +130,7 @@ impl std::fmt::Display for PowerState {
 }
 
 /// A VM as the API shows it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct VmInfo {
     pub id: Uuid,
     pub name: String,
@@ -147,7 +148,7 @@ pub struct VmInfo {
     pub snapshots: Vec<Snapshot>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct VmRuntime {
     /// The QEMU process.
     pub pid: u32,
@@ -157,7 +158,7 @@ pub struct VmRuntime {
     pub accel: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, ToSchema)]
 pub struct GuestInfo {
     pub agent_running: bool,
     #[serde(default)]
@@ -171,7 +172,7 @@ pub struct GuestInfo {
     pub interfaces: Vec<GuestInterface>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct GuestInterface {
     pub name: String,
     #[serde(default)]
@@ -179,7 +180,7 @@ pub struct GuestInterface {
     pub ip_addresses: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct Snapshot {
     pub name: String,
     #[serde(default)]
@@ -189,7 +190,7 @@ pub struct Snapshot {
     pub memory: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SnapshotCreate {
     pub name: String,
@@ -198,7 +199,7 @@ pub struct SnapshotCreate {
 }
 
 /// Power operations (`POST /api/vms/{id}/power/{op}`).
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum PowerOp {
     On,

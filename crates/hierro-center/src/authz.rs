@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 
 /// One action a role may allow.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Privilege {
     /// The vSphere-style id, e.g. `VirtualMachine.Interact.PowerOn`.
     pub id: &'static str,
@@ -226,7 +226,7 @@ pub const READ_ONLY_ROLE: &str = "read-only";
 pub const NO_ACCESS_ROLE: &str = "no-access";
 
 /// A named set of privileges.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Role {
     pub id: String,
     pub name: String,
@@ -332,7 +332,9 @@ pub fn validate_custom_role(
 }
 
 /// Who a permission is for.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Principal {
     User(String),
@@ -341,7 +343,7 @@ pub enum Principal {
 
 /// A role given to a principal on an object. The caller keeps at most one per
 /// (principal, object).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Permission {
     pub principal: Principal,
     /// The role's id.
@@ -441,7 +443,7 @@ impl FromIterator<(String, Option<String>)> for Tree {
 }
 
 /// One permission that took part in a decision, for explanations.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Reason {
     pub principal: Principal,
     pub role_id: String,
@@ -451,7 +453,7 @@ pub struct Reason {
 }
 
 /// The effective rights of a subject on an object, and why.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Decision {
     pub privileges: BTreeSet<String>,
     /// The object whose permissions decided; `None` when no permission

@@ -45,4 +45,9 @@ impl CenterConfig {
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
         toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
     }
+
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        std::fs::write(path, toml::to_string(self)?)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+    }
 }

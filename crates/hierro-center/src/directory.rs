@@ -8,7 +8,7 @@ use sqlx::Row;
 
 use crate::db::Db;
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct User {
     pub name: String,
     pub full_name: String,

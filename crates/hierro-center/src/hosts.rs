@@ -15,7 +15,7 @@ use crate::db::Db;
 use crate::error::{StoreError, StoreResult};
 use crate::inventory::{self, Kind, Object};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddHost {
     /// `address[:port]` of the host agent.
@@ -334,7 +334,7 @@ pub async fn disconnect(db: &Db, host: &str, user: &str) -> StoreResult<()> {
     .await
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reconnect {
     /// New admin credentials, for a host that no longer accepts the

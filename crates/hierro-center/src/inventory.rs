@@ -13,7 +13,7 @@ use crate::db::Db;
 
 pub const ROOT: &str = "root";
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     Folder,
@@ -62,7 +62,7 @@ impl Kind {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Object {
     pub id: String,
     pub kind: Kind,
@@ -72,6 +72,11 @@ pub struct Object {
     pub data: serde_json::Value,
     pub created: String,
 }
+
+/// `Object` as OpenAPI type expressions (`body = ...`, fields of schemas)
+/// must name it: utoipa takes any type called `Object` for a free-form JSON
+/// object. The schema keeps the name `Object`.
+pub type InventoryObject = Object;
 
 impl Object {
     /// A new object with a fresh id, not yet stored.

@@ -13,7 +13,7 @@ use crate::error::{StoreError, StoreResult};
 /// What every API token starts with.
 pub const PREFIX: &str = "hapi_";
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ApiToken {
     pub id: String,
     pub username: String,
@@ -24,7 +24,7 @@ pub struct ApiToken {
 }
 
 /// A new token: the record and, once only, the secret.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NewToken {
     #[serde(flatten)]
     pub record: ApiToken,

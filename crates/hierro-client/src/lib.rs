@@ -218,6 +218,25 @@ impl Client {
             .map_err(|e| ClientError::Http(format!("decoding {path}: {e}")))
     }
 
+    /// Any call, answered as JSON: `null` when the answer is empty (204).
+    pub async fn call_json(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<serde_json::Value> {
+        let resp = self.send(method, path, body).await?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Http(format!("reading {path}: {e}")))?;
+        if bytes.is_empty() {
+            return Ok(serde_json::Value::Null);
+        }
+        serde_json::from_slice(&bytes)
+            .map_err(|e| ClientError::Http(format!("decoding {path}: {e}")))
+    }
+
     async fn get<R: DeserializeOwned>(&self, path: &str) -> Result<R> {
         self.call(Method::GET, path, None::<&()>).await
     }

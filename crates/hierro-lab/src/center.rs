@@ -75,7 +75,7 @@ pub async fn start(
         },
     };
     let config_path = dir.join("center.toml");
-    std::fs::write(&config_path, toml::to_string(&config)?)?;
+    config.save(&config_path)?;
     let log = dir.join("center.log");
     crate::spawn_in_namespace(
         &ns,

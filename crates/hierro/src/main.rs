@@ -35,6 +35,12 @@ enum Command {
     /// The center's users.
     #[command(subcommand)]
     User(cmd::center_verbs::UserCmd),
+    /// The center's groups.
+    #[command(subcommand)]
+    Group(cmd::center_verbs::GroupCmd),
+    /// Your API tokens on the center.
+    #[command(subcommand)]
+    Token(cmd::center_verbs::TokenCmd),
     /// The center's roles.
     #[command(subcommand)]
     Role(cmd::center_verbs::RoleCmd),
@@ -91,6 +97,8 @@ fn main() {
             }
             Command::User(c) => cmd::center_verbs::user(c, &cli.conn.client().await?, out).await,
             Command::Role(c) => cmd::center_verbs::role(c, &cli.conn.client().await?, out).await,
+            Command::Group(c) => cmd::center_verbs::group(c, &cli.conn.client().await?, out).await,
+            Command::Token(c) => cmd::center_verbs::token(c, &cli.conn.client().await?, out).await,
             Command::Permission(c) => {
                 cmd::center_verbs::permission(c, &cli.conn.client().await?, out).await
             }

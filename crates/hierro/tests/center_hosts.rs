@@ -7,10 +7,8 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::center::{call, login, start, status, wait_for, Center};
-use common::{process_alive, wait_until, TestLab, HIERRO};
+use common::{kill_agent, TestLab, HIERRO};
 use hierro_api::{PortGroup, PowerOp};
 use hierro_client::{Client, ClientError, Trust};
 use reqwest::Method;
@@ -238,15 +236,7 @@ async fn manage(t: &mut TestLab, center: &Center) {
     .await;
 
     // The host agent dies: disconnected; it comes back: connected, by itself.
-    let agent = t.lab.hosts[0].agent_pid.unwrap();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(agent as i32),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
-    wait_until("the agent to die", Duration::from_secs(10), || {
-        !process_alive(agent)
-    });
+    kill_agent(&t.lab, 0);
     let path = format!("/api/inventory/{id}");
     wait_for(&admin, &path, "the host disconnected", |h| {
         h["data"]["state"] == "disconnected"
@@ -326,15 +316,7 @@ async fn manage(t: &mut TestLab, center: &Center) {
 
     // The host's certificate changes (here: remade): the center refuses the
     // new one until a user confirms it.
-    let agent = t.lab.hosts[0].agent_pid.unwrap();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(agent as i32),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
-    wait_until("the agent to die", Duration::from_secs(10), || {
-        !process_alive(agent)
-    });
+    kill_agent(&t.lab, 0);
     let data = t.lab.hosts[0].config.parent().unwrap().join("data");
     std::fs::remove_file(data.join("host.crt")).unwrap();
     std::fs::remove_file(data.join("host.key")).unwrap();

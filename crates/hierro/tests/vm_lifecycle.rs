@@ -279,20 +279,7 @@ async fn agent_sigkill_keeps_vms_and_connections() {
     };
     tokio::time::sleep(Duration::from_secs(1)).await;
 
-    let agent = t.lab.hosts[0].agent_pid.unwrap();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(agent as i32),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
-    let gone = Instant::now();
-    while process_alive(agent) {
-        assert!(
-            gone.elapsed() < Duration::from_secs(5),
-            "agent survived SIGKILL"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    kill_agent(&t.lab, 0);
     assert!(
         c.vm(&vm.name).await.is_err(),
         "the API is down while the agent is"

@@ -211,15 +211,7 @@ async fn traffic_survives_vswitchd_and_agent_restarts() {
 
     // The agent dies: vswitchd (not its child in any way that matters) goes on.
     let second = pid();
-    let agent = t.lab.hosts[0].agent_pid.unwrap();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(agent as i32),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
-    wait_until("the agent to die", Duration::from_secs(10), || {
-        !process_alive(agent)
-    });
+    kill_agent(&t.lab, 0);
     assert!(process_alive(second));
     t.lab.restart_agent(0, HIERRO.as_ref()).await.unwrap();
     assert_eq!(

@@ -5,30 +5,65 @@ use axum::http::StatusCode;
 use axum::Json;
 use hierro_http::{ApiError, ApiResult, Body};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::journal::as_task;
-use super::{authorize, rights, AppState, Caller};
+use super::{
+    authorize, rights, AppState, BadRequest, Caller, Conflict, Forbidden, NotFound, Unauthorized,
+};
 use crate::access;
 use crate::authz::{Decision, Permission, Principal, Privilege, Role, Subject, PRIVILEGES, VIEW};
 use crate::inventory::ROOT;
 
+/// The privilege catalogue.
+#[utoipa::path(
+    get,
+    path = "/api/privileges",
+    tag = "access",
+    description = "Privilege: none.",
+    security(("session" = [])),
+    responses((status = 200, description = "The privileges", body = [Privilege]), Unauthorized)
+)]
 pub async fn privileges(_caller: Caller) -> Json<&'static [Privilege]> {
     Json(PRIVILEGES)
 }
 
+/// The roles.
+#[utoipa::path(
+    get,
+    path = "/api/roles",
+    tag = "access",
+    description = "Privilege: System.View on the root.",
+    security(("session" = [])),
+    responses((status = 200, description = "The roles", body = [Role]), Unauthorized, Forbidden)
+)]
 pub async fn roles(State(c): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<Role>>> {
     authorize(&c, &caller, ROOT, VIEW).await?;
     Ok(Json(access::roles(&c.db).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoleBody {
+    /// Needed to create a role; a change keeps the name.
     #[serde(default)]
     name: String,
     privileges: BTreeSet<String>,
 }
 
+/// Creates a role.
+#[utoipa::path(
+    post,
+    path = "/api/roles",
+    tag = "access",
+    description = "Privilege: Authorization.ModifyRoles on the root.",
+    security(("session" = [])),
+    request_body = RoleBody,
+    responses(
+        (status = 201, description = "The role, created", body = Role),
+        BadRequest, Unauthorized, Forbidden, Conflict,
+    )
+)]
 pub async fn create_role(
     State(c): State<AppState>,
     caller: Caller,
@@ -49,6 +84,20 @@ pub async fn create_role(
     Ok((StatusCode::CREATED, Json(role)))
 }
 
+/// Changes a role's privileges (not a system role's).
+#[utoipa::path(
+    put,
+    path = "/api/roles/{id}",
+    tag = "access",
+    description = "Privilege: Authorization.ModifyRoles on the root.",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The role's id")),
+    request_body = RoleBody,
+    responses(
+        (status = 200, description = "The role, changed", body = Role),
+        BadRequest, Unauthorized, Forbidden, NotFound,
+    )
+)]
 pub async fn update_role(
     State(c): State<AppState>,
     caller: Caller,
@@ -59,6 +108,19 @@ pub async fn update_role(
     Ok(Json(access::update_role(&c.db, &id, &r.privileges).await?))
 }
 
+/// Deletes a role (not a system role).
+#[utoipa::path(
+    delete,
+    path = "/api/roles/{id}",
+    tag = "access",
+    description = "Privilege: Authorization.ModifyRoles on the root.",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The role's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict,
+    )
+)]
 pub async fn delete_role(
     State(c): State<AppState>,
     caller: Caller,
@@ -69,11 +131,26 @@ pub async fn delete_role(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ObjectQuery {
+    /// The object's id; the root when absent.
     object: Option<String>,
 }
 
+/// The permissions set on an object (not those it inherits).
+#[utoipa::path(
+    get,
+    path = "/api/permissions",
+    tag = "access",
+    description = "Privilege: System.Read on the object.",
+    security(("session" = [])),
+    params(ObjectQuery),
+    responses(
+        (status = 200, description = "The permissions on the object", body = [Permission]),
+        Unauthorized, Forbidden, NotFound,
+    )
+)]
 pub async fn permissions(
     State(c): State<AppState>,
     caller: Caller,
@@ -87,6 +164,16 @@ pub async fn permissions(
     ))
 }
 
+/// Gives a principal a role on an object, replacing its permission there.
+#[utoipa::path(
+    post,
+    path = "/api/permissions",
+    tag = "access",
+    description = "Privilege: Authorization.ModifyPermissions on the object.",
+    security(("session" = [])),
+    request_body = Permission,
+    responses((status = 204, description = "Set"), BadRequest, Unauthorized, Forbidden, NotFound)
+)]
 pub async fn set_permission(
     State(c): State<AppState>,
     caller: Caller,
@@ -112,10 +199,12 @@ pub async fn set_permission(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PermissionKey {
     /// `user:NAME` or `group:NAME`.
     principal: String,
+    /// The object's id.
     object: String,
 }
 
@@ -129,6 +218,19 @@ fn parse_principal(s: &str) -> ApiResult<Principal> {
     }
 }
 
+/// Removes a principal's permission on an object.
+#[utoipa::path(
+    delete,
+    path = "/api/permissions",
+    tag = "access",
+    description = "Privilege: Authorization.ModifyPermissions on the object.",
+    security(("session" = [])),
+    params(PermissionKey),
+    responses(
+        (status = 204, description = "Removed"),
+        BadRequest, Unauthorized, Forbidden, NotFound,
+    )
+)]
 pub async fn remove_permission(
     State(c): State<AppState>,
     caller: Caller,
@@ -152,14 +254,16 @@ pub async fn remove_permission(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EffectiveQuery {
+    /// The object's id.
     object: String,
     /// `user:NAME` or `group:NAME`; the caller when absent.
     principal: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Effective {
     principal: Principal,
     object: String,
@@ -167,7 +271,19 @@ pub struct Effective {
     decision: Decision,
 }
 
-/// What principal P may do on object O, and which permission decided it.
+/// What a principal may do on an object, and which permissions decided it.
+#[utoipa::path(
+    get,
+    path = "/api/effective",
+    tag = "access",
+    description = "Privilege: for one's own rights, System.View on the object; for another principal's, Authorization.ModifyPermissions on it.",
+    security(("session" = [])),
+    params(EffectiveQuery),
+    responses(
+        (status = 200, description = "The rights and why", body = Effective),
+        BadRequest, Unauthorized, Forbidden, NotFound,
+    )
+)]
 pub async fn effective(
     State(c): State<AppState>,
     caller: Caller,

@@ -3,21 +3,31 @@ use axum::http::StatusCode;
 use axum::Json;
 use hierro_http::{ApiResult, Body};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::journal::as_task;
-use super::{authorize, AppState, Caller};
+use super::{authorize, AppState, BadRequest, Caller, Conflict, Forbidden, NotFound, Unauthorized};
 use crate::authz::VIEW;
 use crate::directory::{self, User};
 use crate::inventory::ROOT;
 
 const MANAGE: &str = "Global.Settings";
 
+/// The users.
+#[utoipa::path(
+    get,
+    path = "/api/users",
+    tag = "directory",
+    description = "Privilege: System.View on the root.",
+    security(("session" = [])),
+    responses((status = 200, description = "The users", body = [User]), Unauthorized, Forbidden)
+)]
 pub async fn users(State(c): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<User>>> {
     authorize(&c, &caller, ROOT, VIEW).await?;
     Ok(Json(directory::list_users(&c.db).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     name: String,
@@ -26,6 +36,19 @@ pub struct NewUser {
     full_name: String,
 }
 
+/// Creates a user.
+#[utoipa::path(
+    post,
+    path = "/api/users",
+    tag = "directory",
+    description = "Privilege: Global.Settings on the root.",
+    security(("session" = [])),
+    request_body = NewUser,
+    responses(
+        (status = 201, description = "The user, created", body = User),
+        BadRequest, Unauthorized, Forbidden, Conflict,
+    )
+)]
 pub async fn create_user(
     State(c): State<AppState>,
     caller: Caller,
@@ -46,6 +69,19 @@ pub async fn create_user(
     Ok((StatusCode::CREATED, Json(user)))
 }
 
+/// Deletes a user and ends its sessions.
+#[utoipa::path(
+    delete,
+    path = "/api/users/{name}",
+    tag = "directory",
+    description = "Privilege: Global.Settings on the root.",
+    security(("session" = [])),
+    params(("name" = String, Path, description = "The user's name")),
+    responses(
+        (status = 204, description = "Deleted"),
+        BadRequest, Unauthorized, Forbidden, NotFound,
+    )
+)]
 pub async fn delete_user(
     State(c): State<AppState>,
     caller: Caller,
@@ -67,12 +103,21 @@ pub async fn delete_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Group {
     name: String,
     members: Vec<String>,
 }
 
+/// The groups, with their members.
+#[utoipa::path(
+    get,
+    path = "/api/groups",
+    tag = "directory",
+    description = "Privilege: System.View on the root.",
+    security(("session" = [])),
+    responses((status = 200, description = "The groups", body = [Group]), Unauthorized, Forbidden)
+)]
 pub async fn groups(State(c): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<Group>>> {
     authorize(&c, &caller, ROOT, VIEW).await?;
     let list = directory::list_groups(&c.db).await?;
@@ -83,7 +128,7 @@ pub async fn groups(State(c): State<AppState>, caller: Caller) -> ApiResult<Json
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewGroup {
     name: String,
@@ -91,6 +136,19 @@ pub struct NewGroup {
     description: String,
 }
 
+/// Creates a group.
+#[utoipa::path(
+    post,
+    path = "/api/groups",
+    tag = "directory",
+    description = "Privilege: Global.Settings on the root.",
+    security(("session" = [])),
+    request_body = NewGroup,
+    responses(
+        (status = 201, description = "Created"),
+        BadRequest, Unauthorized, Forbidden, Conflict,
+    )
+)]
 pub async fn create_group(
     State(c): State<AppState>,
     caller: Caller,
@@ -101,6 +159,19 @@ pub async fn create_group(
     Ok(StatusCode::CREATED)
 }
 
+/// Deletes a group.
+#[utoipa::path(
+    delete,
+    path = "/api/groups/{name}",
+    tag = "directory",
+    description = "Privilege: Global.Settings on the root.",
+    security(("session" = [])),
+    params(("name" = String, Path, description = "The group's name")),
+    responses(
+        (status = 204, description = "Deleted"),
+        BadRequest, Unauthorized, Forbidden, NotFound,
+    )
+)]
 pub async fn delete_group(
     State(c): State<AppState>,
     caller: Caller,
@@ -111,6 +182,16 @@ pub async fn delete_group(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Adds a user to a group.
+#[utoipa::path(
+    post,
+    path = "/api/groups/{name}/members/{user}",
+    tag = "directory",
+    description = "Privilege: Global.Settings on the root.",
+    security(("session" = [])),
+    params(("name" = String, Path, description = "The group's name"), ("user" = String, Path, description = "The user's name")),
+    responses((status = 204, description = "Added"), BadRequest, Unauthorized, Forbidden, NotFound)
+)]
 pub async fn add_member(
     State(c): State<AppState>,
     caller: Caller,
@@ -121,6 +202,19 @@ pub async fn add_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Takes a user out of a group.
+#[utoipa::path(
+    delete,
+    path = "/api/groups/{name}/members/{user}",
+    tag = "directory",
+    description = "Privilege: Global.Settings on the root.",
+    security(("session" = [])),
+    params(("name" = String, Path, description = "The group's name"), ("user" = String, Path, description = "The user's name")),
+    responses(
+        (status = 204, description = "Removed"),
+        BadRequest, Unauthorized, Forbidden, NotFound,
+    )
+)]
 pub async fn remove_member(
     State(c): State<AppState>,
     caller: Caller,

@@ -6,12 +6,27 @@ use axum::Json;
 use hierro_http::{ApiError, ApiResult, Body};
 
 use super::journal::as_task;
-use super::{authorize, AppState, Caller};
+use super::{
+    authorize, AppState, BadRequest, Caller, Conflict, Forbidden, HostFailed, NotFound,
+    Unauthorized,
+};
 use crate::hosts::{self, AddHost, AddHostError, Reconnect};
-use crate::inventory::{self, Kind, Object};
+use crate::inventory::{self, InventoryObject, Kind, Object};
 
-/// Adds a host: Host.Inventory.AddHostToCluster on a cluster, or
-/// Host.Inventory.AddStandaloneHost on a datacenter or folder.
+/// Adds a host and starts following it.
+#[utoipa::path(
+    post,
+    path = "/api/hosts",
+    tag = "hosts",
+    operation_id = "host_add",
+    description = "Privilege: Host.Inventory.AddHostToCluster on a cluster parent, Host.Inventory.AddStandaloneHost on a datacenter or folder.\n\nWithout `thumbprint` the answer is a 400 `thumbprint_required` whose `details.thumbprint` is the host's, to confirm.",
+    security(("session" = [])),
+    request_body = AddHost,
+    responses(
+        (status = 201, description = "The host's inventory object", body = InventoryObject),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, HostFailed,
+    )
+)]
 pub async fn add(
     State(c): State<AppState>,
     caller: Caller,
@@ -82,7 +97,20 @@ async fn managed(c: &AppState, caller: &Caller, id: &str, privilege: &str) -> Ap
     Ok(host)
 }
 
-/// Host.Config.Connection on the host.
+/// Stops following a host; it stays in the inventory.
+#[utoipa::path(
+    post,
+    path = "/api/hosts/{id}/disconnect",
+    tag = "hosts",
+    operation_id = "host_disconnect",
+    description = "Privilege: Host.Config.Connection on the host.",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The host's object id")),
+    responses(
+        (status = 204, description = "Disconnected"),
+        BadRequest, Unauthorized, Forbidden, NotFound,
+    )
+)]
 pub async fn disconnect(
     State(c): State<AppState>,
     caller: Caller,
@@ -108,7 +136,21 @@ pub async fn disconnect(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Host.Config.Connection on the host.
+/// Follows a host again, with new credentials or a new thumbprint if given.
+#[utoipa::path(
+    post,
+    path = "/api/hosts/{id}/reconnect",
+    tag = "hosts",
+    operation_id = "host_reconnect",
+    description = "Privilege: Host.Config.Connection on the host.",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The host's object id")),
+    request_body = Reconnect,
+    responses(
+        (status = 204, description = "Reconnected"),
+        BadRequest, Unauthorized, Forbidden, NotFound, HostFailed,
+    )
+)]
 pub async fn reconnect(
     State(c): State<AppState>,
     caller: Caller,
@@ -138,7 +180,21 @@ pub async fn reconnect(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Host.Inventory.RemoveHostFromCluster on the host.
+/// Takes a host, and all it reported, out of the inventory; its VMs keep
+/// running on it.
+#[utoipa::path(
+    delete,
+    path = "/api/hosts/{id}",
+    tag = "hosts",
+    operation_id = "host_remove",
+    description = "Privilege: Host.Inventory.RemoveHostFromCluster on the host.",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The host's object id")),
+    responses(
+        (status = 204, description = "Removed"),
+        BadRequest, Unauthorized, Forbidden, NotFound,
+    )
+)]
 pub async fn remove(
     State(c): State<AppState>,
     caller: Caller,
@@ -154,13 +210,27 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LockdownRequest {
     enabled: bool,
 }
 
-/// Host.Config.Settings on the host.
+/// Turns the host's lockdown mode on or off.
+#[utoipa::path(
+    put,
+    path = "/api/hosts/{id}/lockdown",
+    tag = "hosts",
+    operation_id = "host_lockdown",
+    description = "Privilege: Host.Config.Settings on the host.",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The host's object id")),
+    request_body = LockdownRequest,
+    responses(
+        (status = 204, description = "Changed"),
+        BadRequest, Unauthorized, Forbidden, NotFound, HostFailed,
+    )
+)]
 pub async fn lockdown(
     State(c): State<AppState>,
     caller: Caller,

@@ -3,15 +3,21 @@ use axum::http::StatusCode;
 use axum::Json;
 use hierro_http::{ApiError, ApiResult, Body};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::journal::as_task;
-use super::{authorize, internal, AppState, Caller};
+use super::{
+    authorize, internal, AppState, BadRequest, Caller, Conflict, Forbidden, NotFound, Unauthorized,
+};
 use crate::authz::VIEW;
-use crate::inventory::{self, Kind, Object};
+use crate::inventory::{self, InventoryObject, Kind, Object};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
+    /// Only objects of this kind.
     kind: Option<Kind>,
+    /// Only objects with this name.
     name: Option<String>,
 }
 
@@ -28,6 +34,20 @@ pub(super) async fn visible(
         .collect())
 }
 
+/// Finds objects by kind and name.
+#[utoipa::path(
+    get,
+    path = "/api/inventory",
+    tag = "inventory",
+    operation_id = "inventory_search",
+    description = "Privilege: System.View on each object listed (the others are left out).",
+    security(("session" = [])),
+    params(SearchQuery),
+    responses(
+        (status = 200, description = "The objects found", body = [InventoryObject]),
+        BadRequest, Unauthorized,
+    )
+)]
 pub async fn search(
     State(c): State<AppState>,
     caller: Caller,
@@ -37,14 +57,28 @@ pub async fn search(
     Ok(Json(visible(&c, &caller, found).await?))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ObjectView {
     #[serde(flatten)]
-    object: Object,
+    object: InventoryObject,
     /// Names from the root down to the object.
     path: Vec<String>,
 }
 
+/// One object, with its path from the root.
+#[utoipa::path(
+    get,
+    path = "/api/inventory/{id}",
+    tag = "inventory",
+    operation_id = "inventory_get",
+    description = "Privilege: System.View on it.",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The object's id")),
+    responses(
+        (status = 200, description = "The object and its path", body = ObjectView),
+        Unauthorized, NotFound,
+    )
+)]
 pub async fn get(
     State(c): State<AppState>,
     caller: Caller,
@@ -61,6 +95,20 @@ pub async fn get(
     Ok(Json(ObjectView { object, path }))
 }
 
+/// An object's children.
+#[utoipa::path(
+    get,
+    path = "/api/inventory/{id}/children",
+    tag = "inventory",
+    operation_id = "inventory_children",
+    description = "Privilege: System.View on it, and on each child listed (the others are left out).",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The object's id")),
+    responses(
+        (status = 200, description = "The children", body = [InventoryObject]),
+        Unauthorized, NotFound,
+    )
+)]
 pub async fn children(
     State(c): State<AppState>,
     caller: Caller,
@@ -71,11 +119,14 @@ pub async fn children(
     Ok(Json(visible(&c, &caller, kids).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRequest {
+    /// A folder, datacenter or cluster (hosts, VMs, datastores and networks
+    /// come otherwise).
     kind: Kind,
     name: String,
+    /// The parent object's id.
     parent: String,
 }
 
@@ -105,6 +156,20 @@ fn privilege(kind: Kind, action: &str) -> ApiResult<&'static str> {
     })
 }
 
+/// Creates a folder, datacenter or cluster.
+#[utoipa::path(
+    post,
+    path = "/api/inventory",
+    tag = "inventory",
+    operation_id = "inventory_create",
+    description = "Privilege: on the parent, Folder.Create, Datacenter.Create or Host.Inventory.CreateCluster, by the kind created.",
+    security(("session" = [])),
+    request_body = CreateRequest,
+    responses(
+        (status = 201, description = "The object, created", body = InventoryObject),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict,
+    )
+)]
 pub async fn create(
     State(c): State<AppState>,
     caller: Caller,
@@ -136,13 +201,30 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(obj)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateRequest {
+    /// A new name.
     name: Option<String>,
+    /// The id of a new parent.
     parent: Option<String>,
 }
 
+/// Renames or moves an object.
+#[utoipa::path(
+    patch,
+    path = "/api/inventory/{id}",
+    tag = "inventory",
+    operation_id = "inventory_update",
+    description = "Privilege: System.View on it; to rename, <kind>.Rename on it; to move, <kind>.Move on it and Folder.Create on the new parent (clusters: Host.Inventory.EditCluster; hosts: Host.Inventory.MoveHost; VMs: VirtualMachine.Inventory.Move).",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The object's id")),
+    request_body = UpdateRequest,
+    responses(
+        (status = 200, description = "The object, changed", body = InventoryObject),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict,
+    )
+)]
 pub async fn update(
     State(c): State<AppState>,
     caller: Caller,
@@ -182,6 +264,20 @@ pub async fn update(
     Ok(Json(updated))
 }
 
+/// Deletes a folder, datacenter or cluster.
+#[utoipa::path(
+    delete,
+    path = "/api/inventory/{id}",
+    tag = "inventory",
+    operation_id = "inventory_delete",
+    description = "Privilege: <kind>.Delete on it (clusters: Host.Inventory.DeleteCluster).",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The object's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict,
+    )
+)]
 pub async fn remove(
     State(c): State<AppState>,
     caller: Caller,

@@ -12,9 +12,10 @@ use futures_util::Stream;
 use hierro_api::{Event, Severity, Task};
 use hierro_http::ApiResult;
 use serde::{Deserialize, Serialize};
+use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::{internal, AppState, Caller};
+use super::{internal, AppState, BadRequest, Caller, NotFound, Unauthorized};
 use crate::journal;
 use crate::server::Center;
 
@@ -142,12 +143,25 @@ fn may_see(
     authz.visible(&caller.subject, &tree.path(object))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TaskQuery {
+    /// Only the tasks on this object (`vm:<id>`, an object id...).
     target: Option<String>,
+    /// At most this many: 200 by default, 5000 at most.
     limit: Option<i64>,
 }
 
+/// Tasks, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/tasks",
+    tag = "tasks",
+    description = "Privilege: System.View on the object each task acts on (System.View on the root for users, roles and tokens); the others are left out.",
+    security(("session" = [])),
+    params(TaskQuery),
+    responses((status = 200, description = "The tasks", body = [Task]), BadRequest, Unauthorized)
+)]
 pub async fn tasks(
     State(c): State<AppState>,
     caller: Caller,
@@ -169,6 +183,19 @@ pub async fn tasks(
     Ok(Json(out))
 }
 
+/// One task, to follow its progress.
+#[utoipa::path(
+    get,
+    path = "/api/tasks/{id}",
+    tag = "tasks",
+    description = "Privilege: System.View on the object it acts on (System.View on the root for users, roles and tokens).",
+    security(("session" = [])),
+    params(("id" = Uuid, Path, description = "The task's id")),
+    responses(
+        (status = 200, description = "The task", body = Task),
+        BadRequest, Unauthorized, NotFound,
+    )
+)]
 pub async fn task(
     State(c): State<AppState>,
     caller: Caller,
@@ -182,12 +209,16 @@ pub async fn task(
     Ok(Json(t))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventQuery {
     /// Only events after this sequence number.
     since: Option<i64>,
+    /// Only the events about this object.
     target: Option<String>,
+    /// Only events of this type, e.g. `VmPoweredOnEvent`.
     kind: Option<String>,
+    /// At most this many: 1000 by default, 10000 at most.
     limit: Option<i64>,
 }
 
@@ -210,6 +241,16 @@ async fn visible_events(
     Ok(out)
 }
 
+/// Events, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/events",
+    tag = "tasks",
+    description = "Privilege: System.View on the object each event is about (System.View on the root for users, roles and tokens); the others are left out.",
+    security(("session" = [])),
+    params(EventQuery),
+    responses((status = 200, description = "The events", body = [Event]), BadRequest, Unauthorized)
+)]
 pub async fn events(
     State(c): State<AppState>,
     caller: Caller,
@@ -221,6 +262,24 @@ pub async fn events(
 }
 
 /// The event stream (server-sent events): what is new, as it happens.
+#[utoipa::path(
+    get,
+    path = "/api/events/stream",
+    tag = "tasks",
+    operation_id = "event_stream",
+    description = "Privilege: as for GET /api/events: only the events the caller may see.\n\nServer-sent events that do not end: each is an `event` whose `id` is the event's sequence number and whose `data` is the Event as JSON; `limit` applies to each poll.",
+    security(("session" = [])),
+    params(EventQuery),
+    responses(
+        (
+            status = 200,
+            description = "A stream of `event` messages whose data is an Event",
+            content_type = "text/event-stream",
+            body = String,
+        ),
+        BadRequest, Unauthorized,
+    )
+)]
 pub async fn stream(
     State(c): State<AppState>,
     caller: Caller,

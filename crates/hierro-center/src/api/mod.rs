@@ -1,6 +1,8 @@
-//! The center's REST API. Every route names, next to it, the privilege it
-//! needs and on which object: the whole permission surface in one place.
-//! Handlers are thin: parse, authorize, call the store.
+//! The center's REST API. Every handler's `#[utoipa::path]` names its route
+//! and, in its description, the privilege it needs and on which object: the
+//! router and the OpenAPI document (`GET /api/openapi.json`) are built from
+//! the same list, so they cannot drift apart. Handlers are thin: parse,
+//! authorize, call the store.
 
 mod access;
 mod directory;
@@ -12,12 +14,18 @@ mod vms;
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
-use axum::Router;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::{Extension, Router};
+use hierro_api::ErrorBody;
 use hierro_http::{ApiError, ApiResult};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::authz::{Decision, Subject};
 use crate::inventory::ROOT;
@@ -26,112 +34,159 @@ use crate::server::Center;
 pub type AppState = Arc<Center>;
 
 pub fn router(center: Arc<Center>) -> Router {
-    Router::new()
-        // No session needed.
-        .route("/api/about", get(session::about))
-        .route("/api/health", get(session::health))
-        .route("/api/session", post(session::login).delete(session::logout))
-        // Any session.
-        .route("/api/privileges", get(access::privileges))
-        // Own tokens; everyone's with Global.Settings on the root.
-        .route(
-            "/api/tokens",
-            get(session::tokens).post(session::create_token),
-        )
-        .route("/api/tokens/{id}", delete(session::revoke_token))
-        // System.View on each object listed (the others are left out).
-        .route(
-            "/api/inventory",
-            get(inventory::search).post(inventory::create),
-        )
-        // GET: System.View on it. PATCH: <kind>.Rename / <kind>.Move on it (and
-        // Folder.Create on a new parent). DELETE: <kind>.Delete on it.
-        .route(
-            "/api/inventory/{id}",
-            get(inventory::get)
-                .patch(inventory::update)
-                .delete(inventory::remove),
-        )
-        .route("/api/inventory/{id}/children", get(inventory::children))
-        // Host.Inventory.AddHostToCluster on a cluster, AddStandaloneHost elsewhere.
-        .route("/api/hosts", post(hosts::add))
-        // Host.Config.Connection on the host.
-        .route("/api/hosts/{id}/disconnect", post(hosts::disconnect))
-        .route("/api/hosts/{id}/reconnect", post(hosts::reconnect))
-        // Host.Inventory.RemoveHostFromCluster on the host.
-        .route("/api/hosts/{id}", delete(hosts::remove))
-        // Host.Config.Settings on the host.
-        .route(
-            "/api/hosts/{id}/lockdown",
-            axum::routing::put(hosts::lockdown),
-        )
-        // VMs, with the host API's paths. POST: see vms::create; GET: the
-        // visible ones.
-        .route("/api/vms", get(vms::list).post(vms::create))
-        // GET: System.View; PATCH: see vms::update; DELETE:
-        // VirtualMachine.Inventory.Delete (on the VM).
-        .route(
-            "/api/vms/{vm}",
-            get(vms::info).patch(vms::update).delete(vms::delete),
-        )
-        // VirtualMachine.Interact.PowerOn / PowerOff / Reset on the VM.
-        .route("/api/vms/{vm}/power/{op}", post(vms::power))
-        // VirtualMachine.Interact.ConsoleInteract on the VM.
-        .route("/api/vms/{vm}/console", get(vms::console))
-        // GET: System.View; POST: VirtualMachine.State.CreateSnapshot.
-        .route(
-            "/api/vms/{vm}/snapshots",
-            get(vms::snapshots).post(vms::snapshot_create),
-        )
-        // VirtualMachine.State.RemoveSnapshot on the VM.
-        .route(
-            "/api/vms/{vm}/snapshots/{name}",
-            delete(vms::snapshot_delete),
-        )
-        // VirtualMachine.State.RevertToSnapshot on the VM.
-        .route(
-            "/api/vms/{vm}/snapshots/{name}/revert",
-            post(vms::snapshot_revert),
-        )
-        // GET: System.View on the root. Changes: Global.Settings on the root.
-        .route(
-            "/api/users",
-            get(directory::users).post(directory::create_user),
-        )
-        .route("/api/users/{name}", delete(directory::delete_user))
-        .route(
-            "/api/groups",
-            get(directory::groups).post(directory::create_group),
-        )
-        .route("/api/groups/{name}", delete(directory::delete_group))
-        .route(
-            "/api/groups/{name}/members/{user}",
-            post(directory::add_member).delete(directory::remove_member),
-        )
-        // GET: System.View on the root. Changes: Authorization.ModifyRoles on the root.
-        .route("/api/roles", get(access::roles).post(access::create_role))
-        .route(
-            "/api/roles/{id}",
-            axum::routing::put(access::update_role).delete(access::delete_role),
-        )
-        // GET: System.Read on the object. Changes: Authorization.ModifyPermissions on the object.
-        .route(
-            "/api/permissions",
-            get(access::permissions)
-                .post(access::set_permission)
-                .delete(access::remove_permission),
-        )
-        // Own rights: System.View on the object; another principal's:
-        // Authorization.ModifyPermissions on it.
-        .route("/api/effective", get(access::effective))
-        // What the caller may see (the objects it has System.View on).
-        .route("/api/tasks", get(journal::tasks))
-        .route("/api/tasks/{id}", get(journal::task))
-        .route("/api/events", get(journal::events))
-        .route("/api/events/stream", get(journal::stream))
+    let (router, doc) = routes().split_for_parts();
+    let doc = serde_json::to_vec(&doc).expect("the OpenAPI document serializes");
+    router
+        .layer(Extension(OpenApiJson(doc.into())))
         .fallback(|| async { ApiError::not_found("no such API endpoint") })
         .with_state(center)
 }
+
+/// Every route with its OpenAPI operation. `routes!` takes the handlers of
+/// one path (given several paths, it would route every handler on each).
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        // No session needed (DELETE /api/session ends the one it is given).
+        .routes(routes!(session::about))
+        .routes(routes!(session::health))
+        .routes(routes!(session::login, session::logout))
+        .routes(routes!(openapi))
+        // A session, and the privilege each handler's description names.
+        .routes(routes!(access::privileges))
+        .routes(routes!(session::tokens, session::create_token))
+        .routes(routes!(session::revoke_token))
+        .routes(routes!(inventory::search, inventory::create))
+        .routes(routes!(
+            inventory::get,
+            inventory::update,
+            inventory::remove
+        ))
+        .routes(routes!(inventory::children))
+        .routes(routes!(hosts::add))
+        .routes(routes!(hosts::disconnect))
+        .routes(routes!(hosts::reconnect))
+        .routes(routes!(hosts::remove))
+        .routes(routes!(hosts::lockdown))
+        .routes(routes!(vms::list, vms::create))
+        .routes(routes!(vms::info, vms::update, vms::delete))
+        .routes(routes!(vms::power))
+        .routes(routes!(vms::console))
+        .routes(routes!(vms::snapshots, vms::snapshot_create))
+        .routes(routes!(vms::snapshot_delete))
+        .routes(routes!(vms::snapshot_revert))
+        .routes(routes!(directory::users, directory::create_user))
+        .routes(routes!(directory::delete_user))
+        .routes(routes!(directory::groups, directory::create_group))
+        .routes(routes!(directory::delete_group))
+        .routes(routes!(directory::add_member, directory::remove_member))
+        .routes(routes!(access::roles, access::create_role))
+        .routes(routes!(access::update_role, access::delete_role))
+        .routes(routes!(
+            access::permissions,
+            access::set_permission,
+            access::remove_permission
+        ))
+        .routes(routes!(access::effective))
+        .routes(routes!(journal::tasks))
+        .routes(routes!(journal::task))
+        .routes(routes!(journal::events))
+        .routes(routes!(journal::stream))
+}
+
+/// The document's frame; `routes()` adds the paths and schemas.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Hierro center API",
+        version = crate::server::VERSION,
+        description = "The center's REST API: inventory, hosts, VMs, users, roles and permissions, tasks and events."
+    ),
+    modifiers(&SessionScheme),
+    // What `routes!` does not collect: the schemas of the error responses
+    // below and of path and query parameters.
+    components(schemas(ErrorBody, hierro_api::PowerOp, crate::inventory::Kind)),
+    tags(
+        (name = "session", description = "What the center is, logging in and out, API tokens"),
+        (name = "inventory", description = "The inventory tree: folders, datacenters, clusters, hosts, VMs, datastores, networks"),
+        (name = "hosts", description = "Managed hosts: add, disconnect, reconnect, remove, lockdown"),
+        (name = "vms", description = "VMs through the center, with the host API's paths and bodies"),
+        (name = "directory", description = "Users and groups"),
+        (name = "access", description = "Privileges, roles, permissions and effective rights"),
+        (name = "tasks", description = "Tasks and events"),
+    )
+)]
+struct ApiDoc;
+
+/// The session's security scheme, which operations name (as a literal, the
+/// only form `security(...)` takes) in `security(("session" = []))`.
+const SESSION_SCHEME: &str = "session";
+
+/// The `hierro-session` header as a security scheme.
+struct SessionScheme;
+
+impl utoipa::Modify for SessionScheme {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let header = ApiKeyValue::with_description(
+            hierro_api::SESSION_HEADER,
+            "A login session's token (POST /api/session) or an API token (POST /api/tokens)",
+        );
+        doc.components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                SESSION_SCHEME,
+                SecurityScheme::ApiKey(ApiKey::Header(header)),
+            );
+    }
+}
+
+/// The document as served, serialized once.
+#[derive(Clone)]
+struct OpenApiJson(Bytes);
+
+/// This API's OpenAPI 3.1 document.
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    tag = "session",
+    description = "No session needed.",
+    responses((status = 200, description = "The document", body = serde_json::Value))
+)]
+async fn openapi(Extension(doc): Extension<OpenApiJson>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], doc.0)
+}
+
+// The error answers, for handlers to list in `responses(...)`: each is an
+// `ErrorBody` with its status.
+
+/// The request is malformed or names something unusable; the message says what.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 400)]
+pub struct BadRequest(pub ErrorBody);
+
+/// No session, or an unknown or expired one: log in (POST /api/session).
+#[derive(utoipa::IntoResponses)]
+#[response(status = 401)]
+pub struct Unauthorized(pub ErrorBody);
+
+/// The caller lacks the privilege the operation needs on the object.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 403)]
+pub struct Forbidden(pub ErrorBody);
+
+/// No such object, or one the caller may not see.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 404)]
+pub struct NotFound(pub ErrorBody);
+
+/// The name is taken, or the object is in the wrong state for the operation.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 409)]
+pub struct Conflict(pub ErrorBody);
+
+/// The host does not answer, or failed.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 502)]
+pub struct HostFailed(pub ErrorBody);
 
 /// The authenticated caller and its groups.
 pub struct Caller {

@@ -1,14 +1,24 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use hierro_api::{About, LoginRequest, LoginResponse};
+use hierro_api::{About, ErrorBody, LoginRequest, LoginResponse};
 use hierro_http::{ApiError, ApiResult, Body};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::journal::as_task;
-use super::{internal, AppState};
+use super::{internal, AppState, BadRequest, Forbidden, NotFound, Unauthorized};
 use crate::inventory::ROOT;
 use crate::tokens;
 
+/// What this server is: product, version, certificate thumbprint.
+#[utoipa::path(
+    get,
+    path = "/api/about",
+    tag = "session",
+    description = "No session needed.",
+    responses((status = 200, description = "What the server is", body = About))
+)]
 pub async fn about(State(c): State<AppState>) -> Json<About> {
     Json(About {
         product: "Hierro center".into(),
@@ -19,16 +29,48 @@ pub async fn about(State(c): State<AppState>) -> Json<About> {
     })
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`.
+    status: &'static str,
+    /// `sqlite` or `postgres`.
+    database: String,
+}
+
 /// Healthy when the database answers.
-pub async fn health(State(c): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
+#[utoipa::path(
+    get,
+    path = "/api/health",
+    tag = "session",
+    description = "No session needed.",
+    responses(
+        (status = 200, description = "Healthy", body = Health),
+        (status = 500, description = "The database does not answer", body = ErrorBody),
+    )
+)]
+pub async fn health(State(c): State<AppState>) -> ApiResult<Json<Health>> {
     crate::inventory::get(&c.db, crate::inventory::ROOT)
         .await
         .map_err(internal)?;
-    Ok(Json(
-        serde_json::json!({"status": "ok", "database": format!("{:?}", c.db.backend).to_lowercase()}),
-    ))
+    Ok(Json(Health {
+        status: "ok",
+        database: format!("{:?}", c.db.backend).to_lowercase(),
+    }))
 }
 
+/// Logs in: the answer's token goes in the `hierro-session` header.
+#[utoipa::path(
+    post,
+    path = "/api/session",
+    tag = "session",
+    description = "No session needed.",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = LoginResponse),
+        BadRequest,
+        (status = 401, description = "Wrong user name or password", body = ErrorBody),
+    )
+)]
 pub async fn login(
     State(c): State<AppState>,
     Body(req): Body<LoginRequest>,
@@ -43,6 +85,15 @@ pub async fn login(
     }))
 }
 
+/// Logs out: ends the session the `hierro-session` header names.
+#[utoipa::path(
+    delete,
+    path = "/api/session",
+    tag = "session",
+    description = "Privilege: none. Answers 204 even for an unknown or expired session.",
+    security(("session" = [])),
+    responses((status = 204, description = "Logged out"))
+)]
 pub async fn logout(State(c): State<AppState>, headers: HeaderMap) -> StatusCode {
     if let Some(t) = headers
         .get(hierro_api::SESSION_HEADER)
@@ -53,7 +104,7 @@ pub async fn logout(State(c): State<AppState>, headers: HeaderMap) -> StatusCode
     StatusCode::NO_CONTENT
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     name: String,
@@ -62,7 +113,19 @@ pub struct TokenRequest {
     valid_days: Option<u32>,
 }
 
-/// A new API token for the caller (shown once). A token cannot make more.
+/// A new API token for the caller (its secret shown once).
+#[utoipa::path(
+    post,
+    path = "/api/tokens",
+    tag = "session",
+    description = "Privilege: none, but a login session: an API token cannot make API tokens.",
+    security(("session" = [])),
+    request_body = TokenRequest,
+    responses(
+        (status = 201, description = "The token, with its secret", body = tokens::NewToken),
+        BadRequest, Unauthorized, Forbidden,
+    )
+)]
 pub async fn create_token(
     State(c): State<AppState>,
     caller: super::Caller,
@@ -99,6 +162,18 @@ async fn token_admin(c: &AppState, caller: &super::Caller) -> ApiResult<bool> {
         .allows("Global.Settings"))
 }
 
+/// The caller's API tokens, or everyone's.
+#[utoipa::path(
+    get,
+    path = "/api/tokens",
+    tag = "session",
+    description = "Privilege: none for one's own tokens; Global.Settings on the root lists everyone's.",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The tokens, without their secrets", body = [tokens::ApiToken]),
+        Unauthorized,
+    )
+)]
 pub async fn tokens(
     State(c): State<AppState>,
     caller: super::Caller,
@@ -107,7 +182,16 @@ pub async fn tokens(
     Ok(Json(tokens::list(&c.db, mine).await?))
 }
 
-/// Revokes one of the caller's tokens (anyone's with Global.Settings).
+/// Revokes an API token.
+#[utoipa::path(
+    delete,
+    path = "/api/tokens/{id}",
+    tag = "session",
+    description = "Privilege: none for one's own tokens; Global.Settings on the root for anyone's (others' are otherwise reported missing).",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The token's id")),
+    responses((status = 204, description = "Revoked"), Unauthorized, NotFound)
+)]
 pub async fn revoke_token(
     State(c): State<AppState>,
     caller: super::Caller,

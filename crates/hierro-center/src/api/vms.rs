@@ -16,10 +16,14 @@ use hierro_client::{Client, ClientError};
 use hierro_http::{ApiError, ApiResult, Body};
 use serde::Deserialize;
 use tokio_tungstenite::tungstenite::Message as HostMessage;
+use utoipa::IntoParams;
 
 use super::inventory::visible;
 use super::journal::TaskRun;
-use super::{authorize, AppState, Caller};
+use super::{
+    authorize, AppState, BadRequest, Caller, Conflict, Forbidden, HostFailed, NotFound,
+    Unauthorized,
+};
 use crate::authz::VIEW;
 use crate::inventory::{self, Kind, Object};
 use crate::vms::{self, VmRef};
@@ -85,7 +89,8 @@ async fn refresh(c: &AppState, client: &Client, vm: &VmRef) -> ApiResult<Object>
     Ok(host_sync::record_vm(&c.db, &vm.host, &parent, &info).await?)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Placement {
     /// The host or cluster to run the VM on.
     placement: Option<String>,
@@ -93,10 +98,23 @@ pub struct Placement {
     folder: Option<String>,
 }
 
-/// `POST /api/vms?placement=<host or cluster>[&folder=<folder>]` with the
-/// host's VM body. VirtualMachine.Inventory.Create on the folder,
-/// Resource.AssignVMToPool on the host or cluster, Datastore.AllocateSpace
-/// on the datastore, Network.Assign on each network.
+/// Creates a VM on a host, or on the host of a cluster with the most free
+/// memory that has the datastore and the networks. The answer is the
+/// running task; its result is the VM's inventory object.
+#[utoipa::path(
+    post,
+    path = "/api/vms",
+    tag = "vms",
+    operation_id = "vm_create",
+    description = "Privilege: VirtualMachine.Inventory.Create on the folder, Resource.AssignVMToPool on the host or cluster, Datastore.AllocateSpace on the datastore, Network.Assign on each network.",
+    security(("session" = [])),
+    params(Placement),
+    request_body = VmCreate,
+    responses(
+        (status = 202, description = "The task, running", body = Task),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, HostFailed,
+    )
+)]
 pub async fn create(
     State(c): State<AppState>,
     caller: Caller,
@@ -158,9 +176,18 @@ pub async fn create(
     Ok((StatusCode::ACCEPTED, Json(run.spawn(work, done).await?)))
 }
 
-/// `GET /api/vms`: the VMs the caller may see, as their hosts describe
-/// them (VMs of hosts that do not answer are left out; the inventory
-/// lists them all).
+/// The VMs the caller may see, as their hosts describe them.
+///
+/// VMs of hosts that do not answer are left out; the inventory lists them all.
+#[utoipa::path(
+    get,
+    path = "/api/vms",
+    tag = "vms",
+    operation_id = "vm_list",
+    description = "Privilege: System.View on each VM listed (the others are left out). VMs of hosts that do not answer are left out; the inventory lists them all.",
+    security(("session" = [])),
+    responses((status = 200, description = "The VMs", body = [VmInfo]), Unauthorized)
+)]
 pub async fn list(State(c): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<VmInfo>>> {
     let objects = inventory::search(&c.db, Some(Kind::Vm), None).await?;
     let seen: Vec<VmRef> = visible(&c, &caller, objects)
@@ -185,7 +212,20 @@ pub async fn list(State(c): State<AppState>, caller: Caller) -> ApiResult<Json<V
     Ok(Json(out))
 }
 
-/// System.View on the VM.
+/// A VM as its host describes it.
+#[utoipa::path(
+    get,
+    path = "/api/vms/{vm}",
+    tag = "vms",
+    operation_id = "vm_info",
+    description = "Privilege: System.View on the VM.",
+    security(("session" = [])),
+    params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it")),
+    responses(
+        (status = 200, description = "The VM", body = VmInfo),
+        BadRequest, Unauthorized, NotFound, HostFailed,
+    )
+)]
 pub async fn info(
     State(c): State<AppState>,
     caller: Caller,
@@ -228,8 +268,20 @@ async fn operate(
     Ok((StatusCode::ACCEPTED, Json(task)))
 }
 
-/// VirtualMachine.Interact.PowerOn, PowerOff (also for a guest shutdown)
-/// or Reset on the VM.
+/// Powers a VM on or off, resets it, or shuts its guest down.
+#[utoipa::path(
+    post,
+    path = "/api/vms/{vm}/power/{op}",
+    tag = "vms",
+    operation_id = "vm_power",
+    description = "Privilege: VirtualMachine.Interact.PowerOn, PowerOff (also for a guest shutdown) or Reset on the VM.",
+    security(("session" = [])),
+    params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it"), ("op" = PowerOp, Path, description = "The operation")),
+    responses(
+        (status = 202, description = "The task, running", body = Task),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, HostFailed,
+    )
+)]
 pub async fn power(
     State(c): State<AppState>,
     caller: Caller,
@@ -269,8 +321,21 @@ pub async fn power(
     .await
 }
 
-/// VirtualMachine.Config.CPUCount, .Memory, and for NICs .EditDevice on
-/// the VM plus Network.Assign on each network.
+/// Changes a VM's CPUs, memory or NICs.
+#[utoipa::path(
+    patch,
+    path = "/api/vms/{vm}",
+    tag = "vms",
+    operation_id = "vm_update",
+    description = "Privilege: VirtualMachine.Config.CPUCount, VirtualMachine.Config.Memory, and for NICs VirtualMachine.Config.EditDevice on the VM plus Network.Assign on each network.",
+    security(("session" = [])),
+    params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it")),
+    request_body = VmUpdate,
+    responses(
+        (status = 202, description = "The task, running", body = Task),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, HostFailed,
+    )
+)]
 pub async fn update(
     State(c): State<AppState>,
     caller: Caller,
@@ -312,7 +377,20 @@ pub async fn update(
     .await
 }
 
-/// VirtualMachine.Inventory.Delete on the VM.
+/// Deletes a VM and its files.
+#[utoipa::path(
+    delete,
+    path = "/api/vms/{vm}",
+    tag = "vms",
+    operation_id = "vm_delete",
+    description = "Privilege: VirtualMachine.Inventory.Delete on the VM.",
+    security(("session" = [])),
+    params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it")),
+    responses(
+        (status = 202, description = "The task, running", body = Task),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, HostFailed,
+    )
+)]
 pub async fn delete(
     State(c): State<AppState>,
     caller: Caller,
@@ -327,7 +405,20 @@ pub async fn delete(
     .await
 }
 
-/// System.View on the VM.
+/// A VM's snapshots.
+#[utoipa::path(
+    get,
+    path = "/api/vms/{vm}/snapshots",
+    tag = "vms",
+    operation_id = "vm_snapshots",
+    description = "Privilege: System.View on the VM.",
+    security(("session" = [])),
+    params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it")),
+    responses(
+        (status = 200, description = "The snapshots", body = [Snapshot]),
+        BadRequest, Unauthorized, NotFound, HostFailed,
+    )
+)]
 pub async fn snapshots(
     State(c): State<AppState>,
     caller: Caller,
@@ -338,7 +429,21 @@ pub async fn snapshots(
     Ok(Json(client.snapshots(&vm.vm_id).await.map_err(from_host)?))
 }
 
-/// VirtualMachine.State.CreateSnapshot on the VM.
+/// Takes a snapshot (with the memory when the VM runs).
+#[utoipa::path(
+    post,
+    path = "/api/vms/{vm}/snapshots",
+    tag = "vms",
+    operation_id = "vm_snapshot_create",
+    description = "Privilege: VirtualMachine.State.CreateSnapshot on the VM.",
+    security(("session" = [])),
+    params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it")),
+    request_body = SnapshotCreate,
+    responses(
+        (status = 202, description = "The task, running", body = Task),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, HostFailed,
+    )
+)]
 pub async fn snapshot_create(
     State(c): State<AppState>,
     caller: Caller,
@@ -362,7 +467,20 @@ pub async fn snapshot_create(
     .await
 }
 
-/// VirtualMachine.State.RevertToSnapshot on the VM.
+/// Reverts a VM to a snapshot.
+#[utoipa::path(
+    post,
+    path = "/api/vms/{vm}/snapshots/{name}/revert",
+    tag = "vms",
+    operation_id = "vm_snapshot_revert",
+    description = "Privilege: VirtualMachine.State.RevertToSnapshot on the VM.",
+    security(("session" = [])),
+    params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it"), ("name" = String, Path, description = "The snapshot's name")),
+    responses(
+        (status = 202, description = "The task, running", body = Task),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, HostFailed,
+    )
+)]
 pub async fn snapshot_revert(
     State(c): State<AppState>,
     caller: Caller,
@@ -385,7 +503,20 @@ pub async fn snapshot_revert(
     .await
 }
 
-/// VirtualMachine.State.RemoveSnapshot on the VM.
+/// Deletes a snapshot.
+#[utoipa::path(
+    delete,
+    path = "/api/vms/{vm}/snapshots/{name}",
+    tag = "vms",
+    operation_id = "vm_snapshot_delete",
+    description = "Privilege: VirtualMachine.State.RemoveSnapshot on the VM.",
+    security(("session" = [])),
+    params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it"), ("name" = String, Path, description = "The snapshot's name")),
+    responses(
+        (status = 202, description = "The task, running", body = Task),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, HostFailed,
+    )
+)]
 pub async fn snapshot_delete(
     State(c): State<AppState>,
     caller: Caller,
@@ -408,8 +539,20 @@ pub async fn snapshot_delete(
     .await
 }
 
-/// VirtualMachine.Interact.ConsoleInteract on the VM: the host's console
-/// WebSocket, relayed.
+/// The VM's serial console: the host's console WebSocket, relayed.
+#[utoipa::path(
+    get,
+    path = "/api/vms/{vm}/console",
+    tag = "vms",
+    operation_id = "vm_console",
+    description = "Privilege: VirtualMachine.Interact.ConsoleInteract on the VM.\n\nA WebSocket (send the upgrade headers): binary frames carry the console's bytes both ways. Browsers, which cannot set headers on a WebSocket, may give the session as the `session` query parameter instead.",
+    security(("session" = [])),
+    params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it")),
+    responses(
+        (status = 101, description = "Switched to the WebSocket protocol"),
+        BadRequest, Unauthorized, Forbidden, NotFound, HostFailed,
+    )
+)]
 pub async fn console(
     State(c): State<AppState>,
     caller: Caller,

@@ -37,6 +37,48 @@ pub enum UserCmd {
         #[arg(long, default_value = "")]
         full_name: String,
     },
+    /// Delete a user (its sessions, tokens and permissions go with it).
+    Rm {
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum GroupCmd {
+    Ls,
+    Add {
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    Rm {
+        name: String,
+    },
+    /// Put a user in a group.
+    Join {
+        group: String,
+        user: String,
+    },
+    /// Take a user out of a group.
+    Leave {
+        group: String,
+        user: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TokenCmd {
+    /// Your API tokens (everyone's with Global.Settings on the root).
+    Ls,
+    /// Make an API token for scripts; it is printed once.
+    Add {
+        name: String,
+        /// Days until it expires; never when absent.
+        #[arg(long)]
+        valid_days: Option<u32>,
+    },
+    /// Revoke a token by id.
+    Rm { id: String },
 }
 
 #[derive(Subcommand)]
@@ -47,6 +89,16 @@ pub enum RoleCmd {
         /// A privilege id (`VirtualMachine.Interact.PowerOn`); repeat for more.
         #[arg(long)]
         privilege: Vec<String>,
+    },
+    /// Replace a custom role's privileges.
+    Set {
+        id: String,
+        #[arg(long)]
+        privilege: Vec<String>,
+    },
+    /// Delete a custom role no permission uses.
+    Rm {
+        id: String,
     },
 }
 
@@ -71,6 +123,14 @@ pub enum PermissionCmd {
         #[arg(long)]
         no_propagate: bool,
     },
+    /// Remove a principal's permission on an object.
+    Rm {
+        #[arg(long)]
+        object: String,
+        /// `user:NAME` or `group:NAME`.
+        #[arg(long)]
+        principal: String,
+    },
     /// What a principal (you, by default) may do on an object, and which permission decided it.
     Check {
         #[arg(long)]
@@ -94,12 +154,7 @@ async fn call(
     path: &str,
     body: Option<Value>,
 ) -> anyhow::Result<Value> {
-    match c.call::<Value, Value>(method, path, body.as_ref()).await {
-        Ok(v) => Ok(v),
-        // 204 No Content: nothing to decode.
-        Err(hierro_client::ClientError::Http(m)) if m.contains("decoding") => Ok(Value::Null),
-        Err(e) => Err(e.into()),
-    }
+    Ok(c.call_json(method, path, body.as_ref()).await?)
 }
 
 fn s(v: &Value) -> String {
@@ -177,6 +232,11 @@ pub async fn user(cmd: UserCmd, c: &hierro_client::Client, out: Output) -> anyho
             )
             .await?,
         ]),
+        UserCmd::Rm { name } => {
+            return call(c, Method::DELETE, &format!("/api/users/{name}"), None)
+                .await
+                .map(drop)
+        }
     };
     out.show(&v, &["NAME", "FULL NAME", "GROUPS", "DISABLED"], |v| {
         v.as_array()
@@ -207,6 +267,20 @@ pub async fn role(cmd: RoleCmd, c: &hierro_client::Client, out: Output) -> anyho
             )
             .await?,
         ]),
+        RoleCmd::Set { id, privilege } => Value::Array(vec![
+            call(
+                c,
+                Method::PUT,
+                &format!("/api/roles/{id}"),
+                Some(json!({"privileges": privilege})),
+            )
+            .await?,
+        ]),
+        RoleCmd::Rm { id } => {
+            return call(c, Method::DELETE, &format!("/api/roles/{id}"), None)
+                .await
+                .map(drop)
+        }
     };
     out.show(&v, &["ID", "NAME", "SYSTEM", "PRIVILEGES"], |v| {
         v.as_array()
@@ -259,6 +333,14 @@ pub async fn permission(
             let body = json!({"principal": principal(&p)?, "role": role, "object": object, "propagate": !no_propagate});
             call(c, Method::POST, "/api/permissions", Some(body)).await?;
         }
+        PermissionCmd::Rm {
+            object,
+            principal: p,
+        } => {
+            principal(&p)?;
+            let path = format!("/api/permissions?object={object}&principal={p}");
+            call(c, Method::DELETE, &path, None).await?;
+        }
         PermissionCmd::Check {
             object,
             principal: p,
@@ -287,6 +369,74 @@ pub async fn permission(
             });
         }
     }
+    Ok(())
+}
+
+pub async fn group(cmd: GroupCmd, c: &hierro_client::Client, out: Output) -> anyhow::Result<()> {
+    let members = |g: &str, u: &str| format!("/api/groups/{g}/members/{u}");
+    match cmd {
+        GroupCmd::Ls => {
+            let v = call(c, Method::GET, "/api/groups", None).await?;
+            out.show(&v, &["NAME", "MEMBERS"], |v| {
+                v.as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|g| vec![s(&g["name"]), s(&g["members"])])
+                    .collect()
+            });
+        }
+        GroupCmd::Add { name, description } => {
+            let body = json!({"name": name, "description": description});
+            call(c, Method::POST, "/api/groups", Some(body)).await?;
+        }
+        GroupCmd::Rm { name } => {
+            call(c, Method::DELETE, &format!("/api/groups/{name}"), None).await?;
+        }
+        GroupCmd::Join { group, user } => {
+            call(c, Method::POST, &members(&group, &user), None).await?;
+        }
+        GroupCmd::Leave { group, user } => {
+            call(c, Method::DELETE, &members(&group, &user), None).await?;
+        }
+    }
+    Ok(())
+}
+
+pub async fn token(cmd: TokenCmd, c: &hierro_client::Client, out: Output) -> anyhow::Result<()> {
+    let v = match cmd {
+        TokenCmd::Ls => call(c, Method::GET, "/api/tokens", None).await?,
+        TokenCmd::Add { name, valid_days } => {
+            let body = json!({"name": name, "valid_days": valid_days});
+            let made = call(c, Method::POST, "/api/tokens", Some(body)).await?;
+            if !out.json {
+                println!(
+                    "token {} (shown once; send it as the hierro-session header)",
+                    s(&made["token"])
+                );
+            }
+            Value::Array(vec![made])
+        }
+        TokenCmd::Rm { id } => {
+            return call(c, Method::DELETE, &format!("/api/tokens/{id}"), None)
+                .await
+                .map(drop)
+        }
+    };
+    out.show(&v, &["ID", "USER", "NAME", "EXPIRES", "LAST USED"], |v| {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .map(|t| {
+                vec![
+                    s(&t["id"]),
+                    s(&t["username"]),
+                    s(&t["name"]),
+                    s(&t["expires"]),
+                    s(&t["last_used"]),
+                ]
+            })
+            .collect()
+    });
     Ok(())
 }
 

@@ -34,15 +34,19 @@ pub async fn start(database: Option<String>) -> Center {
     let dir = std::env::temp_dir().join(format!("hierro-center-{}", rand::random::<u64>()));
     std::fs::create_dir_all(&dir).unwrap();
     let port = free_port();
-    let mut config = format!(
-        "name = \"vc-test\"\nlisten = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\n[admin]\nuser = \"administrator\"\npassword_hash = \"{}\"\n",
-        dir.display(),
-        hierro_center::directory::hash_password("admin password")
-    );
-    if let Some(db) = database {
-        config = format!("database = \"{db}\"\n{config}");
+    hierro_center::config::CenterConfig {
+        name: "vc-test".into(),
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        data_dir: dir.clone(),
+        database,
+        session_idle_secs: 1800,
+        admin: hierro_center::config::Admin {
+            user: "administrator".into(),
+            password_hash: hierro_center::directory::hash_password("admin password"),
+        },
     }
-    std::fs::write(dir.join("center.toml"), config).unwrap();
+    .save(&dir.join("center.toml"))
+    .unwrap();
     // Made before waiting, so that a center that never answers is killed too.
     let mut center = Center {
         child: spawn(&dir),
@@ -105,13 +109,7 @@ pub async fn call(
     body: Value,
 ) -> Result<Value, ClientError> {
     let body = (!body.is_null()).then_some(body);
-    c.call::<Value, Value>(method, path, body.as_ref())
-        .await
-        .or_else(|e| match e {
-            // 204 No Content has no JSON to decode.
-            ClientError::Http(m) if m.contains("decoding") => Ok(Value::Null),
-            e => Err(e),
-        })
+    c.call_json(method, path, body.as_ref()).await
 }
 
 pub fn status(r: Result<Value, ClientError>) -> u16 {

@@ -229,3 +229,16 @@ pub async fn wait_power(client: &Client, vm: &str, want: hierro_api::PowerState)
 }
 
 pub use hierro_qemu::process::alive as process_alive;
+
+/// SIGKILLs a lab host's agent and waits until the process is gone.
+pub fn kill_agent(lab: &Lab, host: usize) {
+    let agent = lab.hosts[host].agent_pid.expect("the agent's pid");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(agent as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    wait_until("the agent to die", Duration::from_secs(10), || {
+        !process_alive(agent)
+    });
+}
