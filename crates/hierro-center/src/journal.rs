@@ -175,26 +175,64 @@ fn row_to_task(r: &sqlx::any::AnyRow) -> StoreResult<Task> {
 const TASK_COLUMNS: &str = "id, operation, target, target_name, state, progress, username, queued_at, started_at, finished_at, result, error";
 
 /// The newest tasks first, optionally for one target.
-pub async fn tasks(db: &Db, target: Option<&str>, limit: i64) -> StoreResult<Vec<Task>> {
-    let rows = match target {
-        Some(t) => {
-            sqlx::query(&format!(
-            "SELECT {TASK_COLUMNS} FROM tasks WHERE target = $1 ORDER BY queued_at DESC LIMIT $2"
-        ))
-            .bind(t)
-            .bind(limit)
-            .fetch_all(&db.pool)
-            .await?
+/// Which tasks or events to read; every field given narrows the choice.
+#[derive(Debug, Default)]
+pub struct Filter {
+    /// The object they concern.
+    pub target: Option<String>,
+    /// A task's operation, or an event's kind.
+    pub kind: Option<String>,
+    /// Queued (tasks) or happened (events) at or after, and before.
+    pub after: Option<DateTime<Utc>>,
+    pub before: Option<DateTime<Utc>>,
+    /// Events only: after this sequence number.
+    pub since: i64,
+    pub limit: i64,
+}
+
+impl Filter {
+    /// The WHERE clause over the columns named, and its values in order.
+    fn clause(&self, target: &str, kind: &str, time: &str) -> (String, Vec<String>) {
+        let mut conds = vec![];
+        let mut values = vec![];
+        let mut add = |cond: String, value: String| {
+            values.push(value);
+            conds.push(cond.replace('?', &format!("${}", values.len())));
+        };
+        if let Some(t) = &self.target {
+            add(format!("{target} = ?"), t.clone());
         }
-        None => {
-            sqlx::query(&format!(
-                "SELECT {TASK_COLUMNS} FROM tasks ORDER BY queued_at DESC LIMIT $1"
-            ))
-            .bind(limit)
-            .fetch_all(&db.pool)
-            .await?
+        if let Some(k) = &self.kind {
+            add(format!("{kind} = ?"), k.clone());
         }
-    };
+        // Times are stored as UTC RFC 3339 text, which sorts as time does.
+        if let Some(a) = self.after {
+            add(format!("{time} >= ?"), a.to_rfc3339());
+        }
+        if let Some(b) = self.before {
+            add(format!("{time} < ?"), b.to_rfc3339());
+        }
+        let clause = if conds.is_empty() {
+            "1 = 1".to_string()
+        } else {
+            conds.join(" AND ")
+        };
+        (clause, values)
+    }
+}
+
+/// Tasks, newest first.
+pub async fn tasks(db: &Db, f: &Filter) -> StoreResult<Vec<Task>> {
+    let (clause, values) = f.clause("target", "operation", "queued_at");
+    let sql = format!(
+        "SELECT {TASK_COLUMNS} FROM tasks WHERE {clause} ORDER BY queued_at DESC LIMIT {}",
+        f.limit.max(1)
+    );
+    let mut query = sqlx::query(&sql);
+    for v in values {
+        query = query.bind(v);
+    }
+    let rows = query.fetch_all(&db.pool).await?;
     rows.iter().map(row_to_task).collect()
 }
 
@@ -208,15 +246,20 @@ pub async fn task(db: &Db, id: Uuid) -> StoreResult<Task> {
 }
 
 /// Events after `since` (a sequence number), oldest first.
-pub async fn events(db: &Db, since: i64, limit: i64) -> StoreResult<Vec<Event>> {
-    let rows = sqlx::query(
+/// Events, oldest first.
+pub async fn events(db: &Db, f: &Filter) -> StoreResult<Vec<Event>> {
+    let (clause, values) = f.clause("target", "kind", "time");
+    let sql = format!(
         "SELECT seq, time, kind, severity, target, target_name, username, message, task FROM events \
-         WHERE seq > $1 ORDER BY seq LIMIT $2",
-    )
-    .bind(since)
-    .bind(limit)
-    .fetch_all(&db.pool)
-    .await?;
+         WHERE seq > {} AND {clause} ORDER BY seq LIMIT {}",
+        f.since,
+        f.limit.max(1)
+    );
+    let mut query = sqlx::query(&sql);
+    for v in values {
+        query = query.bind(v);
+    }
+    let rows = query.fetch_all(&db.pool).await?;
     rows.iter()
         .map(|r| {
             let severity: String = r.try_get("severity")?;

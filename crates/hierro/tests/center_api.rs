@@ -373,6 +373,68 @@ async fn permissions_through_the_api_on_sqlite_and_postgresql() {
                 && kinds.contains(&"TaskFailedEvent")
                 && kinds.contains(&"RoleAddedEvent")
         );
+        // Queried by type, object and time.
+        let get = |path: String| {
+            let admin = admin.clone();
+            async move { call(&admin, Method::GET, &path, Value::Null).await.unwrap() }
+        };
+        let made = get("/api/tasks?operation=folder.create".into()).await;
+        let made = made.as_array().unwrap();
+        assert!(
+            !made.is_empty() && made.iter().all(|t| t["operation"] == "folder.create"),
+            "{which}"
+        );
+        let kind = "/api/events?kind=FolderCreatedEvent";
+        let created = get(kind.into()).await;
+        let created = created.as_array().unwrap();
+        assert!(
+            !created.is_empty() && created.iter().all(|e| e["kind"] == "FolderCreatedEvent"),
+            "{which}"
+        );
+        assert_eq!(
+            get(format!("{kind}&before=2999-01-01T00:00:00Z"))
+                .await
+                .as_array()
+                .unwrap(),
+            created,
+            "{which}"
+        );
+        assert!(
+            get(format!("{kind}&after=2999-01-01T00:00:00Z"))
+                .await
+                .as_array()
+                .unwrap()
+                .is_empty(),
+            "{which}"
+        );
+        let on_prod = get(format!("/api/events?target={prod}")).await;
+        assert!(!on_prod.as_array().unwrap().is_empty(), "{which}");
+        assert!(
+            on_prod
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|e| e["target"] == json!(prod)),
+            "{which}"
+        );
+        let old = "/api/tasks?after=2000-01-01T00:00:00Z&before=2000-01-02T00:00:00Z";
+        assert!(
+            get(old.into()).await.as_array().unwrap().is_empty(),
+            "{which}"
+        );
+        assert_eq!(
+            status(
+                call(
+                    &admin,
+                    Method::GET,
+                    "/api/tasks?after=yesterday",
+                    Value::Null
+                )
+                .await
+            ),
+            400
+        );
+
         // alice sees only what happened to objects she can see.
         let hers = call(&alice, Method::GET, "/api/tasks", Value::Null)
             .await

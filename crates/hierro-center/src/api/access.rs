@@ -105,7 +105,13 @@ pub async fn update_role(
     Body(r): Body<RoleBody>,
 ) -> ApiResult<Json<Role>> {
     authorize(&c, &caller, ROOT, "Authorization.ModifyRoles").await?;
-    Ok(Json(access::update_role(&c.db, &id, &r.privileges).await?))
+    let target = format!("role:{id}");
+    let done = ("RoleUpdatedEvent", format!("Role {id} changed"));
+    let role = as_task(&c, &caller, "role.update", (&target, &id), done, async {
+        Ok(access::update_role(&c.db, &id, &r.privileges).await?)
+    })
+    .await?;
+    Ok(Json(role))
 }
 
 /// Deletes a role (not a system role).
@@ -127,7 +133,12 @@ pub async fn delete_role(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     authorize(&c, &caller, ROOT, "Authorization.ModifyRoles").await?;
-    access::delete_role(&c.db, &id).await?;
+    let target = format!("role:{id}");
+    let done = ("RoleRemovedEvent", format!("Role {id} deleted"));
+    as_task(&c, &caller, "role.delete", (&target, &id), done, async {
+        Ok(access::delete_role(&c.db, &id).await?)
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -155,7 +155,17 @@ pub async fn create_group(
     Body(g): Body<NewGroup>,
 ) -> ApiResult<StatusCode> {
     authorize(&c, &caller, ROOT, MANAGE).await?;
-    directory::create_group(&c.db, &g.name, &g.description).await?;
+    let target = format!("group:{}", g.name);
+    let done = ("GroupAddedEvent", format!("Group {} created", g.name));
+    as_task(
+        &c,
+        &caller,
+        "group.create",
+        (&target, &g.name),
+        done,
+        async { Ok(directory::create_group(&c.db, &g.name, &g.description).await?) },
+    )
+    .await?;
     Ok(StatusCode::CREATED)
 }
 
@@ -178,7 +188,12 @@ pub async fn delete_group(
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
     authorize(&c, &caller, ROOT, MANAGE).await?;
-    directory::delete_group(&c.db, &name).await?;
+    let target = format!("group:{name}");
+    let done = ("GroupRemovedEvent", format!("Group {name} deleted"));
+    as_task(&c, &caller, "group.delete", (&target, &name), done, async {
+        Ok(directory::delete_group(&c.db, &name).await?)
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -198,7 +213,20 @@ pub async fn add_member(
     Path((group, user)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     authorize(&c, &caller, ROOT, MANAGE).await?;
-    directory::add_member(&c.db, &group, &user).await?;
+    let target = format!("group:{group}");
+    let done = (
+        "UserAddedToGroupEvent",
+        format!("{user} joined group {group}"),
+    );
+    as_task(
+        &c,
+        &caller,
+        "group.addMember",
+        (&target, &group),
+        done,
+        async { Ok(directory::add_member(&c.db, &group, &user).await?) },
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -221,6 +249,19 @@ pub async fn remove_member(
     Path((group, user)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     authorize(&c, &caller, ROOT, MANAGE).await?;
-    directory::remove_member(&c.db, &group, &user).await?;
+    let target = format!("group:{group}");
+    let done = (
+        "UserRemovedFromGroupEvent",
+        format!("{user} left group {group}"),
+    );
+    as_task(
+        &c,
+        &caller,
+        "group.removeMember",
+        (&target, &group),
+        done,
+        async { Ok(directory::remove_member(&c.db, &group, &user).await?) },
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

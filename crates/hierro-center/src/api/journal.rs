@@ -8,6 +8,7 @@ use std::time::Duration;
 use axum::extract::{Path, Query, State};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::Json;
+use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use hierro_api::{Event, Severity, Task};
 use hierro_http::ApiResult;
@@ -148,6 +149,12 @@ fn may_see(
 pub struct TaskQuery {
     /// Only the tasks on this object (`vm:<id>`, an object id...).
     target: Option<String>,
+    /// Only the tasks of this operation, e.g. `VirtualMachine.create`.
+    operation: Option<String>,
+    /// Only the tasks queued at or after this time (RFC 3339).
+    after: Option<DateTime<Utc>>,
+    /// Only the tasks queued before this time (RFC 3339).
+    before: Option<DateTime<Utc>>,
     /// At most this many: 200 by default, 5000 at most.
     limit: Option<i64>,
 }
@@ -167,12 +174,15 @@ pub async fn tasks(
     caller: Caller,
     Query(q): Query<TaskQuery>,
 ) -> ApiResult<Json<Vec<Task>>> {
-    let all = journal::tasks(
-        &c.db,
-        q.target.as_deref(),
-        q.limit.unwrap_or(200).clamp(1, 5000),
-    )
-    .await?;
+    let filter = journal::Filter {
+        target: q.target,
+        kind: q.operation,
+        after: q.after,
+        before: q.before,
+        since: 0,
+        limit: q.limit.unwrap_or(200).clamp(1, 5000),
+    };
+    let all = journal::tasks(&c.db, &filter).await?;
     let authz = crate::access::load(&c.db).await.map_err(internal)?;
     let mut out = vec![];
     for t in all {
@@ -218,6 +228,10 @@ pub struct EventQuery {
     target: Option<String>,
     /// Only events of this type, e.g. `VmPoweredOnEvent`.
     kind: Option<String>,
+    /// Only events at or after this time (RFC 3339).
+    after: Option<DateTime<Utc>>,
+    /// Only events before this time (RFC 3339).
+    before: Option<DateTime<Utc>>,
     /// At most this many: 1000 by default, 10000 at most.
     limit: Option<i64>,
 }
@@ -228,13 +242,19 @@ async fn visible_events(
     q: &EventQuery,
     since: i64,
 ) -> ApiResult<Vec<Event>> {
-    let all = journal::events(&c.db, since, q.limit.unwrap_or(1000).clamp(1, 10000)).await?;
+    let filter = journal::Filter {
+        target: q.target.clone(),
+        kind: q.kind.clone(),
+        after: q.after,
+        before: q.before,
+        since,
+        limit: q.limit.unwrap_or(1000).clamp(1, 10000),
+    };
+    let all = journal::events(&c.db, &filter).await?;
     let authz = crate::access::load(&c.db).await.map_err(internal)?;
     let mut out = vec![];
     for e in all {
-        let wanted = q.target.as_ref().is_none_or(|t| &e.target == t)
-            && q.kind.as_ref().is_none_or(|k| &e.kind == k);
-        if wanted && may_see(caller, &authz, &e.target) {
+        if may_see(caller, &authz, &e.target) {
             out.push(e);
         }
     }
