@@ -93,6 +93,7 @@ async fn run(args: &Args, lab: &hierro_lab::Lab) -> anyhow::Result<()> {
         }],
         serial_log: plain_dir.join("serial.log"),
         loadvm: None,
+        incoming: false,
     };
     let qemu_args = launch.args(&plain_run);
 

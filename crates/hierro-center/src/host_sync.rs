@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use hierro_api::{HostUpdates, Severity, VmInfo};
+use hierro_api::{HostUpdates, PowerState, Severity, VmInfo};
 use serde_json::{json, Value};
 use sqlx::Row;
 
@@ -227,6 +227,13 @@ async fn upsert_vm(
     let data = vm_data(&host.id, vm);
     match find(tx, &source).await? {
         Some(o) if o.data == data => Ok(o),
+        // A vMotion's destination registers the VM before its memory has
+        // arrived: until it runs there, the source's view holds.
+        Some(o)
+            if vm.power_state != PowerState::PoweredOn && arriving(tx, &o.id, &host.id).await? =>
+        {
+            Ok(o)
+        }
         Some(mut o) => {
             set_data(tx, &o.id, &data, Some(&host.id)).await?;
             if o.data["power_state"] != data["power_state"] {
@@ -257,6 +264,18 @@ async fn upsert_vm(
             Ok(obj)
         }
     }
+}
+
+/// Whether `vm` is moving to `host` by vMotion.
+async fn arriving(tx: &mut Tx<'_>, vm: &str, host: &str) -> StoreResult<bool> {
+    Ok(
+        sqlx::query("SELECT 1 FROM migrations WHERE vm = $1 AND to_host = $2")
+            .bind(vm)
+            .bind(host)
+            .fetch_optional(&mut **tx)
+            .await?
+            .is_some(),
+    )
 }
 
 /// Records what a host said about one VM right after an operation through
@@ -303,13 +322,17 @@ async fn apply_vms(
     }
     // Gone: what the host says it removed, or with a full picture,
     // whatever of this host's it does not list. A VM that another host
-    // reports since (moved away) is not this host's to remove.
+    // reports since (moved away) is not this host's to remove, nor is one
+    // in the middle of a vMotion (the destination reports it next).
     let present: HashSet<String> = u.vms.iter().map(|v| format!("vm:{}", v.id)).collect();
     let removed: HashSet<String> = u.removed_vms.iter().map(|id| format!("vm:{id}")).collect();
-    let rows = sqlx::query("SELECT id, name, source FROM objects WHERE kind = 'vm' AND host = $1")
-        .bind(&host.id)
-        .fetch_all(&mut **tx)
-        .await?;
+    let rows = sqlx::query(
+        "SELECT id, name, source FROM objects WHERE kind = 'vm' AND host = $1 \
+         AND id NOT IN (SELECT vm FROM migrations)",
+    )
+    .bind(&host.id)
+    .fetch_all(&mut **tx)
+    .await?;
     for r in rows {
         let (id, name, source): (String, String, Option<String>) =
             (r.try_get("id")?, r.try_get("name")?, r.try_get("source")?);

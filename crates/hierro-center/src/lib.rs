@@ -13,6 +13,7 @@ pub mod host_sync;
 pub mod hosts;
 pub mod inventory;
 pub mod journal;
+pub mod migrations;
 pub mod server;
 pub mod tls;
 pub mod tokens;

@@ -30,6 +30,7 @@ pub async fn open_db(config: &CenterConfig) -> anyhow::Result<Db> {
     let db = Db::open(&url).await?;
     inventory::ensure_root(&db).await?;
     let interrupted = crate::journal::fail_interrupted(&db).await?;
+    crate::migrations::clear(&db).await?;
     if interrupted > 0 {
         tracing::warn!("{interrupted} tasks were running when the center last stopped");
     }

@@ -81,16 +81,52 @@ async fn committed_mib(db: &Db, host: &str) -> StoreResult<u64> {
     Ok(sum)
 }
 
+/// What a VM needs of a host.
+pub struct Needs<'a> {
+    pub datacenter: &'a str,
+    pub datastore: &'a str,
+    pub networks: &'a [String],
+    /// Memory it will take when it runs (0 for a VM created powered off).
+    pub memory_mib: u64,
+}
+
+/// The memory a host has left, or why it cannot take the VM.
+pub async fn fit(db: &Db, host: &Object, needs: &Needs<'_>) -> StoreResult<Result<i64, String>> {
+    if host.data["state"] != "connected" {
+        return Ok(Err(format!("host {} is not connected", host.name)));
+    }
+    if !hosts_with(db, Kind::Datastore, needs.datacenter, needs.datastore)
+        .await?
+        .contains(&host.id)
+    {
+        return Ok(Err(format!(
+            "host {} does not see datastore {:?}",
+            host.name, needs.datastore
+        )));
+    }
+    for n in needs.networks {
+        if !hosts_with(db, Kind::Network, needs.datacenter, n)
+            .await?
+            .contains(&host.id)
+        {
+            return Ok(Err(format!("host {} has no port group {n:?}", host.name)));
+        }
+    }
+    let total = host.data["memory_mib"].as_u64().unwrap_or(0) as i64;
+    let free = total - committed_mib(db, &host.id).await? as i64;
+    if (needs.memory_mib as i64) > free {
+        return Ok(Err(format!(
+            "host {} has {free} MiB left; the VM needs {} MiB",
+            host.name, needs.memory_mib
+        )));
+    }
+    Ok(Ok(free))
+}
+
 /// Chooses the host for a new VM: the host given, or in a cluster the
-/// connected host that has the datastore and every network and the most
+/// connected host that has the datastore, every network and the most
 /// memory left (DRS's initial placement, by memory).
-pub async fn place(
-    db: &Db,
-    target: &Object,
-    datacenter: &str,
-    datastore: &str,
-    networks: &[String],
-) -> StoreResult<Object> {
+pub async fn place(db: &Db, target: &Object, needs: &Needs<'_>) -> StoreResult<Object> {
     let candidates = match target.kind {
         Kind::Host => vec![target.clone()],
         Kind::Cluster => inventory::children(db, &target.id)
@@ -106,30 +142,23 @@ pub async fn place(
             )))
         }
     };
-    let mut needs = vec![hosts_with(db, Kind::Datastore, datacenter, datastore).await?];
-    for n in networks {
-        needs.push(hosts_with(db, Kind::Network, datacenter, n).await?);
-    }
     let mut best: Option<(i64, Object)> = None;
+    let mut refusals = vec![];
     for host in candidates {
-        let fits = host.data["state"] == "connected" && needs.iter().all(|h| h.contains(&host.id));
-        if !fits {
-            continue;
-        }
-        let total = host.data["memory_mib"].as_u64().unwrap_or(0) as i64;
-        let free = total - committed_mib(db, &host.id).await? as i64;
-        if best.as_ref().is_none_or(|(f, _)| free > *f) {
-            best = Some((free, host));
+        match fit(db, &host, needs).await? {
+            Ok(free) if best.as_ref().is_none_or(|(f, _)| free > *f) => best = Some((free, host)),
+            Ok(_) => {}
+            Err(why) => refusals.push(why),
         }
     }
     best.map(|(_, h)| h).ok_or_else(|| {
         StoreError::Conflict(format!(
-            "no connected host in {} has datastore {datastore:?}{}",
+            "no host in {} can take the VM: {}",
             target.name,
-            if networks.is_empty() {
-                String::new()
+            if refusals.is_empty() {
+                "it has no hosts".to_string()
             } else {
-                format!(" and networks {networks:?}")
+                refusals.join("; ")
             }
         ))
     })

@@ -316,6 +316,32 @@ impl Client {
         )
         .await
     }
+    /// vMotion, the destination's half: get ready to receive a VM.
+    pub async fn migrate_incoming(&self, req: &IncomingMigration) -> Result<IncomingReady> {
+        self.call(Method::POST, "/api/migrations/incoming", Some(req))
+            .await
+    }
+
+    /// vMotion, the source's half: send the VM to a ready destination.
+    pub async fn migrate(&self, key: &str, req: &MigrateRequest) -> Result<Task> {
+        self.call(
+            Method::POST,
+            &format!("/api/vms/{}/migrate", enc(key)),
+            Some(req),
+        )
+        .await
+    }
+
+    /// Through a center: vMotion of a running VM to another host.
+    pub async fn migrate_to(&self, key: &str, req: &VmMigrate) -> Result<Task> {
+        self.call(
+            Method::POST,
+            &format!("/api/vms/{}/migrate", enc(key)),
+            Some(req),
+        )
+        .await
+    }
+
     pub async fn snapshots(&self, key: &str) -> Result<Vec<Snapshot>> {
         self.get(&format!("/api/vms/{}/snapshots", enc(key))).await
     }

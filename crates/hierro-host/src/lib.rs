@@ -220,6 +220,19 @@ impl Host {
     }
 }
 
+/// The host's physical memory in MiB (from /proc/meminfo).
+pub fn memory_mib() -> u64 {
+    let kib: u64 = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0);
+    kib / 1024
+}
+
 /// Opens the host's state, re-adopts its running VMs and serves the API until
 /// the process ends. VMs are separate processes and keep running after it.
 pub async fn serve(config: HostConfig) -> anyhow::Result<()> {

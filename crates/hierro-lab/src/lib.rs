@@ -25,11 +25,15 @@ pub const VM_NETWORK: &str = "VM Network";
 const UPLINKS: [&str; 2] = ["eth0", "eth1"];
 /// The port group of the hosts' management VMkernel port.
 pub const MANAGEMENT_NETWORK: &str = "Management Network";
+/// The port group of the hosts' vMotion VMkernel port, and its VLAN: vMotion
+/// traffic crosses the fabric tagged, apart from the VMs'.
+pub const VMOTION_NETWORK: (&str, u16) = ("vMotion", 200);
 /// Tagged port groups on every lab host: VLAN id and name.
 pub const LAB_VLANS: [(u16, &str); 2] = [(101, "VLAN 101"), (102, "VLAN 102")];
 
 /// A lab host's standard switch: both uplinks, the management VMkernel port,
-/// the untagged VM network, a port group per lab VLAN and a trunk.
+/// the vMotion VMkernel port (10.98.<lab>.<10+n> on VLAN 200), the untagged
+/// VM network, a port group per lab VLAN and a trunk.
 fn lab_network(lab: u8, host: u32, ip: Ipv4Addr) -> hierro_api::HostNetwork {
     use hierro_api::{PortGroup, VSwitch, VmkNic, VmkService};
     let pg = |name: &str, vlan: u16| PortGroup {
@@ -40,6 +44,7 @@ fn lab_network(lab: u8, host: u32, ip: Ipv4Addr) -> hierro_api::HostNetwork {
     };
     let mut portgroups = vec![
         pg(MANAGEMENT_NETWORK, 0),
+        pg(VMOTION_NETWORK.0, VMOTION_NETWORK.1),
         pg(VM_NETWORK, 0),
         pg("Trunk", hierro_api::VLAN_TRUNK),
     ];
@@ -52,14 +57,23 @@ fn lab_network(lab: u8, host: u32, ip: Ipv4Addr) -> hierro_api::HostNetwork {
             security: Default::default(),
         }],
         portgroups,
-        vmknics: vec![VmkNic {
-            name: "vmk0".into(),
-            portgroup: MANAGEMENT_NETWORK.into(),
-            // Fixed, so a rebuilt host keeps its address's MAC.
-            mac: Some(format!("02:99:{lab:02x}:00:00:{host:02x}")),
-            ip: Some(format!("{ip}/24")),
-            services: vec![VmkService::Management],
-        }],
+        vmknics: vec![
+            VmkNic {
+                name: "vmk0".into(),
+                portgroup: MANAGEMENT_NETWORK.into(),
+                // Fixed, so a rebuilt host keeps its address's MAC.
+                mac: Some(format!("02:99:{lab:02x}:00:00:{host:02x}")),
+                ip: Some(format!("{ip}/24")),
+                services: vec![VmkService::Management],
+            },
+            VmkNic {
+                name: "vmk1".into(),
+                portgroup: VMOTION_NETWORK.0.into(),
+                mac: Some(format!("02:98:{lab:02x}:00:00:{host:02x}")),
+                ip: Some(format!("10.98.{lab}.{}/24", ip.octets()[3])),
+                services: vec![VmkService::Vmotion],
+            },
+        ],
     }
 }
 

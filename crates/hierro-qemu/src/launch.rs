@@ -78,6 +78,9 @@ pub struct LaunchSpec {
     pub serial_log: PathBuf,
     /// Start from this internal snapshot (revert of a powered-off VM).
     pub loadvm: Option<String>,
+    /// Wait for an incoming live migration (`migrate-incoming` over QMP)
+    /// instead of booting.
+    pub incoming: bool,
 }
 
 impl LaunchSpec {
@@ -155,6 +158,9 @@ impl LaunchSpec {
         }
         if let Some(tag) = &self.loadvm {
             push(&["-loadvm", tag]);
+        }
+        if self.incoming {
+            push(&["-incoming", "defer"]);
         }
         push(&["-msg", "timestamp=on"]);
         a

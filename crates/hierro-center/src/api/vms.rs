@@ -11,7 +11,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use futures_util::{SinkExt, StreamExt};
-use hierro_api::{PowerOp, Snapshot, SnapshotCreate, Task, VmCreate, VmInfo, VmUpdate};
+use hierro_api::{
+    IncomingMigration, MigrateRequest, PowerOp, PowerState, Snapshot, SnapshotCreate, Task,
+    VmCreate, VmInfo, VmMigrate, VmUpdate,
+};
 use hierro_client::{Client, ClientError};
 use hierro_http::{ApiError, ApiResult, Body};
 use serde::Deserialize;
@@ -153,7 +156,13 @@ pub async fn create(
             req.name
         )));
     }
-    let host = vms::place(&c.db, &target, &datacenter.id, &req.datastore, &networks).await?;
+    let needs = vms::Needs {
+        datacenter: &datacenter.id,
+        datastore: &req.datastore,
+        networks: &networks,
+        memory_mib: 0,
+    };
+    let host = vms::place(&c.db, &target, &needs).await?;
     let client = hosts::client(&c.db, &host.id).await?;
     let host_task = client.create_vm(&req).await.map_err(from_host)?;
     let run = TaskRun::begin(&c, &caller, "VirtualMachine.create", (&folder, &req.name)).await?;
@@ -602,4 +611,148 @@ where
         _ = down => {}
         _ = up => {}
     }
+}
+
+/// vMotion: moves a running VM to another host that sees its datastore and
+/// has its port groups and the memory. The center checks, has the
+/// destination get ready, then the source send; the answer is a task that
+/// follows the source's pre-copy and ends with the VM running on the
+/// destination (its result: downtime, total time, bytes, passes).
+#[utoipa::path(
+    post,
+    path = "/api/vms/{vm}/migrate",
+    tag = "vms",
+    operation_id = "vm_migrate",
+    description = "Privilege: Resource.HotMigrate on the VM and Resource.AssignVMToPool on the destination host.",
+    security(("session" = [])),
+    params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it")),
+    request_body = VmMigrate,
+    responses(
+        (status = 202, description = "The task, running", body = Task),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, HostFailed,
+    )
+)]
+pub async fn migrate(
+    State(c): State<AppState>,
+    caller: Caller,
+    Path(key): Path<String>,
+    Body(req): Body<VmMigrate>,
+) -> ApiResult<Accepted> {
+    let vm = vm_ref(&c, &caller, &key, "Resource.HotMigrate").await?;
+    authorize(&c, &caller, &req.host, "Resource.AssignVMToPool").await?;
+    let dest = inventory::get(&c.db, &req.host).await?;
+    if dest.kind != Kind::Host {
+        return Err(ApiError::bad_request(format!(
+            "{} is not a host",
+            dest.name
+        )));
+    }
+    if dest.id == vm.host {
+        return Err(ApiError::bad_request(format!(
+            "{} runs on {} already",
+            vm.object.name, dest.name
+        )));
+    }
+    let source = hosts::client(&c.db, &vm.host).await?;
+    let info = source.vm(&vm.vm_id).await.map_err(from_host)?;
+    if info.power_state != PowerState::PoweredOn {
+        return Err(ApiError::invalid_state(format!(
+            "{} is {}: only a running VM migrates live",
+            vm.object.name, info.power_state
+        )));
+    }
+    // Everything that can be checked before anything moves.
+    let datacenter = inventory::datacenter_of(&c.db, &vm.object.id).await?;
+    let mut networks: Vec<String> = info.config.nics.iter().map(|n| n.network.clone()).collect();
+    networks.dedup();
+    let needs = vms::Needs {
+        datacenter: &datacenter.id,
+        datastore: &info.datastore,
+        networks: &networks,
+        memory_mib: info.config.memory_mib,
+    };
+    if let Err(why) = vms::fit(&c.db, &dest, &needs).await? {
+        return Err(ApiError::invalid_state(format!(
+            "cannot migrate {}: {why}",
+            vm.object.name
+        )));
+    }
+    let source_host = inventory::get(&c.db, &vm.host).await?;
+    if source_host.data["accel"] != dest.data["accel"] {
+        return Err(ApiError::invalid_state(format!(
+            "cannot migrate {}: {} runs VMs with {}, {} with {}",
+            vm.object.name,
+            source_host.name,
+            source_host.data["accel"],
+            dest.name,
+            dest.data["accel"]
+        )));
+    }
+    let folder = hierro_api::DatastorePath::parse(&info.folder)
+        .map_err(ApiError::internal)?
+        .path;
+    let destination = hosts::client(&c.db, &dest.id).await?;
+    crate::migrations::begin(&c.db, &vm.object.id, &vm.host, &dest.id).await?;
+    let started = async {
+        let ready = destination
+            .migrate_incoming(&IncomingMigration {
+                vm: info.id,
+                datastore: info.datastore.clone(),
+                folder,
+            })
+            .await
+            .map_err(from_host)?;
+        let send = MigrateRequest {
+            uri: ready.uri.clone(),
+            downtime_ms: req.downtime_ms,
+            auto_converge: req.auto_converge,
+        };
+        let task = source.migrate(&vm.vm_id, &send).await.map_err(from_host)?;
+        Ok::<_, ApiError>((ready, task))
+    }
+    .await;
+    let (ready, send_task) = match started {
+        Ok(s) => s,
+        Err(e) => {
+            crate::migrations::end(&c.db, &vm.object.id).await?;
+            return Err(e);
+        }
+    };
+    let run = TaskRun::begin(
+        &c,
+        &caller,
+        "VirtualMachine.migrate",
+        (&vm.object.id, &vm.object.name),
+    )
+    .await?;
+    let done = (
+        "VmMigratedEvent".to_string(),
+        format!("Migrated {} to {}", vm.object.name, dest.name),
+    );
+    let (follow, c) = (run.clone(), c.clone());
+    let work = async move {
+        let outcome = async {
+            let sent = mirror(&follow, &source, send_task).await?;
+            // The destination's task ends when the VM runs there.
+            let arrived = destination.task(ready.task).await.map_err(from_host)?;
+            destination
+                .wait(&arrived, |_| {})
+                .await
+                .map_err(from_host)?;
+            let moved = destination.vm(&vm.vm_id).await.map_err(from_host)?;
+            let parent = vm.object.parent.clone().unwrap_or_default();
+            host_sync::record_vm(&c.db, &dest.id, &parent, &moved).await?;
+            Ok::<_, ApiError>(sent.result.unwrap_or_default())
+        }
+        .await;
+        if outcome.is_err() {
+            // It still runs on the source: say so before the destination's
+            // "gone" can arrive unguarded.
+            let _ = refresh(&c, &source, &vm).await;
+        }
+        crate::migrations::end(&c.db, &vm.object.id).await?;
+        outcome
+    };
+    let task = run.spawn(work, done).await?;
+    Ok((StatusCode::ACCEPTED, Json(task)))
 }

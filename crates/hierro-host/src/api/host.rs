@@ -16,14 +16,6 @@ pub async fn about(State(host): State<AppState>) -> Json<About> {
 
 pub async fn info(State(host): State<AppState>, _c: Caller) -> Json<HostInfo> {
     let vms = host.vms.list();
-    let mem_kib: u64 = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines()
-                .next()
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0);
     Json(HostInfo {
         name: host.config.name.clone(),
         version: crate::VERSION.into(),
@@ -32,7 +24,7 @@ pub async fn info(State(host): State<AppState>, _c: Caller) -> Json<HostInfo> {
         cpus: std::thread::available_parallelism()
             .map(|n| n.get() as u32)
             .unwrap_or(1),
-        memory_mib: mem_kib / 1024,
+        memory_mib: crate::memory_mib(),
         vms_running: vms
             .iter()
             .filter(|v| v.power() == PowerState::PoweredOn)

@@ -50,6 +50,8 @@ pub fn router(host: Arc<Host>) -> Router {
             get(vm::info).patch(vm::update).delete(vm::delete),
         )
         .route("/api/vms/{vm}/power/{op}", post(vm::power))
+        .route("/api/vms/{vm}/migrate", post(vm::migrate))
+        .route("/api/migrations/incoming", post(vm::incoming))
         .route("/api/vms/{vm}/console", get(console::connect))
         .route(
             "/api/vms/{vm}/snapshots",

@@ -1,7 +1,10 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use hierro_api::{PowerOp, PowerState, Snapshot, SnapshotCreate, Task, VmCreate, VmInfo, VmUpdate};
+use hierro_api::{
+    IncomingMigration, IncomingReady, MigrateRequest, PowerOp, PowerState, Snapshot,
+    SnapshotCreate, Task, VmCreate, VmInfo, VmUpdate,
+};
 
 use super::{AppState, Body, Caller};
 use crate::error::{ApiError, ApiResult};
@@ -217,4 +220,55 @@ pub async fn snapshot_delete(
         "VirtualMachine.removeSnapshot",
     )
     .await
+}
+
+/// The source's half of a vMotion: sends the running VM to the URI a
+/// destination host gave (`POST /api/migrations/incoming` there).
+pub async fn migrate(
+    State(host): State<AppState>,
+    c: Caller,
+    Path(key): Path<String>,
+    Body(req): Body<MigrateRequest>,
+) -> ApiResult<Accepted> {
+    let vm = host.vms.find(&key)?;
+    precheck(vm.power(), PowerState::PoweredOn, "migrate", &vm.name())?;
+    if !req.uri.starts_with("tcp:") {
+        return Err(ApiError::bad_request(format!(
+            "uri {:?} must be tcp:ADDRESS:PORT",
+            req.uri
+        )));
+    }
+    Ok(submit(
+        &host,
+        &vm,
+        VmCommand::Migrate(req),
+        "VirtualMachine.migrate",
+        &c.user,
+    ))
+}
+
+/// The destination's half of a vMotion: registers the VM from the shared
+/// datastore, starts QEMU waiting for its memory, and answers with the
+/// address to send it to and the task that ends when it runs here.
+pub async fn incoming(
+    State(host): State<AppState>,
+    c: Caller,
+    Body(req): Body<IncomingMigration>,
+) -> ApiResult<(StatusCode, Json<IncomingReady>)> {
+    if host.vmotion_address().is_none() {
+        return Err(ApiError::invalid_state(
+            "this host has no VMkernel port with the vMotion service",
+        ));
+    }
+    let vm = vm::register_incoming(&host, &req).await?;
+    let task = host
+        .journal
+        .task("VirtualMachine.receiveMigration", &vm.target(), &c.user);
+    let id = task.id;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    vm.submit(VmCommand::Receive(tx), task);
+    let uri = rx
+        .await
+        .map_err(|_| ApiError::internal("the VM's actor ended"))??;
+    Ok((StatusCode::CREATED, Json(IncomingReady { uri, task: id })))
 }

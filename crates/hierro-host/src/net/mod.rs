@@ -45,6 +45,16 @@ impl Host {
         self.network().portgroups.iter().any(|g| g.name == name)
     }
 
+    /// The address of the VMkernel port that carries vMotion, if any.
+    pub fn vmotion_address(&self) -> Option<std::net::Ipv4Addr> {
+        self.network()
+            .vmknics
+            .iter()
+            .filter(|k| k.services.contains(&hierro_api::VmkService::Vmotion))
+            .find_map(|k| crate::vm::spec::parse_cidr(k.ip.as_deref()?).ok())
+            .map(|(ip, _)| ip)
+    }
+
     /// What vswitchd must run, from a network configuration and the VMs.
     fn dataplane(&self, net: &HostNetwork) -> DataplaneConfig {
         let effective = self.net_runtime.effective_macs.lock().unwrap().clone();

@@ -8,11 +8,14 @@ use std::time::Duration;
 
 use chrono::Utc;
 use hierro_api::{
-    Boot, PowerOp, PowerState, Severity, Snapshot, SnapshotCreate, VmRuntime, VmUpdate,
+    Boot, MigrateRequest, PowerOp, PowerState, Severity, Snapshot, SnapshotCreate, VmRuntime,
+    VmUpdate,
 };
 use hierro_qemu::{process, LaunchSpec, NicLaunch, Qmp};
 use serde_json::json;
 use tokio::sync::mpsc;
+
+mod migrate;
 
 use super::{snapshots, spec, Vm};
 use crate::error::{ApiError, ApiResult};
@@ -34,6 +37,13 @@ pub enum VmCommand {
     Reconfigure(VmUpdate),
     /// Powered off only: removes the VM and its folder.
     Delete,
+    /// Powered on: sends the VM to another host (vMotion); when it arrives
+    /// there, the VM leaves this host.
+    Migrate(MigrateRequest),
+    /// Just registered for an incoming vMotion: starts QEMU waiting for the
+    /// VM's memory, says where to send it, and runs the VM once it has
+    /// arrived. On failure the VM leaves this host again.
+    Receive(tokio::sync::oneshot::Sender<ApiResult<String>>),
 }
 
 pub struct Job {
@@ -147,28 +157,29 @@ impl Actor {
     async fn handle(&mut self, job: Job) -> bool {
         let Job { command, task } = job;
         task.start();
-        let deleting = matches!(command, VmCommand::Delete);
+        let none = |r: ApiResult<()>| r.map(|()| None);
         let result = match command {
-            VmCommand::Power(PowerOp::On) => self.power_on(&task, None).await,
-            VmCommand::Power(PowerOp::Off) => self.power_off(&task).await,
-            VmCommand::Power(PowerOp::Reset) => self.reset(&task).await,
-            VmCommand::Power(PowerOp::Shutdown) => self.shutdown(&task).await,
-            VmCommand::SnapshotCreate(req) => self.snapshot_create(&task, req).await,
-            VmCommand::SnapshotRevert(name) => self.snapshot_revert(&task, &name).await,
-            VmCommand::SnapshotDelete(name) => self.snapshot_delete(&task, &name).await,
-            VmCommand::Reconfigure(update) => self.reconfigure(&task, update).await,
-            VmCommand::Delete => self.delete(&task).await,
+            VmCommand::Power(PowerOp::On) => none(self.power_on(&task, None).await),
+            VmCommand::Power(PowerOp::Off) => none(self.power_off(&task).await),
+            VmCommand::Power(PowerOp::Reset) => none(self.reset(&task).await),
+            VmCommand::Power(PowerOp::Shutdown) => none(self.shutdown(&task).await),
+            VmCommand::SnapshotCreate(req) => none(self.snapshot_create(&task, req).await),
+            VmCommand::SnapshotRevert(name) => none(self.snapshot_revert(&task, &name).await),
+            VmCommand::SnapshotDelete(name) => none(self.snapshot_delete(&task, &name).await),
+            VmCommand::Reconfigure(update) => none(self.reconfigure(&task, update).await),
+            VmCommand::Delete => none(self.delete(&task).await),
+            VmCommand::Migrate(req) => self
+                .migrate(&task, req)
+                .await
+                .map(|stats| serde_json::to_value(stats).ok()),
+            VmCommand::Receive(ready) => none(self.receive(&task, ready).await),
         };
         match result {
-            Ok(()) => {
-                task.succeed(None);
-                deleting
-            }
-            Err(e) => {
-                task.fail(e.info);
-                false
-            }
+            Ok(value) => task.succeed(value),
+            Err(e) => task.fail(e.info),
         }
+        // Deleted, migrated away, or never arrived: the actor ends with it.
+        self.host.vms.find(&self.vm.id.to_string()).is_err()
     }
 
     fn require(&self, state: PowerState, op: &str) -> ApiResult<()> {
@@ -190,6 +201,25 @@ impl Actor {
 
     async fn power_on(&mut self, task: &TaskHandle, loadvm: Option<String>) -> ApiResult<()> {
         self.require(PowerState::PoweredOff, "power on")?;
+        let spec = self.launch_spec(loadvm, false)?;
+        task.progress(10);
+        let pid = self.start_qemu(&spec).await?;
+        task.progress(60);
+        self.running(pid).await;
+        task.event(
+            "VmPoweredOnEvent",
+            Severity::Info,
+            format!(
+                "{} is powered on (QEMU pid {pid}, {})",
+                spec.name,
+                self.host.accel.as_str()
+            ),
+        );
+        Ok(())
+    }
+
+    /// The QEMU command for this VM, its files and port groups checked.
+    fn launch_spec(&self, loadvm: Option<String>, incoming: bool) -> ApiResult<LaunchSpec> {
         let config = self.vm.config();
         let ds = &self.host.datastores;
         let disk = self.vm.folder.join(&config.disk.file);
@@ -231,7 +261,7 @@ impl Actor {
                 mac: n.mac.clone(),
             })
             .collect();
-        let spec = LaunchSpec {
+        Ok(LaunchSpec {
             name: config.name.clone(),
             uuid: config.id.to_string(),
             accel: self.host.accel,
@@ -239,27 +269,36 @@ impl Actor {
             memory_mib: config.memory_mib,
             disk,
             kernel,
-            nics: nics.clone(),
+            nics,
             serial_log: self.vm.folder.join("serial.log"),
             loadvm,
-        };
-        task.progress(10);
+            incoming,
+        })
+    }
+
+    /// Starts QEMU and connects QMP; a QEMU whose QMP fails is stopped.
+    /// vswitchd already has the NICs' ports and takes the taps as they appear.
+    async fn start_qemu(&mut self, spec: &LaunchSpec) -> ApiResult<u32> {
         let pid = spec.spawn(&self.vm.run).await.map_err(ApiError::backend)?;
-        task.progress(60);
-        // vswitchd already has the NICs' ports and takes the taps as they appear.
-        let qmp = match Qmp::connect(&self.vm.run.qmp())
-            .await
-            .map_err(|e| ApiError::backend(e.to_string()))
-        {
-            Ok(q) => q,
+        match Qmp::connect(&self.vm.run.qmp()).await {
+            Ok(q) => {
+                self.qmp = Some(q);
+                Ok(pid)
+            }
             Err(e) => {
                 process::stop(pid, None).await;
                 self.vm.run.clear();
-                return Err(e);
+                Err(ApiError::backend(e.to_string()))
             }
+        }
+    }
+
+    /// Records that QEMU runs the guest now.
+    async fn running(&mut self, pid: u32) {
+        let status = match &self.qmp {
+            Some(q) => query_status(q).await,
+            None => String::new(),
         };
-        let status = query_status(&qmp).await;
-        self.qmp = Some(qmp);
         self.vm.update(|v| {
             v.power = PowerState::PoweredOn;
             v.runtime = Some(VmRuntime {
@@ -270,16 +309,6 @@ impl Actor {
             });
         });
         self.vm.console.attach(self.vm.run.console());
-        task.event(
-            "VmPoweredOnEvent",
-            Severity::Info,
-            format!(
-                "{} is powered on (QEMU pid {pid}, {})",
-                config.name,
-                self.host.accel.as_str()
-            ),
-        );
-        Ok(())
     }
 
     async fn power_off(&mut self, task: &TaskHandle) -> ApiResult<()> {

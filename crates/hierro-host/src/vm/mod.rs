@@ -283,6 +283,78 @@ fn relative_to(target: &std::path::Path, dir: &std::path::Path) -> String {
     rel.display().to_string()
 }
 
+/// Registers a VM whose folder another host made (it arrives by vMotion):
+/// checks the folder holds that VM, that its port groups exist here and that
+/// this host has the memory for it, then starts its actor, powered off.
+pub async fn register_incoming(
+    host: &Arc<Host>,
+    req: &hierro_api::IncomingMigration,
+) -> ApiResult<Arc<Vm>> {
+    validate_name("folder", &req.folder)?;
+    if host.vms.find(&req.vm.to_string()).is_ok() {
+        return Err(ApiError::conflict(format!(
+            "VM {} is already on this host",
+            req.vm
+        )));
+    }
+    let file = host
+        .datastores
+        .root(&req.datastore)?
+        .join(&req.folder)
+        .join("vm.json");
+    let config: VmConfig = std::fs::read(&file)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| {
+            ApiError::bad_request(format!("no VM configuration in {}", file.display()))
+        })?;
+    if config.id != req.vm {
+        return Err(ApiError::bad_request(format!(
+            "{} holds VM {}, not {}",
+            file.display(),
+            config.id,
+            req.vm
+        )));
+    }
+    if host.vms.list().iter().any(|v| v.name() == config.name) {
+        return Err(ApiError::conflict(format!(
+            "a VM named {:?} exists already on this host",
+            config.name
+        )));
+    }
+    for nic in &config.nics {
+        if !host.portgroup_exists(&nic.network) {
+            return Err(ApiError::bad_request(format!(
+                "port group {:?} does not exist on this host",
+                nic.network
+            )));
+        }
+    }
+    let committed: u64 = host
+        .vms
+        .list()
+        .iter()
+        .filter(|v| v.power() == PowerState::PoweredOn)
+        .map(|v| v.config().memory_mib)
+        .sum();
+    let free = crate::memory_mib().saturating_sub(committed);
+    if config.memory_mib > free {
+        return Err(ApiError::invalid_state(format!(
+            "{} needs {} MiB; this host has {free} MiB left",
+            config.name, config.memory_mib
+        )));
+    }
+    let reg = VmRegistration {
+        id: config.id,
+        datastore: req.datastore.clone(),
+        folder: req.folder.clone(),
+    };
+    host.register(reg.clone())?;
+    let vm = start(host, &reg, config).await;
+    host.apply_network().await?;
+    Ok(vm)
+}
+
 /// Loads a registered VM from its folder and starts its actor, which adopts
 /// a QEMU that still runs.
 pub async fn load(host: &Arc<Host>, reg: &VmRegistration) -> anyhow::Result<()> {

@@ -36,6 +36,19 @@ pub enum VmCmd {
     },
     /// Delete a powered-off VM and its files.
     Delete { vm: String },
+    /// Move a running VM to another host (vMotion; --server is the center).
+    Migrate {
+        vm: String,
+        /// The destination host's inventory id.
+        #[arg(long)]
+        host: String,
+        /// The longest pause of the guest allowed at switchover.
+        #[arg(long, default_value_t = 500)]
+        downtime_ms: u64,
+        /// Do not slow down a guest that dirties memory faster than it is sent.
+        #[arg(long)]
+        no_auto_converge: bool,
+    },
     /// Attach to the serial console (Ctrl-] leaves).
     Console { vm: String },
     /// Snapshots.
@@ -251,6 +264,33 @@ pub async fn run(cmd: VmCmd, conn: &ConnArgs, out: Output) -> anyhow::Result<()>
         }
         VmCmd::Delete { vm } => {
             wait_task(&client, client.delete_vm(&vm).await?, out).await?;
+        }
+        VmCmd::Migrate {
+            vm,
+            host,
+            downtime_ms,
+            no_auto_converge,
+        } => {
+            let req = hierro_api::VmMigrate {
+                host,
+                downtime_ms,
+                auto_converge: !no_auto_converge,
+            };
+            let task = wait_task(&client, client.migrate_to(&vm, &req).await?, out).await?;
+            if !out.json {
+                if let Some(s) = task
+                    .result
+                    .and_then(|r| serde_json::from_value::<hierro_api::MigrationStats>(r).ok())
+                {
+                    println!(
+                        "migrated {vm}: downtime {} ms, total {} ms, {} MiB in {} passes",
+                        s.downtime_ms,
+                        s.total_ms,
+                        s.bytes >> 20,
+                        s.passes
+                    );
+                }
+            }
         }
         VmCmd::Console { vm } => super::console::attach(&client, &vm).await?,
         VmCmd::Snapshot(s) => match s {

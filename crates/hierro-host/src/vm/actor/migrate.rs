@@ -1,0 +1,208 @@
+//! vMotion, the host's two halves. The source sets QEMU's migration
+//! capabilities (auto-converge) and switchover goal (`downtime-limit`),
+//! starts the pre-copy to the destination's URI and follows it with
+//! `query-migrate`; the destination starts an identical QEMU with
+//! `-incoming defer`, listens on its vMotion VMkernel address, and runs the
+//! guest once its memory has arrived. Disks stay where they are: both hosts
+//! see the same datastore.
+
+use std::time::{Duration, Instant};
+
+use hierro_api::{MigrateRequest, MigrationStats, PowerState, Severity};
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+use super::Actor;
+use crate::error::{ApiError, ApiResult};
+use crate::tasks::TaskHandle;
+
+/// How long the destination waits for the source to connect and finish.
+const INCOMING_LIMIT: Duration = Duration::from_secs(600);
+
+fn qmp_error(e: impl std::fmt::Display) -> ApiError {
+    ApiError::backend(format!("QEMU: {e}"))
+}
+
+fn number(v: &Value) -> u64 {
+    v.as_u64().unwrap_or(0)
+}
+
+impl Actor {
+    pub(super) async fn migrate(
+        &mut self,
+        task: &TaskHandle,
+        req: MigrateRequest,
+    ) -> ApiResult<MigrationStats> {
+        self.require(PowerState::PoweredOn, "migrate")?;
+        let qmp = self.qmp()?;
+        let capabilities = json!({"capabilities": [
+            {"capability": "auto-converge", "state": req.auto_converge},
+            {"capability": "events", "state": true},
+        ]});
+        qmp.execute_value("migrate-set-capabilities", capabilities)
+            .await
+            .map_err(qmp_error)?;
+        qmp.execute_value(
+            "migrate-set-parameters",
+            json!({"downtime-limit": req.downtime_ms}),
+        )
+        .await
+        .map_err(qmp_error)?;
+        qmp.execute_value("migrate", json!({"uri": req.uri}))
+            .await
+            .map_err(qmp_error)?;
+        let info = loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let info = qmp
+                .execute_value("query-migrate", json!({}))
+                .await
+                .map_err(qmp_error)?;
+            match info["status"].as_str().unwrap_or("") {
+                "completed" => break info,
+                s @ ("failed" | "cancelled") => {
+                    // QEMU goes on running the guest here.
+                    return Err(ApiError::backend(format!(
+                        "the migration {s}: {}",
+                        info["error-desc"].as_str().unwrap_or("no reason given")
+                    )));
+                }
+                _ => {
+                    let (total, remaining) = (
+                        number(&info["ram"]["total"]),
+                        number(&info["ram"]["remaining"]),
+                    );
+                    // Dirty memory is sent again, so this can go back.
+                    if let Some(pct) = (95 * (total - remaining.min(total))).checked_div(total) {
+                        task.progress(pct as u8);
+                    }
+                }
+            }
+        };
+        let stats = MigrationStats {
+            downtime_ms: number(&info["downtime"]),
+            total_ms: number(&info["total-time"]),
+            setup_ms: number(&info["setup-time"]),
+            bytes: number(&info["ram"]["transferred"]),
+            passes: number(&info["ram"]["dirty-sync-count"]),
+            cpu_throttle_pct: number(&info["cpu-throttle-percentage"]),
+        };
+        // The guest runs on the destination now; this QEMU holds a paused copy.
+        self.stop_qemu().await;
+        self.leave().await?;
+        task.event(
+            "VmMigratedEvent",
+            Severity::Info,
+            format!(
+                "{} moved to another host: downtime {} ms, total {} ms, {} MiB in {} passes{}",
+                self.vm.name(),
+                stats.downtime_ms,
+                stats.total_ms,
+                stats.bytes >> 20,
+                stats.passes,
+                if stats.cpu_throttle_pct > 0 {
+                    format!(", vCPUs throttled to {}%", 100 - stats.cpu_throttle_pct)
+                } else {
+                    String::new()
+                }
+            ),
+        );
+        Ok(stats)
+    }
+
+    pub(super) async fn receive(
+        &mut self,
+        task: &TaskHandle,
+        ready: oneshot::Sender<ApiResult<String>>,
+    ) -> ApiResult<()> {
+        let mut ready = Some(ready);
+        let result = self.receive_memory(task, &mut ready).await;
+        if let Err(e) = &result {
+            if let Some(tx) = ready.take() {
+                let _ = tx.send(Err(e.clone()));
+            }
+            // The VM still runs on the source: nothing of it stays here.
+            self.stop_qemu().await;
+            self.leave().await?;
+        }
+        result
+    }
+
+    async fn receive_memory(
+        &mut self,
+        task: &TaskHandle,
+        ready: &mut Option<oneshot::Sender<ApiResult<String>>>,
+    ) -> ApiResult<()> {
+        let address = self.host.vmotion_address().ok_or_else(|| {
+            ApiError::invalid_state("this host has no VMkernel port with the vMotion service")
+        })?;
+        let spec = self.launch_spec(None, true)?;
+        let pid = self.start_qemu(&spec).await?;
+        let qmp = self.qmp()?;
+        qmp.execute_value(
+            "migrate-set-capabilities",
+            json!({"capabilities": [{"capability": "events", "state": true}]}),
+        )
+        .await
+        .map_err(qmp_error)?;
+        qmp.execute_value(
+            "migrate-incoming",
+            json!({"uri": format!("tcp:{address}:0")}),
+        )
+        .await
+        .map_err(qmp_error)?;
+        // Port 0: QEMU picks one and tells it in query-migrate.
+        let info = qmp
+            .execute_value("query-migrate", json!({}))
+            .await
+            .map_err(qmp_error)?;
+        let port = &info["socket-address"][0]["port"];
+        let port = port
+            .as_str()
+            .map(str::to_string)
+            .or_else(|| port.as_u64().map(|p| p.to_string()))
+            .ok_or_else(|| qmp_error(format!("no listening port in {info}")))?;
+        if let Some(tx) = ready.take() {
+            let _ = tx.send(Ok(format!("tcp:{address}:{port}")));
+        }
+        task.progress(10);
+        let started = Instant::now();
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let info = qmp
+                .execute_value("query-migrate", json!({}))
+                .await
+                .map_err(|e| qmp_error(format!("the incoming QEMU ended: {e}")))?;
+            match info["status"].as_str().unwrap_or("") {
+                "completed" => break,
+                s @ ("failed" | "cancelled") => {
+                    return Err(ApiError::backend(format!("the incoming migration {s}")))
+                }
+                _ if started.elapsed() > INCOMING_LIMIT => {
+                    return Err(ApiError::backend(
+                        "the source did not finish sending the VM in time",
+                    ))
+                }
+                _ => {}
+            }
+        }
+        // QEMU starts the guest by itself once the memory is in.
+        self.running(pid).await;
+        task.event(
+            "VmMigratedInEvent",
+            Severity::Info,
+            format!("{} arrived from another host and runs here", spec.name),
+        );
+        Ok(())
+    }
+
+    /// Takes the VM off this host without touching its files: it runs, or
+    /// stays, on another host.
+    async fn leave(&mut self) -> ApiResult<()> {
+        self.host.unregister(self.vm.id)?;
+        self.host.vms.remove(self.vm.id);
+        self.vm.run.clear();
+        let _ = std::fs::remove_dir(&self.vm.run.dir);
+        // Its ports go from vswitchd.
+        self.host.apply_network().await
+    }
+}

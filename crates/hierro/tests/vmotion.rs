@@ -1,0 +1,214 @@
+//! vMotion through the lab's center, with real VMs on two lab hosts: a
+//! running VM moves while a client outside reads its TCP counter every
+//! 10 ms (the connection survives, the VM keeps its object and folder); a
+//! destination that dies mid-migration leaves the VM running on the source;
+//! a destination without the VM's port group is refused before anything
+//! moves.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::center::{call, status};
+use common::{Counter, TestLab};
+use hierro_api::{MigrationStats, PortGroup, PowerOp, PowerState, TaskState, VmMigrate};
+use hierro_client::Client;
+use reqwest::Method;
+use serde_json::Value;
+
+/// A client of a lab host, pinned to what it presents now.
+async fn direct(t: &TestLab, host: usize) -> Client {
+    t.lab.client(&t.lab.hosts[host]).await.unwrap()
+}
+
+fn migrate_to(host: &str) -> VmMigrate {
+    VmMigrate {
+        host: host.to_string(),
+        downtime_ms: 500,
+        auto_converge: true,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn vmotion_keeps_tcp_survives_a_dead_destination_and_refuses_early() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let t = TestLab::up(23, 2, 1).await;
+    let center = hierro_lab::center::client(&t.lab).await.unwrap();
+    let hosts = call(
+        &center,
+        Method::GET,
+        "/api/inventory?kind=host",
+        Value::Null,
+    )
+    .await
+    .unwrap();
+    let host_id = |name: &str| {
+        hosts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["name"] == name)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (h1, h2) = (host_id(&t.lab.hosts[0].name), host_id(&t.lab.hosts[1].name));
+    let vm = t.lab.hosts[0].vms[0].clone();
+    let object = |c: &Client| {
+        let (c, name) = (c.clone(), vm.name.clone());
+        async move {
+            let vms = call(
+                &c,
+                Method::GET,
+                &format!("/api/inventory?kind=vm&name={name}"),
+                Value::Null,
+            )
+            .await
+            .unwrap();
+            vms.as_array().unwrap()[0].clone()
+        }
+    };
+    let before = object(&center).await;
+    assert_eq!(before["data"]["host"], Value::String(h1.clone()));
+
+    // Refused before anything moves: the same host, and a host without the
+    // VM's port group.
+    let e = center
+        .migrate_to(&vm.name, &migrate_to(&h1))
+        .await
+        .unwrap_err();
+    assert_eq!(status(Err(e)), 400);
+    let only_h1 = PortGroup {
+        name: "Only H1".into(),
+        vswitch: "vSwitch0".into(),
+        vlan: 300,
+        security: Default::default(),
+    };
+    let c1 = direct(&t, 0).await;
+    c1.add_portgroup(&only_h1).await.unwrap();
+    let mut spec = t.lab.vm_spec("pinned", t.lab.vm_ip(50), 128);
+    spec.nics[0].network = only_h1.name.clone();
+    spec.nics[0].ip = None;
+    c1.run(c1.create_vm(&spec).await).await.unwrap();
+    c1.run(c1.power("pinned", PowerOp::On).await).await.unwrap();
+    common::center::wait_for(
+        &center,
+        "/api/inventory?kind=vm&name=pinned",
+        "the pinned VM running",
+        |v| v[0]["data"]["power_state"] == "poweredOn",
+    )
+    .await;
+    let e = center
+        .migrate_to("pinned", &migrate_to(&h2))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("Only H1"), "{e}");
+    assert_eq!(status(Err(e)), 409);
+    assert!(
+        direct(&t, 1).await.vm("pinned").await.is_err(),
+        "nothing moved"
+    );
+    assert_eq!(
+        c1.vm("pinned").await.unwrap().power_state,
+        PowerState::PoweredOn
+    );
+
+    // Live, with a client reading the guest's counter every 10 ms.
+    let stop = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let stop = stop.clone();
+        let mut counter = Counter::connect(vm.ip).unwrap();
+        std::thread::spawn(move || {
+            let mut last_value = counter.read().map_err(|e| e.to_string())?;
+            let (mut gap, mut last) = (Duration::ZERO, Instant::now());
+            while !stop.load(Ordering::Relaxed) {
+                let v = counter.read().map_err(|e| e.to_string())?;
+                if v <= last_value {
+                    return Err(format!("the counter went from {last_value} to {v}"));
+                }
+                last_value = v;
+                gap = gap.max(last.elapsed());
+                last = Instant::now();
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Ok::<_, String>(gap)
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let task = center.migrate_to(&vm.name, &migrate_to(&h2)).await.unwrap();
+    let done = center.wait(&task, |_| {}).await.unwrap();
+    let stats: MigrationStats = serde_json::from_value(done.result.unwrap()).unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, Ordering::Relaxed);
+    let gap = reader.join().unwrap().expect("the TCP connection survives");
+    eprintln!(
+        "vMotion of {}: client's largest gap {} ms; QEMU: downtime {} ms, total {} ms, {} MiB in {} passes",
+        vm.name,
+        gap.as_millis(),
+        stats.downtime_ms,
+        stats.total_ms,
+        stats.bytes >> 20,
+        stats.passes
+    );
+    assert!(stats.bytes > 0 && stats.passes > 0, "{stats:?}");
+    // It runs on h2 only, and keeps its inventory object.
+    let c2 = direct(&t, 1).await;
+    assert_eq!(
+        c2.vm(&vm.name).await.unwrap().power_state,
+        PowerState::PoweredOn
+    );
+    assert!(c1.vm(&vm.name).await.is_err(), "gone from the source");
+    let after = object(&center).await;
+    assert_eq!(after["id"], before["id"]);
+    assert_eq!(after["parent"], before["parent"]);
+    assert_eq!(after["data"]["host"], Value::String(h2.clone()));
+
+    // The destination dies in the middle: the VM goes on running where it was.
+    let id = vm.id.clone();
+    let pidfile = t.lab.hosts[0]
+        .run_dir
+        .join("vms")
+        .join(&id)
+        .join("qemu.pid");
+    let task = center.migrate_to(&vm.name, &migrate_to(&h1)).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let incoming = loop {
+        if let Some(pid) = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|p| p.trim().parse::<i32>().ok())
+        {
+            break pid;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the destination's QEMU never started"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(incoming),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let failed = center.wait(&task, |_| {}).await;
+    assert!(failed.is_err(), "the migration cannot succeed");
+    assert_eq!(center.task(task.id).await.unwrap().state, TaskState::Error);
+    assert_eq!(
+        c2.vm(&vm.name).await.unwrap().power_state,
+        PowerState::PoweredOn
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while c1.vm(&vm.name).await.is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "the dead destination let the VM go"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut counter = Counter::connect(vm.ip).unwrap();
+    assert!(counter.read().unwrap() < counter.read().unwrap());
+    assert_eq!(object(&center).await["data"]["host"], Value::String(h2));
+}
