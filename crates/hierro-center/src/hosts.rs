@@ -375,6 +375,14 @@ pub async fn reconnect(db: &Db, host: &str, req: &Reconnect) -> Result<(), AddHo
     Ok(())
 }
 
+/// Marks a host in maintenance mode (placement and power-on avoid it) or
+/// not; entering first empties it (see the API).
+pub async fn set_maintenance(db: &Db, host: &str, on: bool) -> StoreResult<()> {
+    let mut data = inventory::get(db, host).await?.data;
+    data["maintenance"] = json!(on);
+    inventory::set_data(db, host, data).await
+}
+
 /// Puts the host in lockdown mode or takes it out, through the host.
 pub async fn set_lockdown(db: &Db, host: &str, enabled: bool) -> Result<(), AddHostError> {
     let client = connection(db, host)

@@ -95,6 +95,9 @@ pub async fn fit(db: &Db, host: &Object, needs: &Needs<'_>) -> StoreResult<Resul
     if host.data["state"] != "connected" {
         return Ok(Err(format!("host {} is not connected", host.name)));
     }
+    if host.data["maintenance"] == true {
+        return Ok(Err(format!("host {} is in maintenance mode", host.name)));
+    }
     if !hosts_with(db, Kind::Datastore, needs.datacenter, needs.datastore)
         .await?
         .contains(&host.id)
@@ -142,6 +145,17 @@ pub async fn place(db: &Db, target: &Object, needs: &Needs<'_>) -> StoreResult<O
             )))
         }
     };
+    choose(db, &target.name, candidates, needs).await
+}
+
+/// Of `candidates` (in `within`), the host that fits and has the most
+/// memory left.
+pub async fn choose(
+    db: &Db,
+    within: &str,
+    candidates: Vec<Object>,
+    needs: &Needs<'_>,
+) -> StoreResult<Object> {
     let mut best: Option<(i64, Object)> = None;
     let mut refusals = vec![];
     for host in candidates {
@@ -153,8 +167,7 @@ pub async fn place(db: &Db, target: &Object, needs: &Needs<'_>) -> StoreResult<O
     }
     best.map(|(_, h)| h).ok_or_else(|| {
         StoreError::Conflict(format!(
-            "no host in {} can take the VM: {}",
-            target.name,
+            "no host in {within} can take the VM: {}",
             if refusals.is_empty() {
                 "it has no hosts".to_string()
             } else {

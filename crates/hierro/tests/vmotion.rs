@@ -212,3 +212,123 @@ async fn vmotion_keeps_tcp_survives_a_dead_destination_and_refuses_early() {
     assert!(counter.read().unwrap() < counter.read().unwrap());
     assert_eq!(object(&center).await["data"]["host"], Value::String(h2));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn maintenance_mode_empties_a_host_of_three_vms() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let t = TestLab::up(24, 2, 0).await;
+    let center = hierro_lab::center::client(&t.lab).await.unwrap();
+    let hosts = call(
+        &center,
+        Method::GET,
+        "/api/inventory?kind=host",
+        Value::Null,
+    )
+    .await
+    .unwrap();
+    let id_of = |i: usize| {
+        hosts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["name"] == t.lab.hosts[i].name.as_str())
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (h1, h2) = (id_of(0), id_of(1));
+    // Three running VMs on h1, placed there through the center.
+    let names = ["m1", "m2", "m3"];
+    for (i, name) in names.iter().enumerate() {
+        let spec = t.lab.vm_spec(name, t.lab.vm_ip(10 + i as u32), 128);
+        center
+            .run(center.create_vm_placed(&spec, &h1, None).await)
+            .await
+            .unwrap();
+        center
+            .run(center.power(name, PowerOp::On).await)
+            .await
+            .unwrap();
+    }
+    // A client of m1, once it has booted.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut counter = loop {
+        match Counter::connect(t.lab.vm_ip(10)) {
+            Ok(c) => break c,
+            Err(e) => assert!(Instant::now() < deadline, "m1 never answered: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    counter.read().unwrap();
+
+    let path = format!("/api/hosts/{h1}/maintenance");
+    let task: hierro_api::Task = serde_json::from_value(
+        call(
+            &center,
+            Method::PUT,
+            &path,
+            serde_json::json!({"enabled": true}),
+        )
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    let done = center.wait(&task, |_| {}).await.unwrap();
+    assert_eq!(done.result, Some(serde_json::json!(3)));
+    // h1 runs nothing; h2 runs all three; the inventory says so.
+    let c1 = direct(&t, 0).await;
+    assert!(c1.vms().await.unwrap().is_empty());
+    let c2 = direct(&t, 1).await;
+    for name in names {
+        assert_eq!(
+            c2.vm(name).await.unwrap().power_state,
+            PowerState::PoweredOn
+        );
+    }
+    let vms = call(&center, Method::GET, "/api/inventory?kind=vm", Value::Null)
+        .await
+        .unwrap();
+    assert!(vms
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|v| v["data"]["host"] == Value::String(h2.clone())));
+    assert!(
+        counter.read().unwrap() < counter.read().unwrap(),
+        "a VM's TCP connection survived"
+    );
+    let events = center.events(None, None).await.unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.kind == "VmMigratedEvent")
+            .count(),
+        3,
+        "one migration event each, with its figures"
+    );
+    assert!(events
+        .iter()
+        .any(|e| e.kind == "VmMigratedEvent" && e.message.contains("downtime")));
+    // In maintenance mode h1 takes no new VM.
+    let spec = t.lab.vm_spec("late", t.lab.vm_ip(20), 128);
+    let e = center.create_vm_placed(&spec, &h1, None).await.unwrap_err();
+    assert!(e.to_string().contains("maintenance"), "{e}");
+    // Out of it, it does again.
+    let task: hierro_api::Task = serde_json::from_value(
+        call(
+            &center,
+            Method::PUT,
+            &path,
+            serde_json::json!({"enabled": false}),
+        )
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    center.wait(&task, |_| {}).await.unwrap();
+    center
+        .run(center.create_vm_placed(&spec, &h1, None).await)
+        .await
+        .unwrap();
+}

@@ -1,11 +1,13 @@
-//! Managed hosts through the API: add, disconnect, reconnect, remove.
+//! Managed hosts through the API: add, disconnect, reconnect, remove,
+//! lockdown, maintenance mode.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use hierro_http::{ApiError, ApiResult, Body};
 
-use super::journal::as_task;
+use super::journal::{as_task, TaskRun};
+use super::vms::{check_move, stats_text};
 use super::{
     authorize, AppState, BadRequest, Caller, Conflict, Forbidden, HostFailed, NotFound,
     Unauthorized,
@@ -257,4 +259,129 @@ pub async fn lockdown(
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceRequest {
+    enabled: bool,
+}
+
+/// Enters maintenance mode: the host takes no new VMs and no power-on, and
+/// every running VM moves by vMotion, one after the other, to the host of
+/// the cluster with the most memory left that can take it. If one cannot
+/// move, the host leaves maintenance mode again and the task fails. Exiting
+/// just lifts the mark.
+#[utoipa::path(
+    put,
+    path = "/api/hosts/{id}/maintenance",
+    tag = "hosts",
+    operation_id = "host_maintenance",
+    description = "Privilege: Host.Config.Maintenance on the host (and Resource.HotMigrate on its VMs).",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The host's object id")),
+    request_body = MaintenanceRequest,
+    responses(
+        (status = 202, description = "The task, running", body = hierro_api::Task),
+        BadRequest, Unauthorized, Forbidden, NotFound,
+    )
+)]
+pub async fn maintenance(
+    State(c): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(req): Body<MaintenanceRequest>,
+) -> ApiResult<(StatusCode, Json<hierro_api::Task>)> {
+    let host = managed(&c, &caller, &id, "Host.Config.Maintenance").await?;
+    let operation = if req.enabled {
+        "host.enterMaintenance"
+    } else {
+        "host.exitMaintenance"
+    };
+    let run = TaskRun::begin(&c, &caller, operation, (&id, &host.name)).await?;
+    let (follow, c2, name) = (run.clone(), c.clone(), host.name.clone());
+    let work = async move {
+        if !req.enabled {
+            hosts::set_maintenance(&c2.db, &host.id, false).await?;
+            return Ok(0);
+        }
+        hosts::set_maintenance(&c2.db, &host.id, true).await?;
+        let emptied = evacuate(&c2, &caller, &host, &follow).await;
+        if emptied.is_err() {
+            hosts::set_maintenance(&c2.db, &host.id, false).await?;
+        }
+        emptied
+    };
+    let message = move |moved: &usize| {
+        if req.enabled {
+            format!("Host {name} is in maintenance mode ({moved} VMs moved away)")
+        } else {
+            format!("Host {name} left maintenance mode")
+        }
+    };
+    let kind = if req.enabled {
+        "EnteredMaintenanceModeEvent"
+    } else {
+        "ExitMaintenanceModeEvent"
+    };
+    let task = run.spawn(work, kind, message).await?;
+    Ok((StatusCode::ACCEPTED, Json(task)))
+}
+
+/// Moves every running VM off `host`; returns how many moved.
+async fn evacuate(
+    c: &AppState,
+    caller: &Caller,
+    host: &Object,
+    follow: &TaskRun,
+) -> ApiResult<usize> {
+    let running: Vec<crate::vms::VmRef> = inventory::search(&c.db, Some(Kind::Vm), None)
+        .await?
+        .into_iter()
+        .filter(|o| o.data["host"] == host.id.as_str() && o.data["power_state"] == "poweredOn")
+        .filter_map(|o| crate::vms::as_vm(o).ok())
+        .collect();
+    let others: Vec<Object> = match &host.parent {
+        Some(parent) => inventory::children(&c.db, parent)
+            .await?
+            .into_iter()
+            .filter(|o| o.kind == Kind::Host && o.id != host.id)
+            .collect(),
+        None => vec![],
+    };
+    let total = running.len();
+    for (i, vm) in running.into_iter().enumerate() {
+        authorize(c, caller, &vm.object.id, "Resource.HotMigrate").await?;
+        let info = hosts::client(&c.db, &vm.host)
+            .await?
+            .vm(&vm.vm_id)
+            .await
+            .map_err(|e| ApiError::backend(e.to_string()))?;
+        let datacenter = inventory::datacenter_of(&c.db, &vm.object.id).await?;
+        let networks: Vec<String> = info.config.nics.iter().map(|n| n.network.clone()).collect();
+        let needs = crate::vms::Needs {
+            datacenter: &datacenter.id,
+            datastore: &info.datastore,
+            networks: &networks,
+            memory_mib: info.config.memory_mib,
+        };
+        let to = crate::vms::choose(&c.db, &host.name, others.clone(), &needs).await?;
+        let m = check_move(c, vm, to).await?;
+        let summary = m.summary();
+        let started = m.start(c, 500, true).await?;
+        let stats = m.finish(c, started, follow).await?;
+        crate::journal::event(
+            &c.db,
+            "VmMigratedEvent",
+            hierro_api::Severity::Info,
+            &host.id,
+            &host.name,
+            &caller.user,
+            &stats_text(&summary, &stats),
+            Some(follow.id),
+        )
+        .await?;
+        follow.progress(((i + 1) * 100 / total) as u8).await;
+    }
+    Ok(total)
 }

@@ -71,16 +71,19 @@ impl TaskRun {
     }
 
     /// Runs the work in the background and answers at once with the
-    /// running task, which the caller follows through /api/tasks/{id}.
-    pub async fn spawn<T, F>(self, work: F, done: (String, String)) -> ApiResult<Task>
+    /// running task, which the caller follows through /api/tasks/{id}. On
+    /// success the event `kind` says what `message` makes of the result.
+    pub async fn spawn<T, F, M>(self, work: F, kind: &'static str, message: M) -> ApiResult<Task>
     where
         T: Serialize + Send + 'static,
         F: std::future::Future<Output = ApiResult<T>> + Send + 'static,
+        M: FnOnce(&T) -> String + Send + 'static,
     {
         let task = self.snapshot().await?;
         tokio::spawn(async move {
             let result = work.await;
-            let _ = self.end(result, (&done.0, done.1)).await;
+            let text = result.as_ref().map(message).unwrap_or_default();
+            let _ = self.end(result, (kind, text)).await;
         });
         Ok(task)
     }

@@ -67,6 +67,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(hosts::reconnect))
         .routes(routes!(hosts::remove))
         .routes(routes!(hosts::lockdown))
+        .routes(routes!(hosts::maintenance))
         .routes(routes!(vms::list, vms::create))
         .routes(routes!(vms::info, vms::update, vms::delete))
         .routes(routes!(vms::power))

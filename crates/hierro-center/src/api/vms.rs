@@ -12,8 +12,8 @@ use axum::response::Response;
 use axum::Json;
 use futures_util::{SinkExt, StreamExt};
 use hierro_api::{
-    IncomingMigration, MigrateRequest, PowerOp, PowerState, Snapshot, SnapshotCreate, Task,
-    VmCreate, VmInfo, VmMigrate, VmUpdate,
+    IncomingMigration, IncomingReady, MigrateRequest, MigrationStats, PowerOp, PowerState,
+    Snapshot, SnapshotCreate, Task, VmCreate, VmInfo, VmMigrate, VmUpdate,
 };
 use hierro_client::{Client, ClientError};
 use hierro_http::{ApiError, ApiResult, Body};
@@ -166,10 +166,7 @@ pub async fn create(
     let client = hosts::client(&c.db, &host.id).await?;
     let host_task = client.create_vm(&req).await.map_err(from_host)?;
     let run = TaskRun::begin(&c, &caller, "VirtualMachine.create", (&folder, &req.name)).await?;
-    let done = (
-        "VmCreatedEvent".to_string(),
-        format!("Created VM {} on {}", req.name, host.name),
-    );
+    let done = format!("Created VM {} on {}", req.name, host.name);
     let (follow, c) = (run.clone(), c.clone());
     let work = async move {
         let finished = mirror(&follow, &client, host_task).await?;
@@ -182,7 +179,8 @@ pub async fn create(
         }
         Ok(inventory::get(&c.db, &obj.id).await?)
     };
-    Ok((StatusCode::ACCEPTED, Json(run.spawn(work, done).await?)))
+    let task = run.spawn(work, "VmCreatedEvent", |_| done).await?;
+    Ok((StatusCode::ACCEPTED, Json(task)))
 }
 
 /// The VMs the caller may see, as their hosts describe them.
@@ -252,7 +250,7 @@ async fn operate(
     caller: &Caller,
     vm: VmRef,
     operation: &str,
-    done: (&str, String),
+    done: (&'static str, String),
     start: impl AsyncFnOnce(&Client) -> Result<Task, ClientError>,
 ) -> ApiResult<Accepted> {
     let client = hosts::client(&c.db, &vm.host).await?;
@@ -273,7 +271,8 @@ async fn operate(
         }
         Ok(())
     };
-    let task = run.spawn(work, (done.0.to_string(), done.1)).await?;
+    let (kind, message) = done;
+    let task = run.spawn(work, kind, |_| message).await?;
     Ok((StatusCode::ACCEPTED, Json(task)))
 }
 
@@ -321,6 +320,12 @@ pub async fn power(
         PowerOp::Reset => ("VirtualMachine.Interact.Reset", "VmResettingEvent", "Reset"),
     };
     let vm = vm_ref(&c, &caller, &key, privilege).await?;
+    if op == PowerOp::On && inventory::get(&c.db, &vm.host).await?.data["maintenance"] == true {
+        return Err(ApiError::invalid_state(format!(
+            "the host of {} is in maintenance mode",
+            vm.object.name
+        )));
+    }
     let (id, name) = (vm.vm_id.clone(), vm.object.name.clone());
     let operation = format!("VirtualMachine.power.{}", op.as_str());
     let done = (kind, format!("{verb} {name}"));
@@ -613,6 +618,170 @@ where
     }
 }
 
+/// A vMotion checked and ready to start.
+pub(super) struct Move {
+    vm: VmRef,
+    info: VmInfo,
+    from: Object,
+    to: Object,
+    source: Client,
+    destination: Client,
+}
+
+/// Everything that can be checked before anything moves: the VM runs, and
+/// the destination is another connected host (not in maintenance mode) that
+/// sees the datastore, has the port groups, the memory and the same
+/// accelerator.
+pub(super) async fn check_move(c: &AppState, vm: VmRef, to: Object) -> ApiResult<Move> {
+    if to.kind != Kind::Host {
+        return Err(ApiError::bad_request(format!("{} is not a host", to.name)));
+    }
+    if to.id == vm.host {
+        return Err(ApiError::bad_request(format!(
+            "{} runs on {} already",
+            vm.object.name, to.name
+        )));
+    }
+    let source = hosts::client(&c.db, &vm.host).await?;
+    let info = source.vm(&vm.vm_id).await.map_err(from_host)?;
+    if info.power_state != PowerState::PoweredOn {
+        return Err(ApiError::invalid_state(format!(
+            "{} is {}: only a running VM migrates live",
+            vm.object.name, info.power_state
+        )));
+    }
+    let datacenter = inventory::datacenter_of(&c.db, &vm.object.id).await?;
+    let mut networks: Vec<String> = info.config.nics.iter().map(|n| n.network.clone()).collect();
+    networks.sort();
+    networks.dedup();
+    let needs = vms::Needs {
+        datacenter: &datacenter.id,
+        datastore: &info.datastore,
+        networks: &networks,
+        memory_mib: info.config.memory_mib,
+    };
+    if let Err(why) = vms::fit(&c.db, &to, &needs).await? {
+        return Err(ApiError::invalid_state(format!(
+            "cannot migrate {}: {why}",
+            vm.object.name
+        )));
+    }
+    let from = inventory::get(&c.db, &vm.host).await?;
+    if from.data["accel"] != to.data["accel"] {
+        return Err(ApiError::invalid_state(format!(
+            "cannot migrate {}: {} runs VMs with {}, {} with {}",
+            vm.object.name, from.name, from.data["accel"], to.name, to.data["accel"]
+        )));
+    }
+    let destination = hosts::client(&c.db, &to.id).await?;
+    Ok(Move {
+        vm,
+        info,
+        from,
+        to,
+        source,
+        destination,
+    })
+}
+
+impl Move {
+    /// Has the destination get ready and the source start sending; the
+    /// VM's object is kept through the move (see `migrations`).
+    pub(super) async fn start(
+        &self,
+        c: &AppState,
+        downtime_ms: u64,
+        auto_converge: bool,
+    ) -> ApiResult<(IncomingReady, Task)> {
+        crate::migrations::begin(&c.db, &self.vm.object.id, &self.from.id, &self.to.id).await?;
+        let started = async {
+            let folder = hierro_api::DatastorePath::parse(&self.info.folder)
+                .map_err(ApiError::internal)?
+                .path;
+            let ready = self
+                .destination
+                .migrate_incoming(&IncomingMigration {
+                    vm: self.info.id,
+                    datastore: self.info.datastore.clone(),
+                    folder,
+                })
+                .await
+                .map_err(from_host)?;
+            let send = MigrateRequest {
+                uri: ready.uri.clone(),
+                downtime_ms,
+                auto_converge,
+            };
+            let task = self
+                .source
+                .migrate(&self.vm.vm_id, &send)
+                .await
+                .map_err(from_host)?;
+            Ok::<_, ApiError>((ready, task))
+        }
+        .await;
+        if started.is_err() {
+            crate::migrations::end(&c.db, &self.vm.object.id).await?;
+        }
+        started
+    }
+
+    /// Follows the source's pre-copy (its progress into `follow`) until the
+    /// VM runs on the destination, and records where it is.
+    pub(super) async fn finish(
+        self,
+        c: &AppState,
+        (ready, sending): (IncomingReady, Task),
+        follow: &TaskRun,
+    ) -> ApiResult<MigrationStats> {
+        let outcome = async {
+            let sent = mirror(follow, &self.source, sending).await?;
+            // The destination's task ends when the VM runs there.
+            let arriving = self.destination.task(ready.task).await.map_err(from_host)?;
+            self.destination
+                .wait(&arriving, |_| {})
+                .await
+                .map_err(from_host)?;
+            let moved = self
+                .destination
+                .vm(&self.vm.vm_id)
+                .await
+                .map_err(from_host)?;
+            let parent = self.vm.object.parent.clone().unwrap_or_default();
+            host_sync::record_vm(&c.db, &self.to.id, &parent, &moved).await?;
+            Ok::<_, ApiError>(
+                serde_json::from_value(sent.result.unwrap_or_default()).unwrap_or_default(),
+            )
+        }
+        .await;
+        if outcome.is_err() {
+            // It still runs on the source: say so before the destination's
+            // "gone" can arrive unguarded.
+            let _ = refresh(c, &self.source, &self.vm).await;
+        }
+        crate::migrations::end(&c.db, &self.vm.object.id).await?;
+        outcome
+    }
+
+    /// The event text of a finished move.
+    pub(super) fn summary(&self) -> String {
+        format!(
+            "Migrated {} from {} to {}",
+            self.vm.object.name, self.from.name, self.to.name
+        )
+    }
+}
+
+pub(super) fn stats_text(summary: &str, s: &MigrationStats) -> String {
+    format!(
+        "{summary}: downtime {} ms, total {} ms, {} MiB sent in {} passes",
+        s.downtime_ms,
+        s.total_ms,
+        s.bytes >> 20,
+        s.passes
+    )
+}
+
 /// vMotion: moves a running VM to another host that sees its datastore and
 /// has its port groups and the memory. The center checks, has the
 /// destination get ready, then the source send; the answer is a task that
@@ -640,119 +809,18 @@ pub async fn migrate(
 ) -> ApiResult<Accepted> {
     let vm = vm_ref(&c, &caller, &key, "Resource.HotMigrate").await?;
     authorize(&c, &caller, &req.host, "Resource.AssignVMToPool").await?;
-    let dest = inventory::get(&c.db, &req.host).await?;
-    if dest.kind != Kind::Host {
-        return Err(ApiError::bad_request(format!(
-            "{} is not a host",
-            dest.name
-        )));
-    }
-    if dest.id == vm.host {
-        return Err(ApiError::bad_request(format!(
-            "{} runs on {} already",
-            vm.object.name, dest.name
-        )));
-    }
-    let source = hosts::client(&c.db, &vm.host).await?;
-    let info = source.vm(&vm.vm_id).await.map_err(from_host)?;
-    if info.power_state != PowerState::PoweredOn {
-        return Err(ApiError::invalid_state(format!(
-            "{} is {}: only a running VM migrates live",
-            vm.object.name, info.power_state
-        )));
-    }
-    // Everything that can be checked before anything moves.
-    let datacenter = inventory::datacenter_of(&c.db, &vm.object.id).await?;
-    let mut networks: Vec<String> = info.config.nics.iter().map(|n| n.network.clone()).collect();
-    networks.dedup();
-    let needs = vms::Needs {
-        datacenter: &datacenter.id,
-        datastore: &info.datastore,
-        networks: &networks,
-        memory_mib: info.config.memory_mib,
-    };
-    if let Err(why) = vms::fit(&c.db, &dest, &needs).await? {
-        return Err(ApiError::invalid_state(format!(
-            "cannot migrate {}: {why}",
-            vm.object.name
-        )));
-    }
-    let source_host = inventory::get(&c.db, &vm.host).await?;
-    if source_host.data["accel"] != dest.data["accel"] {
-        return Err(ApiError::invalid_state(format!(
-            "cannot migrate {}: {} runs VMs with {}, {} with {}",
-            vm.object.name,
-            source_host.name,
-            source_host.data["accel"],
-            dest.name,
-            dest.data["accel"]
-        )));
-    }
-    let folder = hierro_api::DatastorePath::parse(&info.folder)
-        .map_err(ApiError::internal)?
-        .path;
-    let destination = hosts::client(&c.db, &dest.id).await?;
-    crate::migrations::begin(&c.db, &vm.object.id, &vm.host, &dest.id).await?;
-    let started = async {
-        let ready = destination
-            .migrate_incoming(&IncomingMigration {
-                vm: info.id,
-                datastore: info.datastore.clone(),
-                folder,
-            })
-            .await
-            .map_err(from_host)?;
-        let send = MigrateRequest {
-            uri: ready.uri.clone(),
-            downtime_ms: req.downtime_ms,
-            auto_converge: req.auto_converge,
-        };
-        let task = source.migrate(&vm.vm_id, &send).await.map_err(from_host)?;
-        Ok::<_, ApiError>((ready, task))
-    }
-    .await;
-    let (ready, send_task) = match started {
-        Ok(s) => s,
-        Err(e) => {
-            crate::migrations::end(&c.db, &vm.object.id).await?;
-            return Err(e);
-        }
-    };
-    let run = TaskRun::begin(
-        &c,
-        &caller,
-        "VirtualMachine.migrate",
-        (&vm.object.id, &vm.object.name),
-    )
-    .await?;
-    let done = (
-        "VmMigratedEvent".to_string(),
-        format!("Migrated {} to {}", vm.object.name, dest.name),
-    );
+    let to = inventory::get(&c.db, &req.host).await?;
+    let m = check_move(&c, vm, to).await?;
+    let started = m.start(&c, req.downtime_ms, req.auto_converge).await?;
+    let (id, name) = (m.vm.object.id.clone(), m.vm.object.name.clone());
+    let run = TaskRun::begin(&c, &caller, "VirtualMachine.migrate", (&id, &name)).await?;
+    let summary = m.summary();
     let (follow, c) = (run.clone(), c.clone());
-    let work = async move {
-        let outcome = async {
-            let sent = mirror(&follow, &source, send_task).await?;
-            // The destination's task ends when the VM runs there.
-            let arrived = destination.task(ready.task).await.map_err(from_host)?;
-            destination
-                .wait(&arrived, |_| {})
-                .await
-                .map_err(from_host)?;
-            let moved = destination.vm(&vm.vm_id).await.map_err(from_host)?;
-            let parent = vm.object.parent.clone().unwrap_or_default();
-            host_sync::record_vm(&c.db, &dest.id, &parent, &moved).await?;
-            Ok::<_, ApiError>(sent.result.unwrap_or_default())
-        }
-        .await;
-        if outcome.is_err() {
-            // It still runs on the source: say so before the destination's
-            // "gone" can arrive unguarded.
-            let _ = refresh(&c, &source, &vm).await;
-        }
-        crate::migrations::end(&c.db, &vm.object.id).await?;
-        outcome
-    };
-    let task = run.spawn(work, done).await?;
+    let work = async move { m.finish(&c, started, &follow).await };
+    let task = run
+        .spawn(work, "VmMigratedEvent", move |stats| {
+            stats_text(&summary, stats)
+        })
+        .await?;
     Ok((StatusCode::ACCEPTED, Json(task)))
 }

@@ -522,6 +522,12 @@ pub async fn host(
             )
             .await?;
         }
+        HostCmd::Maintenance { id, mode } => {
+            let body = json!({"enabled": mode == "on"});
+            let path = format!("/api/hosts/{id}/maintenance");
+            let task = serde_json::from_value(call(c, Method::PUT, &path, Some(body)).await?)?;
+            crate::output::wait_task(c, task, out).await?;
+        }
         _ => unreachable!("not a center verb"),
     }
     Ok(())

@@ -59,6 +59,13 @@ pub enum HostCmd {
         #[arg(value_parser = ["on", "off"])]
         mode: String,
     },
+    /// Enter maintenance mode (its running VMs move to the cluster's other
+    /// hosts) or leave it (center).
+    Maintenance {
+        id: String,
+        #[arg(value_parser = ["on", "off"])]
+        mode: String,
+    },
     /// Show the host's summary.
     Info,
     /// The host's virtual network.
@@ -102,7 +109,8 @@ pub async fn run(cmd: HostCmd, conn: &ConnArgs, out: Output) -> anyhow::Result<(
         | HostCmd::Disconnect { .. }
         | HostCmd::Reconnect { .. }
         | HostCmd::Remove { .. }
-        | HostCmd::Lockdown { .. }) => {
+        | HostCmd::Lockdown { .. }
+        | HostCmd::Maintenance { .. }) => {
             super::center_verbs::host(&conn.client().await?, cmd, out).await
         }
         HostCmd::Net(cmd) => super::net::run(cmd, &conn.client().await?, out).await,
