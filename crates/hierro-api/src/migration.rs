@@ -59,7 +59,7 @@ pub struct MigrationStats {
     pub bytes: u64,
     /// Passes over dirty memory.
     pub passes: u64,
-    /// How far auto-converge slowed the guest at the end (percent).
+    /// The most auto-converge throttled the guest's vCPUs (percent).
     pub cpu_throttle_pct: u64,
 }
 

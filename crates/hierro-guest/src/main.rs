@@ -7,11 +7,14 @@
 //! - `traffic`: a traffic generator and sink (TCP or UDP).
 //! - `frame`: raw Ethernet frames (forged source MACs, VLAN tags) and a counter
 //!   of received frames, for testing a virtual switch's security policies.
+//! - `dirty`: keeps writing to a block of memory (a guest that dirties
+//!   memory fast, for live migration).
 //!
 //! The guest's /init is a busybox shell script (see the hierro-image crate).
 
 mod agent;
 mod counter;
+mod dirty;
 mod frame;
 mod opts;
 mod qga;
@@ -28,7 +31,8 @@ const USAGE: &str = "usage:
   hierro-guest traffic send --to IP:PORT --seconds S [--udp] [--size BYTES]
   hierro-guest frame send --iface IF --dst MAC --src MAC [--vlan N] [--count 1]
       [--interval-ms 100] [--ethertype 0x88b5]
-  hierro-guest frame count --iface IF [--dst MAC] [--src MAC] [--ethertype T] --seconds S";
+  hierro-guest frame count --iface IF [--dst MAC] [--src MAC] [--ethertype T] --seconds S
+  hierro-guest dirty [--mib 64]";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -37,6 +41,7 @@ fn main() {
         Some("counter") => counter::main(&args[1..]),
         Some("traffic") => traffic::main(&args[1..]),
         Some("frame") => frame::main(&args[1..]),
+        Some("dirty") => dirty::main(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())

@@ -211,6 +211,30 @@ async fn vmotion_keeps_tcp_survives_a_dead_destination_and_refuses_early() {
     let mut counter = Counter::connect(vm.ip).unwrap();
     assert!(counter.read().unwrap() < counter.read().unwrap());
     assert_eq!(object(&center).await["data"]["host"], Value::String(h2));
+
+    // A guest that rewrites 96 MiB over and over never lets the pre-copy
+    // catch up; auto-converge slows its vCPUs until it does.
+    let started = common::guest_sh(
+        &t.lab,
+        1,
+        &id,
+        "setsid hierro-guest dirty --mib 96 >/dev/null 2>&1 </dev/null & sleep 2; pidof hierro-guest | wc -w",
+    )
+    .await;
+    // The agent, the counter service, and now the workload.
+    assert_eq!(started.trim(), "3", "the workload runs");
+    let task = center.migrate_to(&vm.name, &migrate_to(&h1)).await.unwrap();
+    let done = center.wait(&task, |_| {}).await.unwrap();
+    let stats: MigrationStats = serde_json::from_value(done.result.unwrap()).unwrap();
+    eprintln!("vMotion of a guest dirtying 96 MiB: {stats:?}");
+    assert!(
+        stats.cpu_throttle_pct > 0,
+        "auto-converge throttled: {stats:?}"
+    );
+    assert_eq!(
+        c1.vm(&vm.name).await.unwrap().power_state,
+        PowerState::PoweredOn
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -41,14 +41,12 @@ pub async fn both() -> Vec<TestDb> {
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some((admin_url, name)) = self.cleanup.take() {
-            let pool = self.db.pool.clone();
+            // Not pool.close(): its connections live on the test's runtime,
+            // which waits here. The FORCE drop ends them from the server.
             std::thread::spawn(move || {
                 tokio::runtime::Runtime::new()
                     .unwrap()
-                    .block_on(async move {
-                        pool.close().await;
-                        let _ = Db::drop_database(&admin_url, &name).await;
-                    })
+                    .block_on(Db::drop_database(&admin_url, &name))
             })
             .join()
             .ok();
