@@ -8,7 +8,8 @@
 //! before each step, so `down` can undo a lab that was only half made.
 
 pub mod center;
-mod netns;
+pub mod netns;
+pub mod probe;
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};

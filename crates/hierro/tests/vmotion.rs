@@ -276,14 +276,7 @@ async fn maintenance_mode_empties_a_host_of_three_vms() {
             .unwrap();
     }
     // A client of m1, once it has booted.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let mut counter = loop {
-        match Counter::connect(t.lab.vm_ip(10)) {
-            Ok(c) => break c,
-            Err(e) => assert!(Instant::now() < deadline, "m1 never answered: {e}"),
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let mut counter = Counter::connect_within(t.lab.vm_ip(10), Duration::from_secs(120)).unwrap();
     counter.read().unwrap();
 
     let path = format!("/api/hosts/{h1}/maintenance");

@@ -104,98 +104,18 @@ impl Drop for TestLab {
     }
 }
 
-/// One TCP connection to a guest's counter service.
-pub struct Counter {
-    reader: BufReader<TcpStream>,
-}
+pub use hierro_lab::probe::Counter;
 
-impl Counter {
-    /// Connects, allowing the service a few seconds to start listening (the
-    /// guest agent that a test waits for starts at the same moment).
-    pub fn connect(ip: Ipv4Addr) -> std::io::Result<Counter> {
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        let s = loop {
-            match TcpStream::connect_timeout(&(ip, 7777).into(), Duration::from_secs(5)) {
-                Err(e)
-                    if e.kind() == std::io::ErrorKind::ConnectionRefused
-                        && std::time::Instant::now() < deadline =>
-                {
-                    std::thread::sleep(Duration::from_millis(100))
-                }
-                other => break other?,
-            }
-        };
-        s.set_read_timeout(Some(Duration::from_secs(5)))?;
-        s.set_nodelay(true)?;
-        Ok(Counter {
-            reader: BufReader::new(s),
-        })
-    }
-
-    pub fn read(&mut self) -> std::io::Result<u64> {
-        self.reader.get_mut().write_all(b"\n")?;
-        let mut line = String::new();
-        if self.reader.read_line(&mut line)? == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        line.trim()
-            .parse()
-            .map_err(|_| std::io::Error::other(format!("counter said {line:?}")))
-    }
-}
-
-/// Runs a shell command in the guest through its agent (guest-exec), the way
-/// a test looks inside a VM. Returns stdout.
+/// Runs a shell command in a lab VM through its agent; returns stdout.
 pub async fn guest_sh(lab: &Lab, host: usize, vm_id: &str, script: &str) -> String {
-    use base64::Engine;
-    let qga = hierro_qemu::Qga::new(
-        &lab.hosts[host]
-            .run_dir
-            .join("vms")
-            .join(vm_id)
-            .join("qga.sock"),
-    );
-    // Generous: TCG guests on a loaded two-core machine can be slow to answer.
-    let t = Duration::from_secs(30);
-    let started: serde_json::Value = qga
-        .call(
-            "guest-exec",
-            json!({"path": "/bin/sh", "arg": ["-c", script], "capture-output": true}),
-            t,
-        )
+    let socket = lab.hosts[host]
+        .run_dir
+        .join("vms")
+        .join(vm_id)
+        .join("qga.sock");
+    hierro_lab::probe::guest_sh(&socket, script)
         .await
-        .expect("guest-exec");
-    let pid = started["pid"].as_i64().unwrap();
-    loop {
-        // Asking again is harmless, and a conversation that a loaded guest
-        // drops is then simply retried on a fresh connection.
-        let mut st = None;
-        for _ in 0..3 {
-            match qga
-                .call::<serde_json::Value>(
-                    "guest-exec-status",
-                    json!({ "pid": pid }),
-                    Duration::from_secs(10),
-                )
-                .await
-            {
-                Ok(v) => {
-                    st = Some(v);
-                    break;
-                }
-                Err(e) => eprintln!("guest-exec-status, retrying: {e}"),
-            }
-        }
-        let st = st.expect("guest-exec-status answered none of three tries");
-        if st["exited"] == json!(true) {
-            let out = st["out-data"].as_str().unwrap_or("");
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(out)
-                .unwrap();
-            return String::from_utf8_lossy(&bytes).into_owned();
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        .expect("a command in the guest")
 }
 
 /// Polls `ready` until it holds; fails naming `what` after `limit`.

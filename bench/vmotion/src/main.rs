@@ -1,0 +1,372 @@
+//! `bench/vmotion`: live migration of 256 MiB and 1 GiB guests, idle and
+//! dirtying memory, through the center between two lab hosts (over the
+//! vMotion VMkernel ports and vswitchd), side by side with a plain
+//! QEMU-to-QEMU migration of the same guest started by hand (both QEMUs in
+//! the lab's fabric namespace, taps on its Linux bridge, migrating over
+//! loopback) with the same settings: 500 ms downtime goal, auto-converge,
+//! no bandwidth cap. For each: QEMU's downtime, the largest gap a client
+//! reading the guest's TCP counter every 10 ms sees, the total time, and
+//! the memory sent.
+//!
+//! Run: `scripts/bench-vmotion.sh` (root, after scripts/build-image.sh).
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Parser;
+use hierro_api::{MigrationStats, PowerOp, VmMigrate};
+use hierro_client::Client;
+use hierro_lab::probe::{guest_sh, Counter};
+use hierro_lab::Lab;
+use hierro_qemu::{LaunchSpec, NicLaunch, Qmp, RunPaths};
+use serde_json::{json, Value};
+
+#[derive(Parser)]
+struct Args {
+    #[arg(long, default_value = "image")]
+    image: PathBuf,
+    /// The `hierro` binary (host agents and center).
+    #[arg(long, default_value = "target/release/hierro")]
+    hierro: PathBuf,
+    #[arg(long, default_value = "/tmp/hierro-bench-vmotion")]
+    dir: PathBuf,
+}
+
+const LAB_ID: u8 = 31;
+
+/// A guest size, and how much memory its workload rewrites (none: idle).
+struct Case {
+    memory_mib: u64,
+    dirty_mib: Option<u64>,
+}
+
+/// One migration's figures.
+struct Figures {
+    stats: MigrationStats,
+    gap: Duration,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let args = Args::parse();
+    if args.dir.join("lab.json").exists() {
+        hierro_lab::down(&args.dir).await?;
+    }
+    let lab = hierro_lab::up(&hierro_lab::LabOptions {
+        dir: args.dir.clone(),
+        id: LAB_ID,
+        hosts: 2,
+        vms_per_host: 0,
+        vm_memory_mib: 256,
+        image_dir: args.image.clone(),
+        hierro_bin: std::fs::canonicalize(&args.hierro).context("the hierro binary")?,
+        center: true,
+        postgres: None,
+    })
+    .await?;
+    let result = run(&args, &lab).await;
+    hierro_lab::down(&args.dir).await?;
+    let rows = result?;
+    println!("\nvMotion through the center against plain QEMU-to-QEMU migration (TCG guests)\n");
+    println!("| guest | workload | ours: downtime / client gap (ms) | ours: total (ms), MiB, passes | plain QEMU: downtime / client gap (ms) | plain: total (ms), MiB, passes | total, ours / plain |");
+    println!("|---|---|---|---|---|---|---|");
+    for (case, ours, plain) in &rows {
+        let workload = match case.dirty_mib {
+            Some(m) => format!("rewrites {m} MiB"),
+            None => "idle".into(),
+        };
+        let cell = |f: &Figures| {
+            (
+                format!("{} / {}", f.stats.downtime_ms, f.gap.as_millis()),
+                format!(
+                    "{}, {}, {}",
+                    f.stats.total_ms,
+                    f.stats.bytes >> 20,
+                    f.stats.passes
+                ),
+            )
+        };
+        let (o1, o2) = cell(ours);
+        let (p1, p2) = cell(plain);
+        println!(
+            "| {} MiB | {workload} | {o1} | {o2} | {p1} | {p2} | {:.2} |",
+            case.memory_mib,
+            ours.stats.total_ms as f64 / plain.stats.total_ms.max(1) as f64
+        );
+    }
+    Ok(())
+}
+
+async fn run(args: &Args, lab: &Lab) -> anyhow::Result<Vec<(Case, Figures, Figures)>> {
+    let center = hierro_lab::center::client(lab).await?;
+    let hosts = center
+        .call_json(reqwest::Method::GET, "/api/inventory?kind=host", None)
+        .await?;
+    let host_id = |i: usize| -> anyhow::Result<String> {
+        hosts
+            .as_array()
+            .and_then(|a| a.iter().find(|h| h["name"] == lab.hosts[i].name.as_str()))
+            .and_then(|h| h["id"].as_str())
+            .map(str::to_string)
+            .context("the lab's hosts in the center")
+    };
+    let (h1, h2) = (host_id(0)?, host_id(1)?);
+    let cases = [
+        Case {
+            memory_mib: 256,
+            dirty_mib: None,
+        },
+        Case {
+            memory_mib: 256,
+            dirty_mib: Some(96),
+        },
+        Case {
+            memory_mib: 1024,
+            dirty_mib: None,
+        },
+        Case {
+            memory_mib: 1024,
+            dirty_mib: Some(384),
+        },
+    ];
+    let mut rows = vec![];
+    for (i, case) in cases.into_iter().enumerate() {
+        eprintln!(
+            "{} MiB, {}",
+            case.memory_mib,
+            case.dirty_mib
+                .map_or("idle".into(), |m| format!("dirty {m} MiB"))
+        );
+        let ours = ours(lab, &center, (&h1, &h2), &case, i as u32).await?;
+        let plain = plain(args, lab, &case, i as u32).await?;
+        rows.push((case, ours, plain));
+    }
+    Ok(rows)
+}
+
+/// Reads the counter every 10 ms until told to stop; the largest gap.
+struct Reader {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<Result<Duration, String>>,
+}
+
+impl Reader {
+    async fn start(ip: Ipv4Addr) -> anyhow::Result<Reader> {
+        let mut counter = tokio::task::spawn_blocking(move || {
+            Counter::connect_within(ip, Duration::from_secs(180))
+        })
+        .await??;
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let (mut gap, mut last) = (Duration::ZERO, Instant::now());
+            while !flag.load(Ordering::Relaxed) {
+                counter.read().map_err(|e| e.to_string())?;
+                gap = gap.max(last.elapsed());
+                last = Instant::now();
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Ok(gap)
+        });
+        Ok(Reader { stop, thread })
+    }
+
+    async fn finish(self) -> anyhow::Result<Duration> {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("the reader panicked"))?
+            .map_err(|e| anyhow::anyhow!("the client lost the guest: {e}"))
+    }
+}
+
+async fn start_dirtying(qga: &Path, mib: u64) -> anyhow::Result<()> {
+    let script =
+        format!("setsid hierro-guest dirty --mib {mib} >/dev/null 2>&1 </dev/null & sleep 2");
+    guest_sh(qga, &script).await?;
+    Ok(())
+}
+
+/// Ours: a VM made through the center on h1, moved to h2 by the center.
+async fn ours(
+    lab: &Lab,
+    center: &Client,
+    (h1, h2): (&str, &str),
+    case: &Case,
+    n: u32,
+) -> anyhow::Result<Figures> {
+    let name = format!("bench{n}");
+    let ip = lab.vm_ip(n);
+    let spec = lab.vm_spec(&name, ip, case.memory_mib);
+    center
+        .run(center.create_vm_placed(&spec, h1, None).await)
+        .await?;
+    center.run(center.power(&name, PowerOp::On).await).await?;
+    let reader = Reader::start(ip).await?;
+    if let Some(mib) = case.dirty_mib {
+        let id = center.vm(&name).await?.id.to_string();
+        let qga = lab.hosts[0].run_dir.join("vms").join(id).join("qga.sock");
+        start_dirtying(&qga, mib).await?;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let req = VmMigrate {
+        host: h2.to_string(),
+        downtime_ms: 500,
+        auto_converge: true,
+    };
+    let done = center
+        .wait(&center.migrate_to(&name, &req).await?, |_| {})
+        .await?;
+    let stats: MigrationStats =
+        serde_json::from_value(done.result.context("the migration's figures")?)?;
+    let gap = reader.finish().await?;
+    center.run(center.power(&name, PowerOp::Off).await).await?;
+    center.run(center.delete_vm(&name).await).await?;
+    Ok(Figures { stats, gap })
+}
+
+/// The peer: the same guest in two QEMUs started by hand in the fabric
+/// namespace, migrated with QMP over loopback.
+async fn plain(args: &Args, lab: &Lab, case: &Case, n: u32) -> anyhow::Result<Figures> {
+    let dir = args.dir.join(format!("plain{n}"));
+    std::fs::create_dir_all(&dir)?;
+    let disk = dir.join("disk.qcow2");
+    hierro_qemu::img::create(&disk, 64)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let ip = lab.vm_ip(50 + n);
+    let mac = format!("52:54:00:99:00:{n:02x}");
+    let config = hierro_api::VmConfig {
+        id: uuid::Uuid::new_v4(),
+        name: format!("plain{n}"),
+        cpus: 1,
+        memory_mib: case.memory_mib,
+        disk: hierro_api::DiskConfig {
+            file: "disk.qcow2".into(),
+            size_mib: 64,
+            clone_of: None,
+        },
+        boot: hierro_api::Boot::Disk,
+        nics: vec![hierro_api::Nic {
+            network: String::new(),
+            mac: mac.clone(),
+            ip: Some(format!("{ip}/24")),
+            gateway: Some(lab.gateway.to_string()),
+        }],
+        created: chrono::Utc::now(),
+    };
+    let images = lab.datastore_dir.join("images");
+    let spec = |tap: &str, incoming: bool| LaunchSpec {
+        name: config.name.clone(),
+        uuid: config.id.to_string(),
+        accel: hierro_qemu::accel::detect(),
+        cpus: 1,
+        memory_mib: case.memory_mib,
+        disk: disk.clone(),
+        kernel: Some((
+            images.join("vmlinuz"),
+            Some(images.join("initrd.img")),
+            hierro_host::vm::actor::kernel_cmdline(&config, ""),
+        )),
+        nics: vec![NicLaunch {
+            tap: tap.into(),
+            mac: mac.clone(),
+        }],
+        serial_log: dir.join("serial.log"),
+        loadvm: None,
+        incoming,
+    };
+    let fabric = lab.fabric_ns.as_str();
+    hierro_lab::netns::ip(&["-n", fabric, "link", "set", "lo", "up"]).await?;
+    let (src_run, dst_run) = (
+        RunPaths::new(dir.join("src")),
+        RunPaths::new(dir.join("dst")),
+    );
+    let (src_tap, dst_tap) = (format!("plain{n}s"), format!("plain{n}d"));
+    start_in(fabric, &spec(&src_tap, false), &src_run, &src_tap).await?;
+    let result = async {
+        let reader = Reader::start(ip).await?;
+        if let Some(mib) = case.dirty_mib {
+            start_dirtying(&src_run.qga(), mib).await?;
+        }
+        start_in(fabric, &spec(&dst_tap, true), &dst_run, &dst_tap).await?;
+        let dst = Qmp::connect(&dst_run.qmp()).await?;
+        dst.execute_value("migrate-incoming", json!({"uri": "tcp:127.0.0.1:0"}))
+            .await?;
+        let info = dst.execute_value("query-migrate", json!({})).await?;
+        let port = &info["socket-address"][0]["port"];
+        let port = port
+            .as_str()
+            .map(str::to_string)
+            .or_else(|| port.as_u64().map(|p| p.to_string()))
+            .context("the incoming port")?;
+        let src = Qmp::connect(&src_run.qmp()).await?;
+        src.execute_value(
+            "migrate-set-capabilities",
+            json!({"capabilities": [{"capability": "auto-converge", "state": true}]}),
+        )
+        .await?;
+        src.execute_value(
+            "migrate-set-parameters",
+            json!({"downtime-limit": 500, "max-bandwidth": 10u64 << 30}),
+        )
+        .await?;
+        src.execute_value("migrate", json!({"uri": format!("tcp:127.0.0.1:{port}")}))
+            .await?;
+        let mut throttled = 0;
+        let info = loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let info = src.execute_value("query-migrate", json!({})).await?;
+            throttled = throttled.max(number(&info["cpu-throttle-percentage"]));
+            match info["status"].as_str().unwrap_or("") {
+                "completed" => break info,
+                s @ ("failed" | "cancelled") => anyhow::bail!("plain migration {s}: {info}"),
+                _ => {}
+            }
+        };
+        let stats = MigrationStats {
+            downtime_ms: number(&info["downtime"]),
+            total_ms: number(&info["total-time"]),
+            setup_ms: number(&info["setup-time"]),
+            bytes: number(&info["ram"]["transferred"]),
+            passes: number(&info["ram"]["dirty-sync-count"]),
+            cpu_throttle_pct: throttled,
+        };
+        let gap = reader.finish().await?;
+        Ok(Figures { stats, gap })
+    }
+    .await;
+    for run in [&src_run, &dst_run] {
+        if let Some(pid) = run.live_pid() {
+            hierro_qemu::process::stop(pid, None).await;
+        }
+    }
+    result
+}
+
+fn number(v: &Value) -> u64 {
+    v.as_u64().unwrap_or(0)
+}
+
+/// Starts QEMU in a namespace and plugs its tap into the fabric's bridge.
+async fn start_in(ns: &str, spec: &LaunchSpec, run: &RunPaths, tap: &str) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&run.dir)?;
+    run.clear();
+    let out = tokio::process::Command::new("ip")
+        .args(["netns", "exec", ns, hierro_qemu::launch::QEMU])
+        .args(spec.args(run))
+        .output()
+        .await?;
+    anyhow::ensure!(
+        out.status.success(),
+        "plain QEMU: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    hierro_lab::netns::ip(&["-n", ns, "link", "set", tap, "master", "fabric0", "up"]).await
+}
