@@ -161,6 +161,12 @@ async fn vmotion_keeps_tcp_survives_a_dead_destination_and_refuses_early() {
         PowerState::PoweredOn
     );
     assert!(c1.vm(&vm.name).await.is_err(), "gone from the source");
+    // The lease of the VM's folder went with it.
+    let folder = t.lab.datastore_dir.join(&vm.name);
+    assert_eq!(
+        hierro_host::vm::lease::holder(&folder).as_deref(),
+        Some(t.lab.hosts[1].name.as_str())
+    );
     let after = object(&center).await;
     assert_eq!(after["id"], before["id"]);
     assert_eq!(after["parent"], before["parent"]);
@@ -211,6 +217,11 @@ async fn vmotion_keeps_tcp_survives_a_dead_destination_and_refuses_early() {
     let mut counter = Counter::connect(vm.ip).unwrap();
     assert!(counter.read().unwrap() < counter.read().unwrap());
     assert_eq!(object(&center).await["data"]["host"], Value::String(h2));
+    assert_eq!(
+        hierro_host::vm::lease::holder(&folder).as_deref(),
+        Some(t.lab.hosts[1].name.as_str()),
+        "the lease stays with the source"
+    );
 
     // A guest that rewrites 96 MiB over and over never lets the pre-copy
     // catch up; auto-converge slows its vCPUs until it does.

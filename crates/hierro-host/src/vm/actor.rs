@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 
 mod migrate;
 
-use super::{snapshots, spec, Vm};
+use super::{lease, snapshots, spec, Vm};
 use crate::error::{ApiError, ApiResult};
 use crate::tasks::TaskHandle;
 use crate::{net, Host};
@@ -105,6 +105,7 @@ impl Actor {
 
     pub async fn run(mut self, mut jobs: mpsc::UnboundedReceiver<Job>) {
         let mut events: Option<tokio::sync::broadcast::Receiver<QmpEvent>> = None;
+        let mut renew = tokio::time::interval(lease::RENEW);
         loop {
             let qmp = self.qmp.clone();
             if qmp.is_none() {
@@ -126,10 +127,16 @@ impl Actor {
                     None => std::future::pending().await,
                 }
             };
+            let running = self.vm.power() == PowerState::PoweredOn;
             tokio::select! {
                 Some(ev) = event => {
                     if ev.event == "NIC_RX_FILTER_CHANGED" {
                         self.refresh_macs().await;
+                    }
+                }
+                _ = renew.tick(), if running => {
+                    if let Err(e) = lease::hold(&self.vm.folder, &self.host.config.name) {
+                        tracing::error!(vm = %self.vm.name(), "renewing the lease: {e}");
                     }
                 }
                 job = jobs.recv() => {
@@ -202,8 +209,15 @@ impl Actor {
     async fn power_on(&mut self, task: &TaskHandle, loadvm: Option<String>) -> ApiResult<()> {
         self.require(PowerState::PoweredOff, "power on")?;
         let spec = self.launch_spec(loadvm, false)?;
+        lease::acquire(&self.vm.folder, &self.host.config.name)?;
         task.progress(10);
-        let pid = self.start_qemu(&spec).await?;
+        let pid = match self.start_qemu(&spec).await {
+            Ok(pid) => pid,
+            Err(e) => {
+                lease::release(&self.vm.folder, &self.host.config.name);
+                return Err(e);
+            }
+        };
         task.progress(60);
         self.running(pid).await;
         task.event(
@@ -390,6 +404,7 @@ impl Actor {
             v.power = PowerState::PoweredOff;
             v.runtime = None;
         });
+        lease::release(&self.vm.folder, &self.host.config.name);
     }
 
     async fn reset(&mut self, task: &TaskHandle) -> ApiResult<()> {

@@ -5,6 +5,7 @@
 pub mod actor;
 pub mod console;
 pub mod guest;
+pub mod lease;
 pub mod snapshots;
 pub mod spec;
 

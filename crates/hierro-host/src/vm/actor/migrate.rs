@@ -12,7 +12,7 @@ use hierro_api::{MigrateRequest, MigrationStats, PowerState, Severity};
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
-use super::Actor;
+use super::{lease, Actor};
 use crate::error::{ApiError, ApiResult};
 use crate::tasks::TaskHandle;
 
@@ -192,7 +192,9 @@ impl Actor {
                 _ => {}
             }
         }
-        // QEMU starts the guest by itself once the memory is in.
+        // QEMU starts the guest by itself once the memory is in: the lease
+        // is this host's now (the source's QEMU has stopped for good).
+        lease::hold(&self.vm.folder, &self.host.config.name)?;
         self.running(pid).await;
         task.event(
             "VmMigratedInEvent",
