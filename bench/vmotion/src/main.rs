@@ -104,18 +104,8 @@ async fn main() -> anyhow::Result<()> {
 
 async fn run(args: &Args, lab: &Lab) -> anyhow::Result<Vec<(Case, Figures, Figures)>> {
     let center = hierro_lab::center::client(lab).await?;
-    let hosts = center
-        .call_json(reqwest::Method::GET, "/api/inventory?kind=host", None)
-        .await?;
-    let host_id = |i: usize| -> anyhow::Result<String> {
-        hosts
-            .as_array()
-            .and_then(|a| a.iter().find(|h| h["name"] == lab.hosts[i].name.as_str()))
-            .and_then(|h| h["id"].as_str())
-            .map(str::to_string)
-            .context("the lab's hosts in the center")
-    };
-    let (h1, h2) = (host_id(0)?, host_id(1)?);
+    let ids = hierro_lab::center::host_ids(lab).await?;
+    let (h1, h2) = (ids[0].clone(), ids[1].clone());
     let cases = [
         Case {
             memory_mib: 256,
@@ -330,14 +320,7 @@ async fn plain(args: &Args, lab: &Lab, case: &Case, n: u32) -> anyhow::Result<Fi
                 _ => {}
             }
         };
-        let stats = MigrationStats {
-            downtime_ms: number(&info["downtime"]),
-            total_ms: number(&info["total-time"]),
-            setup_ms: number(&info["setup-time"]),
-            bytes: number(&info["ram"]["transferred"]),
-            passes: number(&info["ram"]["dirty-sync-count"]),
-            cpu_throttle_pct: throttled,
-        };
+        let stats = MigrationStats::from_query_migrate(&info, throttled);
         let gap = reader.finish().await?;
         Ok(Figures { stats, gap })
     }

@@ -75,3 +75,20 @@ pub struct VmMigrate {
     #[serde(default = "default_true")]
     pub auto_converge: bool,
 }
+
+impl MigrationStats {
+    /// The figures of QEMU's `query-migrate` answer for a completed
+    /// migration, with the most throttling seen while it ran (QEMU stops
+    /// throttling, and reports 0, once it is done).
+    pub fn from_query_migrate(info: &serde_json::Value, throttled: u64) -> MigrationStats {
+        let n = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
+        MigrationStats {
+            downtime_ms: n(&info["downtime"]),
+            total_ms: n(&info["total-time"]),
+            setup_ms: n(&info["setup-time"]),
+            bytes: n(&info["ram"]["transferred"]),
+            passes: n(&info["ram"]["dirty-sync-count"]),
+            cpu_throttle_pct: throttled.max(n(&info["cpu-throttle-percentage"])),
+        }
+    }
+}

@@ -133,6 +133,25 @@ pub async fn client(lab: &Lab) -> anyhow::Result<Client> {
     Ok(client)
 }
 
+/// The inventory ids of the lab's hosts in its center, in the lab's order.
+pub async fn host_ids(lab: &Lab) -> anyhow::Result<Vec<String>> {
+    let c = client(lab).await?;
+    let hosts = c
+        .call_json(Method::GET, "/api/inventory?kind=host", None)
+        .await?;
+    lab.hosts
+        .iter()
+        .map(|h| {
+            hosts
+                .as_array()
+                .and_then(|a| a.iter().find(|o| o["name"] == h.name.as_str()))
+                .and_then(|o| o["id"].as_str())
+                .map(str::to_string)
+                .with_context(|| format!("host {} is not in the center", h.name))
+        })
+        .collect()
+}
+
 /// Datacenter "Lab", cluster "Cluster", and every host in it. The hosts
 /// then serve certificates from the center's CA: their new thumbprints are
 /// recorded.

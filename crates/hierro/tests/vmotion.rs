@@ -36,26 +36,8 @@ async fn vmotion_keeps_tcp_survives_a_dead_destination_and_refuses_early() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let t = TestLab::up(23, 2, 1).await;
     let center = hierro_lab::center::client(&t.lab).await.unwrap();
-    let hosts = call(
-        &center,
-        Method::GET,
-        "/api/inventory?kind=host",
-        Value::Null,
-    )
-    .await
-    .unwrap();
-    let host_id = |name: &str| {
-        hosts
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|h| h["name"] == name)
-            .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
-    let (h1, h2) = (host_id(&t.lab.hosts[0].name), host_id(&t.lab.hosts[1].name));
+    let ids = hierro_lab::center::host_ids(&t.lab).await.unwrap();
+    let (h1, h2) = (ids[0].clone(), ids[1].clone());
     let vm = t.lab.hosts[0].vms[0].clone();
     let object = |c: &Client| {
         let (c, name) = (c.clone(), vm.name.clone());
@@ -253,26 +235,8 @@ async fn maintenance_mode_empties_a_host_of_three_vms() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let t = TestLab::up(24, 2, 0).await;
     let center = hierro_lab::center::client(&t.lab).await.unwrap();
-    let hosts = call(
-        &center,
-        Method::GET,
-        "/api/inventory?kind=host",
-        Value::Null,
-    )
-    .await
-    .unwrap();
-    let id_of = |i: usize| {
-        hosts
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|h| h["name"] == t.lab.hosts[i].name.as_str())
-            .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
-    let (h1, h2) = (id_of(0), id_of(1));
+    let ids = hierro_lab::center::host_ids(&t.lab).await.unwrap();
+    let (h1, h2) = (ids[0].clone(), ids[1].clone());
     // Three running VMs on h1, placed there through the center.
     let names = ["m1", "m2", "m3"];
     for (i, name) in names.iter().enumerate() {

@@ -85,14 +85,7 @@ impl Actor {
                 }
             }
         };
-        let stats = MigrationStats {
-            downtime_ms: number(&info["downtime"]),
-            total_ms: number(&info["total-time"]),
-            setup_ms: number(&info["setup-time"]),
-            bytes: number(&info["ram"]["transferred"]),
-            passes: number(&info["ram"]["dirty-sync-count"]),
-            cpu_throttle_pct: throttled.max(number(&info["cpu-throttle-percentage"])),
-        };
+        let stats = MigrationStats::from_query_migrate(&info, throttled);
         // The guest runs on the destination now; this QEMU holds a paused copy.
         self.stop_qemu().await;
         self.leave().await?;
