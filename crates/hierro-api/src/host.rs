@@ -51,4 +51,7 @@ pub struct HostInfo {
     pub vms_running: u32,
     pub vms_total: u32,
     pub uptime_secs: u64,
+    /// A center manages the host (it holds the center's service token).
+    #[serde(default)]
+    pub managed: bool,
 }

@@ -32,6 +32,9 @@ pub struct AddHost {
     /// everyone but the center and its break-glass account.
     #[serde(default)]
     pub lockdown: bool,
+    /// Take the host over from another center that manages it.
+    #[serde(default)]
+    pub force: bool,
 }
 
 /// Why adding a host failed, for the API to map.
@@ -48,6 +51,10 @@ pub enum AddHostError {
     Unreachable(String),
     #[error("the host refused the credentials")]
     BadCredentials,
+    #[error(
+        "another center manages the host; add it with force to take it over (that center loses it)"
+    )]
+    ManagedElsewhere,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -74,12 +81,14 @@ async fn confirm_thumbprint(
 }
 
 /// Logs in with the host's admin credentials and trades them for a service
-/// token; the credentials are not kept.
+/// token; the credentials are not kept. A host another center manages is
+/// refused unless `take_over` (its token is then replaced, as vCenter takes
+/// a host from another vCenter).
 async fn service_token(
     address: &str,
     thumbprint: &str,
-    username: &str,
-    password: &str,
+    (username, password): (&str, &str),
+    take_over: bool,
 ) -> Result<(String, hierro_api::About), AddHostError> {
     let mut client = Client::new(address, Trust::Thumbprint(thumbprint.to_string()))
         .map_err(|e| AddHostError::Unreachable(e.to_string()))?;
@@ -92,6 +101,10 @@ async fn service_token(
     }
     let unreachable = |e: ClientError| AddHostError::Unreachable(e.to_string());
     let about = client.about().await.map_err(unreachable)?;
+    if !take_over && client.host().await.map_err(unreachable)?.managed {
+        let _ = client.logout().await;
+        return Err(AddHostError::ManagedElsewhere);
+    }
     let token = client
         .create_service_token(SERVICE_TOKEN)
         .await
@@ -123,8 +136,13 @@ pub async fn add(db: &Db, pki: &Pki, req: &AddHost) -> Result<Object, AddHostErr
     }
     let parent = inventory::get(db, &req.parent).await?;
     inventory::check_placement(db, Kind::Host, &parent).await?;
-    let (token, about) =
-        service_token(&req.address, &thumbprint, &req.username, &req.password).await?;
+    let (token, about) = service_token(
+        &req.address,
+        &thumbprint,
+        (&req.username, &req.password),
+        req.force,
+    )
+    .await?;
     let mut conn = Connection {
         address: req.address.clone(),
         thumbprint,
@@ -352,7 +370,12 @@ pub async fn reconnect(db: &Db, host: &str, req: &Reconnect) -> Result<(), AddHo
     let confirmed = req.thumbprint.as_deref().unwrap_or(&conn.thumbprint);
     let thumbprint = confirm_thumbprint(&conn.address, Some(confirmed)).await?;
     let token = match (&req.username, &req.password) {
-        (Some(u), Some(p)) => service_token(&conn.address, &thumbprint, u, p).await?.0,
+        // Its own host: the token it replaces is this center's.
+        (Some(u), Some(p)) => {
+            service_token(&conn.address, &thumbprint, (u, p), true)
+                .await?
+                .0
+        }
         (None, None) => conn.token,
         _ => {
             return Err(

@@ -135,14 +135,18 @@ impl Host {
         Ok(found)
     }
 
+    /// Whether a center manages this host (it holds a service token).
+    pub fn managed(&self) -> bool {
+        !self.state.lock().unwrap().service_tokens.is_empty()
+    }
+
     pub fn lockdown(&self) -> bool {
         self.state.lock().unwrap().lockdown
     }
 
     /// Turns lockdown mode on or off; only a managed host may be locked.
     pub fn set_lockdown(&self, enabled: bool, user: &str) -> ApiResult<()> {
-        let managed = !self.state.lock().unwrap().service_tokens.is_empty();
-        if enabled && !managed {
+        if enabled && !self.managed() {
             return Err(ApiError::invalid_state(
                 "lockdown needs a center: add the host to one first",
             ));

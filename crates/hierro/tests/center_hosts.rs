@@ -386,4 +386,55 @@ async fn manage(t: &mut TestLab, center: &Center) {
         .filter(|e| e.kind == "ServiceTokenRevokedEvent")
         .count();
     assert!(revoked >= 1);
+
+    // One center at a time: while another center manages the host, adding
+    // it is refused unless forced; forced, it moves and the other loses it.
+    let other = start(None).await;
+    let other_admin = login(&other, "administrator", "admin password").await;
+    let other_dc = call(
+        &other_admin,
+        Method::POST,
+        "/api/inventory",
+        mk("datacenter", "DC", "root"),
+    )
+    .await
+    .unwrap();
+    let fresh = |force: bool| {
+        let address = address.clone();
+        let (user, password) = (user.clone(), password.clone());
+        async move {
+            let thumbprint = hierro_client::fetch_thumbprint(&address).await.unwrap();
+            json!({"address": address, "username": user, "password": password, "thumbprint": thumbprint, "force": force})
+        }
+    };
+    let mut body = fresh(false).await;
+    body["parent"] = other_dc["id"].clone();
+    let taken = call(&other_admin, Method::POST, "/api/hosts", body)
+        .await
+        .unwrap();
+    let mut body = fresh(false).await;
+    body["parent"] = json!(cluster);
+    let e = call(&admin, Method::POST, "/api/hosts", body)
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "managed_elsewhere", "{e}");
+    let mut body = fresh(true).await;
+    body["parent"] = json!(cluster);
+    let back = call(&admin, Method::POST, "/api/hosts", body)
+        .await
+        .unwrap();
+    let lost = format!("/api/inventory/{}", taken["id"].as_str().unwrap());
+    wait_for(
+        &other_admin,
+        &lost,
+        "the other center losing the host",
+        |h| h["data"]["state"] == "disconnected",
+    )
+    .await;
+    // Let it go for the next round.
+    let back = format!("/api/hosts/{}", back["id"].as_str().unwrap());
+    call(&admin, Method::DELETE, &back, Value::Null)
+        .await
+        .unwrap();
+    t.lab.hosts[0].thumbprint = hierro_client::fetch_thumbprint(&address).await.unwrap();
 }

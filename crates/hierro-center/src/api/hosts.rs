@@ -75,6 +75,11 @@ fn host_error(e: AddHostError) -> ApiError {
             "bad_credentials",
             serde_json::Value::Null,
         ),
+        e @ E::ManagedElsewhere => details(
+            ApiError::conflict(e.to_string()),
+            "managed_elsewhere",
+            serde_json::Value::Null,
+        ),
         e @ E::Unreachable(_) => ApiError::backend(e.to_string()),
         E::Store(e) => e.into(),
     }

@@ -31,6 +31,7 @@ pub async fn info(State(host): State<AppState>, _c: Caller) -> Json<HostInfo> {
             .count() as u32,
         vms_total: vms.len() as u32,
         uptime_secs: host.uptime().as_secs(),
+        managed: host.managed(),
     })
 }
 

@@ -465,9 +465,10 @@ pub async fn host(
             host_password,
             host_thumbprint,
             lockdown,
+            force,
         } => {
             // Without a thumbprint the center answers with the one to confirm.
-            let body = json!({"address": address, "username": host_user, "password": host_password, "thumbprint": host_thumbprint, "parent": parent, "lockdown": lockdown});
+            let body = json!({"address": address, "username": host_user, "password": host_password, "thumbprint": host_thumbprint, "parent": parent, "lockdown": lockdown, "force": force});
             let host = call(c, Method::POST, "/api/hosts", Some(body)).await?;
             out.show_fields(&host, show);
         }

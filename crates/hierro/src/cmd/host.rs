@@ -35,6 +35,9 @@ pub enum HostCmd {
         /// center and its break-glass account.
         #[arg(long)]
         lockdown: bool,
+        /// Take the host over from another center that manages it.
+        #[arg(long)]
+        force: bool,
     },
     /// The center's hosts and their connection state (--server is the center).
     Ls,
