@@ -11,16 +11,14 @@
 //! Run: `scripts/bench-vmotion.sh` (root, after scripts/build-image.sh).
 
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
 use hierro_api::{MigrationStats, PowerOp, VmMigrate};
 use hierro_client::Client;
-use hierro_lab::probe::{guest_sh, Counter};
+use hierro_lab::probe::{start_dirtying, Counter, GapReader};
 use hierro_lab::Lab;
 use hierro_qemu::{LaunchSpec, NicLaunch, Qmp, RunPaths};
 use serde_json::{json, Value};
@@ -139,48 +137,23 @@ async fn run(args: &Args, lab: &Lab) -> anyhow::Result<Vec<(Case, Figures, Figur
     Ok(rows)
 }
 
-/// Reads the counter every 10 ms until told to stop; the largest gap.
-struct Reader {
-    stop: Arc<AtomicBool>,
-    thread: std::thread::JoinHandle<Result<Duration, String>>,
+/// A client reading the guest's counter, from its first answers on.
+async fn start_reader(ip: Ipv4Addr) -> anyhow::Result<GapReader> {
+    let counter =
+        tokio::task::spawn_blocking(move || Counter::connect_within(ip, Duration::from_secs(180)))
+            .await??;
+    let reader = GapReader::start(counter);
+    reader.more_answers(20, ANSWERS).await?;
+    Ok(reader)
 }
 
-impl Reader {
-    async fn start(ip: Ipv4Addr) -> anyhow::Result<Reader> {
-        let mut counter = tokio::task::spawn_blocking(move || {
-            Counter::connect_within(ip, Duration::from_secs(180))
-        })
-        .await??;
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::spawn(move || {
-            let (mut gap, mut last) = (Duration::ZERO, Instant::now());
-            while !flag.load(Ordering::Relaxed) {
-                counter.read().map_err(|e| e.to_string())?;
-                gap = gap.max(last.elapsed());
-                last = Instant::now();
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            Ok(gap)
-        });
-        Ok(Reader { stop, thread })
-    }
+/// How long a reader may wait for its answers.
+const ANSWERS: Duration = Duration::from_secs(60);
 
-    async fn finish(self) -> anyhow::Result<Duration> {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        self.stop.store(true, Ordering::Relaxed);
-        self.thread
-            .join()
-            .map_err(|_| anyhow::anyhow!("the reader panicked"))?
-            .map_err(|e| anyhow::anyhow!("the client lost the guest: {e}"))
-    }
-}
-
-async fn start_dirtying(qga: &Path, mib: u64) -> anyhow::Result<()> {
-    let script =
-        format!("setsid hierro-guest dirty --mib {mib} >/dev/null 2>&1 </dev/null & sleep 2");
-    guest_sh(qga, &script).await?;
-    Ok(())
+/// The largest gap, once the guest has answered a while after the move too.
+async fn gap_after(reader: GapReader) -> anyhow::Result<Duration> {
+    reader.more_answers(20, ANSWERS).await?;
+    reader.finish()
 }
 
 /// Ours: a VM made through the center on h1, moved to h2 by the center.
@@ -198,13 +171,12 @@ async fn ours(
         .run(center.create_vm_placed(&spec, h1, None).await)
         .await?;
     center.run(center.power(&name, PowerOp::On).await).await?;
-    let reader = Reader::start(ip).await?;
+    let reader = start_reader(ip).await?;
     if let Some(mib) = case.dirty_mib {
         let id = center.vm(&name).await?.id.to_string();
         let qga = lab.hosts[0].run_dir.join("vms").join(id).join("qga.sock");
         start_dirtying(&qga, mib).await?;
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
     let req = VmMigrate {
         host: h2.to_string(),
         downtime_ms: 500,
@@ -215,7 +187,7 @@ async fn ours(
         .await?;
     let stats: MigrationStats =
         serde_json::from_value(done.result.context("the migration's figures")?)?;
-    let gap = reader.finish().await?;
+    let gap = gap_after(reader).await?;
     center.run(center.power(&name, PowerOp::Off).await).await?;
     center.run(center.delete_vm(&name).await).await?;
     Ok(Figures { stats, gap })
@@ -281,7 +253,7 @@ async fn plain(args: &Args, lab: &Lab, case: &Case, n: u32) -> anyhow::Result<Fi
     let (src_tap, dst_tap) = (format!("plain{n}s"), format!("plain{n}d"));
     start_in(fabric, &spec(&src_tap, false), &src_run, &src_tap).await?;
     let result = async {
-        let reader = Reader::start(ip).await?;
+        let reader = start_reader(ip).await?;
         if let Some(mib) = case.dirty_mib {
             start_dirtying(&src_run.qga(), mib).await?;
         }
@@ -321,7 +293,7 @@ async fn plain(args: &Args, lab: &Lab, case: &Case, n: u32) -> anyhow::Result<Fi
             }
         };
         let stats = MigrationStats::from_query_migrate(&info, throttled);
-        let gap = reader.finish().await?;
+        let gap = gap_after(reader).await?;
         Ok(Figures { stats, gap })
     }
     .await;

@@ -1,6 +1,7 @@
 //! `dirty`: a workload that keeps writing to a block of memory, so that a
 //! live migration has pages to send again and again (what auto-converge is
-//! for). Runs until killed.
+//! for). Says `dirtying N MiB` once the whole block is written, then runs
+//! until killed.
 
 use crate::opts::Opts;
 
@@ -18,5 +19,10 @@ pub fn main(args: &[String]) -> crate::Result<()> {
             page[0] = round;
         }
         std::hint::black_box(&block);
+        if round == 1 {
+            // Whoever started it may go on now: all of it is dirty.
+            println!("dirtying {mib} MiB");
+            std::io::Write::flush(&mut std::io::stdout())?;
+        }
     }
 }

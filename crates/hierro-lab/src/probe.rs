@@ -5,6 +5,8 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, TcpStream};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -62,6 +64,83 @@ impl Counter {
             .parse()
             .map_err(|_| std::io::Error::other(format!("counter said {line:?}")))
     }
+}
+
+/// A client outside a guest that reads its counter every 10 ms in a thread,
+/// checking that the numbers only go up, and keeps the largest gap between
+/// answers: how long the guest was out of reach (e.g. across a vMotion).
+pub struct GapReader {
+    stop: Arc<AtomicBool>,
+    reads: Arc<AtomicU64>,
+    thread: std::thread::JoinHandle<Result<Duration, String>>,
+}
+
+impl GapReader {
+    pub fn start(mut counter: Counter) -> GapReader {
+        let stop = Arc::new(AtomicBool::new(false));
+        let reads = Arc::new(AtomicU64::new(0));
+        let (flag, count) = (stop.clone(), reads.clone());
+        let thread = std::thread::spawn(move || {
+            let mut last_value = counter.read().map_err(|e| e.to_string())?;
+            let (mut gap, mut last) = (Duration::ZERO, Instant::now());
+            while !flag.load(Ordering::Relaxed) {
+                let v = counter.read().map_err(|e| e.to_string())?;
+                if v <= last_value {
+                    return Err(format!("the counter went from {last_value} to {v}"));
+                }
+                last_value = v;
+                gap = gap.max(last.elapsed());
+                last = Instant::now();
+                count.fetch_add(1, Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Ok(gap)
+        });
+        GapReader {
+            stop,
+            reads,
+            thread,
+        }
+    }
+
+    /// Waits until `n` more answers have come (within `limit`), so that a
+    /// measurement covers time before and after what it measures.
+    pub async fn more_answers(&self, n: u64, limit: Duration) -> anyhow::Result<()> {
+        let target = self.reads.load(Ordering::Relaxed) + n;
+        let deadline = Instant::now() + limit;
+        while self.reads.load(Ordering::Relaxed) < target {
+            anyhow::ensure!(
+                !self.thread.is_finished() && Instant::now() < deadline,
+                "the guest's counter stopped answering"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Ok(())
+    }
+
+    /// Stops reading; the largest gap, or why the connection broke.
+    pub fn finish(self) -> anyhow::Result<Duration> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("the reader panicked"))?
+            .map_err(|e| anyhow::anyhow!("the client lost the guest: {e}"))
+    }
+}
+
+/// Starts `hierro-guest dirty --mib N` in the guest, detached, and returns
+/// once it has rewritten its whole block the first time.
+pub async fn start_dirtying(qga_socket: &Path, mib: u64) -> anyhow::Result<()> {
+    let script = format!(
+        "setsid hierro-guest dirty --mib {mib} >/tmp/dirty 2>&1 </dev/null & \
+         for i in $(seq 300); do [ -s /tmp/dirty ] && break; sleep 0.1; done; cat /tmp/dirty"
+    );
+    let out = guest_sh(qga_socket, &script).await?;
+    anyhow::ensure!(
+        out.starts_with("dirtying"),
+        "the workload did not start: {out:?}"
+    );
+    Ok(())
 }
 
 /// Runs a shell command in a guest through its agent's socket

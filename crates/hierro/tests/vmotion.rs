@@ -7,14 +7,13 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::center::{call, status};
 use common::{Counter, TestLab};
 use hierro_api::{MigrationStats, PortGroup, PowerOp, PowerState, TaskState, VmMigrate};
 use hierro_client::Client;
+use hierro_lab::probe::{start_dirtying, GapReader};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -98,34 +97,16 @@ async fn vmotion_keeps_tcp_survives_a_dead_destination_and_refuses_early() {
         PowerState::PoweredOn
     );
 
-    // Live, with a client reading the guest's counter every 10 ms.
-    let stop = Arc::new(AtomicBool::new(false));
-    let reader = {
-        let stop = stop.clone();
-        let mut counter = Counter::connect(vm.ip).unwrap();
-        std::thread::spawn(move || {
-            let mut last_value = counter.read().map_err(|e| e.to_string())?;
-            let (mut gap, mut last) = (Duration::ZERO, Instant::now());
-            while !stop.load(Ordering::Relaxed) {
-                let v = counter.read().map_err(|e| e.to_string())?;
-                if v <= last_value {
-                    return Err(format!("the counter went from {last_value} to {v}"));
-                }
-                last_value = v;
-                gap = gap.max(last.elapsed());
-                last = Instant::now();
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            Ok::<_, String>(gap)
-        })
-    };
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Live, with a client reading the guest's counter every 10 ms, from a
+    // while before the move to a while after it.
+    let reader = GapReader::start(Counter::connect(vm.ip).unwrap());
+    let enough = Duration::from_secs(30);
+    reader.more_answers(20, enough).await.unwrap();
     let task = center.migrate_to(&vm.name, &migrate_to(&h2)).await.unwrap();
     let done = center.wait(&task, |_| {}).await.unwrap();
     let stats: MigrationStats = serde_json::from_value(done.result.unwrap()).unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    stop.store(true, Ordering::Relaxed);
-    let gap = reader.join().unwrap().expect("the TCP connection survives");
+    reader.more_answers(20, enough).await.unwrap();
+    let gap = reader.finish().expect("the TCP connection survives");
     eprintln!(
         "vMotion of {}: client's largest gap {} ms; QEMU: downtime {} ms, total {} ms, {} MiB in {} passes",
         vm.name,
@@ -207,15 +188,12 @@ async fn vmotion_keeps_tcp_survives_a_dead_destination_and_refuses_early() {
 
     // A guest that rewrites 96 MiB over and over never lets the pre-copy
     // catch up; auto-converge slows its vCPUs until it does.
-    let started = common::guest_sh(
-        &t.lab,
-        1,
-        &id,
-        "setsid hierro-guest dirty --mib 96 >/dev/null 2>&1 </dev/null & sleep 2; pidof hierro-guest | wc -w",
-    )
-    .await;
-    // The agent, the counter service, and now the workload.
-    assert_eq!(started.trim(), "3", "the workload runs");
+    let qga = t.lab.hosts[1]
+        .run_dir
+        .join("vms")
+        .join(&id)
+        .join("qga.sock");
+    start_dirtying(&qga, 96).await.expect("the workload runs");
     let task = center.migrate_to(&vm.name, &migrate_to(&h1)).await.unwrap();
     let done = center.wait(&task, |_| {}).await.unwrap();
     let stats: MigrationStats = serde_json::from_value(done.result.unwrap()).unwrap();

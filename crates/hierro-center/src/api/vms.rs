@@ -85,11 +85,23 @@ async fn vm_ref(c: &AppState, caller: &Caller, key: &str, privilege: &str) -> Ap
     Ok(vms::as_vm(object)?)
 }
 
-/// Records the host's view of the VM after an operation.
-async fn refresh(c: &AppState, client: &Client, vm: &VmRef) -> ApiResult<Object> {
-    let info = client.vm(&vm.vm_id).await.map_err(from_host)?;
-    let parent = vm.object.parent.clone().unwrap_or_default();
-    Ok(host_sync::record_vm(&c.db, &vm.host, &parent, &info).await?)
+/// Records the host's view of the VM after an operation: its new state, or
+/// that it is gone (deleted; the change feed may have said so already).
+async fn refresh(c: &AppState, client: &Client, vm: &VmRef) -> ApiResult<()> {
+    match client.vm(&vm.vm_id).await {
+        Ok(info) => {
+            let parent = vm.object.parent.clone().unwrap_or_default();
+            host_sync::record_vm(&c.db, &vm.host, &parent, &info).await?;
+        }
+        Err(e) if e.status().map(|s| s.as_u16()) == Some(404) => {
+            match inventory::delete(&c.db, &vm.object.id).await {
+                Ok(()) | Err(crate::error::StoreError::NotFound(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(e) => return Err(from_host(e)),
+    }
+    Ok(())
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -257,19 +269,9 @@ async fn operate(
     let host_task = start(&client).await.map_err(from_host)?;
     let run = TaskRun::begin(c, caller, operation, (&vm.object.id, &vm.object.name)).await?;
     let (follow, c) = (run.clone(), c.clone());
-    let deleting = operation == "VirtualMachine.delete";
     let work = async move {
         mirror(&follow, &client, host_task).await?;
-        if deleting {
-            // The change feed may have removed it already.
-            match inventory::delete(&c.db, &vm.object.id).await {
-                Ok(()) | Err(crate::error::StoreError::NotFound(_)) => {}
-                Err(e) => return Err(e.into()),
-            }
-        } else {
-            refresh(&c, &client, &vm).await?;
-        }
-        Ok(())
+        refresh(&c, &client, &vm).await
     };
     let (kind, message) = done;
     let task = run.spawn(work, kind, |_| message).await?;
