@@ -74,8 +74,9 @@ trap 'exit 143' TERM
 
 # ---------------------------------------------------------------- topology
 # bvs-a and bvs-b each get eth0, a veth whose peer (vpa / vpb) is in bvs-h.
-# offloads=off: eth0 sends MTU-sized frames with full checksums (what
-# vswitchd needs), and the host-side ends do no GRO.
+# offloads=off: eth0 sends MTU-sized frames with full checksums, and the
+# host-side ends do no GRO: every frame is a wire-sized frame. offloads=on:
+# the veths' defaults, so TCP crosses as 64 KiB super-frames.
 make_topology() {
     local offloads=$1 ns
     for ns in $NS_A $NS_B $NS_H; do
@@ -274,14 +275,15 @@ run_case() {  # run_case ID LABEL SWITCH(vswitchd|bridge) OFFLOADS(on|off)
 echo "vswitch benchmark: $(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $(iperf3 --version | head -1 | cut -d' ' -f1-2), ${SECONDS_PER_TEST}s per test" >&2
 # BVS_CASES picks and orders the rows (repeats allowed); the ratios use the
 # first vs and br rows.
-n=0 VS_ROW="" BR_ROW=""
-for c in ${BVS_CASES:-vs br br_on}; do
+n=0 VS_ROW="" BR_ROW="" VS_ON_ROW="" BR_ON_ROW=""
+for c in ${BVS_CASES:-vs br vs_on br_on}; do
     n=$((n + 1))
     case $c in
-        vs)    run_case $n "hierro vswitchd"           vswitchd off; VS_ROW=${VS_ROW:-$n} ;;
-        br)    run_case $n "Linux bridge"              bridge   off; BR_ROW=${BR_ROW:-$n} ;;
-        br_on) run_case $n "Linux bridge, offloads on" bridge   on ;;
-        *) die "unknown case $c in BVS_CASES (vs, br, br_on)" ;;
+        vs)    run_case $n "hierro vswitchd"              vswitchd off; VS_ROW=${VS_ROW:-$n} ;;
+        br)    run_case $n "Linux bridge"                 bridge   off; BR_ROW=${BR_ROW:-$n} ;;
+        vs_on) run_case $n "hierro vswitchd, offloads on" vswitchd on;  VS_ON_ROW=${VS_ON_ROW:-$n} ;;
+        br_on) run_case $n "Linux bridge, offloads on"    bridge   on;  BR_ON_ROW=${BR_ON_ROW:-$n} ;;
+        *) die "unknown case $c in BVS_CASES (vs, br, vs_on, br_on)" ;;
     esac
 done
 
@@ -293,20 +295,23 @@ ratio() {  # ratio A B: A/B with two decimals, or n/a
 echo
 echo "Two namespaces through one switch; offloads off on the endpoints (tso gso gro tx) except where said; iperf3 ${SECONDS_PER_TEST}s each."
 echo
-printf '| %-27s | %10s | %23s | %10s |\n' "switch" "TCP Gbit/s" "UDP 64B Mpps (received)" "UDP loss %"
-printf '|%s|%s|%s|%s|\n' "-----------------------------" "-----------:" "------------------------:" "-----------:"
+printf '| %-30s | %10s | %23s | %10s |\n' "switch" "TCP Gbit/s" "UDP 64B Mpps (received)" "UDP loss %"
+printf '|%s|%s|%s|%s|\n' "--------------------------------" "-----------:" "------------------------:" "-----------:"
 for i in "${!CASES[@]}"; do
     id=${CASES[$i]}
-    printf '| %-27s | %10s | %23s | %10s |\n' "${LABELS[$i]}" "${TCP[$id]}" "${UDP[$id]}" "${LOSS[$id]}"
+    printf '| %-30s | %10s | %23s | %10s |\n' "${LABELS[$i]}" "${TCP[$id]}" "${UDP[$id]}" "${LOSS[$id]}"
 done
 echo
 if [ -n "$VS_ROW" ] && [ -n "$BR_ROW" ]; then
-    echo "vswitchd / Linux bridge (same offloads): TCP $(ratio "${TCP[$VS_ROW]}" "${TCP[$BR_ROW]}"), UDP 64B pps $(ratio "${UDP[$VS_ROW]}" "${UDP[$BR_ROW]}")"
+    echo "vswitchd / Linux bridge, offloads off: TCP $(ratio "${TCP[$VS_ROW]}" "${TCP[$BR_ROW]}"), UDP 64B pps $(ratio "${UDP[$VS_ROW]}" "${UDP[$BR_ROW]}")"
+fi
+if [ -n "$VS_ON_ROW" ] && [ -n "$BR_ON_ROW" ]; then
+    echo "vswitchd / Linux bridge, offloads on:  TCP $(ratio "${TCP[$VS_ON_ROW]}" "${TCP[$BR_ON_ROW]}"), UDP 64B pps $(ratio "${UDP[$VS_ON_ROW]}" "${UDP[$BR_ON_ROW]}")"
 fi
 echo
 echo "UDP losses:"
 for i in "${!CASES[@]}"; do
-    printf '  %-27s %s\n' "${LABELS[$i]}:" "${WHERE[${CASES[$i]}]}"
+    printf '  %-30s %s\n' "${LABELS[$i]}:" "${WHERE[${CASES[$i]}]}"
 done
 echo
 for id in "${CASES[@]}"; do

@@ -140,10 +140,10 @@ impl LaunchSpec {
         for (i, nic) in self.nics.iter().enumerate() {
             push(&[
                 "-netdev",
-                // No vnet header: vswitchd forwards whole frames with full
-                // checksums, so the guest must not hand off segmentation.
+                // The vnet header lets the guest hand off segmentation and
+                // checksums: vswitchd passes super-frames through.
                 &format!(
-                    "tap,id=net{i},ifname={},script=no,downscript=no,vnet_hdr=off",
+                    "tap,id=net{i},ifname={},script=no,downscript=no,vnet_hdr=on",
                     nic.tap
                 ),
                 "-device",

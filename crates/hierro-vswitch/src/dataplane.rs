@@ -273,8 +273,8 @@ impl Dataplane {
                 return;
             };
             let Some(ep) = &entry.endpoint else { return };
-            let n = match ep.recv(buf) {
-                Ok(Some(n)) => n,
+            let got = match ep.recv(buf) {
+                Ok(Some(r)) => r,
                 Ok(None) => return,
                 Err(e) => {
                     // The interface went away (a VM powered off): retry later.
@@ -284,17 +284,20 @@ impl Dataplane {
                 }
             };
             let switch = entry.switch.clone();
-            let frame = &buf[..n];
+            let frame = &buf[got.start..got.start + got.len];
             record(&mut self.captures, port, frame);
             out.clear();
             if let Some(sw) = self.switches.get_mut(&switch) {
-                sw.process(port, frame, Instant::now(), out);
+                sw.process(port, frame, got.vnet.gso_size(), Instant::now(), out);
             }
             for o in out.iter() {
                 record(&mut self.captures, o.port, &o.frame);
                 if let Some(ep) = self.ports.get(&o.port).and_then(|e| e.endpoint.as_ref()) {
+                    // The switch only adds or removes a tag, in front of the
+                    // offsets the header gives.
+                    let vnet = got.vnet.shifted(o.frame.len() as isize - got.len as isize);
                     // A full queue drops the frame, as a busy NIC would.
-                    let _ = ep.send(&o.frame);
+                    let _ = ep.send(&o.frame, &vnet);
                 }
             }
         }
@@ -389,15 +392,6 @@ fn open_endpoint(e: &mut PortEntry) {
             }
             if e.spec.as_ref().is_none_or(|s| s.kind == PortKind::Vm) {
                 let _ = set_link(&e.iface, &["mtu", &e.mtu.to_string(), "up"]);
-            }
-            if e.spec.is_none() {
-                // An uplink must hand us frames as they were on the wire, not
-                // merged into 64 KiB super-frames (we forward frame by frame).
-                let _ = std::process::Command::new("ethtool")
-                    .args(["-K", &e.iface, "gro", "off", "lro", "off"])
-                    .stdout(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::null())
-                    .status();
             }
             if e.error.take().is_some() {
                 tracing::info!(port = %e.key, iface = %e.iface, "port connected");

@@ -12,6 +12,66 @@ pub enum Endpoint {
     Tap(Tap),
 }
 
+/// Room left before a received frame, for a VLAN tag the kernel took out.
+pub const HEADROOM: usize = 4;
+/// The largest frame we read: a 64 KiB GSO super-frame and its headers.
+/// Anything longer is dropped whole rather than cut.
+pub const MAX_FRAME: usize = 65536 + 256;
+
+/// The virtio-net header the kernel puts before each frame on our packet
+/// sockets and taps (`PACKET_VNET_HDR`, `IFF_VNET_HDR`). It lets a TCP
+/// super-frame of up to 64 KiB pass through the switch as one frame, with
+/// its segmentation and checksum left to whoever sends it on the wire, as a
+/// NIC's offloads would.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VnetHdr {
+    pub flags: u8,
+    pub gso_type: u8,
+    pub hdr_len: u16,
+    pub gso_size: u16,
+    pub csum_start: u16,
+    pub csum_offset: u16,
+}
+
+const VNET_HDR_F_NEEDS_CSUM: u8 = 1;
+const VNET_HDR_GSO_NONE: u8 = 0;
+
+impl VnetHdr {
+    /// The segment size of a GSO super-frame; `None` for a plain frame.
+    pub fn gso_size(&self) -> Option<u16> {
+        (self.gso_type != VNET_HDR_GSO_NONE).then_some(self.gso_size)
+    }
+
+    /// The header for the same frame after `delta` bytes were inserted (or
+    /// removed) before its network header: a VLAN tag added or taken out.
+    pub fn shifted(mut self, delta: isize) -> VnetHdr {
+        let shift = |v: u16| (v as isize + delta).clamp(0, u16::MAX as isize) as u16;
+        if self.flags & VNET_HDR_F_NEEDS_CSUM != 0 {
+            self.csum_start = shift(self.csum_start);
+        }
+        if self.hdr_len != 0 {
+            self.hdr_len = shift(self.hdr_len);
+        }
+        self
+    }
+
+    fn iovec(&mut self) -> libc::iovec {
+        libc::iovec {
+            iov_base: (self as *mut VnetHdr).cast(),
+            iov_len: std::mem::size_of::<VnetHdr>(),
+        }
+    }
+}
+
+/// A frame read from a port: `buf[start..start + len]`, with its offloads.
+#[derive(Debug, Clone, Copy)]
+pub struct Received {
+    pub start: usize,
+    pub len: usize,
+    pub vnet: VnetHdr,
+}
+
 impl Endpoint {
     pub fn fd(&self) -> RawFd {
         match self {
@@ -21,30 +81,39 @@ impl Endpoint {
     }
 
     /// Reads one frame; `Ok(None)` when none is waiting.
-    pub fn recv(&self, buf: &mut Vec<u8>) -> io::Result<Option<usize>> {
-        match self {
-            Endpoint::Packet(p) => p.recv(buf),
-            Endpoint::Tap(t) => t.recv(buf),
+    pub fn recv(&self, buf: &mut Vec<u8>) -> io::Result<Option<Received>> {
+        buf.resize(HEADROOM + MAX_FRAME, 0);
+        loop {
+            let got = match self {
+                Endpoint::Packet(p) => p.recv(buf),
+                Endpoint::Tap(t) => t.recv(buf),
+            };
+            match got {
+                // A frame the kernel could not describe (a GSO type without
+                // a virtio-net equivalent) or that was too long is gone;
+                // the port is fine.
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => continue,
+                Ok(Some(r)) if r.len > MAX_FRAME => continue,
+                other => return other,
+            }
         }
     }
 
-    pub fn send(&self, frame: &[u8]) -> io::Result<()> {
-        let fd = self.fd();
-        // SAFETY: writes `frame.len()` bytes from a live slice to our fd.
-        let n = unsafe { libc::send(fd, frame.as_ptr().cast(), frame.len(), libc::MSG_DONTWAIT) };
+    /// Sends one frame with its header: the kernel segments a super-frame
+    /// and completes checksums as the interface needs.
+    pub fn send(&self, frame: &[u8], vnet: &VnetHdr) -> io::Result<()> {
+        let mut vnet = *vnet;
+        let iov = [
+            vnet.iovec(),
+            libc::iovec {
+                iov_base: frame.as_ptr() as *mut libc::c_void,
+                iov_len: frame.len(),
+            },
+        ];
+        // SAFETY: writev(2) from two live buffers; the kernel only reads.
+        let n = unsafe { libc::writev(self.fd(), iov.as_ptr(), 2) };
         if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.raw_os_error() == Some(libc::ENOTSOCK) {
-                // A tap fd is a file, not a socket.
-                // SAFETY: as above.
-                let n = unsafe { libc::write(fd, frame.as_ptr().cast(), frame.len()) };
-                return if n < 0 {
-                    Err(io::Error::last_os_error())
-                } else {
-                    Ok(())
-                };
-            }
-            return Err(e);
+            return Err(io::Error::last_os_error());
         }
         Ok(())
     }
@@ -77,7 +146,6 @@ pub struct PacketSocket {
     fd: OwnedFd,
 }
 
-const TP_STATUS_CSUMNOTREADY: u32 = 0x8;
 const TP_STATUS_VLAN_VALID: u32 = 0x10;
 const TP_STATUS_VLAN_TPID_VALID: u32 = 0x40;
 
@@ -102,6 +170,8 @@ impl PacketSocket {
         setsockopt(&fd, libc::SOL_PACKET, libc::PACKET_AUXDATA, &one)?;
         // Our own transmissions would otherwise come back to us.
         setsockopt(&fd, libc::SOL_PACKET, libc::PACKET_IGNORE_OUTGOING, &one)?;
+        // Super-frames and partial checksums, described by a VnetHdr.
+        setsockopt(&fd, libc::SOL_PACKET, libc::PACKET_VNET_HDR, &one)?;
         if promiscuous {
             let mreq = libc::packet_mreq {
                 mr_ifindex: index,
@@ -127,19 +197,22 @@ impl PacketSocket {
         Ok(PacketSocket { fd })
     }
 
-    fn recv(&self, buf: &mut Vec<u8>) -> io::Result<Option<usize>> {
-        // Room for a tag we may have to put back.
-        let cap = buf.capacity().max(65536 + 4);
-        buf.resize(cap, 0);
-        let mut iov = libc::iovec {
-            iov_base: buf[4..].as_mut_ptr().cast(),
-            iov_len: cap - 4,
-        };
+    /// Reads one frame into `buf[HEADROOM..]`, and puts back in front of
+    /// its EtherType the VLAN tag the kernel kept aside.
+    fn recv(&self, buf: &mut [u8]) -> io::Result<Option<Received>> {
+        let mut vnet = VnetHdr::default();
+        let mut iov = [
+            vnet.iovec(),
+            libc::iovec {
+                iov_base: buf[HEADROOM..].as_mut_ptr().cast(),
+                iov_len: buf.len() - HEADROOM,
+            },
+        ];
         let mut control = [0u64; 16];
         // SAFETY: zeroed msghdr is valid; pointers set below outlive the call.
         let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
+        msg.msg_iov = iov.as_mut_ptr();
+        msg.msg_iovlen = 2;
         msg.msg_control = control.as_mut_ptr().cast();
         msg.msg_controllen = std::mem::size_of_val(&control);
         // SAFETY: recvmsg into the buffers described by msg.
@@ -158,9 +231,16 @@ impl PacketSocket {
                 Err(e)
             };
         }
-        let n = (n as usize).min(cap - 4);
+        // With MSG_TRUNC, n is the whole frame's length even when cut.
+        let n = (n as usize).saturating_sub(std::mem::size_of::<VnetHdr>());
+        if n > buf.len() - HEADROOM {
+            return Ok(Some(Received {
+                start: HEADROOM,
+                len: n,
+                vnet,
+            }));
+        }
         let mut tag = None;
-        let mut partial_csum = false;
         // SAFETY: walking the control messages recvmsg filled in.
         unsafe {
             let mut c = libc::CMSG_FIRSTHDR(&msg);
@@ -169,7 +249,6 @@ impl PacketSocket {
                     let aux = std::ptr::read_unaligned(
                         libc::CMSG_DATA(c) as *const libc::tpacket_auxdata
                     );
-                    partial_csum = aux.tp_status & TP_STATUS_CSUMNOTREADY != 0;
                     if aux.tp_status & TP_STATUS_VLAN_VALID != 0 {
                         let tpid = if aux.tp_status & TP_STATUS_VLAN_TPID_VALID != 0 {
                             aux.tp_vlan_tpid
@@ -182,24 +261,25 @@ impl PacketSocket {
                 c = libc::CMSG_NXTHDR(&msg, c);
             }
         }
-        let len = match tag {
+        Ok(Some(match tag {
             Some((tpid, tci)) if n >= 12 => {
-                // The frame sits at buf[4..4+n]; move the addresses forward and
-                // write the tag between them and the EtherType.
-                buf.copy_within(4..16, 0);
+                // Move the addresses into the headroom and write the tag
+                // between them and the EtherType.
+                buf.copy_within(HEADROOM..HEADROOM + 12, 0);
                 buf[12..14].copy_from_slice(&tpid.to_be_bytes());
                 buf[14..16].copy_from_slice(&tci.to_be_bytes());
-                n + 4
+                Received {
+                    start: 0,
+                    len: n + 4,
+                    vnet: vnet.shifted(4),
+                }
             }
-            _ => {
-                buf.copy_within(4..4 + n, 0);
-                n
-            }
-        };
-        if partial_csum {
-            crate::frame::complete_l4_checksum(&mut buf[..len]);
-        }
-        Ok(Some(len))
+            _ => Received {
+                start: HEADROOM,
+                len: n,
+                vnet,
+            },
+        }))
     }
 }
 
@@ -228,6 +308,12 @@ const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
 const TUNSETPERSIST: libc::c_ulong = 0x4004_54cb;
 const IFF_TAP: libc::c_short = 0x0002;
 const IFF_NO_PI: libc::c_short = 0x1000;
+const IFF_VNET_HDR: libc::c_short = 0x4000;
+const TUNSETOFFLOAD: libc::c_ulong = 0x4004_54d0;
+const TUN_F_CSUM: libc::c_ulong = 0x01;
+const TUN_F_TSO4: libc::c_ulong = 0x02;
+const TUN_F_TSO6: libc::c_ulong = 0x04;
+const TUN_F_TSO_ECN: libc::c_ulong = 0x08;
 
 impl Tap {
     pub fn open(name: &str) -> io::Result<Tap> {
@@ -250,18 +336,30 @@ impl Tap {
         for (i, b) in name.bytes().enumerate() {
             req.ifr_name[i] = b as libc::c_char;
         }
-        req.ifr_ifru.ifru_flags = IFF_TAP | IFF_NO_PI;
+        req.ifr_ifru.ifru_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
         // SAFETY: TUNSETIFF takes a pointer to an ifreq.
         cvt(unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETIFF, &mut req) })?;
+        // The host's stack may hand us TCP super-frames with partial
+        // checksums, as to a NIC with TSO: one frame per 64 KiB, not per MTU.
+        let offloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+        // SAFETY: TUNSETOFFLOAD takes an integer.
+        cvt(unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETOFFLOAD, offloads) })?;
         // SAFETY: TUNSETPERSIST takes an integer.
         cvt(unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETPERSIST, 1 as libc::c_ulong) })?;
         Ok(Tap { fd })
     }
 
-    fn recv(&self, buf: &mut Vec<u8>) -> io::Result<Option<usize>> {
-        buf.resize(buf.capacity().max(65536), 0);
-        // SAFETY: reads into our buffer of buf.len() bytes.
-        let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    fn recv(&self, buf: &mut [u8]) -> io::Result<Option<Received>> {
+        let mut vnet = VnetHdr::default();
+        let iov = [
+            vnet.iovec(),
+            libc::iovec {
+                iov_base: buf[HEADROOM..].as_mut_ptr().cast(),
+                iov_len: buf.len() - HEADROOM,
+            },
+        ];
+        // SAFETY: readv(2) into our header and buffer.
+        let n = unsafe { libc::readv(self.fd.as_raw_fd(), iov.as_ptr(), 2) };
         if n < 0 {
             let e = io::Error::last_os_error();
             return if e.kind() == io::ErrorKind::WouldBlock {
@@ -270,7 +368,11 @@ impl Tap {
                 Err(e)
             };
         }
-        Ok(Some(n as usize))
+        Ok(Some(Received {
+            start: HEADROOM,
+            len: (n as usize).saturating_sub(std::mem::size_of::<VnetHdr>()),
+            vnet,
+        }))
     }
 }
 

@@ -41,7 +41,7 @@ pub fn run(socket: &Path) -> anyhow::Result<std::convert::Infallible> {
 
 /// The forwarding loop: wait for any port, switch what it has.
 fn forward(dp: &Mutex<Dataplane>) -> ! {
-    let mut buf = Vec::with_capacity(65536 + 4);
+    let mut buf = Vec::new();
     let mut out = Vec::new();
     loop {
         let fds = dp.lock().unwrap().fds();

@@ -191,8 +191,16 @@ impl Switch {
     }
 
     /// Switches one frame that arrived on `ingress`; what must go out is
-    /// appended to `out`.
-    pub fn process(&mut self, ingress: PortId, f: &[u8], now: Instant, out: &mut Vec<Out>) {
+    /// appended to `out`. `gso_size` marks a super-frame that leaves as
+    /// segments of that many payload bytes each.
+    pub fn process(
+        &mut self,
+        ingress: PortId,
+        f: &[u8],
+        gso_size: Option<u16>,
+        now: Instant,
+        out: &mut Vec<Out>,
+    ) {
         let Some(port) = self.ports.get_mut(&ingress) else {
             return;
         };
@@ -202,7 +210,16 @@ impl Switch {
             port.counters.drop_malformed += 1;
             return;
         };
-        if f.len() - h.len > self.mtu {
+        // What the MTU bounds: the frame's payload, or each segment's.
+        let payload = match gso_size {
+            None => Some(f.len() - h.len),
+            Some(seg) => frame::l3l4_len(f, h.len).map(|hl| hl + seg as usize),
+        };
+        let Some(payload) = payload else {
+            port.counters.drop_malformed += 1;
+            return;
+        };
+        if payload > self.mtu {
             port.counters.drop_oversize += 1;
             return;
         }

@@ -92,7 +92,7 @@ fn switch() -> Switch {
 
 fn send(s: &mut Switch, port: PortId, f: &[u8]) -> Vec<Out> {
     let mut out = vec![];
-    s.process(port, f, Instant::now(), &mut out);
+    s.process(port, f, None, Instant::now(), &mut out);
     out
 }
 
@@ -293,4 +293,29 @@ fn malformed_and_oversize_frames_are_dropped_and_counted() {
     assert!(!send(&mut s, A, &build(mac(B), mac(A), None, &vec![0u8; 1500])).is_empty());
     s.configure(&vswitch(9000), &groups(SecurityOverride::default()));
     assert!(!send(&mut s, A, &build(mac(B), mac(A), None, &vec![0u8; 9000])).is_empty());
+}
+
+#[test]
+fn super_frames_are_bounded_by_their_segments() {
+    let mut s = switch();
+    // IPv4 (20 bytes) + TCP with timestamps (32 bytes), then 64000 bytes.
+    let mut payload = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 6, 0, 0];
+    payload.extend_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
+    payload.extend_from_slice(&[0; 12]);
+    payload.push(0x80);
+    payload.extend_from_slice(&[0; 19]);
+    payload.resize(52 + 64000, 0);
+    let f = build(mac(B), mac(A), None, &payload);
+    let mut out = vec![];
+    // 52 + 1448 = 1500: each segment fits the MTU.
+    s.process(A, &f, Some(1448), Instant::now(), &mut out);
+    assert_eq!(wire(&out), vec![(B, None), (P, None)], "P is promiscuous");
+    out.clear();
+    s.process(A, &f, Some(1449), Instant::now(), &mut out);
+    assert!(out.is_empty());
+    // A super-frame whose headers cannot be read is malformed.
+    s.process(A, &f[..40], Some(1448), Instant::now(), &mut out);
+    assert!(out.is_empty());
+    let c = s.port(A).unwrap().counters;
+    assert_eq!((c.drop_oversize, c.drop_malformed), (1, 1));
 }
