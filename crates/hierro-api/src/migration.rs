@@ -32,7 +32,7 @@ pub struct IncomingReady {
 pub struct MigrateRequest {
     /// The destination's `IncomingReady::uri`.
     pub uri: String,
-    /// The longest pause of the guest allowed at switchover.
+    /// The longest pause of the guest allowed at switchover (1 to 60000 ms).
     #[serde(default = "default_downtime")]
     pub downtime_ms: u64,
     /// Slow the guest's vCPUs down when it dirties memory faster than it is sent.
@@ -42,6 +42,23 @@ pub struct MigrateRequest {
 
 fn default_downtime() -> u64 {
     500
+}
+
+/// The switchover goals a migration accepts, in ms: more than a minute of
+/// pause is no live migration.
+pub const DOWNTIME_RANGE: std::ops::RangeInclusive<u64> = 1..=60_000;
+
+/// Why `downtime_ms` is refused, if it is.
+pub fn check_downtime(downtime_ms: u64) -> Result<(), String> {
+    if DOWNTIME_RANGE.contains(&downtime_ms) {
+        Ok(())
+    } else {
+        Err(format!(
+            "downtime_ms must be between {} and {} (ms), not {downtime_ms}",
+            DOWNTIME_RANGE.start(),
+            DOWNTIME_RANGE.end()
+        ))
+    }
 }
 fn default_true() -> bool {
     true
@@ -70,6 +87,7 @@ pub struct MigrationStats {
 pub struct VmMigrate {
     /// The destination host's inventory id.
     pub host: String,
+    /// The longest pause of the guest allowed at switchover (1 to 60000 ms).
     #[serde(default = "default_downtime")]
     pub downtime_ms: u64,
     #[serde(default = "default_true")]

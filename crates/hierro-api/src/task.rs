@@ -39,4 +39,7 @@ pub struct Task {
     pub result: Option<serde_json::Value>,
     #[serde(default)]
     pub error: Option<ErrorInfo>,
+    /// Whether `POST /api/tasks/{id}/cancel` can stop it now.
+    #[serde(default)]
+    pub cancelable: bool,
 }

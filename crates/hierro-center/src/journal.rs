@@ -169,6 +169,8 @@ fn row_to_task(r: &sqlx::any::AnyRow) -> StoreResult<Task> {
         error: r
             .try_get::<Option<String>, _>("error")?
             .and_then(|s| serde_json::from_str(&s).ok()),
+        // Known only to the running center (Center::cancels).
+        cancelable: false,
     })
 }
 

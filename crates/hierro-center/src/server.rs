@@ -19,6 +19,8 @@ pub struct Center {
     pub sessions: SessionStore,
     pub pki: tls::Pki,
     pub followers: host_sync::Followers,
+    /// The running tasks a user may cancel (migrations, maintenance mode).
+    pub cancels: hierro_http::Cancels,
 }
 
 /// Opens (and on first start, initializes) the center's database.
@@ -92,6 +94,7 @@ pub async fn serve(config: CenterConfig) -> anyhow::Result<()> {
         db,
         pki,
         followers: Default::default(),
+        cancels: Default::default(),
     });
     for host in crate::hosts::followed(&center.db).await? {
         center.followers.start(&center.db, &host);

@@ -444,6 +444,15 @@ impl Client {
     pub async fn task(&self, id: Uuid) -> Result<Task> {
         self.get(&format!("/api/tasks/{id}")).await
     }
+    /// Asks a running task to stop; it ends in error `cancelled`.
+    pub async fn cancel_task(&self, id: Uuid) -> Result<Task> {
+        self.call(
+            Method::POST,
+            &format!("/api/tasks/{id}/cancel"),
+            None::<&()>,
+        )
+        .await
+    }
     /// Events after `since` (an event id), optionally for one target.
     pub async fn events(&self, since: Option<u64>, target: Option<&str>) -> Result<Vec<Event>> {
         let mut q = vec![];

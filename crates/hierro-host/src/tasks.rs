@@ -9,13 +9,18 @@ use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 use hierro_api::{ErrorInfo, Event, Severity, Task, TaskState};
+use hierro_http::Cancels;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
 
 const MAX_TASKS: usize = 2000;
 const MAX_EVENTS_IN_MEMORY: usize = 20000;
 
 pub struct Journal {
     tasks: Mutex<VecDeque<Task>>,
+    cancels: Cancels,
     events: Mutex<EventLog>,
     /// The id of the latest event: the host's change version, which
     /// `GET /api/updates` waits on.
@@ -54,6 +59,7 @@ impl Journal {
         Ok(Arc::new(Journal {
             version: tokio::sync::watch::Sender::new(next_id - 1),
             tasks: Mutex::default(),
+            cancels: Cancels::default(),
             events: Mutex::new(EventLog {
                 file,
                 next_id,
@@ -76,6 +82,7 @@ impl Journal {
             finished_at: None,
             result: None,
             error: None,
+            cancelable: false,
         };
         let id = task.id;
         let mut tasks = self.tasks.lock().unwrap();
@@ -102,6 +109,28 @@ impl Journal {
 
     pub fn tasks(&self) -> Vec<Task> {
         self.tasks.lock().unwrap().iter().cloned().collect()
+    }
+
+    /// Asks a running task to stop; it ends in error `cancelled` once it
+    /// has undone what it started. Too late (it ended) or not possible (it
+    /// cannot be cancelled) is refused.
+    pub fn cancel(&self, id: Uuid, user: &str) -> ApiResult<Task> {
+        let task = self
+            .get_task(id)
+            .ok_or_else(|| ApiError::not_found(format!("no task {id}")))?;
+        if matches!(task.state, TaskState::Success | TaskState::Error) {
+            return Err(ApiError::invalid_state(format!(
+                "task {id} ({}) has ended",
+                task.operation
+            )));
+        }
+        if !self.cancels.cancel(id, user) {
+            return Err(ApiError::invalid_state(format!(
+                "task {id} ({}) cannot be cancelled",
+                task.operation
+            )));
+        }
+        Ok(task)
     }
 
     fn update(&self, id: Uuid, f: impl FnOnce(&mut Task)) {
@@ -211,6 +240,22 @@ impl TaskHandle {
         self.journal.update(self.id, |t| t.progress = pct.min(99));
     }
 
+    /// Makes the task cancelable; the token fires when a user cancels it.
+    pub fn cancellation(&self) -> CancellationToken {
+        let token = self.journal.cancels.register(self.id);
+        self.journal.update(self.id, |t| t.cancelable = true);
+        token
+    }
+
+    /// The error of a task stopped by `cancellation`'s token.
+    pub fn cancelled(&self) -> ApiError {
+        self.journal.cancels.error(self.id)
+    }
+
+    fn settle(&self) {
+        self.journal.cancels.settle(self.id);
+    }
+
     /// An event tied to this task's target and user.
     pub fn event(&self, kind: &str, severity: Severity, message: String) {
         self.journal.event(
@@ -224,7 +269,9 @@ impl TaskHandle {
     }
 
     pub fn succeed(self, result: Option<serde_json::Value>) {
+        self.settle();
         self.journal.update(self.id, |t| {
+            t.cancelable = false;
             t.state = TaskState::Success;
             t.progress = 100;
             t.finished_at = Some(Utc::now());
@@ -233,6 +280,7 @@ impl TaskHandle {
     }
 
     pub fn fail(self, error: ErrorInfo) {
+        self.settle();
         self.event(
             "TaskFailedEvent",
             Severity::Error,
@@ -240,6 +288,7 @@ impl TaskHandle {
         );
         self.journal.update(self.id, |t| {
             t.state = TaskState::Error;
+            t.cancelable = false;
             t.finished_at = Some(Utc::now());
             t.error = Some(error);
         });

@@ -44,6 +44,10 @@ impl ApiError {
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
     }
+    /// The task was stopped on request (vSphere's RequestCanceled).
+    pub fn cancelled(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "cancelled", message)
+    }
     /// QEMU or another program the host runs failed.
     pub fn backend(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_GATEWAY, "backend_failed", message)

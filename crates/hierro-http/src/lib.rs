@@ -1,13 +1,15 @@
 //! What Hierro's HTTPS servers share: the JSON error type, the request body
-//! extractor that names bad fields, session tokens with idle expiry, and
-//! certificate thumbprints.
+//! extractor that names bad fields, session tokens with idle expiry,
+//! certificate thumbprints, and the registry of cancelable tasks.
 
 pub mod body;
+pub mod cancels;
 pub mod error;
 pub mod sessions;
 pub mod tls;
 
 pub use body::Body;
+pub use cancels::Cancels;
 pub use error::{ApiError, ApiResult};
 pub use sessions::{new_secret, secret_hash, SessionStore};
 

@@ -3,7 +3,8 @@
 //! 10 ms (the connection survives, the VM keeps its object and folder); a
 //! destination that dies mid-migration leaves the VM running on the source;
 //! a destination without the VM's port group is refused before anything
-//! moves.
+//! moves; a guest dirtying memory needs auto-converge; a cancelled migration
+//! leaves the VM where it was.
 
 mod common;
 
@@ -179,22 +180,30 @@ async fn vmotion_keeps_tcp_survives_a_dead_destination_and_refuses_early() {
     }
     let mut counter = Counter::connect(vm.ip).unwrap();
     assert!(counter.read().unwrap() < counter.read().unwrap());
-    assert_eq!(object(&center).await["data"]["host"], Value::String(h2));
+    assert_eq!(object(&center).await["data"]["host"], Value::String(h2.clone()));
     assert_eq!(
         hierro_host::vm::lease::holder(&folder).as_deref(),
         Some(t.lab.hosts[1].name.as_str()),
         "the lease stays with the source"
     );
 
-    // A guest that rewrites 96 MiB over and over never lets the pre-copy
-    // catch up; auto-converge slows its vCPUs until it does.
+    // A guest that rewrites 96 MiB over and over cannot be paused for only
+    // 30 ms while the rest is sent; auto-converge slows its vCPUs until it can.
     let qga = t.lab.hosts[1]
         .run_dir
         .join("vms")
         .join(&id)
         .join("qga.sock");
     start_dirtying(&qga, 96).await.expect("the workload runs");
-    let task = center.migrate_to(&vm.name, &migrate_to(&h1)).await.unwrap();
+    let tight = |host: &str, auto_converge| VmMigrate {
+        host: host.to_string(),
+        downtime_ms: 30,
+        auto_converge,
+    };
+    let task = center
+        .migrate_to(&vm.name, &tight(&h1, true))
+        .await
+        .unwrap();
     let done = center.wait(&task, |_| {}).await.unwrap();
     let stats: MigrationStats = serde_json::from_value(done.result.unwrap()).unwrap();
     eprintln!("vMotion of a guest dirtying 96 MiB: {stats:?}");
@@ -206,6 +215,69 @@ async fn vmotion_keeps_tcp_survives_a_dead_destination_and_refuses_early() {
         c1.vm(&vm.name).await.unwrap().power_state,
         PowerState::PoweredOn
     );
+
+    // Without auto-converge that migration never ends; a user cancels it
+    // and the VM goes on running on the source, its connection intact.
+    let reader = GapReader::start(Counter::connect(vm.ip).unwrap());
+    reader.more_answers(5, enough).await.unwrap();
+    let task = center
+        .migrate_to(&vm.name, &tight(&h2, false))
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = center.task(task.id).await.unwrap();
+        assert!(now.cancelable, "a running migration can be cancelled");
+        if now.progress > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the pre-copy never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let cancelling = center.cancel_task(task.id).await.unwrap();
+    assert_eq!(cancelling.state, TaskState::Running);
+    match center.wait(&task, |_| {}).await.unwrap_err() {
+        hierro_client::ClientError::Task { info, .. } => {
+            assert_eq!(info.code, "cancelled", "{info:?}");
+            let user = &t.lab.center.as_ref().unwrap().user;
+            assert!(info.message.contains(user.as_str()), "{info:?}");
+        }
+        e => panic!("the task should end cancelled, not {e}"),
+    }
+    let ended = center.task(task.id).await.unwrap();
+    assert!(!ended.cancelable);
+    let e = center.cancel_task(task.id).await.unwrap_err();
+    assert_eq!(status(Err(e)), 409, "an ended task cannot be cancelled");
+    reader.more_answers(20, enough).await.unwrap();
+    reader
+        .finish()
+        .expect("the TCP connection survives the cancel");
+    assert_eq!(
+        c1.vm(&vm.name).await.unwrap().power_state,
+        PowerState::PoweredOn
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while c2.vm(&vm.name).await.is_ok() {
+        assert!(Instant::now() < deadline, "the destination kept a copy");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(object(&center).await["data"]["host"], Value::String(h1));
+    assert_eq!(
+        hierro_host::vm::lease::holder(&folder).as_deref(),
+        Some(t.lab.hosts[0].name.as_str())
+    );
+    // A switchover goal out of range is refused before anything starts.
+    let e = center
+        .migrate_to(
+            &vm.name,
+            &VmMigrate {
+                downtime_ms: 0,
+                ..tight("x", true)
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(status(Err(e)), 400);
 }
 
 #[tokio::test(flavor = "multi_thread")]

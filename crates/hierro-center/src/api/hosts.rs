@@ -305,13 +305,16 @@ pub async fn maintenance(
     };
     let run = TaskRun::begin(&c, &caller, operation, (&id, &host.name)).await?;
     let (follow, c2, name) = (run.clone(), c.clone(), host.name.clone());
+    // Entering can be cancelled: the VM on its way goes back, the others
+    // stay, and the host leaves maintenance mode.
+    let cancel = req.enabled.then(|| run.cancellation());
     let work = async move {
-        if !req.enabled {
+        let Some(cancel) = cancel else {
             hosts::set_maintenance(&c2.db, &host.id, false).await?;
             return Ok(0);
-        }
+        };
         hosts::set_maintenance(&c2.db, &host.id, true).await?;
-        let emptied = evacuate(&c2, &caller, &host, &follow).await;
+        let emptied = evacuate(&c2, &caller, &host, &follow, &cancel).await;
         if emptied.is_err() {
             hosts::set_maintenance(&c2.db, &host.id, false).await?;
         }
@@ -339,6 +342,7 @@ async fn evacuate(
     caller: &Caller,
     host: &Object,
     follow: &TaskRun,
+    cancel: &tokio_util::sync::CancellationToken,
 ) -> ApiResult<usize> {
     let running: Vec<crate::vms::VmRef> = inventory::search(&c.db, Some(Kind::Vm), None)
         .await?
@@ -356,6 +360,9 @@ async fn evacuate(
     };
     let total = running.len();
     for (i, vm) in running.into_iter().enumerate() {
+        if cancel.is_cancelled() {
+            return Err(follow.cancelled());
+        }
         authorize(c, caller, &vm.object.id, "Resource.HotMigrate").await?;
         let info = hosts::client(&c.db, &vm.host)
             .await?
@@ -374,7 +381,7 @@ async fn evacuate(
         let m = check_move(c, vm, to).await?;
         let summary = m.summary();
         let started = m.start(c, 500, true).await?;
-        let stats = m.finish(c, started, follow).await?;
+        let stats = m.finish(c, started, follow, cancel).await?;
         crate::journal::event(
             &c.db,
             "VmMigratedEvent",

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::{internal, AppState, BadRequest, Caller, NotFound, Unauthorized};
+use super::{internal, AppState, BadRequest, Caller, Conflict, Forbidden, NotFound, Unauthorized};
 use crate::journal;
 use crate::server::Center;
 
@@ -88,6 +88,17 @@ impl TaskRun {
         Ok(task)
     }
 
+    /// Makes the task cancelable (`POST /api/tasks/{id}/cancel`) until it
+    /// ends; the token fires when a user cancels it.
+    pub fn cancellation(&self) -> tokio_util::sync::CancellationToken {
+        self.center.cancels.register(self.id)
+    }
+
+    /// The error of a task stopped by `cancellation`'s token.
+    pub fn cancelled(&self) -> hierro_http::ApiError {
+        self.center.cancels.error(self.id)
+    }
+
     pub async fn progress(&self, pct: u8) {
         if let Err(e) = journal::progress(&self.center.db, self.id, pct).await {
             tracing::warn!("recording task progress: {e}");
@@ -102,6 +113,7 @@ impl TaskRun {
         done: (&str, String),
     ) -> ApiResult<T> {
         let db = &self.center.db;
+        self.center.cancels.settle(self.id);
         let (outcome, kind, severity, message) = match &result {
             Ok(v) => (
                 Ok(serde_json::to_value(v).ok()),
@@ -190,10 +202,15 @@ pub async fn tasks(
     let mut out = vec![];
     for t in all {
         if may_see(&caller, &authz, &t.target) {
-            out.push(t);
+            out.push(with_cancelable(&c, t));
         }
     }
     Ok(Json(out))
+}
+
+fn with_cancelable(c: &Center, mut t: Task) -> Task {
+    t.cancelable = c.cancels.cancelable(t.id);
+    t
 }
 
 /// One task, to follow its progress.
@@ -219,7 +236,53 @@ pub async fn task(
     if !may_see(&caller, &authz, &t.target) {
         return Err(hierro_http::ApiError::not_found(format!("no task {id}")));
     }
-    Ok(Json(t))
+    Ok(Json(with_cancelable(&c, t)))
+}
+
+/// Asks a running task to stop: a migration goes back to its source, a
+/// host entering maintenance mode stops moving VMs and stays out of it. The
+/// answer is the task, still running; it ends in error `cancelled`.
+#[utoipa::path(
+    post,
+    path = "/api/tasks/{id}/cancel",
+    tag = "tasks",
+    description = "Privilege: Global.CancelTask on the object the task acts on.",
+    security(("session" = [])),
+    params(("id" = Uuid, Path, description = "The task's id")),
+    responses(
+        (status = 202, description = "Cancelling: the task, still running", body = Task),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict,
+    )
+)]
+pub async fn cancel_task(
+    State(c): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<(axum::http::StatusCode, Json<Task>)> {
+    let t = journal::task(&c.db, id).await?;
+    // Tasks on users and roles are the root's.
+    let object = if crate::inventory::get(&c.db, &t.target).await.is_ok() {
+        t.target.clone()
+    } else {
+        crate::inventory::ROOT.to_string()
+    };
+    super::authorize(&c, &caller, &object, "Global.CancelTask").await?;
+    if t.finished_at.is_some() {
+        return Err(hierro_http::ApiError::invalid_state(format!(
+            "task {id} ({}) has ended",
+            t.operation
+        )));
+    }
+    if !c.cancels.cancel(id, &caller.user) {
+        return Err(hierro_http::ApiError::invalid_state(format!(
+            "task {id} ({}) cannot be cancelled",
+            t.operation
+        )));
+    }
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        Json(with_cancelable(&c, t)),
+    ))
 }
 
 #[derive(Deserialize, IntoParams)]

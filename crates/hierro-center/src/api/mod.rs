@@ -91,6 +91,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(access::effective))
         .routes(routes!(journal::tasks))
         .routes(routes!(journal::task))
+        .routes(routes!(journal::cancel_task))
         .routes(routes!(journal::events))
         .routes(routes!(journal::stream))
 }

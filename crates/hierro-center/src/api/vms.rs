@@ -19,6 +19,7 @@ use hierro_client::{Client, ClientError};
 use hierro_http::{ApiError, ApiResult, Body};
 use serde::Deserialize;
 use tokio_tungstenite::tungstenite::Message as HostMessage;
+use tokio_util::sync::CancellationToken;
 use utoipa::IntoParams;
 
 use super::inventory::visible;
@@ -729,15 +730,30 @@ impl Move {
     }
 
     /// Follows the source's pre-copy (its progress into `follow`) until the
-    /// VM runs on the destination, and records where it is.
+    /// VM runs on the destination, and records where it is. `cancel` stops
+    /// the pre-copy: the VM goes on running on the source.
     pub(super) async fn finish(
         self,
         c: &AppState,
         (ready, sending): (IncomingReady, Task),
         follow: &TaskRun,
+        cancel: &CancellationToken,
     ) -> ApiResult<MigrationStats> {
         let outcome = async {
-            let sent = mirror(follow, &self.source, sending).await?;
+            let id = sending.id;
+            let sent = tokio::select! {
+                sent = mirror(follow, &self.source, sending.clone()) => sent,
+                _ = cancel.cancelled() => {
+                    // Refused only when the host task has just ended: then
+                    // the switchover came first and the move stands.
+                    let _ = self.source.cancel_task(id).await;
+                    mirror(follow, &self.source, sending).await
+                }
+            };
+            let sent = match sent {
+                Err(e) if e.info.code == "cancelled" => return Err(follow.cancelled()),
+                other => other?,
+            };
             // The destination's task ends when the VM runs there.
             let arriving = self.destination.task(ready.task).await.map_err(from_host)?;
             self.destination
@@ -809,6 +825,7 @@ pub async fn migrate(
     Path(key): Path<String>,
     Body(req): Body<VmMigrate>,
 ) -> ApiResult<Accepted> {
+    hierro_api::check_downtime(req.downtime_ms).map_err(ApiError::bad_request)?;
     let vm = vm_ref(&c, &caller, &key, "Resource.HotMigrate").await?;
     authorize(&c, &caller, &req.host, "Resource.AssignVMToPool").await?;
     let to = inventory::get(&c.db, &req.host).await?;
@@ -817,8 +834,8 @@ pub async fn migrate(
     let (id, name) = (m.vm.object.id.clone(), m.vm.object.name.clone());
     let run = TaskRun::begin(&c, &caller, "VirtualMachine.migrate", (&id, &name)).await?;
     let summary = m.summary();
-    let (follow, c) = (run.clone(), c.clone());
-    let work = async move { m.finish(&c, started, &follow).await };
+    let (follow, c, cancel) = (run.clone(), c.clone(), run.cancellation());
+    let work = async move { m.finish(&c, started, &follow, &cancel).await };
     let task = run
         .spawn(work, "VmMigratedEvent", move |stats| {
             stats_text(&summary, stats)

@@ -85,6 +85,7 @@ pub fn router(host: Arc<Host>) -> Router {
         .route("/api/network/capture", post(network::capture))
         .route("/api/tasks", get(task::list))
         .route("/api/tasks/{id}", get(task::get))
+        .route("/api/tasks/{id}/cancel", post(task::cancel))
         .route("/api/events", get(task::events))
         .fallback(|| async { ApiError::not_found("no such API endpoint") })
         .with_state(host)

@@ -35,6 +35,17 @@ pub async fn get(
         .ok_or_else(|| ApiError::not_found(format!("no task {id}")))
 }
 
+/// Asks a running task to stop (only those that can, e.g. a migration);
+/// the answer is the task, still running: it ends as `cancelled`.
+pub async fn cancel(
+    State(host): State<AppState>,
+    c: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<(axum::http::StatusCode, Json<Task>)> {
+    let task = host.journal.cancel(id, &c.user)?;
+    Ok((axum::http::StatusCode::ACCEPTED, Json(task)))
+}
+
 #[derive(Deserialize)]
 pub struct EventQuery {
     /// Only events with a larger id (for following the stream).

@@ -238,6 +238,7 @@ pub async fn migrate(
             req.uri
         )));
     }
+    hierro_api::check_downtime(req.downtime_ms).map_err(ApiError::bad_request)?;
     Ok(submit(
         &host,
         &vm,

@@ -12,6 +12,9 @@ pub enum TaskCmd {
         #[arg(long)]
         target: Option<String>,
     },
+    /// Cancel a running task that can be cancelled (a migration, entering
+    /// maintenance mode); it ends in error "cancelled".
+    Cancel { id: uuid::Uuid },
 }
 
 #[derive(Subcommand)]
@@ -28,7 +31,20 @@ pub enum EventCmd {
 
 pub async fn run_task(cmd: TaskCmd, conn: &ConnArgs, out: Output) -> anyhow::Result<()> {
     let client = conn.client().await?;
-    let TaskCmd::Ls { target } = cmd;
+    let target = match cmd {
+        TaskCmd::Ls { target } => target,
+        TaskCmd::Cancel { id } => {
+            let t = client.cancel_task(id).await?;
+            out.show_fields(&t, |t| {
+                vec![
+                    ("cancelling", t.id.to_string()),
+                    ("operation", t.operation.clone()),
+                    ("target", t.target_name.clone()),
+                ]
+            });
+            return Ok(());
+        }
+    };
     let mut tasks = client.tasks().await?;
     if let Some(t) = target {
         tasks.retain(|x| x.target == t || x.target_name == t);
@@ -36,6 +52,7 @@ pub async fn run_task(cmd: TaskCmd, conn: &ConnArgs, out: Output) -> anyhow::Res
     out.show(
         &tasks,
         &[
+            "ID",
             "QUEUED",
             "OPERATION",
             "TARGET",
@@ -48,6 +65,7 @@ pub async fn run_task(cmd: TaskCmd, conn: &ConnArgs, out: Output) -> anyhow::Res
             l.iter()
                 .map(|t| {
                     vec![
+                        t.id.to_string(),
                         time(&t.queued_at),
                         t.operation.clone(),
                         t.target_name.clone(),

@@ -52,13 +52,25 @@ impl Actor {
         )
         .await
         .map_err(qmp_error)?;
+        let cancel = task.cancellation();
         qmp.execute_value("migrate", json!({"uri": req.uri}))
             .await
             .map_err(qmp_error)?;
         // QEMU stops throttling when it is done: keep the most it did.
         let mut throttled = 0;
+        let mut cancelling = false;
         let info = loop {
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                _ = cancel.cancelled(), if !cancelling => {
+                    // QEMU drops the connection and resumes the guest here;
+                    // if the switchover has begun it completes instead.
+                    cancelling = true;
+                    qmp.execute_value("migrate_cancel", json!({}))
+                        .await
+                        .map_err(qmp_error)?;
+                }
+            }
             let info = qmp
                 .execute_value("query-migrate", json!({}))
                 .await
@@ -66,6 +78,7 @@ impl Actor {
             throttled = throttled.max(number(&info["cpu-throttle-percentage"]));
             match info["status"].as_str().unwrap_or("") {
                 "completed" => break info,
+                "cancelled" if cancelling => return Err(task.cancelled()),
                 s @ ("failed" | "cancelled") => {
                     // QEMU goes on running the guest here.
                     return Err(ApiError::backend(format!(

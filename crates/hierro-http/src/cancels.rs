@@ -1,0 +1,69 @@
+//! Which running tasks can be cancelled, and the signal to them. A task
+//! that can stop cleanly registers; a user's cancel fires its token, and the
+//! task ends in error `cancelled` once it has undone what it started.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::ApiError;
+
+#[derive(Default)]
+pub struct Cancels {
+    running: Mutex<HashMap<Uuid, Entry>>,
+}
+
+struct Entry {
+    token: CancellationToken,
+    /// Who asked first.
+    by: Option<String>,
+}
+
+impl Cancels {
+    /// Makes task `id` cancelable until `settle`.
+    pub fn register(&self, id: Uuid) -> CancellationToken {
+        let token = CancellationToken::new();
+        self.running.lock().unwrap().insert(
+            id,
+            Entry {
+                token: token.clone(),
+                by: None,
+            },
+        );
+        token
+    }
+
+    /// The task ended: nothing to cancel any more.
+    pub fn settle(&self, id: Uuid) {
+        self.running.lock().unwrap().remove(&id);
+    }
+
+    pub fn cancelable(&self, id: Uuid) -> bool {
+        self.running.lock().unwrap().contains_key(&id)
+    }
+
+    /// Fires task `id`'s token; false if it cannot be cancelled.
+    pub fn cancel(&self, id: Uuid, user: &str) -> bool {
+        let mut running = self.running.lock().unwrap();
+        let Some(e) = running.get_mut(&id) else {
+            return false;
+        };
+        e.by.get_or_insert_with(|| user.to_string());
+        e.token.cancel();
+        true
+    }
+
+    /// The error a cancelled task ends with.
+    pub fn error(&self, id: Uuid) -> ApiError {
+        let by = self
+            .running
+            .lock()
+            .unwrap()
+            .get(&id)
+            .and_then(|e| e.by.clone())
+            .unwrap_or_else(|| "a user".into());
+        ApiError::cancelled(format!("the task was cancelled by {by}"))
+    }
+}
