@@ -46,6 +46,12 @@ pub struct HostInfo {
     pub thumbprint: String,
     /// The accelerator VMs use: `kvm` or `tcg`.
     pub accel: String,
+    /// The CPU's model name and feature flags (`/proc/cpuinfo`): under KVM
+    /// guests see this CPU, so a VM moves only to a host with every flag.
+    #[serde(default)]
+    pub cpu_model: String,
+    #[serde(default)]
+    pub cpu_flags: Vec<String>,
     pub cpus: u32,
     pub memory_mib: u64,
     pub vms_running: u32,

@@ -167,6 +167,8 @@ pub async fn add(db: &Db, pki: &Pki, req: &AddHost) -> Result<Object, AddHostErr
             "cpus": info.cpus,
             "memory_mib": info.memory_mib,
             "accel": info.accel,
+            "cpu_model": info.cpu_model,
+            "cpu_flags": info.cpu_flags,
         }),
     );
     if req.lockdown {

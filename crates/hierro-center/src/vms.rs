@@ -192,3 +192,81 @@ pub fn find_by_key(visible: &[Object], key: &str) -> StoreResult<Object> {
         ))),
     }
 }
+
+/// Whether a running VM can go on from host `from` on host `to`: both run
+/// VMs with the same accelerator, and under KVM, where the guest sees the
+/// host's CPU (`-cpu host`), `to` has every CPU feature `from` has. Under
+/// TCG QEMU emulates the same CPU on any host. Hosts added before they
+/// reported their flags are not held back.
+pub fn cpu_compatible(from: &Object, to: &Object) -> Result<(), String> {
+    let (a, b) = (&from.data, &to.data);
+    if a["accel"] != b["accel"] {
+        return Err(format!(
+            "{} runs VMs with {}, {} with {}",
+            from.name, a["accel"], to.name, b["accel"]
+        ));
+    }
+    if a["accel"] != "kvm" {
+        return Ok(());
+    }
+    let flags = |d: &Value| -> Vec<String> {
+        d["cpu_flags"]
+            .as_array()
+            .map(|f| {
+                f.iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (have, offered) = (flags(a), flags(b));
+    if have.is_empty() || offered.is_empty() {
+        return Ok(());
+    }
+    let missing: Vec<&str> = have
+        .iter()
+        .filter(|f| !offered.contains(f))
+        .map(String::as_str)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "{}'s CPU ({}) lacks features the VM uses on {} ({}): {}",
+        to.name,
+        b["cpu_model"].as_str().unwrap_or("unknown model"),
+        from.name,
+        a["cpu_model"].as_str().unwrap_or("unknown model"),
+        missing.join(" ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn host(name: &str, accel: &str, flags: &[&str]) -> Object {
+        Object::new(
+            Kind::Host,
+            name,
+            "dc",
+            json!({"accel": accel, "cpu_model": format!("{name} CPU"), "cpu_flags": flags}),
+        )
+    }
+
+    #[test]
+    fn cpu_compatibility() {
+        let old = host("old", "kvm", &["sse4_2", "avx"]);
+        let new = host("new", "kvm", &["sse4_2", "avx", "avx2", "avx512f"]);
+        // Onto a superset: fine; back from the newer CPU: its extra
+        // features would vanish under the guest.
+        assert!(cpu_compatible(&old, &new).is_ok());
+        let e = cpu_compatible(&new, &old).unwrap_err();
+        assert!(e.contains("avx2 avx512f") && e.contains("old CPU"), "{e}");
+        // TCG emulates one CPU everywhere; accelerators must match.
+        let (t1, t2) = (host("t1", "tcg", &["avx512f"]), host("t2", "tcg", &[]));
+        assert!(cpu_compatible(&t1, &t2).is_ok());
+        assert!(cpu_compatible(&t1, &old).unwrap_err().contains("tcg"));
+    }
+}

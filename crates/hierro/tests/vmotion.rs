@@ -180,7 +180,10 @@ async fn vmotion_keeps_tcp_survives_a_dead_destination_and_refuses_early() {
     }
     let mut counter = Counter::connect(vm.ip).unwrap();
     assert!(counter.read().unwrap() < counter.read().unwrap());
-    assert_eq!(object(&center).await["data"]["host"], Value::String(h2.clone()));
+    assert_eq!(
+        object(&center).await["data"]["host"],
+        Value::String(h2.clone())
+    );
     assert_eq!(
         hierro_host::vm::lease::holder(&folder).as_deref(),
         Some(t.lab.hosts[1].name.as_str()),

@@ -670,10 +670,10 @@ pub(super) async fn check_move(c: &AppState, vm: VmRef, to: Object) -> ApiResult
         )));
     }
     let from = inventory::get(&c.db, &vm.host).await?;
-    if from.data["accel"] != to.data["accel"] {
+    if let Err(why) = vms::cpu_compatible(&from, &to) {
         return Err(ApiError::invalid_state(format!(
-            "cannot migrate {}: {} runs VMs with {}, {} with {}",
-            vm.object.name, from.name, from.data["accel"], to.name, to.data["accel"]
+            "cannot migrate {}: {why}",
+            vm.object.name
         )));
     }
     let destination = hosts::client(&c.db, &to.id).await?;

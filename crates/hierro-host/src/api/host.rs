@@ -21,6 +21,10 @@ pub async fn info(State(host): State<AppState>, _c: Caller) -> Json<HostInfo> {
         version: crate::VERSION.into(),
         thumbprint: host.thumbprint(),
         accel: host.accel.as_str().into(),
+        cpu_model: cpuinfo("model name").unwrap_or_default(),
+        cpu_flags: cpuinfo("flags")
+            .map(|f| f.split_whitespace().map(str::to_string).collect())
+            .unwrap_or_default(),
         cpus: std::thread::available_parallelism()
             .map(|n| n.get() as u32)
             .unwrap_or(1),
@@ -32,6 +36,15 @@ pub async fn info(State(host): State<AppState>, _c: Caller) -> Json<HostInfo> {
         vms_total: vms.len() as u32,
         uptime_secs: host.uptime().as_secs(),
         managed: host.managed(),
+    })
+}
+
+/// A field of the first processor in `/proc/cpuinfo`.
+fn cpuinfo(field: &str) -> Option<String> {
+    let text = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    text.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        (k.trim() == field).then(|| v.trim().to_string())
     })
 }
 
