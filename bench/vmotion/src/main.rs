@@ -1,10 +1,10 @@
 //! `bench/vmotion`: live migration of 256 MiB and 1 GiB guests, idle and
 //! dirtying memory, through the center between two lab hosts (over the
 //! vMotion VMkernel ports and vswitchd), side by side with a plain
-//! QEMU-to-QEMU migration of the same guest started by hand (both QEMUs in
-//! the lab's fabric namespace, taps on its Linux bridge, migrating over
-//! loopback) with the same settings: 500 ms downtime goal, auto-converge,
-//! no bandwidth cap. For each: QEMU's downtime, the largest gap a client
+//! QEMU-to-QEMU migration of the same guest started by hand between the same
+//! two host namespaces, over the kernel instead of vswitchd (a veth from
+//! each host into the lab's fabric bridge), with the same settings: 500 ms
+//! downtime goal, auto-converge, no bandwidth cap. For each: QEMU's downtime, the largest gap a client
 //! reading the guest's TCP counter every 10 ms sees, the total time, and
 //! the memory sent.
 //!
@@ -122,6 +122,7 @@ async fn run(args: &Args, lab: &Lab) -> anyhow::Result<Vec<(Case, Figures, Figur
             dirty_mib: Some(384),
         },
     ];
+    let plain_path = plain_link(lab).await?;
     let mut rows = vec![];
     for (i, case) in cases.into_iter().enumerate() {
         eprintln!(
@@ -131,7 +132,7 @@ async fn run(args: &Args, lab: &Lab) -> anyhow::Result<Vec<(Case, Figures, Figur
                 .map_or("idle".into(), |m| format!("dirty {m} MiB"))
         );
         let ours = ours(lab, &center, (&h1, &h2), &case, i as u32).await?;
-        let plain = plain(args, lab, &case, i as u32).await?;
+        let plain = plain(args, lab, &plain_path, &case, i as u32).await?;
         rows.push((case, ours, plain));
     }
     Ok(rows)
@@ -193,9 +194,45 @@ async fn ours(
     Ok(Figures { stats, gap })
 }
 
-/// The peer: the same guest in two QEMUs started by hand in the fabric
-/// namespace, migrated with QMP over loopback.
-async fn plain(args: &Args, lab: &Lab, case: &Case, n: u32) -> anyhow::Result<Figures> {
+/// The kernel path between the two lab hosts for the plain migration: a
+/// veth from each host's namespace into the fabric bridge, untagged, with
+/// the veths' default offloads. Returns the destination's address.
+async fn plain_link(lab: &Lab) -> anyhow::Result<Ipv4Addr> {
+    let mut last = Ipv4Addr::UNSPECIFIED;
+    for (i, host) in lab.hosts.iter().take(2).enumerate() {
+        let name = format!("hl{LAB_ID}-pq{i}");
+        hierro_lab::netns::veth_to_bridge(
+            &name,
+            Some((&host.namespace, "pq0")),
+            &lab.fabric_ns,
+            "fabric0",
+        )
+        .await?;
+        last = Ipv4Addr::new(10, 95, LAB_ID, 1 + i as u8);
+        hierro_lab::netns::ip(&[
+            "-n",
+            &host.namespace,
+            "addr",
+            "add",
+            &format!("{last}/24"),
+            "dev",
+            "pq0",
+        ])
+        .await?;
+    }
+    Ok(last)
+}
+
+/// The peer: the same guest in two QEMUs started by hand, one in each lab
+/// host's namespace (taps on the fabric bridge, as the VMs' uplinks are),
+/// migrated with QMP over `plain_link`.
+async fn plain(
+    args: &Args,
+    lab: &Lab,
+    to: &Ipv4Addr,
+    case: &Case,
+    n: u32,
+) -> anyhow::Result<Figures> {
     let dir = args.dir.join(format!("plain{n}"));
     std::fs::create_dir_all(&dir)?;
     let disk = dir.join("disk.qcow2");
@@ -245,21 +282,21 @@ async fn plain(args: &Args, lab: &Lab, case: &Case, n: u32) -> anyhow::Result<Fi
         incoming,
     };
     let fabric = lab.fabric_ns.as_str();
-    hierro_lab::netns::ip(&["-n", fabric, "link", "set", "lo", "up"]).await?;
+    let (src_ns, dst_ns) = (&lab.hosts[0].namespace, &lab.hosts[1].namespace);
     let (src_run, dst_run) = (
         RunPaths::new(dir.join("src")),
         RunPaths::new(dir.join("dst")),
     );
     let (src_tap, dst_tap) = (format!("plain{n}s"), format!("plain{n}d"));
-    start_in(fabric, &spec(&src_tap, false), &src_run, &src_tap).await?;
+    start_in(src_ns, fabric, &spec(&src_tap, false), &src_run, &src_tap).await?;
     let result = async {
         let reader = start_reader(ip).await?;
         if let Some(mib) = case.dirty_mib {
             start_dirtying(&src_run.qga(), mib).await?;
         }
-        start_in(fabric, &spec(&dst_tap, true), &dst_run, &dst_tap).await?;
+        start_in(dst_ns, fabric, &spec(&dst_tap, true), &dst_run, &dst_tap).await?;
         let dst = Qmp::connect(&dst_run.qmp()).await?;
-        dst.execute_value("migrate-incoming", json!({"uri": "tcp:127.0.0.1:0"}))
+        dst.execute_value("migrate-incoming", json!({"uri": format!("tcp:{to}:0")}))
             .await?;
         let info = dst.execute_value("query-migrate", json!({})).await?;
         let port = &info["socket-address"][0]["port"];
@@ -279,7 +316,7 @@ async fn plain(args: &Args, lab: &Lab, case: &Case, n: u32) -> anyhow::Result<Fi
             json!({"downtime-limit": 500, "max-bandwidth": 10u64 << 30}),
         )
         .await?;
-        src.execute_value("migrate", json!({"uri": format!("tcp:127.0.0.1:{port}")}))
+        src.execute_value("migrate", json!({"uri": format!("tcp:{to}:{port}")}))
             .await?;
         let mut throttled = 0;
         let info = loop {
@@ -309,8 +346,15 @@ fn number(v: &Value) -> u64 {
     v.as_u64().unwrap_or(0)
 }
 
-/// Starts QEMU in a namespace and plugs its tap into the fabric's bridge.
-async fn start_in(ns: &str, spec: &LaunchSpec, run: &RunPaths, tap: &str) -> anyhow::Result<()> {
+/// Starts QEMU in a host's namespace and plugs its tap into the fabric's
+/// bridge (a tap moves between namespaces while QEMU holds it).
+async fn start_in(
+    ns: &str,
+    fabric: &str,
+    spec: &LaunchSpec,
+    run: &RunPaths,
+    tap: &str,
+) -> anyhow::Result<()> {
     std::fs::create_dir_all(&run.dir)?;
     run.clear();
     let out = tokio::process::Command::new("ip")
@@ -323,5 +367,6 @@ async fn start_in(ns: &str, spec: &LaunchSpec, run: &RunPaths, tap: &str) -> any
         "plain QEMU: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    hierro_lab::netns::ip(&["-n", ns, "link", "set", tap, "master", "fabric0", "up"]).await
+    hierro_lab::netns::ip(&["-n", ns, "link", "set", tap, "netns", fabric]).await?;
+    hierro_lab::netns::ip(&["-n", fabric, "link", "set", tap, "master", "fabric0", "up"]).await
 }
