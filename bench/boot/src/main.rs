@@ -90,6 +90,7 @@ async fn run(args: &Args, lab: &hierro_lab::Lab) -> anyhow::Result<()> {
         nics: vec![NicLaunch {
             tap: "plaintap0".into(),
             mac: "52:54:00:00:00:99".into(),
+            fd: None,
         }],
         serial_log: plain_dir.join("serial.log"),
         loadvm: None,

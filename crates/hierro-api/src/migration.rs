@@ -24,6 +24,10 @@ pub struct IncomingMigration {
 pub struct IncomingReady {
     pub uri: String,
     pub task: Uuid,
+    /// Where the source sends the frames that reached the VM at the source
+    /// during the switchover (`tcp:ADDRESS:PORT`), so none is lost.
+    #[serde(default)]
+    pub frames: Option<String>,
 }
 
 /// `POST /api/vms/{vm}/migrate` on the source host.
@@ -32,12 +36,18 @@ pub struct IncomingReady {
 pub struct MigrateRequest {
     /// The destination's `IncomingReady::uri`.
     pub uri: String,
+    /// The destination's `IncomingReady::frames`.
+    #[serde(default)]
+    pub frames: Option<String>,
     /// The longest pause of the guest allowed at switchover (1 to 60000 ms).
     #[serde(default = "default_downtime")]
     pub downtime_ms: u64,
     /// Slow the guest's vCPUs down when it dirties memory faster than it is sent.
     #[serde(default = "default_true")]
     pub auto_converge: bool,
+    /// At most this many MiB/s on the vMotion network; none: no cap.
+    #[serde(default)]
+    pub max_bandwidth_mib: Option<u64>,
 }
 
 fn default_downtime() -> u64 {
@@ -48,17 +58,19 @@ fn default_downtime() -> u64 {
 /// pause is no live migration.
 pub const DOWNTIME_RANGE: std::ops::RangeInclusive<u64> = 1..=60_000;
 
-/// Why `downtime_ms` is refused, if it is.
-pub fn check_downtime(downtime_ms: u64) -> Result<(), String> {
-    if DOWNTIME_RANGE.contains(&downtime_ms) {
-        Ok(())
-    } else {
-        Err(format!(
+/// Why a migration's switchover goal or bandwidth cap is refused, if it is.
+pub fn check_limits(downtime_ms: u64, max_bandwidth_mib: Option<u64>) -> Result<(), String> {
+    if !DOWNTIME_RANGE.contains(&downtime_ms) {
+        return Err(format!(
             "downtime_ms must be between {} and {} (ms), not {downtime_ms}",
             DOWNTIME_RANGE.start(),
             DOWNTIME_RANGE.end()
-        ))
+        ));
     }
+    if max_bandwidth_mib == Some(0) {
+        return Err("max_bandwidth_mib must be at least 1 (MiB/s)".into());
+    }
+    Ok(())
 }
 fn default_true() -> bool {
     true
@@ -78,6 +90,10 @@ pub struct MigrationStats {
     pub passes: u64,
     /// The most auto-converge throttled the guest's vCPUs (percent).
     pub cpu_throttle_pct: u64,
+    /// Frames that reached the VM at the source while it paused for the
+    /// switchover, handed to the destination.
+    #[serde(default)]
+    pub frames_forwarded: u64,
 }
 
 /// `POST /api/vms/{vm}/migrate` on the center: move a running VM to another
@@ -92,6 +108,23 @@ pub struct VmMigrate {
     pub downtime_ms: u64,
     #[serde(default = "default_true")]
     pub auto_converge: bool,
+    /// At most this many MiB/s on the vMotion network (shared with other
+    /// traffic); none: no cap.
+    #[serde(default)]
+    pub max_bandwidth_mib: Option<u64>,
+}
+
+impl VmMigrate {
+    /// A move to `host` with the defaults: a 500 ms switchover goal,
+    /// auto-converge, no bandwidth cap.
+    pub fn to(host: &str) -> VmMigrate {
+        VmMigrate {
+            host: host.to_string(),
+            downtime_ms: default_downtime(),
+            auto_converge: true,
+            max_bandwidth_mib: None,
+        }
+    }
 }
 
 impl MigrationStats {
@@ -107,6 +140,7 @@ impl MigrationStats {
             bytes: n(&info["ram"]["transferred"]),
             passes: n(&info["ram"]["dirty-sync-count"]),
             cpu_throttle_pct: throttled.max(n(&info["cpu-throttle-percentage"])),
+            frames_forwarded: 0,
         }
     }
 }

@@ -4,8 +4,12 @@
 //! the host agent stopping or crashing; the agent finds it again through the
 //! pidfile and the QMP socket (see `RunPaths`).
 
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
+
+use command_fds::{CommandFdExt, FdMapping};
 
 use crate::Accel;
 
@@ -61,7 +65,14 @@ pub struct NicLaunch {
     /// The host tap device QEMU attaches to.
     pub tap: String,
     pub mac: String,
+    /// The tap, opened by the caller with a vnet header: QEMU gets a copy
+    /// of the descriptor and the caller keeps one (see
+    /// `hierro_vswitch::vmtap`). `None`: QEMU opens `tap` itself.
+    pub fd: Option<Arc<OwnedFd>>,
 }
+
+/// The descriptor number of NIC i's tap in QEMU: FIRST_TAP_FD + i.
+const FIRST_TAP_FD: i32 = 3;
 
 #[derive(Debug, Clone)]
 pub struct LaunchSpec {
@@ -138,14 +149,15 @@ impl LaunchSpec {
             "virtio-blk-pci,drive=disk0,id=disk0-dev,bootindex=1",
         ]);
         for (i, nic) in self.nics.iter().enumerate() {
+            // The vnet header lets the guest hand off segmentation and
+            // checksums: vswitchd passes super-frames through.
+            let tap = match nic.fd {
+                Some(_) => format!("fd={}", FIRST_TAP_FD + i as i32),
+                None => format!("ifname={},script=no,downscript=no", nic.tap),
+            };
             push(&[
                 "-netdev",
-                // The vnet header lets the guest hand off segmentation and
-                // checksums: vswitchd passes super-frames through.
-                &format!(
-                    "tap,id=net{i},ifname={},script=no,downscript=no,vnet_hdr=on",
-                    nic.tap
-                ),
+                &format!("tap,id=net{i},{tap},vnet_hdr=on"),
                 "-device",
                 &format!("virtio-net-pci,netdev=net{i},mac={},id=nic{i}", nic.mac),
             ]);
@@ -172,10 +184,25 @@ impl LaunchSpec {
     pub async fn spawn(&self, run: &RunPaths) -> Result<u32, String> {
         std::fs::create_dir_all(&run.dir).map_err(|e| format!("{}: {e}", run.dir.display()))?;
         run.clear();
-        let out = tokio::process::Command::new(QEMU)
+        let mut taps = vec![];
+        for (i, nic) in self.nics.iter().enumerate() {
+            if let Some(fd) = &nic.fd {
+                taps.push(FdMapping {
+                    parent_fd: fd
+                        .try_clone()
+                        .map_err(|e| format!("tap {}: {e}", nic.tap))?,
+                    child_fd: FIRST_TAP_FD + i as i32,
+                });
+            }
+        }
+        let mut command = tokio::process::Command::new(QEMU);
+        command
             .args(self.args(run))
             .stdin(Stdio::null())
             .kill_on_drop(false)
+            .fd_mappings(taps)
+            .map_err(|e| e.to_string())?;
+        let out = command
             .output()
             .await
             .map_err(|e| format!("cannot run {QEMU}: {e}"))?;

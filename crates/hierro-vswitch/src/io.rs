@@ -56,7 +56,31 @@ impl VnetHdr {
         self
     }
 
-    fn iovec(&mut self) -> libc::iovec {
+    /// The header as the kernel lays it out (fields in little endian).
+    pub fn to_bytes(&self) -> [u8; 10] {
+        let mut b = [0u8; 10];
+        b[0] = self.flags;
+        b[1] = self.gso_type;
+        b[2..4].copy_from_slice(&self.hdr_len.to_le_bytes());
+        b[4..6].copy_from_slice(&self.gso_size.to_le_bytes());
+        b[6..8].copy_from_slice(&self.csum_start.to_le_bytes());
+        b[8..10].copy_from_slice(&self.csum_offset.to_le_bytes());
+        b
+    }
+
+    pub fn from_bytes(b: &[u8]) -> VnetHdr {
+        let u16at = |i: usize| u16::from_le_bytes([b[i], b[i + 1]]);
+        VnetHdr {
+            flags: b[0],
+            gso_type: b[1],
+            hdr_len: u16at(2),
+            gso_size: u16at(4),
+            csum_start: u16at(6),
+            csum_offset: u16at(8),
+        }
+    }
+
+    pub(crate) fn iovec(&mut self) -> libc::iovec {
         libc::iovec {
             iov_base: (self as *mut VnetHdr).cast(),
             iov_len: std::mem::size_of::<VnetHdr>(),
@@ -119,7 +143,7 @@ impl Endpoint {
     }
 }
 
-fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
+pub(crate) fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
     if r < 0 {
         Err(io::Error::last_os_error())
     } else {
@@ -306,9 +330,9 @@ pub struct Tap {
 
 const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
 const TUNSETPERSIST: libc::c_ulong = 0x4004_54cb;
-const IFF_TAP: libc::c_short = 0x0002;
-const IFF_NO_PI: libc::c_short = 0x1000;
-const IFF_VNET_HDR: libc::c_short = 0x4000;
+pub(crate) const IFF_TAP: libc::c_short = 0x0002;
+pub(crate) const IFF_NO_PI: libc::c_short = 0x1000;
+pub(crate) const IFF_VNET_HDR: libc::c_short = 0x4000;
 const TUNSETOFFLOAD: libc::c_ulong = 0x4004_54d0;
 const TUN_F_CSUM: libc::c_ulong = 0x01;
 const TUN_F_TSO4: libc::c_ulong = 0x02;
@@ -317,28 +341,7 @@ const TUN_F_TSO_ECN: libc::c_ulong = 0x08;
 
 impl Tap {
     pub fn open(name: &str) -> io::Result<Tap> {
-        if name.len() >= libc::IFNAMSIZ {
-            return Err(io::Error::other(format!(
-                "interface name {name:?} is too long"
-            )));
-        }
-        // SAFETY: open(2) of a fixed path.
-        let fd = cvt(unsafe {
-            libc::open(
-                c"/dev/net/tun".as_ptr(),
-                libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC,
-            )
-        })?;
-        // SAFETY: we own the new descriptor.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        // SAFETY: zeroed ifreq is valid; the name fits (checked above).
-        let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
-        for (i, b) in name.bytes().enumerate() {
-            req.ifr_name[i] = b as libc::c_char;
-        }
-        req.ifr_ifru.ifru_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-        // SAFETY: TUNSETIFF takes a pointer to an ifreq.
-        cvt(unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETIFF, &mut req) })?;
+        let fd = open_tun(name, IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, true)?;
         // The host's stack may hand us TCP super-frames with partial
         // checksums, as to a NIC with TSO: one frame per 64 KiB, not per MTU.
         let offloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
@@ -374,6 +377,35 @@ impl Tap {
             vnet,
         }))
     }
+}
+
+/// Opens `/dev/net/tun` and attaches it to the tap `name` (made if missing)
+/// with `flags` (`IFF_*`).
+pub(crate) fn open_tun(name: &str, flags: libc::c_short, nonblocking: bool) -> io::Result<OwnedFd> {
+    if name.len() >= libc::IFNAMSIZ {
+        return Err(io::Error::other(format!(
+            "interface name {name:?} is too long"
+        )));
+    }
+    let nonblock = if nonblocking { libc::O_NONBLOCK } else { 0 };
+    // SAFETY: open(2) of a fixed path.
+    let fd = cvt(unsafe {
+        libc::open(
+            c"/dev/net/tun".as_ptr(),
+            libc::O_RDWR | libc::O_CLOEXEC | nonblock,
+        )
+    })?;
+    // SAFETY: we own the new descriptor.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: zeroed ifreq is valid; the name fits (checked above).
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (i, b) in name.bytes().enumerate() {
+        req.ifr_name[i] = b as libc::c_char;
+    }
+    req.ifr_ifru.ifru_flags = flags;
+    // SAFETY: TUNSETIFF takes a pointer to an ifreq.
+    cvt(unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETIFF, &mut req) })?;
+    Ok(fd)
 }
 
 /// Removes a persistent tap (a VMkernel port that was deleted).

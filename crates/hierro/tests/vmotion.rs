@@ -24,11 +24,7 @@ async fn direct(t: &TestLab, host: usize) -> Client {
 }
 
 fn migrate_to(host: &str) -> VmMigrate {
-    VmMigrate {
-        host: host.to_string(),
-        downtime_ms: 500,
-        auto_converge: true,
-    }
+    VmMigrate::to(host)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -109,13 +105,14 @@ async fn vmotion_keeps_tcp_survives_a_dead_destination_and_refuses_early() {
     reader.more_answers(20, enough).await.unwrap();
     let gap = reader.finish().expect("the TCP connection survives");
     eprintln!(
-        "vMotion of {}: client's largest gap {} ms; QEMU: downtime {} ms, total {} ms, {} MiB in {} passes",
+        "vMotion of {}: client's largest gap {} ms; QEMU: downtime {} ms, total {} ms, {} MiB in {} passes; {} frames handed over",
         vm.name,
         gap.as_millis(),
         stats.downtime_ms,
         stats.total_ms,
         stats.bytes >> 20,
-        stats.passes
+        stats.passes,
+        stats.frames_forwarded
     );
     assert!(stats.bytes > 0 && stats.passes > 0, "{stats:?}");
     // It runs on h2 only, and keeps its inventory object.
@@ -190,8 +187,9 @@ async fn vmotion_keeps_tcp_survives_a_dead_destination_and_refuses_early() {
         "the lease stays with the source"
     );
 
-    // A guest that rewrites 96 MiB over and over cannot be paused for only
-    // 30 ms while the rest is sent; auto-converge slows its vCPUs until it can.
+    // A guest that rewrites 96 MiB over and over outruns a vMotion network
+    // capped at 100 MiB/s; auto-converge slows its vCPUs until the rest can
+    // be sent within the 500 ms switchover goal.
     let qga = t.lab.hosts[1]
         .run_dir
         .join("vms")
@@ -199,9 +197,9 @@ async fn vmotion_keeps_tcp_survives_a_dead_destination_and_refuses_early() {
         .join("qga.sock");
     start_dirtying(&qga, 96).await.expect("the workload runs");
     let tight = |host: &str, auto_converge| VmMigrate {
-        host: host.to_string(),
-        downtime_ms: 30,
         auto_converge,
+        max_bandwidth_mib: Some(100),
+        ..VmMigrate::to(host)
     };
     let task = center
         .migrate_to(&vm.name, &tight(&h1, true))
@@ -219,7 +217,7 @@ async fn vmotion_keeps_tcp_survives_a_dead_destination_and_refuses_early() {
         PowerState::PoweredOn
     );
 
-    // Without auto-converge that migration never ends; a user cancels it
+    // Without auto-converge that migration does not end; a user cancels it
     // and the VM goes on running on the source, its connection intact.
     let reader = GapReader::start(Counter::connect(vm.ip).unwrap());
     reader.more_answers(5, enough).await.unwrap();
@@ -269,18 +267,22 @@ async fn vmotion_keeps_tcp_survives_a_dead_destination_and_refuses_early() {
         hierro_host::vm::lease::holder(&folder).as_deref(),
         Some(t.lab.hosts[0].name.as_str())
     );
-    // A switchover goal out of range is refused before anything starts.
-    let e = center
-        .migrate_to(
-            &vm.name,
-            &VmMigrate {
-                downtime_ms: 0,
-                ..tight("x", true)
-            },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(status(Err(e)), 400);
+    // A switchover goal or a bandwidth cap out of range is refused before
+    // anything starts.
+    for bad in [
+        VmMigrate {
+            downtime_ms: 0,
+            ..VmMigrate::to(&h2)
+        },
+        VmMigrate {
+            max_bandwidth_mib: Some(0),
+            ..VmMigrate::to(&h2)
+        },
+    ] {
+        let e = center.migrate_to(&vm.name, &bad).await.unwrap_err();
+        assert_eq!(status(Err(e)), 400);
+    }
+    assert!(c2.vm(&vm.name).await.is_err(), "nothing moved");
 }
 
 #[tokio::test(flavor = "multi_thread")]

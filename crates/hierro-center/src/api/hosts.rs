@@ -378,9 +378,10 @@ async fn evacuate(
             memory_mib: info.config.memory_mib,
         };
         let to = crate::vms::choose(&c.db, &host.name, others.clone(), &needs).await?;
+        let defaults = hierro_api::VmMigrate::to(&to.id);
         let m = check_move(c, vm, to).await?;
         let summary = m.summary();
-        let started = m.start(c, 500, true).await?;
+        let started = m.start(c, &defaults).await?;
         let stats = m.finish(c, started, follow, cancel).await?;
         crate::journal::event(
             &c.db,

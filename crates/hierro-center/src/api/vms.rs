@@ -693,8 +693,7 @@ impl Move {
     pub(super) async fn start(
         &self,
         c: &AppState,
-        downtime_ms: u64,
-        auto_converge: bool,
+        limits: &VmMigrate,
     ) -> ApiResult<(IncomingReady, Task)> {
         crate::migrations::begin(&c.db, &self.vm.object.id, &self.from.id, &self.to.id).await?;
         let started = async {
@@ -712,8 +711,10 @@ impl Move {
                 .map_err(from_host)?;
             let send = MigrateRequest {
                 uri: ready.uri.clone(),
-                downtime_ms,
-                auto_converge,
+                frames: ready.frames.clone(),
+                downtime_ms: limits.downtime_ms,
+                auto_converge: limits.auto_converge,
+                max_bandwidth_mib: limits.max_bandwidth_mib,
             };
             let task = self
                 .source
@@ -792,11 +793,12 @@ impl Move {
 
 pub(super) fn stats_text(summary: &str, s: &MigrationStats) -> String {
     format!(
-        "{summary}: downtime {} ms, total {} ms, {} MiB sent in {} passes",
+        "{summary}: downtime {} ms, total {} ms, {} MiB sent in {} passes, {} frames from the switchover handed over",
         s.downtime_ms,
         s.total_ms,
         s.bytes >> 20,
-        s.passes
+        s.passes,
+        s.frames_forwarded
     )
 }
 
@@ -825,12 +827,13 @@ pub async fn migrate(
     Path(key): Path<String>,
     Body(req): Body<VmMigrate>,
 ) -> ApiResult<Accepted> {
-    hierro_api::check_downtime(req.downtime_ms).map_err(ApiError::bad_request)?;
+    hierro_api::check_limits(req.downtime_ms, req.max_bandwidth_mib)
+        .map_err(ApiError::bad_request)?;
     let vm = vm_ref(&c, &caller, &key, "Resource.HotMigrate").await?;
     authorize(&c, &caller, &req.host, "Resource.AssignVMToPool").await?;
     let to = inventory::get(&c.db, &req.host).await?;
     let m = check_move(&c, vm, to).await?;
-    let started = m.start(&c, req.downtime_ms, req.auto_converge).await?;
+    let started = m.start(&c, &req).await?;
     let (id, name) = (m.vm.object.id.clone(), m.vm.object.name.clone());
     let run = TaskRun::begin(&c, &caller, "VirtualMachine.migrate", (&id, &name)).await?;
     let summary = m.summary();

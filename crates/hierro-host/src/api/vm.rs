@@ -232,13 +232,15 @@ pub async fn migrate(
 ) -> ApiResult<Accepted> {
     let vm = host.vms.find(&key)?;
     precheck(vm.power(), PowerState::PoweredOn, "migrate", &vm.name())?;
-    if !req.uri.starts_with("tcp:") {
-        return Err(ApiError::bad_request(format!(
-            "uri {:?} must be tcp:ADDRESS:PORT",
-            req.uri
-        )));
+    for uri in std::iter::once(&req.uri).chain(&req.frames) {
+        if !uri.starts_with("tcp:") {
+            return Err(ApiError::bad_request(format!(
+                "{uri:?} must be tcp:ADDRESS:PORT"
+            )));
+        }
     }
-    hierro_api::check_downtime(req.downtime_ms).map_err(ApiError::bad_request)?;
+    hierro_api::check_limits(req.downtime_ms, req.max_bandwidth_mib)
+        .map_err(ApiError::bad_request)?;
     Ok(submit(
         &host,
         &vm,
@@ -268,8 +270,15 @@ pub async fn incoming(
     let id = task.id;
     let (tx, rx) = tokio::sync::oneshot::channel();
     vm.submit(VmCommand::Receive(tx), task);
-    let uri = rx
+    let (uri, frames) = rx
         .await
         .map_err(|_| ApiError::internal("the VM's actor ended"))??;
-    Ok((StatusCode::CREATED, Json(IncomingReady { uri, task: id })))
+    Ok((
+        StatusCode::CREATED,
+        Json(IncomingReady {
+            uri,
+            task: id,
+            frames: Some(frames),
+        }),
+    ))
 }

@@ -3,6 +3,7 @@
 //! are serialized without locks around QEMU. Between commands the actor
 //! watches QMP: when the connection closes, QEMU has exited.
 
+use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,9 +13,11 @@ use hierro_api::{
     VmUpdate,
 };
 use hierro_qemu::{process, LaunchSpec, NicLaunch, Qmp};
+use hierro_vswitch::vmtap;
 use serde_json::json;
 use tokio::sync::mpsc;
 
+pub mod handoff;
 mod migrate;
 
 use super::{lease, snapshots, spec, Vm};
@@ -43,7 +46,8 @@ pub enum VmCommand {
     /// Just registered for an incoming vMotion: starts QEMU waiting for the
     /// VM's memory, says where to send it, and runs the VM once it has
     /// arrived. On failure the VM leaves this host again.
-    Receive(tokio::sync::oneshot::Sender<ApiResult<String>>),
+    /// Answered with the URIs for the memory and for the frames.
+    Receive(tokio::sync::oneshot::Sender<ApiResult<(String, String)>>),
 }
 
 pub struct Job {
@@ -55,6 +59,9 @@ pub struct Actor {
     host: Arc<Host>,
     vm: Arc<Vm>,
     qmp: Option<Arc<Qmp>>,
+    /// Our copy of each NIC's tap while QEMU runs (`hierro_vswitch::vmtap`);
+    /// empty for a QEMU adopted from an earlier agent.
+    taps: Vec<Arc<OwnedFd>>,
 }
 
 impl Actor {
@@ -63,6 +70,7 @@ impl Actor {
             host,
             vm,
             qmp: None,
+            taps: vec![],
         }
     }
 
@@ -273,6 +281,7 @@ impl Actor {
             .map(|(i, n)| NicLaunch {
                 tap: net::tap_name(&config.id, i),
                 mac: n.mac.clone(),
+                fd: None,
             })
             .collect();
         Ok(LaunchSpec {
@@ -293,7 +302,18 @@ impl Actor {
     /// Starts QEMU and connects QMP; a QEMU whose QMP fails is stopped.
     /// vswitchd already has the NICs' ports and takes the taps as they appear.
     async fn start_qemu(&mut self, spec: &LaunchSpec) -> ApiResult<u32> {
+        let mut spec = spec.clone();
+        let mut taps = vec![];
+        for nic in &mut spec.nics {
+            let fd = Arc::new(
+                vmtap::create(&nic.tap)
+                    .map_err(|e| ApiError::backend(format!("tap {}: {e}", nic.tap)))?,
+            );
+            nic.fd = Some(fd.clone());
+            taps.push(fd);
+        }
         let pid = spec.spawn(&self.vm.run).await.map_err(ApiError::backend)?;
+        self.taps = taps;
         match Qmp::connect(&self.vm.run.qmp()).await {
             Ok(q) => {
                 self.qmp = Some(q);
@@ -388,6 +408,7 @@ impl Actor {
             process::wait_gone(pid, Duration::from_secs(10)).await;
         }
         self.qmp = None;
+        self.taps.clear();
         self.vm.run.clear();
         let config = self.vm.config();
         let mut changed = false;

@@ -48,6 +48,9 @@ pub enum VmCmd {
         /// Do not slow down a guest that dirties memory faster than it is sent.
         #[arg(long)]
         no_auto_converge: bool,
+        /// At most this many MiB/s on the vMotion network.
+        #[arg(long)]
+        max_bandwidth_mib: Option<u64>,
     },
     /// Attach to the serial console (Ctrl-] leaves).
     Console { vm: String },
@@ -270,11 +273,13 @@ pub async fn run(cmd: VmCmd, conn: &ConnArgs, out: Output) -> anyhow::Result<()>
             host,
             downtime_ms,
             no_auto_converge,
+            max_bandwidth_mib,
         } => {
             let req = hierro_api::VmMigrate {
                 host,
                 downtime_ms,
                 auto_converge: !no_auto_converge,
+                max_bandwidth_mib,
             };
             let task = wait_task(&client, client.migrate_to(&vm, &req).await?, out).await?;
             if !out.json {

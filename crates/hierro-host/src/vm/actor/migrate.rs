@@ -9,10 +9,12 @@
 use std::time::{Duration, Instant};
 
 use hierro_api::{MigrateRequest, MigrationStats, PowerState, Severity};
+use hierro_vswitch::vmtap;
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
-use super::{lease, Actor};
+use super::{handoff, lease, Actor};
 use crate::error::{ApiError, ApiResult};
 use crate::tasks::TaskHandle;
 
@@ -45,14 +47,19 @@ impl Actor {
         qmp.execute_value("migrate-set-capabilities", capabilities)
             .await
             .map_err(qmp_error)?;
-        // The whole vMotion network, not QEMU's default of 128 MiB/s.
+        // The whole vMotion network unless capped, not QEMU's default of
+        // 128 MiB/s.
+        let bandwidth = req.max_bandwidth_mib.map_or(MAX_BANDWIDTH, |m| m << 20);
         qmp.execute_value(
             "migrate-set-parameters",
-            json!({"downtime-limit": req.downtime_ms, "max-bandwidth": MAX_BANDWIDTH}),
+            json!({"downtime-limit": req.downtime_ms, "max-bandwidth": bandwidth}),
         )
         .await
         .map_err(qmp_error)?;
         let cancel = task.cancellation();
+        // QEMU's MIGRATION events wake us at once when it completes: the
+        // frames waiting for the guest are handed over without delay.
+        let mut events = qmp.events();
         qmp.execute_value("migrate", json!({"uri": req.uri}))
             .await
             .map_err(qmp_error)?;
@@ -62,6 +69,7 @@ impl Actor {
         let info = loop {
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                _ = events.recv() => {}
                 _ = cancel.cancelled(), if !cancelling => {
                     // QEMU drops the connection and resumes the guest here;
                     // if the switchover has begun it completes instead.
@@ -98,15 +106,27 @@ impl Actor {
                 }
             }
         };
-        let stats = MigrationStats::from_query_migrate(&info, throttled);
-        // The guest runs on the destination now; this QEMU holds a paused copy.
+        let mut stats = MigrationStats::from_query_migrate(&info, throttled);
+        // The guest runs on the destination now; this QEMU holds a paused
+        // copy that reads nothing: what waits in its taps goes there too.
+        let frames: Vec<_> = self
+            .taps
+            .iter()
+            .flat_map(|t| vmtap::drain(t).unwrap_or_default())
+            .collect();
+        if let Some(to) = &req.frames {
+            match handoff::send(to, &frames).await {
+                Ok(()) => stats.frames_forwarded = frames.len() as u64,
+                Err(e) => tracing::warn!("sending the switchover frames to {to}: {e}"),
+            }
+        }
         self.stop_qemu().await;
         self.leave().await?;
         task.event(
             "VmMigratedEvent",
             Severity::Info,
             format!(
-                "{} moved to another host: downtime {} ms, total {} ms, {} MiB in {} passes{}",
+                "{} moved to another host: downtime {} ms, total {} ms, {} MiB in {} passes{}, {} frames from the switchover handed over",
                 self.vm.name(),
                 stats.downtime_ms,
                 stats.total_ms,
@@ -116,7 +136,8 @@ impl Actor {
                     format!(", vCPUs throttled up to {}%", stats.cpu_throttle_pct)
                 } else {
                     String::new()
-                }
+                },
+                stats.frames_forwarded
             ),
         );
         Ok(stats)
@@ -125,7 +146,7 @@ impl Actor {
     pub(super) async fn receive(
         &mut self,
         task: &TaskHandle,
-        ready: oneshot::Sender<ApiResult<String>>,
+        ready: oneshot::Sender<ApiResult<(String, String)>>,
     ) -> ApiResult<()> {
         let mut ready = Some(ready);
         let result = self.receive_memory(task, &mut ready).await;
@@ -143,7 +164,7 @@ impl Actor {
     async fn receive_memory(
         &mut self,
         task: &TaskHandle,
-        ready: &mut Option<oneshot::Sender<ApiResult<String>>>,
+        ready: &mut Option<oneshot::Sender<ApiResult<(String, String)>>>,
     ) -> ApiResult<()> {
         let address = self.host.vmotion_address().ok_or_else(|| {
             ApiError::invalid_state("this host has no VMkernel port with the vMotion service")
@@ -174,8 +195,21 @@ impl Actor {
             .map(str::to_string)
             .or_else(|| port.as_u64().map(|p| p.to_string()))
             .ok_or_else(|| qmp_error(format!("no listening port in {info}")))?;
+        let nics = spec
+            .nics
+            .iter()
+            .map(|n| handoff::Nic {
+                tap: n.tap.clone(),
+                mac: n.mac.clone(),
+            })
+            .collect();
+        let (frames, handing_off) = handoff::listen(&address.to_string(), nics)
+            .await
+            .map_err(|e| ApiError::backend(format!("listening for the switchover frames: {e}")))?;
+        // Ends by itself once the source has sent; not if the move fails.
+        let handing_off = AbortOnError(Some(handing_off));
         if let Some(tx) = ready.take() {
-            let _ = tx.send(Ok(format!("tcp:{address}:{port}")));
+            let _ = tx.send(Ok((format!("tcp:{address}:{port}"), frames)));
         }
         task.progress(10);
         let started = Instant::now();
@@ -201,6 +235,7 @@ impl Actor {
         // QEMU starts the guest by itself once the memory is in: the lease
         // is this host's now (the source's QEMU has stopped for good).
         lease::hold(&self.vm.folder, &self.host.config.name)?;
+        handing_off.keep();
         self.running(pid).await;
         task.event(
             "VmMigratedInEvent",
@@ -219,5 +254,22 @@ impl Actor {
         let _ = std::fs::remove_dir(&self.vm.run.dir);
         // Its ports go from vswitchd.
         self.host.apply_network().await
+    }
+}
+
+/// The destination's frame listener, stopped unless the move succeeded.
+struct AbortOnError(Option<JoinHandle<()>>);
+
+impl AbortOnError {
+    fn keep(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for AbortOnError {
+    fn drop(&mut self) {
+        if let Some(t) = self.0.take() {
+            t.abort();
+        }
     }
 }

@@ -1,0 +1,111 @@
+//! The frames of a vMotion switchover, with real taps in a network
+//! namespace of the test's own: frames that reach a VM's tap while nobody
+//! reads it (its QEMU paused for the switchover) are read back from the
+//! agent's copy of the descriptor, sent over TCP to the destination and put
+//! on the tap of the NIC they are addressed to; a frame for another MAC is
+//! not delivered.
+
+use std::os::fd::OwnedFd;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use hierro_host::vm::actor::handoff;
+use hierro_vswitch::io::{Endpoint, PacketSocket, VnetHdr};
+use hierro_vswitch::vmtap::{self, Frame};
+
+const NS: &str = "hsof-test";
+const VM_MAC: [u8; 6] = [0x52, 0x54, 0, 0x5f, 0, 1];
+
+fn ip(args: &[&str]) {
+    let st = Command::new("ip").args(args).status().unwrap();
+    assert!(st.success(), "ip {}", args.join(" "));
+}
+
+struct Namespace;
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", NS]).status();
+    }
+}
+
+/// A tap that nobody reads, up, without the host's IPv6 chatter.
+fn tap(name: &str) -> OwnedFd {
+    let fd = vmtap::create(name).unwrap();
+    std::fs::write(format!("/proc/sys/net/ipv6/conf/{name}/disable_ipv6"), "1").unwrap();
+    ip(&["link", "set", name, "up"]);
+    fd
+}
+
+fn frame(dst: [u8; 6], n: u8) -> Vec<u8> {
+    let mut f = dst.to_vec();
+    f.extend_from_slice(&[0x02, 0, 0, 0, 0, 0x99, 0x08, 0x00]);
+    f.extend(std::iter::repeat_n(n, 100));
+    f
+}
+
+/// What waits in a tap, once `n` frames have come (or 5 s passed).
+fn wait_for(fd: &OwnedFd, n: usize) -> Vec<Frame> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut got = vec![];
+    while got.len() < n && Instant::now() < deadline {
+        got.extend(vmtap::drain(fd).unwrap());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    got
+}
+
+#[test]
+fn frames_waiting_at_the_source_reach_the_destination_tap() {
+    let _ = Command::new("ip").args(["netns", "del", NS]).status();
+    ip(&["netns", "add", NS]);
+    let _ns = Namespace;
+    // Everything below runs in the namespace: one thread moves there.
+    std::thread::spawn(|| {
+        let ns = std::fs::File::open(format!("/run/netns/{NS}")).unwrap();
+        nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        ip(&["link", "set", "lo", "up"]);
+        let source = tap("src0");
+        let destination = tap("dst0");
+
+        // vswitchd delivers to the source VM's tap; its QEMU reads nothing.
+        let to_vm = Endpoint::Packet(PacketSocket::bind("src0", false).unwrap());
+        let sent: Vec<Vec<u8>> = vec![
+            frame(VM_MAC, 1),
+            frame(VM_MAC, 2),
+            frame([0x52, 0x54, 0, 0x5f, 0, 2], 3),
+        ];
+        for f in &sent {
+            to_vm.send(f, &VnetHdr::default()).unwrap();
+        }
+        let held = wait_for(&source, 3);
+        let bytes: Vec<&Vec<u8>> = held.iter().map(|f| &f.bytes).collect();
+        assert_eq!(bytes, sent.iter().collect::<Vec<_>>(), "read back in order");
+        assert!(
+            vmtap::drain(&source).unwrap().is_empty(),
+            "the queue is empty now"
+        );
+
+        // Over TCP to the destination, which puts them on its tap.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let nics = vec![handoff::Nic {
+                tap: "dst0".into(),
+                mac: "52:54:00:5f:00:01".into(),
+            }];
+            let (uri, delivering) = handoff::listen("127.0.0.1", nics).await.unwrap();
+            handoff::send(&uri, &held).await.unwrap();
+            delivering.await.unwrap();
+        });
+        let arrived = wait_for(&destination, 2);
+        let bytes: Vec<&Vec<u8>> = arrived.iter().map(|f| &f.bytes).collect();
+        assert_eq!(bytes, vec![&sent[0], &sent[1]], "only the VM's own frames");
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(vmtap::drain(&destination).unwrap().is_empty());
+    })
+    .join()
+    .unwrap();
+}
