@@ -150,14 +150,15 @@ impl LaunchSpec {
         ]);
         for (i, nic) in self.nics.iter().enumerate() {
             // The vnet header lets the guest hand off segmentation and
-            // checksums: vswitchd passes super-frames through.
+            // checksums: vswitchd passes super-frames through. (With fd=,
+            // QEMU finds it on the descriptor.)
             let tap = match nic.fd {
                 Some(_) => format!("fd={}", FIRST_TAP_FD + i as i32),
-                None => format!("ifname={},script=no,downscript=no", nic.tap),
+                None => format!("ifname={},script=no,downscript=no,vnet_hdr=on", nic.tap),
             };
             push(&[
                 "-netdev",
-                &format!("tap,id=net{i},{tap},vnet_hdr=on"),
+                &format!("tap,id=net{i},{tap}"),
                 "-device",
                 &format!("virtio-net-pci,netdev=net{i},mac={},id=nic{i}", nic.mac),
             ]);

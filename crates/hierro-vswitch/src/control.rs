@@ -9,8 +9,11 @@ use std::sync::{Arc, Mutex};
 use hierro_api::{LearnedMac, PortStats};
 use serde::{Deserialize, Serialize};
 
+use base64::Engine;
+
 use crate::config::DataplaneConfig;
 use crate::dataplane::Dataplane;
+use crate::vmtap;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -26,6 +29,16 @@ pub enum Request {
         packets: u64,
         seconds: u64,
     },
+    /// Keep what would go out of these ports instead of sending it: their
+    /// VM is pausing for a vMotion switchover. Until `Release`, or for at
+    /// most `HOLD_LIMIT`, after which the frames go to the port after all.
+    Hold {
+        ports: Vec<String>,
+    },
+    /// Stop holding; answers `Held` with what was kept.
+    Release {
+        ports: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -40,6 +53,10 @@ pub enum Response {
     },
     Captured {
         packets: u64,
+    },
+    /// Frames kept by `Hold`: base64 of `vmtap::encode`.
+    Held {
+        frames: String,
     },
     Error {
         message: String,
@@ -103,6 +120,16 @@ fn handle(req: Request, dp: &Mutex<Dataplane>) -> Response {
                         uplink,
                     })
                     .collect(),
+            }
+        }
+        Request::Hold { ports } => match dp.lock().unwrap().hold(&ports) {
+            Ok(()) => ok,
+            Err(message) => Response::Error { message },
+        },
+        Request::Release { ports } => {
+            let frames = dp.lock().unwrap().release(&ports);
+            Response::Held {
+                frames: base64::engine::general_purpose::STANDARD.encode(vmtap::encode(&frames)),
             }
         }
         Request::Capture {

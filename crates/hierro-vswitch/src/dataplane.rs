@@ -14,11 +14,16 @@ use crate::frame::Mac;
 use crate::io::{Endpoint, PacketSocket, Tap};
 use crate::pcap::PcapWriter;
 use crate::switch::{Out, PortId, Role, Switch};
+use crate::vmtap::Frame;
 
 /// Frames read from one port before looking at the others.
 const BATCH: usize = 64;
 /// How often missing endpoints are retried and uplink carriers read.
 const HOUSEKEEPING: Duration = Duration::from_millis(100);
+/// The longest a port's frames are held (see `hold`).
+pub const HOLD_LIMIT: Duration = Duration::from_secs(30);
+/// The most frames held for one port; later ones are dropped.
+const HOLD_FRAMES: usize = 4096;
 
 struct PortEntry {
     key: String,
@@ -52,6 +57,8 @@ pub struct Dataplane {
     last_housekeeping: Option<Instant>,
     /// Each switch's MTU.
     mtus: HashMap<String, u16>,
+    /// Ports whose output is kept rather than sent, since when, and what.
+    held: HashMap<PortId, (Instant, Vec<Frame>)>,
 }
 
 impl Dataplane {
@@ -182,6 +189,7 @@ impl Dataplane {
     }
 
     fn remove_port(&mut self, id: PortId) {
+        self.held.remove(&id);
         if let Some(e) = self.ports.remove(&id) {
             if let Some(sw) = self.switches.get_mut(&e.switch) {
                 sw.remove_port(id);
@@ -258,6 +266,34 @@ impl Dataplane {
         Ok(rx)
     }
 
+    /// Keeps what would go out of these ports (by key) until `release`: a
+    /// VM pausing for its vMotion switchover, whose frames go to where it
+    /// runs next. Unknown ports are refused and nothing is held.
+    pub fn hold(&mut self, keys: &[String]) -> Result<(), String> {
+        let ids = keys
+            .iter()
+            .map(|k| self.port_id(k).ok_or_else(|| format!("no port {k:?}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let now = Instant::now();
+        for id in ids {
+            self.held.entry(id).or_insert_with(|| (now, vec![]));
+        }
+        Ok(())
+    }
+
+    /// Stops holding these ports; what was kept, oldest first.
+    pub fn release(&mut self, keys: &[String]) -> Vec<Frame> {
+        let ids: Vec<PortId> = keys.iter().filter_map(|k| self.port_id(k)).collect();
+        ids.iter()
+            .filter_map(|id| self.held.remove(id))
+            .flat_map(|(_, frames)| frames)
+            .collect()
+    }
+
+    fn port_id(&self, key: &str) -> Option<PortId> {
+        self.ports.values().find(|e| e.key == key).map(|e| e.id)
+    }
+
     /// The descriptors to wait on, with their port ids.
     pub fn fds(&self) -> Vec<(RawFd, PortId)> {
         self.ports
@@ -296,6 +332,15 @@ impl Dataplane {
                     // The switch only adds or removes a tag, in front of the
                     // offsets the header gives.
                     let vnet = got.vnet.shifted(o.frame.len() as isize - got.len as isize);
+                    if let Some((_, kept)) = self.held.get_mut(&o.port) {
+                        if kept.len() < HOLD_FRAMES {
+                            kept.push(Frame {
+                                vnet,
+                                bytes: o.frame.clone(),
+                            });
+                        }
+                        continue;
+                    }
                     // A full queue drops the frame, as a busy NIC would.
                     let _ = ep.send(&o.frame, &vnet);
                 }
@@ -325,6 +370,23 @@ impl Dataplane {
         }
         for sw in self.switches.values_mut() {
             sw.age(now);
+        }
+        // A hold nobody released (its agent died mid-switchover): the VM
+        // still runs here, so it gets its frames after all.
+        let expired: Vec<PortId> = self
+            .held
+            .iter()
+            .filter(|(_, (since, _))| now.duration_since(*since) > HOLD_LIMIT)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            let (_, frames) = self.held.remove(&id).expect("listed");
+            tracing::warn!(port = id, "a hold was not released in time; delivering");
+            if let Some(ep) = self.ports.get(&id).and_then(|e| e.endpoint.as_ref()) {
+                for f in frames {
+                    let _ = ep.send(&f.bytes, &f.vnet);
+                }
+            }
         }
         let (done, running): (Vec<_>, Vec<_>) = self
             .captures

@@ -96,8 +96,16 @@ fn frames_waiting_at_the_source_reach_the_destination_tap() {
                 tap: "dst0".into(),
                 mac: "52:54:00:5f:00:01".into(),
             }];
-            let (uri, delivering) = handoff::listen("127.0.0.1", nics).await.unwrap();
+            let (running, runs) = tokio::sync::oneshot::channel::<()>();
+            let runs = async move {
+                let _ = runs.await;
+            };
+            let (uri, delivering) = handoff::listen("127.0.0.1", nics, runs).await.unwrap();
             handoff::send(&uri, &held).await.unwrap();
+            // Nothing reaches a guest that does not run yet.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            assert!(vmtap::drain(&destination).unwrap().is_empty());
+            running.send(()).unwrap();
             delivering.await.unwrap();
         });
         let arrived = wait_for(&destination, 2);

@@ -22,9 +22,15 @@ pub struct Nic {
     pub mac: String,
 }
 
-/// Listens on `address` for the source's frames; the URI to give the
-/// source, and the task that delivers them (abort it if the move fails).
-pub async fn listen(address: &str, nics: Vec<Nic>) -> std::io::Result<(String, JoinHandle<()>)> {
+/// Listens on `address` for the source's frames, and delivers them once
+/// `runs` says the guest runs here: a paused QEMU would take one frame into
+/// its own queue and may drop it. The URI to give the source, and the task
+/// that delivers (abort it if the move fails).
+pub async fn listen(
+    address: &str,
+    nics: Vec<Nic>,
+    runs: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<(String, JoinHandle<()>)> {
     let listener = TcpListener::bind((address, 0)).await?;
     let uri = format!("tcp:{address}:{}", listener.local_addr()?.port());
     let task = tokio::spawn(async move {
@@ -41,7 +47,10 @@ pub async fn listen(address: &str, nics: Vec<Nic>) -> std::io::Result<(String, J
             Err(_) => return,
         };
         match vmtap::decode(&data) {
-            Ok(frames) => deliver(&nics, &frames),
+            Ok(frames) => {
+                runs.await;
+                deliver(&nics, &frames)
+            }
             Err(e) => tracing::warn!("switchover frames: {e}"),
         }
     });
@@ -49,7 +58,7 @@ pub async fn listen(address: &str, nics: Vec<Nic>) -> std::io::Result<(String, J
 }
 
 /// Puts each frame on the tap of the NIC it is addressed to.
-fn deliver(nics: &[Nic], frames: &[Frame]) {
+pub fn deliver(nics: &[Nic], frames: &[Frame]) {
     let mut delivered = 0;
     for nic in nics {
         let Ok(mac) = nic.mac.parse::<hierro_vswitch::frame::Mac>() else {

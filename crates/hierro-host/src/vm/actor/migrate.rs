@@ -8,7 +8,9 @@
 
 use std::time::{Duration, Instant};
 
+use base64::Engine;
 use hierro_api::{MigrateRequest, MigrationStats, PowerState, Severity};
+use hierro_vswitch::control::{Request, Response};
 use hierro_vswitch::vmtap;
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
@@ -16,6 +18,7 @@ use tokio::task::JoinHandle;
 
 use super::{handoff, lease, Actor};
 use crate::error::{ApiError, ApiResult};
+use crate::net;
 use crate::tasks::TaskHandle;
 
 /// Bytes per second QEMU may send: 10 GiB/s, more than any link here.
@@ -40,9 +43,13 @@ impl Actor {
     ) -> ApiResult<MigrationStats> {
         self.require(PowerState::PoweredOn, "migrate")?;
         let qmp = self.qmp()?;
+        // QEMU waits once the guest has stopped, before the switchover
+        // (pre-switchover): vswitchd then holds the VM's frames for the
+        // destination, and we let QEMU go on.
         let capabilities = json!({"capabilities": [
             {"capability": "auto-converge", "state": req.auto_converge},
             {"capability": "events", "state": true},
+            {"capability": "pause-before-switchover", "state": true},
         ]});
         qmp.execute_value("migrate-set-capabilities", capabilities)
             .await
@@ -66,7 +73,8 @@ impl Actor {
         // QEMU stops throttling when it is done: keep the most it did.
         let mut throttled = 0;
         let mut cancelling = false;
-        let info = loop {
+        let mut holding = false;
+        let outcome = loop {
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(100)) => {}
                 _ = events.recv() => {}
@@ -74,25 +82,35 @@ impl Actor {
                     // QEMU drops the connection and resumes the guest here;
                     // if the switchover has begun it completes instead.
                     cancelling = true;
-                    qmp.execute_value("migrate_cancel", json!({}))
-                        .await
-                        .map_err(qmp_error)?;
+                    if let Err(e) = qmp.execute_value("migrate_cancel", json!({})).await {
+                        break Err(qmp_error(e));
+                    }
                 }
             }
-            let info = qmp
-                .execute_value("query-migrate", json!({}))
-                .await
-                .map_err(qmp_error)?;
+            let info = match qmp.execute_value("query-migrate", json!({})).await {
+                Ok(info) => info,
+                Err(e) => break Err(qmp_error(e)),
+            };
             throttled = throttled.max(number(&info["cpu-throttle-percentage"]));
             match info["status"].as_str().unwrap_or("") {
-                "completed" => break info,
-                "cancelled" if cancelling => return Err(task.cancelled()),
+                "completed" => break Ok(info),
+                "cancelled" if cancelling => break Err(task.cancelled()),
                 s @ ("failed" | "cancelled") => {
                     // QEMU goes on running the guest here.
-                    return Err(ApiError::backend(format!(
+                    break Err(ApiError::backend(format!(
                         "the migration {s}: {}",
                         info["error-desc"].as_str().unwrap_or("no reason given")
                     )));
+                }
+                "pre-switchover" if !holding => {
+                    holding = true;
+                    self.hold(true).await;
+                    if let Err(e) = qmp
+                        .execute_value("migrate-continue", json!({"state": "pre-switchover"}))
+                        .await
+                    {
+                        break Err(qmp_error(e));
+                    }
                 }
                 _ => {
                     let (total, remaining) = (
@@ -106,14 +124,29 @@ impl Actor {
                 }
             }
         };
+        let info = match outcome {
+            Ok(info) => info,
+            Err(e) => {
+                if holding {
+                    // The guest goes on here: it gets what was held for it.
+                    let held = self.hold(false).await;
+                    handoff::deliver(&self.nics(), &held);
+                }
+                return Err(e);
+            }
+        };
         let mut stats = MigrationStats::from_query_migrate(&info, throttled);
         // The guest runs on the destination now; this QEMU holds a paused
-        // copy that reads nothing: what waits in its taps goes there too.
-        let frames: Vec<_> = self
+        // copy. What reached its taps before the hold and was not read, then
+        // what vswitchd held, goes there too.
+        let mut frames: Vec<_> = self
             .taps
             .iter()
             .flat_map(|t| vmtap::drain(t).unwrap_or_default())
             .collect();
+        if holding {
+            frames.extend(self.hold(false).await);
+        }
         if let Some(to) = &req.frames {
             match handoff::send(to, &frames).await {
                 Ok(()) => stats.frames_forwarded = frames.len() as u64,
@@ -203,7 +236,16 @@ impl Actor {
                 mac: n.mac.clone(),
             })
             .collect();
-        let (frames, handing_off) = handoff::listen(&address.to_string(), nics)
+        // QEMU says RESUME when the guest starts here.
+        let mut events = qmp.events();
+        let runs = async move {
+            while let Ok(e) = events.recv().await {
+                if e.event == "RESUME" {
+                    return;
+                }
+            }
+        };
+        let (frames, handing_off) = handoff::listen(&address.to_string(), nics, runs)
             .await
             .map_err(|e| ApiError::backend(format!("listening for the switchover frames: {e}")))?;
         // Ends by itself once the source has sent; not if the move fails.
@@ -243,6 +285,49 @@ impl Actor {
             format!("{} arrived from another host and runs here", spec.name),
         );
         Ok(())
+    }
+
+    /// The VM's NICs: taps and MACs.
+    fn nics(&self) -> Vec<handoff::Nic> {
+        let config = self.vm.config();
+        config
+            .nics
+            .iter()
+            .enumerate()
+            .map(|(i, n)| handoff::Nic {
+                tap: net::tap_name(&config.id, i),
+                mac: n.mac.clone(),
+            })
+            .collect()
+    }
+
+    /// Has vswitchd hold the VM's frames (`true`), or stop and hand over
+    /// what it held (`false`). A vswitchd that fails only costs frames.
+    async fn hold(&self, on: bool) -> Vec<vmtap::Frame> {
+        let config = self.vm.config();
+        let ports = (0..config.nics.len())
+            .map(|i| net::port_key(&config.id, i))
+            .collect();
+        let req = if on {
+            Request::Hold { ports }
+        } else {
+            Request::Release { ports }
+        };
+        match self.host.vswitchd.request(req).await {
+            Ok(Response::Ok { .. }) => vec![],
+            Ok(Response::Held { frames }) => base64::engine::general_purpose::STANDARD
+                .decode(frames)
+                .map_err(|e| e.to_string())
+                .and_then(|b| vmtap::decode(&b))
+                .unwrap_or_else(|e| {
+                    tracing::warn!("frames held by vswitchd: {e}");
+                    vec![]
+                }),
+            other => {
+                tracing::warn!("vswitchd hold {on}: {other:?}");
+                vec![]
+            }
+        }
     }
 
     /// Takes the VM off this host without touching its files: it runs, or
