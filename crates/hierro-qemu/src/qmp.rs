@@ -40,6 +40,8 @@ pub enum QmpError {
 pub struct QmpEvent {
     pub event: String,
     pub data: Value,
+    /// When QEMU emitted it: microseconds since the Unix epoch.
+    pub at_us: u64,
 }
 
 type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<Value, QmpError>>>>>;
@@ -190,6 +192,8 @@ fn dispatch(line: &str, pending: &Pending, events: &broadcast::Sender<QmpEvent>)
         let _ = events.send(QmpEvent {
             event: event.to_string(),
             data: v.get("data").cloned().unwrap_or(Value::Null),
+            at_us: v["timestamp"]["seconds"].as_u64().unwrap_or(0) * 1_000_000
+                + v["timestamp"]["microseconds"].as_u64().unwrap_or(0),
         });
         return;
     }

@@ -29,15 +29,16 @@ pub enum Request {
         packets: u64,
         seconds: u64,
     },
-    /// Keep what would go out of these ports instead of sending it: their
-    /// VM is pausing for a vMotion switchover. Until `Release`, or for at
-    /// most `HOLD_LIMIT`, after which the frames go to the port after all.
-    Hold {
+    /// Keep a copy of what goes out of these ports, with the time it went
+    /// (their VM is migrating), until `Recorded` or `RECORD_LIMIT`.
+    Record {
         ports: Vec<String>,
     },
-    /// Stop holding; answers `Held` with what was kept.
-    Release {
+    /// Stop recording; answers `Frames` with the copies of what went out
+    /// at or after `since_us` (microseconds since the Unix epoch).
+    Recorded {
         ports: Vec<String>,
+        since_us: u64,
     },
 }
 
@@ -54,8 +55,8 @@ pub enum Response {
     Captured {
         packets: u64,
     },
-    /// Frames kept by `Hold`: base64 of `vmtap::encode`.
-    Held {
+    /// Frames: base64 of `vmtap::encode`.
+    Frames {
         frames: String,
     },
     Error {
@@ -122,13 +123,14 @@ fn handle(req: Request, dp: &Mutex<Dataplane>) -> Response {
                     .collect(),
             }
         }
-        Request::Hold { ports } => match dp.lock().unwrap().hold(&ports) {
+        Request::Record { ports } => match dp.lock().unwrap().record(&ports) {
             Ok(()) => ok,
             Err(message) => Response::Error { message },
         },
-        Request::Release { ports } => {
-            let frames = dp.lock().unwrap().release(&ports);
-            Response::Held {
+        Request::Recorded { ports, since_us } => {
+            let since = std::time::UNIX_EPOCH + std::time::Duration::from_micros(since_us);
+            let frames = dp.lock().unwrap().recorded(&ports, since);
+            Response::Frames {
                 frames: base64::engine::general_purpose::STANDARD.encode(vmtap::encode(&frames)),
             }
         }

@@ -2,10 +2,10 @@
 //! that moves frames. One thread runs the loop; the control socket's threads
 //! change the configuration under the same lock between batches.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::os::fd::RawFd;
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use hierro_api::PortStats;
 
@@ -20,10 +20,10 @@ use crate::vmtap::Frame;
 const BATCH: usize = 64;
 /// How often missing endpoints are retried and uplink carriers read.
 const HOUSEKEEPING: Duration = Duration::from_millis(100);
-/// The longest a port's frames are held (see `hold`).
-pub const HOLD_LIMIT: Duration = Duration::from_secs(30);
-/// The most frames held for one port; later ones are dropped.
-const HOLD_FRAMES: usize = 4096;
+/// The longest a port's output is recorded (see `record`).
+pub const RECORD_LIMIT: Duration = Duration::from_secs(3600);
+/// The most recent frames a recording keeps per port.
+const RECORD_FRAMES: usize = 4096;
 
 struct PortEntry {
     key: String,
@@ -57,8 +57,9 @@ pub struct Dataplane {
     last_housekeeping: Option<Instant>,
     /// Each switch's MTU.
     mtus: HashMap<String, u16>,
-    /// Ports whose output is kept rather than sent, since when, and what.
-    held: HashMap<PortId, (Instant, Vec<Frame>)>,
+    /// Ports whose output is recorded: since when, and the latest frames
+    /// with the time each went out.
+    recording: HashMap<PortId, (Instant, VecDeque<(SystemTime, Frame)>)>,
 }
 
 impl Dataplane {
@@ -189,7 +190,7 @@ impl Dataplane {
     }
 
     fn remove_port(&mut self, id: PortId) {
-        self.held.remove(&id);
+        self.recording.remove(&id);
         if let Some(e) = self.ports.remove(&id) {
             if let Some(sw) = self.switches.get_mut(&e.switch) {
                 sw.remove_port(id);
@@ -266,27 +267,31 @@ impl Dataplane {
         Ok(rx)
     }
 
-    /// Keeps what would go out of these ports (by key) until `release`: a
-    /// VM pausing for its vMotion switchover, whose frames go to where it
-    /// runs next. Unknown ports are refused and nothing is held.
-    pub fn hold(&mut self, keys: &[String]) -> Result<(), String> {
+    /// Keeps a copy of the latest frames that go out of these ports (by
+    /// key), with when each went, until `recorded`: their VM is migrating,
+    /// and what reaches it once its QEMU paused for the switchover never
+    /// reaches the guest there. Unknown ports are refused and nothing starts.
+    pub fn record(&mut self, keys: &[String]) -> Result<(), String> {
         let ids = keys
             .iter()
             .map(|k| self.port_id(k).ok_or_else(|| format!("no port {k:?}")))
             .collect::<Result<Vec<_>, _>>()?;
         let now = Instant::now();
         for id in ids {
-            self.held.entry(id).or_insert_with(|| (now, vec![]));
+            self.recording.insert(id, (now, VecDeque::new()));
         }
         Ok(())
     }
 
-    /// Stops holding these ports; what was kept, oldest first.
-    pub fn release(&mut self, keys: &[String]) -> Vec<Frame> {
+    /// Ends the recording of these ports; the frames that went out at or
+    /// after `since`, oldest first.
+    pub fn recorded(&mut self, keys: &[String], since: SystemTime) -> Vec<Frame> {
         let ids: Vec<PortId> = keys.iter().filter_map(|k| self.port_id(k)).collect();
         ids.iter()
-            .filter_map(|id| self.held.remove(id))
+            .filter_map(|id| self.recording.remove(id))
             .flat_map(|(_, frames)| frames)
+            .filter(|(at, _)| *at >= since)
+            .map(|(_, f)| f)
             .collect()
     }
 
@@ -332,14 +337,15 @@ impl Dataplane {
                     // The switch only adds or removes a tag, in front of the
                     // offsets the header gives.
                     let vnet = got.vnet.shifted(o.frame.len() as isize - got.len as isize);
-                    if let Some((_, kept)) = self.held.get_mut(&o.port) {
-                        if kept.len() < HOLD_FRAMES {
-                            kept.push(Frame {
-                                vnet,
-                                bytes: o.frame.clone(),
-                            });
+                    if let Some((_, kept)) = self.recording.get_mut(&o.port) {
+                        if kept.len() == RECORD_FRAMES {
+                            kept.pop_front();
                         }
-                        continue;
+                        let copy = Frame {
+                            vnet,
+                            bytes: o.frame.clone(),
+                        };
+                        kept.push_back((SystemTime::now(), copy));
                     }
                     // A full queue drops the frame, as a busy NIC would.
                     let _ = ep.send(&o.frame, &vnet);
@@ -371,23 +377,9 @@ impl Dataplane {
         for sw in self.switches.values_mut() {
             sw.age(now);
         }
-        // A hold nobody released (its agent died mid-switchover): the VM
-        // still runs here, so it gets its frames after all.
-        let expired: Vec<PortId> = self
-            .held
-            .iter()
-            .filter(|(_, (since, _))| now.duration_since(*since) > HOLD_LIMIT)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in expired {
-            let (_, frames) = self.held.remove(&id).expect("listed");
-            tracing::warn!(port = id, "a hold was not released in time; delivering");
-            if let Some(ep) = self.ports.get(&id).and_then(|e| e.endpoint.as_ref()) {
-                for f in frames {
-                    let _ = ep.send(&f.bytes, &f.vnet);
-                }
-            }
-        }
+        // A recording nobody collected (its agent died mid-migration).
+        self.recording
+            .retain(|_, (since, _)| now.duration_since(*since) < RECORD_LIMIT);
         let (done, running): (Vec<_>, Vec<_>) = self
             .captures
             .drain(..)

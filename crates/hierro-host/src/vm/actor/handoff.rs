@@ -58,7 +58,7 @@ pub async fn listen(
 }
 
 /// Puts each frame on the tap of the NIC it is addressed to.
-pub fn deliver(nics: &[Nic], frames: &[Frame]) {
+fn deliver(nics: &[Nic], frames: &[Frame]) {
     let mut delivered = 0;
     for nic in nics {
         let Ok(mac) = nic.mac.parse::<hierro_vswitch::frame::Mac>() else {

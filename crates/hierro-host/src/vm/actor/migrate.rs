@@ -24,11 +24,25 @@ use crate::tasks::TaskHandle;
 /// Bytes per second QEMU may send: 10 GiB/s, more than any link here.
 const MAX_BANDWIDTH: u64 = 10 << 30;
 
+/// What went to the guest this long before QEMU said it stopped is handed
+/// over too: QEMU may not have read it yet. The guest may get a frame twice,
+/// which TCP and the like ignore; it may not miss one.
+const RECORD_MARGIN_US: u64 = 10_000;
+
 /// How long the destination waits for the source to connect and finish.
 const INCOMING_LIMIT: Duration = Duration::from_secs(600);
 
 fn qmp_error(e: impl std::fmt::Display) -> ApiError {
     ApiError::backend(format!("QEMU: {e}"))
+}
+
+/// The switchover goal QEMU gets after `passes` over memory: it starts at
+/// 50 ms and doubles each pass from the third up to the user's goal. A guest
+/// that dirties little stops only briefly; a busy one still moves within the
+/// goal (OpenStack Nova's downtime steps do the same).
+fn switchover_limit(goal_ms: u64, passes: u64) -> u64 {
+    let step = 50u64 << passes.saturating_sub(2).min(16);
+    step.min(goal_ms)
 }
 
 fn number(v: &Value) -> u64 {
@@ -43,13 +57,9 @@ impl Actor {
     ) -> ApiResult<MigrationStats> {
         self.require(PowerState::PoweredOn, "migrate")?;
         let qmp = self.qmp()?;
-        // QEMU waits once the guest has stopped, before the switchover
-        // (pre-switchover): vswitchd then holds the VM's frames for the
-        // destination, and we let QEMU go on.
         let capabilities = json!({"capabilities": [
             {"capability": "auto-converge", "state": req.auto_converge},
             {"capability": "events", "state": true},
-            {"capability": "pause-before-switchover", "state": true},
         ]});
         qmp.execute_value("migrate-set-capabilities", capabilities)
             .await
@@ -57,27 +67,35 @@ impl Actor {
         // The whole vMotion network unless capped, not QEMU's default of
         // 128 MiB/s.
         let bandwidth = req.max_bandwidth_mib.map_or(MAX_BANDWIDTH, |m| m << 20);
+        let mut limit = switchover_limit(req.downtime_ms, 0);
         qmp.execute_value(
             "migrate-set-parameters",
-            json!({"downtime-limit": req.downtime_ms, "max-bandwidth": bandwidth}),
+            json!({"downtime-limit": limit, "max-bandwidth": bandwidth}),
         )
         .await
         .map_err(qmp_error)?;
         let cancel = task.cancellation();
-        // QEMU's MIGRATION events wake us at once when it completes: the
-        // frames waiting for the guest are handed over without delay.
+        // QEMU's events say when the guest stops for the switchover (STOP)
+        // and wake us at once when it completes: the frames that reached
+        // the guest since then are handed over without delay.
         let mut events = qmp.events();
+        let mut stopped_at = None;
+        self.record_frames().await;
         qmp.execute_value("migrate", json!({"uri": req.uri}))
             .await
             .map_err(qmp_error)?;
         // QEMU stops throttling when it is done: keep the most it did.
         let mut throttled = 0;
         let mut cancelling = false;
-        let mut holding = false;
         let outcome = loop {
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(100)) => {}
-                _ = events.recv() => {}
+                e = events.recv() => {
+                    match e {
+                        Ok(e) if e.event == "STOP" => stopped_at = Some(e.at_us),
+                        _ => {}
+                    }
+                }
                 _ = cancel.cancelled(), if !cancelling => {
                     // QEMU drops the connection and resumes the guest here;
                     // if the switchover has begun it completes instead.
@@ -102,17 +120,16 @@ impl Actor {
                         info["error-desc"].as_str().unwrap_or("no reason given")
                     )));
                 }
-                "pre-switchover" if !holding => {
-                    holding = true;
-                    self.hold(true).await;
-                    if let Err(e) = qmp
-                        .execute_value("migrate-continue", json!({"state": "pre-switchover"}))
-                        .await
-                    {
-                        break Err(qmp_error(e));
-                    }
-                }
                 _ => {
+                    let passes = number(&info["ram"]["dirty-sync-count"]);
+                    let want = switchover_limit(req.downtime_ms, passes);
+                    if want != limit {
+                        limit = want;
+                        let set = json!({"downtime-limit": limit});
+                        if let Err(e) = qmp.execute_value("migrate-set-parameters", set).await {
+                            break Err(qmp_error(e));
+                        }
+                    }
                     let (total, remaining) = (
                         number(&info["ram"]["total"]),
                         number(&info["ram"]["remaining"]),
@@ -127,25 +144,39 @@ impl Actor {
         let info = match outcome {
             Ok(info) => info,
             Err(e) => {
-                if holding {
-                    // The guest goes on here: it gets what was held for it.
-                    let held = self.hold(false).await;
-                    handoff::deliver(&self.nics(), &held);
-                }
+                // The guest goes on here; the recording ends.
+                self.recorded_frames(u64::MAX).await;
                 return Err(e);
             }
         };
         let mut stats = MigrationStats::from_query_migrate(&info, throttled);
+        // QEMU sent STOP before its answer; it may still wait in the channel.
+        while let Ok(e) = events.try_recv() {
+            if e.event == "STOP" {
+                stopped_at = Some(e.at_us);
+            }
+        }
+        // What reached the guest after it stopped here never got to it.
+        let stopped_at = stopped_at.unwrap_or_else(|| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            (now.as_micros() as u64).saturating_sub(stats.downtime_ms * 1000)
+        });
+        let mut frames = self
+            .recorded_frames(stopped_at.saturating_sub(RECORD_MARGIN_US))
+            .await;
         // The guest runs on the destination now; this QEMU holds a paused
-        // copy. What reached its taps before the hold and was not read, then
-        // what vswitchd held, goes there too.
-        let mut frames: Vec<_> = self
+        // copy. What waits unread in its taps goes there too (usually
+        // recorded already).
+        for f in self
             .taps
             .iter()
             .flat_map(|t| vmtap::drain(t).unwrap_or_default())
-            .collect();
-        if holding {
-            frames.extend(self.hold(false).await);
+        {
+            if !frames.contains(&f) {
+                frames.push(f);
+            }
         }
         if let Some(to) = &req.frames {
             match handoff::send(to, &frames).await {
@@ -287,44 +318,43 @@ impl Actor {
         Ok(())
     }
 
-    /// The VM's NICs: taps and MACs.
-    fn nics(&self) -> Vec<handoff::Nic> {
+    /// The VM's ports in vswitchd.
+    fn ports(&self) -> Vec<String> {
         let config = self.vm.config();
-        config
-            .nics
-            .iter()
-            .enumerate()
-            .map(|(i, n)| handoff::Nic {
-                tap: net::tap_name(&config.id, i),
-                mac: n.mac.clone(),
-            })
+        (0..config.nics.len())
+            .map(|i| net::port_key(&config.id, i))
             .collect()
     }
 
-    /// Has vswitchd hold the VM's frames (`true`), or stop and hand over
-    /// what it held (`false`). A vswitchd that fails only costs frames.
-    async fn hold(&self, on: bool) -> Vec<vmtap::Frame> {
-        let config = self.vm.config();
-        let ports = (0..config.nics.len())
-            .map(|i| net::port_key(&config.id, i))
-            .collect();
-        let req = if on {
-            Request::Hold { ports }
-        } else {
-            Request::Release { ports }
+    /// Has vswitchd record what goes to the VM (see `recorded_frames`). A
+    /// vswitchd that refuses only costs frames.
+    async fn record_frames(&self) {
+        let req = Request::Record {
+            ports: self.ports(),
+        };
+        if let Err(e) = self.host.vswitchd.request(req).await {
+            tracing::warn!("recording the frames of {}: {e}", self.vm.name());
+        }
+    }
+
+    /// Ends the recording; the frames that went to the VM at or after
+    /// `since_us` (µs since the epoch).
+    async fn recorded_frames(&self, since_us: u64) -> Vec<vmtap::Frame> {
+        let req = Request::Recorded {
+            ports: self.ports(),
+            since_us,
         };
         match self.host.vswitchd.request(req).await {
-            Ok(Response::Ok { .. }) => vec![],
-            Ok(Response::Held { frames }) => base64::engine::general_purpose::STANDARD
+            Ok(Response::Frames { frames }) => base64::engine::general_purpose::STANDARD
                 .decode(frames)
                 .map_err(|e| e.to_string())
                 .and_then(|b| vmtap::decode(&b))
                 .unwrap_or_else(|e| {
-                    tracing::warn!("frames held by vswitchd: {e}");
+                    tracing::warn!("frames recorded by vswitchd: {e}");
                     vec![]
                 }),
             other => {
-                tracing::warn!("vswitchd hold {on}: {other:?}");
+                tracing::warn!("frames recorded by vswitchd: {other:?}");
                 vec![]
             }
         }
@@ -356,5 +386,18 @@ impl Drop for AbortOnError {
         if let Some(t) = self.0.take() {
             t.abort();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::switchover_limit;
+
+    #[test]
+    fn the_switchover_goal_steps_up_to_the_users() {
+        let steps: Vec<u64> = (0..8).map(|p| switchover_limit(500, p)).collect();
+        assert_eq!(steps, [50, 50, 50, 100, 200, 400, 500, 500]);
+        assert_eq!(switchover_limit(20, 0), 20, "never above the goal");
+        assert_eq!(switchover_limit(60_000, 1000), 60_000);
     }
 }
