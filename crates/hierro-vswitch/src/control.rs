@@ -128,7 +128,9 @@ fn handle(req: Request, dp: &Mutex<Dataplane>) -> Response {
             Err(message) => Response::Error { message },
         },
         Request::Recorded { ports, since_us } => {
-            let since = std::time::UNIX_EPOCH + std::time::Duration::from_micros(since_us);
+            // Beyond any clock (u64::MAX): none, the recording just ends.
+            let since =
+                std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_micros(since_us));
             let frames = dp.lock().unwrap().recorded(&ports, since);
             Response::Frames {
                 frames: base64::engine::general_purpose::STANDARD.encode(vmtap::encode(&frames)),

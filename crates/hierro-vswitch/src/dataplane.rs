@@ -284,13 +284,13 @@ impl Dataplane {
     }
 
     /// Ends the recording of these ports; the frames that went out at or
-    /// after `since`, oldest first.
-    pub fn recorded(&mut self, keys: &[String], since: SystemTime) -> Vec<Frame> {
+    /// after `since` (none for `None`), oldest first.
+    pub fn recorded(&mut self, keys: &[String], since: Option<SystemTime>) -> Vec<Frame> {
         let ids: Vec<PortId> = keys.iter().filter_map(|k| self.port_id(k)).collect();
         ids.iter()
             .filter_map(|id| self.recording.remove(id))
             .flat_map(|(_, frames)| frames)
-            .filter(|(at, _)| *at >= since)
+            .filter(|(at, _)| since.is_some_and(|s| *at >= s))
             .map(|(_, f)| f)
             .collect()
     }

@@ -314,6 +314,44 @@ fn vswitchd_switches_real_frames() {
         "{captured:?}"
     );
 
+    // A recording (the frames of a vMotion switchover) keeps copies of what
+    // goes out of a port with their times; what went before `since_us` is
+    // left out, and a recording ends when it is collected.
+    let ask = |req: Request| request(&socket(&b), &req).unwrap();
+    let record = |port: &str| {
+        ask(Request::Record {
+            ports: vec![port.to_string()],
+        })
+    };
+    let recorded = |since_us: u64| match ask(Request::Recorded {
+        ports: vec!["vm:b:0".into()],
+        since_us,
+    }) {
+        Response::Frames { frames } => {
+            use base64::Engine;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(frames)
+                .unwrap();
+            hierro_vswitch::vmtap::decode(&bytes).unwrap()
+        }
+        other => panic!("{other:?}"),
+    };
+    assert!(matches!(record("vm:nosuch:0"), Response::Error { .. }));
+    assert!(matches!(record("vm:b:0"), Response::Ok { .. }));
+    assert!(ping("vst-a", "10.77.0.2"));
+    let from_a = recorded(0)
+        .iter()
+        .filter(|f| f.bytes[6..12] == [0x52, 0x54, 0, 0x77, 0, 1])
+        .count();
+    assert!(from_a >= 1, "the ping's request to B was recorded");
+    assert!(recorded(0).is_empty(), "the recording ended when collected");
+    assert!(matches!(record("vm:b:0"), Response::Ok { .. }));
+    assert!(ping("vst-a", "10.77.0.2"));
+    assert!(
+        recorded(u64::MAX).is_empty(),
+        "nothing went after the end of time"
+    );
+
     // Forged transmits, rejected on the running switch: A's guest changes its
     // MAC and sends from it; every such frame is dropped and counted.
     apply(&b, &config(Some(false))).unwrap();
