@@ -1,6 +1,7 @@
 //! vMotion through the lab's center, with real VMs on two lab hosts: a
 //! running VM moves while a client outside reads its TCP counter every
-//! 10 ms (the connection survives, the VM keeps its object and folder); a
+//! 10 ms (the connection survives, the VM keeps its object and folder, the
+//! destination announces its MAC on the physical network); a
 //! destination that dies mid-migration leaves the VM running on the source;
 //! a destination without the VM's port group is refused before anything
 //! moves; a guest dirtying memory needs auto-converge; a cancelled migration
@@ -96,6 +97,26 @@ async fn vmotion_keeps_tcp_survives_a_dead_destination_and_refuses_early() {
 
     // Live, with a client reading the guest's counter every 10 ms, from a
     // while before the move to a while after it.
+    // tshark on the lab's fabric (the physical switch) waits for the first
+    // RARP: the destination announcing the VM's MAC.
+    let mac = c1.vm(&vm.name).await.unwrap().config.nics[0].mac.clone();
+    let announced = std::env::temp_dir().join(format!("vmotion-rarp-{}.pcap", std::process::id()));
+    let mut tshark = std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &t.lab.fabric_ns,
+            "tshark",
+            "-q",
+            "-i",
+            "fabric0",
+        ])
+        .args(["-f", "rarp", "-c", "1", "-a", "duration:120", "-w"])
+        .arg(&announced)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    common::wait_capture_started(&announced);
     let reader = GapReader::start(Counter::connect(vm.ip).unwrap());
     let enough = Duration::from_secs(30);
     reader.more_answers(20, enough).await.unwrap();
@@ -104,6 +125,24 @@ async fn vmotion_keeps_tcp_survives_a_dead_destination_and_refuses_early() {
     let stats: MigrationStats = serde_json::from_value(done.result.unwrap()).unwrap();
     reader.more_answers(20, enough).await.unwrap();
     let gap = reader.finish().expect("the TCP connection survives");
+    assert!(tshark.wait().unwrap().success());
+    let senders = std::process::Command::new("tshark")
+        .args([
+            "-r",
+            announced.to_str().unwrap(),
+            "-T",
+            "fields",
+            "-e",
+            "eth.src",
+        ])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&announced);
+    assert_eq!(
+        String::from_utf8_lossy(&senders.stdout).trim(),
+        mac,
+        "the destination announced the VM's MAC"
+    );
     eprintln!(
         "vMotion of {}: client's largest gap {} ms; QEMU: downtime {} ms, total {} ms, {} MiB in {} passes; {} frames handed over",
         vm.name,
