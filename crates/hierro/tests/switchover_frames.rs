@@ -25,7 +25,10 @@ struct Namespace;
 
 impl Drop for Namespace {
     fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", NS]).status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", NS])
+            .stderr(std::process::Stdio::null())
+            .status();
     }
 }
 
@@ -57,7 +60,11 @@ fn wait_for(fd: &OwnedFd, n: usize) -> Vec<Frame> {
 
 #[test]
 fn frames_waiting_at_the_source_reach_the_destination_tap() {
-    let _ = Command::new("ip").args(["netns", "del", NS]).status();
+    // A namespace a killed run left behind.
+    let _ = Command::new("ip")
+        .args(["netns", "del", NS])
+        .stderr(std::process::Stdio::null())
+        .status();
     ip(&["netns", "add", NS]);
     let _ns = Namespace;
     // Everything below runs in the namespace: one thread moves there.
