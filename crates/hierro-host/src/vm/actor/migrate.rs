@@ -36,12 +36,16 @@ fn qmp_error(e: impl std::fmt::Display) -> ApiError {
     ApiError::backend(format!("QEMU: {e}"))
 }
 
-/// The switchover goal QEMU gets after `passes` over memory: 50 ms until
-/// the second pass ends, then the user's goal. A guest that dirties little
-/// stops only briefly; a busy one costs one more pass at most and still
-/// moves within the goal (a short form of OpenStack Nova's downtime steps).
-fn switchover_limit(goal_ms: u64, passes: u64) -> u64 {
-    if passes <= 2 {
+/// The guest dirties memory slower than this (bytes/s): it is quiet.
+const QUIET_DIRTY_RATE: u64 = 64 << 20;
+
+/// The switchover goal QEMU gets after `passes` over memory, with the guest
+/// dirtying `dirty_rate` bytes/s: 50 ms while the second pass has not ended
+/// and the guest is quiet, else the user's goal. A quiet guest stops only
+/// briefly; a busy one moves as soon as the goal allows (a short form of
+/// OpenStack Nova's downtime steps).
+fn switchover_limit(goal_ms: u64, passes: u64, dirty_rate: u64) -> u64 {
+    if passes <= 2 && dirty_rate <= QUIET_DIRTY_RATE {
         goal_ms.min(50)
     } else {
         goal_ms
@@ -70,7 +74,7 @@ impl Actor {
         // The whole vMotion network unless capped, not QEMU's default of
         // 128 MiB/s.
         let bandwidth = req.max_bandwidth_mib.map_or(MAX_BANDWIDTH, |m| m << 20);
-        let mut limit = switchover_limit(req.downtime_ms, 0);
+        let mut limit = switchover_limit(req.downtime_ms, 0, 0);
         qmp.execute_value(
             "migrate-set-parameters",
             json!({"downtime-limit": limit, "max-bandwidth": bandwidth}),
@@ -124,8 +128,10 @@ impl Actor {
                     )));
                 }
                 _ => {
-                    let passes = number(&info["ram"]["dirty-sync-count"]);
-                    let want = switchover_limit(req.downtime_ms, passes);
+                    let ram = &info["ram"];
+                    let passes = number(&ram["dirty-sync-count"]);
+                    let dirty_rate = number(&ram["dirty-pages-rate"]) * number(&ram["page-size"]);
+                    let want = switchover_limit(req.downtime_ms, passes, dirty_rate);
                     if want != limit {
                         limit = want;
                         let set = json!({"downtime-limit": limit});
@@ -398,8 +404,10 @@ mod tests {
 
     #[test]
     fn the_switchover_goal_steps_up_to_the_users() {
-        let steps: Vec<u64> = (0..5).map(|p| switchover_limit(500, p)).collect();
-        assert_eq!(steps, [50, 50, 50, 500, 500]);
-        assert_eq!(switchover_limit(20, 0), 20, "never above the goal");
+        let quiet: Vec<u64> = (0..5).map(|p| switchover_limit(500, p, 1 << 20)).collect();
+        assert_eq!(quiet, [50, 50, 50, 500, 500]);
+        let busy: Vec<u64> = (0..5).map(|p| switchover_limit(500, p, 1 << 30)).collect();
+        assert_eq!(busy, [500; 5]);
+        assert_eq!(switchover_limit(20, 0, 0), 20, "never above the goal");
     }
 }
