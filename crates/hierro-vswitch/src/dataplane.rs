@@ -138,7 +138,7 @@ impl Dataplane {
             }
         }
         for (key, (sw, spec, iface)) in wanted {
-            let existing = self.ports.values().find(|e| e.key == key).map(|e| e.id);
+            let existing = self.port_id(&key);
             match (existing, spec) {
                 (Some(id), Some(spec)) => {
                     let (mac, effective) = macs(spec);
@@ -249,10 +249,7 @@ impl Dataplane {
         seconds: u64,
     ) -> Result<mpsc::Receiver<u64>, String> {
         let id = self
-            .ports
-            .values()
-            .find(|e| e.key == key)
-            .map(|e| e.id)
+            .port_id(key)
             .ok_or_else(|| format!("no port {key:?}"))?;
         let writer = PcapWriter::create(file).map_err(|e| format!("{}: {e}", file.display()))?;
         let (tx, rx) = mpsc::channel();

@@ -103,14 +103,18 @@ fn frames_waiting_at_the_source_reach_the_destination_tap() {
                 tap: "dst0".into(),
                 mac: "52:54:00:5f:00:01".into(),
             }];
+            // `runs` says when the listener starts waiting for the guest.
+            let (waiting, listener_waits) = tokio::sync::oneshot::channel::<()>();
             let (running, runs) = tokio::sync::oneshot::channel::<()>();
             let runs = async move {
+                let _ = waiting.send(());
                 let _ = runs.await;
             };
             let (uri, delivering) = handoff::listen("127.0.0.1", nics, runs).await.unwrap();
             handoff::send(&uri, &held).await.unwrap();
-            // Nothing reaches a guest that does not run yet.
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            // The listener has the frames; nothing reaches a guest that does
+            // not run yet.
+            listener_waits.await.unwrap();
             assert!(vmtap::drain(&destination).unwrap().is_empty());
             running.send(()).unwrap();
             delivering.await.unwrap();
@@ -118,8 +122,6 @@ fn frames_waiting_at_the_source_reach_the_destination_tap() {
         let arrived = wait_for(&destination, 2);
         let bytes: Vec<&Vec<u8>> = arrived.iter().map(|f| &f.bytes).collect();
         assert_eq!(bytes, vec![&sent[0], &sent[1]], "only the VM's own frames");
-        std::thread::sleep(Duration::from_millis(200));
-        assert!(vmtap::drain(&destination).unwrap().is_empty());
     })
     .join()
     .unwrap();

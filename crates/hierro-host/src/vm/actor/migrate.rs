@@ -14,7 +14,7 @@ use hierro_vswitch::control::{Request, Response};
 use hierro_vswitch::vmtap;
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use tokio_util::task::AbortOnDropHandle;
 
 use super::{handoff, lease, Actor};
 use crate::error::{ApiError, ApiResult};
@@ -288,8 +288,8 @@ impl Actor {
         let (frames, handing_off) = handoff::listen(&address.to_string(), nics, runs)
             .await
             .map_err(|e| ApiError::backend(format!("listening for the switchover frames: {e}")))?;
-        // Ends by itself once the source has sent; not if the move fails.
-        let handing_off = AbortOnError(Some(handing_off));
+        // Ends by itself once the source has sent; stopped if the move fails.
+        let handing_off = AbortOnDropHandle::new(handing_off);
         if let Some(tx) = ready.take() {
             let _ = tx.send(Ok((format!("tcp:{address}:{port}"), frames)));
         }
@@ -317,7 +317,7 @@ impl Actor {
         // QEMU starts the guest by itself once the memory is in: the lease
         // is this host's now (the source's QEMU has stopped for good).
         lease::hold(&self.vm.folder, &self.host.config.name)?;
-        handing_off.keep();
+        handing_off.detach();
         self.running(pid).await;
         task.event(
             "VmMigratedInEvent",
@@ -378,23 +378,6 @@ impl Actor {
         let _ = std::fs::remove_dir(&self.vm.run.dir);
         // Its ports go from vswitchd.
         self.host.apply_network().await
-    }
-}
-
-/// The destination's frame listener, stopped unless the move succeeded.
-struct AbortOnError(Option<JoinHandle<()>>);
-
-impl AbortOnError {
-    fn keep(mut self) {
-        self.0 = None;
-    }
-}
-
-impl Drop for AbortOnError {
-    fn drop(&mut self) {
-        if let Some(t) = self.0.take() {
-            t.abort();
-        }
     }
 }
 
