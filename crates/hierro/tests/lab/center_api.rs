@@ -3,9 +3,7 @@
 //! verdicts of the authorization rules seen through HTTP (403, hidden
 //! objects, filtered listings, explanations).
 
-mod common;
-
-use common::center::{call, login, start, status};
+use crate::common::center::{call, login, start, status};
 use hierro_client::{Client, Trust};
 use reqwest::Method;
 use serde_json::{json, Value};

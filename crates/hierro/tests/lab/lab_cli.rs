@@ -2,11 +2,9 @@
 //! namespaces with running VMs, client verbs work against a host with flags
 //! from the environment, and `hierro lab down` leaves nothing behind.
 
-mod common;
-
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 
 fn hierro(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
     let out = Command::new(HIERRO)

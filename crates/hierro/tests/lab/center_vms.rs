@@ -4,12 +4,10 @@
 //! refusals at once; privileges; and a center SIGKILLed in the middle of
 //! a task that comes back with everything it had committed.
 
-mod common;
-
 use std::time::Duration;
 
-use common::center::{call, login, start, status, wait_for, Center};
-use common::TestLab;
+use crate::common::center::{call, login, start, status, wait_for, Center};
+use crate::common::TestLab;
 use futures_util::StreamExt;
 use hierro_api::{PowerOp, PowerState, SnapshotCreate, TaskState};
 use hierro_client::ClientError;

@@ -7,11 +7,9 @@
 //! System.View from reads and listings, and allow exactly the changes the
 //! expected privileges allow.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::center::{call, login, start, status};
+use crate::common::center::{call, login, start, status};
 use hierro_center::inventory::Kind;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;

@@ -1,12 +1,10 @@
 //! Users and groups on SQLite and PostgreSQL alike.
 
-mod common;
-
 use hierro_center::directory::{self, DirectoryError};
 
 #[tokio::test]
 async fn users_and_groups_on_both_databases() {
-    for t in common::both().await {
+    for t in crate::common::both().await {
         let (db, n) = (&t.db, t.name);
         let alice = directory::create_user(db, "alice", "correct horse", "Alice A.")
             .await

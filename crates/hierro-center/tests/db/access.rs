@@ -1,8 +1,6 @@
 //! Roles and permissions stored in SQLite and PostgreSQL, evaluated by the
 //! authorization model: the database round trip must not change a verdict.
 
-mod common;
-
 use std::collections::BTreeSet;
 
 use hierro_center::access::{self, AccessError};
@@ -24,7 +22,7 @@ fn perm(p: Principal, role: &str, object: &str, propagate: bool) -> Permission {
 
 #[tokio::test]
 async fn roles_and_permissions_on_both_databases() {
-    for t in common::both().await {
+    for t in crate::common::both().await {
         let (db, n) = (&t.db, t.name);
         inventory::ensure_root(db).await.unwrap();
         access::ensure_system_roles(db).await.unwrap();

@@ -3,13 +3,11 @@
 //! that survives vswitchd and host agent restarts. tshark on the fabric (the
 //! physical switch) checks what is on the wire.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use hierro_api::{PortCounters, PortGroup, PowerOp, SecurityOverride};
 use hierro_client::Client;
 use hierro_lab::wait_for_guest;

@@ -2,8 +2,6 @@
 //! for VM taps and the uplink, `ping` makes the traffic, tshark on the
 //! outside of the uplink checks what goes on the wire.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -81,7 +79,7 @@ fn guest(ns: &str, port: &str, mac: &str, ip: &str) {
 }
 
 fn setup() -> Bench {
-    common::require_environment();
+    crate::common::require_environment();
     assert!(
         sh(&["tshark", "--version"]),
         "tshark is missing: run scripts/setup.sh"
@@ -114,7 +112,7 @@ fn setup() -> Bench {
             "netns",
             "exec",
             "vst-h",
-            common::HIERRO,
+            crate::common::HIERRO,
             "vswitchd",
             "--socket",
         ])
@@ -257,7 +255,7 @@ fn vswitchd_switches_real_frames() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    common::wait_capture_started(&wire);
+    crate::common::wait_capture_started(&wire);
     ping("vst-c", "10.77.0.99");
     ping("vst-a", "10.77.0.98");
     tshark.wait().unwrap();

@@ -3,8 +3,6 @@
 //! every reference resolves, every operation but the public ones asks for
 //! the session, and the descriptions name the privileges.
 
-mod common;
-
 use std::collections::BTreeSet;
 
 use hierro_client::{Client, Trust};
@@ -19,7 +17,7 @@ const METHODS: [&str; 8] = [
 #[tokio::test(flavor = "multi_thread")]
 async fn the_openapi_document_describes_the_api() {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let center = common::center::start(None).await;
+    let center = crate::common::center::start(None).await;
     let anon = Client::new(&center.url, Trust::Thumbprint(center.thumbprint.clone())).unwrap();
     let doc: Value = anon
         .call::<(), Value>(Method::GET, "/api/openapi.json", None)

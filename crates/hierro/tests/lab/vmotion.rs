@@ -7,12 +7,10 @@
 //! moves; a guest dirtying memory needs auto-converge; a cancelled migration
 //! leaves the VM where it was.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::center::{call, status};
-use common::{Counter, TestLab};
+use crate::common::center::{call, status};
+use crate::common::{Counter, TestLab};
 use hierro_api::{MigrationStats, PortGroup, PowerOp, PowerState, TaskState, VmMigrate};
 use hierro_client::Client;
 use hierro_lab::probe::{start_dirtying, GapReader};
@@ -73,7 +71,7 @@ async fn vmotion_keeps_tcp_survives_a_dead_destination_and_refuses_early() {
     spec.nics[0].ip = None;
     c1.run(c1.create_vm(&spec).await).await.unwrap();
     c1.run(c1.power("pinned", PowerOp::On).await).await.unwrap();
-    common::center::wait_for(
+    crate::common::center::wait_for(
         &center,
         "/api/inventory?kind=vm&name=pinned",
         "the pinned VM running",
@@ -116,7 +114,7 @@ async fn vmotion_keeps_tcp_survives_a_dead_destination_and_refuses_early() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    common::wait_capture_started(&announced);
+    crate::common::wait_capture_started(&announced);
     let reader = GapReader::start(Counter::connect(vm.ip).unwrap());
     let enough = Duration::from_secs(30);
     reader.more_answers(20, enough).await.unwrap();

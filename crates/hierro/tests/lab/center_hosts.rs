@@ -5,10 +5,8 @@
 //! a host that dies and comes back, a user's disconnect and reconnect, a
 //! certificate that changes (refused until confirmed), and removal.
 
-mod common;
-
-use common::center::{call, login, start, status, wait_for, Center};
-use common::{kill_agent, TestLab, HIERRO};
+use crate::common::center::{call, login, start, status, wait_for, Center};
+use crate::common::{kill_agent, TestLab, HIERRO};
 use hierro_api::{PortGroup, PowerOp};
 use hierro_client::{Client, ClientError, Trust};
 use reqwest::Method;

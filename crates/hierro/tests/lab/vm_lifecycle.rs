@@ -1,11 +1,9 @@
 //! A real host agent running real QEMU VMs in a lab: power operations,
 //! snapshots, linked clones, the console, and surviving an agent SIGKILL.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use futures_util::{SinkExt, StreamExt};
 use hierro_api::{DiskSpec, PowerOp, PowerState, SnapshotCreate};
 use hierro_lab::wait_for_guest;

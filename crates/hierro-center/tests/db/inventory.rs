@@ -1,13 +1,11 @@
 //! The inventory on SQLite and PostgreSQL alike.
 
-mod common;
-
 use hierro_center::inventory::{self, InventoryError, Kind, ROOT};
 use serde_json::json;
 
 #[tokio::test]
 async fn inventory_tree_rules_on_both_databases() {
-    for t in common::both().await {
+    for t in crate::common::both().await {
         let db = &t.db;
         let n = t.name;
         inventory::ensure_root(db).await.unwrap();

@@ -1,9 +1,7 @@
 //! Bad input and failing backends: a clear error with the right status, and
 //! nothing left half made.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use hierro_api::{Boot, DiskSpec, PowerState, VmCreate};
 use hierro_client::{Client, ClientError, Trust};
 use reqwest::Method;

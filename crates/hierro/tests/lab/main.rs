@@ -1,0 +1,18 @@
+//! The integration tests: real QEMU VMs, host agents, vswitchd and centers in
+//! a lab of network namespaces. One test binary, so that the workspace links
+//! (and stores) these dependencies once rather than once per file.
+
+mod common;
+
+mod bad_input;
+mod center_api;
+mod center_hosts;
+mod center_matrix;
+mod center_openapi;
+mod center_vms;
+mod lab_cli;
+mod switchover_frames;
+mod vm_lifecycle;
+mod vmotion;
+mod vswitch_dataplane;
+mod vswitch_vms;
