@@ -323,29 +323,35 @@ impl Dataplane {
             };
             let switch = entry.switch.clone();
             let frame = &buf[got.start..got.start + got.len];
-            record(&mut self.captures, port, frame);
+            record(&mut self.captures, port, &[frame]);
             out.clear();
             if let Some(sw) = self.switches.get_mut(&switch) {
                 sw.process(port, frame, got.vnet.gso_size(), Instant::now(), out);
             }
+            let Some(h) = crate::frame::parse(frame) else {
+                continue; // malformed: the switch sent it nowhere
+            };
             for o in out.iter() {
-                record(&mut self.captures, o.port, &o.frame);
+                let mut tag = [0; 4];
+                let parts = crate::frame::retag(frame, &h, o.vlan, &mut tag);
+                record(&mut self.captures, o.port, &parts);
                 if let Some(ep) = self.ports.get(&o.port).and_then(|e| e.endpoint.as_ref()) {
                     // The switch only adds or removes a tag, in front of the
                     // offsets the header gives.
-                    let vnet = got.vnet.shifted(o.frame.len() as isize - got.len as isize);
+                    let len: usize = parts.iter().map(|p| p.len()).sum();
+                    let vnet = got.vnet.shifted(len as isize - got.len as isize);
                     if let Some((_, kept)) = self.recording.get_mut(&o.port) {
                         if kept.len() == RECORD_FRAMES {
                             kept.pop_front();
                         }
                         let copy = Frame {
                             vnet,
-                            bytes: o.frame.clone(),
+                            bytes: parts.concat(),
                         };
                         kept.push_back((SystemTime::now(), copy));
                     }
                     // A full queue drops the frame, as a busy NIC would.
-                    let _ = ep.send(&o.frame, &vnet);
+                    let _ = ep.send(&parts, &vnet);
                 }
             }
         }
@@ -389,11 +395,14 @@ impl Dataplane {
     }
 }
 
-fn record(captures: &mut [Capture], port: PortId, frame: &[u8]) {
+/// Copies a frame, given in pieces, to the captures of `port`.
+fn record(captures: &mut [Capture], port: PortId, parts: &[&[u8]]) {
+    let mut frame = None;
     for c in captures
         .iter_mut()
         .filter(|c| c.port == port && c.remaining > 0)
     {
+        let frame = frame.get_or_insert_with(|| parts.concat());
         if c.writer.write(frame).is_ok() {
             c.remaining -= 1;
             c.taken += 1;

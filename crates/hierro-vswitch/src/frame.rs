@@ -91,25 +91,32 @@ pub fn parse(f: &[u8]) -> Option<Header> {
     })
 }
 
-/// The frame without its 802.1Q tag.
-pub fn untag(f: &[u8], h: &Header) -> Vec<u8> {
-    if h.vlan.is_none() {
-        return f.to_vec();
-    }
-    let mut out = Vec::with_capacity(f.len() - 4);
-    out.extend_from_slice(&f[..12]);
-    out.extend_from_slice(&f[16..]);
-    out
+/// `f` (tagged or not, as `h` says) as it leaves a port: tagged for `vlan`,
+/// or untagged for `None`. Three pieces (the addresses, the new tag or
+/// nothing, the rest) that go out with one writev, so the frame is never
+/// copied; `tag` holds the new tag's bytes.
+pub fn retag<'a>(
+    f: &'a [u8],
+    h: &Header,
+    vlan: Option<u16>,
+    tag: &'a mut [u8; 4],
+) -> [&'a [u8]; 3] {
+    let rest = &f[if h.vlan.is_some() { 16 } else { 12 }..];
+    let tag: &[u8] = match vlan {
+        Some(v) => {
+            tag[..2].copy_from_slice(&TPID_8021Q.to_be_bytes());
+            tag[2..].copy_from_slice(&(v & 0x0fff).to_be_bytes());
+            tag
+        }
+        None => &[],
+    };
+    [&f[..12], tag, rest]
 }
 
 /// An untagged frame with a tag for `vlan` inserted after the addresses.
 pub fn tag(untagged: &[u8], vlan: u16) -> Vec<u8> {
-    let mut out = Vec::with_capacity(untagged.len() + 4);
-    out.extend_from_slice(&untagged[..12]);
-    out.extend_from_slice(&TPID_8021Q.to_be_bytes());
-    out.extend_from_slice(&(vlan & 0x0fff).to_be_bytes());
-    out.extend_from_slice(&untagged[12..]);
-    out
+    let h = parse(untagged).expect("an Ethernet frame");
+    retag(untagged, &h, Some(vlan), &mut [0; 4]).concat()
 }
 
 /// The length of the IP and TCP or UDP headers that follow `l2` bytes of
@@ -160,7 +167,9 @@ mod tests {
         let h = parse(&tagged).unwrap();
         assert_eq!(h.vlan, Some(100));
         assert_eq!(h.len, 18);
-        assert_eq!(untag(&tagged, &h), plain);
+        assert_eq!(retag(&tagged, &h, None, &mut [0; 4]).concat(), plain);
+        let retagged = retag(&tagged, &h, Some(200), &mut [0; 4]).concat();
+        assert_eq!(retagged, build(b, a, Some(200), b"hello"));
         assert_eq!(tagged, build(b, a, Some(100), b"hello"));
         assert!(parse(&plain[..13]).is_none());
         assert!(

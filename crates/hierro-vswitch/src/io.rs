@@ -123,19 +123,22 @@ impl Endpoint {
         }
     }
 
-    /// Sends one frame with its header: the kernel segments a super-frame
-    /// and completes checksums as the interface needs.
-    pub fn send(&self, frame: &[u8], vnet: &VnetHdr) -> io::Result<()> {
+    /// Sends one frame, given in pieces, with its header: the kernel
+    /// segments a super-frame and completes checksums as the interface
+    /// needs.
+    /// At most three pieces (see `frame::retag`).
+    pub fn send(&self, frame: &[&[u8]], vnet: &VnetHdr) -> io::Result<()> {
         let mut vnet = *vnet;
-        let iov = [
-            vnet.iovec(),
-            libc::iovec {
-                iov_base: frame.as_ptr() as *mut libc::c_void,
-                iov_len: frame.len(),
-            },
-        ];
-        // SAFETY: writev(2) from two live buffers; the kernel only reads.
-        let n = unsafe { libc::writev(self.fd(), iov.as_ptr(), 2) };
+        let mut iov = [vnet.iovec(); 4];
+        for (v, p) in iov[1..].iter_mut().zip(frame) {
+            *v = libc::iovec {
+                iov_base: p.as_ptr() as *mut libc::c_void,
+                iov_len: p.len(),
+            };
+        }
+        let count = 1 + frame.len().min(3);
+        // SAFETY: writev(2) from live buffers; the kernel only reads.
+        let n = unsafe { libc::writev(self.fd(), iov.as_ptr(), count as libc::c_int) };
         if n < 0 {
             return Err(io::Error::last_os_error());
         }

@@ -66,11 +66,12 @@ impl Group {
     }
 }
 
-/// A frame to send out of a port.
+/// The frame that came in goes out of `port`, tagged for `vlan` or
+/// untagged (`frame::retag` makes it so as it is sent).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Out {
     pub port: PortId,
-    pub frame: Vec<u8>,
+    pub vlan: Option<u16>,
 }
 
 pub struct Switch {
@@ -264,7 +265,8 @@ impl Switch {
                 }
             }
         };
-        let body = frame::untag(f, &h);
+        // Untagged, the frame is this long.
+        let body_len = f.len() - (h.len - frame::ETH_HEADER);
         let from_uplink = matches!(role, Role::Uplink { .. });
         if !from_uplink {
             self.sent_locally.insert(h.src, now);
@@ -287,14 +289,7 @@ impl Switch {
         let pinned = self.pinned_uplink(ingress);
         if !from_uplink && local_owner.is_none() {
             match pinned {
-                Some(up) => {
-                    let frame = if vlan == 0 {
-                        body.clone()
-                    } else {
-                        frame::tag(&body, vlan)
-                    };
-                    self.emit(up, frame, out);
-                }
+                Some(up) => self.emit(up, (vlan != 0).then_some(vlan), body_len, out),
                 None if !h.dst.is_group() => {
                     let c = &mut self.ports.get_mut(&ingress).expect("ingress").counters;
                     c.drop_no_uplink += 1;
@@ -346,21 +341,17 @@ impl Switch {
                 counters.drop_mac_change += 1;
                 continue;
             }
-            let frame = if trunk && vlan != 0 {
-                frame::tag(&body, vlan)
-            } else {
-                body.clone()
-            };
-            self.emit(id, frame, out);
+            let tag = (trunk && vlan != 0).then_some(vlan);
+            self.emit(id, tag, body_len, out);
         }
     }
 
-    fn emit(&mut self, port: PortId, frame: Vec<u8>, out: &mut Vec<Out>) {
+    fn emit(&mut self, port: PortId, vlan: Option<u16>, body_len: usize, out: &mut Vec<Out>) {
         if let Some(p) = self.ports.get_mut(&port) {
             p.counters.out_packets += 1;
-            p.counters.out_bytes += frame.len() as u64;
+            p.counters.out_bytes += (body_len + if vlan.is_some() { 4 } else { 0 }) as u64;
         }
-        out.push(Out { port, frame });
+        out.push(Out { port, vlan });
     }
 
     /// The MACs learned on uplinks: (VLAN, MAC, uplink port).

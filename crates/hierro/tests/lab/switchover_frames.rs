@@ -83,7 +83,7 @@ fn frames_waiting_at_the_source_reach_the_destination_tap() {
             frame([0x52, 0x54, 0, 0x5f, 0, 2], 3),
         ];
         for f in &sent {
-            to_vm.send(f, &VnetHdr::default()).unwrap();
+            to_vm.send(&[f], &VnetHdr::default()).unwrap();
         }
         let held = wait_for(&source, 3);
         let bytes: Vec<&Vec<u8>> = held.iter().map(|f| &f.bytes).collect();

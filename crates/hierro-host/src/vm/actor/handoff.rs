@@ -79,7 +79,7 @@ fn deliver(nics: &[Nic], frames: &[Frame]) {
             }
         };
         for f in mine {
-            if tap.send(&f.bytes, &f.vnet).is_ok() {
+            if tap.send(&[&f.bytes], &f.vnet).is_ok() {
                 delivered += 1;
             }
         }
