@@ -32,14 +32,32 @@ struct Args {
     hierro: PathBuf,
     #[arg(long, default_value = "/tmp/hierro-bench-vmotion")]
     dir: PathBuf,
+    /// Which cases: 256, 256-dirty, 1024, 1024-dirty (all by default).
+    #[arg(long, value_delimiter = ',')]
+    cases: Vec<String>,
+    /// Runs of each case, ours and plain alternating; every run is a row.
+    /// TCG guests on a small machine vary from run to run.
+    #[arg(long, default_value_t = 1)]
+    repeat: u32,
 }
 
 const LAB_ID: u8 = 31;
 
 /// A guest size, and how much memory its workload rewrites (none: idle).
+#[derive(Clone)]
 struct Case {
     memory_mib: u64,
     dirty_mib: Option<u64>,
+}
+
+impl Case {
+    /// As `--cases` names it.
+    fn name(&self) -> String {
+        match self.dirty_mib {
+            Some(_) => format!("{}-dirty", self.memory_mib),
+            None => self.memory_mib.to_string(),
+        }
+    }
 }
 
 /// One migration's figures.
@@ -123,18 +141,31 @@ async fn run(args: &Args, lab: &Lab) -> anyhow::Result<Vec<(Case, Figures, Figur
             dirty_mib: Some(384),
         },
     ];
+    let cases: Vec<Case> = cases
+        .into_iter()
+        .filter(|c| args.cases.is_empty() || args.cases.contains(&c.name()))
+        .collect();
+    anyhow::ensure!(
+        !cases.is_empty(),
+        "no case named {:?}: use 256, 256-dirty, 1024 or 1024-dirty",
+        args.cases
+    );
+    // Each run has its own VM addresses: ours from .0, plain ones from .50.
+    anyhow::ensure!(
+        cases.len() as u32 * args.repeat <= 50,
+        "at most 50 runs in all"
+    );
     let plain_path = plain_link(lab).await?;
     let mut rows = vec![];
-    for (i, case) in cases.into_iter().enumerate() {
-        eprintln!(
-            "{} MiB, {}",
-            case.memory_mib,
-            case.dirty_mib
-                .map_or("idle".into(), |m| format!("dirty {m} MiB"))
-        );
-        let ours = ours(lab, &center, (&h1, &h2), &case, i as u32).await?;
-        let plain = plain(args, lab, &plain_path, &case, i as u32).await?;
-        rows.push((case, ours, plain));
+    let mut n = 0;
+    for case in cases {
+        for run in 1..=args.repeat {
+            eprintln!("case {}, run {run} of {}", case.name(), args.repeat);
+            let ours = ours(lab, &center, (&h1, &h2), &case, n).await?;
+            let plain = plain(args, lab, &plain_path, &case, n).await?;
+            rows.push((case.clone(), ours, plain));
+            n += 1;
+        }
     }
     Ok(rows)
 }
