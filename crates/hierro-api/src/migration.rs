@@ -18,6 +18,18 @@ pub struct IncomingMigration {
     pub folder: String,
 }
 
+/// `POST /api/vms/register` on a host: add a VM whose folder is on a
+/// datastore the host sees (vSphere's RegisterVM), powered off. A cold
+/// migration is an unregister on one host and a register on another.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VmRegister {
+    /// The datastore that holds the VM's folder.
+    pub datastore: String,
+    /// The VM folder, relative to the datastore root.
+    pub folder: String,
+}
+
 /// Where the source sends the VM: QEMU's listening address on the
 /// destination's vMotion VMkernel port, and the destination's task.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

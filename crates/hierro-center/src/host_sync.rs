@@ -282,8 +282,35 @@ async fn arriving(tx: &mut Tx<'_>, vm: &str, host: &str) -> StoreResult<bool> {
 /// the center, without waiting for the change feed; a new VM is put in
 /// `parent`.
 pub async fn record_vm(db: &Db, host: &str, parent: &str, vm: &VmInfo) -> StoreResult<Object> {
+    record_vm_ending(db, host, parent, vm, None).await
+}
+
+/// Records a VM that a cold migration has just registered on `host`, and
+/// ends the move (of inventory object `object`) in the same transaction:
+/// the source's change feed then finds either the move under way or the
+/// VM on its new host, never a VM of its own that is gone.
+pub async fn record_cold_arrival(
+    db: &Db,
+    host: &str,
+    parent: &str,
+    object: &str,
+    vm: &VmInfo,
+) -> StoreResult<Object> {
+    record_vm_ending(db, host, parent, vm, Some(object)).await
+}
+
+async fn record_vm_ending(
+    db: &Db,
+    host: &str,
+    parent: &str,
+    vm: &VmInfo,
+    ending_move: Option<&str>,
+) -> StoreResult<Object> {
     let host_obj = inventory::get(db, host).await?;
     let mut tx = db.pool.begin().await?;
+    if let Some(object) = ending_move {
+        crate::migrations::end_in(&mut tx, object).await?;
+    }
     let mut happened = vec![];
     let obj = upsert_vm(&mut tx, &host_obj, parent, vm, &mut happened).await?;
     tx.commit().await?;

@@ -26,9 +26,17 @@ pub async fn begin(db: &Db, vm: &str, from: &str, to: &str) -> StoreResult<()> {
 }
 
 pub async fn end(db: &Db, vm: &str) -> StoreResult<()> {
+    let mut tx = db.pool.begin().await?;
+    end_in(&mut tx, vm).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `end`, as part of a larger transaction.
+pub async fn end_in(tx: &mut sqlx::Transaction<'_, sqlx::Any>, vm: &str) -> StoreResult<()> {
     sqlx::query("DELETE FROM migrations WHERE vm = $1")
         .bind(vm)
-        .execute(&db.pool)
+        .execute(&mut **tx)
         .await?;
     Ok(())
 }

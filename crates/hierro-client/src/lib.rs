@@ -332,7 +332,26 @@ impl Client {
         .await
     }
 
-    /// Through a center: vMotion of a running VM to another host.
+    /// Cold migration, the source's half: take a powered-off VM off the
+    /// host, keeping its files.
+    pub async fn unregister_vm(&self, key: &str) -> Result<Task> {
+        self.call(
+            Method::POST,
+            &format!("/api/vms/{}/unregister", enc(key)),
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// Cold migration, the destination's half: add a powered-off VM from
+    /// its folder.
+    pub async fn register_vm(&self, req: &VmRegister) -> Result<VmInfo> {
+        self.call(Method::POST, "/api/vms/register", Some(req))
+            .await
+    }
+
+    /// Through a center: move a VM to another host, live (vMotion) if it
+    /// runs, cold if it is powered off.
     pub async fn migrate_to(&self, key: &str, req: &VmMigrate) -> Result<Task> {
         self.call(
             Method::POST,

@@ -7,7 +7,7 @@ use axum::Json;
 use hierro_http::{ApiError, ApiResult, Body};
 
 use super::journal::{as_task, TaskRun};
-use super::vms::{check_move, stats_text};
+use super::vms::{check_move, move_privilege, stats_text};
 use super::{
     authorize, AppState, BadRequest, Caller, Conflict, Forbidden, HostFailed, NotFound,
     Unauthorized,
@@ -270,19 +270,26 @@ pub async fn lockdown(
 #[serde(deny_unknown_fields)]
 pub struct MaintenanceRequest {
     enabled: bool,
+    /// Entering: also move the powered-off VMs to other hosts of the
+    /// cluster (cold migration), as vSphere's "Move powered-off and
+    /// suspended virtual machines to other hosts in the cluster". Without
+    /// it they stay, registered here.
+    #[serde(default)]
+    move_powered_off: bool,
 }
 
 /// Enters maintenance mode: the host takes no new VMs and no power-on, and
 /// every running VM moves by vMotion, one after the other, to the host of
-/// the cluster with the most memory left that can take it. If one cannot
-/// move, the host leaves maintenance mode again and the task fails. Exiting
-/// just lifts the mark.
+/// the cluster with the most memory left that can take it; with
+/// `move_powered_off`, the powered-off VMs then move by cold migration to
+/// the host with the most memory left. If one cannot move, the host leaves
+/// maintenance mode again and the task fails. Exiting just lifts the mark.
 #[utoipa::path(
     put,
     path = "/api/hosts/{id}/maintenance",
     tag = "hosts",
     operation_id = "host_maintenance",
-    description = "Privilege: Host.Config.Maintenance on the host (and Resource.HotMigrate on its VMs).",
+    description = "Privilege: Host.Config.Maintenance on the host (and Resource.HotMigrate on its running VMs, Resource.ColdMigrate on the powered-off ones it moves).",
     security(("session" = [])),
     params(("id" = String, Path, description = "The host's object id")),
     request_body = MaintenanceRequest,
@@ -314,7 +321,7 @@ pub async fn maintenance(
             return Ok(0);
         };
         hosts::set_maintenance(&c2.db, &host.id, true).await?;
-        let emptied = evacuate(&c2, &caller, &host, &follow, &cancel).await;
+        let emptied = evacuate(&c2, &caller, &host, req.move_powered_off, &follow, &cancel).await;
         if emptied.is_err() {
             hosts::set_maintenance(&c2.db, &host.id, false).await?;
         }
@@ -336,20 +343,26 @@ pub async fn maintenance(
     Ok((StatusCode::ACCEPTED, Json(task)))
 }
 
-/// Moves every running VM off `host`; returns how many moved.
+/// Moves every running VM off `host`, and with `powered_off` every
+/// powered-off one too (running ones first); returns how many moved.
 async fn evacuate(
     c: &AppState,
     caller: &Caller,
     host: &Object,
+    powered_off: bool,
     follow: &TaskRun,
     cancel: &tokio_util::sync::CancellationToken,
 ) -> ApiResult<usize> {
-    let running: Vec<crate::vms::VmRef> = inventory::search(&c.db, Some(Kind::Vm), None)
-        .await?
-        .into_iter()
-        .filter(|o| o.data["host"] == host.id.as_str() && o.data["power_state"] == "poweredOn")
-        .filter_map(|o| crate::vms::as_vm(o).ok())
-        .collect();
+    let mut leaving: Vec<(bool, crate::vms::VmRef)> =
+        inventory::search(&c.db, Some(Kind::Vm), None)
+            .await?
+            .into_iter()
+            .filter(|o| o.data["host"] == host.id.as_str())
+            .map(|o| (o.data["power_state"] == "poweredOn", o))
+            .filter(|(live, _)| *live || powered_off)
+            .filter_map(|(live, o)| Some((live, crate::vms::as_vm(o).ok()?)))
+            .collect();
+    leaving.sort_by_key(|(live, _)| !live);
     let others: Vec<Object> = match &host.parent {
         Some(parent) => inventory::children(&c.db, parent)
             .await?
@@ -358,12 +371,12 @@ async fn evacuate(
             .collect(),
         None => vec![],
     };
-    let total = running.len();
-    for (i, vm) in running.into_iter().enumerate() {
+    let total = leaving.len();
+    for (i, (live, vm)) in leaving.into_iter().enumerate() {
         if cancel.is_cancelled() {
             return Err(follow.cancelled());
         }
-        authorize(c, caller, &vm.object.id, "Resource.HotMigrate").await?;
+        authorize(c, caller, &vm.object.id, move_privilege(live)).await?;
         let info = hosts::client(&c.db, &vm.host)
             .await?
             .vm(&vm.vm_id)
@@ -375,14 +388,25 @@ async fn evacuate(
             datacenter: &datacenter.id,
             datastore: &info.datastore,
             networks: &networks,
-            memory_mib: info.config.memory_mib,
+            memory_mib: if live { info.config.memory_mib } else { 0 },
         };
         let to = crate::vms::choose(&c.db, &host.name, others.clone(), &needs).await?;
         let defaults = hierro_api::VmMigrate::to(&to.id);
+        let vm_id = vm.object.id.clone();
         let m = check_move(c, vm, to).await?;
+        if m.live != live {
+            // It was powered on or off meanwhile.
+            authorize(c, caller, &vm_id, move_privilege(m.live)).await?;
+        }
         let summary = m.summary();
-        let started = m.start(c, &defaults).await?;
-        let stats = m.finish(c, started, follow, cancel).await?;
+        let text = if m.live {
+            let started = m.start(c, &defaults).await?;
+            let stats = m.finish(c, started, follow, cancel).await?;
+            stats_text(&summary, &stats)
+        } else {
+            m.relocate(c).await?;
+            summary
+        };
         crate::journal::event(
             &c.db,
             "VmMigratedEvent",
@@ -390,7 +414,7 @@ async fn evacuate(
             &host.id,
             &host.name,
             &caller.user,
-            &stats_text(&summary, &stats),
+            &text,
             Some(follow.id),
         )
         .await?;

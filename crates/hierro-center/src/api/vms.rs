@@ -13,7 +13,7 @@ use axum::Json;
 use futures_util::{SinkExt, StreamExt};
 use hierro_api::{
     IncomingMigration, IncomingReady, MigrateRequest, MigrationStats, PowerOp, PowerState,
-    Snapshot, SnapshotCreate, Task, VmCreate, VmInfo, VmMigrate, VmUpdate,
+    Snapshot, SnapshotCreate, Task, VmCreate, VmInfo, VmMigrate, VmRegister, VmUpdate,
 };
 use hierro_client::{Client, ClientError};
 use hierro_http::{ApiError, ApiResult, Body};
@@ -621,9 +621,12 @@ where
     }
 }
 
-/// A vMotion checked and ready to start.
+/// A move checked and ready to start: a vMotion if the VM runs, else a
+/// cold migration.
 pub(super) struct Move {
     vm: VmRef,
+    /// The VM runs: a vMotion, not a cold migration.
+    pub(super) live: bool,
     info: VmInfo,
     from: Object,
     to: Object,
@@ -631,10 +634,10 @@ pub(super) struct Move {
     destination: Client,
 }
 
-/// Everything that can be checked before anything moves: the VM runs, and
-/// the destination is another connected host (not in maintenance mode) that
-/// sees the datastore, has the port groups, the memory and the same
-/// accelerator.
+/// Everything that can be checked before anything moves: the destination
+/// is another connected host (not in maintenance mode) that sees the
+/// datastore and has the port groups; for a running VM also the memory and
+/// a compatible CPU.
 pub(super) async fn check_move(c: &AppState, vm: VmRef, to: Object) -> ApiResult<Move> {
     if to.kind != Kind::Host {
         return Err(ApiError::bad_request(format!("{} is not a host", to.name)));
@@ -647,12 +650,7 @@ pub(super) async fn check_move(c: &AppState, vm: VmRef, to: Object) -> ApiResult
     }
     let source = hosts::client(&c.db, &vm.host).await?;
     let info = source.vm(&vm.vm_id).await.map_err(from_host)?;
-    if info.power_state != PowerState::PoweredOn {
-        return Err(ApiError::invalid_state(format!(
-            "{} is {}: only a running VM migrates live",
-            vm.object.name, info.power_state
-        )));
-    }
+    let live = info.power_state == PowerState::PoweredOn;
     let datacenter = inventory::datacenter_of(&c.db, &vm.object.id).await?;
     let mut networks: Vec<String> = info.config.nics.iter().map(|n| n.network.clone()).collect();
     networks.sort();
@@ -661,7 +659,8 @@ pub(super) async fn check_move(c: &AppState, vm: VmRef, to: Object) -> ApiResult
         datacenter: &datacenter.id,
         datastore: &info.datastore,
         networks: &networks,
-        memory_mib: info.config.memory_mib,
+        // A powered-off VM takes its memory only when it is powered on.
+        memory_mib: if live { info.config.memory_mib } else { 0 },
     };
     if let Err(why) = vms::fit(&c.db, &to, &needs).await? {
         return Err(ApiError::invalid_state(format!(
@@ -670,7 +669,13 @@ pub(super) async fn check_move(c: &AppState, vm: VmRef, to: Object) -> ApiResult
         )));
     }
     let from = inventory::get(&c.db, &vm.host).await?;
-    if let Err(why) = vms::cpu_compatible(&from, &to) {
+    // A powered-off VM boots afresh on the CPU it finds.
+    let cpu = if live {
+        vms::cpu_compatible(&from, &to)
+    } else {
+        Ok(())
+    };
+    if let Err(why) = cpu {
         return Err(ApiError::invalid_state(format!(
             "cannot migrate {}: {why}",
             vm.object.name
@@ -679,6 +684,7 @@ pub(super) async fn check_move(c: &AppState, vm: VmRef, to: Object) -> ApiResult
     let destination = hosts::client(&c.db, &to.id).await?;
     Ok(Move {
         vm,
+        live,
         info,
         from,
         to,
@@ -782,12 +788,65 @@ impl Move {
         outcome
     }
 
+    /// A cold migration: the source unregisters the powered-off VM, the
+    /// destination registers it from the same folder. If the destination
+    /// refuses, the source registers it again.
+    pub(super) async fn relocate(self, c: &AppState) -> ApiResult<()> {
+        crate::migrations::begin(&c.db, &self.vm.object.id, &self.from.id, &self.to.id).await?;
+        let outcome = async {
+            let folder = hierro_api::DatastorePath::parse(&self.info.folder)
+                .map_err(ApiError::internal)?
+                .path;
+            let register = VmRegister {
+                datastore: self.info.datastore.clone(),
+                folder,
+            };
+            self.source
+                .run(self.source.unregister_vm(&self.vm.vm_id).await)
+                .await
+                .map_err(from_host)?;
+            let refused = match self.destination.register_vm(&register).await {
+                Ok(moved) => {
+                    let parent = self.vm.object.parent.clone().unwrap_or_default();
+                    let (to, object) = (&self.to.id, &self.vm.object.id);
+                    host_sync::record_cold_arrival(&c.db, to, &parent, object, &moved).await?;
+                    return Ok(());
+                }
+                Err(e) => from_host(e),
+            };
+            if let Err(e) = self.source.register_vm(&register).await {
+                return Err(ApiError::backend(format!(
+                    "{}; registering {} again on {} failed too: {e}",
+                    refused.info.message, self.vm.object.name, self.from.name
+                )));
+            }
+            refresh(c, &self.source, &self.vm).await?;
+            Err(refused)
+        }
+        .await;
+        crate::migrations::end(&c.db, &self.vm.object.id).await?;
+        outcome
+    }
+
     /// The event text of a finished move.
     pub(super) fn summary(&self) -> String {
         format!(
-            "Migrated {} from {} to {}",
-            self.vm.object.name, self.from.name, self.to.name
+            "Migrated {}{} from {} to {}",
+            self.vm.object.name,
+            if self.live { "" } else { " (powered off)" },
+            self.from.name,
+            self.to.name
         )
+    }
+}
+
+/// What moving a VM needs: vMotion for a running VM, cold migration for a
+/// powered-off one (as vSphere's privileges).
+pub(super) fn move_privilege(live: bool) -> &'static str {
+    if live {
+        "Resource.HotMigrate"
+    } else {
+        "Resource.ColdMigrate"
     }
 }
 
@@ -802,17 +861,19 @@ pub(super) fn stats_text(summary: &str, s: &MigrationStats) -> String {
     )
 }
 
-/// vMotion: moves a running VM to another host that sees its datastore and
-/// has its port groups and the memory. The center checks, has the
-/// destination get ready, then the source send; the answer is a task that
-/// follows the source's pre-copy and ends with the VM running on the
-/// destination (its result: downtime, total time, bytes, passes).
+/// Moves a VM to another host of the datacenter that sees its datastore
+/// and has its port groups: a running VM by vMotion, a powered-off one by
+/// cold migration. The center checks, then for vMotion has the destination
+/// get ready and the source send; the answer is a task that follows the
+/// source's pre-copy and ends with the VM running on the destination (its
+/// result: downtime, total time, bytes, passes). A cold migration
+/// unregisters the VM on the source and registers it on the destination.
 #[utoipa::path(
     post,
     path = "/api/vms/{vm}/migrate",
     tag = "vms",
     operation_id = "vm_migrate",
-    description = "Privilege: Resource.HotMigrate on the VM and Resource.AssignVMToPool on the destination host.",
+    description = "Privilege: Resource.HotMigrate (running VM) or Resource.ColdMigrate (powered off) on the VM, and Resource.AssignVMToPool on the destination host.",
     security(("session" = [])),
     params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it")),
     request_body = VmMigrate,
@@ -829,14 +890,28 @@ pub async fn migrate(
 ) -> ApiResult<Accepted> {
     hierro_api::check_limits(req.downtime_ms, req.max_bandwidth_mib)
         .map_err(ApiError::bad_request)?;
-    let vm = vm_ref(&c, &caller, &key, "Resource.HotMigrate").await?;
+    let vm = vm_ref(&c, &caller, &key, "System.View").await?;
+    let running = vm.object.data["power_state"] == "poweredOn";
+    authorize(&c, &caller, &vm.object.id, move_privilege(running)).await?;
     authorize(&c, &caller, &req.host, "Resource.AssignVMToPool").await?;
     let to = inventory::get(&c.db, &req.host).await?;
     let m = check_move(&c, vm, to).await?;
-    let started = m.start(&c, &req).await?;
+    if m.live != running {
+        // The inventory was behind the host.
+        authorize(&c, &caller, &m.vm.object.id, move_privilege(m.live)).await?;
+    }
     let (id, name) = (m.vm.object.id.clone(), m.vm.object.name.clone());
-    let run = TaskRun::begin(&c, &caller, "VirtualMachine.migrate", (&id, &name)).await?;
     let summary = m.summary();
+    if !m.live {
+        let run = TaskRun::begin(&c, &caller, "VirtualMachine.migrate", (&id, &name)).await?;
+        let work = async move { m.relocate(&c).await };
+        let task = run
+            .spawn(work, "VmMigratedEvent", move |()| summary)
+            .await?;
+        return Ok((StatusCode::ACCEPTED, Json(task)));
+    }
+    let started = m.start(&c, &req).await?;
+    let run = TaskRun::begin(&c, &caller, "VirtualMachine.migrate", (&id, &name)).await?;
     let (follow, c, cancel) = (run.clone(), c.clone(), run.cancellation());
     let work = async move { m.finish(&c, started, &follow, &cancel).await };
     let task = run

@@ -51,6 +51,8 @@ pub fn router(host: Arc<Host>) -> Router {
         )
         .route("/api/vms/{vm}/power/{op}", post(vm::power))
         .route("/api/vms/{vm}/migrate", post(vm::migrate))
+        .route("/api/vms/{vm}/unregister", post(vm::unregister))
+        .route("/api/vms/register", post(vm::register))
         .route("/api/migrations/incoming", post(vm::incoming))
         .route("/api/vms/{vm}/console", get(console::connect))
         .route(

@@ -3,7 +3,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use hierro_api::{
     IncomingMigration, IncomingReady, MigrateRequest, PowerOp, PowerState, Snapshot,
-    SnapshotCreate, Task, VmCreate, VmInfo, VmUpdate,
+    SnapshotCreate, Task, VmCreate, VmInfo, VmRegister, VmUpdate,
 };
 
 use super::{AppState, Body, Caller};
@@ -263,7 +263,11 @@ pub async fn incoming(
             "this host has no VMkernel port with the vMotion service",
         ));
     }
-    let vm = vm::register_incoming(&host, &req).await?;
+    let register = VmRegister {
+        datastore: req.datastore.clone(),
+        folder: req.folder.clone(),
+    };
+    let vm = vm::register(&host, &register, vm::Arrival::Live(req.vm)).await?;
     let task = host
         .journal
         .task("VirtualMachine.receiveMigration", &vm.target(), &c.user);
@@ -280,5 +284,47 @@ pub async fn incoming(
             task: id,
             frames: Some(frames),
         }),
+    ))
+}
+
+/// Adds a powered-off VM from its folder on a datastore this host sees
+/// (vSphere's RegisterVM): the second half of a cold migration.
+pub async fn register(
+    State(host): State<AppState>,
+    c: Caller,
+    Body(req): Body<VmRegister>,
+) -> ApiResult<(StatusCode, Json<VmInfo>)> {
+    let vm = vm::register(&host, &req, vm::Arrival::Cold).await?;
+    host.journal.event(
+        "VmRegisteredEvent",
+        hierro_api::Severity::Info,
+        &vm.target(),
+        &c.user,
+        format!(
+            "Registered VM {} from [{}] {}",
+            vm.name(),
+            req.datastore,
+            req.folder
+        ),
+        None,
+    );
+    Ok((StatusCode::CREATED, Json(vm.info(false).await)))
+}
+
+/// Takes a powered-off VM off this host and keeps its files (vSphere's
+/// UnregisterVM): the first half of a cold migration.
+pub async fn unregister(
+    State(host): State<AppState>,
+    c: Caller,
+    Path(key): Path<String>,
+) -> ApiResult<Accepted> {
+    let vm = host.vms.find(&key)?;
+    precheck(vm.power(), PowerState::PoweredOff, "unregister", &vm.name())?;
+    Ok(submit(
+        &host,
+        &vm,
+        VmCommand::Unregister,
+        "VirtualMachine.unregister",
+        &c.user,
     ))
 }

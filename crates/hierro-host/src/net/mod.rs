@@ -45,6 +45,16 @@ impl Host {
         self.network().portgroups.iter().any(|g| g.name == name)
     }
 
+    /// Whether a VM other than `except`, or a VMkernel port, has this MAC.
+    pub fn mac_in_use(&self, mac: &str, except: Option<uuid::Uuid>) -> bool {
+        self.vms.mac_in_use(mac, except)
+            || self
+                .network()
+                .vmknics
+                .iter()
+                .any(|k| k.mac.as_deref() == Some(mac))
+    }
+
     /// The address of the VMkernel port that carries vMotion, if any.
     pub fn vmotion_address(&self) -> Option<std::net::Ipv4Addr> {
         self.network()

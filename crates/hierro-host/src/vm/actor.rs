@@ -40,6 +40,8 @@ pub enum VmCommand {
     Reconfigure(VmUpdate),
     /// Powered off only: removes the VM and its folder.
     Delete,
+    /// Powered off only: takes the VM off this host, keeps its folder.
+    Unregister,
     /// Powered on: sends the VM to another host (vMotion); when it arrives
     /// there, the VM leaves this host.
     Migrate(MigrateRequest),
@@ -183,6 +185,7 @@ impl Actor {
             VmCommand::SnapshotDelete(name) => none(self.snapshot_delete(&task, &name).await),
             VmCommand::Reconfigure(update) => none(self.reconfigure(&task, update).await),
             VmCommand::Delete => none(self.delete(&task).await),
+            VmCommand::Unregister => none(self.unregister(&task).await),
             VmCommand::Migrate(req) => self
                 .migrate(&task, req)
                 .await
@@ -640,6 +643,33 @@ impl Actor {
             format!("Deleted VM {}", self.vm.name()),
         );
         Ok(())
+    }
+
+    async fn unregister(&mut self, task: &TaskHandle) -> ApiResult<()> {
+        self.require(PowerState::PoweredOff, "unregister")?;
+        self.leave().await?;
+        task.event(
+            "VmUnregisteredEvent",
+            Severity::Info,
+            format!(
+                "Unregistered VM {}; its files stay in [{}] {}",
+                self.vm.name(),
+                self.vm.datastore,
+                self.vm.folder_rel
+            ),
+        );
+        Ok(())
+    }
+
+    /// Takes the VM off this host without touching its files: it runs, or
+    /// stays, on another host.
+    async fn leave(&mut self) -> ApiResult<()> {
+        self.host.unregister(self.vm.id)?;
+        self.host.vms.remove(self.vm.id);
+        self.vm.run.clear();
+        let _ = std::fs::remove_dir(&self.vm.run.dir);
+        // Its ports go from vswitchd.
+        self.host.apply_network().await
     }
 }
 

@@ -284,20 +284,18 @@ fn relative_to(target: &std::path::Path, dir: &std::path::Path) -> String {
     rel.display().to_string()
 }
 
-/// Registers a VM whose folder another host made (it arrives by vMotion):
-/// checks the folder holds that VM, that its port groups exist here and that
-/// this host has the memory for it, then starts its actor, powered off.
-pub async fn register_incoming(
+/// Registers a VM whose folder is on a datastore this host sees, made by
+/// another host: it arrives by vMotion (`Arrival::Live`, with the id the
+/// source gave) or by a cold migration. Checks the folder holds that VM,
+/// that neither it nor its name is here already, that its port groups exist
+/// here and, if it is to run at once, that this host has the memory for it;
+/// then starts its actor, powered off.
+pub async fn register(
     host: &Arc<Host>,
-    req: &hierro_api::IncomingMigration,
+    req: &hierro_api::VmRegister,
+    arrival: Arrival,
 ) -> ApiResult<Arc<Vm>> {
     validate_name("folder", &req.folder)?;
-    if host.vms.find(&req.vm.to_string()).is_ok() {
-        return Err(ApiError::conflict(format!(
-            "VM {} is already on this host",
-            req.vm
-        )));
-    }
     let file = host
         .datastores
         .root(&req.datastore)?
@@ -309,12 +307,19 @@ pub async fn register_incoming(
         .ok_or_else(|| {
             ApiError::bad_request(format!("no VM configuration in {}", file.display()))
         })?;
-    if config.id != req.vm {
-        return Err(ApiError::bad_request(format!(
-            "{} holds VM {}, not {}",
-            file.display(),
-            config.id,
-            req.vm
+    if let Arrival::Live(id) = arrival {
+        if config.id != id {
+            return Err(ApiError::bad_request(format!(
+                "{} holds VM {}, not {id}",
+                file.display(),
+                config.id,
+            )));
+        }
+    }
+    if host.vms.find(&config.id.to_string()).is_ok() {
+        return Err(ApiError::conflict(format!(
+            "VM {} is already on this host",
+            config.id
         )));
     }
     if host.vms.list().iter().any(|v| v.name() == config.name) {
@@ -330,6 +335,12 @@ pub async fn register_incoming(
                 nic.network
             )));
         }
+        if host.mac_in_use(&nic.mac, None) {
+            return Err(ApiError::conflict(format!(
+                "{}'s MAC {} is already in use on this host",
+                config.name, nic.mac
+            )));
+        }
     }
     let committed: u64 = host
         .vms
@@ -339,7 +350,7 @@ pub async fn register_incoming(
         .map(|v| v.config().memory_mib)
         .sum();
     let free = crate::memory_mib().saturating_sub(committed);
-    if config.memory_mib > free {
+    if matches!(arrival, Arrival::Live(_)) && config.memory_mib > free {
         return Err(ApiError::invalid_state(format!(
             "{} needs {} MiB; this host has {free} MiB left",
             config.name, config.memory_mib
@@ -354,6 +365,15 @@ pub async fn register_incoming(
     let vm = start(host, &reg, config).await;
     host.apply_network().await?;
     Ok(vm)
+}
+
+/// How a registered VM comes to this host.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Arrival {
+    /// Running, by vMotion: the VM with this id, which runs here at once.
+    Live(Uuid),
+    /// Powered off.
+    Cold,
 }
 
 /// Loads a registered VM from its folder and starts its actor, which adopts

@@ -115,12 +115,7 @@ fn validate_nics(host: &Host, specs: &[NicSpec], own_vm: Option<Uuid>) -> ApiRes
             }
             None => random_mac(),
         };
-        let vmk_mac = host
-            .network()
-            .vmknics
-            .iter()
-            .any(|k| k.mac.as_deref() == Some(mac.as_str()));
-        if nics.iter().any(|x: &Nic| x.mac == mac) || host.vms.mac_in_use(&mac, own_vm) || vmk_mac {
+        if nics.iter().any(|x: &Nic| x.mac == mac) || host.mac_in_use(&mac, own_vm) {
             return Err(ApiError::conflict(format!(
                 "nics[{i}].mac {mac} is already in use on this host"
             )));

@@ -523,8 +523,12 @@ pub async fn host(
             )
             .await?;
         }
-        HostCmd::Maintenance { id, mode } => {
-            let body = json!({"enabled": mode == "on"});
+        HostCmd::Maintenance {
+            id,
+            mode,
+            move_powered_off,
+        } => {
+            let body = json!({"enabled": mode == "on", "move_powered_off": move_powered_off});
             let path = format!("/api/hosts/{id}/maintenance");
             let task = serde_json::from_value(call(c, Method::PUT, &path, Some(body)).await?)?;
             crate::output::wait_task(c, task, out).await?;

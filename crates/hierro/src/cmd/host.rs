@@ -68,6 +68,9 @@ pub enum HostCmd {
         id: String,
         #[arg(value_parser = ["on", "off"])]
         mode: String,
+        /// Entering: move the powered-off VMs to other hosts too.
+        #[arg(long)]
+        move_powered_off: bool,
     },
     /// Show the host's summary.
     Info,

@@ -36,7 +36,8 @@ pub enum VmCmd {
     },
     /// Delete a powered-off VM and its files.
     Delete { vm: String },
-    /// Move a running VM to another host (vMotion; --server is the center).
+    /// Move a VM to another host: live if it runs (vMotion), else cold
+    /// (--server is the center).
     Migrate {
         vm: String,
         /// The destination host's inventory id.

@@ -5,7 +5,9 @@
 //! destination that dies mid-migration leaves the VM running on the source;
 //! a destination without the VM's port group is refused before anything
 //! moves; a guest dirtying memory needs auto-converge; a cancelled migration
-//! leaves the VM where it was.
+//! leaves the VM where it was. Maintenance mode moves running VMs, and
+//! powered-off ones when asked (cold migration); a cold migration the
+//! destination refuses leaves the VM registered where it was.
 
 use std::time::{Duration, Instant};
 
@@ -322,8 +324,30 @@ async fn vmotion_keeps_tcp_survives_a_dead_destination_and_refuses_early() {
     assert!(c2.vm(&vm.name).await.is_err(), "nothing moved");
 }
 
+/// The inventory's VM objects: (object id, name, host id).
+async fn inventory_vms(center: &Client) -> Vec<(String, String, String)> {
+    let vms = call(center, Method::GET, "/api/inventory?kind=vm", Value::Null)
+        .await
+        .unwrap();
+    vms.as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+            (s(&v["id"]), s(&v["name"]), s(&v["data"]["host"]))
+        })
+        .collect()
+}
+
+async fn set_maintenance(center: &Client, host: &str, body: Value) -> hierro_api::Task {
+    let path = format!("/api/hosts/{host}/maintenance");
+    let task =
+        serde_json::from_value(call(center, Method::PUT, &path, body).await.unwrap()).unwrap();
+    center.wait(&task, |_| {}).await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn maintenance_mode_empties_a_host_of_three_vms() {
+async fn maintenance_mode_empties_a_host_and_cold_migration_moves_powered_off_vms() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let t = TestLab::up(24, 2, 0).await;
     let center = hierro_lab::center::client(&t.lab).await.unwrap();
@@ -342,25 +366,27 @@ async fn maintenance_mode_empties_a_host_of_three_vms() {
             .await
             .unwrap();
     }
+    // And one powered off.
+    let spec = t.lab.vm_spec("cold1", t.lab.vm_ip(13), 128);
+    center
+        .run(center.create_vm_placed(&spec, &h1, None).await)
+        .await
+        .unwrap();
     // A client of m1, once it has booted.
     let mut counter = Counter::connect_within(t.lab.vm_ip(10), Duration::from_secs(120)).unwrap();
     counter.read().unwrap();
 
-    let path = format!("/api/hosts/{h1}/maintenance");
-    let task: hierro_api::Task = serde_json::from_value(
-        call(
-            &center,
-            Method::PUT,
-            &path,
-            serde_json::json!({"enabled": true}),
-        )
-        .await
-        .unwrap(),
+    // The powered-off VM moves too when asked: running ones by vMotion
+    // first, then it by cold migration.
+    let done = set_maintenance(
+        &center,
+        &h1,
+        serde_json::json!({"enabled": true, "move_powered_off": true}),
     )
-    .unwrap();
-    let done = center.wait(&task, |_| {}).await.unwrap();
-    assert_eq!(done.result, Some(serde_json::json!(3)));
-    // h1 runs nothing; h2 runs all three; the inventory says so.
+    .await;
+    assert_eq!(done.result, Some(serde_json::json!(4)));
+    // h1 has nothing; h2 runs all three and has the powered-off one; the
+    // inventory says so.
     let c1 = direct(&t, 0).await;
     assert!(c1.vms().await.unwrap().is_empty());
     let c2 = direct(&t, 1).await;
@@ -370,49 +396,94 @@ async fn maintenance_mode_empties_a_host_of_three_vms() {
             PowerState::PoweredOn
         );
     }
-    let vms = call(&center, Method::GET, "/api/inventory?kind=vm", Value::Null)
-        .await
-        .unwrap();
-    assert!(vms
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|v| v["data"]["host"] == Value::String(h2.clone())));
+    assert_eq!(
+        c2.vm("cold1").await.unwrap().power_state,
+        PowerState::PoweredOff
+    );
+    let vms = inventory_vms(&center).await;
+    assert_eq!(vms.len(), 4, "{vms:?}");
+    assert!(vms.iter().all(|(_, _, host)| *host == h2), "{vms:?}");
     assert!(
         counter.read().unwrap() < counter.read().unwrap(),
         "a VM's TCP connection survived"
     );
     let events = center.events(None, None).await.unwrap();
-    assert_eq!(
-        events
-            .iter()
-            .filter(|e| e.kind == "VmMigratedEvent")
-            .count(),
-        3,
-        "one migration event each, with its figures"
-    );
-    assert!(events
+    let moved: Vec<&str> = events
         .iter()
-        .any(|e| e.kind == "VmMigratedEvent" && e.message.contains("downtime")));
+        .filter(|e| e.kind == "VmMigratedEvent")
+        .map(|e| e.message.as_str())
+        .collect();
+    assert_eq!(moved.len(), 4, "one migration event each: {moved:?}");
+    assert_eq!(
+        moved.iter().filter(|m| m.contains("downtime")).count(),
+        3,
+        "the live ones with their figures: {moved:?}"
+    );
+    assert!(
+        moved.iter().any(|m| m.contains("cold1 (powered off)")),
+        "{moved:?}"
+    );
     // In maintenance mode h1 takes no new VM.
     let spec = t.lab.vm_spec("late", t.lab.vm_ip(20), 128);
     let e = center.create_vm_placed(&spec, &h1, None).await.unwrap_err();
     assert!(e.to_string().contains("maintenance"), "{e}");
     // Out of it, it does again.
-    let task: hierro_api::Task = serde_json::from_value(
-        call(
-            &center,
-            Method::PUT,
-            &path,
-            serde_json::json!({"enabled": false}),
-        )
-        .await
-        .unwrap(),
-    )
-    .unwrap();
-    center.wait(&task, |_| {}).await.unwrap();
+    set_maintenance(&center, &h1, serde_json::json!({"enabled": false})).await;
     center
         .run(center.create_vm_placed(&spec, &h1, None).await)
         .await
         .unwrap();
+    // Without the flag, a powered-off VM stays, registered, on a host in
+    // maintenance mode (as in vSphere).
+    let done = set_maintenance(&center, &h1, serde_json::json!({"enabled": true})).await;
+    assert_eq!(done.result, Some(serde_json::json!(0)));
+    assert_eq!(
+        c1.vm("late").await.unwrap().power_state,
+        PowerState::PoweredOff
+    );
+
+    // A destination that refuses the VM (a VM there has its MAC): the
+    // source registers it again, and the inventory still has it there.
+    let mac = c1.vm("late").await.unwrap().config.nics[0].mac.clone();
+    let mut twin = t.lab.vm_spec("twin", t.lab.vm_ip(21), 128);
+    twin.nics[0].mac = Some(mac);
+    c2.run(c2.create_vm(&twin).await).await.unwrap();
+    let (late, _, _) = inventory_vms(&center)
+        .await
+        .into_iter()
+        .find(|(_, name, host)| name == "late" && *host == h1)
+        .unwrap();
+    let e = center
+        .run(center.migrate_to(&late, &migrate_to(&h2)).await)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("already in use"), "{e}");
+    assert_eq!(
+        c1.vm("late").await.unwrap().power_state,
+        PowerState::PoweredOff
+    );
+    assert!(inventory_vms(&center)
+        .await
+        .contains(&(late.clone(), "late".into(), h1.clone())));
+    c2.run(c2.delete_vm("twin").await).await.unwrap();
+
+    // Cold migration out of a host in maintenance mode: the same object
+    // and folder on h2, where it powers on and boots.
+    let folder = c1.vm("late").await.unwrap().folder;
+    let done = center
+        .run(center.migrate_to(&late, &migrate_to(&h2)).await)
+        .await
+        .unwrap();
+    assert_eq!(done.state, TaskState::Success);
+    assert!(c1.vm("late").await.is_err(), "gone from h1");
+    assert_eq!(c2.vm("late").await.unwrap().folder, folder);
+    assert!(inventory_vms(&center)
+        .await
+        .contains(&(late.clone(), "late".into(), h2.clone())));
+    center
+        .run(center.power(&late, PowerOp::On).await)
+        .await
+        .unwrap();
+    let mut counter = Counter::connect_within(t.lab.vm_ip(20), Duration::from_secs(120)).unwrap();
+    counter.read().unwrap();
 }

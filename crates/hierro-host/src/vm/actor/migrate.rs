@@ -1,7 +1,8 @@
 //! vMotion, the host's two halves. The source sets QEMU's migration
-//! capabilities (auto-converge) and switchover goal (`downtime-limit`),
-//! starts the pre-copy to the destination's URI and follows it with
-//! `query-migrate`; the destination starts an identical QEMU with
+//! capabilities (auto-converge; multifd, so pages go over several TCP
+//! connections sent by their own threads, as vSphere's vMotion streams)
+//! and switchover goal (`downtime-limit`), starts the pre-copy to the
+//! destination's URI and follows it with `query-migrate`; the destination starts an identical QEMU with
 //! `-incoming defer`, listens on its vMotion VMkernel address, and runs the
 //! guest once its memory has arrived. Disks stay where they are: both hosts
 //! see the same datastore.
@@ -67,6 +68,7 @@ impl Actor {
         let capabilities = json!({"capabilities": [
             {"capability": "auto-converge", "state": req.auto_converge},
             {"capability": "events", "state": true},
+            {"capability": "multifd", "state": true},
         ]});
         qmp.execute_value("migrate-set-capabilities", capabilities)
             .await
@@ -247,7 +249,11 @@ impl Actor {
         let qmp = self.qmp()?;
         qmp.execute_value(
             "migrate-set-capabilities",
-            json!({"capabilities": [{"capability": "events", "state": true}]}),
+            // multifd as the source has it: both ends must agree.
+            json!({"capabilities": [
+                {"capability": "events", "state": true},
+                {"capability": "multifd", "state": true},
+            ]}),
         )
         .await
         .map_err(qmp_error)?;
@@ -367,17 +373,6 @@ impl Actor {
                 vec![]
             }
         }
-    }
-
-    /// Takes the VM off this host without touching its files: it runs, or
-    /// stays, on another host.
-    async fn leave(&mut self) -> ApiResult<()> {
-        self.host.unregister(self.vm.id)?;
-        self.host.vms.remove(self.vm.id);
-        self.vm.run.clear();
-        let _ = std::fs::remove_dir(&self.vm.run.dir);
-        // Its ports go from vswitchd.
-        self.host.apply_network().await
     }
 }
 
