@@ -34,11 +34,15 @@ pub enum Request {
     Record {
         ports: Vec<String>,
     },
-    /// Stop recording; answers `Frames` with the copies of what went out
-    /// at or after `since_us` (microseconds since the Unix epoch).
+    /// Answers `Frames` with the copies of what went out at or after
+    /// `since_us` (microseconds since the Unix epoch) and forgets them all;
+    /// the recording stops, or with `keep` goes on (the next answer has
+    /// only what went out since this one).
     Recorded {
         ports: Vec<String>,
         since_us: u64,
+        #[serde(default)]
+        keep: bool,
     },
 }
 
@@ -127,11 +131,15 @@ fn handle(req: Request, dp: &Mutex<Dataplane>) -> Response {
             Ok(()) => ok,
             Err(message) => Response::Error { message },
         },
-        Request::Recorded { ports, since_us } => {
-            // Beyond any clock (u64::MAX): none, the recording just ends.
+        Request::Recorded {
+            ports,
+            since_us,
+            keep,
+        } => {
+            // Beyond any clock (u64::MAX): none.
             let since =
                 std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_micros(since_us));
-            let frames = dp.lock().unwrap().recorded(&ports, since);
+            let frames = dp.lock().unwrap().recorded(&ports, since, keep);
             Response::Frames {
                 frames: base64::engine::general_purpose::STANDARD.encode(vmtap::encode(&frames)),
             }

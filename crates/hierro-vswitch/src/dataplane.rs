@@ -280,16 +280,31 @@ impl Dataplane {
         Ok(())
     }
 
-    /// Ends the recording of these ports; the frames that went out at or
-    /// after `since` (none for `None`), oldest first.
-    pub fn recorded(&mut self, keys: &[String], since: Option<SystemTime>) -> Vec<Frame> {
+    /// The frames that went out of these ports at or after `since` (none
+    /// for `None`), oldest first; the rest is forgotten too. The recording
+    /// ends, or with `keep` starts afresh.
+    pub fn recorded(
+        &mut self,
+        keys: &[String],
+        since: Option<SystemTime>,
+        keep: bool,
+    ) -> Vec<Frame> {
         let ids: Vec<PortId> = keys.iter().filter_map(|k| self.port_id(k)).collect();
-        ids.iter()
-            .filter_map(|id| self.recording.remove(id))
-            .flat_map(|(_, frames)| frames)
-            .filter(|(at, _)| since.is_some_and(|s| *at >= s))
-            .map(|(_, f)| f)
-            .collect()
+        let mut frames = vec![];
+        for id in ids {
+            let kept = if keep {
+                self.recording.get_mut(&id).map(|(_, q)| std::mem::take(q))
+            } else {
+                self.recording.remove(&id).map(|(_, q)| q)
+            };
+            frames.extend(
+                kept.into_iter()
+                    .flatten()
+                    .filter(|(at, _)| since.is_some_and(|s| *at >= s))
+                    .map(|(_, f)| f),
+            );
+        }
+        frames
     }
 
     fn port_id(&self, key: &str) -> Option<PortId> {

@@ -2,8 +2,9 @@
 //! namespace of the test's own: frames that reach a VM's tap while nobody
 //! reads it (its QEMU paused for the switchover) are read back from the
 //! agent's copy of the descriptor, sent over TCP to the destination and put
-//! on the tap of the NIC they are addressed to; a frame for another MAC is
-//! not delivered.
+//! on the tap of the NIC they are addressed to once the guest runs there,
+//! as is what the source sends after the destination said so; a frame for
+//! another MAC is not delivered.
 
 use std::os::fd::OwnedFd;
 use std::process::Command;
@@ -111,17 +112,31 @@ fn frames_waiting_at_the_source_reach_the_destination_tap() {
                 let _ = runs.await;
             };
             let (uri, delivering) = handoff::listen("127.0.0.1", nics, runs).await.unwrap();
-            handoff::send(&uri, &held).await.unwrap();
+            let mut sender = handoff::Sender::connect(&uri).await.unwrap();
+            sender.send(&held).await.unwrap();
             // The listener has the frames; nothing reaches a guest that does
             // not run yet.
             listener_waits.await.unwrap();
             assert!(vmtap::drain(&destination).unwrap().is_empty());
             running.send(()).unwrap();
+            // The destination says so; what the source still gets follows.
+            sender.runs().await;
+            let late = Frame {
+                vnet: VnetHdr::default(),
+                bytes: frame(VM_MAC, 4),
+            };
+            sender.send(&[late]).await.unwrap();
+            assert_eq!(sender.finish().await.unwrap(), 4);
             delivering.await.unwrap();
         });
-        let arrived = wait_for(&destination, 2);
+        let arrived = wait_for(&destination, 3);
         let bytes: Vec<&Vec<u8>> = arrived.iter().map(|f| &f.bytes).collect();
-        assert_eq!(bytes, vec![&sent[0], &sent[1]], "only the VM's own frames");
+        let late = frame(VM_MAC, 4);
+        assert_eq!(
+            bytes,
+            vec![&sent[0], &sent[1], &late],
+            "only the VM's own frames, the late one too"
+        );
     })
     .join()
     .unwrap();

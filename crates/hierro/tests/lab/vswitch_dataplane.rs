@@ -314,16 +314,18 @@ fn vswitchd_switches_real_frames() {
 
     // A recording (the frames of a vMotion switchover) keeps copies of what
     // goes out of a port with their times; what went before `since_us` is
-    // left out, and a recording ends when it is collected.
+    // left out; a recording ends when it is collected, or goes on with
+    // `keep`.
     let ask = |req: Request| request(&socket(&b), &req).unwrap();
     let record = |port: &str| {
         ask(Request::Record {
             ports: vec![port.to_string()],
         })
     };
-    let recorded = |since_us: u64| match ask(Request::Recorded {
+    let recorded = |since_us: u64, keep: bool| match ask(Request::Recorded {
         ports: vec!["vm:b:0".into()],
         since_us,
+        keep,
     }) {
         Response::Frames { frames } => {
             use base64::Engine;
@@ -334,19 +336,32 @@ fn vswitchd_switches_real_frames() {
         }
         other => panic!("{other:?}"),
     };
+    let from_a = |frames: Vec<hierro_vswitch::vmtap::Frame>| {
+        frames
+            .iter()
+            .filter(|f| f.bytes[6..12] == [0x52, 0x54, 0, 0x77, 0, 1])
+            .count()
+    };
     assert!(matches!(record("vm:nosuch:0"), Response::Error { .. }));
     assert!(matches!(record("vm:b:0"), Response::Ok { .. }));
     assert!(ping("vst-a", "10.77.0.2"));
-    let from_a = recorded(0)
-        .iter()
-        .filter(|f| f.bytes[6..12] == [0x52, 0x54, 0, 0x77, 0, 1])
-        .count();
-    assert!(from_a >= 1, "the ping's request to B was recorded");
-    assert!(recorded(0).is_empty(), "the recording ended when collected");
+    assert!(
+        from_a(recorded(0, true)) >= 1,
+        "the ping's request to B was recorded"
+    );
+    assert!(ping("vst-a", "10.77.0.2"));
+    assert!(
+        from_a(recorded(0, false)) >= 1,
+        "the recording went on after a collection with keep"
+    );
+    assert!(
+        recorded(0, false).is_empty(),
+        "the recording ended when collected"
+    );
     assert!(matches!(record("vm:b:0"), Response::Ok { .. }));
     assert!(ping("vst-a", "10.77.0.2"));
     assert!(
-        recorded(u64::MAX).is_empty(),
+        recorded(u64::MAX, false).is_empty(),
         "nothing went after the end of time"
     );
 

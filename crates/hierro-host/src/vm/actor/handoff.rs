@@ -1,20 +1,32 @@
 //! The frames of a vMotion switchover: what reached the VM at the source
 //! while it paused, sent to the destination once it runs there and put on
-//! its taps (see `hierro_vswitch::vmtap`). The path is the vMotion network,
-//! as for the memory; frames go only to the VM's own MACs.
+//! its taps (see `hierro_vswitch::vmtap`). The physical network goes on
+//! sending the VM's traffic to the source until the destination announces
+//! the VM's MAC, so the source keeps sending what comes for a short while
+//! after the destination says the guest runs. The path is the vMotion
+//! network, as for the memory; frames go only to the VM's own MACs.
+//!
+//! On the wire: `vmtap::encode`d frames from source to destination until
+//! the source closes; one byte back when the guest runs at the destination.
 
 use std::time::Duration;
 
+use hierro_vswitch::frame::Mac;
 use hierro_vswitch::io::{Endpoint, PacketSocket};
 use hierro_vswitch::vmtap::{self, Frame};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// The most a source may send: far more than a tap queue holds.
 const MAX_BYTES: u64 = 64 << 20;
 /// How long the destination waits for the source's frames.
 const WAIT: Duration = Duration::from_secs(660);
+
+/// How long after the guest runs the destination takes frames.
+const LATE: Duration = Duration::from_secs(10);
 
 /// A VM NIC on the destination: its tap and the MAC its frames are for.
 pub struct Nic {
@@ -23,9 +35,10 @@ pub struct Nic {
 }
 
 /// Listens on `address` for the source's frames, and delivers them once
-/// `runs` says the guest runs here: a paused QEMU would take one frame into
-/// its own queue and may drop it. The URI to give the source, and the task
-/// that delivers (abort it if the move fails).
+/// `runs` says the guest runs here (a paused QEMU would take one frame into
+/// its own queue and may drop it), then each as it comes until the source
+/// closes. The URI to give the source, and the task that delivers (abort
+/// it if the move fails).
 pub async fn listen(
     address: &str,
     nics: Vec<Nic>,
@@ -34,70 +47,146 @@ pub async fn listen(
     let listener = TcpListener::bind((address, 0)).await?;
     let uri = format!("tcp:{address}:{}", listener.local_addr()?.port());
     let task = tokio::spawn(async move {
-        let received = tokio::time::timeout(WAIT, async {
-            let (mut conn, _) = listener.accept().await?;
-            let mut data = vec![];
-            (&mut conn).take(MAX_BYTES).read_to_end(&mut data).await?;
-            Ok::<_, std::io::Error>(data)
-        })
-        .await;
-        let data = match received {
-            Ok(Ok(d)) => d,
+        let conn = match tokio::time::timeout(WAIT, listener.accept()).await {
+            Ok(Ok((conn, _))) => conn,
             Ok(Err(e)) => return tracing::warn!("switchover frames: {e}"),
             Err(_) => return,
         };
-        match vmtap::decode(&data) {
-            Ok(frames) => {
-                runs.await;
-                deliver(&nics, &frames)
+        let (from_source, mut to_source) = conn.into_split();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        tokio::spawn(read_frames(from_source, tx));
+        // Until the guest runs here, the frames wait.
+        let mut held = vec![];
+        let mut open = true;
+        tokio::pin!(runs);
+        loop {
+            tokio::select! {
+                _ = &mut runs => break,
+                f = rx.recv(), if open => match f {
+                    Some(f) => held.push(f),
+                    None => open = false,
+                },
             }
-            Err(e) => tracing::warn!("switchover frames: {e}"),
         }
+        // The source sends for a little longer once it knows.
+        let _ = to_source.write_all(&[1]).await;
+        let mut taps = Taps::open(&nics);
+        for f in held {
+            taps.deliver(&f);
+        }
+        // A source that neither sends nor closes is not waited for long.
+        let _ = tokio::time::timeout(LATE, async {
+            while let Some(f) = rx.recv().await {
+                taps.deliver(&f);
+            }
+        })
+        .await;
+        tracing::info!(
+            "delivered {} frames that reached the source during the switchover",
+            taps.delivered
+        );
     });
     Ok((uri, task))
 }
 
-/// Puts each frame on the tap of the NIC it is addressed to.
-fn deliver(nics: &[Nic], frames: &[Frame]) {
-    let mut delivered = 0;
-    for nic in nics {
-        let Ok(mac) = nic.mac.parse::<hierro_vswitch::frame::Mac>() else {
-            continue;
-        };
-        let mine: Vec<&Frame> = frames
-            .iter()
-            .filter(|f| f.bytes.len() >= 6 && f.bytes[..6] == mac.0)
-            .collect();
-        if mine.is_empty() {
-            continue;
+/// Reads the source's frames one by one into `tx`, until it closes.
+async fn read_frames(mut conn: OwnedReadHalf, tx: mpsc::UnboundedSender<Frame>) {
+    let mut total = 0;
+    loop {
+        let mut len = [0; 4];
+        if conn.read_exact(&mut len).await.is_err() {
+            return; // closed
         }
-        let tap = match PacketSocket::bind(&nic.tap, false) {
-            Ok(s) => Endpoint::Packet(s),
-            Err(e) => {
-                tracing::warn!("switchover frames for {}: {e}", nic.tap);
-                continue;
-            }
+        let n = u32::from_be_bytes(len) as u64;
+        total += 4 + n;
+        if total > MAX_BYTES {
+            return tracing::warn!("switchover frames: more than {MAX_BYTES} bytes");
+        }
+        let mut data = len.to_vec();
+        data.resize(4 + n as usize, 0);
+        let frames = match conn.read_exact(&mut data[4..]).await {
+            Ok(_) => vmtap::decode(&data),
+            Err(e) => Err(e.to_string()),
         };
-        for f in mine {
-            if tap.send(&[&f.bytes], &f.vnet).is_ok() {
-                delivered += 1;
-            }
+        match frames {
+            Ok(frames) => frames.into_iter().for_each(|f| {
+                let _ = tx.send(f);
+            }),
+            Err(e) => return tracing::warn!("switchover frames: {e}"),
         }
     }
-    tracing::info!(
-        "delivered {delivered} of {} frames held at the source during the switchover",
-        frames.len()
-    );
 }
 
-/// Sends the frames to the destination's `listen` URI (none is fine: the
-/// destination stops waiting).
-pub async fn send(uri: &str, frames: &[Frame]) -> std::io::Result<()> {
-    let address = uri
-        .strip_prefix("tcp:")
-        .ok_or_else(|| std::io::Error::other(format!("{uri:?} is not tcp:ADDRESS:PORT")))?;
-    let mut conn = TcpStream::connect(address).await?;
-    conn.set_nodelay(true)?;
-    conn.write_all(&vmtap::encode(frames)).await?;
-    conn.shutdown().await
+/// The destination's taps, by the MAC their frames are for.
+struct Taps {
+    taps: Vec<(Mac, Endpoint)>,
+    delivered: usize,
+}
+
+impl Taps {
+    fn open(nics: &[Nic]) -> Taps {
+        let mut taps = vec![];
+        for nic in nics {
+            let Ok(mac) = nic.mac.parse::<Mac>() else {
+                continue;
+            };
+            match PacketSocket::bind(&nic.tap, false) {
+                Ok(s) => taps.push((mac, Endpoint::Packet(s))),
+                Err(e) => tracing::warn!("switchover frames for {}: {e}", nic.tap),
+            }
+        }
+        Taps { taps, delivered: 0 }
+    }
+
+    /// Puts the frame on the tap of the NIC it is addressed to, if any.
+    fn deliver(&mut self, f: &Frame) {
+        let Some((_, tap)) = self
+            .taps
+            .iter()
+            .find(|(mac, _)| f.bytes.len() >= 6 && f.bytes[..6] == mac.0)
+        else {
+            return;
+        };
+        if tap.send(&[&f.bytes], &f.vnet).is_ok() {
+            self.delivered += 1;
+        }
+    }
+}
+
+/// The source's end: frames to the destination's `listen` URI.
+pub struct Sender {
+    conn: TcpStream,
+    /// Frames sent so far.
+    pub sent: usize,
+}
+
+impl Sender {
+    pub async fn connect(uri: &str) -> std::io::Result<Sender> {
+        let address = uri
+            .strip_prefix("tcp:")
+            .ok_or_else(|| std::io::Error::other(format!("{uri:?} is not tcp:ADDRESS:PORT")))?;
+        let conn = TcpStream::connect(address).await?;
+        conn.set_nodelay(true)?;
+        Ok(Sender { conn, sent: 0 })
+    }
+
+    pub async fn send(&mut self, frames: &[Frame]) -> std::io::Result<()> {
+        if !frames.is_empty() {
+            self.conn.write_all(&vmtap::encode(frames)).await?;
+            self.sent += frames.len();
+        }
+        Ok(())
+    }
+
+    /// Ends when the destination says the guest runs there, or has gone.
+    /// Cancel-safe.
+    pub async fn runs(&mut self) {
+        let _ = self.conn.read(&mut [0; 1]).await;
+    }
+
+    /// Closes the stream: the destination has everything.
+    pub async fn finish(mut self) -> std::io::Result<usize> {
+        self.conn.shutdown().await?;
+        Ok(self.sent)
+    }
 }

@@ -30,6 +30,13 @@ const MAX_BANDWIDTH: u64 = 10 << 30;
 /// which TCP and the like ignore; it may not miss one.
 const RECORD_MARGIN_US: u64 = 10_000;
 
+/// How long the source goes on handing over what reaches the VM here after
+/// the guest runs at the destination: QEMU there announces the MAC 50 ms
+/// after it resumes, and again 100 ms later.
+const TAIL: Duration = Duration::from_millis(250);
+/// The most the source hands over for, if the destination never says.
+const TAIL_LIMIT: Duration = Duration::from_secs(2);
+
 /// How long the destination waits for the source to connect and finish.
 const INCOMING_LIMIT: Duration = Duration::from_secs(600);
 
@@ -156,7 +163,7 @@ impl Actor {
             Ok(info) => info,
             Err(e) => {
                 // The guest goes on here; the recording ends.
-                self.recorded_frames(u64::MAX).await;
+                self.recorded_frames(u64::MAX, false).await;
                 return Err(e);
             }
         };
@@ -175,7 +182,7 @@ impl Actor {
             (now.as_micros() as u64).saturating_sub(stats.downtime_ms * 1000)
         });
         let mut frames = self
-            .recorded_frames(stopped_at.saturating_sub(RECORD_MARGIN_US))
+            .recorded_frames(stopped_at.saturating_sub(RECORD_MARGIN_US), true)
             .await;
         // The guest runs on the destination now; this QEMU holds a paused
         // copy. What waits unread in its taps goes there too (usually
@@ -190,11 +197,12 @@ impl Actor {
             }
         }
         if let Some(to) = &req.frames {
-            match handoff::send(to, &frames).await {
-                Ok(()) => stats.frames_forwarded = frames.len() as u64,
+            match self.hand_over(to, &frames).await {
+                Ok(sent) => stats.frames_forwarded = sent as u64,
                 Err(e) => tracing::warn!("sending the switchover frames to {to}: {e}"),
             }
         }
+        self.recorded_frames(u64::MAX, false).await;
         self.stop_qemu().await;
         self.leave().await?;
         task.event(
@@ -333,6 +341,26 @@ impl Actor {
         Ok(())
     }
 
+    /// Sends the destination the frames that reached the VM here during
+    /// the switchover, then what keeps coming (the physical network sends
+    /// the VM's traffic here until the destination announces its MAC)
+    /// until `TAIL` after the destination says the guest runs there, at
+    /// most `TAIL_LIMIT` in all. How many frames went.
+    async fn hand_over(&self, to: &str, first: &[vmtap::Frame]) -> std::io::Result<usize> {
+        let mut sender = handoff::Sender::connect(to).await?;
+        sender.send(first).await?;
+        let started = Instant::now();
+        let mut runs_since: Option<Instant> = None;
+        while runs_since.is_none_or(|t| t.elapsed() < TAIL) && started.elapsed() < TAIL_LIMIT {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(5)) => {}
+                _ = sender.runs(), if runs_since.is_none() => runs_since = Some(Instant::now()),
+            }
+            sender.send(&self.recorded_frames(0, true).await).await?;
+        }
+        sender.finish().await
+    }
+
     /// The VM's ports in vswitchd.
     fn ports(&self) -> Vec<String> {
         let config = self.vm.config();
@@ -352,12 +380,14 @@ impl Actor {
         }
     }
 
-    /// Ends the recording; the frames that went to the VM at or after
-    /// `since_us` (µs since the epoch).
-    async fn recorded_frames(&self, since_us: u64) -> Vec<vmtap::Frame> {
+    /// The frames that went to the VM at or after `since_us` (µs since
+    /// the epoch) and not collected before; the recording ends, or with
+    /// `keep` goes on.
+    async fn recorded_frames(&self, since_us: u64, keep: bool) -> Vec<vmtap::Frame> {
         let req = Request::Recorded {
             ports: self.ports(),
             since_us,
+            keep,
         };
         match self.host.vswitchd.request(req).await {
             Ok(Response::Frames { frames }) => base64::engine::general_purpose::STANDARD
