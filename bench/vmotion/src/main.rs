@@ -325,15 +325,7 @@ async fn plain(
         }
         start_in(dst_ns, fabric, &spec(&dst_tap, true), &dst_run, &dst_tap).await?;
         let dst = Qmp::connect(&dst_run.qmp()).await?;
-        dst.execute_value("migrate-incoming", json!({"uri": format!("tcp:{to}:0")}))
-            .await?;
-        let info = dst.execute_value("query-migrate", json!({})).await?;
-        let port = &info["socket-address"][0]["port"];
-        let port = port
-            .as_str()
-            .map(str::to_string)
-            .or_else(|| port.as_u64().map(|p| p.to_string()))
-            .context("the incoming port")?;
+        let port = dst.listen_for_migration(&to.to_string()).await?;
         let src = Qmp::connect(&src_run.qmp()).await?;
         src.execute_value(
             "migrate-set-capabilities",

@@ -140,6 +140,23 @@ impl Qmp {
         }
     }
 
+    /// Has a QEMU started with `-incoming defer` listen for a migration on
+    /// `address`, on a port it picks; that port.
+    pub async fn listen_for_migration(&self, address: &str) -> Result<u16, QmpError> {
+        let uri = format!("tcp:{address}:0");
+        self.execute_value("migrate-incoming", serde_json::json!({ "uri": uri }))
+            .await?;
+        let info = self
+            .execute_value("query-migrate", serde_json::json!({}))
+            .await?;
+        // QAPI's SocketAddress gives the port as a string.
+        let port = &info["socket-address"][0]["port"];
+        port.as_str()
+            .and_then(|p| p.parse().ok())
+            .or_else(|| port.as_u64().and_then(|p| u16::try_from(p).ok()))
+            .ok_or_else(|| QmpError::Protocol(format!("no listening port in {info}")))
+    }
+
     pub fn events(&self) -> broadcast::Receiver<QmpEvent> {
         self.events.subscribe()
     }

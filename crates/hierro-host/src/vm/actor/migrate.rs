@@ -83,99 +83,25 @@ impl Actor {
         // The whole vMotion network unless capped, not QEMU's default of
         // 128 MiB/s.
         let bandwidth = req.max_bandwidth_mib.map_or(MAX_BANDWIDTH, |m| m << 20);
-        let mut limit = switchover_limit(req.downtime_ms, 0, 0);
+        let limit = switchover_limit(req.downtime_ms, 0, 0);
         qmp.execute_value(
             "migrate-set-parameters",
             json!({"downtime-limit": limit, "max-bandwidth": bandwidth}),
         )
         .await
         .map_err(qmp_error)?;
-        let cancel = task.cancellation();
-        // QEMU's events say when the guest stops for the switchover (STOP)
-        // and wake us at once when it completes: the frames that reached
-        // the guest since then are handed over without delay.
-        let mut events = qmp.events();
-        let mut stopped_at = None;
         self.record_frames().await;
-        qmp.execute_value("migrate", json!({"uri": req.uri}))
-            .await
-            .map_err(qmp_error)?;
-        // QEMU stops throttling when it is done: keep the most it did.
-        let mut throttled = 0;
-        let mut cancelling = false;
-        let outcome = loop {
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
-                e = events.recv() => {
-                    match e {
-                        Ok(e) if e.event == "STOP" => stopped_at = Some(e.at_us),
-                        _ => {}
-                    }
-                }
-                _ = cancel.cancelled(), if !cancelling => {
-                    // QEMU drops the connection and resumes the guest here;
-                    // if the switchover has begun it completes instead.
-                    cancelling = true;
-                    if let Err(e) = qmp.execute_value("migrate_cancel", json!({})).await {
-                        break Err(qmp_error(e));
-                    }
-                }
-            }
-            let info = match qmp.execute_value("query-migrate", json!({})).await {
-                Ok(info) => info,
-                Err(e) => break Err(qmp_error(e)),
-            };
-            throttled = throttled.max(number(&info["cpu-throttle-percentage"]));
-            match info["status"].as_str().unwrap_or("") {
-                "completed" => break Ok(info),
-                "cancelled" if cancelling => break Err(task.cancelled()),
-                s @ ("failed" | "cancelled") => {
-                    // QEMU goes on running the guest here.
-                    break Err(ApiError::backend(format!(
-                        "the migration {s}: {}",
-                        info["error-desc"].as_str().unwrap_or("no reason given")
-                    )));
-                }
-                _ => {
-                    let ram = &info["ram"];
-                    let passes = number(&ram["dirty-sync-count"]);
-                    let dirty_rate = number(&ram["dirty-pages-rate"]) * number(&ram["page-size"]);
-                    let want = switchover_limit(req.downtime_ms, passes, dirty_rate);
-                    if want != limit {
-                        limit = want;
-                        let set = json!({"downtime-limit": limit});
-                        if let Err(e) = qmp.execute_value("migrate-set-parameters", set).await {
-                            break Err(qmp_error(e));
-                        }
-                    }
-                    let (total, remaining) = (
-                        number(&info["ram"]["total"]),
-                        number(&info["ram"]["remaining"]),
-                    );
-                    // Dirty memory is sent again, so this can go back.
-                    if let Some(pct) = (95 * (total - remaining.min(total))).checked_div(total) {
-                        task.progress(pct as u8);
-                    }
-                }
-            }
-        };
-        let info = match outcome {
-            Ok(info) => info,
+        let followed = match follow(&qmp, task, &req, limit).await {
+            Ok(f) => f,
             Err(e) => {
                 // The guest goes on here; the recording ends.
                 self.recorded_frames(u64::MAX, false).await;
                 return Err(e);
             }
         };
-        let mut stats = MigrationStats::from_query_migrate(&info, throttled);
-        // QEMU sent STOP before its answer; it may still wait in the channel.
-        while let Ok(e) = events.try_recv() {
-            if e.event == "STOP" {
-                stopped_at = Some(e.at_us);
-            }
-        }
+        let mut stats = MigrationStats::from_query_migrate(&followed.info, followed.throttled);
         // What reached the guest after it stopped here never got to it.
-        let stopped_at = stopped_at.unwrap_or_else(|| {
+        let stopped_at = followed.stopped_at.unwrap_or_else(|| {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .unwrap_or_default();
@@ -265,23 +191,10 @@ impl Actor {
         )
         .await
         .map_err(qmp_error)?;
-        qmp.execute_value(
-            "migrate-incoming",
-            json!({"uri": format!("tcp:{address}:0")}),
-        )
-        .await
-        .map_err(qmp_error)?;
-        // Port 0: QEMU picks one and tells it in query-migrate.
-        let info = qmp
-            .execute_value("query-migrate", json!({}))
+        let port = qmp
+            .listen_for_migration(&address.to_string())
             .await
             .map_err(qmp_error)?;
-        let port = &info["socket-address"][0]["port"];
-        let port = port
-            .as_str()
-            .map(str::to_string)
-            .or_else(|| port.as_u64().map(|p| p.to_string()))
-            .ok_or_else(|| qmp_error(format!("no listening port in {info}")))?;
         let nics = spec
             .nics
             .iter()
@@ -404,6 +317,99 @@ impl Actor {
             }
         }
     }
+}
+
+/// How a pre-copy ended well: QEMU's last `query-migrate`, the most it
+/// throttled the vCPUs, and when it stopped the guest (µs since the epoch).
+struct Followed {
+    info: Value,
+    throttled: u64,
+    stopped_at: Option<u64>,
+}
+
+/// Starts the pre-copy and follows it to its end: progress into `task`, the
+/// switchover goal stepped up as `switchover_limit` says (from `limit`),
+/// `migrate_cancel` when the task is cancelled.
+async fn follow(
+    qmp: &hierro_qemu::Qmp,
+    task: &TaskHandle,
+    req: &MigrateRequest,
+    mut limit: u64,
+) -> ApiResult<Followed> {
+    let cancel = task.cancellation();
+    // QEMU's events say when the guest stops for the switchover (STOP)
+    // and wake us at once when it completes: the frames that reached
+    // the guest since then are handed over without delay.
+    let mut events = qmp.events();
+    let mut stopped_at = None;
+    qmp.execute_value("migrate", json!({"uri": req.uri}))
+        .await
+        .map_err(qmp_error)?;
+    // QEMU stops throttling when it is done: keep the most it did.
+    let mut throttled = 0;
+    let mut cancelling = false;
+    let info = loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            e = events.recv() => {
+                match e {
+                    Ok(e) if e.event == "STOP" => stopped_at = Some(e.at_us),
+                    _ => {}
+                }
+            }
+            _ = cancel.cancelled(), if !cancelling => {
+                // QEMU drops the connection and resumes the guest here;
+                // if the switchover has begun it completes instead.
+                cancelling = true;
+                qmp.execute_value("migrate_cancel", json!({})).await.map_err(qmp_error)?;
+            }
+        }
+        let info = qmp
+            .execute_value("query-migrate", json!({}))
+            .await
+            .map_err(qmp_error)?;
+        throttled = throttled.max(number(&info["cpu-throttle-percentage"]));
+        match info["status"].as_str().unwrap_or("") {
+            "completed" => break info,
+            "cancelled" if cancelling => return Err(task.cancelled()),
+            s @ ("failed" | "cancelled") => {
+                // QEMU goes on running the guest here.
+                return Err(ApiError::backend(format!(
+                    "the migration {s}: {}",
+                    info["error-desc"].as_str().unwrap_or("no reason given")
+                )));
+            }
+            _ => {
+                let ram = &info["ram"];
+                let passes = number(&ram["dirty-sync-count"]);
+                let dirty_rate = number(&ram["dirty-pages-rate"]) * number(&ram["page-size"]);
+                let want = switchover_limit(req.downtime_ms, passes, dirty_rate);
+                if want != limit {
+                    limit = want;
+                    let set = json!({"downtime-limit": limit});
+                    qmp.execute_value("migrate-set-parameters", set)
+                        .await
+                        .map_err(qmp_error)?;
+                }
+                let (total, remaining) = (number(&ram["total"]), number(&ram["remaining"]));
+                // Dirty memory is sent again, so this can go back.
+                if let Some(pct) = (95 * (total - remaining.min(total))).checked_div(total) {
+                    task.progress(pct as u8);
+                }
+            }
+        }
+    };
+    // QEMU sent STOP before its answer; it may still wait in the channel.
+    while let Ok(e) = events.try_recv() {
+        if e.event == "STOP" {
+            stopped_at = Some(e.at_us);
+        }
+    }
+    Ok(Followed {
+        info,
+        throttled,
+        stopped_at,
+    })
 }
 
 #[cfg(test)]
