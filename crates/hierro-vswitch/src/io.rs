@@ -168,6 +168,9 @@ pub fn ifindex(name: &str) -> io::Result<i32> {
     }
 }
 
+/// The receive buffer of a packet socket, in bytes.
+const RECEIVE_BUFFER: libc::c_int = 8 << 20;
+
 /// An AF_PACKET socket bound to one interface.
 pub struct PacketSocket {
     fd: OwnedFd,
@@ -199,6 +202,14 @@ impl PacketSocket {
         setsockopt(&fd, libc::SOL_PACKET, libc::PACKET_IGNORE_OUTGOING, &one)?;
         // Super-frames and partial checksums, described by a VnetHdr.
         setsockopt(&fd, libc::SOL_PACKET, libc::PACKET_VNET_HDR, &one)?;
+        // Room for a burst while vswitchd waits for a core: the default
+        // (net.core.rmem_default, ~200 KiB) holds three 64 KiB super-frames,
+        // and each one dropped costs TCP a resend and half its window.
+        // FORCE passes rmem_max (vswitchd runs as root).
+        let bytes = RECEIVE_BUFFER;
+        if setsockopt(&fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &bytes).is_err() {
+            setsockopt(&fd, libc::SOL_SOCKET, libc::SO_RCVBUF, &bytes)?;
+        }
         if promiscuous {
             let mreq = libc::packet_mreq {
                 mr_ifindex: index,
