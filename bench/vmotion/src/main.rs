@@ -89,8 +89,8 @@ async fn main() -> anyhow::Result<()> {
     hierro_lab::down(&args.dir).await?;
     let rows = result?;
     println!("\nvMotion through the center against plain QEMU-to-QEMU migration (TCG guests)\n");
-    println!("| guest | workload | ours: downtime / client gap (ms) | ours: total (ms), MiB, passes | ours: frames handed over | plain QEMU: downtime / client gap (ms) | plain: total (ms), MiB, passes | total, ours / plain |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("| guest | workload | ours: downtime / client gap (ms) | ours: total (ms), MiB, passes | ours: guest paused (ms) | ours: frames handed over | plain QEMU: downtime / client gap (ms) | plain: total (ms), MiB, passes | total, ours / plain |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for (case, ours, plain) in &rows {
         let workload = match case.dirty_mib {
             Some(m) => format!("rewrites {m} MiB"),
@@ -109,8 +109,13 @@ async fn main() -> anyhow::Result<()> {
         };
         let (o1, o2) = cell(ours);
         let (p1, p2) = cell(plain);
+        // From the source's STOP to the destination's RESUME.
+        let paused = ours
+            .stats
+            .paused_ms
+            .map_or("?".to_string(), |p| p.to_string());
         println!(
-            "| {} MiB | {workload} | {o1} | {o2} | {} | {p1} | {p2} | {:.2} |",
+            "| {} MiB | {workload} | {o1} | {o2} | {paused} | {} | {p1} | {p2} | {:.2} |",
             case.memory_mib,
             ours.stats.frames_forwarded,
             ours.stats.total_ms as f64 / plain.stats.total_ms.max(1) as f64

@@ -851,14 +851,7 @@ pub(super) fn move_privilege(live: bool) -> &'static str {
 }
 
 pub(super) fn stats_text(summary: &str, s: &MigrationStats) -> String {
-    format!(
-        "{summary}: downtime {} ms, total {} ms, {} MiB sent in {} passes, {} frames from the switchover handed over",
-        s.downtime_ms,
-        s.total_ms,
-        s.bytes >> 20,
-        s.passes,
-        s.frames_forwarded
-    )
+    format!("{summary}: {s}")
 }
 
 /// Moves a VM to another host of the datacenter that sees its datastore

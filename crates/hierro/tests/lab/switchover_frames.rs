@@ -16,6 +16,8 @@ use hierro_vswitch::vmtap::{self, Frame};
 
 const NS: &str = "hsof-test";
 const VM_MAC: [u8; 6] = [0x52, 0x54, 0, 0x5f, 0, 1];
+/// When the guest resumed at the destination (µs since the epoch).
+const RESUMED_AT: u64 = 1_790_000_000_123_456;
 
 fn ip(args: &[&str]) {
     let st = Command::new("ip").args(args).status().unwrap();
@@ -110,6 +112,7 @@ fn frames_waiting_at_the_source_reach_the_destination_tap() {
             let runs = async move {
                 let _ = waiting.send(());
                 let _ = runs.await;
+                RESUMED_AT
             };
             let (uri, delivering) = handoff::listen("127.0.0.1", nics, runs).await.unwrap();
             let mut sender = handoff::Sender::connect(&uri).await.unwrap();
@@ -119,8 +122,9 @@ fn frames_waiting_at_the_source_reach_the_destination_tap() {
             listener_waits.await.unwrap();
             assert!(vmtap::drain(&destination).unwrap().is_empty());
             running.send(()).unwrap();
-            // The destination says so; what the source still gets follows.
-            sender.runs().await;
+            // The destination says so, and when; what the source still gets
+            // follows.
+            assert_eq!(sender.runs().await, Some(RESUMED_AT));
             let late = Frame {
                 vnet: VnetHdr::default(),
                 bytes: frame(VM_MAC, 4),

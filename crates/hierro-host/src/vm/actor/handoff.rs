@@ -7,7 +7,8 @@
 //! network, as for the memory; frames go only to the VM's own MACs.
 //!
 //! On the wire: `vmtap::encode`d frames from source to destination until
-//! the source closes; one byte back when the guest runs at the destination.
+//! the source closes; back, when the guest runs at the destination, the time
+//! it resumed (µs since the epoch, 8 bytes big-endian).
 
 use std::time::Duration;
 
@@ -35,14 +36,14 @@ pub struct Nic {
 }
 
 /// Listens on `address` for the source's frames, and delivers them once
-/// `runs` says the guest runs here (a paused QEMU would take one frame into
-/// its own queue and may drop it), then each as it comes until the source
-/// closes. The URI to give the source, and the task that delivers (abort
-/// it if the move fails).
+/// `runs` says the guest runs here, with the time it resumed (a paused QEMU
+/// would take one frame into its own queue and may drop it), then each as
+/// it comes until the source closes. The URI to give the source, and the
+/// task that delivers (abort it if the move fails).
 pub async fn listen(
     address: &str,
     nics: Vec<Nic>,
-    runs: impl std::future::Future<Output = ()> + Send + 'static,
+    runs: impl std::future::Future<Output = u64> + Send + 'static,
 ) -> std::io::Result<(String, JoinHandle<()>)> {
     let listener = TcpListener::bind((address, 0)).await?;
     let uri = format!("tcp:{address}:{}", listener.local_addr()?.port());
@@ -59,17 +60,17 @@ pub async fn listen(
         let mut held = vec![];
         let mut open = true;
         tokio::pin!(runs);
-        loop {
+        let resumed_at = loop {
             tokio::select! {
-                _ = &mut runs => break,
+                at = &mut runs => break at,
                 f = rx.recv(), if open => match f {
                     Some(f) => held.push(f),
                     None => open = false,
                 },
             }
-        }
+        };
         // The source sends for a little longer once it knows.
-        let _ = to_source.write_all(&[1]).await;
+        let _ = to_source.write_all(&resumed_at.to_be_bytes()).await;
         let mut taps = Taps::open(&nics);
         for f in held {
             taps.deliver(&f);
@@ -158,6 +159,9 @@ pub struct Sender {
     conn: TcpStream,
     /// Frames sent so far.
     pub sent: usize,
+    /// The destination's answer, as far as it has come.
+    answer: [u8; 8],
+    answered: usize,
 }
 
 impl Sender {
@@ -167,7 +171,12 @@ impl Sender {
             .ok_or_else(|| std::io::Error::other(format!("{uri:?} is not tcp:ADDRESS:PORT")))?;
         let conn = TcpStream::connect(address).await?;
         conn.set_nodelay(true)?;
-        Ok(Sender { conn, sent: 0 })
+        Ok(Sender {
+            conn,
+            sent: 0,
+            answer: [0; 8],
+            answered: 0,
+        })
     }
 
     pub async fn send(&mut self, frames: &[Frame]) -> std::io::Result<()> {
@@ -178,10 +187,17 @@ impl Sender {
         Ok(())
     }
 
-    /// Ends when the destination says the guest runs there, or has gone.
-    /// Cancel-safe.
-    pub async fn runs(&mut self) {
-        let _ = self.conn.read(&mut [0; 1]).await;
+    /// Ends when the destination says the guest runs there, with the time
+    /// it resumed (µs since the epoch), or has gone (`None`). Cancel-safe:
+    /// what has come is kept.
+    pub async fn runs(&mut self) -> Option<u64> {
+        while self.answered < 8 {
+            match self.conn.read(&mut self.answer[self.answered..]).await {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => self.answered += n,
+            }
+        }
+        Some(u64::from_be_bytes(self.answer))
     }
 
     /// Closes the stream: the destination has everything.

@@ -124,7 +124,10 @@ impl Actor {
         }
         if let Some(to) = &req.frames {
             match self.hand_over(to, &frames).await {
-                Ok(sent) => stats.frames_forwarded = sent as u64,
+                Ok((sent, resumed_at)) => {
+                    stats.frames_forwarded = sent as u64;
+                    stats.paused_ms = resumed_at.map(|r| r.saturating_sub(stopped_at) / 1000);
+                }
                 Err(e) => tracing::warn!("sending the switchover frames to {to}: {e}"),
             }
         }
@@ -134,20 +137,7 @@ impl Actor {
         task.event(
             "VmMigratedEvent",
             Severity::Info,
-            format!(
-                "{} moved to another host: downtime {} ms, total {} ms, {} MiB in {} passes{}, {} frames from the switchover handed over",
-                self.vm.name(),
-                stats.downtime_ms,
-                stats.total_ms,
-                stats.bytes >> 20,
-                stats.passes,
-                if stats.cpu_throttle_pct > 0 {
-                    format!(", vCPUs throttled up to {}%", stats.cpu_throttle_pct)
-                } else {
-                    String::new()
-                },
-                stats.frames_forwarded
-            ),
+            format!("{} moved to another host: {stats}", self.vm.name()),
         );
         Ok(stats)
     }
@@ -208,9 +198,11 @@ impl Actor {
         let runs = async move {
             while let Ok(e) = events.recv().await {
                 if e.event == "RESUME" {
-                    return;
+                    return e.at_us;
                 }
             }
+            // QEMU is gone: the move fails and this task is stopped.
+            std::future::pending().await
         };
         let (frames, handing_off) = handoff::listen(&address.to_string(), nics, runs)
             .await
@@ -258,20 +250,29 @@ impl Actor {
     /// the switchover, then what keeps coming (the physical network sends
     /// the VM's traffic here until the destination announces its MAC)
     /// until `TAIL` after the destination says the guest runs there, at
-    /// most `TAIL_LIMIT` in all. How many frames went.
-    async fn hand_over(&self, to: &str, first: &[vmtap::Frame]) -> std::io::Result<usize> {
+    /// most `TAIL_LIMIT` in all. How many frames went, and when the guest
+    /// resumed there (µs since the epoch), if the destination said.
+    async fn hand_over(
+        &self,
+        to: &str,
+        first: &[vmtap::Frame],
+    ) -> std::io::Result<(usize, Option<u64>)> {
         let mut sender = handoff::Sender::connect(to).await?;
         sender.send(first).await?;
         let started = Instant::now();
         let mut runs_since: Option<Instant> = None;
+        let mut resumed_at = None;
         while runs_since.is_none_or(|t| t.elapsed() < TAIL) && started.elapsed() < TAIL_LIMIT {
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(5)) => {}
-                _ = sender.runs(), if runs_since.is_none() => runs_since = Some(Instant::now()),
+                at = sender.runs(), if runs_since.is_none() => {
+                    runs_since = Some(Instant::now());
+                    resumed_at = at;
+                }
             }
             sender.send(&self.recorded_frames(0, true).await).await?;
         }
-        sender.finish().await
+        Ok((sender.finish().await?, resumed_at))
     }
 
     /// The VM's ports in vswitchd.
