@@ -30,9 +30,13 @@ const MAX_BANDWIDTH: u64 = 10 << 30;
 /// which TCP and the like ignore; it may not miss one.
 const RECORD_MARGIN_US: u64 = 10_000;
 
+/// How soon after the guest resumes at the destination QEMU announces its
+/// MAC (QEMU's `announce-initial`; the least it takes).
+const ANNOUNCE_INITIAL_MS: u64 = 1;
+
 /// How long the source goes on handing over what reaches the VM here after
-/// the guest runs at the destination: QEMU there announces the MAC 50 ms
-/// after it resumes, and again 100 ms later.
+/// the guest runs at the destination: QEMU there announces the MAC as it
+/// resumes (`ANNOUNCE_INITIAL_MS`), and again 100 ms later.
 const TAIL: Duration = Duration::from_millis(250);
 /// The most the source hands over for, if the destination never says.
 const TAIL_LIMIT: Duration = Duration::from_secs(2);
@@ -178,6 +182,16 @@ impl Actor {
                 {"capability": "events", "state": true},
                 {"capability": "multifd", "state": true},
             ]}),
+        )
+        .await
+        .map_err(qmp_error)?;
+        // The physical network learns where the VM is from QEMU's
+        // announcement once the guest resumes here; until then its traffic
+        // goes to the source, which hands it over a little later. QEMU
+        // waits 50 ms before the first one by default.
+        qmp.execute_value(
+            "migrate-set-parameters",
+            json!({"announce-initial": ANNOUNCE_INITIAL_MS}),
         )
         .await
         .map_err(qmp_error)?;
