@@ -788,9 +788,10 @@ impl Move {
         outcome
     }
 
-    /// A cold migration: the source unregisters the powered-off VM, the
-    /// destination registers it from the same folder. If the destination
-    /// refuses, the source registers it again.
+    /// A cold migration: the destination registers the powered-off VM from
+    /// its folder, then the source unregisters it. If the destination
+    /// refuses, nothing has changed; if the source cannot let it go, the
+    /// destination unregisters it again.
     pub(super) async fn relocate(self, c: &AppState) -> ApiResult<()> {
         crate::migrations::begin(&c.db, &self.vm.object.id, &self.from.id, &self.to.id).await?;
         let outcome = async {
@@ -801,27 +802,37 @@ impl Move {
                 datastore: self.info.datastore.clone(),
                 folder,
             };
-            self.source
-                .run(self.source.unregister_vm(&self.vm.vm_id).await)
+            // Registered on the destination first: if anything stops the
+            // move halfway (this center killed, say), the VM is on two
+            // hosts, never on none. The folder's lease keeps it from
+            // running on both.
+            let moved = self
+                .destination
+                .register_vm(&register)
                 .await
                 .map_err(from_host)?;
-            let refused = match self.destination.register_vm(&register).await {
-                Ok(moved) => {
-                    let parent = self.vm.object.parent.clone().unwrap_or_default();
-                    let (to, object) = (&self.to.id, &self.vm.object.id);
-                    host_sync::record_cold_arrival(&c.db, to, &parent, object, &moved).await?;
-                    return Ok(());
+            let left = self
+                .source
+                .run(self.source.unregister_vm(&self.vm.vm_id).await)
+                .await;
+            if let Err(e) = left {
+                // It stays (it was powered on meanwhile, say): the
+                // destination lets it go again.
+                let e = from_host(e);
+                let id = moved.id.to_string();
+                let back = self.destination.unregister_vm(&id).await;
+                if let Err(back) = self.destination.run(back).await {
+                    return Err(ApiError::backend(format!(
+                        "{}; unregistering {} on {} failed too: {back}",
+                        e.info.message, self.vm.object.name, self.to.name
+                    )));
                 }
-                Err(e) => from_host(e),
-            };
-            if let Err(e) = self.source.register_vm(&register).await {
-                return Err(ApiError::backend(format!(
-                    "{}; registering {} again on {} failed too: {e}",
-                    refused.info.message, self.vm.object.name, self.from.name
-                )));
+                return Err(e);
             }
-            refresh(c, &self.source, &self.vm).await?;
-            Err(refused)
+            let parent = self.vm.object.parent.clone().unwrap_or_default();
+            let (to, object) = (&self.to.id, &self.vm.object.id);
+            host_sync::record_cold_arrival(&c.db, to, &parent, object, &moved).await?;
+            Ok(())
         }
         .await;
         crate::migrations::end(&c.db, &self.vm.object.id).await?;

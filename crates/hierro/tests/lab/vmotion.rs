@@ -440,8 +440,8 @@ async fn maintenance_mode_empties_a_host_and_cold_migration_moves_powered_off_vm
         PowerState::PoweredOff
     );
 
-    // A destination that refuses the VM (a VM there has its MAC): the
-    // source registers it again, and the inventory still has it there.
+    // A destination that refuses the VM (a VM there has its MAC): nothing
+    // changes, the VM stays registered on h1 and the inventory says so.
     let mac = c1.vm("late").await.unwrap().config.nics[0].mac.clone();
     let mut twin = t.lab.vm_spec("twin", t.lab.vm_ip(21), 128);
     twin.nics[0].mac = Some(mac);
