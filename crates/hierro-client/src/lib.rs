@@ -350,6 +350,21 @@ impl Client {
             .await
     }
 
+    /// Through a center: register a VM on a host or cluster, into a folder;
+    /// the answer is its inventory object.
+    pub async fn register_vm_placed(
+        &self,
+        req: &VmRegister,
+        placement: &str,
+        folder: Option<&str>,
+    ) -> Result<serde_json::Value> {
+        let mut path = format!("/api/vms/register?placement={}", enc(placement));
+        if let Some(f) = folder {
+            path.push_str(&format!("&folder={}", enc(f)));
+        }
+        self.call(Method::POST, &path, Some(req)).await
+    }
+
     /// Through a center: move a VM to another host, live (vMotion) if it
     /// runs, cold if it is powered off.
     pub async fn migrate_to(&self, key: &str, req: &VmMigrate) -> Result<Task> {

@@ -72,6 +72,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(vms::info, vms::update, vms::delete))
         .routes(routes!(vms::power))
         .routes(routes!(vms::migrate))
+        .routes(routes!(vms::unregister))
+        .routes(routes!(vms::register))
         .routes(routes!(vms::console))
         .routes(routes!(vms::snapshots, vms::snapshot_create))
         .routes(routes!(vms::snapshot_delete))

@@ -422,6 +422,114 @@ pub async fn delete(
     .await
 }
 
+/// Takes a powered-off VM out of the inventory and off its host, keeping
+/// its files (vSphere's "Remove from Inventory"); `register` brings it back.
+#[utoipa::path(
+    post,
+    path = "/api/vms/{vm}/unregister",
+    tag = "vms",
+    operation_id = "vm_unregister",
+    description = "Privilege: VirtualMachine.Inventory.Unregister on the VM.",
+    security(("session" = [])),
+    params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it")),
+    responses(
+        (status = 202, description = "The task, running", body = Task),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, HostFailed,
+    )
+)]
+pub async fn unregister(
+    State(c): State<AppState>,
+    caller: Caller,
+    Path(key): Path<String>,
+) -> ApiResult<Accepted> {
+    let vm = vm_ref(&c, &caller, &key, "VirtualMachine.Inventory.Unregister").await?;
+    let (id, name) = (vm.vm_id.clone(), vm.object.name.clone());
+    let done = (
+        "VmUnregisteredEvent",
+        format!("Unregistered VM {name}; its files stay"),
+    );
+    operate(
+        &c,
+        &caller,
+        vm,
+        "VirtualMachine.unregister",
+        done,
+        async |h| h.unregister_vm(&id).await,
+    )
+    .await
+}
+
+/// Adds a VM from its folder on a datastore (vSphere's "Register VM"),
+/// powered off, on a host (or the cluster's host with the most memory left
+/// that sees the datastore), into a folder. The answer is its inventory
+/// object.
+#[utoipa::path(
+    post,
+    path = "/api/vms/register",
+    tag = "vms",
+    operation_id = "vm_register",
+    description = "Privilege: VirtualMachine.Inventory.Register on the folder, Resource.AssignVMToPool on the host or cluster.",
+    security(("session" = [])),
+    params(Placement),
+    request_body = VmRegister,
+    responses(
+        (status = 201, description = "The VM's inventory object", body = crate::inventory::InventoryObject),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, HostFailed,
+    )
+)]
+pub async fn register(
+    State(c): State<AppState>,
+    caller: Caller,
+    Query(p): Query<Placement>,
+    Body(req): Body<VmRegister>,
+) -> ApiResult<(StatusCode, Json<Object>)> {
+    let placement = p.placement.ok_or_else(|| {
+        ApiError::bad_request("placement is required: the id of a host or a cluster")
+    })?;
+    authorize(&c, &caller, &placement, "Resource.AssignVMToPool").await?;
+    let target = inventory::get(&c.db, &placement).await?;
+    let datacenter = inventory::datacenter_of(&c.db, &target.id).await?;
+    let folder = p.folder.unwrap_or_else(|| datacenter.id.clone());
+    authorize(&c, &caller, &folder, "VirtualMachine.Inventory.Register").await?;
+    if inventory::datacenter_of(&c.db, &folder).await?.id != datacenter.id {
+        return Err(ApiError::bad_request(
+            "the folder and the placement are in different datacenters",
+        ));
+    }
+    // The host checks the VM's port groups once it has read its folder.
+    let needs = vms::Needs {
+        datacenter: &datacenter.id,
+        datastore: &req.datastore,
+        networks: &[],
+        memory_mib: 0,
+    };
+    let host = vms::place(&c.db, &target, &needs).await?;
+    let client = hosts::client(&c.db, &host.id).await?;
+    let info = client.register_vm(&req).await.map_err(from_host)?;
+    let obj = host_sync::record_vm(&c.db, &host.id, &folder, &info).await?;
+    if obj.parent.as_deref() != Some(folder.as_str()) {
+        inventory::move_to(&c.db, &obj.id, &folder).await?;
+    }
+    crate::journal::event(
+        &c.db,
+        "VmRegisteredEvent",
+        hierro_api::Severity::Info,
+        &obj.id,
+        &obj.name,
+        &caller.user,
+        &format!(
+            "Registered VM {} from [{}] {} on {}",
+            obj.name, req.datastore, req.folder, host.name
+        ),
+        None,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(inventory::get(&c.db, &obj.id).await?),
+    ))
+}
+
 /// A VM's snapshots.
 #[utoipa::path(
     get,

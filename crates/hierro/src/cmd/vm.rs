@@ -36,6 +36,24 @@ pub enum VmCmd {
     },
     /// Delete a powered-off VM and its files.
     Delete { vm: String },
+    /// Take a powered-off VM off its host (and out of a center's
+    /// inventory), keeping its files.
+    Unregister { vm: String },
+    /// Add a VM from its folder on a datastore, powered off.
+    Register {
+        /// The datastore that holds the VM's folder.
+        #[arg(long)]
+        datastore: String,
+        /// The VM's folder on the datastore.
+        #[arg(long)]
+        path: String,
+        /// Through a center: the host or cluster (inventory id) to put it on.
+        #[arg(long)]
+        placement: Option<String>,
+        /// Through a center: the folder (inventory id) to put it in.
+        #[arg(long, requires = "placement")]
+        folder: Option<String>,
+    },
     /// Move a VM to another host: live if it runs (vMotion), else cold
     /// (--server is the center).
     Migrate {
@@ -269,6 +287,36 @@ pub async fn run(cmd: VmCmd, conn: &ConnArgs, out: Output) -> anyhow::Result<()>
         VmCmd::Delete { vm } => {
             wait_task(&client, client.delete_vm(&vm).await?, out).await?;
         }
+        VmCmd::Unregister { vm } => {
+            wait_task(&client, client.unregister_vm(&vm).await?, out).await?;
+        }
+        VmCmd::Register {
+            datastore,
+            path,
+            placement,
+            folder,
+        } => {
+            let req = hierro_api::VmRegister {
+                datastore,
+                folder: path,
+            };
+            // A host answers with the VM, a center with its inventory
+            // object: both have a name and an id.
+            let r = match &placement {
+                Some(p) => {
+                    client
+                        .register_vm_placed(&req, p, folder.as_deref())
+                        .await?
+                }
+                None => serde_json::to_value(client.register_vm(&req).await?)?,
+            };
+            if out.json {
+                println!("{r}");
+            } else {
+                let field = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+                println!("registered {} ({})", field("name"), field("id"));
+            }
+        }
         VmCmd::Migrate {
             vm,
             host,
@@ -288,13 +336,7 @@ pub async fn run(cmd: VmCmd, conn: &ConnArgs, out: Output) -> anyhow::Result<()>
                     .result
                     .and_then(|r| serde_json::from_value::<hierro_api::MigrationStats>(r).ok())
                 {
-                    println!(
-                        "migrated {vm}: downtime {} ms, total {} ms, {} MiB in {} passes",
-                        s.downtime_ms,
-                        s.total_ms,
-                        s.bytes >> 20,
-                        s.passes
-                    );
+                    println!("migrated {vm}: {s}");
                 }
             }
         }

@@ -484,4 +484,54 @@ async fn maintenance_mode_empties_a_host_and_cold_migration_moves_powered_off_vm
         .unwrap();
     let mut counter = Counter::connect_within(t.lab.vm_ip(20), Duration::from_secs(120)).unwrap();
     counter.read().unwrap();
+    // Remove from inventory and register again, through the center: the
+    // files stay, the VM comes back powered off where it is placed.
+    let folder = c2.vm("cold1").await.unwrap().folder;
+    center
+        .run(center.unregister_vm("cold1").await)
+        .await
+        .unwrap();
+    assert!(c2.vm("cold1").await.is_err(), "gone from h2");
+    assert!(!inventory_vms(&center)
+        .await
+        .iter()
+        .any(|(_, name, _)| name == "cold1"));
+    let path = hierro_api::DatastorePath::parse(&folder).unwrap();
+    let register = hierro_api::VmRegister {
+        datastore: path.datastore.clone(),
+        folder: path.path.clone(),
+    };
+    let obj = center
+        .register_vm_placed(&register, &h2, None)
+        .await
+        .unwrap();
+    assert_eq!(obj["name"], "cold1");
+    assert_eq!(obj["data"]["host"], Value::String(h2.clone()));
+    assert_eq!(
+        c2.vm("cold1").await.unwrap().power_state,
+        PowerState::PoweredOff
+    );
+    // Twice is refused, and a folder without a VM too; nothing changes.
+    let e = center
+        .register_vm_placed(&register, &h2, None)
+        .await
+        .unwrap_err();
+    assert_eq!(status(Err(e)), 409);
+    let empty = hierro_api::VmRegister {
+        datastore: path.datastore.clone(),
+        folder: "images".into(),
+    };
+    let e = center
+        .register_vm_placed(&empty, &h2, None)
+        .await
+        .unwrap_err();
+    assert_eq!(status(Err(e)), 400);
+    assert_eq!(
+        inventory_vms(&center)
+            .await
+            .iter()
+            .filter(|(_, name, _)| name == "cold1")
+            .count(),
+        1
+    );
 }
