@@ -2,10 +2,10 @@
 //! capabilities (auto-converge; multifd, so pages go over several TCP
 //! connections sent by their own threads, as vSphere's vMotion streams)
 //! and switchover goal (`downtime-limit`), starts the pre-copy to the
-//! destination's URI and follows it with `query-migrate`; the destination starts an identical QEMU with
-//! `-incoming defer`, listens on its vMotion VMkernel address, and runs the
-//! guest once its memory has arrived. Disks stay where they are: both hosts
-//! see the same datastore.
+//! destination's URI and follows it with `query-migrate`; the destination
+//! starts an identical QEMU with `-incoming defer`, listens on its vMotion
+//! VMkernel address, and runs the guest once its memory has arrived. Disks
+//! stay where they are: both hosts see the same datastore.
 
 use std::time::{Duration, Instant};
 
