@@ -1,7 +1,8 @@
-//! Request bodies.
+//! Request bodies and query strings.
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -24,6 +25,26 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
             Err(e) => Err(ApiError::bad_request(format!(
                 "invalid request body: {}",
                 e.body_text()
+            ))),
+        }
+    }
+}
+
+/// Query parameters whose errors come back as our JSON errors, naming the
+/// parameter (axum's own answer is plain text).
+pub struct Params<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(Params(v)),
+            Err(e) => Err(ApiError::bad_request(format!(
+                "invalid query: {}",
+                std::error::Error::source(&e)
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| e.body_text())
             ))),
         }
     }

@@ -1,8 +1,9 @@
 use std::collections::BTreeSet;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use hierro_http::Params;
 use hierro_http::{ApiError, ApiResult, Body};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -165,7 +166,7 @@ pub struct ObjectQuery {
 pub async fn permissions(
     State(c): State<AppState>,
     caller: Caller,
-    Query(q): Query<ObjectQuery>,
+    Params(q): Params<ObjectQuery>,
 ) -> ApiResult<Json<Vec<Permission>>> {
     let object = q.object.unwrap_or_else(|| ROOT.to_string());
     authorize(&c, &caller, &object, "System.Read").await?;
@@ -245,7 +246,7 @@ fn parse_principal(s: &str) -> ApiResult<Principal> {
 pub async fn remove_permission(
     State(c): State<AppState>,
     caller: Caller,
-    Query(k): Query<PermissionKey>,
+    Params(k): Params<PermissionKey>,
 ) -> ApiResult<StatusCode> {
     let principal = parse_principal(&k.principal)?;
     authorize(&c, &caller, &k.object, "Authorization.ModifyPermissions").await?;
@@ -298,7 +299,7 @@ pub struct Effective {
 pub async fn effective(
     State(c): State<AppState>,
     caller: Caller,
-    Query(q): Query<EffectiveQuery>,
+    Params(q): Params<EffectiveQuery>,
 ) -> ApiResult<Json<Effective>> {
     let (principal, subject) = match &q.principal {
         None => (Principal::User(caller.user.clone()), caller.subject.clone()),

@@ -1,6 +1,7 @@
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use hierro_http::Params;
 use hierro_http::{ApiError, ApiResult, Body};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -51,7 +52,7 @@ pub(super) async fn visible(
 pub async fn search(
     State(c): State<AppState>,
     caller: Caller,
-    Query(q): Query<SearchQuery>,
+    Params(q): Params<SearchQuery>,
 ) -> ApiResult<Json<Vec<Object>>> {
     let found = inventory::search(&c.db, q.kind, q.name.as_deref()).await?;
     Ok(Json(visible(&c, &caller, found).await?))

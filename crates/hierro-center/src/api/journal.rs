@@ -5,13 +5,14 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use hierro_api::{Event, Severity, Task};
 use hierro_http::ApiResult;
+use hierro_http::Params;
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 use uuid::Uuid;
@@ -187,7 +188,7 @@ pub struct TaskQuery {
 pub async fn tasks(
     State(c): State<AppState>,
     caller: Caller,
-    Query(q): Query<TaskQuery>,
+    Params(q): Params<TaskQuery>,
 ) -> ApiResult<Json<Vec<Task>>> {
     let filter = journal::Filter {
         target: q.target,
@@ -340,7 +341,7 @@ async fn visible_events(
 pub async fn events(
     State(c): State<AppState>,
     caller: Caller,
-    Query(q): Query<EventQuery>,
+    Params(q): Params<EventQuery>,
 ) -> ApiResult<Json<Vec<Event>>> {
     Ok(Json(
         visible_events(&c, &caller, &q, q.since.unwrap_or(0)).await?,
@@ -369,7 +370,7 @@ pub async fn events(
 pub async fn stream(
     State(c): State<AppState>,
     caller: Caller,
-    Query(q): Query<EventQuery>,
+    Params(q): Params<EventQuery>,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let mut since = q.since.unwrap_or(0);
     let stream = async_stream(move |tx| async move {

@@ -6,7 +6,7 @@
 //! records the result in the inventory.
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
@@ -16,6 +16,7 @@ use hierro_api::{
     Snapshot, SnapshotCreate, Task, VmCreate, VmInfo, VmMigrate, VmRegister, VmUpdate,
 };
 use hierro_client::{Client, ClientError};
+use hierro_http::Params;
 use hierro_http::{ApiError, ApiResult, Body};
 use serde::Deserialize;
 use tokio_tungstenite::tungstenite::Message as HostMessage;
@@ -134,7 +135,7 @@ pub struct Placement {
 pub async fn create(
     State(c): State<AppState>,
     caller: Caller,
-    Query(p): Query<Placement>,
+    Params(p): Params<Placement>,
     Body(req): Body<VmCreate>,
 ) -> ApiResult<Accepted> {
     let placement = p.placement.ok_or_else(|| {
@@ -480,7 +481,7 @@ pub async fn unregister(
 pub async fn register(
     State(c): State<AppState>,
     caller: Caller,
-    Query(p): Query<Placement>,
+    Params(p): Params<Placement>,
     Body(req): Body<VmRegister>,
 ) -> ApiResult<(StatusCode, Json<Object>)> {
     let placement = p.placement.ok_or_else(|| {

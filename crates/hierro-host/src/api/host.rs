@@ -80,7 +80,7 @@ pub struct UpdatesQuery {
 pub async fn updates(
     State(host): State<AppState>,
     _c: Caller,
-    axum::extract::Query(q): axum::extract::Query<UpdatesQuery>,
+    hierro_http::Params(q): hierro_http::Params<UpdatesQuery>,
 ) -> Json<hierro_api::HostUpdates> {
     let wait = std::time::Duration::from_secs(q.wait.min(60));
     host.journal.wait_past(q.since, wait).await;

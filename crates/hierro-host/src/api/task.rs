@@ -1,6 +1,7 @@
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::Json;
 use hierro_api::{Event, Task};
+use hierro_http::Params;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -15,7 +16,7 @@ pub struct TaskQuery {
 pub async fn list(
     State(host): State<AppState>,
     _c: Caller,
-    Query(q): Query<TaskQuery>,
+    Params(q): Params<TaskQuery>,
 ) -> Json<Vec<Task>> {
     let mut tasks = host.journal.tasks();
     if let Some(t) = q.target {
@@ -58,7 +59,7 @@ pub struct EventQuery {
 pub async fn events(
     State(host): State<AppState>,
     _c: Caller,
-    Query(q): Query<EventQuery>,
+    Params(q): Params<EventQuery>,
 ) -> Json<Vec<Event>> {
     let mut events: Vec<Event> = host
         .journal

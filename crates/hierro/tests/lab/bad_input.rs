@@ -183,6 +183,17 @@ async fn bad_requests_are_refused_and_change_nothing() {
         .call(Method::POST, "/api/vms/good/power/explode", None::<&()>)
         .await;
     assert_refused(r, 400, "explode");
+    // A query parameter of the wrong type: our JSON error (not axum's
+    // plain text, which the client would call "http"), naming it.
+    let r: Result<hierro_api::Task, _> = c
+        .call(Method::GET, "/api/events?since=yesterday", None::<&()>)
+        .await;
+    assert_eq!(
+        r.as_ref().err().and_then(|e| e.code()),
+        Some("invalid_argument"),
+        "{r:?}"
+    );
+    assert_refused(r, 400, "since");
     assert_eq!(
         c.vm("ghost")
             .await
