@@ -1,4 +1,5 @@
-//! Request bodies and query strings.
+//! Request bodies, query strings and path segments, whose errors come back
+//! as our JSON errors (axum's own answers are plain text).
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -45,6 +46,24 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
                 std::error::Error::source(&e)
                     .map(|s| s.to_string())
                     .unwrap_or_else(|| e.body_text())
+            ))),
+        }
+    }
+}
+
+/// Path segments (a task's id, say) whose errors come back as our JSON
+/// errors.
+pub struct PathArgs<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathArgs<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(PathArgs(v)),
+            Err(e) => Err(ApiError::bad_request(format!(
+                "invalid path: {}",
+                e.body_text()
             ))),
         }
     }

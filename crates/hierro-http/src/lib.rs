@@ -8,7 +8,7 @@ pub mod error;
 pub mod sessions;
 pub mod tls;
 
-pub use body::{Body, Params};
+pub use body::{Body, Params, PathArgs};
 pub use cancels::Cancels;
 pub use error::{ApiError, ApiResult};
 pub use sessions::{new_secret, secret_hash, SessionStore};

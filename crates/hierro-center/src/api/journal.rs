@@ -5,14 +5,14 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use hierro_api::{Event, Severity, Task};
 use hierro_http::ApiResult;
-use hierro_http::Params;
+use hierro_http::{Params, PathArgs};
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 use uuid::Uuid;
@@ -230,7 +230,7 @@ fn with_cancelable(c: &Center, mut t: Task) -> Task {
 pub async fn task(
     State(c): State<AppState>,
     caller: Caller,
-    Path(id): Path<Uuid>,
+    PathArgs(id): PathArgs<Uuid>,
 ) -> ApiResult<Json<Task>> {
     let t = journal::task(&c.db, id).await?;
     let authz = crate::access::load(&c.db).await.map_err(internal)?;
@@ -258,7 +258,7 @@ pub async fn task(
 pub async fn cancel_task(
     State(c): State<AppState>,
     caller: Caller,
-    Path(id): Path<Uuid>,
+    PathArgs(id): PathArgs<Uuid>,
 ) -> ApiResult<(axum::http::StatusCode, Json<Task>)> {
     let t = journal::task(&c.db, id).await?;
     // Tasks on users and roles are the root's.

@@ -1,7 +1,7 @@
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use hierro_api::{Event, Task};
-use hierro_http::Params;
+use hierro_http::{Params, PathArgs};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -28,7 +28,7 @@ pub async fn list(
 pub async fn get(
     State(host): State<AppState>,
     _c: Caller,
-    Path(id): Path<Uuid>,
+    PathArgs(id): PathArgs<Uuid>,
 ) -> ApiResult<Json<Task>> {
     host.journal
         .get_task(id)
@@ -41,7 +41,7 @@ pub async fn get(
 pub async fn cancel(
     State(host): State<AppState>,
     c: Caller,
-    Path(id): Path<Uuid>,
+    PathArgs(id): PathArgs<Uuid>,
 ) -> ApiResult<(axum::http::StatusCode, Json<Task>)> {
     let task = host.journal.cancel(id, &c.user)?;
     Ok((axum::http::StatusCode::ACCEPTED, Json(task)))

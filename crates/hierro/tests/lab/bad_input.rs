@@ -194,6 +194,14 @@ async fn bad_requests_are_refused_and_change_nothing() {
         "{r:?}"
     );
     assert_refused(r, 400, "since");
+    let r: Result<hierro_api::Task, _> = c
+        .call(Method::GET, "/api/tasks/not-a-task", None::<&()>)
+        .await;
+    assert_eq!(
+        r.as_ref().err().and_then(|e| e.code()),
+        Some("invalid_argument"),
+        "{r:?}"
+    );
     assert_eq!(
         c.vm("ghost")
             .await
