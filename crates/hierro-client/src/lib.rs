@@ -285,10 +285,7 @@ impl Client {
         placement: &str,
         folder: Option<&str>,
     ) -> Result<Task> {
-        let mut path = format!("/api/vms?placement={}", enc(placement));
-        if let Some(f) = folder {
-            path.push_str(&format!("&folder={}", enc(f)));
-        }
+        let path = placed("/api/vms", placement, folder);
         self.call(Method::POST, &path, Some(req)).await
     }
 
@@ -358,10 +355,7 @@ impl Client {
         placement: &str,
         folder: Option<&str>,
     ) -> Result<serde_json::Value> {
-        let mut path = format!("/api/vms/register?placement={}", enc(placement));
-        if let Some(f) = folder {
-            path.push_str(&format!("&folder={}", enc(f)));
-        }
+        let path = placed("/api/vms/register", placement, folder);
         self.call(Method::POST, &path, Some(req)).await
     }
 
@@ -598,6 +592,16 @@ fn normalize_server(server: &str) -> String {
 }
 
 /// Percent-encodes a path segment.
+/// A center's path that places a VM: `?placement=` a host or cluster, and
+/// `&folder=` when given.
+fn placed(path: &str, placement: &str, folder: Option<&str>) -> String {
+    let mut path = format!("{path}?placement={}", enc(placement));
+    if let Some(f) = folder {
+        path.push_str(&format!("&folder={}", enc(f)));
+    }
+    path
+}
+
 fn enc(s: &str) -> String {
     s.bytes()
         .map(|b| match b {

@@ -115,6 +115,49 @@ pub struct Placement {
     folder: Option<String>,
 }
 
+impl Placement {
+    /// The host or cluster (the caller may assign VMs to it), its
+    /// datacenter, and the folder (the datacenter unless given; the caller
+    /// has `privilege` on it), checked to be in the same datacenter.
+    async fn resolve(
+        self,
+        c: &AppState,
+        caller: &Caller,
+        privilege: &str,
+    ) -> ApiResult<(Object, Object, String)> {
+        let placement = self.placement.ok_or_else(|| {
+            ApiError::bad_request("placement is required: the id of a host or a cluster")
+        })?;
+        authorize(c, caller, &placement, "Resource.AssignVMToPool").await?;
+        let target = inventory::get(&c.db, &placement).await?;
+        let datacenter = inventory::datacenter_of(&c.db, &target.id).await?;
+        let folder = self.folder.unwrap_or_else(|| datacenter.id.clone());
+        authorize(c, caller, &folder, privilege).await?;
+        if inventory::datacenter_of(&c.db, &folder).await?.id != datacenter.id {
+            return Err(ApiError::bad_request(
+                "the folder and the placement are in different datacenters",
+            ));
+        }
+        Ok((target, datacenter, folder))
+    }
+}
+
+/// Records a VM a host has just made or registered, in `folder`; its
+/// inventory object.
+async fn record_in_folder(
+    c: &AppState,
+    host: &str,
+    folder: &str,
+    info: &VmInfo,
+) -> ApiResult<Object> {
+    let obj = host_sync::record_vm(&c.db, host, folder, info).await?;
+    // The change feed may have recorded it first, in the datacenter.
+    if obj.parent.as_deref() != Some(folder) {
+        inventory::move_to(&c.db, &obj.id, folder).await?;
+    }
+    Ok(inventory::get(&c.db, &obj.id).await?)
+}
+
 /// Creates a VM on a host, or on the host of a cluster with the most free
 /// memory that has the datastore and the networks. The answer is the
 /// running task; its result is the VM's inventory object.
@@ -138,19 +181,9 @@ pub async fn create(
     Params(p): Params<Placement>,
     Body(req): Body<VmCreate>,
 ) -> ApiResult<Accepted> {
-    let placement = p.placement.ok_or_else(|| {
-        ApiError::bad_request("placement is required: the id of a host or a cluster")
-    })?;
-    authorize(&c, &caller, &placement, "Resource.AssignVMToPool").await?;
-    let target = inventory::get(&c.db, &placement).await?;
-    let datacenter = inventory::datacenter_of(&c.db, &target.id).await?;
-    let folder = p.folder.unwrap_or_else(|| datacenter.id.clone());
-    authorize(&c, &caller, &folder, "VirtualMachine.Inventory.Create").await?;
-    if inventory::datacenter_of(&c.db, &folder).await?.id != datacenter.id {
-        return Err(ApiError::bad_request(
-            "the folder and the placement are in different datacenters",
-        ));
-    }
+    let (target, datacenter, folder) = p
+        .resolve(&c, &caller, "VirtualMachine.Inventory.Create")
+        .await?;
     let ds = vms::shared_object(&c.db, Kind::Datastore, &datacenter.id, &req.datastore).await?;
     authorize(&c, &caller, &ds.id, "Datastore.AllocateSpace").await?;
     let mut networks: Vec<String> = req.nics.iter().map(|n| n.network.clone()).collect();
@@ -186,12 +219,7 @@ pub async fn create(
         let finished = mirror(&follow, &client, host_task).await?;
         let info: VmInfo = serde_json::from_value(finished.result.unwrap_or_default())
             .map_err(|e| ApiError::internal(format!("the host's answer: {e}")))?;
-        let obj = host_sync::record_vm(&c.db, &host.id, &folder, &info).await?;
-        // The change feed may have recorded it first, in the datacenter.
-        if obj.parent.as_deref() != Some(folder.as_str()) {
-            inventory::move_to(&c.db, &obj.id, &folder).await?;
-        }
-        Ok(inventory::get(&c.db, &obj.id).await?)
+        record_in_folder(&c, &host.id, &folder, &info).await
     };
     let task = run.spawn(work, "VmCreatedEvent", |_| done).await?;
     Ok((StatusCode::ACCEPTED, Json(task)))
@@ -484,19 +512,9 @@ pub async fn register(
     Params(p): Params<Placement>,
     Body(req): Body<VmRegister>,
 ) -> ApiResult<(StatusCode, Json<Object>)> {
-    let placement = p.placement.ok_or_else(|| {
-        ApiError::bad_request("placement is required: the id of a host or a cluster")
-    })?;
-    authorize(&c, &caller, &placement, "Resource.AssignVMToPool").await?;
-    let target = inventory::get(&c.db, &placement).await?;
-    let datacenter = inventory::datacenter_of(&c.db, &target.id).await?;
-    let folder = p.folder.unwrap_or_else(|| datacenter.id.clone());
-    authorize(&c, &caller, &folder, "VirtualMachine.Inventory.Register").await?;
-    if inventory::datacenter_of(&c.db, &folder).await?.id != datacenter.id {
-        return Err(ApiError::bad_request(
-            "the folder and the placement are in different datacenters",
-        ));
-    }
+    let (target, datacenter, folder) = p
+        .resolve(&c, &caller, "VirtualMachine.Inventory.Register")
+        .await?;
     // The host checks the VM's port groups once it has read its folder.
     let needs = vms::Needs {
         datacenter: &datacenter.id,
@@ -507,10 +525,7 @@ pub async fn register(
     let host = vms::place(&c.db, &target, &needs).await?;
     let client = hosts::client(&c.db, &host.id).await?;
     let info = client.register_vm(&req).await.map_err(from_host)?;
-    let obj = host_sync::record_vm(&c.db, &host.id, &folder, &info).await?;
-    if obj.parent.as_deref() != Some(folder.as_str()) {
-        inventory::move_to(&c.db, &obj.id, &folder).await?;
-    }
+    let obj = record_in_folder(&c, &host.id, &folder, &info).await?;
     crate::journal::event(
         &c.db,
         "VmRegisteredEvent",
@@ -525,10 +540,7 @@ pub async fn register(
         None,
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(inventory::get(&c.db, &obj.id).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(obj)))
 }
 
 /// A VM's snapshots.
