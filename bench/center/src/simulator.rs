@@ -33,6 +33,7 @@ impl HostSimulator {
             network: Some(HostNetwork {
                 vswitches: vec![],
                 portgroups: vec![PortGroup {
+                    teaming: Default::default(),
                     name: "VM Network".into(),
                     vswitch: "vSwitch0".into(),
                     vlan: 0,

@@ -58,6 +58,129 @@ pub struct SecurityOverride {
     pub allow_forged_transmits: Option<bool>,
 }
 
+/// How a team picks the uplink a local port's frame leaves on (vSphere's
+/// load balancing policies).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadBalancing {
+    /// Route based on originating virtual port: the port's id picks the
+    /// uplink, which it keeps for its life unless that uplink fails.
+    #[default]
+    OriginatingPort,
+    /// Route based on source MAC hash.
+    SourceMac,
+    /// Route based on IP hash (source and destination IPv4 address; other
+    /// frames by their MACs). The physical switch must bundle the uplinks
+    /// (static EtherChannel), so every uplink must be active.
+    IpHash,
+    /// Use explicit failover order: the first active uplink that is up.
+    FailoverOrder,
+}
+
+/// How a team learns that an uplink has failed.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureDetection {
+    /// Link status: the NIC's carrier.
+    #[default]
+    LinkStatus,
+    /// Beacon probing: the carrier, and beacons every second between the
+    /// team's uplinks; an uplink that hears none of the others has failed.
+    /// Needs three or more uplinks, to tell which one it is.
+    BeaconProbing,
+}
+
+/// Which of the switch's uplinks a team uses. Active uplinks carry traffic,
+/// in this order; standby uplinks take the place of failed active ones, in
+/// this order; the switch's other uplinks are unused.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FailoverOrder {
+    pub active: Vec<String>,
+    #[serde(default)]
+    pub standby: Vec<String>,
+}
+
+/// NIC teaming of a switch, or of a port group once its overrides are
+/// applied.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamingPolicy {
+    #[serde(default)]
+    pub load_balancing: LoadBalancing,
+    /// None: every uplink of the switch is active, in the switch's order.
+    #[serde(default)]
+    pub failover_order: Option<FailoverOrder>,
+    #[serde(default)]
+    pub failure_detection: FailureDetection,
+    /// On a failover, a VM's power-on or a port's arrival, send a RARP for
+    /// each MAC that moved, from its new uplink, so the physical switches
+    /// learn its place at once.
+    #[serde(default = "yes")]
+    pub notify_switches: bool,
+    /// A recovered active uplink takes its traffic back from the standby
+    /// that replaced it; off, it waits until that standby fails.
+    #[serde(default = "yes")]
+    pub failback: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for TeamingPolicy {
+    fn default() -> Self {
+        TeamingPolicy {
+            load_balancing: LoadBalancing::default(),
+            failover_order: None,
+            failure_detection: FailureDetection::default(),
+            notify_switches: true,
+            failback: true,
+        }
+    }
+}
+
+impl TeamingPolicy {
+    pub fn with(&self, o: &TeamingOverride) -> TeamingPolicy {
+        TeamingPolicy {
+            load_balancing: o.load_balancing.unwrap_or(self.load_balancing),
+            failover_order: o
+                .failover_order
+                .clone()
+                .or_else(|| self.failover_order.clone()),
+            failure_detection: o.failure_detection.unwrap_or(self.failure_detection),
+            notify_switches: o.notify_switches.unwrap_or(self.notify_switches),
+            failback: o.failback.unwrap_or(self.failback),
+        }
+    }
+
+    /// The team's active and standby uplinks, given the switch's uplinks.
+    pub fn order(&self, uplinks: &[String]) -> FailoverOrder {
+        self.failover_order
+            .clone()
+            .unwrap_or_else(|| FailoverOrder {
+                active: uplinks.to_vec(),
+                standby: vec![],
+            })
+    }
+}
+
+/// A port group's overrides of its switch's teaming; `None` inherits.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamingOverride {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_balancing: Option<LoadBalancing>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failover_order: Option<FailoverOrder>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_detection: Option<FailureDetection>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_switches: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failback: Option<bool>,
+}
+
 /// A standard switch.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -66,11 +189,13 @@ pub struct VSwitch {
     /// Largest payload a frame may carry: 1500 (default) to 9000.
     #[serde(default = "default_mtu")]
     pub mtu: u16,
-    /// Physical NICs (veths in the lab), in failover order.
+    /// Physical NICs (veths in the lab); the default failover order.
     #[serde(default)]
     pub uplinks: Vec<String>,
     #[serde(default)]
     pub security: SecurityPolicy,
+    #[serde(default)]
+    pub teaming: TeamingPolicy,
 }
 
 fn default_mtu() -> u16 {
@@ -88,6 +213,8 @@ pub struct PortGroup {
     pub vlan: u16,
     #[serde(default)]
     pub security: SecurityOverride,
+    #[serde(default)]
+    pub teaming: TeamingOverride,
 }
 
 /// What a VMkernel port carries.

@@ -38,6 +38,7 @@ pub const LAB_VLANS: [(u16, &str); 2] = [(101, "VLAN 101"), (102, "VLAN 102")];
 fn lab_network(lab: u8, host: u32, ip: Ipv4Addr) -> hierro_api::HostNetwork {
     use hierro_api::{PortGroup, VSwitch, VmkNic, VmkService};
     let pg = |name: &str, vlan: u16| PortGroup {
+        teaming: Default::default(),
         name: name.into(),
         vswitch: "vSwitch0".into(),
         vlan,
@@ -52,6 +53,7 @@ fn lab_network(lab: u8, host: u32, ip: Ipv4Addr) -> hierro_api::HostNetwork {
     portgroups.extend(LAB_VLANS.iter().map(|(vlan, name)| pg(name, *vlan)));
     hierro_api::HostNetwork {
         vswitches: vec![VSwitch {
+            teaming: Default::default(),
             name: "vSwitch0".into(),
             mtu: 1500,
             uplinks: UPLINKS.iter().map(|u| u.to_string()).collect(),

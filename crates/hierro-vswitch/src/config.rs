@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use hierro_api::{PortGroup, VSwitch, VLAN_TRUNK};
+use hierro_api::{FailureDetection, LoadBalancing, PortGroup, TeamingPolicy, VSwitch, VLAN_TRUNK};
 use serde::{Deserialize, Serialize};
 
 use crate::frame::Mac;
@@ -63,6 +63,7 @@ impl DataplaneConfig {
                     return Err(format!("uplink {u} is on two switches"));
                 }
             }
+            check_teaming(s, &s.teaming).map_err(|e| format!("switch {}: {e}", s.name))?;
         }
         let mut groups = HashSet::new();
         for g in &self.portgroups {
@@ -75,12 +76,14 @@ impl DataplaneConfig {
                     g.name, g.vlan
                 ));
             }
-            if !names.contains(&g.vswitch) {
+            let Some(s) = self.switches.iter().find(|s| s.name == g.vswitch) else {
                 return Err(format!(
                     "port group {}: no switch named {:?}",
                     g.name, g.vswitch
                 ));
-            }
+            };
+            check_teaming(s, &s.teaming.with(&g.teaming))
+                .map_err(|e| format!("port group {}: {e}", g.name))?;
         }
         let mut keys = HashSet::new();
         let mut macs = std::collections::HashMap::new();
@@ -110,6 +113,41 @@ impl DataplaneConfig {
     }
 }
 
+/// A team must name the switch's uplinks, each once, with one active at
+/// least; IP hash needs every uplink active (the physical switch bundles
+/// them); beacon probing needs three uplinks to tell which one failed.
+fn check_teaming(s: &VSwitch, t: &TeamingPolicy) -> Result<(), String> {
+    let order = t.order(&s.uplinks);
+    let mut seen = HashSet::new();
+    for u in order.active.iter().chain(&order.standby) {
+        if !s.uplinks.contains(u) {
+            return Err(format!(
+                "{u} in the failover order is not an uplink of the switch"
+            ));
+        }
+        if !seen.insert(u) {
+            return Err(format!("{u} is twice in the failover order"));
+        }
+    }
+    if order.active.is_empty() && !s.uplinks.is_empty() {
+        return Err("the failover order has no active uplink".into());
+    }
+    if t.load_balancing == LoadBalancing::IpHash && !order.standby.is_empty() {
+        return Err(format!(
+            "IP hash load balancing needs every uplink active, but {} is standby \
+             (the physical switch bundles them; a standby uplink would get frames for ports it does not carry)",
+            order.standby.join(", ")
+        ));
+    }
+    let team = order.active.len() + order.standby.len();
+    if t.failure_detection == FailureDetection::BeaconProbing && team < 3 {
+        return Err(format!(
+            "beacon probing needs 3 or more uplinks to tell which one failed; the team has {team}"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,14 +157,16 @@ mod tests {
             switches: vec![VSwitch {
                 name: "vSwitch0".into(),
                 mtu: 1500,
-                uplinks: vec!["eth0".into()],
+                uplinks: vec!["eth0".into(), "eth1".into()],
                 security: Default::default(),
+                teaming: Default::default(),
             }],
             portgroups: vec![PortGroup {
                 name: "VM Network".into(),
                 vswitch: "vSwitch0".into(),
                 vlan: 0,
                 security: Default::default(),
+                teaming: Default::default(),
             }],
             ports: vec![PortSpec {
                 key: "vm:1:0".into(),
@@ -156,5 +196,74 @@ mod tests {
         let mut c = base();
         c.ports[0].portgroup = "Nope".into();
         assert!(c.validate().unwrap_err().contains("no port group"));
+    }
+
+    #[test]
+    fn refuses_bad_teaming() {
+        use hierro_api::{FailoverOrder, TeamingOverride};
+        let order = |active: &[&str], standby: &[&str]| {
+            Some(FailoverOrder {
+                active: active.iter().map(|s| s.to_string()).collect(),
+                standby: standby.iter().map(|s| s.to_string()).collect(),
+            })
+        };
+        let group = |o: TeamingOverride| {
+            let mut c = base();
+            c.portgroups[0].teaming = o;
+            c.validate()
+        };
+        let ip_hash = Some(LoadBalancing::IpHash);
+        let standby = order(&["eth0"], &["eth1"]);
+        assert!(group(TeamingOverride {
+            failover_order: standby.clone(),
+            ..Default::default()
+        })
+        .is_ok());
+        let e = group(TeamingOverride {
+            load_balancing: ip_hash,
+            failover_order: standby,
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(
+            e.contains("port group VM Network: IP hash") && e.contains("eth1 is standby"),
+            "{e}"
+        );
+        let e = group(TeamingOverride {
+            failure_detection: Some(FailureDetection::BeaconProbing),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(
+            e.contains("beacon probing needs 3") && e.contains("has 2"),
+            "{e}"
+        );
+        let e = group(TeamingOverride {
+            failover_order: order(&["eth0", "eth9"], &[]),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(e.contains("eth9") && e.contains("not an uplink"), "{e}");
+        let e = group(TeamingOverride {
+            failover_order: order(&["eth0"], &["eth0"]),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(e.contains("twice"), "{e}");
+        let e = group(TeamingOverride {
+            failover_order: order(&[], &["eth0"]),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(e.contains("no active uplink"), "{e}");
+        // The switch's own policy is checked too.
+        let mut c = base();
+        c.switches[0].teaming.failure_detection = FailureDetection::BeaconProbing;
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .starts_with("switch vSwitch0: beacon"));
+        c.switches[0].uplinks.push("eth2".into());
+        assert!(c.validate().is_ok());
     }
 }

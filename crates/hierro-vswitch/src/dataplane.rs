@@ -152,7 +152,23 @@ impl Dataplane {
                 (None, spec) => self.add_port(&key, &sw, spec.cloned(), &iface),
             }
         }
+        self.send_outgoing();
         Ok(())
+    }
+
+    /// Sends what the switches themselves send (beacons, announcements).
+    fn send_outgoing(&mut self) {
+        let frames: Vec<(PortId, Vec<u8>)> = self
+            .switches
+            .values_mut()
+            .flat_map(|sw| sw.take_outgoing())
+            .collect();
+        for (port, f) in frames {
+            record(&mut self.captures, port, &[&f]);
+            if let Some(ep) = self.ports.get(&port).and_then(|e| e.endpoint.as_ref()) {
+                let _ = ep.send(&[&f], &crate::io::VnetHdr::default());
+            }
+        }
     }
 
     fn add_port(&mut self, key: &str, switch: &str, spec: Option<PortSpec>, iface: &str) {
@@ -185,8 +201,22 @@ impl Dataplane {
             endpoint: None,
             error: None,
         };
-        open_endpoint(&mut entry);
+        let connected = open_endpoint(&mut entry);
         self.ports.insert(id, entry);
+        if connected {
+            self.connected(id);
+        }
+    }
+
+    /// A port's endpoint opened: a VM's port announces its MAC (its VM
+    /// powered on, or arrived by vMotion).
+    fn connected(&mut self, id: PortId) {
+        let Some(e) = self.ports.get(&id) else { return };
+        if e.spec.as_ref().is_some_and(|s| s.kind == PortKind::Vm) {
+            if let Some(sw) = self.switches.get_mut(&e.switch) {
+                sw.announce(id);
+            }
+        }
     }
 
     fn remove_port(&mut self, id: PortId) {
@@ -382,9 +412,10 @@ impl Dataplane {
             return;
         }
         self.last_housekeeping = Some(now);
+        let mut connected = vec![];
         for e in self.ports.values_mut() {
-            if e.endpoint.is_none() {
-                open_endpoint(e);
+            if e.endpoint.is_none() && open_endpoint(e) {
+                connected.push(e.id);
             }
             if e.spec.is_none() {
                 if let Some(sw) = self.switches.get_mut(&e.switch) {
@@ -392,9 +423,14 @@ impl Dataplane {
                 }
             }
         }
+        for id in connected {
+            self.connected(id);
+        }
         for sw in self.switches.values_mut() {
             sw.age(now);
+            sw.tick(now);
         }
+        self.send_outgoing();
         // A recording nobody collected (its agent died mid-migration).
         self.recording
             .retain(|_, (since, _)| now.duration_since(*since) < RECORD_LIMIT);
@@ -441,8 +477,8 @@ fn carrier(iface: &str) -> bool {
 }
 
 /// Opens the port's endpoint; a missing interface (a VM not running yet) is
-/// not an error, it is retried.
-fn open_endpoint(e: &mut PortEntry) {
+/// not an error, it is retried. Whether it opened.
+fn open_endpoint(e: &mut PortEntry) -> bool {
     let result = match e.spec.as_ref().map(|s| s.kind) {
         None => PacketSocket::bind(&e.iface, true).map(Endpoint::Packet),
         Some(PortKind::Vm) => PacketSocket::bind(&e.iface, false).map(Endpoint::Packet),
@@ -472,6 +508,7 @@ fn open_endpoint(e: &mut PortEntry) {
                 tracing::info!(port = %e.key, iface = %e.iface, "port connected");
             }
             e.endpoint = Some(ep);
+            true
         }
         Err(err) => {
             let msg = err.to_string();
@@ -479,6 +516,7 @@ fn open_endpoint(e: &mut PortEntry) {
                 tracing::debug!(port = %e.key, iface = %e.iface, "port not connected: {msg}");
                 e.error = Some(msg);
             }
+            false
         }
     }
 }

@@ -138,6 +138,60 @@ pub fn l3l4_len(f: &[u8], l2: usize) -> Option<usize> {
     (f.len() >= l2 + l3 + l4).then_some(l3 + l4)
 }
 
+/// The shortest Ethernet frame, without its checksum.
+const MIN_FRAME: usize = 60;
+
+/// A RARP request announcing `mac` (what QEMU and ESXi send so that the
+/// physical switches learn where a MAC is), tagged for `vlan` if given.
+pub fn rarp(mac: Mac, vlan: Option<u16>) -> Vec<u8> {
+    let mut f = Vec::with_capacity(MIN_FRAME);
+    f.extend_from_slice(&Mac::BROADCAST.0);
+    f.extend_from_slice(&mac.0);
+    f.extend_from_slice(&0x8035u16.to_be_bytes());
+    // Ethernet, IPv4, address lengths 6 and 4, "reverse request".
+    f.extend_from_slice(&[0, 1, 8, 0, 6, 4, 0, 3]);
+    for _ in 0..2 {
+        f.extend_from_slice(&mac.0);
+        f.extend_from_slice(&[0; 4]);
+    }
+    f.resize(MIN_FRAME, 0);
+    match vlan {
+        Some(v) => tag(&f, v),
+        None => f,
+    }
+}
+
+/// The EtherType of the beacons teams send between their uplinks (IEEE's
+/// "local experimental" type: the beacons are ours).
+pub const BEACON_ETHERTYPE: u16 = 0x88b5;
+
+/// A beacon from uplink `port` of the switch `switch` (a random id, so
+/// another host's beacons are told apart), broadcast from a locally
+/// administered MAC of its own.
+pub fn beacon(switch: u64, port: u32) -> Vec<u8> {
+    let mut f = Vec::with_capacity(MIN_FRAME);
+    f.extend_from_slice(&Mac::BROADCAST.0);
+    f.push(0x02);
+    f.extend_from_slice(&(switch as u32).to_be_bytes());
+    f.push(port as u8);
+    f.extend_from_slice(&BEACON_ETHERTYPE.to_be_bytes());
+    f.extend_from_slice(&switch.to_be_bytes());
+    f.extend_from_slice(&port.to_be_bytes());
+    f.resize(MIN_FRAME, 0);
+    f
+}
+
+/// A beacon's switch and uplink, if the frame is one.
+pub fn parse_beacon(f: &[u8], h: &Header) -> Option<(u64, u32)> {
+    let ethertype = u16::from_be_bytes([f[h.len - 2], f[h.len - 1]]);
+    let body = f.get(h.len..h.len + 12)?;
+    (ethertype == BEACON_ETHERTYPE).then(|| {
+        let switch = u64::from_be_bytes(body[..8].try_into().expect("8 bytes"));
+        let port = u32::from_be_bytes(body[8..].try_into().expect("4 bytes"));
+        (switch, port)
+    })
+}
+
 #[cfg(test)]
 pub fn build(dst: Mac, src: Mac, vlan: Option<u16>, payload: &[u8]) -> Vec<u8> {
     let mut f = Vec::new();
@@ -190,5 +244,23 @@ mod tests {
         assert_eq!(l3l4_len(&tag(&f, 7), 18), Some(52));
         assert_eq!(l3l4_len(&f[..60], 14), None, "cut TCP header");
         assert!("52:54:00:00:00".parse::<Mac>().is_err());
+    }
+
+    #[test]
+    fn rarp_and_beacons() {
+        let a: Mac = "52:54:00:00:00:01".parse().unwrap();
+        let r = rarp(a, None);
+        assert_eq!(r.len(), 60);
+        assert_eq!(&r[..6], &[0xff; 6]);
+        assert_eq!(&r[12..14], &[0x80, 0x35]);
+        assert_eq!(&r[20..22], &[0, 3], "reverse request");
+        assert_eq!((&r[22..28], &r[32..38]), (&a.0[..], &a.0[..]));
+        let tagged = rarp(a, Some(100));
+        assert_eq!(parse(&tagged).unwrap().vlan, Some(100));
+        let b = beacon(0x1234_5678_9abc, 7);
+        let h = parse(&b).unwrap();
+        assert!(!h.src.is_group());
+        assert_eq!(parse_beacon(&b, &h), Some((0x1234_5678_9abc, 7)));
+        assert_eq!(parse_beacon(&r, &parse(&r).unwrap()), None);
     }
 }

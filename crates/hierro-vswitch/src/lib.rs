@@ -10,6 +10,7 @@ pub mod frame;
 pub mod io;
 pub mod pcap;
 pub mod switch;
+pub mod team;
 pub mod vmtap;
 
 #[cfg(test)]

@@ -6,19 +6,25 @@
 //!   them a VLAN policy and a security policy. Their MACs are known from
 //!   configuration; external MACs are learned from uplinks, per VLAN.
 //! - Broadcast, multicast and unknown unicast flood within the VLAN.
-//! - Each local port is pinned to one uplink that is up (route based on
-//!   originating virtual port): its outbound traffic leaves there, and
-//!   broadcast or multicast from outside reaches it only from there, so two
-//!   uplinks on one physical network neither loop nor duplicate.
+//! - Each port group has a team of uplinks (`team`): its policy picks the
+//!   uplink a local port's frame leaves on, and broadcast or multicast from
+//!   outside reaches a port only from its own uplink, so two uplinks on one
+//!   physical network neither loop nor duplicate. When the uplink a port
+//!   uses changes, the switch announces the port's MAC from the new one
+//!   (notify switches). With beacon probing, the uplinks send each other
+//!   beacons every second; one that hears none of the others has failed.
 //! - Frames that arrive on an uplink with the source MAC of a local port are
 //!   our own, looped back by the physical network, and are dropped.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use hierro_api::{PortCounters, PortGroup, SecurityPolicy, VSwitch, VLAN_TRUNK};
+use hierro_api::{
+    FailureDetection, PortCounters, PortGroup, SecurityPolicy, TeamingPolicy, VSwitch, VLAN_TRUNK,
+};
 
 use crate::frame::{self, Mac};
+use crate::team::Team;
 
 pub type PortId = u32;
 
@@ -28,6 +34,11 @@ pub const FDB_AGING: Duration = Duration::from_secs(300);
 /// from the physical network as our own (a reflection arrives within
 /// microseconds; a MAC that really moved elsewhere is free again soon).
 pub const REFLECTION_WINDOW: Duration = Duration::from_secs(2);
+/// How often each uplink of a team with beacon probing sends a beacon.
+pub const BEACON_INTERVAL: Duration = Duration::from_secs(1);
+/// An uplink that heard no other uplink's beacon for this long has failed
+/// (three beacons missed).
+pub const BEACON_TIMEOUT: Duration = Duration::from_millis(3500);
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Role {
@@ -54,6 +65,8 @@ pub struct Port {
 struct Group {
     vlan: u16,
     policy: SecurityPolicy,
+    teaming: TeamingPolicy,
+    team: Team,
 }
 
 impl Group {
@@ -76,28 +89,42 @@ pub struct Out {
 
 pub struct Switch {
     pub name: String,
+    /// Random: tells this switch's beacons from other hosts'.
+    id: u64,
     mtu: usize,
     policy: SecurityPolicy,
+    /// The switch's uplinks by name, in the configuration's order.
+    uplink_names: Vec<String>,
     groups: HashMap<String, Group>,
     ports: BTreeMap<PortId, Port>,
-    /// Uplink ports in failover order.
-    uplinks: Vec<PortId>,
     fdb: HashMap<(u16, Mac), (PortId, Instant)>,
     /// Source MACs local ports sent recently (including forged ones).
     sent_locally: HashMap<Mac, Instant>,
+    /// When each uplink last heard another uplink's beacon.
+    heard: HashMap<PortId, Instant>,
+    last_beacons: Option<Instant>,
+    /// The uplink each local port was last reached through.
+    homes: HashMap<PortId, PortId>,
+    /// Frames the switch itself sends (beacons, announcements), by uplink.
+    outgoing: Vec<(PortId, Vec<u8>)>,
 }
 
 impl Switch {
     pub fn new(cfg: &VSwitch, groups: &[PortGroup]) -> Switch {
         let mut s = Switch {
             name: cfg.name.clone(),
+            id: random_id(),
             mtu: cfg.mtu as usize,
             policy: cfg.security,
+            uplink_names: vec![],
             groups: HashMap::new(),
             ports: BTreeMap::new(),
-            uplinks: vec![],
             fdb: HashMap::new(),
             sent_locally: HashMap::new(),
+            heard: HashMap::new(),
+            last_beacons: None,
+            homes: HashMap::new(),
+            outgoing: vec![],
         };
         s.configure(cfg, groups);
         s
@@ -108,24 +135,30 @@ impl Switch {
     pub fn configure(&mut self, cfg: &VSwitch, groups: &[PortGroup]) {
         self.mtu = cfg.mtu as usize;
         self.policy = cfg.security;
+        self.uplink_names = cfg.uplinks.clone();
+        let old = std::mem::take(&mut self.groups);
         self.groups = groups
             .iter()
             .filter(|g| g.vswitch == cfg.name)
             .map(|g| {
-                (
-                    g.name.clone(),
-                    Group {
-                        vlan: g.vlan,
-                        policy: cfg.security.with(&g.security),
-                    },
-                )
+                let teaming = cfg.teaming.with(&g.teaming);
+                let team = old.get(&g.name).map(|o| o.team.clone());
+                let group = Group {
+                    vlan: g.vlan,
+                    policy: cfg.security.with(&g.security),
+                    team: team.unwrap_or_else(|| Team::new(teaming.clone(), vec![], vec![], None)),
+                    teaming,
+                };
+                (g.name.clone(), group)
             })
             .collect();
+        self.refresh(Instant::now());
     }
 
     pub fn add_port(&mut self, id: PortId, key: &str, role: Role) {
         if matches!(role, Role::Uplink { .. }) {
-            self.uplinks.push(id);
+            // Heard, for a start: a new uplink gets its time to hear others.
+            self.heard.insert(id, Instant::now());
         }
         self.ports.insert(
             id,
@@ -135,12 +168,15 @@ impl Switch {
                 counters: PortCounters::default(),
             },
         );
+        self.refresh(Instant::now());
     }
 
     pub fn remove_port(&mut self, id: PortId) {
         self.ports.remove(&id);
-        self.uplinks.retain(|u| *u != id);
         self.fdb.retain(|_, (p, _)| *p != id);
+        self.heard.remove(&id);
+        self.homes.remove(&id);
+        self.refresh(Instant::now());
     }
 
     pub fn port(&self, id: PortId) -> Option<&Port> {
@@ -163,28 +199,188 @@ impl Switch {
     }
 
     pub fn set_link(&mut self, id: PortId, up: bool) {
-        if let Some(Port {
+        let Some(Port {
             role: Role::Uplink { link_up },
             ..
         }) = self.ports.get_mut(&id)
-        {
-            *link_up = up;
+        else {
+            return;
+        };
+        if *link_up == up {
+            return;
         }
+        *link_up = up;
         if !up {
             self.fdb.retain(|_, (p, _)| *p != id);
         }
+        self.refresh(Instant::now());
     }
 
-    /// The uplink a local port's traffic uses: among the uplinks that are up,
-    /// the one its port id picks (stable while the set of live uplinks is).
-    pub fn pinned_uplink(&self, port: PortId) -> Option<PortId> {
-        let up: Vec<PortId> = self
-            .uplinks
+    fn link_up(&self, id: PortId) -> bool {
+        matches!(
+            self.ports.get(&id),
+            Some(Port {
+                role: Role::Uplink { link_up: true },
+                ..
+            })
+        )
+    }
+
+    /// Whether beacons say the uplink works: it heard another of late.
+    pub fn beacons_heard(&self, id: PortId, now: Instant) -> bool {
+        self.heard
+            .get(&id)
+            .is_some_and(|t| now.duration_since(*t) < BEACON_TIMEOUT)
+    }
+
+    /// The uplink port of this name, if the switch has it.
+    fn uplink_id(&self, name: &str) -> Option<PortId> {
+        let key = format!("uplink:{name}");
+        self.ports
             .iter()
-            .copied()
-            .filter(|u| matches!(self.ports[u].role, Role::Uplink { link_up: true }))
+            .find(|(_, p)| p.key == key && matches!(p.role, Role::Uplink { .. }))
+            .map(|(id, _)| *id)
+    }
+
+    /// Rebuilds every port group's team from the uplinks that can carry
+    /// traffic now, and announces each port whose uplink changed.
+    fn refresh(&mut self, now: Instant) {
+        let names = self.uplink_names.clone();
+        let ids = |s: &Switch, list: &[String]| -> Vec<PortId> {
+            list.iter().filter_map(|n| s.uplink_id(n)).collect()
+        };
+        let mut teams = HashMap::new();
+        for (name, g) in &self.groups {
+            let order = g.teaming.order(&names);
+            let mut team = Team::new(
+                g.teaming.clone(),
+                ids(self, &order.active),
+                ids(self, &order.standby),
+                Some(&g.team),
+            );
+            let members: Vec<PortId> = team.members().collect();
+            let beacons = g.teaming.failure_detection == FailureDetection::BeaconProbing;
+            // When no uplink with a carrier hears beacons, beacons cannot
+            // tell which failed (the physical switch may be down): the
+            // carrier decides.
+            let beacons_tell = beacons
+                && members
+                    .iter()
+                    .any(|u| self.link_up(*u) && self.beacons_heard(*u, now));
+            team.update(|u| self.link_up(u) && (!beacons_tell || self.beacons_heard(u, now)));
+            teams.insert(name.clone(), team);
+        }
+        for (name, team) in teams {
+            self.groups.get_mut(&name).expect("listed").team = team;
+        }
+        let locals: Vec<(PortId, String, Mac)> = self
+            .ports
+            .iter()
+            .filter_map(|(id, p)| match &p.role {
+                Role::Local {
+                    portgroup,
+                    effective,
+                    ..
+                } => Some((*id, portgroup.clone(), *effective)),
+                Role::Uplink { .. } => None,
+            })
             .collect();
-        (!up.is_empty()).then(|| up[port as usize % up.len()])
+        for (id, portgroup, mac) in locals {
+            let Some(g) = self.groups.get(&portgroup) else {
+                continue;
+            };
+            let home = g.team.home(id, mac);
+            let before = match home {
+                Some(h) => self.homes.insert(id, h),
+                None => self.homes.remove(&id),
+            };
+            // A port seen for the first time is announced when it connects
+            // (`announce`); one whose uplink changed, at once.
+            if let (Some(new), Some(old)) = (home, before) {
+                if new != old && g.teaming.notify_switches {
+                    self.queue_rarp(new, mac, g.vlan);
+                }
+            }
+        }
+    }
+
+    fn queue_rarp(&mut self, uplink: PortId, mac: Mac, vlan: u16) {
+        let tag = (1..VLAN_TRUNK).contains(&vlan).then_some(vlan);
+        self.outgoing.push((uplink, frame::rarp(mac, tag)));
+    }
+
+    /// Announces a local port's MAC from its uplink, when its port group
+    /// notifies switches: its VM powered on or arrived.
+    pub fn announce(&mut self, port: PortId) {
+        let Some(Port {
+            role:
+                Role::Local {
+                    portgroup,
+                    effective,
+                    ..
+                },
+            ..
+        }) = self.ports.get(&port)
+        else {
+            return;
+        };
+        let (mac, group) = (*effective, self.groups.get(portgroup));
+        if let Some(g) = group.filter(|g| g.teaming.notify_switches) {
+            if let Some(home) = g.team.home(port, mac) {
+                let vlan = g.vlan;
+                self.queue_rarp(home, mac, vlan);
+            }
+        }
+    }
+
+    /// Sends beacons when they are due and judges the uplinks by what they
+    /// heard.
+    pub fn tick(&mut self, now: Instant) {
+        if self
+            .last_beacons
+            .is_none_or(|t| now.duration_since(t) >= BEACON_INTERVAL)
+        {
+            self.last_beacons = Some(now);
+            let mut senders: Vec<PortId> = self
+                .groups
+                .values()
+                .filter(|g| g.teaming.failure_detection == FailureDetection::BeaconProbing)
+                .flat_map(|g| g.team.members())
+                .filter(|u| self.link_up(*u))
+                .collect();
+            senders.sort();
+            senders.dedup();
+            for u in senders {
+                self.outgoing.push((u, frame::beacon(self.id, u)));
+            }
+        }
+        self.refresh(now);
+    }
+
+    /// What the switch itself sends, by uplink: beacons and announcements.
+    /// Counted as the uplink's output.
+    pub fn take_outgoing(&mut self) -> Vec<(PortId, Vec<u8>)> {
+        let out = std::mem::take(&mut self.outgoing);
+        for (port, f) in &out {
+            if let Some(p) = self.ports.get_mut(port) {
+                p.counters.out_packets += 1;
+                p.counters.out_bytes += f.len() as u64;
+            }
+        }
+        out
+    }
+
+    /// The uplink a local port's traffic uses now (for IP hash, the first
+    /// of those its frames spread over).
+    pub fn uplink_of(&self, port: PortId) -> Option<PortId> {
+        match &self.ports.get(&port)?.role {
+            Role::Local {
+                portgroup,
+                effective,
+                ..
+            } => self.groups.get(portgroup)?.team.home(port, *effective),
+            Role::Uplink { .. } => None,
+        }
     }
 
     fn is_local_mac(&self, mac: Mac) -> bool {
@@ -227,6 +423,14 @@ impl Switch {
         let role = port.role.clone();
         let vlan = match &role {
             Role::Uplink { .. } => {
+                if let Some((switch, from)) = frame::parse_beacon(f, &h) {
+                    // A beacon is never switched; ours tell that the
+                    // uplink it reached works.
+                    if switch == self.id && from != ingress {
+                        self.heard.insert(ingress, now);
+                    }
+                    return;
+                }
                 let vlan = h.vlan.unwrap_or(0);
                 let reflected = self
                     .sent_locally
@@ -286,9 +490,12 @@ impl Switch {
                 })
                 .map(|(id, _)| *id)
         };
-        let pinned = self.pinned_uplink(ingress);
-        if !from_uplink && local_owner.is_none() {
-            match pinned {
+        if let (false, None, Role::Local { portgroup, .. }) = (from_uplink, local_owner, &role) {
+            let uplink = self
+                .groups
+                .get(portgroup)
+                .and_then(|g| g.team.uplink_for(ingress, &h, f));
+            match uplink {
                 Some(up) => self.emit(up, (vlan != 0).then_some(vlan), body_len, out),
                 None if !h.dst.is_group() => {
                     let c = &mut self.ports.get_mut(&ingress).expect("ingress").counters;
@@ -323,7 +530,8 @@ impl Switch {
             // not addressed to it alone: the physical network floods to
             // every uplink, and one copy is enough.
             let addressed_to_me = for_me && !h.dst.is_group();
-            if from_uplink && !addressed_to_me && self.pinned_uplink(id) != Some(ingress) {
+            if from_uplink && !addressed_to_me && !group.team.takes_floods(id, *effective, ingress)
+            {
                 continue;
             }
             let (policy, trunk, mac, effective) =
@@ -371,4 +579,12 @@ impl Switch {
         self.fdb
             .retain(|_, (_, seen)| now.duration_since(*seen) < FDB_AGING);
     }
+}
+
+/// A random id (std's hasher keys are random per process and per call).
+fn random_id() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
 }

@@ -24,6 +24,7 @@ fn mac(id: PortId) -> Mac {
 
 fn pg(name: &str, vlan: u16, security: SecurityOverride) -> PortGroup {
     PortGroup {
+        teaming: Default::default(),
         name: name.into(),
         vswitch: "vSwitch0".into(),
         vlan,
@@ -50,6 +51,7 @@ fn groups(extra: SecurityOverride) -> Vec<PortGroup> {
 
 fn vswitch(mtu: u16) -> VSwitch {
     VSwitch {
+        teaming: Default::default(),
         name: "vSwitch0".into(),
         mtu,
         uplinks: vec!["eth0".into(), "eth1".into()],
@@ -261,7 +263,7 @@ fn no_uplink_and_failover() {
     let mut s = switch();
     s.set_link(UP1, false);
     // A's traffic moves to the uplink that is still up.
-    assert_eq!(s.pinned_uplink(A), Some(UP2));
+    assert_eq!(s.uplink_of(A), Some(UP2));
     assert_eq!(
         wire(&send(&mut s, A, &build(X, mac(A), None, b"x"))),
         vec![(UP2, Some(100)), (P, None)]
@@ -315,4 +317,156 @@ fn super_frames_are_bounded_by_their_segments() {
     assert!(out.is_empty());
     let c = s.port(A).unwrap().counters;
     assert_eq!((c.drop_oversize, c.drop_malformed), (1, 1));
+}
+
+const UP3: PortId = 3;
+
+/// A switch with three uplinks and one port group whose teaming is `t`;
+/// A and B are on it (VLAN 100).
+fn teamed(t: hierro_api::TeamingOverride) -> Switch {
+    let mut cfg = vswitch(1500);
+    cfg.uplinks.push("eth2".into());
+    let mut g = pg("Team", 100, SecurityOverride::default());
+    g.teaming = t;
+    let mut s = Switch::new(&cfg, &[g]);
+    for (id, nic) in [(UP1, "eth0"), (UP2, "eth1"), (UP3, "eth2")] {
+        s.add_port(id, &format!("uplink:{nic}"), Role::Uplink { link_up: true });
+    }
+    for id in [A, B] {
+        let role = Role::Local {
+            portgroup: "Team".into(),
+            mac: mac(id),
+            effective: mac(id),
+        };
+        s.add_port(id, &format!("vm:{id}"), role);
+    }
+    s
+}
+
+fn order(active: &[&str], standby: &[&str]) -> Option<hierro_api::FailoverOrder> {
+    Some(hierro_api::FailoverOrder {
+        active: active.iter().map(|s| s.to_string()).collect(),
+        standby: standby.iter().map(|s| s.to_string()).collect(),
+    })
+}
+
+/// The RARPs the switch sent: (uplink, MAC announced, VLAN tag).
+fn rarps(s: &mut Switch) -> Vec<(PortId, Mac, Option<u16>)> {
+    s.take_outgoing()
+        .into_iter()
+        .filter_map(|(port, f)| {
+            let h = crate::frame::parse(&f).unwrap();
+            (f[h.len - 2..h.len] == [0x80, 0x35]).then_some((port, h.src, h.vlan))
+        })
+        .collect()
+}
+
+#[test]
+fn a_standby_uplink_replaces_a_failed_one_and_the_switches_are_told() {
+    let mut s = teamed(hierro_api::TeamingOverride {
+        failover_order: order(&["eth0", "eth1"], &["eth2"]),
+        ..Default::default()
+    });
+    // By originating port: A (even) on eth0, B (odd) on eth1; none on the standby.
+    assert_eq!((s.uplink_of(A), s.uplink_of(B)), (Some(UP1), Some(UP2)));
+    assert!(
+        rarps(&mut s).is_empty(),
+        "no announcement before a port connects"
+    );
+    s.announce(A);
+    assert_eq!(rarps(&mut s), [(UP1, mac(A), Some(100))], "power-on");
+    // eth0 fails: A moves to the standby, B stays; only A is announced.
+    s.set_link(UP1, false);
+    assert_eq!((s.uplink_of(A), s.uplink_of(B)), (Some(UP3), Some(UP2)));
+    assert_eq!(rarps(&mut s), [(UP3, mac(A), Some(100))]);
+    assert_eq!(
+        wire(&send(&mut s, A, &build(X, mac(A), None, b"x"))),
+        vec![(UP3, Some(100))]
+    );
+    // Broadcast from outside reaches A once, from its own uplink.
+    let bcast = tagged(&build(Mac::BROADCAST, X, None, b"x"), 100);
+    for (up, reaches_a) in [(UP2, false), (UP3, true)] {
+        let out = send(&mut s, up, &bcast);
+        assert_eq!(out.iter().any(|o| o.port == A), reaches_a, "from {up}");
+    }
+    // Failback: eth0 is back and takes A back, announced from there.
+    s.set_link(UP1, true);
+    assert_eq!(s.uplink_of(A), Some(UP1));
+    assert_eq!(rarps(&mut s), [(UP1, mac(A), Some(100))]);
+}
+
+#[test]
+fn without_failback_or_notify() {
+    let mut s = teamed(hierro_api::TeamingOverride {
+        failover_order: order(&["eth0", "eth1"], &["eth2"]),
+        failback: Some(false),
+        notify_switches: Some(false),
+        ..Default::default()
+    });
+    s.set_link(UP1, false);
+    s.set_link(UP1, true);
+    assert_eq!(s.uplink_of(A), Some(UP3), "eth0 waits until eth2 fails");
+    s.set_link(UP3, false);
+    assert_eq!(s.uplink_of(A), Some(UP1));
+    s.announce(A);
+    assert!(rarps(&mut s).is_empty(), "notify switches is off");
+}
+
+#[test]
+fn explicit_failover_order_and_unused_uplinks() {
+    let mut s = teamed(hierro_api::TeamingOverride {
+        load_balancing: Some(hierro_api::LoadBalancing::FailoverOrder),
+        failover_order: order(&["eth1"], &["eth0"]),
+        ..Default::default()
+    });
+    assert_eq!((s.uplink_of(A), s.uplink_of(B)), (Some(UP2), Some(UP2)));
+    s.set_link(UP2, false);
+    assert_eq!((s.uplink_of(A), s.uplink_of(B)), (Some(UP1), Some(UP1)));
+    s.set_link(UP1, false);
+    assert_eq!(s.uplink_of(A), None, "eth2 is unused");
+    assert!(send(&mut s, A, &build(X, mac(A), None, b"x")).is_empty());
+    assert_eq!(s.port(A).unwrap().counters.drop_no_uplink, 1);
+}
+
+#[test]
+fn beacon_probing_finds_an_uplink_that_hears_nobody() {
+    let mut s = teamed(hierro_api::TeamingOverride {
+        failure_detection: Some(hierro_api::FailureDetection::BeaconProbing),
+        ..Default::default()
+    });
+    let t0 = Instant::now();
+    // Every uplink sends a beacon per second.
+    s.tick(t0);
+    let beacons = s.take_outgoing();
+    assert_eq!(
+        beacons.iter().map(|(p, _)| *p).collect::<Vec<_>>(),
+        [UP1, UP2, UP3]
+    );
+    let beacon_of = |p: PortId| beacons.iter().find(|(u, _)| *u == p).unwrap().1.clone();
+    // A beacon is never switched to local ports.
+    assert!(send(&mut s, UP2, &beacon_of(UP1)).is_empty());
+    // Four seconds on, eth0 and eth2 hear each other, eth1 (A's: 10 % 3
+    // is slot 1) hears nobody: its carrier is up, but it has failed.
+    let later = t0 + std::time::Duration::from_secs(4);
+    let mut out = vec![];
+    s.process(UP1, &beacon_of(UP3), None, later, &mut out);
+    s.process(UP3, &beacon_of(UP1), None, later, &mut out);
+    assert!(out.is_empty());
+    assert_eq!(s.uplink_of(A), Some(UP2));
+    s.tick(later);
+    assert_ne!(s.uplink_of(A), Some(UP2), "A left eth1");
+    assert!(s.uplink_of(A).is_some());
+    // Another switch's beacons prove nothing.
+    let mut other = teamed(hierro_api::TeamingOverride {
+        failure_detection: Some(hierro_api::FailureDetection::BeaconProbing),
+        ..Default::default()
+    });
+    other.tick(t0);
+    let foreign = other.take_outgoing().remove(0).1;
+    s.process(UP2, &foreign, None, later, &mut out);
+    s.tick(later);
+    assert_ne!(s.uplink_of(A), Some(UP2));
+    // If no uplink hears any, beacons cannot tell: the carrier decides.
+    s.tick(later + std::time::Duration::from_secs(10));
+    assert_eq!(s.uplink_of(A), Some(UP2));
 }

@@ -186,6 +186,7 @@ pub async fn run(cmd: NetCmd, client: &hierro_client::Client, out: Output) -> an
             let security = switch_policy(SecurityPolicy::STANDARD, &policy)?;
             client
                 .add_vswitch(&VSwitch {
+                    teaming: Default::default(),
                     name,
                     mtu,
                     uplinks: uplink,
@@ -223,6 +224,7 @@ pub async fn run(cmd: NetCmd, client: &hierro_client::Client, out: Output) -> an
             let security = group_policy(SecurityOverride::default(), &policy);
             client
                 .add_portgroup(&PortGroup {
+                    teaming: Default::default(),
                     name,
                     vswitch,
                     vlan,

@@ -236,6 +236,7 @@ async fn bad_requests_are_refused_and_change_nothing() {
     let net = c.network().await.unwrap();
     let vmk_mac = net.vmknics[0].mac.clone().unwrap();
     let pg = |name: &str, vlan: u16| hierro_api::PortGroup {
+        teaming: Default::default(),
         name: name.into(),
         vswitch: "vSwitch0".into(),
         vlan,

@@ -203,6 +203,7 @@ async fn manage(t: &mut TestLab, center: &Center) {
     .await;
     bg.run(bg.delete_vm("extra").await).await.unwrap();
     bg.add_portgroup(&PortGroup {
+        teaming: Default::default(),
         name: "Sync Test".into(),
         vswitch: "vSwitch0".into(),
         vlan: 42,

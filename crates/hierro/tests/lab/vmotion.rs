@@ -61,6 +61,7 @@ async fn vmotion_keeps_tcp_survives_a_dead_destination_and_refuses_early() {
         .unwrap_err();
     assert_eq!(status(Err(e)), 400);
     let only_h1 = PortGroup {
+        teaming: Default::default(),
         name: "Only H1".into(),
         vswitch: "vSwitch0".into(),
         vlan: 300,

@@ -130,6 +130,7 @@ fn setup() -> Bench {
 
 fn config(forged: Option<bool>) -> DataplaneConfig {
     let pg = |name: &str, vlan: u16| PortGroup {
+        teaming: Default::default(),
         name: name.into(),
         vswitch: "vSwitch0".into(),
         vlan,
@@ -148,6 +149,7 @@ fn config(forged: Option<bool>) -> DataplaneConfig {
     };
     DataplaneConfig {
         switches: vec![VSwitch {
+            teaming: Default::default(),
             name: "vSwitch0".into(),
             mtu: 1500,
             uplinks: vec!["vstup".into()],
