@@ -282,6 +282,14 @@ pub struct PortStats {
     /// The MAC the guest uses, when it changed it away from the configured one.
     #[serde(default)]
     pub effective_mac: Option<String>,
+    /// A local port: the uplink its traffic leaves on now (esxtop's
+    /// TEAM-PNIC); none when no uplink of its team can carry it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uplink: Option<String>,
+    /// An uplink: whether it can carry traffic (its carrier is up and, where
+    /// a team probes with beacons, it hears the other uplinks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_up: Option<bool>,
     pub counters: PortCounters,
 }
 

@@ -2,7 +2,7 @@
 //! that moves frames. One thread runs the loop; the control socket's threads
 //! change the configuration under the same lock between batches.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::os::fd::RawFd;
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
@@ -77,7 +77,9 @@ impl Dataplane {
             }
         }
         // Ports first out of switches that go away or that they leave.
-        let wanted: HashMap<String, (String, Option<&PortSpec>, String)> = cfg
+        // In key order, so that new ports get their ids (which pick their
+        // uplinks) in a stable order.
+        let wanted: BTreeMap<String, (String, Option<&PortSpec>, String)> = cfg
             .switches
             .iter()
             .flat_map(|s| {
@@ -238,12 +240,19 @@ impl Dataplane {
             .ports
             .values()
             .filter_map(|e| {
-                let port = self.switches.get(&e.switch)?.port(e.id)?;
+                let sw = self.switches.get(&e.switch)?;
+                let port = sw.port(e.id)?;
+                let uplink = sw
+                    .uplink_of(e.id)
+                    .and_then(|u| self.ports.get(&u))
+                    .map(|u| u.iface.clone());
                 Some(PortStats {
                     port: e.key.clone(),
                     vswitch: e.switch.clone(),
                     portgroup: e.spec.as_ref().map(|s| s.portgroup.clone()),
                     effective_mac: e.spec.as_ref().and_then(|s| s.effective_mac.clone()),
+                    uplink,
+                    link_up: e.spec.is_none().then(|| sw.usable(e.id, Instant::now())),
                     counters: port.counters,
                 })
             })

@@ -226,11 +226,32 @@ impl Switch {
         )
     }
 
-    /// Whether beacons say the uplink works: it heard another of late.
-    pub fn beacons_heard(&self, id: PortId, now: Instant) -> bool {
+    fn beacons_heard(&self, id: PortId, now: Instant) -> bool {
         self.heard
             .get(&id)
             .is_some_and(|t| now.duration_since(*t) < BEACON_TIMEOUT)
+    }
+
+    /// Whether beacons let the uplink carry traffic: it heard another
+    /// uplink of late, or no uplink with a carrier heard any (then beacons
+    /// cannot tell which failed, the physical switch may be down, and the
+    /// carrier decides).
+    fn beacons_tell(&self, id: PortId, now: Instant) -> bool {
+        self.beacons_heard(id, now)
+            || !self
+                .heard
+                .keys()
+                .any(|u| self.link_up(*u) && self.beacons_heard(*u, now))
+    }
+
+    /// Whether an uplink can carry traffic: its carrier is up and, if a
+    /// team of the switch probes with beacons, it hears the others.
+    pub fn usable(&self, id: PortId, now: Instant) -> bool {
+        let probed = self.groups.values().any(|g| {
+            g.teaming.failure_detection == FailureDetection::BeaconProbing
+                && g.team.members().any(|u| u == id)
+        });
+        self.link_up(id) && (!probed || self.beacons_tell(id, now))
     }
 
     /// The uplink port of this name, if the switch has it.
@@ -258,16 +279,8 @@ impl Switch {
                 ids(self, &order.standby),
                 Some(&g.team),
             );
-            let members: Vec<PortId> = team.members().collect();
-            let beacons = g.teaming.failure_detection == FailureDetection::BeaconProbing;
-            // When no uplink with a carrier hears beacons, beacons cannot
-            // tell which failed (the physical switch may be down): the
-            // carrier decides.
-            let beacons_tell = beacons
-                && members
-                    .iter()
-                    .any(|u| self.link_up(*u) && self.beacons_heard(*u, now));
-            team.update(|u| self.link_up(u) && (!beacons_tell || self.beacons_heard(u, now)));
+            let probing = g.teaming.failure_detection == FailureDetection::BeaconProbing;
+            team.update(|u| self.link_up(u) && (!probing || self.beacons_tell(u, now)));
             teams.insert(name.clone(), team);
         }
         for (name, team) in teams {

@@ -15,4 +15,5 @@ mod switchover_frames;
 mod vm_lifecycle;
 mod vmotion;
 mod vswitch_dataplane;
+mod vswitch_teaming;
 mod vswitch_vms;

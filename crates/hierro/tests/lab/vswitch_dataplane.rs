@@ -2,129 +2,41 @@
 //! for VM taps and the uplink, `ping` makes the traffic, tshark on the
 //! outside of the uplink checks what goes on the wire.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use hierro_api::{PortGroup, SecurityOverride, VSwitch};
 use hierro_vswitch::control::{request, Request, Response};
 use hierro_vswitch::{DataplaneConfig, PortKind, PortSpec};
 
-const NS: [&str; 5] = ["vst-h", "vst-a", "vst-b", "vst-c", "vst-x"];
+use crate::common::netns::{guest, must, ping, tshark, tshark_fields, veth, Netns};
 
-fn sh(args: &[&str]) -> bool {
-    Command::new(args[0])
-        .args(&args[1..])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
-
-fn must(args: &[&str]) {
-    assert!(sh(args), "failed: {}", args.join(" "));
-}
-
-/// The namespaces, links and vswitchd of this test; removed when dropped.
-struct Bench {
-    dir: PathBuf,
-    vswitchd: Child,
-}
-
-impl Drop for Bench {
-    fn drop(&mut self) {
-        let _ = self.vswitchd.kill();
-        let _ = self.vswitchd.wait();
-        for ns in NS {
-            sh(&["ip", "netns", "del", ns]);
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn socket(b: &Bench) -> PathBuf {
-    b.dir.join("vswitchd.sock")
-}
-
-/// A "guest": a namespace whose eth0 is a veth; its peer (`port`) is the
-/// switch port in the host namespace.
-fn guest(ns: &str, port: &str, mac: &str, ip: &str) {
-    must(&[
-        "ip",
-        "link",
-        "add",
-        port,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        &format!("{port}g"),
-    ]);
-    must(&["ip", "link", "set", port, "netns", "vst-h"]);
-    must(&["ip", "link", "set", &format!("{port}g"), "netns", ns]);
-    must(&[
-        "ip",
-        "-n",
-        ns,
-        "link",
-        "set",
-        &format!("{port}g"),
-        "name",
-        "eth0",
-    ]);
-    must(&["ip", "-n", ns, "link", "set", "eth0", "address", mac, "up"]);
-    must(&["ip", "-n", ns, "addr", "add", ip, "dev", "eth0"]);
-    must(&["ip", "-n", "vst-h", "link", "set", port, "up"]);
-}
-
-fn setup() -> Bench {
-    crate::common::require_environment();
-    assert!(
-        sh(&["tshark", "--version"]),
-        "tshark is missing: run scripts/setup.sh"
+fn setup() -> Netns {
+    let mut b = Netns::new(&["vst-h", "vst-a", "vst-b", "vst-c", "vst-x"]);
+    guest(
+        "vst-h",
+        "vst-a",
+        "vsta",
+        "52:54:00:77:00:01",
+        "10.77.0.1/24",
     );
-    for ns in NS {
-        sh(&["ip", "netns", "del", ns]);
-    }
-    let dir = std::env::temp_dir().join("hierro-vst");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    for ns in NS {
-        must(&["ip", "netns", "add", ns]);
-        must(&["ip", "-n", ns, "link", "set", "lo", "up"]);
-    }
-    guest("vst-a", "vsta", "52:54:00:77:00:01", "10.77.0.1/24");
-    guest("vst-b", "vstb", "52:54:00:77:00:02", "10.77.0.2/24");
-    guest("vst-c", "vstc", "52:54:00:77:00:03", "10.77.0.3/24");
+    guest(
+        "vst-h",
+        "vst-b",
+        "vstb",
+        "52:54:00:77:00:02",
+        "10.77.0.2/24",
+    );
+    guest(
+        "vst-h",
+        "vst-c",
+        "vstc",
+        "52:54:00:77:00:03",
+        "10.77.0.3/24",
+    );
     // The uplink, and the outside world behind it (no IP: we only listen).
-    must(&[
-        "ip", "link", "add", "vstup", "type", "veth", "peer", "name", "vstupx",
-    ]);
-    must(&["ip", "link", "set", "vstup", "netns", "vst-h"]);
-    must(&["ip", "link", "set", "vstupx", "netns", "vst-x"]);
-    must(&["ip", "-n", "vst-x", "link", "set", "vstupx", "name", "eth0"]);
-    must(&["ip", "-n", "vst-x", "link", "set", "eth0", "up"]);
-
-    let sock = dir.join("vswitchd.sock");
-    let vswitchd = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            "vst-h",
-            crate::common::HIERRO,
-            "vswitchd",
-            "--socket",
-        ])
-        .arg(&sock)
-        .spawn()
-        .unwrap();
-    let b = Bench { dir, vswitchd };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while request(&socket(&b), &Request::Ping).is_err() {
-        assert!(Instant::now() < deadline, "vswitchd never answered");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    veth("vst-h", "vstup", "vst-x", "eth0");
+    b.start_vswitchd("vst-h");
     b
 }
 
@@ -164,62 +76,19 @@ fn config(forged: Option<bool>) -> DataplaneConfig {
     }
 }
 
-fn apply(b: &Bench, cfg: &DataplaneConfig) -> Result<(), String> {
-    match request(&socket(b), &Request::Apply(cfg.clone())).unwrap() {
-        Response::Ok { .. } => Ok(()),
-        Response::Error { message } => Err(message),
-        other => panic!("unexpected {other:?}"),
-    }
+fn apply(b: &Netns, cfg: &DataplaneConfig) -> Result<(), String> {
+    b.apply(cfg)
 }
 
-fn ping(from: &str, to: &str) -> bool {
-    sh(&[
-        "ip", "netns", "exec", from, "ping", "-c", "1", "-W", "2", "-q", to,
-    ])
-}
-
-fn counters(b: &Bench, port: &str) -> hierro_api::PortCounters {
-    match request(&socket(b), &Request::Stats).unwrap() {
-        Response::Stats { ports, .. } => {
-            ports
-                .into_iter()
-                .find(|p| p.port == port)
-                .expect("port")
-                .counters
-        }
-        other => panic!("unexpected {other:?}"),
-    }
+fn counters(b: &Netns, port: &str) -> hierro_api::PortCounters {
+    b.port(port).counters
 }
 
 /// (VLAN id or "", source MAC) of every frame in a capture file, via tshark.
 fn tshark_frames(file: &Path) -> Vec<(String, String)> {
-    let out = Command::new("tshark")
-        .args([
-            "-r",
-            file.to_str().unwrap(),
-            "-T",
-            "fields",
-            "-e",
-            "vlan.id",
-            "-e",
-            "eth.src",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "tshark: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| {
-            let mut f = l.split('\t');
-            (
-                f.next().unwrap_or("").to_string(),
-                f.next().unwrap_or("").to_string(),
-            )
-        })
+    tshark_fields(file, &["vlan.id", "eth.src"])
+        .into_iter()
+        .map(|r| (r[0].clone(), r.get(1).cloned().unwrap_or_default()))
         .collect()
 }
 
@@ -240,24 +109,7 @@ fn vswitchd_switches_real_frames() {
     // On the wire, C's traffic leaves tagged 100 and A's untagged, as tshark
     // on the far side of the uplink sees it.
     let wire = b.dir.join("wire.pcap");
-    let mut tshark = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            "vst-x",
-            "tshark",
-            "-q",
-            "-i",
-            "eth0",
-            "-a",
-            "duration:4",
-            "-w",
-        ])
-        .arg(&wire)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    crate::common::wait_capture_started(&wire);
+    let mut tshark = tshark("vst-x", "eth0", 4, &wire);
     ping("vst-c", "10.77.0.99");
     ping("vst-a", "10.77.0.98");
     tshark.wait().unwrap();
@@ -279,7 +131,7 @@ fn vswitchd_switches_real_frames() {
 
     // A capture of a port (pktcap-uw) is a pcap that tshark reads.
     let cap = b.dir.join("port-a.pcap");
-    let sock = socket(&b);
+    let sock = b.socket();
     let capture = std::thread::spawn({
         let cap = cap.clone();
         move || {
@@ -318,7 +170,7 @@ fn vswitchd_switches_real_frames() {
     // goes out of a port with their times; what went before `since_us` is
     // left out; a recording ends when it is collected, or goes on with
     // `keep`.
-    let ask = |req: Request| request(&socket(&b), &req).unwrap();
+    let ask = |req: Request| b.ask(&req);
     let record = |port: &str| {
         ask(Request::Record {
             ports: vec![port.to_string()],

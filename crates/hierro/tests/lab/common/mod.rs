@@ -4,6 +4,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod center;
+pub mod netns;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, TcpStream};
