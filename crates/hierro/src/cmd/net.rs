@@ -3,8 +3,8 @@
 
 use clap::{Args, Subcommand, ValueEnum};
 use hierro_api::{
-    CaptureRequest, HostNetwork, PortGroup, SecurityOverride, SecurityPolicy, VSwitch, VmkNic,
-    VmkService,
+    CaptureRequest, FailoverOrder, FailureDetection, HostNetwork, LoadBalancing, PortGroup,
+    SecurityOverride, SecurityPolicy, TeamingOverride, TeamingPolicy, VSwitch, VmkNic, VmkService,
 };
 
 use crate::output::Output;
@@ -62,6 +62,101 @@ pub struct Policy {
     forged_transmits: Option<Setting>,
 }
 
+/// NIC teaming and failover (esxcli's `policy failover set`).
+#[derive(Args)]
+pub struct Teaming {
+    #[arg(long, value_enum)]
+    load_balancing: Option<Balancing>,
+    /// Active uplinks, in order (comma-separated); with --standby, the
+    /// switch's other uplinks are unused.
+    #[arg(long, value_delimiter = ',')]
+    active: Option<Vec<String>>,
+    /// Standby uplinks, in order (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    standby: Option<Vec<String>>,
+    #[arg(long, value_enum)]
+    failure_detection: Option<Detection>,
+    /// Send RARPs when a port's uplink changes (true or false).
+    #[arg(long)]
+    notify_switches: Option<bool>,
+    /// A recovered active uplink takes its traffic back (true or false).
+    #[arg(long)]
+    failback: Option<bool>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Balancing {
+    OriginatingPort,
+    SourceMac,
+    IpHash,
+    FailoverOrder,
+}
+
+impl From<Balancing> for LoadBalancing {
+    fn from(b: Balancing) -> Self {
+        match b {
+            Balancing::OriginatingPort => LoadBalancing::OriginatingPort,
+            Balancing::SourceMac => LoadBalancing::SourceMac,
+            Balancing::IpHash => LoadBalancing::IpHash,
+            Balancing::FailoverOrder => LoadBalancing::FailoverOrder,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Detection {
+    LinkStatus,
+    BeaconProbing,
+}
+
+impl From<Detection> for FailureDetection {
+    fn from(d: Detection) -> Self {
+        match d {
+            Detection::LinkStatus => FailureDetection::LinkStatus,
+            Detection::BeaconProbing => FailureDetection::BeaconProbing,
+        }
+    }
+}
+
+impl Teaming {
+    /// The failover order these flags give, if they give one: the active
+    /// uplinks default to the switch's uplinks that are not standby.
+    fn order(&self, uplinks: &[String]) -> Option<FailoverOrder> {
+        if self.active.is_none() && self.standby.is_none() {
+            return None;
+        }
+        let standby = self.standby.clone().unwrap_or_default();
+        let active = self.active.clone().unwrap_or_else(|| {
+            let rest = uplinks.iter().filter(|u| !standby.contains(u));
+            rest.cloned().collect()
+        });
+        Some(FailoverOrder { active, standby })
+    }
+
+    fn switch(&self, mut t: TeamingPolicy, uplinks: &[String]) -> TeamingPolicy {
+        t.load_balancing = self.load_balancing.map_or(t.load_balancing, Into::into);
+        t.failover_order = self.order(uplinks).or(t.failover_order);
+        t.failure_detection = self
+            .failure_detection
+            .map_or(t.failure_detection, Into::into);
+        t.notify_switches = self.notify_switches.unwrap_or(t.notify_switches);
+        t.failback = self.failback.unwrap_or(t.failback);
+        t
+    }
+
+    fn group(&self, mut t: TeamingOverride, uplinks: &[String]) -> TeamingOverride {
+        t.load_balancing = self.load_balancing.map(Into::into).or(t.load_balancing);
+        t.failover_order = self.order(uplinks).or(t.failover_order);
+        t.failure_detection = self
+            .failure_detection
+            .map(Into::into)
+            .or(t.failure_detection);
+        t.notify_switches = self.notify_switches.or(t.notify_switches);
+        t.failback = self.failback.or(t.failback);
+        t
+    }
+}
+
 #[derive(Subcommand)]
 pub enum VswitchCmd {
     Add {
@@ -73,6 +168,8 @@ pub enum VswitchCmd {
         uplink: Vec<String>,
         #[command(flatten)]
         policy: Policy,
+        #[command(flatten)]
+        teaming: Teaming,
     },
     Set {
         name: String,
@@ -83,6 +180,8 @@ pub enum VswitchCmd {
         uplink: Vec<String>,
         #[command(flatten)]
         policy: Policy,
+        #[command(flatten)]
+        teaming: Teaming,
     },
     Rm {
         name: String,
@@ -100,6 +199,8 @@ pub enum PortgroupCmd {
         vlan: u16,
         #[command(flatten)]
         policy: Policy,
+        #[command(flatten)]
+        teaming: Teaming,
     },
     Set {
         name: String,
@@ -107,6 +208,11 @@ pub enum PortgroupCmd {
         vlan: Option<u16>,
         #[command(flatten)]
         policy: Policy,
+        /// Drop every teaming override first: the switch's teaming applies.
+        #[arg(long)]
+        use_vswitch_teaming: bool,
+        #[command(flatten)]
+        teaming: Teaming,
     },
     Rm {
         name: String,
@@ -182,11 +288,12 @@ pub async fn run(cmd: NetCmd, client: &hierro_client::Client, out: Output) -> an
             mtu,
             uplink,
             policy,
+            teaming,
         }) => {
             let security = switch_policy(SecurityPolicy::STANDARD, &policy)?;
             client
                 .add_vswitch(&VSwitch {
-                    teaming: Default::default(),
+                    teaming: teaming.switch(TeamingPolicy::default(), &uplink),
                     name,
                     mtu,
                     uplinks: uplink,
@@ -199,6 +306,7 @@ pub async fn run(cmd: NetCmd, client: &hierro_client::Client, out: Output) -> an
             mtu,
             uplink,
             policy,
+            teaming,
         }) => {
             let mut v = client
                 .network()
@@ -212,6 +320,7 @@ pub async fn run(cmd: NetCmd, client: &hierro_client::Client, out: Output) -> an
                 v.uplinks = uplink;
             }
             v.security = switch_policy(v.security, &policy)?;
+            v.teaming = teaming.switch(v.teaming, &v.uplinks);
             client.set_vswitch(&v).await?
         }
         NetCmd::Vswitch(VswitchCmd::Rm { name }) => client.remove_vswitch(&name).await?,
@@ -220,11 +329,13 @@ pub async fn run(cmd: NetCmd, client: &hierro_client::Client, out: Output) -> an
             vswitch,
             vlan,
             policy,
+            teaming,
         }) => {
             let security = group_policy(SecurityOverride::default(), &policy);
+            let uplinks = uplinks_of(&client.network().await?, &vswitch);
             client
                 .add_portgroup(&PortGroup {
-                    teaming: Default::default(),
+                    teaming: teaming.group(TeamingOverride::default(), &uplinks),
                     name,
                     vswitch,
                     vlan,
@@ -232,16 +343,26 @@ pub async fn run(cmd: NetCmd, client: &hierro_client::Client, out: Output) -> an
                 })
                 .await?
         }
-        NetCmd::Portgroup(PortgroupCmd::Set { name, vlan, policy }) => {
-            let mut g = client
-                .network()
-                .await?
+        NetCmd::Portgroup(PortgroupCmd::Set {
+            name,
+            vlan,
+            policy,
+            use_vswitch_teaming,
+            teaming,
+        }) => {
+            let net = client.network().await?;
+            let mut g = net
                 .portgroups
-                .into_iter()
+                .iter()
                 .find(|g| g.name == name)
+                .cloned()
                 .ok_or_else(|| anyhow::anyhow!("no port group {name:?}"))?;
             g.vlan = vlan.unwrap_or(g.vlan);
             g.security = group_policy(g.security, &policy);
+            if use_vswitch_teaming {
+                g.teaming = TeamingOverride::default();
+            }
+            g.teaming = teaming.group(g.teaming, &uplinks_of(&net, &g.vswitch));
             client.set_portgroup(&g).await?
         }
         NetCmd::Portgroup(PortgroupCmd::Rm { name }) => client.remove_portgroup(&name).await?,
@@ -268,7 +389,15 @@ pub async fn run(cmd: NetCmd, client: &hierro_client::Client, out: Output) -> an
             let list = client.ports().await?;
             out.show(
                 &list,
-                &["PORT", "VSWITCH", "PORTGROUP", "IN", "OUT", "DROPS"],
+                &[
+                    "PORT",
+                    "VSWITCH",
+                    "PORTGROUP",
+                    "UPLINK",
+                    "IN",
+                    "OUT",
+                    "DROPS",
+                ],
                 |l| {
                     l.ports
                         .iter()
@@ -292,6 +421,13 @@ pub async fn run(cmd: NetCmd, client: &hierro_client::Client, out: Output) -> an
                                 p.port.clone(),
                                 p.vswitch.clone(),
                                 p.portgroup.clone().unwrap_or_default(),
+                                // A local port's uplink now; an uplink's state.
+                                match (&p.uplink, p.link_up) {
+                                    (Some(u), _) => u.clone(),
+                                    (None, Some(true)) => "up".into(),
+                                    (None, Some(false)) => "failed".into(),
+                                    (None, None) => "none".into(),
+                                },
                                 format!("{} pkts / {} B", c.in_packets, c.in_bytes),
                                 format!("{} pkts / {} B", c.out_packets, c.out_bytes),
                                 drops,
@@ -324,6 +460,41 @@ pub async fn run(cmd: NetCmd, client: &hierro_client::Client, out: Output) -> an
     Ok(())
 }
 
+/// The uplinks of the switch of this name (none if there is no such
+/// switch: the host then refuses the port group).
+fn uplinks_of(net: &HostNetwork, vswitch: &str) -> Vec<String> {
+    net.vswitches
+        .iter()
+        .find(|s| s.name == vswitch)
+        .map(|s| s.uplinks.clone())
+        .unwrap_or_default()
+}
+
+/// One line for a team: its policy and which uplinks do what.
+fn teaming_line(t: &TeamingPolicy, uplinks: &[String]) -> String {
+    let order = t.order(uplinks);
+    let unused: Vec<&String> = uplinks
+        .iter()
+        .filter(|u| !order.active.contains(u) && !order.standby.contains(u))
+        .collect();
+    // As the API spells them: "originating_port", "beacon_probing".
+    let name = |v: serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    format!(
+        "teaming {} / active [{}] standby [{}] unused [{}] / {} / notify switches {} / failback {}",
+        name(serde_json::json!(t.load_balancing)),
+        order.active.join(", "),
+        order.standby.join(", "),
+        unused
+            .iter()
+            .map(|u| u.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        name(serde_json::json!(t.failure_detection)),
+        t.notify_switches,
+        t.failback
+    )
+}
+
 fn show(net: &HostNetwork, out: Output) {
     if out.json {
         println!(
@@ -343,6 +514,7 @@ fn show(net: &HostNetwork, out: Output) {
             yes(s.security.allow_mac_changes),
             yes(s.security.allow_forged_transmits)
         );
+        println!("  {}", teaming_line(&s.teaming, &s.uplinks));
         for g in net.portgroups.iter().filter(|g| g.vswitch == s.name) {
             let p = s.security.with(&g.security);
             println!(
@@ -353,6 +525,10 @@ fn show(net: &HostNetwork, out: Output) {
                 yes(p.allow_mac_changes),
                 yes(p.allow_forged_transmits)
             );
+            if g.teaming != TeamingOverride::default() {
+                let t = s.teaming.with(&g.teaming);
+                println!("    {}", teaming_line(&t, &s.uplinks));
+            }
             for k in net.vmknics.iter().filter(|k| k.portgroup == g.name) {
                 println!(
                     "    {} {} {}",

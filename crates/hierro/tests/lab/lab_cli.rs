@@ -287,6 +287,55 @@ fn lab_up_cli_and_down_leave_nothing() {
         .find(|p| p.port == format!("vm:{}:0", h1.vms[0].id))
         .expect("the VM's port");
     assert!(vm_port.counters.in_packets > 0 && vm_port.counters.out_packets > 0);
+    // Teaming through the CLI: the VM network's port group overrides the
+    // switch's failover order, and the VM's port moves to eth1.
+    let vm_uplink = |env: &[(&str, &str)]| {
+        let (ok, out, err) = hierro(&["host", "net", "ports", "--json"], env);
+        assert!(ok, "{err}");
+        let ports: hierro_api::PortList = serde_json::from_str(&out).unwrap();
+        let key = format!("vm:{}:0", h1.vms[0].id);
+        ports
+            .ports
+            .into_iter()
+            .find(|p| p.port == key)
+            .unwrap()
+            .uplink
+    };
+    let set_vm_network = |flags: &[&str]| {
+        let mut args = vec!["host", "net", "portgroup", "set", hierro_lab::VM_NETWORK];
+        args.extend(flags);
+        hierro(&args, &env)
+    };
+    let (ok, _, err) = set_vm_network(&[
+        "--load-balancing",
+        "failover-order",
+        "--active",
+        "eth1",
+        "--standby",
+        "eth0",
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(vm_uplink(&env).as_deref(), Some("eth1"));
+    let (ok, out, _) = hierro(&["host", "net", "ls"], &env);
+    assert!(
+        ok && out.contains("teaming failover_order / active [eth1] standby [eth0] unused []"),
+        "{out}"
+    );
+    let (ok, _, err) = set_vm_network(&["--load-balancing", "ip-hash"]);
+    assert!(
+        !ok && err.contains("IP hash") && err.contains("eth0 is standby"),
+        "{err}"
+    );
+    assert_eq!(vm_uplink(&env).as_deref(), Some("eth1"), "nothing changed");
+    let (ok, _, err) = set_vm_network(&["--use-vswitch-teaming"]);
+    assert!(ok, "{err}");
+    let (_, out, _) = hierro(&["host", "net", "ls", "--json"], &env);
+    let net: hierro_api::HostNetwork = serde_json::from_str(&out).unwrap();
+    let g = net
+        .portgroups
+        .iter()
+        .find(|g| g.name == hierro_lab::VM_NETWORK);
+    assert_eq!(g.unwrap().teaming, Default::default());
     let (ok, _, err) = hierro(
         &[
             "host",
