@@ -40,6 +40,7 @@ impl HostSimulator {
                     security: Default::default(),
                 }],
                 vmknics: vec![],
+                mirrors: vec![],
             }),
             lockdown: false,
         }

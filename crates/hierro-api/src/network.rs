@@ -269,6 +269,10 @@ pub struct PortCounters {
     pub drop_malformed: u64,
     /// Payload larger than the switch's MTU.
     pub drop_oversize: u64,
+    /// Sent by a mirror session's destination port, which may not send
+    /// (normal I/O off).
+    #[serde(default)]
+    pub drop_mirror_destination: u64,
 }
 
 /// Counters of one port as vswitchd reports them.
@@ -303,6 +307,8 @@ pub struct HostNetwork {
     pub portgroups: Vec<PortGroup>,
     #[serde(default, rename = "vmknic")]
     pub vmknics: Vec<VmkNic>,
+    #[serde(default, rename = "mirror")]
+    pub mirrors: Vec<crate::MirrorSession>,
 }
 
 /// `POST /api/network/capture`: capture a port's frames (pktcap-uw).
@@ -340,4 +346,6 @@ pub struct LearnedMac {
 pub struct PortList {
     pub ports: Vec<PortStats>,
     pub learned: Vec<LearnedMac>,
+    #[serde(default)]
+    pub mirrors: Vec<crate::MirrorStats>,
 }

@@ -440,6 +440,26 @@ impl Client {
         )
         .await
     }
+    pub async fn add_mirror(&self, m: &hierro_api::MirrorSession) -> Result<HostNetwork> {
+        self.call(Method::POST, "/api/network/mirrors", Some(m))
+            .await
+    }
+    pub async fn set_mirror(&self, m: &hierro_api::MirrorSession) -> Result<HostNetwork> {
+        self.call(
+            Method::PUT,
+            &format!("/api/network/mirrors/{}", enc(&m.name)),
+            Some(m),
+        )
+        .await
+    }
+    pub async fn remove_mirror(&self, name: &str) -> Result<HostNetwork> {
+        self.call(
+            Method::DELETE,
+            &format!("/api/network/mirrors/{}", enc(name)),
+            None::<&()>,
+        )
+        .await
+    }
     pub async fn add_vmknic(&self, k: &VmkNic) -> Result<HostNetwork> {
         self.call(Method::POST, "/api/network/vmknics", Some(k))
             .await

@@ -77,6 +77,7 @@ fn lab_network(lab: u8, host: u32, ip: Ipv4Addr) -> hierro_api::HostNetwork {
                 services: vec![VmkService::Vmotion],
             },
         ],
+        mirrors: vec![],
     }
 }
 

@@ -4,7 +4,10 @@
 
 use std::collections::HashSet;
 
-use hierro_api::{FailureDetection, LoadBalancing, PortGroup, TeamingPolicy, VSwitch, VLAN_TRUNK};
+use hierro_api::{
+    FailureDetection, LoadBalancing, MirrorDestination, MirrorSession, PortGroup, TeamingPolicy,
+    VSwitch, VLAN_TRUNK,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::frame::Mac;
@@ -14,6 +17,8 @@ pub struct DataplaneConfig {
     pub switches: Vec<VSwitch>,
     pub portgroups: Vec<PortGroup>,
     pub ports: Vec<PortSpec>,
+    #[serde(default)]
+    pub mirrors: Vec<MirrorSession>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -109,6 +114,135 @@ impl DataplaneConfig {
                 ));
             }
         }
+        let mut sessions = HashSet::new();
+        for m in &self.mirrors {
+            if !sessions.insert(&m.name) {
+                return Err(format!("two mirror sessions are named {:?}", m.name));
+            }
+            self.check_mirror(m)
+                .map_err(|e| format!("mirror session {}: {e}", m.name))?;
+        }
+        Ok(())
+    }
+
+    /// Whether a port of this key exists: a VM's or VMkernel port, or an
+    /// uplink (`uplink:<nic>`).
+    pub fn has_port(&self, key: &str) -> bool {
+        self.switch_of(key).is_some()
+    }
+
+    /// The switch a port is on: an uplink's, or its port group's. `None`
+    /// for a port not in this configuration.
+    fn switch_of(&self, key: &str) -> Option<&str> {
+        if let Some(nic) = key.strip_prefix("uplink:") {
+            let s = self
+                .switches
+                .iter()
+                .find(|s| s.uplinks.iter().any(|u| u == nic));
+            return s.map(|s| s.name.as_str());
+        }
+        let p = self.ports.iter().find(|p| p.key == key)?;
+        let g = self.portgroups.iter().find(|g| g.name == p.portgroup)?;
+        Some(&g.vswitch)
+    }
+
+    /// A session's references and numbers. Ports not in the configuration
+    /// are allowed (a VM that is not registered now has no port: its
+    /// session waits); ports of another switch are not.
+    fn check_mirror(&self, m: &MirrorSession) -> Result<(), String> {
+        if m.name.trim().is_empty() {
+            return Err("a name is needed".into());
+        }
+        let Some(switch) = self.switches.iter().find(|s| s.name == m.vswitch) else {
+            return Err(format!("no switch named {:?}", m.vswitch));
+        };
+        let on_switch = |key: &str| match self.switch_of(key) {
+            Some(s) if s != switch.name => {
+                Err(format!("port {key} is on switch {s}, not {}", switch.name))
+            }
+            _ => Ok(()),
+        };
+        let vlan = |v: u16| {
+            if (1..VLAN_TRUNK).contains(&v) {
+                Ok(())
+            } else {
+                Err(format!("VLAN must be 1 to 4094, not {v}"))
+            }
+        };
+        for s in &m.sources {
+            on_switch(&s.port)?;
+        }
+        if let Some(v) = m.source_vlan {
+            vlan(v)?;
+        }
+        if m.sources.is_empty() && m.source_vlan.is_none() {
+            return Err("it has no source: ports, or a VLAN (RSPAN destination)".into());
+        }
+        if m.sampling_rate == 0 {
+            return Err("the sampling rate must be 1 (every frame) or more".into());
+        }
+        if let Some(n) = m.snap_length {
+            if !(60..=MAX_MTU + 18).contains(&n) {
+                return Err(format!(
+                    "the snap length must be 60 to {}, not {n}",
+                    MAX_MTU + 18
+                ));
+            }
+        }
+        match &m.destination {
+            MirrorDestination::Ports { ports } => {
+                if ports.is_empty() {
+                    return Err("the destination has no port".into());
+                }
+                for p in ports {
+                    on_switch(p)?;
+                    if m.sources.iter().any(|s| s.port == *p) {
+                        return Err(format!(
+                            "port {p} is both a source and the destination (its copies would be mirrored again)"
+                        ));
+                    }
+                }
+            }
+            MirrorDestination::Rspan { vlan: v, uplinks } => {
+                vlan(*v)?;
+                if m.source_vlan.is_some() {
+                    return Err("an RSPAN destination session delivers to ports".into());
+                }
+                if uplinks.is_empty() {
+                    return Err("the RSPAN destination has no uplink".into());
+                }
+                for u in uplinks {
+                    if !switch.uplinks.contains(u) {
+                        return Err(format!("{u} is not an uplink of switch {}", switch.name));
+                    }
+                }
+            }
+            MirrorDestination::Erspan {
+                session_id, vmknic, ..
+            } => {
+                if *session_id > 1023 {
+                    return Err(format!(
+                        "the ERSPAN session id must be 0 to 1023, not {session_id}"
+                    ));
+                }
+                if m.source_vlan.is_some() {
+                    return Err("an RSPAN destination session delivers to ports".into());
+                }
+                let vmk = self
+                    .ports
+                    .iter()
+                    .find(|p| p.key == *vmknic && p.kind == PortKind::Vmk);
+                if vmk.is_none() {
+                    return Err(format!("no VMkernel port named {vmknic:?}"));
+                }
+                on_switch(vmknic)?;
+                if m.sources.iter().any(|s| s.port == *vmknic) {
+                    return Err(format!(
+                        "{vmknic} is both a source and the port the copies leave from"
+                    ));
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -176,6 +310,7 @@ mod tests {
                 mac: "52:54:00:00:00:01".into(),
                 effective_mac: None,
             }],
+            mirrors: vec![],
         }
     }
 
@@ -265,5 +400,66 @@ mod tests {
             .starts_with("switch vSwitch0: beacon"));
         c.switches[0].uplinks.push("eth2".into());
         assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn refuses_bad_mirror_sessions() {
+        use hierro_api::{MirrorDirection, MirrorSource};
+        let session = |destination| MirrorSession {
+            name: "m".into(),
+            vswitch: "vSwitch0".into(),
+            enabled: true,
+            sources: vec![MirrorSource {
+                port: "vm:1:0".into(),
+                direction: MirrorDirection::Both,
+            }],
+            source_vlan: None,
+            destination,
+            snap_length: None,
+            sampling_rate: 1,
+            allow_normal_io: false,
+        };
+        let check = |m: MirrorSession| {
+            let mut c = base();
+            c.mirrors = vec![m];
+            c.validate()
+        };
+        let to = |p: &str| MirrorDestination::Ports {
+            ports: vec![p.into()],
+        };
+        // A port that is not here now (its VM is elsewhere) is allowed.
+        assert!(check(session(to("vm:9:0"))).is_ok());
+        assert!(check(session(to("uplink:eth1"))).is_ok());
+        let err = |m: MirrorSession| check(m).unwrap_err();
+        assert!(err(session(to("vm:1:0"))).contains("both a source and the destination"));
+        let mut m = session(to("vm:9:0"));
+        m.sampling_rate = 0;
+        assert!(err(m).contains("sampling rate"));
+        let mut m = session(to("vm:9:0"));
+        m.snap_length = Some(20);
+        assert!(err(m).contains("snap length must be 60"));
+        let mut m = session(to("vm:9:0"));
+        m.sources.clear();
+        assert!(err(m).contains("no source"));
+        let mut m = session(to("vm:9:0"));
+        m.vswitch = "vSwitch1".into();
+        assert!(err(m).contains("no switch named"));
+        let erspan = MirrorDestination::Erspan {
+            address: "10.0.0.1".parse().unwrap(),
+            version: Default::default(),
+            session_id: 1,
+            vmknic: "vmk9".into(),
+        };
+        assert!(err(session(erspan)).contains("no VMkernel port named \"vmk9\""));
+        let rspan = MirrorDestination::Rspan {
+            vlan: 4095,
+            uplinks: vec!["eth0".into()],
+        };
+        assert!(err(session(rspan)).contains("VLAN must be 1 to 4094"));
+        let e = err(session(to("vm:1:0")));
+        assert!(
+            e.starts_with("mirror session m: port vm:1:0 is both"),
+            "{e}"
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use hierro_api::{LearnedMac, PortStats};
+use hierro_api::{LearnedMac, MirrorStats, PortStats};
 use serde::{Deserialize, Serialize};
 
 use base64::Engine;
@@ -55,6 +55,8 @@ pub enum Response {
     Stats {
         ports: Vec<PortStats>,
         learned: Vec<LearnedMac>,
+        #[serde(default)]
+        mirrors: Vec<MirrorStats>,
     },
     Captured {
         packets: u64,
@@ -115,6 +117,7 @@ fn handle(req: Request, dp: &Mutex<Dataplane>) -> Response {
             let dp = dp.lock().unwrap();
             Response::Stats {
                 ports: dp.stats(),
+                mirrors: dp.mirror_stats(),
                 learned: dp
                     .learned()
                     .into_iter()

@@ -7,11 +7,12 @@ use std::os::fd::RawFd;
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
-use hierro_api::PortStats;
+use hierro_api::{MirrorDestination, MirrorStats, PortStats};
 
 use crate::config::{DataplaneConfig, PortKind, PortSpec};
-use crate::frame::Mac;
-use crate::io::{Endpoint, PacketSocket, Tap};
+use crate::frame::{Header, Mac};
+use crate::io::{Endpoint, PacketSocket, Tap, VnetHdr};
+use crate::mirror::{Mirrors, Which};
 use crate::pcap::PcapWriter;
 use crate::switch::{Out, PortId, Role, Switch};
 use crate::vmtap::Frame;
@@ -60,6 +61,9 @@ pub struct Dataplane {
     /// Ports whose output is recorded: since when, and the latest frames
     /// with the time each went out.
     recording: HashMap<PortId, (Instant, VecDeque<(SystemTime, Frame)>)>,
+    mirrors: Mirrors,
+    /// Scratch: the copies one frame makes.
+    copies: Vec<(usize, Which)>,
 }
 
 impl Dataplane {
@@ -154,8 +158,148 @@ impl Dataplane {
                 (None, spec) => self.add_port(&key, &sw, spec.cloned(), &iface),
             }
         }
+        let old = std::mem::take(&mut self.mirrors);
+        let mirrors = Mirrors::build(
+            &cfg.mirrors,
+            |key| self.port_id(key),
+            |switch| {
+                let mut ids: Vec<PortId> = self
+                    .ports
+                    .values()
+                    .filter(|e| e.switch == switch && e.spec.is_none())
+                    .map(|e| e.id)
+                    .collect();
+                ids.sort();
+                ids
+            },
+            old,
+        );
+        self.mirrors = mirrors;
         self.send_outgoing();
         Ok(())
+    }
+
+    /// What each mirror session copied.
+    pub fn mirror_stats(&self) -> Vec<MirrorStats> {
+        self.mirrors
+            .sessions
+            .iter()
+            .map(|s| s.stats.clone())
+            .collect()
+    }
+
+    /// Sends the copies of a frame that came in on `ingress` and went to
+    /// `outs`, as the mirror sessions want them.
+    fn mirror(&mut self, ingress: PortId, frame: &[u8], h: &Header, vnet: VnetHdr, outs: &[Out]) {
+        let outputs: Vec<PortId> = outs.iter().map(|o| o.port).collect();
+        let mut copies = std::mem::take(&mut self.copies);
+        self.mirrors.select(ingress, h.vlan, &outputs, &mut copies);
+        for &(session, which) in &copies {
+            let mut tag = [0; 4];
+            let (bytes, egress) = match which {
+                Which::Ingress => (frame.to_vec(), false),
+                Which::Egress(n) => {
+                    let parts = crate::frame::retag(frame, h, outs[n].vlan, &mut tag);
+                    (parts.concat(), true)
+                }
+                Which::Untagged => (
+                    crate::frame::retag(frame, h, None, &mut tag).concat(),
+                    false,
+                ),
+            };
+            let source = match which {
+                Which::Egress(n) => outs[n].port,
+                _ => ingress,
+            };
+            let delta = bytes.len() as isize - frame.len() as isize;
+            self.send_copy(session, &bytes, vnet.shifted(delta), egress, source);
+        }
+        self.copies = copies;
+    }
+
+    /// Sends one copy to a session's destination, cut to its snap length
+    /// (and, for ERSPAN, to what fits the switch's MTU).
+    fn send_copy(
+        &mut self,
+        session: usize,
+        bytes: &[u8],
+        vnet: VnetHdr,
+        egress: bool,
+        source: PortId,
+    ) {
+        let mtu = self.ports.get(&source).map_or(1500, |e| e.mtu as usize);
+        let s = &mut self.mirrors.sessions[session];
+        let mut len = bytes.len();
+        if let Some(snap) = s.cfg.snap_length {
+            len = len.min(snap as usize);
+        }
+        if let MirrorDestination::Erspan { version, .. } = &s.cfg.destination {
+            // The IPv4 header, GRE and ERSPAN go in front.
+            len = len.min(mtu - 20 - crate::erspan::overhead(*version));
+        }
+        let truncated = len < bytes.len();
+        let copy = &bytes[..len];
+        // A cut super-frame is no longer one: it goes as a plain frame.
+        let vnet = if truncated { VnetHdr::default() } else { vnet };
+        s.stats.frames += 1;
+        s.stats.bytes += len as u64;
+        let mut sent = 0;
+        let mut tried = 0;
+        match &s.cfg.destination {
+            MirrorDestination::Ports { .. } => {
+                for p in &s.to_ports {
+                    tried += 1;
+                    record(&mut self.captures, *p, &[copy]);
+                    let ep = self.ports.get(p).and_then(|e| e.endpoint.as_ref());
+                    if ep.is_some_and(|ep| ep.send(&[copy], &vnet).is_ok()) {
+                        sent += 1;
+                    }
+                }
+            }
+            MirrorDestination::Rspan { vlan, .. } => {
+                let Some(h) = crate::frame::parse(copy) else {
+                    return;
+                };
+                let mut tag = [0; 4];
+                let parts = crate::frame::retag(copy, &h, Some(*vlan), &mut tag);
+                let grown: usize = parts.iter().map(|p| p.len()).sum();
+                let vnet = vnet.shifted(grown as isize - copy.len() as isize);
+                for u in &s.to_uplinks {
+                    tried += 1;
+                    record(&mut self.captures, *u, &parts);
+                    let ep = self.ports.get(u).and_then(|e| e.endpoint.as_ref());
+                    if ep.is_some_and(|ep| ep.send(&parts, &vnet).is_ok()) {
+                        sent += 1;
+                    }
+                }
+            }
+            MirrorDestination::Erspan {
+                address,
+                version,
+                session_id,
+                ..
+            } => {
+                tried = 1;
+                let h = crate::frame::parse(copy);
+                let c = crate::erspan::Copy {
+                    session_id: *session_id,
+                    vlan: h.and_then(|h| h.vlan),
+                    cos: h.map_or(0, |h| (h.tci >> 13) as u8),
+                    truncated,
+                    egress,
+                    index: source,
+                    timestamp: erspan_timestamp(),
+                };
+                let header = crate::erspan::header(*version, s.sequence, &c);
+                s.sequence = s.sequence.wrapping_add(1);
+                if let Some((socket, _)) = &s.erspan {
+                    if socket.send(*address, GRE, &[&header, copy]).is_ok() {
+                        sent = 1;
+                    }
+                }
+            }
+        }
+        s.stats.dropped += tried - sent;
     }
 
     /// Sends what the switches themselves send (beacons, announcements).
@@ -379,34 +523,48 @@ impl Dataplane {
             let frame = &buf[got.start..got.start + got.len];
             record(&mut self.captures, port, &[frame]);
             out.clear();
-            if let Some(sw) = self.switches.get_mut(&switch) {
-                sw.process(port, frame, got.vnet.gso_size(), Instant::now(), out);
+            let Some(sw) = self.switches.get_mut(&switch) else {
+                continue;
+            };
+            if self.mirrors.silences(port) {
+                sw.drop_from_mirror_destination(port, frame.len());
+                continue;
             }
+            sw.process(port, frame, got.vnet.gso_size(), Instant::now(), out);
             let Some(h) = crate::frame::parse(frame) else {
                 continue; // malformed: the switch sent it nowhere
             };
-            for o in out.iter() {
-                let mut tag = [0; 4];
-                let parts = crate::frame::retag(frame, &h, o.vlan, &mut tag);
-                record(&mut self.captures, o.port, &parts);
-                if let Some(ep) = self.ports.get(&o.port).and_then(|e| e.endpoint.as_ref()) {
-                    // The switch only adds or removes a tag, in front of the
-                    // offsets the header gives.
-                    let len: usize = parts.iter().map(|p| p.len()).sum();
-                    let vnet = got.vnet.shifted(len as isize - got.len as isize);
-                    if let Some((_, kept)) = self.recording.get_mut(&o.port) {
-                        if kept.len() == RECORD_FRAMES {
-                            kept.pop_front();
-                        }
-                        let copy = Frame {
-                            vnet,
-                            bytes: parts.concat(),
-                        };
-                        kept.push_back((SystemTime::now(), copy));
+            self.forward(frame, &h, got.vnet, out);
+            // After the frame: a copy never goes before the original.
+            if !self.mirrors.is_empty() {
+                self.mirror(port, frame, &h, got.vnet, out);
+            }
+        }
+    }
+
+    /// Sends a switched frame out of the ports the switch chose.
+    fn forward(&mut self, frame: &[u8], h: &Header, vnet: VnetHdr, outs: &[Out]) {
+        for o in outs {
+            let mut tag = [0; 4];
+            let parts = crate::frame::retag(frame, h, o.vlan, &mut tag);
+            record(&mut self.captures, o.port, &parts);
+            if let Some(ep) = self.ports.get(&o.port).and_then(|e| e.endpoint.as_ref()) {
+                // The switch only adds or removes a tag, in front of the
+                // offsets the header gives.
+                let len: usize = parts.iter().map(|p| p.len()).sum();
+                let vnet = vnet.shifted(len as isize - frame.len() as isize);
+                if let Some((_, kept)) = self.recording.get_mut(&o.port) {
+                    if kept.len() == RECORD_FRAMES {
+                        kept.pop_front();
                     }
-                    // A full queue drops the frame, as a busy NIC would.
-                    let _ = ep.send(&parts, &vnet);
+                    let copy = Frame {
+                        vnet,
+                        bytes: parts.concat(),
+                    };
+                    kept.push_back((SystemTime::now(), copy));
                 }
+                // A full queue drops the frame, as a busy NIC would.
+                let _ = ep.send(&parts, &vnet);
             }
         }
     }
@@ -453,6 +611,17 @@ impl Dataplane {
             let _ = c.done.send(c.taken);
         }
     }
+}
+
+/// IP protocol number of GRE.
+const GRE: u8 = 47;
+
+/// ERSPAN type III's timestamp: 100 µs units (granularity 00), wrapping.
+fn erspan_timestamp() -> u32 {
+    let now = SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    (now.as_micros() / 100) as u32
 }
 
 /// Copies a frame, given in pieces, to the captures of `port`.

@@ -431,3 +431,70 @@ pub fn delete_tap(name: &str) -> io::Result<()> {
     cvt(unsafe { libc::ioctl(tap.fd.as_raw_fd(), TUNSETPERSIST, 0 as libc::c_ulong) })?;
     Ok(())
 }
+
+/// A send-only raw IPv4 socket tied to one interface: the host's stack
+/// routes what it sends and resolves the next hop, as for any packet of
+/// that interface (ERSPAN leaves from a VMkernel port this way).
+pub struct RawIp {
+    fd: OwnedFd,
+}
+
+impl RawIp {
+    pub fn bind(iface: &str) -> io::Result<RawIp> {
+        // SAFETY: plain socket(2). IPPROTO_RAW sockets only send.
+        let fd = cvt(unsafe {
+            libc::socket(
+                libc::AF_INET,
+                libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+                libc::IPPROTO_RAW,
+            )
+        })?;
+        // SAFETY: we own the new descriptor.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let name = CString::new(iface).map_err(|_| io::Error::other("bad interface name"))?;
+        let bytes = name.as_bytes_with_nul();
+        // SAFETY: the option takes the name's bytes.
+        cvt(unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_BINDTODEVICE,
+                bytes.as_ptr().cast(),
+                bytes.len() as libc::socklen_t,
+            )
+        })?;
+        Ok(RawIp { fd })
+    }
+
+    /// Sends an IPv4 packet of protocol `proto` to `to`, given in pieces
+    /// after the IP header. The kernel fills in the source address, the
+    /// length, the id and the checksum.
+    pub fn send(&self, to: std::net::Ipv4Addr, proto: u8, parts: &[&[u8]]) -> io::Result<()> {
+        let mut ip = [0u8; 20];
+        ip[0] = 0x45;
+        ip[8] = 64; // TTL
+        ip[9] = proto;
+        ip[16..].copy_from_slice(&to.octets());
+        let mut iov = vec![libc::iovec {
+            iov_base: ip.as_mut_ptr().cast(),
+            iov_len: ip.len(),
+        }];
+        iov.extend(parts.iter().map(|p| libc::iovec {
+            iov_base: p.as_ptr() as *mut libc::c_void,
+            iov_len: p.len(),
+        }));
+        // SAFETY: a zeroed sockaddr_in is valid; we fill family and address.
+        let mut sin: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+        sin.sin_family = libc::AF_INET as u16;
+        sin.sin_addr.s_addr = u32::from(to).to_be();
+        // SAFETY: zeroed msghdr is valid; the pointers outlive the call.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_name = (&mut sin as *mut libc::sockaddr_in).cast();
+        msg.msg_namelen = std::mem::size_of::<libc::sockaddr_in>() as u32;
+        msg.msg_iov = iov.as_mut_ptr();
+        msg.msg_iovlen = iov.len();
+        // SAFETY: sendmsg from the buffers described by msg.
+        cvt(unsafe { libc::sendmsg(self.fd.as_raw_fd(), &msg, 0) } as libc::c_int)?;
+        Ok(())
+    }
+}

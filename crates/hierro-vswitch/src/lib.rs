@@ -6,8 +6,10 @@
 pub mod config;
 pub mod control;
 pub mod dataplane;
+pub mod erspan;
 pub mod frame;
 pub mod io;
+pub mod mirror;
 pub mod pcap;
 pub mod switch;
 pub mod team;

@@ -575,6 +575,15 @@ impl Switch {
         out.push(Out { port, vlan });
     }
 
+    /// Counts a frame that a mirror destination port sent and may not.
+    pub fn drop_from_mirror_destination(&mut self, id: PortId, len: usize) {
+        if let Some(p) = self.ports.get_mut(&id) {
+            p.counters.in_packets += 1;
+            p.counters.in_bytes += len as u64;
+            p.counters.drop_mirror_destination += 1;
+        }
+    }
+
     /// The MACs learned on uplinks: (VLAN, MAC, uplink port).
     pub fn learned(&self, now: Instant) -> Vec<(u16, Mac, PortId)> {
         let mut v: Vec<_> = self

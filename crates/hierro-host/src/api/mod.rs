@@ -78,6 +78,11 @@ pub fn router(host: Arc<Host>) -> Router {
             "/api/network/portgroups/{name}",
             put(network::set_portgroup).delete(network::remove_portgroup),
         )
+        .route("/api/network/mirrors", post(network::add_mirror))
+        .route(
+            "/api/network/mirrors/{name}",
+            put(network::set_mirror).delete(network::remove_mirror),
+        )
         .route("/api/network/vmknics", post(network::add_vmknic))
         .route(
             "/api/network/vmknics/{name}",

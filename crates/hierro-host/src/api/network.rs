@@ -7,7 +7,9 @@ use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::Response;
 use axum::Json;
-use hierro_api::{CaptureRequest, HostNetwork, PortGroup, PortList, VSwitch, VmkNic};
+use hierro_api::{
+    CaptureRequest, HostNetwork, MirrorSession, PortGroup, PortList, VSwitch, VmkNic,
+};
 use hierro_vswitch::control::{Request, Response as VsResponse};
 
 use super::{AppState, Body, Caller};
@@ -183,6 +185,69 @@ pub async fn remove_portgroup(
     Ok(Json(net))
 }
 
+pub async fn add_mirror(
+    State(host): State<AppState>,
+    c: Caller,
+    Body(m): Body<MirrorSession>,
+) -> ApiResult<(StatusCode, Json<HostNetwork>)> {
+    let name = m.name.clone();
+    let net = host
+        .change_network(&c.user, format!("Added mirror session {name}"), |n| {
+            upsert(
+                &mut n.mirrors,
+                &name,
+                Some(m),
+                |x| &x.name,
+                true,
+                "mirror session",
+            )
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(net)))
+}
+
+pub async fn set_mirror(
+    State(host): State<AppState>,
+    c: Caller,
+    Path(name): Path<String>,
+    Body(mut m): Body<MirrorSession>,
+) -> ApiResult<Json<HostNetwork>> {
+    m.name = name.clone();
+    let net = host
+        .change_network(&c.user, format!("Changed mirror session {name}"), |n| {
+            upsert(
+                &mut n.mirrors,
+                &name,
+                Some(m),
+                |x| &x.name,
+                false,
+                "mirror session",
+            )
+        })
+        .await?;
+    Ok(Json(net))
+}
+
+pub async fn remove_mirror(
+    State(host): State<AppState>,
+    c: Caller,
+    Path(name): Path<String>,
+) -> ApiResult<Json<HostNetwork>> {
+    let net = host
+        .change_network(&c.user, format!("Removed mirror session {name}"), |n| {
+            upsert(
+                &mut n.mirrors,
+                &name,
+                None,
+                |x| &x.name,
+                false,
+                "mirror session",
+            )
+        })
+        .await?;
+    Ok(Json(net))
+}
+
 pub async fn add_vmknic(
     State(host): State<AppState>,
     c: Caller,
@@ -236,7 +301,15 @@ pub async fn ports(State(host): State<AppState>, _c: Caller) -> ApiResult<Json<P
         .await
         .map_err(ApiError::backend)?
     {
-        VsResponse::Stats { ports, learned } => Ok(Json(PortList { ports, learned })),
+        VsResponse::Stats {
+            ports,
+            learned,
+            mirrors,
+        } => Ok(Json(PortList {
+            ports,
+            learned,
+            mirrors,
+        })),
         other => Err(ApiError::backend(format!("vswitchd answered {other:?}"))),
     }
 }

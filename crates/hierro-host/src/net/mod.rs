@@ -97,6 +97,7 @@ impl Host {
             switches: net.vswitches.clone(),
             portgroups: net.portgroups.clone(),
             ports,
+            mirrors: net.mirrors.clone(),
         }
     }
 
@@ -145,9 +146,19 @@ impl Host {
                 }
             }
         }
-        self.dataplane(&next)
-            .validate()
-            .map_err(ApiError::bad_request)?;
+        let dataplane = self.dataplane(&next);
+        dataplane.validate().map_err(ApiError::bad_request)?;
+        // A session being added or changed names ports that exist (one
+        // whose VM left later waits for it instead).
+        let before = self.network();
+        for m in next.mirrors.iter().filter(|m| !before.mirrors.contains(m)) {
+            if let Some(port) = m.ports().find(|p| !dataplane.has_port(p)) {
+                return Err(ApiError::bad_request(format!(
+                    "mirror session {}: no port {port:?} on this host",
+                    m.name
+                )));
+            }
+        }
         for s in &next.vswitches {
             for u in &s.uplinks {
                 if !std::path::Path::new("/sys/class/net").join(u).exists() {

@@ -3,8 +3,9 @@
 
 use clap::{Args, Subcommand, ValueEnum};
 use hierro_api::{
-    CaptureRequest, FailoverOrder, FailureDetection, HostNetwork, LoadBalancing, PortGroup,
-    SecurityOverride, SecurityPolicy, TeamingOverride, TeamingPolicy, VSwitch, VmkNic, VmkService,
+    CaptureRequest, ErspanVersion, FailoverOrder, FailureDetection, HostNetwork, LoadBalancing,
+    MirrorDestination, MirrorDirection, MirrorSession, MirrorSource, PortGroup, SecurityOverride,
+    SecurityPolicy, TeamingOverride, TeamingPolicy, VSwitch, VmkNic, VmkService,
 };
 
 use crate::output::Output;
@@ -19,6 +20,9 @@ pub enum NetCmd {
     Portgroup(PortgroupCmd),
     #[command(subcommand)]
     Vmknic(VmknicCmd),
+    /// Port mirroring sessions (SPAN, RSPAN, ERSPAN).
+    #[command(subcommand)]
+    Mirror(MirrorCmd),
     /// Per-port counters (and drops by reason), and MACs learned on uplinks.
     Ports,
     /// Capture a port's frames to a pcap file (pktcap-uw).
@@ -220,6 +224,127 @@ pub enum PortgroupCmd {
 }
 
 #[derive(Subcommand)]
+pub enum MirrorCmd {
+    Add {
+        name: String,
+        #[command(flatten)]
+        spec: MirrorArgs,
+    },
+    Enable {
+        name: String,
+    },
+    Disable {
+        name: String,
+    },
+    Rm {
+        name: String,
+    },
+}
+
+/// One session: its sources, and one destination (--to-port, --rspan-vlan
+/// or --erspan).
+#[derive(Args)]
+pub struct MirrorArgs {
+    #[arg(long, default_value = "vSwitch0")]
+    vswitch: String,
+    /// A source port, as `host net ports` shows it, optionally ending in
+    /// :ingress, :egress or :both (the default); repeat for more.
+    #[arg(long = "source")]
+    sources: Vec<String>,
+    /// RSPAN destination session: the frames of this VLAN that arrive on
+    /// the uplinks, delivered untagged to --to-port.
+    #[arg(long)]
+    source_vlan: Option<u16>,
+    /// SPAN: a destination port; repeat for more.
+    #[arg(long = "to-port")]
+    to_ports: Vec<String>,
+    /// RSPAN: the VLAN the copies leave tagged with...
+    #[arg(long)]
+    rspan_vlan: Option<u16>,
+    /// ...out of this uplink; repeat for more.
+    #[arg(long)]
+    rspan_uplink: Vec<String>,
+    /// ERSPAN: the collector's IPv4 address...
+    #[arg(long)]
+    erspan: Option<std::net::Ipv4Addr>,
+    /// ...the ERSPAN type, 2 or 3...
+    #[arg(long, default_value_t = 2)]
+    erspan_type: u8,
+    /// ...the session id (0 to 1023)...
+    #[arg(long, default_value_t = 0)]
+    session_id: u16,
+    /// ...and the VMkernel port the copies leave from.
+    #[arg(long)]
+    vmknic: Option<String>,
+    /// Copy at most this many bytes of each frame.
+    #[arg(long)]
+    snap_length: Option<u16>,
+    /// Copy one frame in this many.
+    #[arg(long, default_value_t = 1)]
+    sampling_rate: u32,
+    /// Let the destination ports send frames of their own.
+    #[arg(long)]
+    allow_normal_io: bool,
+    /// Add the session turned off.
+    #[arg(long)]
+    disabled: bool,
+}
+
+impl MirrorArgs {
+    fn session(self, name: String) -> anyhow::Result<MirrorSession> {
+        let sources = self
+            .sources
+            .iter()
+            .map(|s| {
+                let (port, direction) = match s.rsplit_once(':') {
+                    Some((p, "ingress")) => (p, MirrorDirection::Ingress),
+                    Some((p, "egress")) => (p, MirrorDirection::Egress),
+                    Some((p, "both")) => (p, MirrorDirection::Both),
+                    _ => (s.as_str(), MirrorDirection::Both),
+                };
+                MirrorSource {
+                    port: port.to_string(),
+                    direction,
+                }
+            })
+            .collect();
+        let destination = match (self.to_ports.is_empty(), self.rspan_vlan, self.erspan) {
+            (false, None, None) => MirrorDestination::Ports {
+                ports: self.to_ports,
+            },
+            (true, Some(vlan), None) => MirrorDestination::Rspan {
+                vlan,
+                uplinks: self.rspan_uplink,
+            },
+            (true, None, Some(address)) => MirrorDestination::Erspan {
+                address,
+                version: match self.erspan_type {
+                    2 => ErspanVersion::TypeII,
+                    3 => ErspanVersion::TypeIII,
+                    n => anyhow::bail!("the ERSPAN type is 2 or 3, not {n}"),
+                },
+                session_id: self.session_id,
+                vmknic: self
+                    .vmknic
+                    .ok_or_else(|| anyhow::anyhow!("ERSPAN needs --vmknic"))?,
+            },
+            _ => anyhow::bail!("give one destination: --to-port, --rspan-vlan or --erspan"),
+        };
+        Ok(MirrorSession {
+            name,
+            vswitch: self.vswitch,
+            enabled: !self.disabled,
+            sources,
+            source_vlan: self.source_vlan,
+            destination,
+            snap_length: self.snap_length,
+            sampling_rate: self.sampling_rate,
+            allow_normal_io: self.allow_normal_io,
+        })
+    }
+}
+
+#[derive(Subcommand)]
 pub enum VmknicCmd {
     Add {
         name: String,
@@ -385,6 +510,12 @@ pub async fn run(cmd: NetCmd, client: &hierro_client::Client, out: Output) -> an
                 .await?
         }
         NetCmd::Vmknic(VmknicCmd::Rm { name }) => client.remove_vmknic(&name).await?,
+        NetCmd::Mirror(MirrorCmd::Add { name, spec }) => {
+            client.add_mirror(&spec.session(name)?).await?
+        }
+        NetCmd::Mirror(MirrorCmd::Enable { name }) => set_enabled(client, &name, true).await?,
+        NetCmd::Mirror(MirrorCmd::Disable { name }) => set_enabled(client, &name, false).await?,
+        NetCmd::Mirror(MirrorCmd::Rm { name }) => client.remove_mirror(&name).await?,
         NetCmd::Ports => {
             let list = client.ports().await?;
             out.show(
@@ -436,6 +567,22 @@ pub async fn run(cmd: NetCmd, client: &hierro_client::Client, out: Output) -> an
                         .collect()
                 },
             );
+            if !out.json && !list.mirrors.is_empty() {
+                out.show(
+                    &list.mirrors,
+                    &["MIRROR SESSION", "FRAMES", "BYTES", "DROPPED"],
+                    |m| {
+                        m.iter()
+                            .map(|m| {
+                                let n = [m.frames, m.bytes, m.dropped];
+                                let mut row = vec![m.name.clone()];
+                                row.extend(n.iter().map(u64::to_string));
+                                row
+                            })
+                            .collect()
+                    },
+                );
+            }
             return Ok(());
         }
         NetCmd::Capture {
@@ -458,6 +605,22 @@ pub async fn run(cmd: NetCmd, client: &hierro_client::Client, out: Output) -> an
     };
     show(&net, out);
     Ok(())
+}
+
+async fn set_enabled(
+    client: &hierro_client::Client,
+    name: &str,
+    enabled: bool,
+) -> anyhow::Result<HostNetwork> {
+    let mut m = client
+        .network()
+        .await?
+        .mirrors
+        .into_iter()
+        .find(|m| m.name == name)
+        .ok_or_else(|| anyhow::anyhow!("no mirror session {name:?}"))?;
+    m.enabled = enabled;
+    Ok(client.set_mirror(&m).await?)
 }
 
 /// The uplinks of the switch of this name (none if there is no such
@@ -538,5 +701,48 @@ fn show(net: &HostNetwork, out: Output) {
                 );
             }
         }
+        for m in net.mirrors.iter().filter(|m| m.vswitch == s.name) {
+            println!("  {}", mirror_line(m));
+        }
     }
+}
+
+/// One line for a mirror session: its state, sources and destination.
+fn mirror_line(m: &MirrorSession) -> String {
+    let sources: Vec<String> = m
+        .sources
+        .iter()
+        .map(|s| {
+            format!(
+                "{} ({})",
+                s.port,
+                serde_json::json!(s.direction).as_str().unwrap_or("")
+            )
+        })
+        .chain(m.source_vlan.map(|v| format!("VLAN {v} from the uplinks")))
+        .collect();
+    let to = match &m.destination {
+        MirrorDestination::Ports { ports } => format!("SPAN to {}", ports.join(", ")),
+        MirrorDestination::Rspan { vlan, uplinks } => {
+            format!("RSPAN to VLAN {vlan} on {}", uplinks.join(", "))
+        }
+        MirrorDestination::Erspan {
+            address,
+            version,
+            session_id,
+            vmknic,
+        } => format!(
+            "ERSPAN {} session {session_id} to {address} from {vmknic}",
+            serde_json::json!(version).as_str().unwrap_or("")
+        ),
+    };
+    format!(
+        "mirror {} ({}): {} -> {to}; snap {}, 1 in {}",
+        m.name,
+        if m.enabled { "enabled" } else { "disabled" },
+        sources.join(", "),
+        m.snap_length
+            .map_or("whole frames".into(), |n| format!("{n} bytes")),
+        m.sampling_rate
+    )
 }

@@ -15,5 +15,6 @@ mod switchover_frames;
 mod vm_lifecycle;
 mod vmotion;
 mod vswitch_dataplane;
+mod vswitch_mirroring;
 mod vswitch_teaming;
 mod vswitch_vms;

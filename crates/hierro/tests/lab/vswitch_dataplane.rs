@@ -9,9 +9,9 @@ use hierro_api::{PortGroup, SecurityOverride, VSwitch};
 use hierro_vswitch::control::{request, Request, Response};
 use hierro_vswitch::{DataplaneConfig, PortKind, PortSpec};
 
-use crate::common::netns::{guest, must, ping, tshark, tshark_fields, veth, Netns};
+use crate::common::netns::{guest, must, ping, tshark, tshark_fields, veth, Netns, Vswitchd};
 
-fn setup() -> Netns {
+fn setup() -> (Netns, Vswitchd) {
     let mut b = Netns::new(&["vst-h", "vst-a", "vst-b", "vst-c", "vst-x"]);
     guest(
         "vst-h",
@@ -36,8 +36,8 @@ fn setup() -> Netns {
     );
     // The uplink, and the outside world behind it (no IP: we only listen).
     veth("vst-h", "vstup", "vst-x", "eth0");
-    b.start_vswitchd("vst-h");
-    b
+    let vs = b.start_vswitchd("vst-h");
+    (b, vs)
 }
 
 fn config(forged: Option<bool>) -> DataplaneConfig {
@@ -73,15 +73,12 @@ fn config(forged: Option<bool>) -> DataplaneConfig {
             port("vm:b:0", "Net0", "vstb", "52:54:00:77:00:02"),
             port("vm:c:0", "Net100", "vstc", "52:54:00:77:00:03"),
         ],
+        mirrors: vec![],
     }
 }
 
-fn apply(b: &Netns, cfg: &DataplaneConfig) -> Result<(), String> {
-    b.apply(cfg)
-}
-
-fn counters(b: &Netns, port: &str) -> hierro_api::PortCounters {
-    b.port(port).counters
+fn counters(vs: &Vswitchd, port: &str) -> hierro_api::PortCounters {
+    vs.port(port).counters
 }
 
 /// (VLAN id or "", source MAC) of every frame in a capture file, via tshark.
@@ -94,8 +91,8 @@ fn tshark_frames(file: &Path) -> Vec<(String, String)> {
 
 #[test]
 fn vswitchd_switches_real_frames() {
-    let b = setup();
-    apply(&b, &config(None)).unwrap();
+    let (b, vs) = setup();
+    vs.apply(&config(None)).unwrap();
 
     // Same port group: they reach each other. Another VLAN: they do not.
     assert!(ping("vst-a", "10.77.0.2"));
@@ -103,7 +100,7 @@ fn vswitchd_switches_real_frames() {
         !ping("vst-a", "10.77.0.3"),
         "a frame crossed from VLAN 0 to VLAN 100"
     );
-    let a = counters(&b, "vm:a:0");
+    let a = counters(&vs, "vm:a:0");
     assert!(a.in_packets >= 2 && a.out_packets >= 1, "{a:?}");
 
     // On the wire, C's traffic leaves tagged 100 and A's untagged, as tshark
@@ -131,7 +128,7 @@ fn vswitchd_switches_real_frames() {
 
     // A capture of a port (pktcap-uw) is a pcap that tshark reads.
     let cap = b.dir.join("port-a.pcap");
-    let sock = b.socket();
+    let sock = vs.socket.clone();
     let capture = std::thread::spawn({
         let cap = cap.clone();
         move || {
@@ -170,7 +167,7 @@ fn vswitchd_switches_real_frames() {
     // goes out of a port with their times; what went before `since_us` is
     // left out; a recording ends when it is collected, or goes on with
     // `keep`.
-    let ask = |req: Request| b.ask(&req);
+    let ask = |req: Request| vs.ask(&req);
     let record = |port: &str| {
         ask(Request::Record {
             ports: vec![port.to_string()],
@@ -221,7 +218,7 @@ fn vswitchd_switches_real_frames() {
 
     // Forged transmits, rejected on the running switch: A's guest changes its
     // MAC and sends from it; every such frame is dropped and counted.
-    apply(&b, &config(Some(false))).unwrap();
+    vs.apply(&config(Some(false))).unwrap();
     must(&[
         "ip",
         "-n",
@@ -232,24 +229,24 @@ fn vswitchd_switches_real_frames() {
         "address",
         "52:54:00:77:00:aa",
     ]);
-    let before = counters(&b, "vm:a:0").drop_forged;
+    let before = counters(&vs, "vm:a:0").drop_forged;
     assert!(!ping("vst-a", "10.77.0.2"));
-    assert!(counters(&b, "vm:a:0").drop_forged > before);
+    assert!(counters(&vs, "vm:a:0").drop_forged > before);
     // Accepted: the same frames pass. (The host agent reports the MAC the
     // guest now uses, from QEMU; here the test does.)
     let mut accept = config(Some(true));
     accept.ports[0].effective_mac = Some("52:54:00:77:00:aa".into());
-    apply(&b, &accept).unwrap();
+    vs.apply(&accept).unwrap();
     must(&["ip", "-n", "vst-b", "neigh", "flush", "all"]);
     assert!(ping("vst-a", "10.77.0.2"));
 
     // Bad configurations are refused and change nothing.
     let mut bad = config(None);
     bad.portgroups[1].vlan = 5000;
-    assert!(apply(&b, &bad).unwrap_err().contains("VLAN"));
+    assert!(vs.apply(&bad).unwrap_err().contains("VLAN"));
     let mut bad = config(None);
     bad.switches[0].uplinks.push("nosuchnic".into());
-    assert!(apply(&b, &bad).unwrap_err().contains("nosuchnic"));
+    assert!(vs.apply(&bad).unwrap_err().contains("nosuchnic"));
     assert!(
         ping("vst-a", "10.77.0.2"),
         "still forwarding after refused changes"

@@ -11,7 +11,9 @@ use hierro_api::{
 };
 use hierro_vswitch::{DataplaneConfig, PortKind, PortSpec};
 
-use crate::common::netns::{guest, must, ping, ping_flood, tshark, tshark_fields, veth, Netns};
+use crate::common::netns::{
+    guest, must, ping, ping_flood, tshark, tshark_fields, veth, Netns, Vswitchd,
+};
 use crate::common::wait_until;
 
 const A_MAC: &str = "52:54:00:78:00:0a";
@@ -24,6 +26,7 @@ const X2: &str = "10.78.0.101";
 /// client), `{p}-a` and `{p}-b` (the guests).
 struct Team {
     net: Netns,
+    vs: Vswitchd,
     p: String,
 }
 
@@ -58,11 +61,11 @@ impl Team {
     }
 
     fn uplink_of(&self, port: &str) -> Option<String> {
-        self.net.port(port).uplink
+        self.vs.port(port).uplink
     }
 
     fn sent(&self, uplink: &str) -> u64 {
-        self.net
+        self.vs
             .port(&format!("uplink:{uplink}"))
             .counters
             .out_packets
@@ -118,8 +121,12 @@ fn setup(p: &str) -> Team {
     }
     guest(h, &names[3], "pa", A_MAC, "10.78.0.1/24");
     guest(h, &names[4], "pb", B_MAC, "10.78.0.2/24");
-    net.start_vswitchd(h);
-    Team { net, p: p.into() }
+    let vs = net.start_vswitchd(h);
+    Team {
+        net,
+        vs,
+        p: p.into(),
+    }
 }
 
 fn order(active: &[&str], standby: &[&str]) -> Option<FailoverOrder> {
@@ -154,6 +161,7 @@ fn config(teaming: TeamingOverride) -> DataplaneConfig {
             teaming,
         }],
         ports: vec![port("vm:a:0", "pa", A_MAC), port("vm:b:0", "pb", B_MAC)],
+        mirrors: vec![],
     }
 }
 
@@ -174,7 +182,7 @@ fn teaming_spreads_pins_and_fails_over() {
         failover_order: order(&["up0", "up1"], &["up2"]),
         ..Default::default()
     };
-    t.net.apply(&config(with_standby.clone())).unwrap();
+    t.vs.apply(&config(with_standby.clone())).unwrap();
     assert!(ping(&t.ns("a"), X) && ping(&t.ns("b"), X));
 
     // Originating port: A and B (port ids in key order) on the two active
@@ -186,12 +194,11 @@ fn teaming_spreads_pins_and_fails_over() {
 
     // Source MAC hash over all three: 0x52540078000a % 3 = 2,
     // 0x52540078000b % 3 = 0.
-    t.net
-        .apply(&config(TeamingOverride {
-            load_balancing: Some(LoadBalancing::SourceMac),
-            ..Default::default()
-        }))
-        .unwrap();
+    t.vs.apply(&config(TeamingOverride {
+        load_balancing: Some(LoadBalancing::SourceMac),
+        ..Default::default()
+    }))
+    .unwrap();
     assert_eq!(t.uplink_of(a).as_deref(), Some("up2"));
     assert_eq!(t.uplink_of(b).as_deref(), Some("up0"));
     t.pinned("a", X, "up2", 100);
@@ -200,12 +207,11 @@ fn teaming_spreads_pins_and_fails_over() {
     // IP hash: A's traffic to X leaves by 10.78.0.1 ^ 10.78.0.100 = 101,
     // 101 % 3 = 2; to X2 by 100 % 3 = 1. tshark on the bridge's side sees
     // A's frames on both.
-    t.net
-        .apply(&config(TeamingOverride {
-            load_balancing: Some(LoadBalancing::IpHash),
-            ..Default::default()
-        }))
-        .unwrap();
+    t.vs.apply(&config(TeamingOverride {
+        load_balancing: Some(LoadBalancing::IpHash),
+        ..Default::default()
+    }))
+    .unwrap();
     t.pinned("a", X, "up2", 100);
     t.pinned("a", X2, "up1", 100);
     let f = t.p_f();
@@ -229,20 +235,19 @@ fn teaming_spreads_pins_and_fails_over() {
     }
 
     // Explicit failover order: everything on the first active uplink.
-    t.net
-        .apply(&config(TeamingOverride {
-            load_balancing: Some(LoadBalancing::FailoverOrder),
-            failover_order: order(&["up1", "up0"], &[]),
-            ..Default::default()
-        }))
-        .unwrap();
+    t.vs.apply(&config(TeamingOverride {
+        load_balancing: Some(LoadBalancing::FailoverOrder),
+        failover_order: order(&["up1", "up0"], &[]),
+        ..Default::default()
+    }))
+    .unwrap();
     t.pinned("a", X, "up1", 100);
     t.pinned("b", X, "up1", 100);
 
     // Failover: up0 loses its carrier during a ping flood from A. A moves
     // to the standby (B stays on up1), a RARP for A leaves the standby, and
     // few pings are lost.
-    t.net.apply(&config(with_standby.clone())).unwrap();
+    t.vs.apply(&config(with_standby.clone())).unwrap();
     assert_eq!(t.uplink_of(a).as_deref(), Some("up0"));
     let rarp_file = t.net.dir.join("failover.pcap");
     let mut capture = tshark(&f, "up2f", 4, &rarp_file);
@@ -260,7 +265,7 @@ fn teaming_spreads_pins_and_fails_over() {
     assert!(answered >= 250, "{answered} of 300 pings answered");
     assert_eq!(t.uplink_of(a).as_deref(), Some("up2"));
     assert_eq!(t.uplink_of(b).as_deref(), Some("up1"));
-    assert_eq!(t.net.port("uplink:up0").link_up, Some(false));
+    assert_eq!(t.vs.port("uplink:up0").link_up, Some(false));
     capture.wait().unwrap();
     assert!(rarps(&rarp_file).contains(&A_MAC.to_string()));
 
@@ -277,35 +282,32 @@ fn teaming_spreads_pins_and_fails_over() {
     assert!(rarps(&back_file).contains(&A_MAC.to_string()));
 
     // Without failback, A stays on the standby once up0 is back.
-    t.net
-        .apply(&config(TeamingOverride {
-            failback: Some(false),
-            ..with_standby.clone()
-        }))
-        .unwrap();
+    t.vs.apply(&config(TeamingOverride {
+        failback: Some(false),
+        ..with_standby.clone()
+    }))
+    .unwrap();
     t.link("up0", false);
     wait_until("A on the standby", Duration::from_secs(5), || {
         t.uplink_of(a).as_deref() == Some("up2")
     });
     t.link("up0", true);
     wait_until("up0 up again", Duration::from_secs(5), || {
-        t.net.port("uplink:up0").link_up == Some(true)
+        t.vs.port("uplink:up0").link_up == Some(true)
     });
     assert_eq!(t.uplink_of(a).as_deref(), Some("up2"));
     t.pinned("a", X, "up2", 50);
 
     // Bad teaming is refused, with the reason, and changes nothing.
-    let e = t
-        .net
-        .apply(&config(TeamingOverride {
+    let e =
+        t.vs.apply(&config(TeamingOverride {
             load_balancing: Some(LoadBalancing::IpHash),
             ..with_standby.clone()
         }))
         .unwrap_err();
     assert!(e.contains("IP hash") && e.contains("up2 is standby"), "{e}");
-    let e = t
-        .net
-        .apply(&config(TeamingOverride {
+    let e =
+        t.vs.apply(&config(TeamingOverride {
             failure_detection: Some(FailureDetection::BeaconProbing),
             failover_order: order(&["up0"], &["up1"]),
             ..Default::default()
@@ -321,29 +323,28 @@ fn beacon_probing_finds_an_uplink_cut_off_with_its_carrier_up() {
     let t = setup("tb");
     let a = "vm:a:0";
     // All three active, by originating port: A (id 4) on up1.
-    t.net.apply(&config(TeamingOverride::default())).unwrap();
+    t.vs.apply(&config(TeamingOverride::default())).unwrap();
     assert!(ping(&t.ns("a"), X));
     assert_eq!(t.uplink_of(a).as_deref(), Some("up1"));
 
     // Cut up1 off the physical switch; its carrier stays up, so link
     // status sees nothing and A's traffic is lost.
     t.cut("up1", true);
-    assert_eq!(t.net.port("uplink:up1").link_up, Some(true));
+    assert_eq!(t.vs.port("uplink:up1").link_up, Some(true));
     assert!(!ping(&t.ns("a"), X));
     assert_eq!(t.uplink_of(a).as_deref(), Some("up1"));
 
     // Beacon probing: up0 and up2 hear each other, up1 hears nobody; A
     // moves and reaches X again.
-    t.net
-        .apply(&config(TeamingOverride {
-            failure_detection: Some(FailureDetection::BeaconProbing),
-            ..Default::default()
-        }))
-        .unwrap();
+    t.vs.apply(&config(TeamingOverride {
+        failure_detection: Some(FailureDetection::BeaconProbing),
+        ..Default::default()
+    }))
+    .unwrap();
     wait_until("A off up1", Duration::from_secs(10), || {
         t.uplink_of(a).is_some_and(|u| u != "up1")
     });
-    assert_eq!(t.net.port("uplink:up1").link_up, Some(false));
+    assert_eq!(t.vs.port("uplink:up1").link_up, Some(false));
     assert!(ping(&t.ns("a"), X));
 
     // Back on the switch, up1 hears the others again and A returns.

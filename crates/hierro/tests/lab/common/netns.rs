@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use hierro_api::PortStats;
+use hierro_api::{MirrorStats, PortStats};
 use hierro_vswitch::control::{request, Request, Response};
 use hierro_vswitch::DataplaneConfig;
 
@@ -24,16 +24,16 @@ pub fn must(args: &[&str]) {
     assert!(sh(args), "failed: {}", args.join(" "));
 }
 
-/// Namespaces, a scratch directory and a vswitchd, removed when dropped.
+/// Namespaces, a scratch directory and vswitchds, removed when dropped.
 pub struct Netns {
     names: Vec<String>,
     pub dir: PathBuf,
-    vswitchd: Option<Child>,
+    vswitchds: Vec<Child>,
 }
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        if let Some(mut v) = self.vswitchd.take() {
+        for v in &mut self.vswitchds {
             let _ = v.kill();
             let _ = v.wait();
         }
@@ -63,29 +63,36 @@ impl Netns {
         Netns {
             names: names.iter().map(|s| s.to_string()).collect(),
             dir,
-            vswitchd: None,
+            vswitchds: vec![],
         }
     }
 
-    /// Starts vswitchd in `ns` and waits until it answers.
-    pub fn start_vswitchd(&mut self, ns: &str) {
+    /// Starts a vswitchd in `ns` and waits until it answers.
+    pub fn start_vswitchd(&mut self, ns: &str) -> Vswitchd {
+        let v = Vswitchd {
+            socket: self.dir.join(format!("{ns}.sock")),
+        };
         let child = Command::new("ip")
             .args(["netns", "exec", ns, super::HIERRO, "vswitchd", "--socket"])
-            .arg(self.socket())
+            .arg(&v.socket)
             .spawn()
             .unwrap();
-        self.vswitchd = Some(child);
+        self.vswitchds.push(child);
         super::wait_until("vswitchd to answer", Duration::from_secs(10), || {
-            request(&self.socket(), &Request::Ping).is_ok()
+            request(&v.socket, &Request::Ping).is_ok()
         });
+        v
     }
+}
 
-    pub fn socket(&self) -> PathBuf {
-        self.dir.join("vswitchd.sock")
-    }
+/// A vswitchd's control socket.
+pub struct Vswitchd {
+    pub socket: PathBuf,
+}
 
+impl Vswitchd {
     pub fn ask(&self, req: &Request) -> Response {
-        request(&self.socket(), req).unwrap()
+        request(&self.socket, req).unwrap()
     }
 
     pub fn apply(&self, cfg: &DataplaneConfig) -> Result<(), String> {
@@ -96,14 +103,19 @@ impl Netns {
         }
     }
 
-    pub fn port(&self, key: &str) -> PortStats {
+    pub fn stats(&self) -> (Vec<PortStats>, Vec<MirrorStats>) {
         match self.ask(&Request::Stats) {
-            Response::Stats { ports, .. } => ports
-                .into_iter()
-                .find(|p| p.port == key)
-                .unwrap_or_else(|| panic!("no port {key}")),
+            Response::Stats { ports, mirrors, .. } => (ports, mirrors),
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    pub fn port(&self, key: &str) -> PortStats {
+        let (ports, _) = self.stats();
+        ports
+            .into_iter()
+            .find(|p| p.port == key)
+            .unwrap_or_else(|| panic!("no port {key}"))
     }
 }
 
