@@ -195,6 +195,13 @@ impl DataplaneConfig {
                     return Err("the destination has no port".into());
                 }
                 for p in ports {
+                    if p.starts_with("uplink:") {
+                        // It would get copies and, without normal I/O,
+                        // nothing else: the host would lose the uplink.
+                        return Err(format!(
+                            "{p} cannot be a SPAN destination: send copies out of an uplink with RSPAN"
+                        ));
+                    }
                     on_switch(p)?;
                     if m.sources.iter().any(|s| s.port == *p) {
                         return Err(format!(
@@ -429,9 +436,9 @@ mod tests {
         };
         // A port that is not here now (its VM is elsewhere) is allowed.
         assert!(check(session(to("vm:9:0"))).is_ok());
-        assert!(check(session(to("uplink:eth1"))).is_ok());
         let err = |m: MirrorSession| check(m).unwrap_err();
         assert!(err(session(to("vm:1:0"))).contains("both a source and the destination"));
+        assert!(err(session(to("uplink:eth1"))).contains("cannot be a SPAN destination"));
         let mut m = session(to("vm:9:0"));
         m.sampling_rate = 0;
         assert!(err(m).contains("sampling rate"));

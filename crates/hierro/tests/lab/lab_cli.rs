@@ -336,6 +336,55 @@ fn lab_up_cli_and_down_leave_nothing() {
         .iter()
         .find(|g| g.name == hierro_lab::VM_NETWORK);
     assert_eq!(g.unwrap().teaming, Default::default());
+    // A mirror session through the CLI: the VM's frames in ERSPAN to the
+    // other host, from vmk0 (RSPAN would need a physical switch that learns
+    // per VLAN, which the lab's bridge does not); a typo and a loop are
+    // refused.
+    let vm_port = format!("vm:{}:0", h1.vms[0].id);
+    let mirror = |flags: &[&str]| {
+        let mut args = vec!["host", "net", "mirror", "add"];
+        args.extend(flags);
+        hierro(&args, &env)
+    };
+    let h2_ip = lab.hosts[1].ip.to_string();
+    let (ok, _, err) = mirror(&[
+        "watch",
+        "--source",
+        &format!("{vm_port}:egress"),
+        "--erspan",
+        &h2_ip,
+        "--erspan-type",
+        "3",
+        "--session-id",
+        "7",
+        "--vmknic",
+        "vmk0",
+    ]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = mirror(&["typo", "--source", "vm:nope:0", "--to-port", "vmk1"]);
+    assert!(
+        !ok && err.contains("no port \"vm:nope:0\" on this host"),
+        "{err}"
+    );
+    let (ok, _, err) = mirror(&["loop", "--source", &vm_port, "--to-port", &vm_port]);
+    assert!(
+        !ok && err.contains("both a source and the destination"),
+        "{err}"
+    );
+    Counter::connect(h1.vms[0].ip).unwrap().read().unwrap();
+    let (_, out, _) = hierro(&["host", "net", "ports", "--json"], &env);
+    let ports: hierro_api::PortList = serde_json::from_str(&out).unwrap();
+    assert_eq!(ports.mirrors.len(), 1, "{:?}", ports.mirrors);
+    let m = &ports.mirrors[0];
+    assert!(m.frames > 0 && m.dropped == 0, "{m:?}");
+    let (ok, out, _) = hierro(&["host", "net", "ls"], &env);
+    assert!(
+        ok && out.contains("mirror watch (enabled)")
+            && out.contains(&format!("ERSPAN type3 session 7 to {h2_ip} from vmk0")),
+        "{out}"
+    );
+    let (ok, _, err) = hierro(&["host", "net", "mirror", "rm", "watch"], &env);
+    assert!(ok, "{err}");
     let (ok, _, err) = hierro(
         &[
             "host",
