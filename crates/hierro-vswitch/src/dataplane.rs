@@ -195,75 +195,54 @@ impl Dataplane {
         let mut copies = std::mem::take(&mut self.copies);
         self.mirrors.select(ingress, h.vlan, &outputs, &mut copies);
         for &(session, which) in &copies {
-            let mut tag = [0; 4];
-            let (bytes, egress) = match which {
-                Which::Ingress => (frame.to_vec(), false),
-                Which::Egress(n) => {
-                    let parts = crate::frame::retag(frame, h, outs[n].vlan, &mut tag);
-                    (parts.concat(), true)
-                }
-                Which::Untagged => (
-                    crate::frame::retag(frame, h, None, &mut tag).concat(),
-                    false,
-                ),
+            // The frame as the source port saw it: its tag as it came in,
+            // as it went out, or none.
+            let (vlan, egress, source) = match which {
+                Which::Ingress => (h.vlan, false, ingress),
+                Which::Egress(n) => (outs[n].vlan, true, outs[n].port),
+                Which::Untagged => (None, false, ingress),
             };
-            let source = match which {
-                Which::Egress(n) => outs[n].port,
-                _ => ingress,
+            let copy = Copy {
+                frame,
+                h,
+                vlan,
+                vnet,
+                egress,
+                source,
             };
-            let delta = bytes.len() as isize - frame.len() as isize;
-            self.send_copy(session, &bytes, vnet.shifted(delta), egress, source);
+            self.send_copy(session, &copy);
         }
         self.copies = copies;
     }
 
     /// Sends one copy to a session's destination, cut to its snap length
-    /// (and, for ERSPAN, to what fits the switch's MTU).
-    fn send_copy(
-        &mut self,
-        session: usize,
-        bytes: &[u8],
-        vnet: VnetHdr,
-        egress: bool,
-        source: PortId,
-    ) {
-        let mtu = self.ports.get(&source).map_or(1500, |e| e.mtu as usize);
+    /// (and, for ERSPAN, to what fits the source's MTU). No bytes are
+    /// copied: the pieces go out with one writev (or sendmsg).
+    fn send_copy(&mut self, session: usize, c: &Copy) {
+        let mtu = self.ports.get(&c.source).map_or(1500, |e| e.mtu as usize);
         let s = &mut self.mirrors.sessions[session];
-        let mut len = bytes.len();
-        if let Some(snap) = s.cfg.snap_length {
-            len = len.min(snap as usize);
-        }
-        if let MirrorDestination::Erspan { version, .. } = &s.cfg.destination {
-            // The IPv4 header, GRE and ERSPAN go in front.
-            len = len.min(mtu - 20 - crate::erspan::overhead(*version));
-        }
-        let truncated = len < bytes.len();
-        let copy = &bytes[..len];
-        // A cut super-frame is no longer one: it goes as a plain frame.
-        let vnet = if truncated { VnetHdr::default() } else { vnet };
-        s.stats.frames += 1;
-        s.stats.bytes += len as u64;
-        let mut sent = 0;
-        let mut tried = 0;
+        let snap = s.cfg.snap_length.map_or(usize::MAX, usize::from);
+        let (mut sent, mut tried) = (0, 0);
+        let mut tag = [0; 4];
         match &s.cfg.destination {
             MirrorDestination::Ports { .. } => {
+                let (parts, vnet, len, _) = c.cut(c.vlan, snap, &mut tag);
+                s.stats.frames += 1;
+                s.stats.bytes += len as u64;
                 for p in &s.to_ports {
                     tried += 1;
-                    record(&mut self.captures, *p, &[copy]);
+                    record(&mut self.captures, *p, &parts);
                     let ep = self.ports.get(p).and_then(|e| e.endpoint.as_ref());
-                    if ep.is_some_and(|ep| ep.send(&[copy], &vnet).is_ok()) {
+                    if ep.is_some_and(|ep| ep.send(&parts, &vnet).is_ok()) {
                         sent += 1;
                     }
                 }
             }
             MirrorDestination::Rspan { vlan, .. } => {
-                let Some(h) = crate::frame::parse(copy) else {
-                    return;
-                };
-                let mut tag = [0; 4];
-                let parts = crate::frame::retag(copy, &h, Some(*vlan), &mut tag);
-                let grown: usize = parts.iter().map(|p| p.len()).sum();
-                let vnet = vnet.shifted(grown as isize - copy.len() as isize);
+                // The frame's own tag gives way to the RSPAN VLAN's.
+                let (parts, vnet, len, _) = c.cut(Some(*vlan), snap, &mut tag);
+                s.stats.frames += 1;
+                s.stats.bytes += len as u64;
                 for u in &s.to_uplinks {
                     tried += 1;
                     record(&mut self.captures, *u, &parts);
@@ -279,21 +258,30 @@ impl Dataplane {
                 session_id,
                 ..
             } => {
+                // The IPv4 header, GRE and ERSPAN go in front.
+                let room = mtu - 20 - crate::erspan::overhead(*version);
+                let (parts, _, len, truncated) = c.cut(c.vlan, snap.min(room), &mut tag);
+                s.stats.frames += 1;
+                s.stats.bytes += len as u64;
                 tried = 1;
-                let h = crate::frame::parse(copy);
-                let c = crate::erspan::Copy {
+                let e = crate::erspan::Copy {
                     session_id: *session_id,
-                    vlan: h.and_then(|h| h.vlan),
-                    cos: h.map_or(0, |h| (h.tci >> 13) as u8),
+                    vlan: c.vlan,
+                    cos: if c.vlan.is_some() {
+                        (c.h.tci >> 13) as u8
+                    } else {
+                        0
+                    },
                     truncated,
-                    egress,
-                    index: source,
+                    egress: c.egress,
+                    index: c.source,
                     timestamp: erspan_timestamp(),
                 };
-                let header = crate::erspan::header(*version, s.sequence, &c);
+                let header = crate::erspan::header(*version, s.sequence, &e);
                 s.sequence = s.sequence.wrapping_add(1);
                 if let Some((socket, _)) = &s.erspan {
-                    if socket.send(*address, GRE, &[&header, copy]).is_ok() {
+                    let all = [&header[..], parts[0], parts[1], parts[2]];
+                    if socket.send(*address, GRE, &all).is_ok() {
                         sent = 1;
                     }
                 }
@@ -610,6 +598,48 @@ impl Dataplane {
             let _ = c.writer.finish();
             let _ = c.done.send(c.taken);
         }
+    }
+}
+
+/// A frame a mirror session copies, and how it looked at the source port.
+struct Copy<'a> {
+    frame: &'a [u8],
+    h: &'a Header,
+    /// The tag it had at the source port.
+    vlan: Option<u16>,
+    vnet: VnetHdr,
+    egress: bool,
+    source: PortId,
+}
+
+impl<'a> Copy<'a> {
+    /// The frame tagged for `vlan` (or not), at most `limit` bytes long,
+    /// in pieces (`tag` holds a new tag's bytes); its header, its length,
+    /// and whether it was cut. A cut super-frame is no longer one: it goes
+    /// as a plain frame.
+    fn cut<'b>(
+        &self,
+        vlan: Option<u16>,
+        limit: usize,
+        tag: &'b mut [u8; 4],
+    ) -> ([&'b [u8]; 3], VnetHdr, usize, bool)
+    where
+        'a: 'b,
+    {
+        let mut parts = crate::frame::retag(self.frame, self.h, vlan, tag);
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        if total <= limit {
+            let vnet = self
+                .vnet
+                .shifted(total as isize - self.frame.len() as isize);
+            return (parts, vnet, total, false);
+        }
+        let mut left = limit;
+        for p in &mut parts {
+            *p = &p[..p.len().min(left)];
+            left -= p.len();
+        }
+        (parts, VnetHdr::default(), limit, true)
     }
 }
 
