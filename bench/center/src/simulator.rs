@@ -41,6 +41,7 @@ impl HostSimulator {
                 }],
                 vmknics: vec![],
                 mirrors: vec![],
+                distributed: vec![],
             }),
             lockdown: false,
         }

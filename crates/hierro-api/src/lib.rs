@@ -4,6 +4,7 @@
 //! (`GET /api/openapi.json`) describes its bodies with them.
 
 pub mod datastore;
+pub mod dvs;
 pub mod error;
 pub mod event;
 pub mod host;
@@ -16,6 +17,7 @@ pub mod updates;
 pub mod vm;
 
 pub use datastore::*;
+pub use dvs::*;
 pub use error::*;
 pub use event::*;
 pub use host::*;

@@ -29,6 +29,13 @@ impl SecurityPolicy {
         allow_forged_transmits: true,
     };
 
+    /// A distributed switch's defaults: reject all three.
+    pub const DISTRIBUTED: SecurityPolicy = SecurityPolicy {
+        allow_promiscuous: false,
+        allow_mac_changes: false,
+        allow_forged_transmits: false,
+    };
+
     pub fn with(self, o: &SecurityOverride) -> SecurityPolicy {
         SecurityPolicy {
             allow_promiscuous: o.allow_promiscuous.unwrap_or(self.allow_promiscuous),
@@ -309,6 +316,64 @@ pub struct HostNetwork {
     pub vmknics: Vec<VmkNic>,
     #[serde(default, rename = "mirror")]
     pub mirrors: Vec<crate::MirrorSession>,
+    /// Distributed switches this host is a member of, as its center pushed
+    /// them (`PUT /api/network/distributed`).
+    #[serde(default)]
+    pub distributed: Vec<crate::HostProxySwitch>,
+}
+
+impl HostNetwork {
+    /// The switches, port groups and mirror sessions the host runs: its
+    /// standard ones, and each distributed switch with its uplink ports
+    /// turned into this host's NICs.
+    pub fn effective(&self) -> (Vec<VSwitch>, Vec<PortGroup>, Vec<crate::MirrorSession>) {
+        let (mut switches, mut groups, mut mirrors) = (
+            self.vswitches.clone(),
+            self.portgroups.clone(),
+            self.mirrors.clone(),
+        );
+        for d in &self.distributed {
+            let s = &d.switch;
+            let nics = |names: &[String]| -> Vec<String> {
+                names.iter().filter_map(|u| d.nic(u).cloned()).collect()
+            };
+            let order = |o: &Option<FailoverOrder>| {
+                o.as_ref().map(|o| FailoverOrder {
+                    active: nics(&o.active),
+                    standby: nics(&o.standby),
+                })
+            };
+            switches.push(VSwitch {
+                name: s.name.clone(),
+                mtu: s.mtu,
+                uplinks: nics(&s.uplinks),
+                security: s.security,
+                teaming: TeamingPolicy {
+                    failover_order: order(&s.teaming.failover_order),
+                    ..s.teaming.clone()
+                },
+            });
+            groups.extend(s.portgroups.iter().map(|g| PortGroup {
+                name: g.name.clone(),
+                vswitch: s.name.clone(),
+                vlan: g.vlan,
+                security: g.security,
+                teaming: TeamingOverride {
+                    failover_order: order(&g.teaming.failover_order),
+                    ..g.teaming.clone()
+                },
+            }));
+            mirrors.extend(s.mirrors.iter().map(|m| {
+                let mut m = m.clone();
+                m.vswitch = s.name.clone();
+                if let crate::MirrorDestination::Rspan { uplinks, .. } = &mut m.destination {
+                    *uplinks = nics(uplinks);
+                }
+                m
+            }));
+        }
+        (switches, groups, mirrors)
+    }
 }
 
 /// `POST /api/network/capture`: capture a port's frames (pktcap-uw).

@@ -51,6 +51,8 @@ impl Followers {
 
 async fn follow(db: Db, host: String) {
     let mut retry = Duration::from_millis(500);
+    // Whether the host got its distributed switches since it (re)connected.
+    let mut pushed = false;
     loop {
         let conn = match hosts::connection(&db, &host).await {
             Ok(c) if c.enabled => c,
@@ -67,10 +69,21 @@ async fn follow(db: Db, host: String) {
         };
         let outcome = match answer {
             Ok(updates) => match apply(&db, &host, &updates).await {
-                Ok(()) => hosts::set_state(&db, &host, hosts::State::Connected).await,
+                Ok(()) => {
+                    if !pushed {
+                        // A host that refuses keeps what it had; the event
+                        // says so, and the next change tries again.
+                        if let Err(e) = crate::dvswitches::push(&db, &host).await {
+                            tracing::warn!(host, "distributed switches: {e}");
+                        }
+                        pushed = true;
+                    }
+                    hosts::set_state(&db, &host, hosts::State::Connected).await
+                }
                 Err(e) => Err(e),
             },
             Err(e) => {
+                pushed = false;
                 let why = e.to_string();
                 if let Err(e) = hosts::set_state(&db, &host, hosts::State::Disconnected(&why)).await
                 {
@@ -122,10 +135,14 @@ pub async fn apply(db: &Db, host: &str, u: &HostUpdates) -> StoreResult<()> {
         .await?;
     }
     if let Some(net) = &u.network {
-        let facts = net.portgroups.iter().map(|p| {
+        // Standard and distributed port groups alike: a distributed one
+        // shows here once the host runs it.
+        let (_, groups, _) = net.effective();
+        let facts = groups.iter().map(|p| {
+            let distributed = net.distributed.iter().any(|d| d.switch.name == p.vswitch);
             (
                 p.name.clone(),
-                json!({"vswitch": p.vswitch, "vlan": p.vlan}),
+                json!({"vswitch": p.vswitch, "vlan": p.vlan, "distributed": distributed}),
             )
         });
         apply_shared(

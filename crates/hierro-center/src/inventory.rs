@@ -23,6 +23,9 @@ pub enum Kind {
     Vm,
     Datastore,
     Network,
+    /// A distributed switch (its port groups are `Network` objects, as the
+    /// member hosts report them).
+    DvSwitch,
 }
 
 impl Kind {
@@ -35,6 +38,7 @@ impl Kind {
             Kind::Vm => "vm",
             Kind::Datastore => "datastore",
             Kind::Network => "network",
+            Kind::DvSwitch => "dvswitch",
         }
     }
 
@@ -52,7 +56,7 @@ impl Kind {
                 | (Cluster, Datacenter | Folder)
                 | (Host, Cluster | Datacenter | Folder)
                 | (Vm, Datacenter | Folder)
-                | (Datastore | Network, Datacenter | Folder)
+                | (Datastore | Network | DvSwitch, Datacenter | Folder)
         )
     }
 

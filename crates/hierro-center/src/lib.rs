@@ -8,6 +8,7 @@ pub mod authz;
 pub mod config;
 pub mod db;
 pub mod directory;
+pub mod dvswitches;
 pub mod error;
 pub mod host_sync;
 pub mod hosts;

@@ -440,6 +440,13 @@ impl Client {
         )
         .await
     }
+    pub async fn set_distributed(
+        &self,
+        list: &[hierro_api::HostProxySwitch],
+    ) -> Result<HostNetwork> {
+        self.call(Method::PUT, "/api/network/distributed", Some(&list))
+            .await
+    }
     pub async fn add_mirror(&self, m: &hierro_api::MirrorSession) -> Result<HostNetwork> {
         self.call(Method::POST, "/api/network/mirrors", Some(m))
             .await
@@ -622,7 +629,8 @@ fn placed(path: &str, placement: &str, folder: Option<&str>) -> String {
     path
 }
 
-fn enc(s: &str) -> String {
+/// Percent-encodes a path segment or a query value.
+pub fn enc(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {

@@ -24,6 +24,8 @@ use serde::{Deserialize, Serialize};
 pub const VM_NETWORK: &str = "VM Network";
 /// The physical NICs of every lab host.
 const UPLINKS: [&str; 2] = ["eth0", "eth1"];
+/// NICs no standard switch uses: for a distributed switch.
+pub const SPARE_NICS: [&str; 2] = ["eth2", "eth3"];
 /// The port group of the hosts' management VMkernel port.
 pub const MANAGEMENT_NETWORK: &str = "Management Network";
 /// The port group of the hosts' vMotion VMkernel port, and its VLAN: vMotion
@@ -78,6 +80,7 @@ fn lab_network(lab: u8, host: u32, ip: Ipv4Addr) -> hierro_api::HostNetwork {
             },
         ],
         mirrors: vec![],
+        distributed: vec![],
     }
 }
 
@@ -365,8 +368,9 @@ async fn add_host(
     lab.save()?;
     netns::add(&ns).await?;
     // Two uplinks into the physical switch, eth0 and eth1 inside the host;
-    // vswitchd owns them, and the management address is on its vmk0.
-    for (n, uplink) in UPLINKS.iter().enumerate() {
+    // vswitchd owns them, and the management address is on its vmk0. Two
+    // more, eth2 and eth3, wait for a distributed switch.
+    for (n, uplink) in UPLINKS.iter().chain(&SPARE_NICS).enumerate() {
         netns::veth_to_bridge(
             &format!("hl{}h{i}{}", lab.id, (b'a' + n as u8) as char),
             Some((&ns, uplink)),

@@ -47,6 +47,9 @@ enum Command {
     /// The center's permissions.
     #[command(subcommand)]
     Permission(cmd::center_verbs::PermissionCmd),
+    /// Distributed switches on the center.
+    #[command(subcommand)]
+    Dvs(cmd::dvs::DvsCmd),
     /// The virtual switch daemon (started and supervised by the host agent).
     Vswitchd {
         /// The control socket.
@@ -102,6 +105,7 @@ fn main() {
             Command::Permission(c) => {
                 cmd::center_verbs::permission(c, &cli.conn.client().await?, out).await
             }
+            Command::Dvs(c) => cmd::dvs::run(c, &cli.conn.client().await?, out).await,
             Command::Vm(c) => cmd::vm::run(c, &cli.conn, out).await,
             Command::Datastore(c) => cmd::datastore::run(c, &cli.conn, out).await,
             Command::Task(c) => cmd::task::run_task(c, &cli.conn, out).await,

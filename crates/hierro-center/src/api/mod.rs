@@ -6,6 +6,7 @@
 
 mod access;
 mod directory;
+mod dvswitches;
 mod hosts;
 mod inventory;
 mod journal;
@@ -68,6 +69,9 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(hosts::remove))
         .routes(routes!(hosts::lockdown))
         .routes(routes!(hosts::maintenance))
+        .routes(routes!(dvswitches::create))
+        .routes(routes!(dvswitches::update, dvswitches::delete))
+        .routes(routes!(dvswitches::add_host, dvswitches::remove_host))
         .routes(routes!(vms::list, vms::create))
         .routes(routes!(vms::info, vms::update, vms::delete))
         .routes(routes!(vms::power))
@@ -115,6 +119,7 @@ fn routes() -> OpenApiRouter<AppState> {
         (name = "inventory", description = "The inventory tree: folders, datacenters, clusters, hosts, VMs, datastores, networks"),
         (name = "hosts", description = "Managed hosts: add, disconnect, reconnect, remove, lockdown"),
         (name = "vms", description = "VMs through the center, with the host API's paths and bodies"),
+        (name = "network", description = "Distributed switches: their port groups, policies, teaming, mirror sessions and member hosts"),
         (name = "directory", description = "Users and groups"),
         (name = "access", description = "Privileges, roles, permissions and effective rights"),
         (name = "tasks", description = "Tasks and events"),

@@ -78,6 +78,7 @@ pub fn router(host: Arc<Host>) -> Router {
             "/api/network/portgroups/{name}",
             put(network::set_portgroup).delete(network::remove_portgroup),
         )
+        .route("/api/network/distributed", put(network::set_distributed))
         .route("/api/network/mirrors", post(network::add_mirror))
         .route(
             "/api/network/mirrors/{name}",

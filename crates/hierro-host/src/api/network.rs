@@ -8,7 +8,8 @@ use axum::http::{header, StatusCode};
 use axum::response::Response;
 use axum::Json;
 use hierro_api::{
-    CaptureRequest, HostNetwork, MirrorSession, PortGroup, PortList, VSwitch, VmkNic,
+    CaptureRequest, HostNetwork, HostProxySwitch, MirrorSession, PortGroup, PortList, VSwitch,
+    VmkNic,
 };
 use hierro_vswitch::control::{Request, Response as VsResponse};
 
@@ -243,6 +244,24 @@ pub async fn remove_mirror(
                 false,
                 "mirror session",
             )
+        })
+        .await?;
+    Ok(Json(net))
+}
+
+/// The distributed switches this host is a member of, as its center wants
+/// them: the whole set, replacing what it had.
+pub async fn set_distributed(
+    State(host): State<AppState>,
+    c: Caller,
+    Body(list): Body<Vec<HostProxySwitch>>,
+) -> ApiResult<Json<HostNetwork>> {
+    let names: Vec<&str> = list.iter().map(|d| d.switch.name.as_str()).collect();
+    let what = format!("Distributed switches now: [{}]", names.join(", "));
+    let net = host
+        .change_network(&c.user, what, |n| {
+            n.distributed = list;
+            Ok(())
         })
         .await?;
     Ok(Json(net))

@@ -41,8 +41,9 @@ impl Host {
         self.state.lock().unwrap().network.clone()
     }
 
+    /// A standard or distributed port group of this name.
     pub fn portgroup_exists(&self, name: &str) -> bool {
-        self.network().portgroups.iter().any(|g| g.name == name)
+        self.network().effective().1.iter().any(|g| g.name == name)
     }
 
     /// Whether a VM other than `except`, or a VMkernel port, has this MAC.
@@ -93,11 +94,12 @@ impl Host {
                 effective_mac: None,
             });
         }
+        let (switches, portgroups, mirrors) = net.effective();
         DataplaneConfig {
-            switches: net.vswitches.clone(),
-            portgroups: net.portgroups.clone(),
+            switches,
+            portgroups,
             ports,
-            mirrors: net.mirrors.clone(),
+            mirrors,
         }
     }
 
@@ -135,9 +137,10 @@ impl Host {
         f(&mut next)?;
         validate(&next)?;
         // Port groups still used by a VM NIC may not go.
+        let (switches, groups, _) = next.effective();
         for vm in self.vms.list() {
             for nic in vm.config().nics {
-                if !next.portgroups.iter().any(|g| g.name == nic.network) {
+                if !groups.iter().any(|g| g.name == nic.network) {
                     return Err(ApiError::conflict(format!(
                         "port group {:?} is in use by VM {}",
                         nic.network,
@@ -159,7 +162,7 @@ impl Host {
                 )));
             }
         }
-        for s in &next.vswitches {
+        for s in &switches {
             for u in &s.uplinks {
                 if !std::path::Path::new("/sys/class/net").join(u).exists() {
                     return Err(ApiError::bad_request(format!(

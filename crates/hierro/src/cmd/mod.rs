@@ -3,6 +3,7 @@ pub mod center_verbs;
 pub mod connect;
 pub mod console;
 pub mod datastore;
+pub mod dvs;
 pub mod host;
 pub mod image;
 pub mod lab;

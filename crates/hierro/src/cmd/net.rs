@@ -137,7 +137,7 @@ impl Teaming {
         Some(FailoverOrder { active, standby })
     }
 
-    fn switch(&self, mut t: TeamingPolicy, uplinks: &[String]) -> TeamingPolicy {
+    pub(crate) fn switch(&self, mut t: TeamingPolicy, uplinks: &[String]) -> TeamingPolicy {
         t.load_balancing = self.load_balancing.map_or(t.load_balancing, Into::into);
         t.failover_order = self.order(uplinks).or(t.failover_order);
         t.failure_detection = self
@@ -148,7 +148,7 @@ impl Teaming {
         t
     }
 
-    fn group(&self, mut t: TeamingOverride, uplinks: &[String]) -> TeamingOverride {
+    pub(crate) fn group(&self, mut t: TeamingOverride, uplinks: &[String]) -> TeamingOverride {
         t.load_balancing = self.load_balancing.map(Into::into).or(t.load_balancing);
         t.failover_order = self.order(uplinks).or(t.failover_order);
         t.failure_detection = self
@@ -291,7 +291,7 @@ pub struct MirrorArgs {
 }
 
 impl MirrorArgs {
-    fn session(self, name: String) -> anyhow::Result<MirrorSession> {
+    pub(crate) fn session(self, name: String) -> anyhow::Result<MirrorSession> {
         let sources = self
             .sources
             .iter()
@@ -383,7 +383,7 @@ impl From<Service> for VmkService {
     }
 }
 
-fn switch_policy(base: SecurityPolicy, p: &Policy) -> anyhow::Result<SecurityPolicy> {
+pub(crate) fn switch_policy(base: SecurityPolicy, p: &Policy) -> anyhow::Result<SecurityPolicy> {
     let pick = |s: Option<Setting>, now: bool| match s {
         Some(Setting::Inherit) => anyhow::bail!("a switch has no setting to inherit"),
         Some(s) => Ok(s.value().unwrap_or(now)),
@@ -396,7 +396,7 @@ fn switch_policy(base: SecurityPolicy, p: &Policy) -> anyhow::Result<SecurityPol
     })
 }
 
-fn group_policy(base: SecurityOverride, p: &Policy) -> SecurityOverride {
+pub(crate) fn group_policy(base: SecurityOverride, p: &Policy) -> SecurityOverride {
     let pick = |s: Option<Setting>, now: Option<bool>| s.map(Setting::value).unwrap_or(now);
     SecurityOverride {
         allow_promiscuous: pick(p.promiscuous, base.allow_promiscuous),

@@ -6,19 +6,6 @@ use std::process::Command;
 
 use crate::common::*;
 
-fn hierro(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
-    let out = Command::new(HIERRO)
-        .args(args)
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 fn leftovers(prefix: &str, dir: &std::path::Path) -> Vec<String> {
     let mut found = vec![];
     let ns = Command::new("ip").args(["netns", "list"]).output().unwrap();
@@ -58,10 +45,10 @@ fn lab_up_cli_and_down_leave_nothing() {
     let dir = std::env::temp_dir().join("hierro-test-lab-16");
     let d = dir.to_str().unwrap();
     if dir.join("lab.json").exists() {
-        hierro(&["lab", "down", "--dir", d], &[]);
+        cli(&["lab", "down", "--dir", d], &[]);
     }
     let image = image_dir();
-    let (ok, out, err) = hierro(
+    let (ok, out, err) = cli(
         &[
             "lab",
             "up",
@@ -122,7 +109,7 @@ fn lab_up_cli_and_down_leave_nothing() {
         ("HIERRO_THUMBPRINT", center.thumbprint.as_str()),
     ];
     let json_of = |args: &[&str]| {
-        let (ok, out, err) = hierro(args, &cenv);
+        let (ok, out, err) = cli(args, &cenv);
         assert!(ok, "hierro {args:?}: {err}");
         serde_json::from_str::<serde_json::Value>(&out).unwrap_or(serde_json::Value::Null)
     };
@@ -238,7 +225,7 @@ fn lab_up_cli_and_down_leave_nothing() {
     ));
     assert_eq!(ping.trim(), "reached");
 
-    let (ok, out, err) = hierro(&["lab", "status", "--dir", d, "--json"], &[]);
+    let (ok, out, err) = cli(&["lab", "status", "--dir", d, "--json"], &[]);
     assert!(ok, "{err}");
     let status: serde_json::Value = serde_json::from_str(&out).unwrap();
     for h in status["hosts"].as_array().unwrap() {
@@ -255,19 +242,19 @@ fn lab_up_cli_and_down_leave_nothing() {
         ("HIERRO_PASSWORD", lab.password.as_str()),
         ("HIERRO_THUMBPRINT", h1.thumbprint.as_str()),
     ];
-    let (ok, out, err) = hierro(&["vm", "ls", "--json"], &env);
+    let (ok, out, err) = cli(&["vm", "ls", "--json"], &env);
     assert!(ok, "{err}");
     let vms: Vec<hierro_api::VmInfo> = serde_json::from_str(&out).unwrap();
     assert_eq!(vms.len(), 1);
     assert_eq!(vms[0].name, h1.vms[0].name);
-    let (ok, out, _) = hierro(&["vm", "info", &h1.vms[0].name], &env);
+    let (ok, out, _) = cli(&["vm", "info", &h1.vms[0].name], &env);
     assert!(
         ok && out.contains("guest agent") && out.contains(&h1.vms[0].ip.to_string()),
         "{out}"
     );
     // The host's network through the CLI: the lab's switch, and counters
     // that show the VM's traffic.
-    let (ok, out, err) = hierro(&["host", "net", "ls", "--json"], &env);
+    let (ok, out, err) = cli(&["host", "net", "ls", "--json"], &env);
     assert!(ok, "{err}");
     let net: hierro_api::HostNetwork = serde_json::from_str(&out).unwrap();
     assert_eq!(
@@ -278,7 +265,7 @@ fn lab_up_cli_and_down_leave_nothing() {
         net.vmknics[0].ip.as_deref(),
         Some(format!("{}/24", h1.ip).as_str())
     );
-    let (ok, out, err) = hierro(&["host", "net", "ports", "--json"], &env);
+    let (ok, out, err) = cli(&["host", "net", "ports", "--json"], &env);
     assert!(ok, "{err}");
     let ports: hierro_api::PortList = serde_json::from_str(&out).unwrap();
     let vm_port = ports
@@ -290,7 +277,7 @@ fn lab_up_cli_and_down_leave_nothing() {
     // Teaming through the CLI: the VM network's port group overrides the
     // switch's failover order, and the VM's port moves to eth1.
     let vm_uplink = |env: &[(&str, &str)]| {
-        let (ok, out, err) = hierro(&["host", "net", "ports", "--json"], env);
+        let (ok, out, err) = cli(&["host", "net", "ports", "--json"], env);
         assert!(ok, "{err}");
         let ports: hierro_api::PortList = serde_json::from_str(&out).unwrap();
         let key = format!("vm:{}:0", h1.vms[0].id);
@@ -304,7 +291,7 @@ fn lab_up_cli_and_down_leave_nothing() {
     let set_vm_network = |flags: &[&str]| {
         let mut args = vec!["host", "net", "portgroup", "set", hierro_lab::VM_NETWORK];
         args.extend(flags);
-        hierro(&args, &env)
+        cli(&args, &env)
     };
     let (ok, _, err) = set_vm_network(&[
         "--load-balancing",
@@ -316,7 +303,7 @@ fn lab_up_cli_and_down_leave_nothing() {
     ]);
     assert!(ok, "{err}");
     assert_eq!(vm_uplink(&env).as_deref(), Some("eth1"));
-    let (ok, out, _) = hierro(&["host", "net", "ls"], &env);
+    let (ok, out, _) = cli(&["host", "net", "ls"], &env);
     assert!(
         ok && out.contains("teaming failover_order / active [eth1] standby [eth0] unused []"),
         "{out}"
@@ -329,7 +316,7 @@ fn lab_up_cli_and_down_leave_nothing() {
     assert_eq!(vm_uplink(&env).as_deref(), Some("eth1"), "nothing changed");
     let (ok, _, err) = set_vm_network(&["--use-vswitch-teaming"]);
     assert!(ok, "{err}");
-    let (_, out, _) = hierro(&["host", "net", "ls", "--json"], &env);
+    let (_, out, _) = cli(&["host", "net", "ls", "--json"], &env);
     let net: hierro_api::HostNetwork = serde_json::from_str(&out).unwrap();
     let g = net
         .portgroups
@@ -344,7 +331,7 @@ fn lab_up_cli_and_down_leave_nothing() {
     let mirror = |flags: &[&str]| {
         let mut args = vec!["host", "net", "mirror", "add"];
         args.extend(flags);
-        hierro(&args, &env)
+        cli(&args, &env)
     };
     let h2_ip = lab.hosts[1].ip.to_string();
     let (ok, _, err) = mirror(&[
@@ -372,20 +359,20 @@ fn lab_up_cli_and_down_leave_nothing() {
         "{err}"
     );
     Counter::connect(h1.vms[0].ip).unwrap().read().unwrap();
-    let (_, out, _) = hierro(&["host", "net", "ports", "--json"], &env);
+    let (_, out, _) = cli(&["host", "net", "ports", "--json"], &env);
     let ports: hierro_api::PortList = serde_json::from_str(&out).unwrap();
     assert_eq!(ports.mirrors.len(), 1, "{:?}", ports.mirrors);
     let m = &ports.mirrors[0];
     assert!(m.frames > 0 && m.dropped == 0, "{m:?}");
-    let (ok, out, _) = hierro(&["host", "net", "ls"], &env);
+    let (ok, out, _) = cli(&["host", "net", "ls"], &env);
     assert!(
         ok && out.contains("mirror watch (enabled)")
             && out.contains(&format!("ERSPAN type3 session 7 to {h2_ip} from vmk0")),
         "{out}"
     );
-    let (ok, _, err) = hierro(&["host", "net", "mirror", "rm", "watch"], &env);
+    let (ok, _, err) = cli(&["host", "net", "mirror", "rm", "watch"], &env);
     assert!(ok, "{err}");
-    let (ok, _, err) = hierro(
+    let (ok, _, err) = cli(
         &[
             "host",
             "net",
@@ -413,7 +400,7 @@ fn lab_up_cli_and_down_leave_nothing() {
             }
         }
     });
-    let (ok, _, err) = hierro(
+    let (ok, _, err) = cli(
         &[
             "host",
             "net",
@@ -442,7 +429,7 @@ fn lab_up_cli_and_down_leave_nothing() {
     );
 
     // A command that fails says why and exits non-zero.
-    let (ok, _, err) = hierro(
+    let (ok, _, err) = cli(
         &[
             "vm",
             "create",
@@ -455,10 +442,10 @@ fn lab_up_cli_and_down_leave_nothing() {
         &env,
     );
     assert!(!ok && err.contains("no datastore named \"nope\""), "{err}");
-    let (ok, _, err) = hierro(&["vm", "power-on", &h1.vms[0].name], &env);
+    let (ok, _, err) = cli(&["vm", "power-on", &h1.vms[0].name], &env);
     assert!(!ok && err.contains("poweredOn"), "{err}");
     // An unpinned certificate is not trusted; the error shows its thumbprint.
-    let (ok, _, err) = hierro(&["vm", "ls"], &env[..3]);
+    let (ok, _, err) = cli(&["vm", "ls"], &env[..3]);
     assert!(!ok && err.contains(&h1.thumbprint), "{err}");
     // The console works from a pipe too.
     let mut child = Command::new(HIERRO)
@@ -476,7 +463,7 @@ fn lab_up_cli_and_down_leave_nothing() {
     let out = child.wait_with_output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("from-cli-42"));
 
-    let (ok, _, err) = hierro(&["lab", "down", "--dir", d], &[]);
+    let (ok, _, err) = cli(&["lab", "down", "--dir", d], &[]);
     assert!(ok, "{err}");
     let left = leftovers("hl16-", &dir);
     assert!(left.is_empty(), "lab down left: {left:#?}");

@@ -6,6 +6,7 @@ mod common;
 
 mod bad_input;
 mod center_api;
+mod center_dvs;
 mod center_hosts;
 mod center_matrix;
 mod center_openapi;
