@@ -282,6 +282,27 @@ pub struct PortCounters {
     pub drop_mirror_destination: u64,
 }
 
+impl PortCounters {
+    /// Both sets of counters added up (a port's counters from an earlier
+    /// host, and from this one).
+    pub fn plus(&self, o: &PortCounters) -> PortCounters {
+        PortCounters {
+            in_packets: self.in_packets + o.in_packets,
+            in_bytes: self.in_bytes + o.in_bytes,
+            out_packets: self.out_packets + o.out_packets,
+            out_bytes: self.out_bytes + o.out_bytes,
+            drop_vlan: self.drop_vlan + o.drop_vlan,
+            drop_forged: self.drop_forged + o.drop_forged,
+            drop_mac_change: self.drop_mac_change + o.drop_mac_change,
+            drop_promiscuous: self.drop_promiscuous + o.drop_promiscuous,
+            drop_no_uplink: self.drop_no_uplink + o.drop_no_uplink,
+            drop_malformed: self.drop_malformed + o.drop_malformed,
+            drop_oversize: self.drop_oversize + o.drop_oversize,
+            drop_mirror_destination: self.drop_mirror_destination + o.drop_mirror_destination,
+        }
+    }
+}
+
 /// Counters of one port as vswitchd reports them.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct PortStats {

@@ -16,13 +16,41 @@ use crate::error::{StoreError, StoreResult};
 use crate::hosts;
 use crate::inventory::{self, Kind, Object};
 
-/// A switch's `data`: its configuration, and each member host (by object
-/// id) with the NIC it gives each uplink port.
+/// A switch's `data`: its configuration, each member host (by object id)
+/// with the NIC it gives each uplink port, and its distributed ports.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Dvs {
     pub spec: DistributedSwitch,
     #[serde(default)]
     pub members: BTreeMap<String, BTreeMap<String, String>>,
+    /// By VM NIC (`vm:<uuid>:<nic>`, its port key on every host): the
+    /// port's id, kept wherever the VM runs.
+    #[serde(default)]
+    pub ports: BTreeMap<String, DvPort>,
+}
+
+/// A distributed port: its id on the switch, and the port group whose
+/// policy it has.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DvPort {
+    pub id: u32,
+    pub portgroup: String,
+}
+
+impl Dvs {
+    /// Connects a VM NIC to a port of `portgroup`: its own if it has one,
+    /// else a new id. Whether anything changed.
+    pub fn connect(&mut self, key: &str, portgroup: &str) -> bool {
+        if let Some(p) = self.ports.get_mut(key) {
+            let moved = p.portgroup != portgroup;
+            p.portgroup = portgroup.to_string();
+            return moved;
+        }
+        let id = self.ports.values().map(|p| p.id + 1).max().unwrap_or(1);
+        let portgroup = portgroup.to_string();
+        self.ports.insert(key.to_string(), DvPort { id, portgroup });
+        true
+    }
 }
 
 impl Dvs {
@@ -116,6 +144,51 @@ pub async fn of_host(db: &Db, host: &str) -> StoreResult<Vec<HostProxySwitch>> {
 
 /// Gives a host its whole set of distributed switches. The error is the
 /// host's (it refused, or did not answer).
+/// Gives every VM NIC that `vms` (reported by `host`) puts on a distributed
+/// port group of a switch the host is a member of a port there, and frees
+/// the ports of NICs that left it and of the VMs `gone` (`vm:<uuid>`), in
+/// the caller's transaction.
+pub async fn connect_ports(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    host: &str,
+    vms: &[hierro_api::VmInfo],
+    gone: &[String],
+) -> StoreResult<()> {
+    let rows = sqlx::query(&format!(
+        "SELECT {} FROM objects WHERE kind = 'dvswitch'",
+        inventory::COLUMNS
+    ))
+    .fetch_all(&mut **tx)
+    .await?;
+    for r in rows {
+        let o = inventory::row_to_object(&r)?;
+        let mut d = Dvs::of(&o)?;
+        let before = d.clone();
+        let member = d.members.contains_key(host);
+        for vm in vms {
+            for (i, nic) in vm.config.nics.iter().enumerate() {
+                let key = format!("vm:{}:{i}", vm.id);
+                let here = member && d.spec.portgroups.iter().any(|g| g.name == nic.network);
+                if here {
+                    d.connect(&key, &nic.network);
+                } else if member {
+                    d.ports.remove(&key);
+                }
+            }
+        }
+        d.ports
+            .retain(|key, _| !gone.iter().any(|g| key.starts_with(&format!("{g}:"))));
+        if d != before {
+            sqlx::query("UPDATE objects SET data = $1 WHERE id = $2")
+                .bind(d.data().to_string())
+                .bind(&o.id)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
 pub async fn push(db: &Db, host: &str) -> Result<(), String> {
     let list = of_host(db, host).await.map_err(|e| e.to_string())?;
     let client = hosts::client(db, host).await.map_err(|e| e.to_string())?;

@@ -370,6 +370,7 @@ async fn apply_vms(
     // in the middle of a vMotion (the destination reports it next).
     let present: HashSet<String> = u.vms.iter().map(|v| format!("vm:{}", v.id)).collect();
     let removed: HashSet<String> = u.removed_vms.iter().map(|id| format!("vm:{id}")).collect();
+    let mut gone_sources = vec![];
     let rows = sqlx::query(
         "SELECT id, name, source FROM objects WHERE kind = 'vm' AND host = $1 \
          AND id NOT IN (SELECT vm FROM migrations)",
@@ -388,6 +389,7 @@ async fn apply_vms(
         };
         if gone {
             delete(tx, &id).await?;
+            gone_sources.push(source.clone());
             happened.push(Happened {
                 kind: "VmRemovedEvent",
                 target: id,
@@ -396,7 +398,7 @@ async fn apply_vms(
             });
         }
     }
-    Ok(())
+    crate::dvswitches::connect_ports(tx, &host.id, &u.vms, &gone_sources).await
 }
 
 /// Datastores and networks belong to the datacenter and are shared by name

@@ -43,6 +43,10 @@ pub struct PortSpec {
     /// The MAC the guest uses now, when it changed it.
     #[serde(default)]
     pub effective_mac: Option<String>,
+    /// What the port counted on the hosts the VM ran on before (vMotion
+    /// brings its counters along): reported counters add up from there.
+    #[serde(default)]
+    pub counted_before: Option<hierro_api::PortCounters>,
 }
 
 pub const MIN_MTU: u16 = 1280;
@@ -316,6 +320,7 @@ mod tests {
                 iface: "tap1".into(),
                 mac: "52:54:00:00:00:01".into(),
                 effective_mac: None,
+                counted_before: None,
             }],
             mirrors: vec![],
         }

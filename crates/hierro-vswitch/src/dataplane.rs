@@ -385,7 +385,10 @@ impl Dataplane {
                     effective_mac: e.spec.as_ref().and_then(|s| s.effective_mac.clone()),
                     uplink,
                     link_up: e.spec.is_none().then(|| sw.usable(e.id, Instant::now())),
-                    counters: port.counters,
+                    counters: match e.spec.as_ref().and_then(|s| s.counted_before.as_ref()) {
+                        Some(before) => port.counters.plus(before),
+                        None => port.counters,
+                    },
                 })
             })
             .collect();

@@ -65,6 +65,7 @@ pub async fn create(
     let data = Dvs {
         spec: spec.clone(),
         members: Default::default(),
+        ports: Default::default(),
     }
     .data();
     let obj = as_task(
@@ -253,11 +254,16 @@ async fn change(
     f(&mut after)?;
     dvswitches::validate(&after.spec).map_err(ApiError::bad_request)?;
     let done = ("DvsReconfiguredEvent", what);
+    // The ports are the hosts' doing (`host_sync`): stored as they are now.
+    let store = |mut d: Dvs| async move {
+        d.ports = Dvs::of(&inventory::get(&c.db, id).await?)?.ports;
+        inventory::set_data(&c.db, id, d.data()).await
+    };
     as_task(c, caller, operation, (id, &obj.name), done, async {
         if after.spec.name != obj.name {
             inventory::rename(&c.db, id, &after.spec.name).await?;
         }
-        inventory::set_data(&c.db, id, after.data()).await?;
+        store(after.clone()).await?;
         let hosts: BTreeSet<&String> = before.members.keys().chain(after.members.keys()).collect();
         let mut given = vec![];
         for host in hosts {
@@ -266,7 +272,7 @@ async fn change(
                 continue; // it gets its set when it comes back
             }
             if let Err(e) = dvswitches::push(&c.db, host).await {
-                inventory::set_data(&c.db, id, before.data()).await?;
+                store(before.clone()).await?;
                 if after.spec.name != obj.name {
                     inventory::rename(&c.db, id, &obj.name).await?;
                 }

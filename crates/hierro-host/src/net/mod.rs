@@ -22,11 +22,19 @@ pub use tap::{port_key, tap_name};
 pub struct NetRuntime {
     /// MACs guests switched to, by port key (from QEMU's rx-filter).
     effective_macs: Mutex<HashMap<String, String>>,
+    /// What VM ports counted on the hosts they came from by vMotion.
+    counted_before: Mutex<HashMap<String, hierro_api::PortCounters>>,
     /// One apply at a time, so vswitchd sees changes in order.
     apply_lock: tokio::sync::Mutex<()>,
 }
 
 impl NetRuntime {
+    /// Records what a VM's port counted on the host it came from.
+    pub fn set_counted_before(&self, key: &str, counters: hierro_api::PortCounters) {
+        let mut m = self.counted_before.lock().unwrap();
+        m.insert(key.to_string(), counters);
+    }
+
     pub fn set_effective_mac(&self, key: &str, mac: Option<String>) -> bool {
         let mut m = self.effective_macs.lock().unwrap();
         match mac {
@@ -69,6 +77,7 @@ impl Host {
     /// What vswitchd must run, from a network configuration and the VMs.
     fn dataplane(&self, net: &HostNetwork) -> DataplaneConfig {
         let effective = self.net_runtime.effective_macs.lock().unwrap().clone();
+        let before = self.net_runtime.counted_before.lock().unwrap().clone();
         let mut ports = vec![];
         for vm in self.vms.list() {
             let config = vm.config();
@@ -76,6 +85,7 @@ impl Host {
                 let key = port_key(&config.id, i);
                 ports.push(PortSpec {
                     effective_mac: effective.get(&key).cloned(),
+                    counted_before: before.get(&key).copied(),
                     key,
                     kind: PortKind::Vm,
                     portgroup: nic.network.clone(),
@@ -92,6 +102,7 @@ impl Host {
                 iface: k.name.clone(),
                 mac: k.mac.clone().unwrap_or_default(),
                 effective_mac: None,
+                counted_before: None,
             });
         }
         let (switches, portgroups, mirrors) = net.effective();

@@ -290,10 +290,58 @@ async fn a_distributed_switch_reaches_every_member_host() {
     let (ok, _, err) = cli(&set, &env);
     assert!(!ok && err.contains("beacon probing needs 3"), "{err}");
 
-    // A host that leaves stops running it.
-    call(&center, Method::DELETE, &member(h2), Value::Null)
+    // The VM's distributed port: an id on the switch that it keeps through
+    // vMotion, and counters that come along.
+    let vms = call(
+        &center,
+        Method::GET,
+        "/api/inventory?kind=vm&name=dv-vm",
+        Value::Null,
+    )
+    .await
+    .unwrap();
+    let key = format!("vm:{}:0", vms[0]["data"]["vm_id"].as_str().unwrap());
+    let dvs_path = format!("/api/inventory/{dvs}");
+    let port_of = |v: &Value| v["data"]["ports"][&key]["id"].as_u64();
+    let before = wait_for(&center, &dvs_path, "dv-vm's port", |v| port_of(v).is_some()).await;
+    let id = port_of(&before).unwrap();
+    let counted = |i: usize| {
+        let key = key.clone();
+        let host = t.lab.hosts[i].clone();
+        let lab = &t.lab;
+        async move {
+            let ports = lab.client(&host).await.unwrap().ports().await.unwrap();
+            ports
+                .ports
+                .into_iter()
+                .find(|p| p.port == key)
+                .unwrap()
+                .counters
+        }
+    };
+    counter.read().unwrap();
+    let on_h1 = counted(0).await;
+    let task = center
+        .migrate_to("dv-vm", &hierro_api::VmMigrate::to(h2))
         .await
         .unwrap();
-    assert!(on_host(&t, 1).await.distributed.is_empty());
+    center.wait(&task, |_| {}).await.unwrap();
+    counter.read().unwrap();
+    let on_h2 = counted(1).await;
+    assert!(
+        on_h2.in_packets > on_h1.in_packets && on_h2.out_packets > on_h1.out_packets,
+        "the counters went on from h1's: {on_h1:?} then {on_h2:?}"
+    );
+    let after = wait_for(&center, &dvs_path, "dv-vm's port after vMotion", |v| {
+        port_of(v).is_some()
+    })
+    .await;
+    assert_eq!(port_of(&after), Some(id), "the same port on h2");
+
+    // A host that leaves stops running it.
+    call(&center, Method::DELETE, &member(&hosts[0]), Value::Null)
+        .await
+        .unwrap();
+    assert!(on_host(&t, 0).await.distributed.is_empty());
     counter.read().unwrap();
 }

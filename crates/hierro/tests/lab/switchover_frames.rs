@@ -114,7 +114,13 @@ fn frames_waiting_at_the_source_reach_the_destination_tap() {
                 let _ = runs.await;
                 RESUMED_AT
             };
-            let (uri, delivering) = handoff::listen("127.0.0.1", nics, runs).await.unwrap();
+            let (counted_tx, counted_rx) = tokio::sync::oneshot::channel();
+            let counted = move |c| {
+                let _ = counted_tx.send(c);
+            };
+            let (uri, delivering) = handoff::listen("127.0.0.1", nics, runs, counted)
+                .await
+                .unwrap();
             let mut sender = handoff::Sender::connect(&uri).await.unwrap();
             sender.send(&held).await.unwrap();
             // The listener has the frames; nothing reaches a guest that does
@@ -130,8 +136,17 @@ fn frames_waiting_at_the_source_reach_the_destination_tap() {
                 bytes: frame(VM_MAC, 4),
             };
             sender.send(&[late]).await.unwrap();
+            // Last, what the VM's ports counted at the source.
+            let counters = hierro_api::PortCounters {
+                in_packets: 7,
+                out_bytes: 4242,
+                ..Default::default()
+            };
+            let counted = vec![("vm:x:0".to_string(), counters)];
+            sender.send_counters(&counted).await.unwrap();
             assert_eq!(sender.finish().await.unwrap(), 4);
             delivering.await.unwrap();
+            assert_eq!(counted_rx.await.unwrap(), counted);
         });
         let arrived = wait_for(&destination, 3);
         let bytes: Vec<&Vec<u8>> = arrived.iter().map(|f| &f.bytes).collect();

@@ -58,6 +58,7 @@ fn config(forged: Option<bool>) -> DataplaneConfig {
         iface: iface.into(),
         mac: mac.into(),
         effective_mac: None,
+        counted_before: None,
     };
     DataplaneConfig {
         switches: vec![VSwitch {

@@ -30,6 +30,7 @@ fn port(key: &str, iface: &str, mac: &str, kind: PortKind) -> PortSpec {
         iface: iface.into(),
         mac: mac.into(),
         effective_mac: None,
+        counted_before: None,
     }
 }
 

@@ -144,6 +144,7 @@ fn config(teaming: TeamingOverride) -> DataplaneConfig {
         iface: iface.into(),
         mac: mac.into(),
         effective_mac: None,
+        counted_before: None,
     };
     DataplaneConfig {
         switches: vec![VSwitch {

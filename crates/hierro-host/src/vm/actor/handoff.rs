@@ -6,12 +6,18 @@
 //! after the destination says the guest runs. The path is the vMotion
 //! network, as for the memory; frames go only to the VM's own MACs.
 //!
-//! On the wire: `vmtap::encode`d frames from source to destination until
-//! the source closes; back, when the guest runs at the destination, the time
+//! The source ends with what the VM's ports counted there, so that their
+//! counters go on from there (a distributed port's counters move with the
+//! VM, as in vSphere).
+//!
+//! On the wire: `vmtap::encode`d frames from source to destination, then
+//! the counters (a length with the top bit set, then JSON), until the
+//! source closes; back, when the guest runs at the destination, the time
 //! it resumed (µs since the epoch, 8 bytes big-endian).
 
 use std::time::Duration;
 
+use hierro_api::PortCounters;
 use hierro_vswitch::frame::Mac;
 use hierro_vswitch::io::{Endpoint, PacketSocket};
 use hierro_vswitch::vmtap::{self, Frame};
@@ -29,6 +35,18 @@ const WAIT: Duration = Duration::from_secs(660);
 /// How long after the guest runs the destination takes frames.
 const LATE: Duration = Duration::from_secs(10);
 
+/// A length with this bit set announces the counters, not a frame.
+const COUNTERS: u32 = 1 << 31;
+
+/// What the ports of the VM counted, by port key.
+pub type Counted = Vec<(String, PortCounters)>;
+
+/// What comes from the source.
+enum Item {
+    Frame(Frame),
+    Counters(Counted),
+}
+
 /// A VM NIC on the destination: its tap and the MAC its frames are for.
 pub struct Nic {
     pub tap: String,
@@ -38,12 +56,14 @@ pub struct Nic {
 /// Listens on `address` for the source's frames, and delivers them once
 /// `runs` says the guest runs here, with the time it resumed (a paused QEMU
 /// would take one frame into its own queue and may drop it), then each as
-/// it comes until the source closes. The URI to give the source, and the
-/// task that delivers (abort it if the move fails).
+/// it comes until the source closes; the counters go to `counted`. The URI
+/// to give the source, and the task that delivers (abort it if the move
+/// fails).
 pub async fn listen(
     address: &str,
     nics: Vec<Nic>,
     runs: impl std::future::Future<Output = u64> + Send + 'static,
+    counted: impl FnOnce(Counted) + Send + 'static,
 ) -> std::io::Result<(String, JoinHandle<()>)> {
     let listener = TcpListener::bind((address, 0)).await?;
     let uri = format!("tcp:{address}:{}", listener.local_addr()?.port());
@@ -72,13 +92,22 @@ pub async fn listen(
         // The source sends for a little longer once it knows.
         let _ = to_source.write_all(&resumed_at.to_be_bytes()).await;
         let mut taps = Taps::open(&nics);
-        for f in held {
-            taps.deliver(&f);
+        let mut counted = Some(counted);
+        let mut take = |item: Item, taps: &mut Taps| match item {
+            Item::Frame(f) => taps.deliver(&f),
+            Item::Counters(c) => {
+                if let Some(counted) = counted.take() {
+                    counted(c);
+                }
+            }
+        };
+        for item in held {
+            take(item, &mut taps);
         }
         // A source that neither sends nor closes is not waited for long.
         let _ = tokio::time::timeout(LATE, async {
-            while let Some(f) = rx.recv().await {
-                taps.deliver(&f);
+            while let Some(item) = rx.recv().await {
+                take(item, &mut taps);
             }
         })
         .await;
@@ -90,15 +119,31 @@ pub async fn listen(
     Ok((uri, task))
 }
 
-/// Reads the source's frames one by one into `tx`, until it closes.
-async fn read_frames(mut conn: OwnedReadHalf, tx: mpsc::UnboundedSender<Frame>) {
+/// Reads what the source sends, item by item, into `tx`, until it closes.
+async fn read_frames(mut conn: OwnedReadHalf, tx: mpsc::UnboundedSender<Item>) {
     let mut total = 0;
     loop {
         let mut len = [0; 4];
         if conn.read_exact(&mut len).await.is_err() {
             return; // closed
         }
-        let n = u32::from_be_bytes(len) as u64;
+        let word = u32::from_be_bytes(len);
+        if word & COUNTERS != 0 {
+            let n = (word & !COUNTERS) as usize;
+            if n as u64 > MAX_BYTES {
+                return tracing::warn!("switchover counters: {n} bytes");
+            }
+            let mut data = vec![0; n];
+            let read = conn.read_exact(&mut data).await.map_err(|e| e.to_string());
+            match read.and_then(|_| serde_json::from_slice(&data).map_err(|e| e.to_string())) {
+                Ok(c) => {
+                    let _ = tx.send(Item::Counters(c));
+                }
+                Err(e) => return tracing::warn!("switchover counters: {e}"),
+            }
+            continue;
+        }
+        let n = word as u64;
         total += 4 + n;
         if total > MAX_BYTES {
             return tracing::warn!("switchover frames: more than {MAX_BYTES} bytes");
@@ -111,7 +156,7 @@ async fn read_frames(mut conn: OwnedReadHalf, tx: mpsc::UnboundedSender<Frame>) 
         };
         match frames {
             Ok(frames) => frames.into_iter().for_each(|f| {
-                let _ = tx.send(f);
+                let _ = tx.send(Item::Frame(f));
             }),
             Err(e) => return tracing::warn!("switchover frames: {e}"),
         }
@@ -185,6 +230,15 @@ impl Sender {
             self.sent += frames.len();
         }
         Ok(())
+    }
+
+    /// What the VM's ports counted here, for the destination to go on from.
+    pub async fn send_counters(&mut self, counted: &Counted) -> std::io::Result<()> {
+        let json = serde_json::to_vec(counted).map_err(std::io::Error::other)?;
+        self.conn
+            .write_all(&(COUNTERS | json.len() as u32).to_be_bytes())
+            .await?;
+        self.conn.write_all(&json).await
     }
 
     /// Ends when the destination says the guest runs there, with the time

@@ -218,7 +218,19 @@ impl Actor {
             // QEMU is gone: the move fails and this task is stopped.
             std::future::pending().await
         };
-        let (frames, handing_off) = handoff::listen(&address.to_string(), nics, runs)
+        // The ports' counters go on from what they counted at the source.
+        let host = self.host.clone();
+        let counted = move |counted: handoff::Counted| {
+            for (key, c) in counted {
+                host.net_runtime.set_counted_before(&key, c);
+            }
+            tokio::spawn(async move {
+                if let Err(e) = host.apply_network().await {
+                    tracing::warn!("the counters that came with a VM: {e}");
+                }
+            });
+        };
+        let (frames, handing_off) = handoff::listen(&address.to_string(), nics, runs, counted)
             .await
             .map_err(|e| ApiError::backend(format!("listening for the switchover frames: {e}")))?;
         // Ends by itself once the source has sent; stopped if the move fails.
@@ -286,7 +298,24 @@ impl Actor {
             }
             sender.send(&self.recorded_frames(0, true).await).await?;
         }
+        sender.send_counters(&self.counted().await).await?;
         Ok((sender.finish().await?, resumed_at))
+    }
+
+    /// What the VM's ports counted here (and before, on earlier hosts).
+    async fn counted(&self) -> handoff::Counted {
+        let ports = self.ports();
+        match self.host.vswitchd.request(Request::Stats).await {
+            Ok(Response::Stats { ports: stats, .. }) => stats
+                .into_iter()
+                .filter(|p| ports.contains(&p.port))
+                .map(|p| (p.port, p.counters))
+                .collect(),
+            other => {
+                tracing::warn!("the counters of {}: {other:?}", self.vm.name());
+                vec![]
+            }
+        }
     }
 
     /// The VM's ports in vswitchd.
