@@ -44,6 +44,11 @@ pub enum Request {
         #[serde(default)]
         keep: bool,
     },
+    /// Announce these ports' MACs (RARP from their uplinks, where their
+    /// port groups notify switches): their VM powered on.
+    Announce {
+        ports: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -130,6 +135,10 @@ fn handle(req: Request, dp: &Mutex<Dataplane>) -> Response {
                     .collect(),
             }
         }
+        Request::Announce { ports } => match dp.lock().unwrap().announce(&ports) {
+            Ok(()) => ok,
+            Err(message) => Response::Error { message },
+        },
         Request::Record { ports } => match dp.lock().unwrap().record(&ports) {
             Ok(()) => ok,
             Err(message) => Response::Error { message },

@@ -335,22 +335,25 @@ impl Dataplane {
             endpoint: None,
             error: None,
         };
-        let connected = open_endpoint(&mut entry);
+        open_endpoint(&mut entry);
         self.ports.insert(id, entry);
-        if connected {
-            self.connected(id);
-        }
     }
 
-    /// A port's endpoint opened: a VM's port announces its MAC (its VM
-    /// powered on, or arrived by vMotion).
-    fn connected(&mut self, id: PortId) {
-        let Some(e) = self.ports.get(&id) else { return };
-        if e.spec.as_ref().is_some_and(|s| s.kind == PortKind::Vm) {
+    /// Announces these ports' MACs from their uplinks (their VM powered
+    /// on). A VM that arrives by vMotion announces itself (QEMU does, once
+    /// it runs here): its port must not draw its traffic sooner.
+    pub fn announce(&mut self, keys: &[String]) -> Result<(), String> {
+        for key in keys {
+            let id = self
+                .port_id(key)
+                .ok_or_else(|| format!("no port {key:?}"))?;
+            let e = &self.ports[&id];
             if let Some(sw) = self.switches.get_mut(&e.switch) {
                 sw.announce(id);
             }
         }
+        self.send_outgoing();
+        Ok(())
     }
 
     fn remove_port(&mut self, id: PortId) {
@@ -570,19 +573,15 @@ impl Dataplane {
             return;
         }
         self.last_housekeeping = Some(now);
-        let mut connected = vec![];
         for e in self.ports.values_mut() {
-            if e.endpoint.is_none() && open_endpoint(e) {
-                connected.push(e.id);
+            if e.endpoint.is_none() {
+                open_endpoint(e);
             }
             if e.spec.is_none() {
                 if let Some(sw) = self.switches.get_mut(&e.switch) {
                     sw.set_link(e.id, e.endpoint.is_some() && carrier(&e.iface));
                 }
             }
-        }
-        for id in connected {
-            self.connected(id);
         }
         for sw in self.switches.values_mut() {
             sw.age(now);
@@ -688,8 +687,8 @@ fn carrier(iface: &str) -> bool {
 }
 
 /// Opens the port's endpoint; a missing interface (a VM not running yet) is
-/// not an error, it is retried. Whether it opened.
-fn open_endpoint(e: &mut PortEntry) -> bool {
+/// not an error, it is retried.
+fn open_endpoint(e: &mut PortEntry) {
     let result = match e.spec.as_ref().map(|s| s.kind) {
         None => PacketSocket::bind(&e.iface, true).map(Endpoint::Packet),
         Some(PortKind::Vm) => PacketSocket::bind(&e.iface, false).map(Endpoint::Packet),
@@ -719,7 +718,6 @@ fn open_endpoint(e: &mut PortEntry) -> bool {
                 tracing::info!(port = %e.key, iface = %e.iface, "port connected");
             }
             e.endpoint = Some(ep);
-            true
         }
         Err(err) => {
             let msg = err.to_string();
@@ -727,7 +725,6 @@ fn open_endpoint(e: &mut PortEntry) -> bool {
                 tracing::debug!(port = %e.key, iface = %e.iface, "port not connected: {msg}");
                 e.error = Some(msg);
             }
-            false
         }
     }
 }

@@ -13,6 +13,7 @@ use hierro_api::{
     VmUpdate,
 };
 use hierro_qemu::{process, LaunchSpec, NicLaunch, Qmp};
+use hierro_vswitch::control::Request;
 use hierro_vswitch::vmtap;
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -231,6 +232,7 @@ impl Actor {
         };
         task.progress(60);
         self.running(pid).await;
+        self.announce().await;
         task.event(
             "VmPoweredOnEvent",
             Severity::Info,
@@ -241,6 +243,25 @@ impl Actor {
             ),
         );
         Ok(())
+    }
+
+    /// The VM's ports in vswitchd.
+    fn ports(&self) -> Vec<String> {
+        let config = self.vm.config();
+        (0..config.nics.len())
+            .map(|i| net::port_key(&config.id, i))
+            .collect()
+    }
+
+    /// Has vswitchd tell the physical switches where the VM's MACs are now
+    /// (notify switches, on power-on).
+    async fn announce(&self) {
+        let req = Request::Announce {
+            ports: self.ports(),
+        };
+        if let Err(e) = self.host.vswitchd.request(req).await {
+            tracing::warn!("announcing {}: {e}", self.vm.name());
+        }
     }
 
     /// The QEMU command for this VM, its files and port groups checked.

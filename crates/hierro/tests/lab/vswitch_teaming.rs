@@ -186,6 +186,27 @@ fn teaming_spreads_pins_and_fails_over() {
     t.vs.apply(&config(with_standby.clone())).unwrap();
     assert!(ping(&t.ns("a"), X) && ping(&t.ns("b"), X));
 
+    // Notify switches on power-on: the agent asks, and A's MAC is announced
+    // from A's uplink (RARP).
+    let f = t.p_f();
+    let file = t.net.dir.join("power-on.pcap");
+    let mut capture = tshark(&f, "up0f", 2, &file);
+    let announce = |key: &str| {
+        t.vs.ask(&hierro_vswitch::control::Request::Announce {
+            ports: vec![key.into()],
+        })
+    };
+    assert!(matches!(
+        announce("vm:a:0"),
+        hierro_vswitch::control::Response::Ok { .. }
+    ));
+    assert!(matches!(
+        announce("vm:nope:0"),
+        hierro_vswitch::control::Response::Error { .. }
+    ));
+    capture.wait().unwrap();
+    assert!(rarps(&file).contains(&A_MAC.to_string()));
+
     // Originating port: A and B (port ids in key order) on the two active
     // uplinks, the standby idle.
     assert_eq!(t.uplink_of(a).as_deref(), Some("up0"));
@@ -215,7 +236,6 @@ fn teaming_spreads_pins_and_fails_over() {
     .unwrap();
     t.pinned("a", X, "up2", 100);
     t.pinned("a", X2, "up1", 100);
-    let f = t.p_f();
     let caps: Vec<_> = ["up1", "up2"]
         .iter()
         .map(|u| {

@@ -19,7 +19,6 @@ use tokio_util::task::AbortOnDropHandle;
 
 use super::{handoff, lease, Actor};
 use crate::error::{ApiError, ApiResult};
-use crate::net;
 use crate::tasks::TaskHandle;
 
 /// Bytes per second QEMU may send: 10 GiB/s, more than any link here.
@@ -316,14 +315,6 @@ impl Actor {
                 vec![]
             }
         }
-    }
-
-    /// The VM's ports in vswitchd.
-    fn ports(&self) -> Vec<String> {
-        let config = self.vm.config();
-        (0..config.nics.len())
-            .map(|i| net::port_key(&config.id, i))
-            .collect()
     }
 
     /// Has vswitchd record what goes to the VM (see `recorded_frames`). A
