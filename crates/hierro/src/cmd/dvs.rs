@@ -234,13 +234,7 @@ pub async fn run(cmd: DvsCmd, c: &Client, out: Output) -> anyhow::Result<()> {
             .await?
         }
         DvsCmd::Portgroup(DvPortgroupCmd::Rm { dvs, name }) => {
-            change(c, &dvs, |s| {
-                let before = s.portgroups.len();
-                s.portgroups.retain(|g| g.name != name);
-                anyhow::ensure!(s.portgroups.len() < before, "no port group {name:?}");
-                Ok(())
-            })
-            .await?
+            change(c, &dvs, |s| remove(&mut s.portgroups, &name, |g| &g.name)).await?
         }
         DvsCmd::Mirror(DvMirrorCmd::Add { dvs, name, spec }) => {
             change(c, &dvs, |s| {
@@ -252,13 +246,7 @@ pub async fn run(cmd: DvsCmd, c: &Client, out: Output) -> anyhow::Result<()> {
             .await?
         }
         DvsCmd::Mirror(DvMirrorCmd::Rm { dvs, name }) => {
-            change(c, &dvs, |s| {
-                let before = s.mirrors.len();
-                s.mirrors.retain(|m| m.name != name);
-                anyhow::ensure!(s.mirrors.len() < before, "no mirror session {name:?}");
-                Ok(())
-            })
-            .await?
+            change(c, &dvs, |s| remove(&mut s.mirrors, &name, |m| &m.name)).await?
         }
     };
     out.show_fields(&changed, |o| {
@@ -268,6 +256,14 @@ pub async fn run(cmd: DvsCmd, c: &Client, out: Output) -> anyhow::Result<()> {
             ("hosts", o["data"]["members"].to_string()),
         ]
     });
+    Ok(())
+}
+
+/// Takes the item of this name out of the list.
+fn remove<T>(list: &mut Vec<T>, name: &str, name_of: impl Fn(&T) -> &String) -> anyhow::Result<()> {
+    let before = list.len();
+    list.retain(|x| name_of(x) != name);
+    anyhow::ensure!(list.len() < before, "no {name:?} here");
     Ok(())
 }
 
