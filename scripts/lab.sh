@@ -10,6 +10,7 @@ cd "$REPO"
 
 bash scripts/setup.sh
 bash scripts/build-image.sh
+bash scripts/build-web.sh
 args=()
 for a in "$@"; do
     if [ "$a" = "--postgres" ]; then

@@ -41,11 +41,14 @@ fi
 
 # busybox-static and the kernel package make the guest image, GRUB and
 # xorriso its boot disk; iproute2 builds the lab; tshark checks frames on
-# the wire in the tests; PostgreSQL is the center's production database.
+# the wire in the tests; PostgreSQL is the center's production database;
+# Chromium runs the web client's tests (Node.js and npm build the client).
 need=()
-for pkg in busybox-static grub-pc-bin grub-common xorriso iproute2 ethtool iputils-ping tshark postgresql binutils gzip xz-utils zstd cpio; do
+for pkg in busybox-static grub-pc-bin grub-common xorriso iproute2 ethtool iputils-ping tshark postgresql binutils gzip xz-utils zstd cpio chromium; do
     installed "$pkg" || need+=("$pkg")
 done
+command -v node >/dev/null || need+=(nodejs)
+command -v npm >/dev/null || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
     [ $updated = 1 ] || apt-get update -q
     apt-get install -y -q "${need[@]}"

@@ -8,6 +8,7 @@ cd "$REPO"
 
 bash scripts/setup.sh
 bash scripts/build-image.sh
+bash scripts/build-web.sh
 # The center's tests run on SQLite and on a real PostgreSQL.
 HIERRO_TEST_POSTGRES=$(bash scripts/postgres.sh)
 export HIERRO_TEST_POSTGRES

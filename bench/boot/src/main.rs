@@ -49,6 +49,7 @@ async fn main() -> anyhow::Result<()> {
         // The benchmark measures the host agent alone.
         center: false,
         postgres: None,
+        web_dir: None,
     })
     .await?;
     let result = run(&args, &lab).await;

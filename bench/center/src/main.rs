@@ -93,6 +93,7 @@ async fn start_center(
         .local_addr()?
         .port();
     hierro_center::config::CenterConfig {
+        web_dir: None,
         name: "bench".into(),
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
         data_dir: dir.to_path_buf(),

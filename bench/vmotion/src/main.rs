@@ -83,6 +83,7 @@ async fn main() -> anyhow::Result<()> {
         hierro_bin: std::fs::canonicalize(&args.hierro).context("the hierro binary")?,
         center: true,
         postgres: None,
+        web_dir: None,
     })
     .await?;
     let result = run(&args, &lab).await;

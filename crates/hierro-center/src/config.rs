@@ -22,6 +22,10 @@ pub struct CenterConfig {
     /// The first administrator, made on first start with the Administrator
     /// role on the root folder.
     pub admin: Admin,
+    /// The web client's built files (`web/dist`), served on the same port
+    /// at every path outside `/api`; none: no web client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -33,10 +33,10 @@ pub struct LabCenter {
 /// Starts the center and waits until it answers.
 pub async fn start(
     lab: &mut Lab,
-    hierro_bin: &std::path::Path,
+    opts: &crate::LabOptions,
     password_hash: &str,
-    postgres: Option<&str>,
 ) -> anyhow::Result<()> {
+    let (hierro_bin, postgres) = (&opts.hierro_bin, opts.postgres.as_deref());
     // The lab's own database, empty; the center's namespace reaches the
     // server through its unix socket, which namespaces share.
     let database = match postgres {
@@ -73,6 +73,7 @@ pub async fn start(
             user: ADMIN.into(),
             password_hash: password_hash.to_string(),
         },
+        web_dir: opts.web_dir.clone(),
     };
     let config_path = dir.join("center.toml");
     config.save(&config_path)?;

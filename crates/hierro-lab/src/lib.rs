@@ -113,6 +113,8 @@ pub struct LabOptions {
     /// A PostgreSQL server URL (as `scripts/postgres.sh` prints) for the
     /// center's database; SQLite when `None`.
     pub postgres: Option<String>,
+    /// The web client's built files, for the center to serve.
+    pub web_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -344,13 +346,7 @@ async fn build(lab: &mut Lab, opts: &LabOptions) -> anyhow::Result<()> {
     }
     // The center last, so that adding the hosts brings their VMs along.
     if opts.center {
-        center::start(
-            lab,
-            &opts.hierro_bin,
-            &password_hash,
-            opts.postgres.as_deref(),
-        )
-        .await?;
+        center::start(lab, opts, &password_hash).await?;
         center::add_hosts(lab).await?;
     }
     Ok(())

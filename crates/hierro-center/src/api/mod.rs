@@ -37,10 +37,20 @@ pub type AppState = Arc<Center>;
 pub fn router(center: Arc<Center>) -> Router {
     let (router, doc) = routes().split_for_parts();
     let doc = serde_json::to_vec(&doc).expect("the OpenAPI document serializes");
-    router
-        .layer(Extension(OpenApiJson(doc.into())))
-        .fallback(|| async { ApiError::not_found("no such API endpoint") })
-        .with_state(center)
+    let web = center.config.web_dir.clone();
+    let not_found = || async { ApiError::not_found("no such API endpoint") };
+    let router = router
+        .route("/api/{*rest}", axum::routing::any(not_found))
+        .layer(Extension(OpenApiJson(doc.into())));
+    let router = match web {
+        // The web client's files; any other path is one of its pages.
+        Some(dir) => {
+            let index = tower_http::services::ServeFile::new(dir.join("index.html"));
+            router.fallback_service(tower_http::services::ServeDir::new(&dir).fallback(index))
+        }
+        None => router.fallback(not_found),
+    };
+    router.with_state(center)
 }
 
 /// Every route with its OpenAPI operation. `routes!` takes the handlers of

@@ -29,6 +29,10 @@ pub enum LabCmd {
         /// scripts/postgres.sh prints) instead of SQLite.
         #[arg(long)]
         postgres: Option<String>,
+        /// The web client's built files (`npm run build` in web/), which
+        /// the center serves; web/dist when it exists.
+        #[arg(long)]
+        web_dir: Option<PathBuf>,
     },
     /// Show the lab's hosts and VMs.
     Status {
@@ -52,7 +56,14 @@ pub async fn run(cmd: LabCmd, out: Output) -> anyhow::Result<()> {
             id,
             image,
             postgres,
+            web_dir,
         } => {
+            let web_dir = web_dir.or_else(|| {
+                let built = PathBuf::from("web/dist");
+                built.join("index.html").exists().then_some(built)
+            });
+            // The center runs in its own namespace, from another directory.
+            let web_dir = web_dir.map(std::path::absolute).transpose()?;
             let opts = hierro_lab::LabOptions {
                 dir,
                 id,
@@ -63,6 +74,7 @@ pub async fn run(cmd: LabCmd, out: Output) -> anyhow::Result<()> {
                 hierro_bin: std::env::current_exe()?,
                 center: true,
                 postgres,
+                web_dir,
             };
             let lab = hierro_lab::up(&opts).await?;
             if out.json {
@@ -78,6 +90,9 @@ pub async fn run(cmd: LabCmd, out: Output) -> anyhow::Result<()> {
                     "center  {}  user {} password {}  thumbprint {}  database {}",
                     c.url, c.user, lab.password, c.thumbprint, c.database
                 );
+                if opts.web_dir.is_some() {
+                    println!("web client  {}/  (the same user and password)", c.url);
+                }
             }
             for h in &lab.hosts {
                 println!("host {}  {}  thumbprint {}", h.name, h.url, h.thumbprint);

@@ -19,3 +19,4 @@ mod vswitch_dataplane;
 mod vswitch_mirroring;
 mod vswitch_teaming;
 mod vswitch_vms;
+mod web_client;

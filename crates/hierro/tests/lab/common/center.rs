@@ -35,6 +35,7 @@ pub async fn start(database: Option<String>) -> Center {
     std::fs::create_dir_all(&dir).unwrap();
     let port = free_port();
     hierro_center::config::CenterConfig {
+        web_dir: None,
         name: "vc-test".into(),
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
         data_dir: dir.clone(),

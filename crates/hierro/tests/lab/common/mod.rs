@@ -23,6 +23,11 @@ pub fn image_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../image")))
 }
 
+/// The web client's built files (scripts/test.sh builds them).
+pub fn web_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../web/dist"))
+}
+
 /// These tests need root, QEMU and the guest image; without them they fail
 /// with a clear message rather than pass by skipping.
 pub fn require_environment() {
@@ -78,6 +83,7 @@ impl TestLab {
             hierro_bin: HIERRO.into(),
             center,
             postgres: None,
+            web_dir: Some(web_dir()),
         })
         .await
         .expect("lab up");

@@ -1,0 +1,37 @@
+import { useState } from "react";
+import { InventoryObject, Session, call, logout } from "./api";
+import { usePoll } from "./poll";
+import { Summary } from "./Summary";
+import { Tasks } from "./Tasks";
+import { Tree } from "./Tree";
+
+// The client's frame, as the vSphere Client's: the inventory tree on the
+// left, the selected object's summary in the middle, recent tasks below.
+export function Shell(props: { session: Session; onLogout: () => void }) {
+  const [selected, setSelected] = useState<string | null>(null);
+  const inventory = usePoll(() => call<InventoryObject[]>("GET", "/api/inventory"), 3000, null);
+  const objects = inventory.value ?? [];
+  const object = objects.find((o) => o.id === selected) ?? null;
+  return (
+    <div className="shell">
+      <header>
+        <span className="brand">Hierro</span>
+        <span className="user">{props.session.username}</span>
+        <button onClick={() => logout().finally(props.onLogout)}>Log out</button>
+      </header>
+      <nav aria-label="Inventory">
+        {inventory.error && <p className="error" role="alert">{inventory.error}</p>}
+        {inventory.value && objects.length === 0 && <p className="empty">Nothing you may see yet.</p>}
+        <Tree objects={objects} selected={selected} onSelect={setSelected} />
+      </nav>
+      <main>
+        {object ? (
+          <Summary object={object} objects={objects} onChanged={inventory.refresh} />
+        ) : (
+          <p className="empty">Select an object in the inventory.</p>
+        )}
+      </main>
+      <Tasks />
+    </div>
+  );
+}

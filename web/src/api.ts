@@ -1,0 +1,97 @@
+// The center's REST API, as the web client uses it: the session token in
+// the `hierro-session` header, JSON both ways, errors as the API's
+// `ErrorBody` ({"error": {code, message}}).
+
+const TOKEN = "hierro-session";
+
+export interface Session {
+  token: string;
+  username: string;
+}
+
+export interface InventoryObject {
+  id: string;
+  kind: string;
+  name: string;
+  parent: string | null;
+  data: Record<string, unknown>;
+}
+
+export interface Task {
+  id: string;
+  operation: string;
+  target: string;
+  target_name: string;
+  state: "queued" | "running" | "success" | "error";
+  progress: number;
+  user: string;
+  queued_at: string;
+  error?: { code: string; message: string } | null;
+}
+
+export class ApiError extends Error {
+  constructor(
+    public status: number,
+    public code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function savedSession(): Session | null {
+  const s = sessionStorage.getItem(TOKEN);
+  return s ? (JSON.parse(s) as Session) : null;
+}
+
+/// Called when the center says the session is over (401).
+let onExpired: () => void = () => {};
+export function whenExpired(f: () => void) {
+  onExpired = f;
+}
+
+export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const session = savedSession();
+  const headers: Record<string, string> = {};
+  if (session) headers[TOKEN] = session.token;
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const r = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (r.status === 401 && session) {
+    sessionStorage.removeItem(TOKEN);
+    onExpired();
+  }
+  const text = await r.text();
+  const value = text ? JSON.parse(text) : null;
+  if (!r.ok) {
+    const e = value?.error;
+    throw new ApiError(r.status, e?.code ?? "http", e?.message ?? `the center answered ${r.status}`);
+  }
+  return value as T;
+}
+
+export async function login(username: string, password: string): Promise<Session> {
+  const s = await call<Session>("POST", "/api/session", { username, password });
+  sessionStorage.setItem(TOKEN, JSON.stringify({ token: s.token, username: s.username }));
+  return s;
+}
+
+export async function logout() {
+  try {
+    await call("DELETE", "/api/session");
+  } finally {
+    sessionStorage.removeItem(TOKEN);
+  }
+}
+
+/// The caller's privileges on an object.
+export async function privileges(object: string): Promise<Set<string>> {
+  const e = await call<{ privileges: string[] }>(
+    "GET",
+    `/api/effective?object=${encodeURIComponent(object)}`,
+  );
+  return new Set(e.privileges);
+}

@@ -1,0 +1,25 @@
+import { useEffect, useState } from "react";
+
+// Calls `load` now and every `ms` until the component goes or `key`
+// changes; the latest answer, or the error of the latest try.
+export function usePoll<T>(load: () => Promise<T>, ms: number, key: unknown) {
+  const [value, setValue] = useState<T | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    let live = true;
+    const run = () =>
+      load().then(
+        (v) => live && (setValue(v), setError(null)),
+        (e) => live && setError(e instanceof Error ? e.message : String(e)),
+      );
+    run();
+    const t = setInterval(run, ms);
+    return () => {
+      live = false;
+      clearInterval(t);
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [key, ms, tick]);
+  return { value, error, refresh: () => setTick((t) => t + 1) };
+}

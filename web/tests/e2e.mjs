@@ -1,0 +1,112 @@
+// End-to-end test of the web client in headless Chromium (Debian's, driven
+// by playwright-core), against a real center with a real lab host and VM.
+// The lab test `web_client` runs it with:
+//   HIERRO_URL            the center (https://...)
+//   HIERRO_USER, HIERRO_PASSWORD        an administrator
+//   HIERRO_RO_USER, HIERRO_RO_PASSWORD  a user with Read-only on the root
+//   HIERRO_VM             a running VM's name
+//   HIERRO_SCREENSHOTS    where the screenshots of the main pages go
+// It exits 0 when every step held, else 1 with what failed.
+
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set`);
+  return v;
+};
+const url = env("HIERRO_URL");
+const vm = env("HIERRO_VM");
+const shots = env("HIERRO_SCREENSHOTS");
+
+// The machines have no outside network: nothing may try to reach it.
+const browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "hierro-chromium-")), {
+  executablePath: "/usr/bin/chromium",
+  headless: true,
+  ignoreHTTPSErrors: true,
+  viewport: { width: 1366, height: 800 },
+  args: [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  ],
+});
+
+const step = (what) => console.log(`- ${what}`);
+const page = browser.pages()[0] ?? (await browser.newPage());
+page.setDefaultTimeout(30_000);
+
+async function logIn(user, password) {
+  await page.goto(url);
+  await page.getByLabel("User name").fill(user);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.getByRole("tree").waitFor();
+}
+
+async function openVm() {
+  await page.getByRole("tree").getByText(vm, { exact: true }).first().click();
+  await page.getByRole("heading", { name: new RegExp(`^${vm}`) }).waitFor();
+}
+
+const powerState = () => page.locator('dd[data-fact="Power state"]');
+
+try {
+  step("the login page, and a wrong password refused");
+  await page.goto(url);
+  await page.screenshot({ path: join(shots, "login.png") });
+  await page.getByLabel("User name").fill(env("HIERRO_USER"));
+  await page.getByLabel("Password").fill("not the password");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.getByRole("alert").waitFor();
+
+  step("log in as the administrator; the inventory tree shows the VM");
+  await logIn(env("HIERRO_USER"), env("HIERRO_PASSWORD"));
+  await openVm();
+  await powerState().filter({ hasText: "poweredOn" }).waitFor();
+  await page.screenshot({ path: join(shots, "vm-summary.png") });
+
+  step("power the VM off and watch the task finish");
+  await page.getByRole("button", { name: "Power off" }).click();
+  await powerState().filter({ hasText: "poweredOff" }).waitFor();
+  const tasks = page.getByRole("region", { name: "Recent tasks" });
+  await tasks.locator('tr[data-state="success"]').filter({ hasText: vm }).first().waitFor();
+  await page.screenshot({ path: join(shots, "vm-powered-off.png") });
+
+  step("power it on again");
+  await page.getByRole("button", { name: "Power on" }).click();
+  await powerState().filter({ hasText: "poweredOn" }).waitFor();
+
+  step("log out");
+  await page.getByRole("button", { name: "Log out" }).click();
+  await page.getByRole("button", { name: "Log in" }).waitFor();
+
+  step("a read-only user sees the VM but no action, and the API refuses it");
+  await logIn(env("HIERRO_RO_USER"), env("HIERRO_RO_PASSWORD"));
+  await openVm();
+  await page.getByText("You may not change this VM.").waitFor();
+  const buttons = await page.getByRole("toolbar", { name: "Actions" }).getByRole("button").count();
+  if (buttons !== 0) throw new Error(`the read-only user sees ${buttons} action buttons`);
+  await page.screenshot({ path: join(shots, "read-only.png") });
+  const status = await page.evaluate(async (name) => {
+    const session = JSON.parse(sessionStorage.getItem("hierro-session"));
+    const found = await fetch(`/api/inventory?kind=vm&name=${encodeURIComponent(name)}`, {
+      headers: { "hierro-session": session.token },
+    }).then((r) => r.json());
+    const r = await fetch(`/api/vms/${found[0].id}/power/off`, {
+      method: "POST",
+      headers: { "hierro-session": session.token },
+    });
+    return r.status;
+  }, vm);
+  if (status !== 403) throw new Error(`the API answered ${status} to the read-only user's power off`);
+  console.log("all steps held");
+} catch (e) {
+  await page.screenshot({ path: join(shots, "failure.png") }).catch(() => {});
+  console.error(`failed: ${e.message}`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
