@@ -19,7 +19,7 @@ export function usePoll<T>(load: () => Promise<T>, ms: number, key: unknown) {
       live = false;
       clearInterval(t);
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // `load` is a new closure at every render: `key` says when it changed.
   }, [key, ms, tick]);
   return { value, error, refresh: () => setTick((t) => t + 1) };
 }

@@ -344,4 +344,43 @@ async fn a_distributed_switch_reaches_every_member_host() {
         .unwrap();
     assert!(on_host(&t, 0).await.distributed.is_empty());
     counter.read().unwrap();
+
+    // Deleting the switch: refused while the VM uses it (naming h2), done
+    // once the VM is gone; h2 drops it.
+    let e = call(
+        &center,
+        Method::DELETE,
+        &format!("/api/dvswitches/{dvs}"),
+        Value::Null,
+    )
+    .await
+    .unwrap_err();
+    let (code, e) = refusal(e);
+    assert_eq!(code, 409);
+    assert!(e.contains(&format!("host {}", names[1])), "{e}");
+    assert_eq!(on_host(&t, 1).await.distributed.len(), 1);
+    drop(counter);
+    let task = center
+        .power("dv-vm", hierro_api::PowerOp::Off)
+        .await
+        .unwrap();
+    center.wait(&task, |_| {}).await.unwrap();
+    let task = center.delete_vm("dv-vm").await.unwrap();
+    center.wait(&task, |_| {}).await.unwrap();
+    call(
+        &center,
+        Method::DELETE,
+        &format!("/api/dvswitches/{dvs}"),
+        Value::Null,
+    )
+    .await
+    .unwrap();
+    assert!(on_host(&t, 1).await.distributed.is_empty());
+    let listed = call(
+        &center,
+        Method::GET,
+        "/api/inventory?kind=dvswitch",
+        Value::Null,
+    );
+    assert_eq!(listed.await.unwrap(), json!([]));
 }
