@@ -1,5 +1,7 @@
 import { useEffect, useState } from "react";
 import { InventoryObject, call, privileges } from "./api";
+import { Console } from "./Console";
+import { CreateVm } from "./CreateVm";
 
 // One object's summary page: what it is and its state, its facts, the
 // objects related to it, and (for a VM) the actions the user may take.
@@ -19,6 +21,9 @@ export function Summary(props: {
         {o.name} <small>{o.kind}</small>
       </h2>
       {o.kind === "vm" && <VmActions vm={o} onChanged={props.onChanged} />}
+      {(o.kind === "host" || o.kind === "cluster") && (
+        <PlacementActions placement={o} objects={objects} onChanged={props.onChanged} />
+      )}
       <dl>{facts(o, name).map(([k, v]) => [<dt key={`${k}t`}>{k}</dt>, <dd key={`${k}d`} data-fact={k}>{v}</dd>])}</dl>
       {related.length > 0 && (
         <>
@@ -70,21 +75,30 @@ const ACTIONS: { op: string; label: string; privilege: string; when: string }[] 
   { op: "reset", label: "Reset", privilege: "VirtualMachine.Interact.Reset", when: "poweredOn" },
 ];
 
-// The power actions the user holds the privilege for; each starts a task
-// (the tasks pane follows it).
-function VmActions(props: { vm: InventoryObject; onChanged: () => void }) {
+/// The caller's privileges on an object, once known.
+function usePrivileges(object: string): Set<string> | null {
   const [allowed, setAllowed] = useState<Set<string> | null>(null);
-  const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     setAllowed(null);
-    privileges(props.vm.id).then(setAllowed, () => setAllowed(new Set()));
-  }, [props.vm.id]);
+    privileges(object).then(setAllowed, () => setAllowed(new Set()));
+  }, [object]);
+  return allowed;
+}
+
+// The power actions the user holds the privilege for (each starts a task
+// the tasks pane follows), and the console.
+function VmActions(props: { vm: InventoryObject; onChanged: () => void }) {
+  const allowed = usePrivileges(props.vm.id);
+  const [error, setError] = useState<string | null>(null);
+  const [showConsole, setShowConsole] = useState(false);
   const state = String(props.vm.data.power_state ?? "");
   const shown = ACTIONS.filter((a) => allowed?.has(a.privilege));
+  const canConsole = allowed?.has("VirtualMachine.Interact.ConsoleInteract") ?? false;
   if (!allowed) return null;
   return (
+    <>
     <div className="actions" role="toolbar" aria-label="Actions">
-      {shown.length === 0 && <span className="empty">You may not change this VM.</span>}
+      {shown.length === 0 && !canConsole && <span className="empty">You may not change this VM.</span>}
       {shown.map((a) => (
         <button key={a.op} disabled={state !== a.when}
           onClick={() => {
@@ -96,7 +110,36 @@ function VmActions(props: { vm: InventoryObject; onChanged: () => void }) {
           {a.label}
         </button>
       ))}
+      {canConsole && (
+        <button disabled={state !== "poweredOn"} onClick={() => setShowConsole(true)}>
+          Open console
+        </button>
+      )}
       {error && <p className="error" role="alert">{error}</p>}
+    </div>
+    {showConsole && <Console vm={props.vm.id} onClose={() => setShowConsole(false)} />}
+    </>
+  );
+}
+
+// On a host or cluster: a new VM placed there, by the wizard.
+function PlacementActions(props: {
+  placement: InventoryObject;
+  objects: InventoryObject[];
+  onChanged: () => void;
+}) {
+  const allowed = usePrivileges(props.placement.id);
+  const [wizard, setWizard] = useState(false);
+  if (!allowed?.has("VirtualMachine.Inventory.Create")) return null;
+  return wizard ? (
+    <CreateVm placement={props.placement} objects={props.objects}
+      onDone={() => {
+        setWizard(false);
+        props.onChanged();
+      }} />
+  ) : (
+    <div className="actions" role="toolbar" aria-label="Actions">
+      <button onClick={() => setWizard(true)}>New virtual machine</button>
     </div>
   );
 }

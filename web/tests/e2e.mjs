@@ -5,6 +5,8 @@
 //   HIERRO_USER, HIERRO_PASSWORD        an administrator
 //   HIERRO_RO_USER, HIERRO_RO_PASSWORD  a user with Read-only on the root
 //   HIERRO_VM             a running VM's name
+//   HIERRO_HOST           the host it runs on
+//   HIERRO_NEW_VM         the name the wizard gives a new VM
 //   HIERRO_SCREENSHOTS    where the screenshots of the main pages go
 // It exits 0 when every step held, else 1 with what failed.
 
@@ -78,6 +80,33 @@ try {
   step("power it on again");
   await page.getByRole("button", { name: "Power on" }).click();
   await powerState().filter({ hasText: "poweredOn" }).waitFor();
+
+  step("open its console and read the guest's prompt");
+  await page.getByRole("button", { name: "Open console" }).click();
+  const terminal = page.getByTestId("terminal");
+  await page.getByText("Console (connected)").waitFor();
+  await terminal.click();
+  await page.keyboard.press("Enter");
+  await terminal.locator(".xterm-rows").filter({ hasText: `${vm} #` }).waitFor({ timeout: 60_000 });
+  await page.screenshot({ path: join(shots, "console.png") });
+  await page.getByRole("button", { name: "Close console" }).click();
+
+  step("create a VM through the wizard on the host, powered on");
+  await page.getByRole("tree").getByText(env("HIERRO_HOST"), { exact: true }).first().click();
+  await page.getByRole("button", { name: "New virtual machine" }).click();
+  const wizard = page.getByRole("form", { name: "New virtual machine" });
+  await wizard.getByLabel("Name").fill(env("HIERRO_NEW_VM"));
+  await wizard.getByRole("button", { name: "Next" }).click();
+  await wizard.getByLabel("Memory (MiB)").fill("256");
+  await wizard.getByRole("button", { name: "Next" }).click();
+  await wizard.getByLabel("Network").selectOption("VM Network");
+  await wizard.getByRole("button", { name: "Next" }).click();
+  await wizard.getByText("Ready to complete").waitFor();
+  await page.screenshot({ path: join(shots, "wizard.png") });
+  await wizard.getByRole("button", { name: "Finish" }).click();
+  await wizard.waitFor({ state: "detached", timeout: 120_000 });
+  await page.getByRole("tree").getByText(env("HIERRO_NEW_VM"), { exact: true }).first().click();
+  await powerState().filter({ hasText: "poweredOn" }).waitFor({ timeout: 60_000 });
 
   step("log out");
   await page.getByRole("button", { name: "Log out" }).click();

@@ -1,6 +1,7 @@
 //! The web client in a real browser: the lab's center serves it, and
 //! `web/tests/e2e.mjs` drives headless Chromium through it (log in, find a
 //! VM in the tree, power it off and on and watch the task, log out; a
+//! console shows the guest's prompt, a VM made by the wizard runs; a
 //! read-only user sees no action and the API refuses it). Screenshots of
 //! the main pages go to target/web-screenshots.
 
@@ -58,6 +59,8 @@ async fn the_web_client_in_chromium() {
         .env("HIERRO_RO_USER", "viewer")
         .env("HIERRO_RO_PASSWORD", "viewer password")
         .env("HIERRO_VM", &t.lab.hosts[0].vms[0].name)
+        .env("HIERRO_HOST", &t.lab.hosts[0].name)
+        .env("HIERRO_NEW_VM", "from-wizard")
         .env("HIERRO_SCREENSHOTS", &shots)
         .output()
         .unwrap();
