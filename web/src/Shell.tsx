@@ -1,6 +1,7 @@
 import { useState } from "react";
 import { InventoryObject, Session, call, logout } from "./api";
 import { usePoll } from "./poll";
+import { Events } from "./Events";
 import { Summary } from "./Summary";
 import { Tasks } from "./Tasks";
 import { Tree } from "./Tree";
@@ -9,6 +10,7 @@ import { Tree } from "./Tree";
 // left, the selected object's summary in the middle, recent tasks below.
 export function Shell(props: { session: Session; onLogout: () => void }) {
   const [selected, setSelected] = useState<string | null>(null);
+  const [view, setView] = useState<"inventory" | "events">("inventory");
   const inventory = usePoll(() => call<InventoryObject[]>("GET", "/api/inventory"), 3000, null);
   const objects = inventory.value ?? [];
   const object = objects.find((o) => o.id === selected) ?? null;
@@ -16,6 +18,10 @@ export function Shell(props: { session: Session; onLogout: () => void }) {
     <div className="shell">
       <header>
         <span className="brand">Hierro</span>
+        <nav className="views" aria-label="Views">
+          <button aria-pressed={view === "inventory"} onClick={() => setView("inventory")}>Inventory</button>
+          <button aria-pressed={view === "events"} onClick={() => setView("events")}>Events</button>
+        </nav>
         <span className="user">{props.session.username}</span>
         <button onClick={() => logout().finally(props.onLogout)}>Log out</button>
       </header>
@@ -25,7 +31,9 @@ export function Shell(props: { session: Session; onLogout: () => void }) {
         <Tree objects={objects} selected={selected} onSelect={setSelected} />
       </nav>
       <main>
-        {object ? (
+        {view === "events" ? (
+          <Events />
+        ) : object ? (
           <Summary object={object} objects={objects} onChanged={inventory.refresh} />
         ) : (
           <p className="empty">Select an object in the inventory.</p>

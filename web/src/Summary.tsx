@@ -2,6 +2,8 @@ import { useEffect, useState } from "react";
 import { InventoryObject, call, privileges } from "./api";
 import { Console } from "./Console";
 import { CreateVm } from "./CreateVm";
+import { Permissions } from "./Permissions";
+import { usePoll } from "./poll";
 
 // One object's summary page: what it is and its state, its facts, the
 // objects related to it, and (for a VM) the actions the user may take.
@@ -11,6 +13,7 @@ export function Summary(props: {
   onChanged: () => void;
 }) {
   const { object: o, objects } = props;
+  const allowed = usePrivileges(o.id);
   const name = (id: unknown) => objects.find((x) => x.id === id)?.name ?? String(id ?? "");
   const related = objects.filter(
     (x) => x.parent === o.id || (o.kind === "host" && x.kind === "vm" && x.data.host === o.id),
@@ -20,11 +23,12 @@ export function Summary(props: {
       <h2>
         {o.name} <small>{o.kind}</small>
       </h2>
-      {o.kind === "vm" && <VmActions vm={o} onChanged={props.onChanged} />}
-      {(o.kind === "host" || o.kind === "cluster") && (
-        <PlacementActions placement={o} objects={objects} onChanged={props.onChanged} />
+      {allowed && o.kind === "vm" && <VmActions vm={o} allowed={allowed} onChanged={props.onChanged} />}
+      {allowed && (o.kind === "host" || o.kind === "cluster") && (
+        <PlacementActions placement={o} allowed={allowed} objects={objects} onChanged={props.onChanged} />
       )}
       <dl>{facts(o, name).map(([k, v]) => [<dt key={`${k}t`}>{k}</dt>, <dd key={`${k}d`} data-fact={k}>{v}</dd>])}</dl>
+      {o.kind === "vm" && o.data.power_state === "poweredOn" && <Guest vm={o.id} />}
       {related.length > 0 && (
         <>
           <h3>Related objects</h3>
@@ -37,7 +41,34 @@ export function Summary(props: {
           </ul>
         </>
       )}
+      <Permissions object={o.id} canModify={allowed?.has("Authorization.ModifyPermissions") ?? false} />
     </section>
+  );
+}
+
+// What the guest agent says: the guest's host name and addresses.
+function Guest(props: { vm: string }) {
+  const info = usePoll(
+    () => call<{ guest?: { agent_running: boolean; host_name?: string; ip_addresses: string[] } }>(
+      "GET",
+      `/api/vms/${props.vm}`,
+    ),
+    5000,
+    props.vm,
+  );
+  const g = info.value?.guest;
+  return (
+    <>
+      <h3>Guest</h3>
+      {!g?.agent_running ? (
+        <p className="empty">The guest agent does not answer (yet).</p>
+      ) : (
+        <dl>
+          <dt>Host name</dt><dd data-fact="Guest host name">{g.host_name ?? ""}</dd>
+          <dt>IP addresses</dt><dd data-fact="Guest IP addresses">{g.ip_addresses.join(", ")}</dd>
+        </dl>
+      )}
+    </>
   );
 }
 
@@ -61,6 +92,20 @@ function facts(o: InventoryObject, name: (id: unknown) => string): [string, stri
         ["Maintenance mode", d.maintenance ? "yes" : "no"],
         ["Lockdown mode", d.lockdown ? "yes" : "no"],
       ];
+    case "dvswitch":
+      return [
+        ["MTU", String(d.spec?.mtu ?? "")],
+        ["Uplink ports", (d.spec?.uplinks ?? []).join(", ")],
+        ["Port groups", (d.spec?.portgroups ?? []).map((g: any) => `${g.name} (VLAN ${g.vlan ?? 0})`).join(", ")],
+        ["Member hosts", Object.keys(d.members ?? {}).map(name).join(", ")],
+        ["Ports in use", String(Object.keys(d.ports ?? {}).length)],
+        ["Teaming", String(d.spec?.teaming?.load_balancing ?? "originating_port")],
+      ];
+    case "network":
+      return Object.entries(d.hosts ?? {}).map(([h, f]: [string, any]) => [
+        `On ${name(h)}`,
+        `${f.distributed ? "distributed" : "standard"} switch ${f.vswitch}, VLAN ${f.vlan}`,
+      ]);
     default:
       return Object.entries(d)
         .filter(([, v]) => typeof v !== "object")
@@ -87,14 +132,13 @@ function usePrivileges(object: string): Set<string> | null {
 
 // The power actions the user holds the privilege for (each starts a task
 // the tasks pane follows), and the console.
-function VmActions(props: { vm: InventoryObject; onChanged: () => void }) {
-  const allowed = usePrivileges(props.vm.id);
+function VmActions(props: { vm: InventoryObject; allowed: Set<string>; onChanged: () => void }) {
+  const { allowed } = props;
   const [error, setError] = useState<string | null>(null);
   const [showConsole, setShowConsole] = useState(false);
   const state = String(props.vm.data.power_state ?? "");
-  const shown = ACTIONS.filter((a) => allowed?.has(a.privilege));
-  const canConsole = allowed?.has("VirtualMachine.Interact.ConsoleInteract") ?? false;
-  if (!allowed) return null;
+  const shown = ACTIONS.filter((a) => allowed.has(a.privilege));
+  const canConsole = allowed.has("VirtualMachine.Interact.ConsoleInteract");
   return (
     <>
     <div className="actions" role="toolbar" aria-label="Actions">
@@ -125,12 +169,12 @@ function VmActions(props: { vm: InventoryObject; onChanged: () => void }) {
 // On a host or cluster: a new VM placed there, by the wizard.
 function PlacementActions(props: {
   placement: InventoryObject;
+  allowed: Set<string>;
   objects: InventoryObject[];
   onChanged: () => void;
 }) {
-  const allowed = usePrivileges(props.placement.id);
   const [wizard, setWizard] = useState(false);
-  if (!allowed?.has("VirtualMachine.Inventory.Create")) return null;
+  if (!props.allowed.has("VirtualMachine.Inventory.Create")) return null;
   return wizard ? (
     <CreateVm placement={props.placement} objects={props.objects}
       onDone={() => {

@@ -5,6 +5,7 @@
 //   HIERRO_USER, HIERRO_PASSWORD        an administrator
 //   HIERRO_RO_USER, HIERRO_RO_PASSWORD  a user with Read-only on the root
 //   HIERRO_VM             a running VM's name
+//   HIERRO_VM_IP          its address
 //   HIERRO_HOST           the host it runs on
 //   HIERRO_NEW_VM         the name the wizard gives a new VM
 //   HIERRO_SCREENSHOTS    where the screenshots of the main pages go
@@ -77,9 +78,13 @@ try {
   await tasks.locator('tr[data-state="success"]').filter({ hasText: vm }).first().waitFor();
   await page.screenshot({ path: join(shots, "vm-powered-off.png") });
 
-  step("power it on again");
+  step("power it on again; the guest agent reports its address");
   await page.getByRole("button", { name: "Power on" }).click();
   await powerState().filter({ hasText: "poweredOn" }).waitFor();
+  await page
+    .locator('dd[data-fact="Guest IP addresses"]')
+    .filter({ hasText: env("HIERRO_VM_IP") })
+    .waitFor({ timeout: 90_000 });
 
   step("open its console and read the guest's prompt");
   await page.getByRole("button", { name: "Open console" }).click();
@@ -107,6 +112,27 @@ try {
   await wizard.waitFor({ state: "detached", timeout: 120_000 });
   await page.getByRole("tree").getByText(env("HIERRO_NEW_VM"), { exact: true }).first().click();
   await powerState().filter({ hasText: "poweredOn" }).waitFor({ timeout: 60_000 });
+
+  step("the events view, filtered by type");
+  await page.getByRole("button", { name: "Events" }).click();
+  const events = page.getByRole("region", { name: "Events" });
+  await events.getByLabel("Type").fill("VmPoweredOffEvent");
+  await events.locator('tr[data-kind="VmPoweredOffEvent"]').filter({ hasText: vm }).first().waitFor();
+  if ((await events.locator("tbody tr").count()) !== (await events.locator('tr[data-kind="VmPoweredOffEvent"]').count())) {
+    throw new Error("the type filter let other events through");
+  }
+  await page.screenshot({ path: join(shots, "events.png") });
+  await page.getByRole("button", { name: "Inventory" }).click();
+
+  step("permissions: who has what on the root, and the editor");
+  await page.getByRole("tree").getByText("Datacenters", { exact: true }).first().click();
+  const perms = page.getByRole("region", { name: "Permissions" });
+  await perms.locator("tr").filter({ hasText: "user viewer" }).filter({ hasText: "Read-only" }).waitFor();
+  const add = perms.getByRole("form", { name: "Add permission" });
+  await add.locator('input[name="principal"]').fill("user:nobody-at-all");
+  await add.getByRole("button", { name: "Add permission" }).click();
+  await add.getByRole("alert").waitFor();
+  await page.screenshot({ path: join(shots, "permissions.png") });
 
   step("log out");
   await page.getByRole("button", { name: "Log out" }).click();

@@ -59,6 +59,7 @@ async fn the_web_client_in_chromium() {
         .env("HIERRO_RO_USER", "viewer")
         .env("HIERRO_RO_PASSWORD", "viewer password")
         .env("HIERRO_VM", &t.lab.hosts[0].vms[0].name)
+        .env("HIERRO_VM_IP", t.lab.hosts[0].vms[0].ip.to_string())
         .env("HIERRO_HOST", &t.lab.hosts[0].name)
         .env("HIERRO_NEW_VM", "from-wizard")
         .env("HIERRO_SCREENSHOTS", &shots)

@@ -1,0 +1,65 @@
+import { useState } from "react";
+import { call } from "./api";
+import { usePoll } from "./poll";
+
+interface Event {
+  id: number;
+  time: string;
+  kind: string;
+  severity: string;
+  target_name: string;
+  user: string;
+  message: string;
+}
+
+// The events view: the latest events, newest first, filtered by type,
+// severity and words of the message.
+export function Events() {
+  const [kind, setKind] = useState("");
+  const [severity, setSeverity] = useState("");
+  const [text, setText] = useState("");
+  const query = `/api/events?limit=500${kind ? `&kind=${encodeURIComponent(kind)}` : ""}`;
+  const events = usePoll(() => call<Event[]>("GET", query), 3000, query);
+  const shown = (events.value ?? [])
+    .filter((e) => !severity || e.severity === severity)
+    .filter((e) => !text || `${e.message} ${e.target_name}`.toLowerCase().includes(text.toLowerCase()))
+    .sort((a, b) => b.id - a.id);
+  return (
+    <section className="events" aria-label="Events">
+      <h2>Events</h2>
+      <div className="filters">
+        <label>Type<input name="kind" value={kind} placeholder="VmPoweredOnEvent" onChange={(e) => setKind(e.target.value)} /></label>
+        <label>Severity
+          <select name="severity" value={severity} onChange={(e) => setSeverity(e.target.value)}>
+            <option value="">any</option>
+            <option value="info">info</option>
+            <option value="warning">warning</option>
+            <option value="error">error</option>
+          </select>
+        </label>
+        <label>Contains<input name="text" value={text} onChange={(e) => setText(e.target.value)} /></label>
+      </div>
+      {events.error && <p className="error" role="alert">{events.error}</p>}
+      {events.value && shown.length === 0 && <p className="empty">No events match.</p>}
+      {shown.length > 0 && (
+        <table>
+          <thead>
+            <tr><th>Time</th><th>Severity</th><th>Type</th><th>Object</th><th>User</th><th>Message</th></tr>
+          </thead>
+          <tbody>
+            {shown.map((e) => (
+              <tr key={e.id} data-kind={e.kind}>
+                <td>{new Date(e.time).toLocaleString()}</td>
+                <td className={`severity ${e.severity}`}>{e.severity}</td>
+                <td>{e.kind}</td>
+                <td>{e.target_name}</td>
+                <td>{e.user}</td>
+                <td>{e.message}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
