@@ -6,6 +6,12 @@ export function usePoll<T>(load: () => Promise<T>, ms: number, key: unknown) {
   const [value, setValue] = useState<T | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [tick, setTick] = useState(0);
+  // A new key (another object, another filter): what was shown is not its
+  // answer.
+  useEffect(() => {
+    setValue(null);
+    setError(null);
+  }, [key]);
   useEffect(() => {
     let live = true;
     const run = () =>
