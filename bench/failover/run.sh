@@ -36,20 +36,8 @@ MAC_A=52:54:00:80:00:01 MAC_B=52:54:00:80:00:02 MAC_S=52:54:00:80:00:03
 # the failure comes after 2 s.
 PINGS=800 FAIL_AFTER=2
 
-die() { echo "run.sh: $*" >&2; exit 1; }
-log() { echo "== $*" >&2; }
-
-[ "$(id -u)" = 0 ] || die "must run as root (namespaces, veths, bridges)"
-[ -x "$BIN" ] || die "$BIN is missing: run 'cargo build --release -p hierro' first"
-missing=()
-for tool in iperf3:iperf3 jq:jq socat:socat tc:iproute2; do
-    command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    log "installing ${missing[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null \
-        || die "could not install ${missing[*]}"
-fi
+. "$ROOT/bench/lib.sh"
+check_machine iperf3:iperf3 jq:jq socat:socat tc:iproute2 ss:iproute2
 
 TMP=$(mktemp -d /tmp/bfo.XXXXXX)
 SOCK=$TMP/vswitchd.sock
@@ -88,8 +76,6 @@ guest() {  # guest NS PORT MAC IP: NS's eth0, its peer PORT in bfo-h
     ip -n "$1" link set eth0 up
     ip -n bfo-h link set "$2" up
 }
-
-vsctl() { printf '%s\n' "$1" | socat -t 5 - "UNIX-CONNECT:$SOCK"; }
 
 start_vswitchd() {  # start_vswitchd CONFIG_JSON
     ip netns exec bfo-h "$BIN" vswitchd --socket "$SOCK" >"$TMP/vswitchd.log" 2>&1 &
@@ -157,6 +143,13 @@ active_uplink() {
     bridge -n bfo-f fdb show br br0 | awk -v m=$MAC_A '$1 == m { sub("f$", "", $3); print $3; exit }'
 }
 
+# Every uplink has taken in a few frames (the others' beacons).
+beacons_heard() {
+    [ "$(vsctl '"stats"' | jq '[.stats.ports[] | select(.port | startswith("uplink:")) | .counters.in_packets >= 4] | all')" = true ]
+}
+
+listening() { ip netns exec bfo-b ss -ltn | grep -q "$IP_B:5201"; }
+
 fail() {  # fail UPLINK HOW(down|cut)
     case $2 in
         down) ip -n bfo-f link set "${1}f" down ;;
@@ -179,8 +172,9 @@ run_failover() {  # run_failover ID LABEL SWITCH(vswitchd|stp) DETECTION HOW
         failover_topology 0
         start_vswitchd "$(vswitchd_team "$detection")"
         wait_ping bfo-a $IP_X 10
-        # Beacons need a few seconds to be heard before they can judge.
-        [ "$detection" = beacon_probing ] && sleep 4
+        # Beacons must be heard before they can judge: every uplink has
+        # taken in some (two a second, one from each other uplink).
+        [ "$detection" = beacon_probing ] && wait_for 10 "beacons on every uplink" beacons_heard
     fi
     ip netns exec bfo-a ping -q -c 5 -i 0.01 $IP_X >/dev/null 2>&1 || true
     uplink=$(active_uplink)
@@ -249,7 +243,7 @@ run_span() {  # run_span ID LABEL SWITCH(vswitchd|bridge) MIRROR(0|1)
     wait_ping bfo-a $IP_B 10
     ip netns exec bfo-b iperf3 -s -1 -B $IP_B >/dev/null 2>&1 &
     server=$!
-    sleep 0.5
+    wait_for 5 "the iperf3 server" listening
     if ip netns exec bfo-a iperf3 -c $IP_B -t "$SECONDS_PER_TEST" -J >"$TMP/tcp.json" 2>&1; then
         TCP[$id]=$(printf '%.2f' "$(jq -r '.end.sum_received.bits_per_second / 1e9' "$TMP/tcp.json")")
     else

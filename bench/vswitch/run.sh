@@ -21,24 +21,12 @@ NS_H=bvs-h NS_A=bvs-a NS_B=bvs-b
 IP_A=10.66.0.1 IP_B=10.66.0.2
 MAC_A=52:54:00:66:00:01 MAC_B=52:54:00:66:00:02
 
-die() { echo "run.sh: $*" >&2; exit 1; }
-log() { echo "== $*" >&2; }
+. "$ROOT/bench/lib.sh"
 
 # ---------------------------------------------------------------- checks
-[ "$(id -u)" = 0 ] || die "must run as root (namespaces, veths, bridge)"
-[ -x "$BIN" ] || die "$BIN is missing: run 'cargo build --release -p hierro' first"
+check_machine iperf3:iperf3 jq:jq socat:socat ethtool:ethtool ss:iproute2
 if [ -n "$(find crates Cargo.toml Cargo.lock -newer "$BIN" \( -name '*.rs' -o -name Cargo.toml -o -name Cargo.lock \) -print -quit 2>/dev/null)" ]; then
     echo "warning: $BIN is older than the sources; 'cargo build --release -p hierro' to measure the current code" >&2
-fi
-
-missing=()
-for tool in iperf3:iperf3 jq:jq socat:socat ethtool:ethtool ss:iproute2; do
-    command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    log "installing ${missing[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null \
-        || die "could not install ${missing[*]}"
 fi
 
 # ---------------------------------------------------------------- cleanup
@@ -104,10 +92,6 @@ make_topology() {
     fi
     ip -n $NS_A link set eth0 up
     ip -n $NS_B link set eth0 up
-}
-
-vsctl() {  # one JSON line to vswitchd's control socket, its answer on stdout
-    printf '%s\n' "$1" | socat -t 5 - "UNIX-CONNECT:$SOCK"
 }
 
 start_vswitchd() {

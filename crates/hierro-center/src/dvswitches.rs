@@ -39,17 +39,16 @@ pub struct DvPort {
 
 impl Dvs {
     /// Connects a VM NIC to a port of `portgroup`: its own if it has one,
-    /// else a new id. Whether anything changed.
-    pub fn connect(&mut self, key: &str, portgroup: &str) -> bool {
-        if let Some(p) = self.ports.get_mut(key) {
-            let moved = p.portgroup != portgroup;
-            p.portgroup = portgroup.to_string();
-            return moved;
-        }
-        let id = self.ports.values().map(|p| p.id + 1).max().unwrap_or(1);
+    /// else a new id.
+    pub fn connect(&mut self, key: &str, portgroup: &str) {
         let portgroup = portgroup.to_string();
-        self.ports.insert(key.to_string(), DvPort { id, portgroup });
-        true
+        match self.ports.get_mut(key) {
+            Some(p) => p.portgroup = portgroup,
+            None => {
+                let id = self.ports.values().map(|p| p.id + 1).max().unwrap_or(1);
+                self.ports.insert(key.to_string(), DvPort { id, portgroup });
+            }
+        }
     }
 }
 

@@ -71,8 +71,8 @@ async fn follow(db: Db, host: String) {
             Ok(updates) => match apply(&db, &host, &updates).await {
                 Ok(()) => {
                     if !pushed {
-                        // A host that refuses keeps what it had; the event
-                        // says so, and the next change tries again.
+                        // A host that refuses keeps what it had (logged);
+                        // the next change of a switch tries again.
                         if let Err(e) = crate::dvswitches::push(&db, &host).await {
                             tracing::warn!(host, "distributed switches: {e}");
                         }

@@ -191,9 +191,8 @@ impl Dataplane {
     /// Sends the copies of a frame that came in on `ingress` and went to
     /// `outs`, as the mirror sessions want them.
     fn mirror(&mut self, ingress: PortId, frame: &[u8], h: &Header, vnet: VnetHdr, outs: &[Out]) {
-        let outputs: Vec<PortId> = outs.iter().map(|o| o.port).collect();
         let mut copies = std::mem::take(&mut self.copies);
-        self.mirrors.select(ingress, h.vlan, &outputs, &mut copies);
+        self.mirrors.select(ingress, h.vlan, outs, &mut copies);
         for &(session, which) in &copies {
             // The frame as the source port saw it: its tag as it came in,
             // as it went out, or none.

@@ -6,7 +6,7 @@
 use hierro_api::{MirrorDestination, MirrorDirection, MirrorSession, MirrorStats};
 
 use crate::io::RawIp;
-use crate::switch::PortId;
+use crate::switch::{Out, PortId};
 
 /// Which form of the frame a session copies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,7 +134,7 @@ impl Mirrors {
         &mut self,
         ingress: PortId,
         vlan: Option<u16>,
-        outputs: &[PortId],
+        outputs: &[Out],
         copies: &mut Vec<(usize, Which)>,
     ) {
         copies.clear();
@@ -152,7 +152,7 @@ impl Mirrors {
                 take(Which::Ingress);
             }
             for (n, o) in outputs.iter().enumerate() {
-                if s.egress.contains(o) {
+                if s.egress.contains(&o.port) {
                     take(Which::Egress(n));
                 }
             }

@@ -19,9 +19,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use hierro_api::{
-    FailureDetection, PortCounters, PortGroup, SecurityPolicy, TeamingPolicy, VSwitch, VLAN_TRUNK,
-};
+use hierro_api::{FailureDetection, PortCounters, PortGroup, SecurityPolicy, VSwitch, VLAN_TRUNK};
 
 use crate::frame::{self, Mac};
 use crate::team::Team;
@@ -65,7 +63,7 @@ pub struct Port {
 struct Group {
     vlan: u16,
     policy: SecurityPolicy,
-    teaming: TeamingPolicy,
+    /// Its teaming policy and who is in use.
     team: Team,
 }
 
@@ -142,12 +140,15 @@ impl Switch {
             .filter(|g| g.vswitch == cfg.name)
             .map(|g| {
                 let teaming = cfg.teaming.with(&g.teaming);
-                let team = old.get(&g.name).map(|o| o.team.clone());
+                // Who is in use stays (`refresh` sorts out the rest).
+                let team = match old.get(&g.name) {
+                    Some(o) => o.team.with_policy(teaming),
+                    None => Team::new(teaming, vec![], vec![], None),
+                };
                 let group = Group {
                     vlan: g.vlan,
                     policy: cfg.security.with(&g.security),
-                    team: team.unwrap_or_else(|| Team::new(teaming.clone(), vec![], vec![], None)),
-                    teaming,
+                    team,
                 };
                 (g.name.clone(), group)
             })
@@ -248,7 +249,7 @@ impl Switch {
     /// team of the switch probes with beacons, it hears the others.
     pub fn usable(&self, id: PortId, now: Instant) -> bool {
         let probed = self.groups.values().any(|g| {
-            g.teaming.failure_detection == FailureDetection::BeaconProbing
+            g.team.policy.failure_detection == FailureDetection::BeaconProbing
                 && g.team.members().any(|u| u == id)
         });
         self.link_up(id) && (!probed || self.beacons_tell(id, now))
@@ -272,14 +273,14 @@ impl Switch {
         };
         let mut teams = HashMap::new();
         for (name, g) in &self.groups {
-            let order = g.teaming.order(&names);
+            let order = g.team.policy.order(&names);
             let mut team = Team::new(
-                g.teaming.clone(),
+                g.team.policy.clone(),
                 ids(self, &order.active),
                 ids(self, &order.standby),
                 Some(&g.team),
             );
-            let probing = g.teaming.failure_detection == FailureDetection::BeaconProbing;
+            let probing = g.team.policy.failure_detection == FailureDetection::BeaconProbing;
             team.update(|u| self.link_up(u) && (!probing || self.beacons_tell(u, now)));
             teams.insert(name.clone(), team);
         }
@@ -310,7 +311,7 @@ impl Switch {
             // A port seen for the first time is announced when it connects
             // (`announce`); one whose uplink changed, at once.
             if let (Some(new), Some(old)) = (home, before) {
-                if new != old && g.teaming.notify_switches {
+                if new != old && g.team.policy.notify_switches {
                     self.queue_rarp(new, mac, g.vlan);
                 }
             }
@@ -338,7 +339,7 @@ impl Switch {
             return;
         };
         let (mac, group) = (*effective, self.groups.get(portgroup));
-        if let Some(g) = group.filter(|g| g.teaming.notify_switches) {
+        if let Some(g) = group.filter(|g| g.team.policy.notify_switches) {
             if let Some(home) = g.team.home(port, mac) {
                 let vlan = g.vlan;
                 self.queue_rarp(home, mac, vlan);
@@ -357,7 +358,7 @@ impl Switch {
             let mut senders: Vec<PortId> = self
                 .groups
                 .values()
-                .filter(|g| g.teaming.failure_detection == FailureDetection::BeaconProbing)
+                .filter(|g| g.team.policy.failure_detection == FailureDetection::BeaconProbing)
                 .flat_map(|g| g.team.members())
                 .filter(|u| self.link_up(*u))
                 .collect();

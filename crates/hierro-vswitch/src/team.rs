@@ -49,6 +49,14 @@ impl Team {
         }
     }
 
+    /// The same team under another policy; who is in use stays.
+    pub fn with_policy(&self, policy: TeamingPolicy) -> Team {
+        Team {
+            policy,
+            ..self.clone()
+        }
+    }
+
     /// Every uplink of the team, active first.
     pub fn members(&self) -> impl Iterator<Item = PortId> + '_ {
         self.active.iter().chain(&self.standby).copied()

@@ -7,9 +7,11 @@ use std::time::{Duration, Instant};
 
 use hierro_api::{PortGroup, SecurityOverride, VSwitch};
 use hierro_vswitch::control::{request, Request, Response};
-use hierro_vswitch::{DataplaneConfig, PortKind, PortSpec};
+use hierro_vswitch::{DataplaneConfig, PortKind};
 
-use crate::common::netns::{guest, must, ping, tshark, tshark_fields, veth, Netns, Vswitchd};
+use crate::common::netns::{
+    guest, must, ping, port_spec, tshark, tshark_fields, veth, Netns, Vswitchd,
+};
 
 fn setup() -> (Netns, Vswitchd) {
     let mut b = Netns::new(&["vst-h", "vst-a", "vst-b", "vst-c", "vst-x"]);
@@ -51,15 +53,8 @@ fn config(forged: Option<bool>) -> DataplaneConfig {
             ..Default::default()
         },
     };
-    let port = |key: &str, pg: &str, iface: &str, mac: &str| PortSpec {
-        key: key.into(),
-        kind: PortKind::Vm,
-        portgroup: pg.into(),
-        iface: iface.into(),
-        mac: mac.into(),
-        effective_mac: None,
-        counted_before: None,
-    };
+    let port =
+        |key: &str, pg: &str, iface: &str, mac: &str| port_spec(key, PortKind::Vm, pg, iface, mac);
     DataplaneConfig {
         switches: vec![VSwitch {
             teaming: Default::default(),

@@ -12,7 +12,7 @@ use hierro_api::{
 use hierro_vswitch::{DataplaneConfig, PortKind, PortSpec};
 
 use crate::common::netns::{
-    guest, must, ping, ping_flood, sh, tshark, tshark_fields, veth, Netns, Vswitchd,
+    guest, must, ping, ping_flood, port_spec, sh, tshark, tshark_fields, veth, Netns, Vswitchd,
 };
 
 const A: &str = "10.79.0.1";
@@ -23,15 +23,7 @@ const B_MAC: &str = "52:54:00:79:00:0b";
 const RSPAN_VLAN: u16 = 999;
 
 fn port(key: &str, iface: &str, mac: &str, kind: PortKind) -> PortSpec {
-    PortSpec {
-        key: key.into(),
-        kind,
-        portgroup: "Net".into(),
-        iface: iface.into(),
-        mac: mac.into(),
-        effective_mac: None,
-        counted_before: None,
-    }
+    port_spec(key, kind, "Net", iface, mac)
 }
 
 fn config(ports: Vec<PortSpec>, mirrors: Vec<MirrorSession>) -> DataplaneConfig {

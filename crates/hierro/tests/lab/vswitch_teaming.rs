@@ -9,10 +9,10 @@ use std::time::Duration;
 use hierro_api::{
     FailoverOrder, FailureDetection, LoadBalancing, PortGroup, TeamingOverride, VSwitch,
 };
-use hierro_vswitch::{DataplaneConfig, PortKind, PortSpec};
+use hierro_vswitch::{DataplaneConfig, PortKind};
 
 use crate::common::netns::{
-    guest, must, ping, ping_flood, tshark, tshark_fields, veth, Netns, Vswitchd,
+    guest, must, ping, ping_flood, port_spec, tshark, tshark_fields, veth, Netns, Vswitchd,
 };
 use crate::common::wait_until;
 
@@ -137,15 +137,7 @@ fn order(active: &[&str], standby: &[&str]) -> Option<FailoverOrder> {
 }
 
 fn config(teaming: TeamingOverride) -> DataplaneConfig {
-    let port = |key: &str, iface: &str, mac: &str| PortSpec {
-        key: key.into(),
-        kind: PortKind::Vm,
-        portgroup: "Team".into(),
-        iface: iface.into(),
-        mac: mac.into(),
-        effective_mac: None,
-        counted_before: None,
-    };
+    let port = |key: &str, iface: &str, mac: &str| port_spec(key, PortKind::Vm, "Team", iface, mac);
     DataplaneConfig {
         switches: vec![VSwitch {
             name: "vSwitch0".into(),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use hierro_api::{MirrorStats, PortStats};
 use hierro_vswitch::control::{request, Request, Response};
-use hierro_vswitch::DataplaneConfig;
+use hierro_vswitch::{DataplaneConfig, PortKind, PortSpec};
 
 pub fn sh(args: &[&str]) -> bool {
     Command::new(args[0])
@@ -116,6 +116,19 @@ impl Vswitchd {
             .into_iter()
             .find(|p| p.port == key)
             .unwrap_or_else(|| panic!("no port {key}"))
+    }
+}
+
+/// A switch port of this kind on `portgroup`, bound to `iface`.
+pub fn port_spec(key: &str, kind: PortKind, portgroup: &str, iface: &str, mac: &str) -> PortSpec {
+    PortSpec {
+        key: key.into(),
+        kind,
+        portgroup: portgroup.into(),
+        iface: iface.into(),
+        mac: mac.into(),
+        effective_mac: None,
+        counted_before: None,
     }
 }
 
