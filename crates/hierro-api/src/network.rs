@@ -435,3 +435,11 @@ pub struct PortList {
     #[serde(default)]
     pub mirrors: Vec<crate::MirrorStats>,
 }
+
+/// A host's network as its center shows it (`GET /api/hosts/{id}/network`
+/// on the center): the configuration and the live ports.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct HostNetworkView {
+    pub network: HostNetwork,
+    pub ports: PortList,
+}

@@ -26,6 +26,9 @@ pub struct CenterConfig {
     /// at every path outside `/api`; none: no web client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub web_dir: Option<PathBuf>,
+    /// Seconds between collections of the hosts' performance samples.
+    #[serde(default = "default_perf_collect")]
+    pub perf_collect_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -34,6 +37,10 @@ pub struct Admin {
     pub user: String,
     /// An argon2id PHC string (`hierro host hash-password` makes one).
     pub password_hash: String,
+}
+
+fn default_perf_collect() -> u64 {
+    20
 }
 
 fn default_listen() -> SocketAddr {
@@ -47,7 +54,12 @@ impl CenterConfig {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+        let cfg: CenterConfig =
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        if cfg.perf_collect_secs == 0 {
+            anyhow::bail!("{}: perf_collect_secs must be at least 1", path.display());
+        }
+        Ok(cfg)
     }
 
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {

@@ -96,6 +96,10 @@ pub async fn serve(config: CenterConfig) -> anyhow::Result<()> {
         followers: Default::default(),
         cancels: Default::default(),
     });
+    tokio::spawn(crate::perf::run(
+        center.db.clone(),
+        Duration::from_secs(center.config.perf_collect_secs),
+    ));
     for host in crate::hosts::followed(&center.db).await? {
         center.followers.start(&center.db, &host);
     }

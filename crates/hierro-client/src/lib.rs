@@ -247,6 +247,10 @@ impl Client {
     pub async fn host(&self) -> Result<HostInfo> {
         self.get("/api/host").await
     }
+    /// The host's performance samples taken after `since` (epoch seconds).
+    pub async fn perf(&self, since: i64) -> Result<PerfSamples> {
+        self.get(&format!("/api/perf?since={since}")).await
+    }
     /// The host's changes since `since`, waiting up to `wait_secs` for one.
     pub async fn updates(&self, since: u64, wait_secs: u64) -> Result<HostUpdates> {
         let path = format!("/api/updates?since={since}&wait={wait_secs}");

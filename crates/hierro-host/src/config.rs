@@ -32,6 +32,9 @@ pub struct HostConfig {
     /// after that the host state, changed through the API, is what counts.
     #[serde(default)]
     pub network: hierro_api::HostNetwork,
+    /// Seconds between performance samples (vSphere's real-time interval).
+    #[serde(default = "default_perf_interval")]
+    pub perf_interval_secs: u64,
     /// Datastores registered at start (more can be added through the API).
     #[serde(default, rename = "datastore")]
     pub datastores: Vec<hierro_api::DatastoreCreate>,
@@ -51,6 +54,9 @@ fn default_listen() -> SocketAddr {
 fn default_accel() -> String {
     "auto".into()
 }
+fn default_perf_interval() -> u64 {
+    20
+}
 fn default_idle() -> u64 {
     1800
 }
@@ -64,6 +70,9 @@ impl HostConfig {
         hierro_qemu::Accel::from_setting(&cfg.accel).map_err(|e| anyhow::anyhow!(e))?;
         argon2::PasswordHash::new(&cfg.admin.password_hash)
             .map_err(|e| anyhow::anyhow!("admin.password_hash is not a PHC string: {e}"))?;
+        if cfg.perf_interval_secs == 0 {
+            anyhow::bail!("perf_interval_secs must be at least 1");
+        }
         if let Some(bg) = &cfg.break_glass {
             argon2::PasswordHash::new(&bg.password_hash).map_err(|e| {
                 anyhow::anyhow!("break_glass.password_hash is not a PHC string: {e}")

@@ -11,6 +11,7 @@ pub mod config;
 pub mod datastore;
 pub mod error;
 pub mod net;
+pub mod perf;
 pub mod state;
 pub mod tasks;
 pub mod tls;
@@ -43,6 +44,7 @@ pub struct Host {
     pub vms: vm::Registry,
     pub vswitchd: net::vswitchd::Vswitchd,
     pub net_runtime: net::NetRuntime,
+    pub perf: perf::Perf,
     state_file: StateFile,
     state: Mutex<HostState>,
     started: Instant,
@@ -279,6 +281,7 @@ pub async fn serve(config: HostConfig) -> anyhow::Result<()> {
         vms: Default::default(),
         vswitchd,
         net_runtime: Default::default(),
+        perf: perf::Perf::new(Duration::from_secs(config.perf_interval_secs)),
         state_file,
         state: Mutex::new(state.clone()),
         started: Instant::now(),
@@ -304,6 +307,7 @@ pub async fn serve(config: HostConfig) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("applying the network configuration: {e}"))?;
     tokio::spawn(net::supervise(host.clone()));
+    tokio::spawn(perf::run(host.clone()));
     let listen = host.config.listen;
     // Bind first so that the "listening" line means the API answers.
     let listener = std::net::TcpListener::bind(listen)

@@ -74,6 +74,7 @@ pub async fn start(
             password_hash: password_hash.to_string(),
         },
         web_dir: opts.web_dir.clone(),
+        perf_collect_secs: opts.perf_interval_secs,
     };
     let config_path = dir.join("center.toml");
     config.save(&config_path)?;

@@ -115,6 +115,9 @@ pub struct LabOptions {
     pub postgres: Option<String>,
     /// The web client's built files, for the center to serve.
     pub web_dir: Option<PathBuf>,
+    /// Seconds between performance samples on the hosts, and between the
+    /// center's collections of them.
+    pub perf_interval_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -394,6 +397,7 @@ async fn add_host(
             password_hash: password_hash.to_string(),
         }),
         session_idle_secs: 1800,
+        perf_interval_secs: opts.perf_interval_secs,
         network: lab_network(lab.id, i, ip),
         datastores: vec![hierro_api::DatastoreCreate {
             name: DATASTORE.into(),

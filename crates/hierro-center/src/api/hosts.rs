@@ -4,10 +4,11 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use hierro_api::HostNetworkView;
 use hierro_http::{ApiError, ApiResult, Body};
 
 use super::journal::{as_task, TaskRun};
-use super::vms::{check_move, move_privilege, stats_text};
+use super::vms::{check_move, from_host, move_privilege, stats_text};
 use super::{
     authorize, AppState, BadRequest, Caller, Conflict, Forbidden, HostFailed, NotFound,
     Unauthorized,
@@ -102,6 +103,32 @@ async fn managed(c: &AppState, caller: &Caller, id: &str, privilege: &str) -> Ap
         )));
     }
     Ok(host)
+}
+
+/// The host's virtual switches, port groups, VMkernel ports, mirror
+/// sessions and distributed switches, with its ports' live counters.
+#[utoipa::path(
+    get,
+    path = "/api/hosts/{id}/network",
+    tag = "hosts",
+    operation_id = "host_network",
+    description = "Privilege: System.Read on the host.",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The host's object id")),
+    responses(
+        (status = 200, description = "The host's network", body = HostNetworkView),
+        BadRequest, Unauthorized, Forbidden, NotFound, HostFailed,
+    )
+)]
+pub async fn network(
+    State(c): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<HostNetworkView>> {
+    managed(&c, &caller, &id, "System.Read").await?;
+    let client = hosts::client(&c.db, &id).await?;
+    let (network, ports) = tokio::try_join!(client.network(), client.ports()).map_err(from_host)?;
+    Ok(Json(HostNetworkView { network, ports }))
 }
 
 /// Stops following a host; it stays in the inventory.

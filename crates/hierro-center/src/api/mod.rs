@@ -10,6 +10,7 @@ mod dvswitches;
 mod hosts;
 mod inventory;
 mod journal;
+mod perf;
 mod session;
 mod vms;
 
@@ -74,6 +75,8 @@ fn routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(inventory::children))
         .routes(routes!(hosts::add))
+        .routes(routes!(hosts::network))
+        .routes(routes!(perf::series))
         .routes(routes!(hosts::disconnect))
         .routes(routes!(hosts::reconnect))
         .routes(routes!(hosts::remove))
@@ -133,6 +136,7 @@ fn routes() -> OpenApiRouter<AppState> {
         (name = "directory", description = "Users and groups"),
         (name = "access", description = "Privileges, roles, permissions and effective rights"),
         (name = "tasks", description = "Tasks and events"),
+        (name = "perf", description = "Performance counters of hosts and VMs, real-time and rolled up"),
     )
 )]
 struct ApiDoc;

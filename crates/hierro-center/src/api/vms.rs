@@ -37,7 +37,7 @@ use crate::{host_sync, hosts};
 type Accepted = (StatusCode, Json<Task>);
 
 /// A host's refusal or failure as the center's answer.
-fn from_host(e: ClientError) -> ApiError {
+pub(super) fn from_host(e: ClientError) -> ApiError {
     match e {
         ClientError::Api { status, info } => ApiError {
             status: StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY),

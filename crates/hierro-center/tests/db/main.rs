@@ -6,3 +6,4 @@ mod common;
 mod access;
 mod directory;
 mod inventory;
+mod perf;

@@ -87,6 +87,15 @@ pub async fn updates(
     Json(crate::updates::since(&host, q.since).await)
 }
 
+/// The performance samples of the last hour after `since`.
+pub async fn perf(
+    State(host): State<AppState>,
+    _c: Caller,
+    hierro_http::Params(q): hierro_http::Params<hierro_api::PerfSince>,
+) -> Json<hierro_api::PerfSamples> {
+    Json(host.perf.since(q.since))
+}
+
 /// A new key and its signing request, for the center's CA to sign.
 pub async fn certificate_request(
     State(host): State<AppState>,

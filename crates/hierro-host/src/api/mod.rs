@@ -91,6 +91,7 @@ pub fn router(host: Arc<Host>) -> Router {
         )
         .route("/api/network/ports", get(network::ports))
         .route("/api/network/capture", post(network::capture))
+        .route("/api/perf", get(host::perf))
         .route("/api/tasks", get(task::list))
         .route("/api/tasks/{id}", get(task::get))
         .route("/api/tasks/{id}/cancel", post(task::cancel))

@@ -97,7 +97,7 @@ impl Actor {
                     });
                 });
                 self.vm.console.attach(self.vm.run.console());
-                self.qmp = Some(qmp);
+                self.set_qmp(Some(qmp));
                 self.host.journal.event(
                     "VmReconnectedEvent",
                     Severity::Info,
@@ -210,6 +210,11 @@ impl Actor {
             )));
         }
         Ok(())
+    }
+
+    fn set_qmp(&mut self, qmp: Option<Arc<Qmp>>) {
+        self.vm.update(|v| v.qmp = qmp.clone());
+        self.qmp = qmp;
     }
 
     fn qmp(&self) -> ApiResult<Arc<Qmp>> {
@@ -340,7 +345,7 @@ impl Actor {
         self.taps = taps;
         match Qmp::connect(&self.vm.run.qmp()).await {
             Ok(q) => {
-                self.qmp = Some(q);
+                self.set_qmp(Some(q));
                 Ok(pid)
             }
             Err(e) => {
@@ -431,7 +436,7 @@ impl Actor {
             // The QMP socket closes a moment before the process is reaped.
             process::wait_gone(pid, Duration::from_secs(10)).await;
         }
-        self.qmp = None;
+        self.set_qmp(None);
         self.taps.clear();
         self.vm.run.clear();
         let config = self.vm.config();

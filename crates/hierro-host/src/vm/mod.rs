@@ -49,6 +49,8 @@ struct View {
     power: PowerState,
     runtime: Option<VmRuntime>,
     snapshots: Vec<Snapshot>,
+    /// The actor's QMP connection, for readers that only ask (statistics).
+    qmp: Option<Arc<hierro_qemu::Qmp>>,
 }
 
 impl Vm {
@@ -60,6 +62,11 @@ impl Vm {
     }
     pub fn power(&self) -> PowerState {
         self.view.lock().unwrap().power
+    }
+    /// The QEMU process and its QMP connection, while it runs.
+    pub fn process(&self) -> Option<(u32, Arc<hierro_qemu::Qmp>)> {
+        let v = self.view.lock().unwrap();
+        Some((v.runtime.as_ref()?.pid, v.qmp.clone()?))
     }
     pub fn target(&self) -> Target {
         Target {
@@ -412,6 +419,7 @@ async fn start(host: &Arc<Host>, reg: &VmRegistration, config: VmConfig) -> Arc<
             power: PowerState::PoweredOff,
             runtime: None,
             snapshots,
+            qmp: None,
         }),
         jobs: tx,
     });

@@ -33,6 +33,9 @@ pub enum LabCmd {
         /// the center serves; web/dist when it exists.
         #[arg(long)]
         web_dir: Option<PathBuf>,
+        /// Seconds between performance samples (vSphere's real-time 20 s).
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+        perf_interval: u64,
     },
     /// Show the lab's hosts and VMs.
     Status {
@@ -57,6 +60,7 @@ pub async fn run(cmd: LabCmd, out: Output) -> anyhow::Result<()> {
             image,
             postgres,
             web_dir,
+            perf_interval: perf_interval_secs,
         } => {
             let web_dir = web_dir.or_else(|| {
                 let built = PathBuf::from("web/dist");
@@ -75,6 +79,7 @@ pub async fn run(cmd: LabCmd, out: Output) -> anyhow::Result<()> {
                 center: true,
                 postgres,
                 web_dir,
+                perf_interval_secs,
             };
             let lab = hierro_lab::up(&opts).await?;
             if out.json {

@@ -36,6 +36,7 @@ pub async fn start(database: Option<String>) -> Center {
     let port = free_port();
     hierro_center::config::CenterConfig {
         web_dir: None,
+        perf_collect_secs: 2,
         name: "vc-test".into(),
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
         data_dir: dir.clone(),

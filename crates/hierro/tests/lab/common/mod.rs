@@ -84,6 +84,8 @@ impl TestLab {
             center,
             postgres: None,
             web_dir: Some(web_dir()),
+            // Samples every 2 s, so charts fill within a test.
+            perf_interval_secs: 2,
         })
         .await
         .expect("lab up");

@@ -1,0 +1,43 @@
+//! Performance charts' data: an object's counters over a chart interval.
+
+use axum::extract::{Path, State};
+use axum::Json;
+use hierro_api::{PerfQuery, PerfSeries};
+use hierro_http::{ApiError, ApiResult, Params};
+
+use super::{authorize, AppState, BadRequest, Caller, NotFound, Unauthorized};
+use crate::authz::VIEW;
+use crate::inventory::{self, Kind};
+
+/// A host's or VM's performance counters: CPU, memory, network, disk.
+#[utoipa::path(
+    get,
+    path = "/api/perf/{id}",
+    tag = "perf",
+    operation_id = "perf_series",
+    description = "Privilege: System.View on the object.\n\nReal-time is every sample of the last hour; `day`, `week`, `month` and `year` are 5-minute, 30-minute, 2-hour and daily averages.",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "A host's or VM's object id"), PerfQuery),
+    responses(
+        (status = 200, description = "The counters as series on one time axis", body = PerfSeries),
+        BadRequest, Unauthorized, NotFound,
+    )
+)]
+pub async fn series(
+    State(c): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Params(q): Params<PerfQuery>,
+) -> ApiResult<Json<PerfSeries>> {
+    authorize(&c, &caller, &id, VIEW).await?;
+    let object = inventory::get(&c.db, &id).await?;
+    if !matches!(object.kind, Kind::Host | Kind::Vm) {
+        return Err(ApiError::bad_request(format!(
+            "{} is a {}: performance counters are kept for hosts and VMs",
+            object.name,
+            object.kind.as_str()
+        )));
+    }
+    let now = chrono::Utc::now().timestamp();
+    Ok(Json(crate::perf::series(&c.db, &id, q.interval, now).await?))
+}
