@@ -10,6 +10,7 @@ mod center_dvs;
 mod center_hosts;
 mod center_matrix;
 mod center_openapi;
+mod center_perf;
 mod center_vms;
 mod lab_cli;
 mod switchover_frames;
