@@ -12,8 +12,8 @@ use hierro_api::{PerfSample, PerfSamples, PerfValues};
 use serde_json::json;
 use uuid::Uuid;
 
-use hierro_vswitch::control::{Request, Response};
 use crate::Host;
+use hierro_vswitch::control::{Request, Response};
 
 /// How long samples are kept: vSphere's real-time window.
 const KEPT_SECS: i64 = 3600;
@@ -37,11 +37,7 @@ impl Perf {
         let samples = self.samples.lock().unwrap();
         PerfSamples {
             interval_secs: self.interval.as_secs(),
-            samples: samples
-                .iter()
-                .filter(|s| s.time > since)
-                .cloned()
-                .collect(),
+            samples: samples.iter().filter(|s| s.time > since).cloned().collect(),
         }
     }
 

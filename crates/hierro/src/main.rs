@@ -62,6 +62,8 @@ enum Command {
     /// Datastores.
     #[command(subcommand)]
     Datastore(cmd::datastore::DatastoreCmd),
+    /// A host's or VM's performance counters (CPU, memory, network, disk).
+    Perf(cmd::perf::PerfCmd),
     /// Tasks (every change is one).
     #[command(subcommand)]
     Task(cmd::task::TaskCmd),
@@ -108,6 +110,7 @@ fn main() {
             Command::Dvs(c) => cmd::dvs::run(c, &cli.conn.client().await?, out).await,
             Command::Vm(c) => cmd::vm::run(c, &cli.conn, out).await,
             Command::Datastore(c) => cmd::datastore::run(c, &cli.conn, out).await,
+            Command::Perf(c) => cmd::perf::run(c, &cli.conn.client().await?, out).await,
             Command::Task(c) => cmd::task::run_task(c, &cli.conn, out).await,
             Command::Event(c) => cmd::task::run_event(c, &cli.conn, out).await,
             Command::Image(c) => cmd::image::run(c, out).await,

@@ -39,5 +39,7 @@ pub async fn series(
         )));
     }
     let now = chrono::Utc::now().timestamp();
-    Ok(Json(crate::perf::series(&c.db, &id, q.interval, now).await?))
+    Ok(Json(
+        crate::perf::series(&c.db, &id, q.interval, now).await?,
+    ))
 }

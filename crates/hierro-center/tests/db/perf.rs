@@ -32,7 +32,9 @@ async fn samples_roll_up_on_both_databases() {
             key: &key,
             host: Some(&host.id),
         };
-        inventory::insert(&mut conn, &vm, Some(source)).await.unwrap();
+        inventory::insert(&mut conn, &vm, Some(source))
+            .await
+            .unwrap();
         drop(conn);
 
         // A day and ten minutes of 20 s samples: the host's CPU is the
@@ -89,7 +91,10 @@ async fn samples_roll_up_on_both_databases() {
         let vm_day = perf::series(db, &vm.id, PerfInterval::Day, now)
             .await
             .unwrap();
-        assert!(vm_day.values["cpu.usage"].iter().all(|v| *v == Some(10.0)), "{n}");
+        assert!(
+            vm_day.values["cpu.usage"].iter().all(|v| *v == Some(10.0)),
+            "{n}"
+        );
 
         // 30 minutes from 5-minute averages; 2 hours from those; the one
         // complete day from those.

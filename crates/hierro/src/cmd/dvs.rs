@@ -95,7 +95,7 @@ pub enum DvMirrorCmd {
 }
 
 /// An object of `kind` by id, or else by name.
-async fn find(c: &Client, kind: &str, key: &str) -> anyhow::Result<Value> {
+pub(crate) async fn find(c: &Client, kind: &str, key: &str) -> anyhow::Result<Value> {
     let by_id = c
         .call_json(Method::GET, &format!("/api/inventory/{key}"), None)
         .await;
@@ -109,10 +109,17 @@ async fn find(c: &Client, kind: &str, key: &str) -> anyhow::Result<Value> {
         hierro_client::enc(key)
     );
     let found = c.call_json(Method::GET, &path, None).await?;
-    match found.as_array().map(Vec::as_slice) {
-        Some([one]) => Ok(one.clone()),
-        Some([]) | None => anyhow::bail!("no {kind} {key:?}"),
-        Some(_) => anyhow::bail!("more than one {kind} is named {key:?}: give its id"),
+    // The search matches parts of names: only the whole name counts.
+    let named: Vec<&Value> = found
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|o| o["name"] == key)
+        .collect();
+    match named[..] {
+        [one] => Ok(one.clone()),
+        [] => anyhow::bail!("no {kind} {key:?}"),
+        _ => anyhow::bail!("more than one {kind} is named {key:?}: give its id"),
     }
 }
 

@@ -8,5 +8,6 @@ pub mod host;
 pub mod image;
 pub mod lab;
 pub mod net;
+pub mod perf;
 pub mod task;
 pub mod vm;
