@@ -84,6 +84,7 @@ async fn main() -> anyhow::Result<()> {
         center: true,
         postgres: None,
         web_dir: None,
+        perf_interval_secs: 20,
     })
     .await?;
     let result = run(&args, &lab).await;
