@@ -50,6 +50,7 @@ async fn main() -> anyhow::Result<()> {
         center: false,
         postgres: None,
         web_dir: None,
+        perf_interval_secs: 20,
     })
     .await?;
     let result = run(&args, &lab).await;
