@@ -94,6 +94,7 @@ async fn start_center(
         .port();
     hierro_center::config::CenterConfig {
         web_dir: None,
+        perf_collect_secs: 20,
         name: "bench".into(),
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
         data_dir: dir.to_path_buf(),
