@@ -230,21 +230,37 @@ async fn a_distributed_switch_reaches_every_member_host() {
     crate::common::wait_power(&center, "dv-vm", PowerState::PoweredOn).await;
     let mut counter = Counter::connect_within(ip, Duration::from_secs(60)).unwrap();
     counter.read().unwrap();
-    let ports = t
-        .lab
-        .client(&t.lab.hosts[0])
+    // As the center shows h1's network: the switch it runs and the VM's
+    // port on it, with live counters.
+    let view: hierro_api::HostNetworkView = serde_json::from_value(
+        call(
+            &center,
+            Method::GET,
+            &format!("/api/hosts/{}/network", hosts[0]),
+            Value::Null,
+        )
         .await
-        .unwrap()
-        .ports()
-        .await
-        .unwrap();
-    let vm_port = ports
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(view.network.distributed.iter().any(|d| d.switch.name == "dvs1"));
+    let vm_port = view
+        .ports
         .ports
         .iter()
         .find(|p| p.portgroup.as_deref() == Some("DV-0"))
         .unwrap();
     assert_eq!(vm_port.vswitch, "dvs1");
     assert!(vm_port.counters.out_packets > 0);
+    let e = call(
+        &center,
+        Method::GET,
+        &format!("/api/hosts/{dc}/network"),
+        Value::Null,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(refusal(e).0, 400);
 
     // A port group in use cannot go: h1 refuses, and h2 keeps it too.
     let mut without = spec.clone();
