@@ -28,13 +28,19 @@ pub async fn run(db: Db, every: Duration) {
                 continue;
             }
         };
-        let collections = hosts.iter().map(|h| collect(&db, h));
+        // A host that does not answer must not hold up the others' round.
+        let limit = every.max(Duration::from_secs(5));
+        let collections = hosts
+            .iter()
+            .map(|h| tokio::time::timeout(limit, collect(&db, h)));
         for (host, outcome) in hosts
             .iter()
             .zip(futures_util::future::join_all(collections).await)
         {
-            if let Err(e) = outcome {
-                tracing::debug!(host, "performance statistics: {e}");
+            match outcome {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::debug!(host, "performance statistics: {e}"),
+                Err(_) => tracing::debug!(host, "performance statistics: no answer in {limit:?}"),
             }
         }
         if let Err(e) = roll_up(&db, chrono::Utc::now().timestamp()).await {

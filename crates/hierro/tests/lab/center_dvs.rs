@@ -243,7 +243,11 @@ async fn a_distributed_switch_reaches_every_member_host() {
         .unwrap(),
     )
     .unwrap();
-    assert!(view.network.distributed.iter().any(|d| d.switch.name == "dvs1"));
+    assert!(view
+        .network
+        .distributed
+        .iter()
+        .any(|d| d.switch.name == "dvs1"));
     let vm_port = view
         .ports
         .ports
