@@ -1,16 +1,31 @@
 import { FormEvent, useState } from "react";
-import { InventoryObject, Task, call } from "./api";
+import { InventoryObject, Task, call, errorText, finished } from "./api";
+
+/// A network adapter: the port group it connects to, and the guest's
+/// address on it if the guest image is to set one.
+interface NicRow {
+  network: string;
+  ip: string;
+}
 
 // The New Virtual Machine wizard: name and placement, hardware, boot and
-// network, then a review. It creates the VM through the center (a task the
-// tasks pane follows) and can power it on once created.
+// network adapters, then a review. It creates the VM through the center (a
+// task the tasks pane follows) and can power it on once created.
 export function CreateVm(props: {
   placement: InventoryObject;
   objects: InventoryObject[];
   onDone: () => void;
 }) {
-  const datastores = props.objects.filter((o) => o.kind === "datastore");
-  const networks = props.objects.filter((o) => o.kind === "network");
+  // The center puts the VM on a host (the cluster's, for a cluster) that
+  // has its datastore and port groups: offer only what such a host has.
+  const hosts = props.placement.kind === "host"
+    ? [props.placement.id]
+    : props.objects.filter((o) => o.kind === "host" && o.parent === props.placement.id).map((o) => o.id);
+  const onHosts = (kind: string) =>
+    props.objects.filter((o) => o.kind === kind && hosts.some((h) => (o.data.hosts as Record<string, unknown> | undefined)?.[h]));
+  const datastores = onHosts("datastore");
+  const networks = onHosts("network");
+  const firstNetwork = networks.find((n) => n.name === "VM Network")?.name ?? networks[0]?.name;
   const [step, setStep] = useState(0);
   const [f, setF] = useState({
     name: "",
@@ -20,10 +35,10 @@ export function CreateVm(props: {
     disk: 64,
     kernel: "",
     initrd: "",
-    network: networks.find((n) => n.name === "VM Network")?.name ?? networks[0]?.name ?? "",
-    ip: "",
     powerOn: true,
   });
+  const [nics, setNics] = useState<NicRow[]>(firstNetwork ? [{ network: firstNetwork, ip: "" }] : []);
+  const setNic = (i: number, change: Partial<NicRow>) => setNics(nics.map((n, j) => (j === i ? { ...n, ...change } : n)));
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const set = (k: keyof typeof f) => (e: { target: { value: string; checked?: boolean; type?: string } }) =>
@@ -44,17 +59,18 @@ export function CreateVm(props: {
       memory_mib: f.memory,
       disk: { size_mib: f.disk },
       boot: { kind: "kernel", kernel, initrd, cmdline: "" },
-      nics: f.network ? [{ network: f.network, ip: f.ip || undefined }] : [],
+      // An empty address is left out: the API would refuse it as no CIDR.
+      nics: nics.map((n) => ({ network: n.network, ip: n.ip || undefined })),
     };
     try {
       const task = await call<Task>("POST", `/api/vms?placement=${props.placement.id}`, spec);
       if (f.powerOn) {
-        const done = await until(task.id);
-        if (done.state === "success") await call("POST", `/api/vms/${encodeURIComponent(f.name)}/power/on`);
+        await finished(task);
+        await call("POST", `/api/vms/${encodeURIComponent(f.name)}/power/on`);
       }
       props.onDone();
     } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
+      setError(errorText(err));
     } finally {
       setBusy(false);
     }
@@ -70,7 +86,7 @@ export function CreateVm(props: {
       </ol>
       {step === 0 && (
         <>
-          <label>Name<input name="name" value={f.name} onChange={set("name")} required pattern="[A-Za-z0-9_.-]+" /></label>
+          <label>Name<input name="name" value={f.name} onChange={set("name")} required pattern="[A-Za-z0-9_\-][A-Za-z0-9_.\-]*" /></label>
           <label>Datastore
             <select name="datastore" value={f.datastore} onChange={set("datastore")}>
               {datastores.map((d) => <option key={d.id}>{d.name}</option>)}
@@ -89,12 +105,28 @@ export function CreateVm(props: {
         <>
           <label>Kernel<input name="kernel" value={f.kernel} placeholder={kernel} onChange={set("kernel")} /></label>
           <label>Initrd<input name="initrd" value={f.initrd} placeholder={initrd} onChange={set("initrd")} /></label>
-          <label>Network
-            <select name="network" value={f.network} onChange={set("network")}>
-              {networks.map((n) => <option key={n.id}>{n.name}</option>)}
-            </select>
-          </label>
-          <label>IP address (CIDR, optional)<input name="ip" value={f.ip} placeholder="10.99.1.150/24" onChange={set("ip")} /></label>
+          <fieldset className="nics">
+            <legend>Network adapters</legend>
+            {nics.length === 0 && <p className="empty">No network adapter: the VM is not connected.</p>}
+            {nics.map((n, i) => (
+              <div className="nic" key={i} role="group" aria-label={`NIC ${i + 1}`}>
+                <label>NIC {i + 1} network
+                  <select value={n.network} onChange={(e) => setNic(i, { network: e.target.value })}>
+                    {networks.map((o) => <option key={o.id}>{o.name}</option>)}
+                  </select>
+                </label>
+                <label>NIC {i + 1} IP address (CIDR, optional)
+                  <input value={n.ip} placeholder="10.99.1.150/24" onChange={(e) => setNic(i, { ip: e.target.value })} />
+                </label>
+                <button type="button" onClick={() => setNics(nics.filter((_, j) => j !== i))}>Remove NIC {i + 1}</button>
+              </div>
+            ))}
+            {networks.length === 0 ? (
+              <p className="empty">{props.placement.name} has no port groups to connect to.</p>
+            ) : (
+              <button type="button" onClick={() => setNics([...nics, { network: firstNetwork ?? "", ip: "" }])}>Add NIC</button>
+            )}
+          </fieldset>
         </>
       )}
       {step === 3 && (
@@ -104,7 +136,8 @@ export function CreateVm(props: {
           <dt>Datastore</dt><dd>{f.datastore}</dd>
           <dt>Hardware</dt><dd>{f.cpus} CPU, {f.memory} MiB, disk {f.disk} MiB</dd>
           <dt>Boot</dt><dd>{kernel}</dd>
-          <dt>Network</dt><dd>{f.network} {f.ip}</dd>
+          <dt>Network adapters</dt>
+          <dd>{nics.length === 0 ? "none" : nics.map((n, i) => `NIC ${i + 1}: ${n.network}${n.ip ? ` ${n.ip}` : ""}`).join("; ")}</dd>
           <dt>Power on</dt>
           <dd><label><input name="powerOn" type="checkbox" checked={f.powerOn} onChange={set("powerOn")} /> after creation</label></dd>
         </dl>
@@ -117,13 +150,4 @@ export function CreateVm(props: {
       </div>
     </form>
   );
-}
-
-/// Waits for a task to end.
-async function until(id: string): Promise<Task> {
-  for (;;) {
-    const t = await call<Task>("GET", `/api/tasks/${id}`);
-    if (t.state === "success" || t.state === "error") return t;
-    await new Promise((r) => setTimeout(r, 500));
-  }
 }

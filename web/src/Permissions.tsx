@@ -1,5 +1,6 @@
 import { FormEvent, useState } from "react";
-import { call } from "./api";
+import { Role, call, errorText } from "./api";
+import { Confirm } from "./Dialog";
 import { usePoll } from "./poll";
 
 interface Permission {
@@ -9,15 +10,13 @@ interface Permission {
   propagate: boolean;
 }
 
-interface Role {
-  id: string;
-  name: string;
-}
-
 const who = (p: Permission["principal"]) => (p.user ? `user ${p.user}` : `group ${p.group}`);
+/// As the API's DELETE names a principal: `user:NAME` or `group:NAME`.
+const key = (p: Permission["principal"]) => (p.user ? `user:${p.user}` : `group:${p.group}`);
 
 // Who has what on an object: the permissions set here, and (for those
-// allowed to) a form to give a user or group a role here.
+// allowed to) changing a permission's role, removing it, and a form to
+// give a user or group a role here.
 export function Permissions(props: { object: string; canModify: boolean }) {
   const list = usePoll(
     () => call<Permission[]>("GET", `/api/permissions?object=${encodeURIComponent(props.object)}`),
@@ -29,24 +28,30 @@ export function Permissions(props: { object: string; canModify: boolean }) {
   const [role, setRole] = useState("read-only");
   const [propagate, setPropagate] = useState(true);
   const [error, setError] = useState<string | null>(null);
+  const [changeError, setChangeError] = useState<string | null>(null);
+  const [removing, setRemoving] = useState<Permission | null>(null);
   const roleName = (id: string) => roles.value?.find((r) => r.id === id)?.name ?? id;
+  const roleOptions = (roles.value ?? []).map((r) => <option key={r.id} value={r.id}>{r.name}</option>);
+
+  // Setting a principal's permission here replaces the one it had here:
+  // adding one and changing its role are the same call.
+  async function set(p: Permission, fail: (message: string | null) => void) {
+    fail(null);
+    try {
+      await call("POST", "/api/permissions", p);
+      list.refresh();
+      return true;
+    } catch (err) {
+      fail(errorText(err));
+      return false;
+    }
+  }
 
   async function add(e: FormEvent) {
     e.preventDefault();
-    setError(null);
     const [kind, name] = principal.includes(":") ? principal.split(":", 2) : ["user", principal];
-    try {
-      await call("POST", "/api/permissions", {
-        principal: { [kind]: name },
-        role,
-        object: props.object,
-        propagate,
-      });
-      setPrincipal("");
-      list.refresh();
-    } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
-    }
+    const p = { principal: { [kind]: name }, role, object: props.object, propagate };
+    if (await set(p, setError)) setPrincipal("");
   }
 
   return (
@@ -56,25 +61,55 @@ export function Permissions(props: { object: string; canModify: boolean }) {
       {list.value && list.value.length === 0 && <p className="empty">None set here; those of the parents apply.</p>}
       {list.value && list.value.length > 0 && (
         <table>
-          <thead><tr><th>Principal</th><th>Role</th><th>Propagates</th></tr></thead>
+          <thead><tr><th>Principal</th><th>Role</th><th>Propagates</th>{props.canModify && <th />}</tr></thead>
           <tbody>
             {list.value.map((p) => (
-              <tr key={who(p.principal)}><td>{who(p.principal)}</td><td>{roleName(p.role)}</td><td>{p.propagate ? "yes" : "no"}</td></tr>
+              <tr key={who(p.principal)} data-role={roleName(p.role)}>
+                <td>{who(p.principal)}</td>
+                <td>
+                  {props.canModify ? (
+                    <select aria-label={`Role of ${who(p.principal)}`} value={p.role}
+                      onChange={(e) => set({ ...p, role: e.target.value }, setChangeError)}>
+                      {roleOptions}
+                    </select>
+                  ) : (
+                    roleName(p.role)
+                  )}
+                </td>
+                <td>{p.propagate ? "yes" : "no"}</td>
+                {props.canModify && (
+                  <td><button onClick={() => setRemoving(p)}>Remove</button></td>
+                )}
+              </tr>
             ))}
           </tbody>
         </table>
       )}
+      {changeError && <p className="error" role="alert">{changeError}</p>}
       {props.canModify && (
         <form className="add-permission" onSubmit={add} aria-label="Add permission">
           <input name="principal" value={principal} placeholder="user:NAME or group:NAME"
             onChange={(e) => setPrincipal(e.target.value)} required />
           <select name="role" value={role} onChange={(e) => setRole(e.target.value)}>
-            {(roles.value ?? []).map((r) => <option key={r.id} value={r.id}>{r.name}</option>)}
+            {roleOptions}
           </select>
           <label><input type="checkbox" checked={propagate} onChange={(e) => setPropagate(e.target.checked)} /> propagate</label>
           <button type="submit">Add permission</button>
           {error && <p className="error" role="alert">{error}</p>}
         </form>
+      )}
+      {removing && (
+        <Confirm title="Remove permission" action="Remove" onClose={() => setRemoving(null)}
+          onConfirm={async () => {
+            const q = `principal=${encodeURIComponent(key(removing.principal))}&object=${encodeURIComponent(props.object)}`;
+            await call("DELETE", `/api/permissions?${q}`);
+            list.refresh();
+          }}>
+          <p>
+            Remove the {roleName(removing.role)} role of {who(removing.principal)} here? Then the permissions of the
+            parents apply to it.
+          </p>
+        </Confirm>
       )}
     </section>
   );

@@ -2,18 +2,25 @@ import { useState } from "react";
 import { InventoryObject, Session, call, logout } from "./api";
 import { usePoll } from "./poll";
 import { Events } from "./Events";
+import { Roles } from "./Roles";
 import { Summary } from "./Summary";
 import { Tasks } from "./Tasks";
 import { Tree } from "./Tree";
 
 // The client's frame, as the vSphere Client's: the inventory tree on the
-// left, the selected object's summary in the middle, recent tasks below.
+// left, the selected object's summary in the middle (or the events, or the
+// roles), recent tasks below.
 export function Shell(props: { session: Session; onLogout: () => void }) {
   const [selected, setSelected] = useState<string | null>(null);
-  const [view, setView] = useState<"inventory" | "events">("inventory");
+  const [view, setView] = useState<"inventory" | "events" | "roles">("inventory");
   const inventory = usePoll(() => call<InventoryObject[]>("GET", "/api/inventory"), 3000, null);
   const objects = inventory.value ?? [];
   const object = objects.find((o) => o.id === selected) ?? null;
+  // Choosing an object shows it, whichever view was up.
+  const select = (id: string) => {
+    setSelected(id);
+    setView("inventory");
+  };
   return (
     <div className="shell">
       <header>
@@ -21,6 +28,7 @@ export function Shell(props: { session: Session; onLogout: () => void }) {
         <nav className="views" aria-label="Views">
           <button aria-pressed={view === "inventory"} onClick={() => setView("inventory")}>Inventory</button>
           <button aria-pressed={view === "events"} onClick={() => setView("events")}>Events</button>
+          <button aria-pressed={view === "roles"} onClick={() => setView("roles")}>Roles</button>
         </nav>
         <span className="user">{props.session.username}</span>
         <button onClick={() => logout().finally(props.onLogout)}>Log out</button>
@@ -28,13 +36,15 @@ export function Shell(props: { session: Session; onLogout: () => void }) {
       <nav aria-label="Inventory">
         {inventory.error && <p className="error" role="alert">{inventory.error}</p>}
         {inventory.value && objects.length === 0 && <p className="empty">Nothing you may see yet.</p>}
-        <Tree objects={objects} selected={selected} onSelect={setSelected} />
+        <Tree objects={objects} selected={selected} onSelect={select} />
       </nav>
       <main>
         {view === "events" ? (
           <Events />
+        ) : view === "roles" ? (
+          <Roles />
         ) : object ? (
-          <Summary object={object} objects={objects} onChanged={inventory.refresh} />
+          <Summary object={object} objects={objects} onChanged={inventory.refresh} onSelect={select} />
         ) : (
           <p className="empty">Select an object in the inventory.</p>
         )}

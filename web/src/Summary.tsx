@@ -1,16 +1,24 @@
-import { useEffect, useState } from "react";
-import { InventoryObject, call, privileges } from "./api";
+import { useState } from "react";
+import { InventoryObject, Task, call, finished } from "./api";
 import { Console } from "./Console";
 import { CreateVm } from "./CreateVm";
+import { Confirm } from "./Dialog";
+import { Migrate, movePrivilege } from "./Migrate";
+import { Networking } from "./Networking";
+import { Performance } from "./Perf";
 import { Permissions } from "./Permissions";
-import { usePoll } from "./poll";
+import { usePoll, usePrivileges } from "./poll";
+import { Snapshots } from "./Snapshots";
 
-// One object's summary page: what it is and its state, its facts, the
-// objects related to it, and (for a VM) the actions the user may take.
+// One object's page: what it is, the actions the user may take on it, and
+// tabs: its summary (state, facts, related objects, permissions) and, by
+// kind, a host's or VM's performance charts, a VM's snapshots or a host's
+// networking.
 export function Summary(props: {
   object: InventoryObject;
   objects: InventoryObject[];
   onChanged: () => void;
+  onSelect: (id: string) => void;
 }) {
   const { object: o, objects } = props;
   const allowed = usePrivileges(o.id);
@@ -18,33 +26,56 @@ export function Summary(props: {
   const related = objects.filter(
     (x) => x.parent === o.id || (o.kind === "host" && x.kind === "vm" && x.data.host === o.id),
   );
+  const tabs = ["Summary", ...(TABS[o.kind] ?? [])];
+  // The tab stays when another object of the same kind is selected.
+  const [chosen, setTab] = useState("Summary");
+  const tab = tabs.includes(chosen) ? chosen : "Summary";
   return (
     <section className="summary" aria-label={`Summary of ${o.name}`}>
       <h2>
         {o.name} <small>{o.kind}</small>
       </h2>
-      {allowed && o.kind === "vm" && <VmActions vm={o} allowed={allowed} onChanged={props.onChanged} />}
+      {allowed && o.kind === "vm" && (
+        <VmActions vm={o} allowed={allowed} objects={objects} onChanged={props.onChanged} onSelect={props.onSelect} />
+      )}
       {allowed && (o.kind === "host" || o.kind === "cluster") && (
         <PlacementActions placement={o} allowed={allowed} objects={objects} onChanged={props.onChanged} />
       )}
-      <dl>{facts(o, name).map(([k, v]) => [<dt key={`${k}t`}>{k}</dt>, <dd key={`${k}d`} data-fact={k}>{v}</dd>])}</dl>
-      {o.kind === "vm" && o.data.power_state === "poweredOn" && <Guest vm={o.id} />}
-      {related.length > 0 && (
+      {tabs.length > 1 && (
+        <div className="tabs" role="tablist" aria-label="Views of the object">
+          {tabs.map((t) => (
+            <button key={t} role="tab" aria-selected={t === tab} onClick={() => setTab(t)}>{t}</button>
+          ))}
+        </div>
+      )}
+      {tab === "Snapshots" && allowed && <Snapshots vm={o} allowed={allowed} onChanged={props.onChanged} />}
+      {tab === "Networking" && <Networking host={o} objects={objects} />}
+      {tab === "Performance" && <Performance object={o.id} />}
+      {tab === "Summary" && (
         <>
-          <h3>Related objects</h3>
-          <ul className="related">
-            {related.map((r) => (
-              <li key={r.id}>
-                {r.kind} {r.name}
-              </li>
-            ))}
-          </ul>
+          <dl>{facts(o, name).map(([k, v]) => [<dt key={`${k}t`}>{k}</dt>, <dd key={`${k}d`} data-fact={k}>{v}</dd>])}</dl>
+          {o.kind === "vm" && o.data.power_state === "poweredOn" && <Guest vm={o.id} />}
+          {related.length > 0 && (
+            <>
+              <h3>Related objects</h3>
+              <ul className="related">
+                {related.map((r) => (
+                  <li key={r.id}>
+                    {r.kind} {r.name}
+                  </li>
+                ))}
+              </ul>
+            </>
+          )}
+          <Permissions object={o.id} canModify={allowed?.has("Authorization.ModifyPermissions") ?? false} />
         </>
       )}
-      <Permissions object={o.id} canModify={allowed?.has("Authorization.ModifyPermissions") ?? false} />
     </section>
   );
 }
+
+/// The tabs besides the summary, by kind.
+const TABS: Record<string, string[]> = { vm: ["Performance", "Snapshots"], host: ["Performance", "Networking"] };
 
 // What the guest agent says: the guest's host name and addresses.
 function Guest(props: { vm: string }) {
@@ -120,34 +151,40 @@ const ACTIONS: { op: string; label: string; privilege: string; when: string }[] 
   { op: "reset", label: "Reset", privilege: "VirtualMachine.Interact.Reset", when: "poweredOn" },
 ];
 
-/// The caller's privileges on an object, once known.
-function usePrivileges(object: string): Set<string> | null {
-  const [allowed, setAllowed] = useState<Set<string> | null>(null);
-  useEffect(() => {
-    setAllowed(null);
-    privileges(object).then(setAllowed, () => setAllowed(new Set()));
-  }, [object]);
-  return allowed;
-}
-
 // The power actions the user holds the privilege for (each starts a task
-// the tasks pane follows), and the console.
-function VmActions(props: { vm: InventoryObject; allowed: Set<string>; onChanged: () => void }) {
-  const { allowed } = props;
+// the tasks pane follows), the console, migration and deletion.
+function VmActions(props: {
+  vm: InventoryObject;
+  allowed: Set<string>;
+  objects: InventoryObject[];
+  onChanged: () => void;
+  onSelect: (id: string) => void;
+}) {
+  const { allowed, vm } = props;
   const [error, setError] = useState<string | null>(null);
-  const [showConsole, setShowConsole] = useState(false);
-  const state = String(props.vm.data.power_state ?? "");
+  const [open, setOpen] = useState<"console" | "migrate" | "delete" | null>(null);
+  const state = String(vm.data.power_state ?? "");
   const shown = ACTIONS.filter((a) => allowed.has(a.privilege));
   const canConsole = allowed.has("VirtualMachine.Interact.ConsoleInteract");
+  const canMigrate = allowed.has(movePrivilege(state === "poweredOn"));
+  const canDelete = allowed.has("VirtualMachine.Inventory.Delete");
+  // Deleting is a task: the page goes to the VM's parent once it is done.
+  async function remove() {
+    await finished(await call<Task>("DELETE", `/api/vms/${vm.id}`));
+    props.onChanged();
+    if (vm.parent) props.onSelect(vm.parent);
+  }
   return (
     <>
     <div className="actions" role="toolbar" aria-label="Actions">
-      {shown.length === 0 && !canConsole && <span className="empty">You may not change this VM.</span>}
+      {shown.length === 0 && !canConsole && !canMigrate && !canDelete && (
+        <span className="empty">You may not change this VM.</span>
+      )}
       {shown.map((a) => (
         <button key={a.op} disabled={state !== a.when}
           onClick={() => {
             setError(null);
-            call("POST", `/api/vms/${props.vm.id}/power/${a.op}`).then(props.onChanged, (e) =>
+            call("POST", `/api/vms/${vm.id}/power/${a.op}`).then(props.onChanged, (e) =>
               setError(e.message),
             );
           }}>
@@ -155,13 +192,24 @@ function VmActions(props: { vm: InventoryObject; allowed: Set<string>; onChanged
         </button>
       ))}
       {canConsole && (
-        <button disabled={state !== "poweredOn"} onClick={() => setShowConsole(true)}>
+        <button disabled={state !== "poweredOn"} onClick={() => setOpen("console")}>
           Open console
         </button>
       )}
+      {canMigrate && <button onClick={() => setOpen("migrate")}>Migrate</button>}
+      {/* Not disabled when it runs: the host's refusal says what to do. */}
+      {canDelete && <button className="danger" onClick={() => setOpen("delete")}>Delete VM</button>}
       {error && <p className="error" role="alert">{error}</p>}
     </div>
-    {showConsole && <Console vm={props.vm.id} onClose={() => setShowConsole(false)} />}
+    {open === "console" && <Console vm={vm.id} onClose={() => setOpen(null)} />}
+    {open === "migrate" && (
+      <Migrate vm={vm} objects={props.objects} onClose={() => setOpen(null)} onStarted={props.onChanged} />
+    )}
+    {open === "delete" && (
+      <Confirm title="Delete virtual machine" action="Delete" onConfirm={remove} onClose={() => setOpen(null)}>
+        <p>Delete {vm.name} and its files from datastore {String(vm.data.datastore ?? "")}? This cannot be undone.</p>
+      </Confirm>
+    )}
     </>
   );
 }

@@ -29,6 +29,14 @@ export interface Task {
   error?: { code: string; message: string } | null;
 }
 
+/// A role: a named set of privileges. System roles cannot be changed.
+export interface Role {
+  id: string;
+  name: string;
+  privileges: string[];
+  system: boolean;
+}
+
 export class ApiError extends Error {
   constructor(
     public status: number,
@@ -37,6 +45,11 @@ export class ApiError extends Error {
   ) {
     super(message);
   }
+}
+
+/// What went wrong, in the API's words when it said.
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
 export function savedSession(): Session | null {
@@ -94,4 +107,17 @@ export async function privileges(object: string): Promise<Set<string>> {
     `/api/effective?object=${encodeURIComponent(object)}`,
   );
   return new Set(e.privileges);
+}
+
+/// Follows a task the center answered with until it ends. A failed task
+/// throws its error, so that the view that started it can say what went
+/// wrong where the user is looking (the tasks pane says it too).
+export async function finished(task: Task): Promise<Task> {
+  for (let t = task; ; t = await call<Task>("GET", `/api/tasks/${t.id}`)) {
+    if (t.state === "success") return t;
+    if (t.state === "error") {
+      throw new Error(t.error?.message ?? `${t.operation} failed`);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }

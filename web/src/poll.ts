@@ -1,4 +1,5 @@
 import { useEffect, useState } from "react";
+import { privileges } from "./api";
 
 // Calls `load` now and every `ms` until the component goes or `key`
 // changes; the latest answer, or the error of the latest try.
@@ -28,4 +29,14 @@ export function usePoll<T>(load: () => Promise<T>, ms: number, key: unknown) {
     // `load` is a new closure at every render: `key` says when it changed.
   }, [key, ms, tick]);
   return { value, error, refresh: () => setTick((t) => t + 1) };
+}
+
+/// The caller's privileges on an object, once known.
+export function usePrivileges(object: string): Set<string> | null {
+  const [allowed, setAllowed] = useState<Set<string> | null>(null);
+  useEffect(() => {
+    setAllowed(null);
+    privileges(object).then(setAllowed, () => setAllowed(new Set()));
+  }, [object]);
+  return allowed;
 }

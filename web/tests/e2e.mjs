@@ -55,6 +55,8 @@ async function openVm() {
 }
 
 const powerState = () => page.locator('dd[data-fact="Power state"]');
+const tab = (name) => page.getByRole("tab", { name, exact: true });
+const dialog = (name) => page.getByRole("dialog", { name });
 
 try {
   step("the login page, and a wrong password refused");
@@ -71,12 +73,34 @@ try {
   await powerState().filter({ hasText: "poweredOn" }).waitFor();
   await page.screenshot({ path: join(shots, "vm-summary.png") });
 
+  step("the same page on a large screen");
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  await powerState().filter({ hasText: "poweredOn" }).waitFor();
+  await page.screenshot({ path: join(shots, "inventory-large.png") });
+  await page.setViewportSize({ width: 1366, height: 800 });
+
   step("power the VM off and watch the task finish");
   await page.getByRole("button", { name: "Power off" }).click();
   await powerState().filter({ hasText: "poweredOff" }).waitFor();
   const tasks = page.getByRole("region", { name: "Recent tasks" });
   await tasks.locator('tr[data-state="success"]').filter({ hasText: vm }).first().waitFor();
   await page.screenshot({ path: join(shots, "vm-powered-off.png") });
+
+  step("take a snapshot of it, see it listed, delete it");
+  await tab("Snapshots").click();
+  const snapshots = page.getByRole("region", { name: "Snapshots" });
+  const take = snapshots.getByRole("form", { name: "Take snapshot" });
+  await take.getByLabel("Name", { exact: true }).fill("e2e-snap");
+  await take.getByLabel("Description").fill("taken by the browser test");
+  await take.getByRole("button", { name: "Take snapshot" }).click();
+  const snap = snapshots.locator('tr[data-snapshot="e2e-snap"]');
+  await snap.waitFor();
+  await page.screenshot({ path: join(shots, "snapshots.png") });
+  await snap.getByRole("button", { name: "Delete" }).click();
+  await dialog("Delete snapshot").getByRole("button", { name: "Delete" }).click();
+  await snap.waitFor({ state: "detached" });
+  await snapshots.getByText("No snapshots of this VM.").waitFor();
+  await tab("Summary").click();
 
   step("power it on again; the guest agent reports its address");
   await page.getByRole("button", { name: "Power on" }).click();
@@ -96,6 +120,34 @@ try {
   await page.screenshot({ path: join(shots, "console.png") });
   await page.getByRole("button", { name: "Close console" }).click();
 
+  step("the VM's performance charts fill and move on by themselves");
+  await tab("Performance").click();
+  const perf = page.getByRole("region", { name: "Performance" });
+  const charts = perf.locator(".charts");
+  for (const title of ["CPU", "Memory", "Network", "Disk"]) {
+    await perf.getByRole("figure", { name: `${title} chart` }).locator("canvas").waitFor();
+  }
+  await perf.locator('dd[data-counter="mem.consumed"]').filter({ hasText: /\d+\.\d MiB/ }).waitFor();
+  await perf.locator('dd[data-counter="cpu.usage"]').filter({ hasText: /\d+\.\d %/ }).waitFor();
+  const points = Number(await charts.getAttribute("data-points"));
+  await page.waitForFunction(
+    (n) => Number(document.querySelector(".charts")?.getAttribute("data-points")) > n,
+    points,
+  );
+  await page.screenshot({ path: join(shots, "vm-performance.png") });
+  await perf.getByLabel("Period").selectOption("day");
+  await perf.locator(".charts, .empty").first().waitFor();
+  if (await perf.getByRole("alert").count()) throw new Error("the past day's charts failed");
+  await tab("Summary").click();
+
+  step("the migrate dialog offers the datacenter's other hosts");
+  await page.getByRole("toolbar", { name: "Actions" }).getByRole("button", { name: "Migrate" }).click();
+  const migrate = dialog(`Migrate ${vm}`);
+  await migrate.getByText("moves live (vMotion)").waitFor();
+  await page.screenshot({ path: join(shots, "migrate.png") });
+  await migrate.getByRole("button", { name: "Cancel" }).click();
+  await migrate.waitFor({ state: "detached" });
+
   step("create a VM through the wizard on the host, powered on");
   await page.getByRole("tree").getByText(env("HIERRO_HOST"), { exact: true }).first().click();
   await page.getByRole("button", { name: "New virtual machine" }).click();
@@ -104,7 +156,11 @@ try {
   await wizard.getByRole("button", { name: "Next" }).click();
   await wizard.getByLabel("Memory (MiB)").fill("256");
   await wizard.getByRole("button", { name: "Next" }).click();
-  await wizard.getByLabel("Network").selectOption("VM Network");
+  await wizard.getByRole("button", { name: "Add NIC" }).click();
+  await wizard.getByLabel("NIC 2 network").waitFor();
+  await wizard.getByRole("button", { name: "Remove NIC 2" }).click();
+  await wizard.getByLabel("NIC 2 network").waitFor({ state: "detached" });
+  await wizard.getByLabel("NIC 1 network").selectOption("VM Network");
   await wizard.getByRole("button", { name: "Next" }).click();
   await wizard.getByText("Ready to complete").waitFor();
   await page.screenshot({ path: join(shots, "wizard.png") });
@@ -112,6 +168,22 @@ try {
   await wizard.waitFor({ state: "detached", timeout: 120_000 });
   await page.getByRole("tree").getByText(env("HIERRO_NEW_VM"), { exact: true }).first().click();
   await powerState().filter({ hasText: "poweredOn" }).waitFor({ timeout: 60_000 });
+
+  step("deleting the new VM: refused while it runs, done once it is off");
+  const newVm = env("HIERRO_NEW_VM");
+  const actions = page.getByRole("toolbar", { name: "Actions" });
+  await actions.getByRole("button", { name: "Delete VM" }).click();
+  const remove = dialog("Delete virtual machine");
+  await remove.getByRole("button", { name: "Delete" }).click();
+  await remove.getByRole("alert").filter({ hasText: "poweredOn" }).waitFor();
+  await page.screenshot({ path: join(shots, "delete-refused.png") });
+  await remove.getByRole("button", { name: "Cancel" }).click();
+  await actions.getByRole("button", { name: "Power off" }).click();
+  await powerState().filter({ hasText: "poweredOff" }).waitFor();
+  await actions.getByRole("button", { name: "Delete VM" }).click();
+  await remove.getByRole("button", { name: "Delete" }).click();
+  await page.getByRole("heading", { name: new RegExp(`^${newVm}`) }).waitFor({ state: "detached" });
+  await page.getByRole("tree").getByText(newVm, { exact: true }).first().waitFor({ state: "detached" });
 
   step("the events view, filtered by type");
   await page.getByRole("button", { name: "Events" }).click();
@@ -134,6 +206,57 @@ try {
   await add.getByRole("alert").waitFor();
   await page.screenshot({ path: join(shots, "permissions.png") });
 
+  step("permissions: give the viewer a role on a datastore, change it, remove it");
+  await page.getByRole("tree").locator('a[data-kind="datastore"]').first().click();
+  await add.locator('input[name="principal"]').fill("user:viewer");
+  await add.locator('select[name="role"]').selectOption({ label: "Read-only" });
+  await add.getByRole("button", { name: "Add permission" }).click();
+  const viewer = perms.locator("tr").filter({ hasText: "user viewer" });
+  await viewer.and(perms.locator('tr[data-role="Read-only"]')).waitFor();
+  await perms.getByLabel("Role of user viewer").selectOption({ label: "No access" });
+  await viewer.and(perms.locator('tr[data-role="No access"]')).waitFor();
+  await page.screenshot({ path: join(shots, "permissions-edit.png") });
+  await viewer.getByRole("button", { name: "Remove" }).click();
+  await dialog("Remove permission").getByRole("button", { name: "Remove" }).click();
+  await viewer.waitFor({ state: "detached" });
+
+  step("the host's networking: switches, port groups, VMkernel ports, live ports");
+  await page.getByRole("tree").getByText(env("HIERRO_HOST"), { exact: true }).first().click();
+  await tab("Networking").click();
+  const networking = page.getByRole("region", { name: "Networking" });
+  await networking.getByRole("table", { name: "Standard switches", exact: true }).getByRole("cell", { name: "vSwitch0", exact: true }).waitFor();
+  await networking.getByRole("table", { name: "Port groups", exact: true }).getByRole("cell", { name: "VM Network", exact: true }).waitFor();
+  await networking.getByRole("table", { name: "VMkernel ports", exact: true }).getByRole("cell", { name: "vmk0", exact: true }).waitFor();
+  await networking.getByRole("table", { name: "Ports", exact: true }).getByRole("cell", { name: "uplink:eth0", exact: true }).waitFor();
+  await page.screenshot({ path: join(shots, "networking.png") });
+  await tab("Performance").click();
+  await page.getByRole("region", { name: "Performance" }).locator('dd[data-counter="cpu.usage"]').filter({ hasText: /\d+\.\d %/ }).waitFor();
+  await page.screenshot({ path: join(shots, "host-performance.png") });
+  await tab("Summary").click();
+
+  step("the roles view: system roles, and a custom role created and deleted");
+  await page.getByRole("button", { name: "Roles" }).click();
+  const roles = page.getByRole("region", { name: "Roles" });
+  await roles.locator('tr[data-role="Administrator"]').waitFor();
+  await roles.locator('tr[data-role="Read-only"]').waitFor();
+  await roles.getByRole("button", { name: "Read-only", exact: true }).click();
+  await roles.getByRole("region", { name: "Privileges of Read-only" }).getByText("System.View", { exact: true }).waitFor();
+  await page.screenshot({ path: join(shots, "roles.png") });
+  await roles.getByRole("button", { name: "New role" }).click();
+  const form = dialog("New role");
+  await form.getByLabel("Name", { exact: true }).fill("e2e-role");
+  await form.getByLabel("VirtualMachine.Interact.PowerOn").check();
+  await page.screenshot({ path: join(shots, "role-new.png") });
+  await form.getByRole("button", { name: "Save" }).click();
+  await form.waitFor({ state: "detached" });
+  const custom = roles.locator('tr[data-role="e2e-role"]');
+  await custom.waitFor();
+  await roles.getByRole("region", { name: "Privileges of e2e-role" }).getByText("VirtualMachine.Interact.PowerOn", { exact: true }).waitFor();
+  await custom.getByRole("button", { name: "Delete" }).click();
+  await dialog("Delete role").getByRole("button", { name: "Delete" }).click();
+  await custom.waitFor({ state: "detached" });
+  await page.getByRole("button", { name: "Inventory" }).click();
+
   step("log out");
   await page.getByRole("button", { name: "Log out" }).click();
   await page.getByRole("button", { name: "Log in" }).waitFor();
@@ -145,6 +268,11 @@ try {
   const buttons = await page.getByRole("toolbar", { name: "Actions" }).getByRole("button").count();
   if (buttons !== 0) throw new Error(`the read-only user sees ${buttons} action buttons`);
   await page.screenshot({ path: join(shots, "read-only.png") });
+  await tab("Snapshots").click();
+  await page.getByRole("region", { name: "Snapshots" }).getByRole("heading", { name: "Snapshots" }).waitFor();
+  if ((await page.getByRole("form", { name: "Take snapshot" }).count()) !== 0) {
+    throw new Error("the read-only user may take a snapshot");
+  }
   const status = await page.evaluate(async (name) => {
     const session = JSON.parse(sessionStorage.getItem("hierro-session"));
     const found = await fetch(`/api/inventory?kind=vm&name=${encodeURIComponent(name)}`, {
