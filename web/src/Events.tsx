@@ -1,5 +1,6 @@
 import { useState } from "react";
 import { call } from "./api";
+import { useLiveEvents } from "./live";
 import { usePoll } from "./poll";
 
 interface Event {
@@ -19,7 +20,8 @@ export function Events() {
   const [severity, setSeverity] = useState("");
   const [text, setText] = useState("");
   const query = `/api/events?limit=500${kind ? `&kind=${encodeURIComponent(kind)}` : ""}`;
-  const events = usePoll(() => call<Event[]>("GET", query), 3000, query);
+  const events = usePoll(() => call<Event[]>("GET", query), 15000, query);
+  useLiveEvents(events.refresh);
   const shown = (events.value ?? [])
     .filter((e) => !severity || e.severity === severity)
     .filter((e) => !text || `${e.message} ${e.target_name}`.toLowerCase().includes(text.toLowerCase()))

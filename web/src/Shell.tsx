@@ -1,5 +1,6 @@
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { InventoryObject, Session, call, logout } from "./api";
+import { useLiveEvents } from "./live";
 import { usePoll } from "./poll";
 import { Events } from "./Events";
 import { Roles } from "./Roles";
@@ -13,9 +14,19 @@ import { Tree } from "./Tree";
 export function Shell(props: { session: Session; onLogout: () => void }) {
   const [selected, setSelected] = useState<string | null>(null);
   const [view, setView] = useState<"inventory" | "events" | "roles">("inventory");
-  const inventory = usePoll(() => call<InventoryObject[]>("GET", "/api/inventory"), 3000, null);
+  // Reloaded at each event; the poll catches what the stream missed.
+  const inventory = usePoll(() => call<InventoryObject[]>("GET", "/api/inventory"), 15000, null);
+  useLiveEvents(inventory.refresh);
   const objects = inventory.value ?? [];
   const object = objects.find((o) => o.id === selected) ?? null;
+  // The selected object as last seen: when it goes (deleted here or
+  // elsewhere), its parent is shown instead, as in the vSphere Client.
+  const last = useRef<InventoryObject | null>(null);
+  if (object) last.current = object;
+  useEffect(() => {
+    const gone = last.current;
+    if (inventory.value && !object && gone?.id === selected && gone.parent) setSelected(gone.parent);
+  }, [inventory.value, object, selected]);
   // Choosing an object shows it, whichever view was up.
   const select = (id: string) => {
     setSelected(id);
@@ -44,7 +55,7 @@ export function Shell(props: { session: Session; onLogout: () => void }) {
         ) : view === "roles" ? (
           <Roles />
         ) : object ? (
-          <Summary object={object} objects={objects} onChanged={inventory.refresh} onSelect={select} />
+          <Summary object={object} objects={objects} onChanged={inventory.refresh} />
         ) : (
           <p className="empty">Select an object in the inventory.</p>
         )}

@@ -18,7 +18,6 @@ export function Summary(props: {
   object: InventoryObject;
   objects: InventoryObject[];
   onChanged: () => void;
-  onSelect: (id: string) => void;
 }) {
   const { object: o, objects } = props;
   const allowed = usePrivileges(o.id);
@@ -36,7 +35,7 @@ export function Summary(props: {
         {o.name} <small>{o.kind}</small>
       </h2>
       {allowed && o.kind === "vm" && (
-        <VmActions vm={o} allowed={allowed} objects={objects} onChanged={props.onChanged} onSelect={props.onSelect} />
+        <VmActions vm={o} allowed={allowed} objects={objects} onChanged={props.onChanged} />
       )}
       {allowed && (o.kind === "host" || o.kind === "cluster") && (
         <PlacementActions placement={o} allowed={allowed} objects={objects} onChanged={props.onChanged} />
@@ -158,7 +157,6 @@ function VmActions(props: {
   allowed: Set<string>;
   objects: InventoryObject[];
   onChanged: () => void;
-  onSelect: (id: string) => void;
 }) {
   const { allowed, vm } = props;
   const [error, setError] = useState<string | null>(null);
@@ -168,11 +166,11 @@ function VmActions(props: {
   const canConsole = allowed.has("VirtualMachine.Interact.ConsoleInteract");
   const canMigrate = allowed.has(movePrivilege(state === "poweredOn"));
   const canDelete = allowed.has("VirtualMachine.Inventory.Delete");
-  // Deleting is a task: the page goes to the VM's parent once it is done.
+  // Deleting is a task: the dialog shows its error, if any; once the VM
+  // leaves the inventory the shell shows its parent.
   async function remove() {
     await finished(await call<Task>("DELETE", `/api/vms/${vm.id}`));
     props.onChanged();
-    if (vm.parent) props.onSelect(vm.parent);
   }
   return (
     <>

@@ -68,8 +68,28 @@ try {
   await page.getByRole("alert").waitFor();
 
   step("log in as the administrator; the inventory tree shows the VM");
+  const streamed = page.waitForResponse((r) => r.url().includes("/api/events/stream"));
   await logIn(env("HIERRO_USER"), env("HIERRO_PASSWORD"));
   await openVm();
+
+  step("the event stream is open, and a change made elsewhere shows at once");
+  const stream = await streamed;
+  if (stream.status() !== 200 || !stream.headers()["content-type"]?.startsWith("text/event-stream")) {
+    throw new Error(`the event stream answered ${stream.status()} ${stream.headers()["content-type"]}`);
+  }
+  const api = page.request;
+  const token = (await (await api.post(`${url}/api/session`, {
+    data: { username: env("HIERRO_USER"), password: env("HIERRO_PASSWORD") },
+  })).json()).token;
+  const headers = { "hierro-session": token };
+  const [dc] = await (await api.get(`${url}/api/inventory?kind=datacenter`, { headers })).json();
+  const made = await api.post(`${url}/api/inventory`, {
+    headers,
+    data: { kind: "folder", name: "made-elsewhere", parent: dc.id },
+  });
+  if (made.status() !== 201) throw new Error(`making a folder: ${made.status()} ${await made.text()}`);
+  // The inventory polls every 15 s; the stream brings the change first.
+  await page.getByRole("tree").getByText("made-elsewhere", { exact: true }).waitFor({ timeout: 10_000 });
   await powerState().filter({ hasText: "poweredOn" }).waitFor();
   await page.screenshot({ path: join(shots, "vm-summary.png") });
 
@@ -184,6 +204,8 @@ try {
   await remove.getByRole("button", { name: "Delete" }).click();
   await page.getByRole("heading", { name: new RegExp(`^${newVm}`) }).waitFor({ state: "detached" });
   await page.getByRole("tree").getByText(newVm, { exact: true }).first().waitFor({ state: "detached" });
+  // Its parent, the datacenter, is shown in its place.
+  await page.getByRole("heading").filter({ hasText: "datacenter" }).waitFor();
 
   step("the events view, filtered by type");
   await page.getByRole("button", { name: "Events" }).click();

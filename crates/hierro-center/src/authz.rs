@@ -341,6 +341,15 @@ pub enum Principal {
     Group(String),
 }
 
+impl std::fmt::Display for Principal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Principal::User(n) => write!(f, "user {n}"),
+            Principal::Group(n) => write!(f, "group {n}"),
+        }
+    }
+}
+
 /// A role given to a principal on an object. The caller keeps at most one per
 /// (principal, object).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -14,7 +14,7 @@ use super::{
 };
 use crate::access;
 use crate::authz::{Decision, Permission, Principal, Privilege, Role, Subject, PRIVILEGES, VIEW};
-use crate::inventory::ROOT;
+use crate::inventory::{self, ROOT};
 
 /// The privilege catalogue.
 #[utoipa::path(
@@ -192,10 +192,11 @@ pub async fn set_permission(
     Body(p): Body<Permission>,
 ) -> ApiResult<StatusCode> {
     authorize(&c, &caller, &p.object, "Authorization.ModifyPermissions").await?;
+    let name = inventory::get(&c.db, &p.object).await?.name;
     let done = (
         "PermissionAddedEvent",
         format!(
-            "{:?} given role {} (propagate: {})",
+            "{} given role {} on {name} (propagate: {})",
             p.principal, p.role, p.propagate
         ),
     );
@@ -203,7 +204,7 @@ pub async fn set_permission(
         &c,
         &caller,
         "permission.set",
-        (&p.object, &p.object),
+        (&p.object, &name),
         (done.0, done.1),
         async { Ok(access::set_permission(&c.db, &p).await?) },
     )
@@ -250,15 +251,16 @@ pub async fn remove_permission(
 ) -> ApiResult<StatusCode> {
     let principal = parse_principal(&k.principal)?;
     authorize(&c, &caller, &k.object, "Authorization.ModifyPermissions").await?;
+    let name = inventory::get(&c.db, &k.object).await?.name;
     let done = (
         "PermissionRemovedEvent",
-        format!("Permission of {} removed", k.principal),
+        format!("Permission of {principal} on {name} removed"),
     );
     as_task(
         &c,
         &caller,
         "permission.remove",
-        (&k.object, &k.object),
+        (&k.object, &name),
         (done.0, done.1),
         async { Ok(access::remove_permission(&c.db, &principal, &k.object).await?) },
     )

@@ -1,9 +1,12 @@
 //! The web client in a real browser: the lab's center serves it, and
-//! `web/tests/e2e.mjs` drives headless Chromium through it (log in, find a
-//! VM in the tree, power it off and on and watch the task, log out; a
-//! console shows the guest's prompt, a VM made by the wizard runs; a
-//! read-only user sees no action and the API refuses it). Screenshots of
-//! the main pages go to target/web-screenshots.
+//! `web/tests/e2e.mjs` drives headless Chromium through it: log in, find a
+//! VM in the tree, power it off and on and watch the task; a snapshot taken
+//! and deleted; the console shows the guest's prompt; performance charts
+//! fill and update; a VM made by the wizard (two NICs tried) runs and is
+//! deleted; permissions added, changed and removed; the host's networking;
+//! roles listed, one made and deleted; a read-only user sees no action and
+//! the API refuses it. Screenshots of the main pages, at laptop and large
+//! widths, go to target/web-screenshots.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -72,7 +75,18 @@ async fn the_web_client_in_chromium() {
     );
     eprintln!("{log}");
     assert!(out.status.success(), "the browser test failed:\n{log}");
-    for page in ["login", "vm-summary", "vm-powered-off", "read-only"] {
+    for page in [
+        "login",
+        "vm-summary",
+        "vm-powered-off",
+        "inventory-large",
+        "snapshots",
+        "vm-performance",
+        "host-performance",
+        "networking",
+        "roles",
+        "read-only",
+    ] {
         assert!(
             shots.join(format!("{page}.png")).is_file(),
             "no screenshot of {page}"
