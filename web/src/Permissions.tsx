@@ -1,16 +1,8 @@
 import { FormEvent, useState } from "react";
-import { Role, call, errorText } from "./api";
+import { Permission, Role, call, errorText, who } from "./api";
 import { Confirm } from "./Dialog";
 import { usePoll } from "./poll";
 
-interface Permission {
-  principal: { user?: string; group?: string };
-  role: string;
-  object: string;
-  propagate: boolean;
-}
-
-const who = (p: Permission["principal"]) => (p.user ? `user ${p.user}` : `group ${p.group}`);
 /// As the API's DELETE names a principal: `user:NAME` or `group:NAME`.
 const key = (p: Permission["principal"]) => (p.user ? `user:${p.user}` : `group:${p.group}`);
 

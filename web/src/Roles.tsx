@@ -1,5 +1,5 @@
 import { FormEvent, useState } from "react";
-import { Role, call, errorText } from "./api";
+import { InventoryObject, Permission, Role, call, errorText, who } from "./api";
 import { Confirm, Dialog } from "./Dialog";
 import { usePoll, usePrivileges } from "./poll";
 
@@ -19,8 +19,10 @@ const group = (id: string) => id.slice(0, id.lastIndexOf(".")) || id;
 // privileges; for those holding Authorization.ModifyRoles on the root,
 // custom roles made from a checklist of privileges, changed and deleted.
 // System roles are read-only.
-export function Roles() {
+export function Roles(props: { objects: InventoryObject[] }) {
   const roles = usePoll(() => call<Role[]>("GET", "/api/roles"), 10000, null);
+  // Who has what where: the permissions on every object the user may read.
+  const given = usePoll(() => call<Permission[]>("GET", "/api/permissions?all=true"), 10000, null);
   const catalogue = usePoll(() => call<Privilege[]>("GET", "/api/privileges"), 600000, null);
   const canModify = usePrivileges("root")?.has("Authorization.ModifyRoles") ?? false;
   const [shown, setShown] = useState<string | null>(null);
@@ -67,6 +69,9 @@ export function Roles() {
         </table>
       )}
       {role && <RolePrivileges role={role} catalogue={catalogue.value ?? []} />}
+      {role && given.value && (
+        <RoleUse role={role} permissions={given.value.filter((p) => p.role === role.id)} objects={props.objects} />
+      )}
       {editing && (
         <RoleForm role={editing === "new" ? null : editing} catalogue={catalogue.value ?? []}
           onClose={() => setEditing(null)}
@@ -110,6 +115,32 @@ function RolePrivileges(props: { role: Role; catalogue: Privilege[] }) {
             </dd>,
           ])}
         </dl>
+      )}
+    </section>
+  );
+}
+
+// Where a role is given, and to whom.
+function RoleUse(props: { role: Role; permissions: Permission[]; objects: InventoryObject[] }) {
+  const name = (id: string) => props.objects.find((o) => o.id === id)?.name ?? id;
+  return (
+    <section className="role-use" aria-label={`Where ${props.role.name} is given`}>
+      <h3>Where {props.role.name} is given</h3>
+      {props.permissions.length === 0 ? (
+        <p className="empty">Nowhere you may see.</p>
+      ) : (
+        <table>
+          <thead><tr><th>User or group</th><th>Object</th><th>Propagates</th></tr></thead>
+          <tbody>
+            {props.permissions.map((p) => (
+              <tr key={`${who(p.principal)} ${p.object}`}>
+                <td>{who(p.principal)}</td>
+                <td>{name(p.object)}</td>
+                <td>{p.propagate ? "yes" : "no"}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
       )}
     </section>
   );

@@ -53,7 +53,7 @@ export function Shell(props: { session: Session; onLogout: () => void }) {
         {view === "events" ? (
           <Events />
         ) : view === "roles" ? (
-          <Roles />
+          <Roles objects={objects} />
         ) : object ? (
           <Summary object={object} objects={objects} onChanged={inventory.refresh} />
         ) : (

@@ -121,3 +121,14 @@ export async function finished(task: Task): Promise<Task> {
     await new Promise((r) => setTimeout(r, 500));
   }
 }
+
+/// A role given to a user or group on an object (`GET /api/permissions`).
+export interface Permission {
+  principal: { user?: string; group?: string };
+  role: string;
+  object: string;
+  propagate: boolean;
+}
+
+/// A permission's principal as the API's messages name it.
+export const who = (p: Permission["principal"]) => (p.user ? `user ${p.user}` : `group ${p.group}`);

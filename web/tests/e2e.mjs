@@ -263,6 +263,9 @@ try {
   await roles.locator('tr[data-role="Read-only"]').waitFor();
   await roles.getByRole("button", { name: "Read-only", exact: true }).click();
   await roles.getByRole("region", { name: "Privileges of Read-only" }).getByText("System.View", { exact: true }).waitFor();
+  // Who has it where: the viewer, on the root folder.
+  await roles.getByRole("region", { name: "Where Read-only is given" }).locator("tr")
+    .filter({ hasText: "user viewer" }).filter({ hasText: "Datacenters" }).waitFor();
   await page.screenshot({ path: join(shots, "roles.png") });
   await roles.getByRole("button", { name: "New role" }).click();
   const form = dialog("New role");

@@ -148,14 +148,19 @@ pub async fn delete_role(
 pub struct ObjectQuery {
     /// The object's id; the root when absent.
     object: Option<String>,
+    /// Every permission on every object the caller may read, instead: who
+    /// has what where.
+    #[serde(default)]
+    all: bool,
 }
 
-/// The permissions set on an object (not those it inherits).
+/// The permissions set on an object (not those it inherits), or with
+/// `all=true` on every object (vSphere's RetrieveAllPermissions).
 #[utoipa::path(
     get,
     path = "/api/permissions",
     tag = "access",
-    description = "Privilege: System.Read on the object.",
+    description = "Privilege: System.Read on the object; with `all`, the permissions on the objects where the caller holds System.Read.",
     security(("session" = [])),
     params(ObjectQuery),
     responses(
@@ -168,9 +173,28 @@ pub async fn permissions(
     caller: Caller,
     Params(q): Params<ObjectQuery>,
 ) -> ApiResult<Json<Vec<Permission>>> {
+    let all = access::permissions(&c.db).await?;
+    if q.all {
+        let mut readable = std::collections::HashMap::new();
+        let mut shown = vec![];
+        for p in all {
+            let may = match readable.get(&p.object) {
+                Some(may) => *may,
+                None => {
+                    let d = rights(&c, &caller.subject, &p.object).await?;
+                    *readable
+                        .entry(p.object.clone())
+                        .or_insert(d.allows("System.Read"))
+                }
+            };
+            if may {
+                shown.push(p);
+            }
+        }
+        return Ok(Json(shown));
+    }
     let object = q.object.unwrap_or_else(|| ROOT.to_string());
     authorize(&c, &caller, &object, "System.Read").await?;
-    let all = access::permissions(&c.db).await?;
     Ok(Json(
         all.into_iter().filter(|p| p.object == object).collect(),
     ))

@@ -191,6 +191,34 @@ async fn permissions_through_the_api_on_sqlite_and_postgresql() {
             .len(),
             4
         );
+        // Who has what where: every permission on the objects each may read.
+        let objects_of = |v: Value| {
+            let mut o: Vec<String> = v
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["object"].as_str().unwrap().to_string())
+                .collect();
+            o.sort();
+            o
+        };
+        let everywhere = "/api/permissions?all=true";
+        let all = call(&admin, Method::GET, everywhere, Value::Null)
+            .await
+            .unwrap();
+        let mut expected = vec![prod.clone(), sub.clone(), secret.clone(), "root".into()];
+        expected.sort();
+        assert_eq!(objects_of(all), expected, "{which}");
+        let hers = call(&alice, Method::GET, everywhere, Value::Null)
+            .await
+            .unwrap();
+        let mut expected = vec![prod.clone(), sub.clone()];
+        expected.sort();
+        assert_eq!(objects_of(hers), expected, "{which}");
+        let his = call(&bob, Method::GET, everywhere, Value::Null)
+            .await
+            .unwrap();
+        assert!(objects_of(his).is_empty(), "{which}");
         // The group's role works on Prod; her own Read-only wins on Sub;
         // Secret and DC are hidden from her.
         assert_eq!(
