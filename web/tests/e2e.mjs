@@ -7,6 +7,7 @@
 //   HIERRO_VM             a running VM's name
 //   HIERRO_VM_IP          its address
 //   HIERRO_HOST           the host it runs on
+//   HIERRO_OTHER_HOST     another host, where it is migrated
 //   HIERRO_NEW_VM         the name the wizard gives a new VM
 //   HIERRO_SCREENSHOTS    where the screenshots of the main pages go
 // It exits 0 when every step held, else 1 with what failed.
@@ -160,13 +161,17 @@ try {
   if (await perf.getByRole("alert").count()) throw new Error("the past day's charts failed");
   await tab("Summary").click();
 
-  step("the migrate dialog offers the datacenter's other hosts");
+  step("migrate it live to the other host, and watch it arrive there");
   await page.getByRole("toolbar", { name: "Actions" }).getByRole("button", { name: "Migrate" }).click();
   const migrate = dialog(`Migrate ${vm}`);
   await migrate.getByText("moves live (vMotion)").waitFor();
+  await migrate.getByLabel(env("HIERRO_OTHER_HOST")).check();
   await page.screenshot({ path: join(shots, "migrate.png") });
-  await migrate.getByRole("button", { name: "Cancel" }).click();
+  await migrate.getByRole("button", { name: "Migrate" }).click();
   await migrate.waitFor({ state: "detached" });
+  await page.locator("tr[data-state=success]").filter({ hasText: "VirtualMachine.migrate" }).waitFor({ timeout: 120_000 });
+  await page.locator('dd[data-fact="Host"]').filter({ hasText: env("HIERRO_OTHER_HOST") }).waitFor();
+  await powerState().filter({ hasText: "poweredOn" }).waitFor();
 
   step("create a VM through the wizard on the host, powered on");
   await page.getByRole("tree").getByText(env("HIERRO_HOST"), { exact: true }).first().click();

@@ -2,7 +2,7 @@
 //! `web/tests/e2e.mjs` drives headless Chromium through it: log in, find a
 //! VM in the tree, power it off and on and watch the task; a snapshot taken
 //! and deleted; the console shows the guest's prompt; performance charts
-//! fill and update; a VM made by the wizard (two NICs tried) runs and is
+//! fill and update; the VM migrated live to the other host; a VM made by the wizard (two NICs tried) runs and is
 //! deleted; permissions added, changed and removed; the host's networking;
 //! roles listed, one made and deleted; a read-only user sees no action and
 //! the API refuses it. Screenshots of the main pages, at laptop and large
@@ -27,7 +27,7 @@ async fn the_web_client_in_chromium() {
         std::path::Path::new("/usr/bin/chromium").is_file(),
         "Chromium is missing: run scripts/setup.sh"
     );
-    let t = TestLab::up(26, 1, 1).await;
+    let t = TestLab::up(26, 2, 1).await;
     let center = hierro_lab::center::client(&t.lab).await.unwrap();
     call(
         &center,
@@ -64,6 +64,7 @@ async fn the_web_client_in_chromium() {
         .env("HIERRO_VM", &t.lab.hosts[0].vms[0].name)
         .env("HIERRO_VM_IP", t.lab.hosts[0].vms[0].ip.to_string())
         .env("HIERRO_HOST", &t.lab.hosts[0].name)
+        .env("HIERRO_OTHER_HOST", &t.lab.hosts[1].name)
         .env("HIERRO_NEW_VM", "from-wizard")
         .env("HIERRO_SCREENSHOTS", &shots)
         .output()
