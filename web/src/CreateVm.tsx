@@ -33,6 +33,10 @@ export function CreateVm(props: {
     cpus: 1,
     memory: 256,
     disk: 64,
+    // "kernel": a blank disk, booted from a kernel and initrd on the
+    // datastore; "template": a linked clone of a bootable template disk.
+    source: "kernel",
+    template: "",
     kernel: "",
     initrd: "",
     powerOn: true,
@@ -45,6 +49,8 @@ export function CreateVm(props: {
     setF({ ...f, [k]: e.target.type === "checkbox" ? e.target.checked : e.target.type === "number" ? Number(e.target.value) : e.target.value });
   const kernel = f.kernel || `[${f.datastore}] images/vmlinuz`;
   const initrd = f.initrd || `[${f.datastore}] images/initrd.img`;
+  const template = f.template || `[${f.datastore}] images/disk.qcow2`;
+  const fromTemplate = f.source === "template";
   const steps = ["Name and placement", "Hardware", "Boot and network", "Ready to complete"];
 
   async function finish(e: FormEvent) {
@@ -57,8 +63,8 @@ export function CreateVm(props: {
       datastore: f.datastore,
       cpus: f.cpus,
       memory_mib: f.memory,
-      disk: { size_mib: f.disk },
-      boot: { kind: "kernel", kernel, initrd, cmdline: "" },
+      disk: fromTemplate ? { size_mib: f.disk, clone_from: template } : { size_mib: f.disk },
+      boot: fromTemplate ? { kind: "disk" } : { kind: "kernel", kernel, initrd, cmdline: "" },
       // An empty address is left out: the API would refuse it as no CIDR.
       nics: nics.map((n) => ({ network: n.network, ip: n.ip || undefined })),
     };
@@ -103,8 +109,20 @@ export function CreateVm(props: {
       )}
       {step === 2 && (
         <>
-          <label>Kernel<input name="kernel" value={f.kernel} placeholder={kernel} onChange={set("kernel")} /></label>
-          <label>Initrd<input name="initrd" value={f.initrd} placeholder={initrd} onChange={set("initrd")} /></label>
+          <label>Boot from
+            <select name="source" value={f.source} onChange={set("source")}>
+              <option value="kernel">a kernel and initrd (blank disk)</option>
+              <option value="template">its disk, a linked clone of a template</option>
+            </select>
+          </label>
+          {fromTemplate ? (
+            <label>Template disk<input name="template" value={f.template} placeholder={template} onChange={set("template")} /></label>
+          ) : (
+            <>
+              <label>Kernel<input name="kernel" value={f.kernel} placeholder={kernel} onChange={set("kernel")} /></label>
+              <label>Initrd<input name="initrd" value={f.initrd} placeholder={initrd} onChange={set("initrd")} /></label>
+            </>
+          )}
           <fieldset className="nics">
             <legend>Network adapters</legend>
             {nics.length === 0 && <p className="empty">No network adapter: the VM is not connected.</p>}
@@ -135,7 +153,7 @@ export function CreateVm(props: {
           <dt>Placement</dt><dd>{props.placement.name}</dd>
           <dt>Datastore</dt><dd>{f.datastore}</dd>
           <dt>Hardware</dt><dd>{f.cpus} CPU, {f.memory} MiB, disk {f.disk} MiB</dd>
-          <dt>Boot</dt><dd>{kernel}</dd>
+          <dt>Boot</dt><dd>{fromTemplate ? `disk, a linked clone of ${template}` : kernel}</dd>
           <dt>Network adapters</dt>
           <dd>{nics.length === 0 ? "none" : nics.map((n, i) => `NIC ${i + 1}: ${n.network}${n.ip ? ` ${n.ip}` : ""}`).join("; ")}</dd>
           <dt>Power on</dt>

@@ -181,11 +181,14 @@ try {
   await wizard.getByRole("button", { name: "Next" }).click();
   await wizard.getByLabel("Memory (MiB)").fill("256");
   await wizard.getByRole("button", { name: "Next" }).click();
+  await wizard.getByLabel("Boot from").selectOption("template");
+  await wizard.getByLabel("Template disk").waitFor();
   await wizard.getByRole("button", { name: "Add NIC" }).click();
-  await wizard.getByLabel("NIC 2 network").waitFor();
-  await wizard.getByRole("button", { name: "Remove NIC 2" }).click();
-  await wizard.getByLabel("NIC 2 network").waitFor({ state: "detached" });
+  await wizard.getByRole("button", { name: "Add NIC" }).click();
+  await wizard.getByRole("button", { name: "Remove NIC 3" }).click();
+  await wizard.getByLabel("NIC 3 network").waitFor({ state: "detached" });
   await wizard.getByLabel("NIC 1 network").selectOption("VM Network");
+  await wizard.getByLabel("NIC 2 network").selectOption("VLAN 101");
   await wizard.getByRole("button", { name: "Next" }).click();
   await wizard.getByText("Ready to complete").waitFor();
   await page.screenshot({ path: join(shots, "wizard.png") });
@@ -193,6 +196,12 @@ try {
   await wizard.waitFor({ state: "detached", timeout: 120_000 });
   await page.getByRole("tree").getByText(env("HIERRO_NEW_VM"), { exact: true }).first().click();
   await powerState().filter({ hasText: "poweredOn" }).waitFor({ timeout: 60_000 });
+  // As the API has it: booting its cloned disk, on two port groups.
+  const c = (await (await api.get(`${url}/api/vms/${env("HIERRO_NEW_VM")}`, { headers })).json()).config;
+  if (c.memory_mib !== 256 || c.boot.kind !== "disk" || !c.disk.clone_of?.includes("images/disk.qcow2")
+      || c.nics.map((n) => n.network).join() !== "VM Network,VLAN 101") {
+    throw new Error(`the wizard's VM is not as asked: ${JSON.stringify(c)}`);
+  }
 
   step("deleting the new VM: refused while it runs, done once it is off");
   const newVm = env("HIERRO_NEW_VM");
