@@ -102,6 +102,8 @@ function Guest(props: { vm: string }) {
   );
 }
 
+const gib = (bytes: unknown) => `${(Number(bytes ?? 0) / 2 ** 30).toFixed(1)} GiB`;
+
 /// The facts worth showing, by kind, in words.
 function facts(o: InventoryObject, name: (id: unknown) => string): [string, string][] {
   const d = o.data as Record<string, any>;
@@ -131,6 +133,14 @@ function facts(o: InventoryObject, name: (id: unknown) => string): [string, stri
         ["Ports in use", String(Object.keys(d.ports ?? {}).length)],
         ["Teaming", String(d.spec?.teaming?.load_balancing ?? "originating_port")],
       ];
+    case "datastore":
+      // Each host reports the datastore as it sees it.
+      return Object.entries(d.hosts ?? {}).map(([h, f]: [string, any]) => [
+        `On ${name(h)}`,
+        f.accessible === false
+          ? `not accessible (${f.path})`
+          : `${gib(f.free_bytes)} free of ${gib(f.capacity_bytes)} (${f.path})`,
+      ]);
     case "network":
       return Object.entries(d.hosts ?? {}).map(([h, f]: [string, any]) => [
         `On ${name(h)}`,

@@ -244,6 +244,8 @@ try {
 
   step("permissions: give the viewer a role on a datastore, change it, remove it");
   await page.getByRole("tree").locator('a[data-kind="datastore"]').first().click();
+  // Its page says how much room each host sees.
+  await page.locator(`dd[data-fact="On ${env("HIERRO_HOST")}"]`).filter({ hasText: /GiB free of .* GiB/ }).waitFor();
   await add.locator('input[name="principal"]').fill("user:viewer");
   await add.locator('select[name="role"]').selectOption({ label: "Read-only" });
   await add.getByRole("button", { name: "Add permission" }).click();
