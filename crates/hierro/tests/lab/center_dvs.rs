@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use crate::common::center::{call, wait_for};
-use crate::common::{cli, Counter, TestLab};
+use crate::common::{center_env, cli, Counter, TestLab};
 use hierro_api::{HostNetwork, PowerState};
 use hierro_client::Client;
 use reqwest::Method;
@@ -284,13 +284,7 @@ async fn a_distributed_switch_reaches_every_member_host() {
 
     // The CLI against the center: a port group with its own teaming, the
     // listing, and a refusal.
-    let c = t.lab.center.as_ref().unwrap();
-    let env = [
-        ("HIERRO_SERVER", c.url.as_str()),
-        ("HIERRO_USER", c.user.as_str()),
-        ("HIERRO_PASSWORD", t.lab.password.as_str()),
-        ("HIERRO_THUMBPRINT", c.thumbprint.as_str()),
-    ];
+    let env = center_env(&t.lab);
     let add = ["dvs", "portgroup", "add", "dvs1", "DV-CLI", "--vlan", "42"];
     let (ok, _, err) = cli(
         &[&add[..], &["--load-balancing", "source-mac"]].concat(),

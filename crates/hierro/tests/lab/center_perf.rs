@@ -5,7 +5,7 @@
 //! the object, and nowhere else.
 
 use crate::common::center::{call, status, wait_for};
-use crate::common::{cli, guest_sh, TestLab};
+use crate::common::{center_env, cli, guest_sh, TestLab};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -138,13 +138,7 @@ async fn counters_show_what_the_guest_did() {
 
     // The CLI prints the newest samples, by the VM's name; the JSON is the
     // API's series.
-    let c = t.lab.center.as_ref().unwrap();
-    let env = [
-        ("HIERRO_SERVER", c.url.as_str()),
-        ("HIERRO_USER", c.user.as_str()),
-        ("HIERRO_PASSWORD", t.lab.password.as_str()),
-        ("HIERRO_THUMBPRINT", c.thumbprint.as_str()),
-    ];
+    let env = center_env(&t.lab);
     let (ok, out, err) = cli(&["perf", &lab_vm.name, "--last", "3"], &env);
     assert!(ok, "{err}");
     assert!(

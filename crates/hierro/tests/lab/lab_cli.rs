@@ -102,12 +102,7 @@ fn lab_up_cli_and_down_leave_nothing() {
         .all(|h| h["data"]["state"] == "connected"));
 
     // The same through the CLI against the center.
-    let cenv = [
-        ("HIERRO_SERVER", center.url.as_str()),
-        ("HIERRO_USER", center.user.as_str()),
-        ("HIERRO_PASSWORD", lab.password.as_str()),
-        ("HIERRO_THUMBPRINT", center.thumbprint.as_str()),
-    ];
+    let cenv = center_env(&lab);
     let json_of = |args: &[&str]| {
         let (ok, out, err) = cli(args, &cenv);
         assert!(ok, "hierro {args:?}: {err}");

@@ -127,6 +127,18 @@ pub async fn guest_sh(lab: &Lab, host: usize, vm_id: &str, script: &str) -> Stri
         .expect("a command in the guest")
 }
 
+/// The environment that points the CLI at the lab's center as its
+/// administrator.
+pub fn center_env(lab: &Lab) -> [(&'static str, &str); 4] {
+    let c = lab.center.as_ref().expect("the lab has a center");
+    [
+        ("HIERRO_SERVER", c.url.as_str()),
+        ("HIERRO_USER", c.user.as_str()),
+        ("HIERRO_PASSWORD", lab.password.as_str()),
+        ("HIERRO_THUMBPRINT", c.thumbprint.as_str()),
+    ]
+}
+
 /// Runs the `hierro` CLI with these environment variables: whether it
 /// succeeded, its output and its errors.
 pub fn cli(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
