@@ -6,7 +6,7 @@ import { Events } from "./Events";
 import { Roles } from "./Roles";
 import { Summary } from "./Summary";
 import { Tasks } from "./Tasks";
-import { Tree } from "./Tree";
+import { Tree, VIEWS, View } from "./Tree";
 
 // The client's frame, as the vSphere Client's: the inventory tree on the
 // left, the selected object's summary in the middle (or the events, or the
@@ -14,6 +14,7 @@ import { Tree } from "./Tree";
 export function Shell(props: { session: Session; onLogout: () => void }) {
   const [selected, setSelected] = useState<string | null>(null);
   const [view, setView] = useState<"inventory" | "events" | "roles">("inventory");
+  const [tree, setTree] = useState<View>("hosts");
   // Reloaded at each event; the poll catches what the stream missed.
   const inventory = usePoll(() => call<InventoryObject[]>("GET", "/api/inventory"), 15000, null);
   useLiveEvents(inventory.refresh);
@@ -47,7 +48,12 @@ export function Shell(props: { session: Session; onLogout: () => void }) {
       <nav aria-label="Inventory">
         {inventory.error && <p className="error" role="alert">{inventory.error}</p>}
         {inventory.value && objects.length === 0 && <p className="empty">Nothing you may see yet.</p>}
-        <Tree objects={objects} selected={selected} onSelect={select} />
+        <div className="inventory-views" role="tablist" aria-label="Inventory views">
+          {(Object.keys(VIEWS) as View[]).map((v) => (
+            <button key={v} role="tab" aria-selected={tree === v} onClick={() => setTree(v)}>{VIEWS[v].label}</button>
+          ))}
+        </div>
+        <Tree objects={objects} view={tree} selected={selected} onSelect={select} />
       </nav>
       <main>
         {view === "events" ? (

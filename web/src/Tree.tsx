@@ -7,21 +7,37 @@ const BADGE: Record<string, string> = {
   datastore: "DS", network: "N", dvswitch: "DVS",
 };
 
-// The inventory as a tree: datacenters, folders, clusters, hosts, VMs,
-// datastores, networks. VMs sit in folders; they also show under their host.
+/// The vSphere Client's four inventory views: what each shows, and where.
+export const VIEWS = {
+  hosts: { label: "Hosts and Clusters", kinds: ["folder", "datacenter", "cluster", "host", "vm"] },
+  vms: { label: "VMs and Templates", kinds: ["folder", "datacenter", "vm"] },
+  storage: { label: "Storage", kinds: ["folder", "datacenter", "datastore"] },
+  networking: { label: "Networking", kinds: ["folder", "datacenter", "network", "dvswitch"] },
+};
+export type View = keyof typeof VIEWS;
+
+// The inventory as a tree, in one of the views. In Hosts and Clusters a VM
+// sits under the host that runs it; in VMs and Templates, in its folder.
 export function Tree(props: {
   objects: InventoryObject[];
+  view: View;
   selected: string | null;
   onSelect: (id: string) => void;
 }) {
+  const shown = props.objects.filter((o) => VIEWS[props.view].kinds.includes(o.kind));
+  const ids = new Set(shown.map((o) => o.id));
+  const parentOf = (o: InventoryObject) => {
+    const host = o.data.host;
+    return props.view === "hosts" && o.kind === "vm" && typeof host === "string" && ids.has(host) ? host : o.parent;
+  };
   const children = new Map<string, InventoryObject[]>();
-  const ids = new Set(props.objects.map((o) => o.id));
   const roots: InventoryObject[] = [];
-  for (const o of props.objects) {
-    if (o.parent && ids.has(o.parent)) {
-      const list = children.get(o.parent) ?? [];
+  for (const o of shown) {
+    const parent = parentOf(o);
+    if (parent && ids.has(parent)) {
+      const list = children.get(parent) ?? [];
       list.push(o);
-      children.set(o.parent, list);
+      children.set(parent, list);
     } else {
       roots.push(o);
     }
@@ -54,7 +70,7 @@ function Node(props: {
         </button>
       )}
       <a href={`#${o.id}`} className={props.selected === o.id ? "selected" : undefined}
-        data-kind={o.kind}
+        data-kind={o.kind} data-name={o.name}
         onClick={(e) => {
           e.preventDefault();
           props.onSelect(o.id);

@@ -56,7 +56,11 @@ async function openVm() {
 }
 
 const powerState = () => page.locator('dd[data-fact="Power state"]');
-const tab = (name) => page.getByRole("tab", { name, exact: true });
+const tab = (name) => page.getByRole("tablist", { name: "Views of the object" }).getByRole("tab", { name, exact: true });
+const treeView = (name) => page.getByRole("tablist", { name: "Inventory views" }).getByRole("tab", { name });
+// A tree node's children include this object.
+const under = (parent, child) =>
+  page.locator(`li[role="treeitem"]:has(> a[data-name="${parent}"]) > ul a[data-name="${child}"]`);
 const dialog = (name) => page.getByRole("dialog", { name });
 
 try {
@@ -93,6 +97,15 @@ try {
   await page.getByRole("tree").getByText("made-elsewhere", { exact: true }).waitFor({ timeout: 10_000 });
   await powerState().filter({ hasText: "poweredOn" }).waitFor();
   await page.screenshot({ path: join(shots, "vm-summary.png") });
+
+  step("the inventory's views: the VM under its host, then in its datacenter's folder");
+  await under(env("HIERRO_HOST"), vm).waitFor();
+  await treeView("VMs and Templates").click();
+  await page.locator(`li[role="treeitem"]:has(> a[data-kind="datacenter"]) > ul a[data-name="${vm}"]`).waitFor();
+  await page.getByRole("tree").locator('a[data-kind="host"]').first().waitFor({ state: "detached" });
+  await treeView("Networking").click();
+  await page.getByRole("tree").getByText("VM Network", { exact: true }).waitFor();
+  await treeView("Hosts and Clusters").click();
 
   step("the same page on a large screen");
   await page.setViewportSize({ width: 1920, height: 1080 });
@@ -243,6 +256,7 @@ try {
   await page.screenshot({ path: join(shots, "permissions.png") });
 
   step("permissions: give the viewer a role on a datastore, change it, remove it");
+  await treeView("Storage").click();
   await page.getByRole("tree").locator('a[data-kind="datastore"]').first().click();
   // Its page says how much room each host sees.
   await page.locator(`dd[data-fact="On ${env("HIERRO_HOST")}"]`).filter({ hasText: /GiB free of .* GiB/ }).waitFor();
@@ -257,6 +271,7 @@ try {
   await viewer.getByRole("button", { name: "Remove" }).click();
   await dialog("Remove permission").getByRole("button", { name: "Remove" }).click();
   await viewer.waitFor({ state: "detached" });
+  await treeView("Hosts and Clusters").click();
 
   step("the host's networking: switches, port groups, VMkernel ports, live ports");
   await page.getByRole("tree").getByText(env("HIERRO_HOST"), { exact: true }).first().click();
