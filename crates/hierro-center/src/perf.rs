@@ -3,7 +3,8 @@
 //! (`GET /api/perf?since=` on the host) into level 0, then rolls complete
 //! buckets up into the next level's averages and forgets what is older than
 //! its level keeps. A host away for less than the hour it keeps samples
-//! loses none; a bucket already rolled up does not take late samples in.
+//! loses none: when its samples arrive late, the buckets they fall in are
+//! averaged again.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -67,9 +68,12 @@ async fn collect(db: &Db, host: &str) -> StoreResult<()> {
 }
 
 /// Stores a host's samples at level 0, with the time of the newest, in
-/// one transaction. VMs not in the inventory (yet) are left out.
+/// one transaction. VMs not in the inventory (yet) are left out. Samples
+/// in buckets already rolled up send each level back to their bucket, so
+/// that the next roll-up averages it again with them.
 pub async fn store(db: &Db, host: &str, samples: &PerfSamples) -> StoreResult<()> {
-    let Some(newest) = samples.samples.iter().map(|s| s.time).max() else {
+    let times = samples.samples.iter().map(|s| s.time);
+    let (Some(oldest), Some(newest)) = (times.clone().min(), times.max()) else {
         return Ok(());
     };
     let mut tx = db.pool.begin().await?;
@@ -99,6 +103,16 @@ pub async fn store(db: &Db, host: &str, samples: &PerfSamples) -> StoreResult<()
     .bind(newest)
     .execute(&mut *tx)
     .await?;
+    for (level, interval) in PerfInterval::ALL.iter().enumerate().skip(1) {
+        let step = interval.step_secs();
+        sqlx::query(
+            "UPDATE perf_rolled SET done_before = $1 WHERE level = $2 AND done_before > $1",
+        )
+        .bind(oldest / step * step)
+        .bind(level as i64)
+        .execute(&mut *tx)
+        .await?;
+    }
     tx.commit().await?;
     Ok(())
 }
@@ -147,7 +161,7 @@ pub async fn roll_up(db: &Db, now: i64) -> StoreResult<()> {
                  SELECT entity, $1, counter, time / $2 * $2, AVG(value) FROM perf \
                  WHERE level = $3 AND time >= $4 AND time < $5 \
                  GROUP BY entity, counter, time / $2 * $2 \
-                 ON CONFLICT DO NOTHING",
+                 ON CONFLICT (entity, level, counter, time) DO UPDATE SET value = excluded.value",
             )
             .bind(level as i64)
             .bind(step)

@@ -56,13 +56,34 @@ async fn samples_roll_up_on_both_databases() {
             interval_secs: 20,
             samples: s.to_vec(),
         };
-        perf::store(db, &host.id, &batch(&samples)).await.unwrap();
+        let now = start + 86400 + 600;
+        // Minutes 40-44 of the day's last hour come late (the host was
+        // away): the first roll-up goes without them.
+        let gap = start + 86400 - 1200..start + 86400 - 900;
+        let (late, on_time): (Vec<PerfSample>, Vec<PerfSample>) =
+            samples.iter().cloned().partition(|s| gap.contains(&s.time));
+        perf::store(db, &host.id, &batch(&on_time)).await.unwrap();
+        perf::roll_up(db, now).await.unwrap();
+        let at = |s: &hierro_api::PerfSeries, t: i64| {
+            s.values["cpu.usage"][s.times.binary_search(&t).unwrap()].unwrap()
+        };
+        let day = perf::series(db, &host.id, PerfInterval::Day, now)
+            .await
+            .unwrap();
+        assert!(!day.times.contains(&gap.start), "{n}");
+        let week = perf::series(db, &host.id, PerfInterval::Week, now)
+            .await
+            .unwrap();
+        // Minutes 30-59 without 40-44: the 5-minute averages 32, 37, 47,
+        // 52, 57.
+        assert!((at(&week, start + 86400 - 1800) - 45.0).abs() < 1e-9, "{n}");
+        // They arrive: their buckets are averaged again, at every level.
+        perf::store(db, &host.id, &batch(&late)).await.unwrap();
         // Stored again (a collection that failed to record its progress):
         // nothing doubles.
         perf::store(db, &host.id, &batch(&samples[samples.len() - 5..]))
             .await
             .unwrap();
-        let now = start + 86400 + 600;
         perf::roll_up(db, now).await.unwrap();
 
         // Real-time: the last hour, as sampled.
@@ -82,9 +103,7 @@ async fn samples_roll_up_on_both_databases() {
         assert_eq!(day.step_secs, 300, "{n}");
         assert!(day.times.iter().all(|t| t % 300 == 0), "{n}");
         assert_eq!(*day.times.last().unwrap(), now - 300, "{n}");
-        let at = |s: &hierro_api::PerfSeries, t: i64| {
-            s.values["cpu.usage"][s.times.binary_search(&t).unwrap()].unwrap()
-        };
+        assert!((at(&day, gap.start) - 42.0).abs() < 1e-9, "{n}");
         assert!((at(&day, start + 86400) - 2.0).abs() < 1e-9, "{n}");
         assert!((at(&day, start + 86400 + 300) - 7.0).abs() < 1e-9, "{n}");
         // The VM's series is its own.
@@ -103,6 +122,7 @@ async fn samples_roll_up_on_both_databases() {
             .unwrap();
         assert!((at(&week, start) - 14.5).abs() < 1e-9, "{n}");
         assert!((at(&week, start + 1800) - 44.5).abs() < 1e-9, "{n}");
+        assert!((at(&week, start + 86400 - 1800) - 44.5).abs() < 1e-9, "{n}");
         let year = perf::series(db, &host.id, PerfInterval::Year, now)
             .await
             .unwrap();
