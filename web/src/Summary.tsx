@@ -1,14 +1,16 @@
-import { useState } from "react";
+import { Suspense, lazy, useState } from "react";
 import { InventoryObject, Task, call, finished } from "./api";
-import { Console } from "./Console";
 import { CreateVm } from "./CreateVm";
 import { Confirm } from "./Dialog";
 import { Migrate, movePrivilege } from "./Migrate";
 import { Networking } from "./Networking";
-import { Performance } from "./Perf";
 import { Permissions } from "./Permissions";
 import { usePoll, usePrivileges } from "./poll";
 import { Snapshots } from "./Snapshots";
+
+// The terminal emulator and the charting library load when first used.
+const Console = lazy(() => import("./Console").then((m) => ({ default: m.Console })));
+const Performance = lazy(() => import("./Perf").then((m) => ({ default: m.Performance })));
 
 // One object's page: what it is, the actions the user may take on it, and
 // tabs: its summary (state, facts, related objects, permissions) and, by
@@ -49,7 +51,11 @@ export function Summary(props: {
       )}
       {tab === "Snapshots" && allowed && <Snapshots vm={o} allowed={allowed} onChanged={props.onChanged} />}
       {tab === "Networking" && <Networking host={o} objects={objects} />}
-      {tab === "Performance" && <Performance object={o.id} />}
+      {tab === "Performance" && (
+        <Suspense fallback={<p className="notice">Loading the charts…</p>}>
+          <Performance object={o.id} />
+        </Suspense>
+      )}
       {tab === "Summary" && (
         <>
           <dl>{facts(o, name).map(([k, v]) => [<dt key={`${k}t`}>{k}</dt>, <dd key={`${k}d`} data-fact={k}>{v}</dd>])}</dl>
@@ -209,7 +215,11 @@ function VmActions(props: {
       {canDelete && <button className="danger" onClick={() => setOpen("delete")}>Delete VM</button>}
       {error && <p className="error" role="alert">{error}</p>}
     </div>
-    {open === "console" && <Console vm={vm.id} onClose={() => setOpen(null)} />}
+    {open === "console" && (
+      <Suspense fallback={<p className="notice">Loading the console…</p>}>
+        <Console vm={vm.id} onClose={() => setOpen(null)} />
+      </Suspense>
+    )}
     {open === "migrate" && (
       <Migrate vm={vm} objects={props.objects} onClose={() => setOpen(null)} onStarted={props.onChanged} />
     )}
