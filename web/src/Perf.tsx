@@ -1,16 +1,8 @@
 import { useEffect, useRef, useState } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import { call } from "./api";
+import { PerfSeries, call, newest } from "./api";
 import { usePoll } from "./poll";
-
-// GET /api/perf/{id}: an object's counters on one time axis.
-interface PerfSeries {
-  interval: string;
-  step_secs: number;
-  times: number[];
-  values: Record<string, (number | null)[]>;
-}
 
 const INTERVALS: [string, string][] = [
   ["realtime", "Real-time"],
@@ -152,6 +144,6 @@ function ChartView(props: { chart: Chart; series: PerfSeries }) {
 
 // The newest measured value, as the legend shows it.
 function latest(values: (number | null)[] | undefined, scale: number, unit: string): string {
-  const v = [...(values ?? [])].reverse().find((x) => x !== null);
-  return v === undefined || v === null ? "–" : `${(v * scale).toFixed(1)} ${unit}`;
+  const v = newest(values);
+  return v === null ? "–" : `${(v * scale).toFixed(1)} ${unit}`;
 }

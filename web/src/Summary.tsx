@@ -1,5 +1,5 @@
 import { Suspense, lazy, useState } from "react";
-import { InventoryObject, Task, call, finished } from "./api";
+import { InventoryObject, PerfSeries, Task, call, finished, newest } from "./api";
 import { CreateVm } from "./CreateVm";
 import { Confirm } from "./Dialog";
 import { Migrate, movePrivilege } from "./Migrate";
@@ -59,6 +59,7 @@ export function Summary(props: {
       {tab === "Summary" && (
         <>
           <dl>{facts(o, name).map(([k, v]) => [<dt key={`${k}t`}>{k}</dt>, <dd key={`${k}d`} data-fact={k}>{v}</dd>])}</dl>
+          {(o.kind === "host" || (o.kind === "vm" && o.data.power_state === "poweredOn")) && <Usage object={o.id} />}
           {o.kind === "vm" && o.data.power_state === "poweredOn" && <Guest vm={o.id} />}
           {related.length > 0 && (
             <>
@@ -81,6 +82,33 @@ export function Summary(props: {
 
 /// The tabs besides the summary, by kind.
 const TABS: Record<string, string[]> = { vm: ["Performance", "Snapshots"], host: ["Performance", "Networking"] };
+
+// The newest CPU and memory figures, as the vSphere Client's summary shows
+// them; the Performance tab has the history.
+function Usage(props: { object: string }) {
+  const series = usePoll(() => call<PerfSeries>("GET", `/api/perf/${props.object}`), 20000, props.object);
+  const v = (counter: string) => newest(series.value?.values[counter]);
+  const cpu = v("cpu.usage");
+  const mem = v("mem.consumed");
+  const memPct = v("mem.usage");
+  if (!series.value) return null;
+  return (
+    <>
+      <h3>Usage</h3>
+      {cpu === null && mem === null ? (
+        <p className="empty">No samples yet: hosts take one every 20 seconds (by default).</p>
+      ) : (
+        <dl>
+          <dt>CPU</dt><dd data-fact="CPU usage">{cpu === null ? "–" : `${cpu.toFixed(1)} %`}</dd>
+          <dt>Memory</dt>
+          <dd data-fact="Memory consumed">
+            {mem === null ? "–" : `${(mem / 2 ** 20).toFixed(0)} MiB`}{memPct === null ? "" : ` (${memPct.toFixed(0)} %)`}
+          </dd>
+        </dl>
+      )}
+    </>
+  );
+}
 
 // What the guest agent says: the guest's host name and addresses.
 function Guest(props: { vm: string }) {

@@ -132,3 +132,16 @@ export interface Permission {
 
 /// A permission's principal as the API's messages name it.
 export const who = (p: Permission["principal"]) => (p.user ? `user ${p.user}` : `group ${p.group}`);
+
+/// `GET /api/perf/{id}`: a host's or VM's counters on one time axis.
+export interface PerfSeries {
+  interval: string;
+  step_secs: number;
+  times: number[];
+  values: Record<string, (number | null)[]>;
+}
+
+/// A counter's newest measured value.
+export function newest(values: (number | null)[] | undefined): number | null {
+  return [...(values ?? [])].reverse().find((v) => v !== null) ?? null;
+}

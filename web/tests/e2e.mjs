@@ -143,6 +143,9 @@ try {
     .locator('dd[data-fact="Guest IP addresses"]')
     .filter({ hasText: env("HIERRO_VM_IP") })
     .waitFor({ timeout: 90_000 });
+  // Its usage, from the newest performance sample (the summary reads them
+  // every 20 s).
+  await page.locator('dd[data-fact="Memory consumed"]').filter({ hasText: /\d+ MiB \(\d+ %\)/ }).waitFor({ timeout: 60_000 });
 
   step("open its console and read the guest's prompt");
   await page.getByRole("button", { name: "Open console" }).click();
