@@ -562,6 +562,16 @@ impl Dataplane {
         }
     }
 
+    /// Tells each switch whether its uplinks have a carrier: at every
+    /// housekeeping round, and at once when the kernel reports a link change.
+    pub fn follow_carriers(&mut self) {
+        for e in self.ports.values().filter(|e| e.spec.is_none()) {
+            if let Some(sw) = self.switches.get_mut(&e.switch) {
+                sw.set_link(e.id, e.endpoint.is_some() && carrier(&e.iface));
+            }
+        }
+    }
+
     /// Retries missing endpoints, follows uplink carriers, ends captures.
     pub fn housekeeping(&mut self) {
         let now = Instant::now();
@@ -576,12 +586,8 @@ impl Dataplane {
             if e.endpoint.is_none() {
                 open_endpoint(e);
             }
-            if e.spec.is_none() {
-                if let Some(sw) = self.switches.get_mut(&e.switch) {
-                    sw.set_link(e.id, e.endpoint.is_some() && carrier(&e.iface));
-                }
-            }
         }
+        self.follow_carriers();
         for sw in self.switches.values_mut() {
             sw.age(now);
             sw.tick(now);

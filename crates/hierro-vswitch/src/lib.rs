@@ -9,6 +9,7 @@ pub mod dataplane;
 pub mod erspan;
 pub mod frame;
 pub mod io;
+pub mod link;
 pub mod mirror;
 pub mod pcap;
 pub mod switch;
@@ -43,20 +44,26 @@ pub fn run(socket: &Path) -> anyhow::Result<std::convert::Infallible> {
     forward(&dp)
 }
 
-/// The forwarding loop: wait for any port, switch what it has.
+/// The forwarding loop: wait for any port (or a link change), switch what
+/// it has.
 fn forward(dp: &Mutex<Dataplane>) -> ! {
     let mut buf = Vec::new();
     let mut out = Vec::new();
+    // Without it, carriers are still read every housekeeping round.
+    let links = link::LinkEvents::open()
+        .map_err(|e| tracing::warn!("link events: {e}; carriers are polled only"))
+        .ok();
     loop {
         let fds = dp.lock().unwrap().fds();
-        let mut pollfds: Vec<libc::pollfd> = fds
-            .iter()
-            .map(|(fd, _)| libc::pollfd {
-                fd: *fd,
-                events: libc::POLLIN,
-                revents: 0,
-            })
-            .collect();
+        let pollfd = |fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let mut pollfds: Vec<libc::pollfd> = fds.iter().map(|(fd, _)| pollfd(*fd)).collect();
+        if let Some(l) = &links {
+            pollfds.push(pollfd(l.fd()));
+        }
         // SAFETY: poll over our own array; a short timeout picks up new ports.
         let n = unsafe { libc::poll(pollfds.as_mut_ptr(), pollfds.len() as libc::nfds_t, 50) };
         let mut dp = dp.lock().unwrap();
@@ -65,6 +72,9 @@ fn forward(dp: &Mutex<Dataplane>) -> ! {
                 if pfd.revents & (libc::POLLIN | libc::POLLERR) != 0 {
                     dp.service(*port, &mut buf, &mut out);
                 }
+            }
+            if links.as_ref().is_some_and(|l| l.drain()) {
+                dp.follow_carriers();
             }
         }
         dp.housekeeping();
