@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { call } from "./api";
+import { InventoryObject, call } from "./api";
 import { useLiveEvents } from "./live";
 import { usePoll } from "./poll";
 
@@ -14,12 +14,14 @@ interface Event {
 }
 
 // The events view: the latest events, newest first, filtered by type,
-// severity and words of the message.
-export function Events() {
+// severity and words of the message; all those the user may see, or (as an
+// object's Events tab) those about one object.
+export function Events(props: { object?: InventoryObject }) {
   const [kind, setKind] = useState("");
   const [severity, setSeverity] = useState("");
   const [text, setText] = useState("");
-  const query = `/api/events?limit=500${kind ? `&kind=${encodeURIComponent(kind)}` : ""}`;
+  const target = props.object ? `&target=${encodeURIComponent(props.object.id)}` : "";
+  const query = `/api/events?newest=true&limit=500${target}${kind ? `&kind=${encodeURIComponent(kind)}` : ""}`;
   const events = usePoll(() => call<Event[]>("GET", query), 15000, query);
   useLiveEvents(events.refresh);
   const shown = (events.value ?? [])
@@ -27,8 +29,8 @@ export function Events() {
     .filter((e) => !text || `${e.message} ${e.target_name}`.toLowerCase().includes(text.toLowerCase()))
     .sort((a, b) => b.id - a.id);
   return (
-    <section className="events" aria-label="Events">
-      <h2>Events</h2>
+    <section className="events" aria-label={props.object ? `Events of ${props.object.name}` : "Events"}>
+      {!props.object && <h2>Events</h2>}
       <div className="filters">
         <label>Type<input name="kind" value={kind} placeholder="VmPoweredOnEvent" onChange={(e) => setKind(e.target.value)} /></label>
         <label>Severity
@@ -46,7 +48,7 @@ export function Events() {
       {shown.length > 0 && (
         <table>
           <thead>
-            <tr><th>Time</th><th>Severity</th><th>Type</th><th>Object</th><th>User</th><th>Message</th></tr>
+            <tr><th>Time</th><th>Severity</th><th>Type</th>{!props.object && <th>Object</th>}<th>User</th><th>Message</th></tr>
           </thead>
           <tbody>
             {shown.map((e) => (
@@ -54,7 +56,7 @@ export function Events() {
                 <td>{new Date(e.time).toLocaleString()}</td>
                 <td className={`severity ${e.severity}`}>{e.severity}</td>
                 <td>{e.kind}</td>
-                <td>{e.target_name}</td>
+                {!props.object && <td>{e.target_name}</td>}
                 <td>{e.user}</td>
                 <td>{e.message}</td>
               </tr>

@@ -2,6 +2,7 @@ import { Suspense, lazy, useState } from "react";
 import { InventoryObject, PerfSeries, Task, call, finished, newest } from "./api";
 import { CreateVm } from "./CreateVm";
 import { Confirm } from "./Dialog";
+import { Events } from "./Events";
 import { Migrate, movePrivilege } from "./Migrate";
 import { Networking } from "./Networking";
 import { Permissions } from "./Permissions";
@@ -51,6 +52,7 @@ export function Summary(props: {
       )}
       {tab === "Snapshots" && allowed && <Snapshots vm={o} allowed={allowed} onChanged={props.onChanged} />}
       {tab === "Networking" && <Networking host={o} objects={objects} />}
+      {tab === "Events" && <Events object={o} />}
       {tab === "Performance" && (
         <Suspense fallback={<p className="notice">Loading the charts…</p>}>
           <Performance object={o.id} />
@@ -81,7 +83,16 @@ export function Summary(props: {
 }
 
 /// The tabs besides the summary, by kind.
-const TABS: Record<string, string[]> = { vm: ["Performance", "Snapshots"], host: ["Performance", "Networking"] };
+const TABS: Record<string, string[]> = {
+  vm: ["Performance", "Snapshots", "Events"],
+  host: ["Performance", "Networking", "Events"],
+  cluster: ["Events"],
+  datacenter: ["Events"],
+  folder: ["Events"],
+  datastore: ["Events"],
+  network: ["Events"],
+  dvswitch: ["Events"],
+};
 
 // The newest CPU and memory figures, as the vSphere Client's summary shows
 // them; the Performance tab has the history.

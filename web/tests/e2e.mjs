@@ -189,6 +189,16 @@ try {
   await page.locator('dd[data-fact="Host"]').filter({ hasText: env("HIERRO_OTHER_HOST") }).waitFor();
   await powerState().filter({ hasText: "poweredOn" }).waitFor();
 
+  step("the VM's own events tell its story, newest first");
+  await tab("Events").click();
+  const own = page.getByRole("region", { name: `Events of ${vm}` });
+  await own.locator('tr[data-kind="VmMigratedEvent"]').waitFor();
+  const kinds = await own.locator("tbody tr").evaluateAll((rows) => rows.map((r) => r.dataset.kind));
+  const [migrated, poweredOff] = [kinds.indexOf("VmMigratedEvent"), kinds.indexOf("VmPoweredOffEvent")];
+  if (poweredOff < 0 || migrated > poweredOff) throw new Error(`the VM's events: ${kinds.join(", ")}`);
+  await page.screenshot({ path: join(shots, "vm-events.png") });
+  await tab("Summary").click();
+
   step("create a VM through the wizard on the host, powered on");
   await page.getByRole("tree").getByText(env("HIERRO_HOST"), { exact: true }).first().click();
   await page.getByRole("button", { name: "New virtual machine" }).click();

@@ -190,6 +190,9 @@ pub struct Filter {
     /// Events only: after this sequence number.
     pub since: i64,
     pub limit: i64,
+    /// Events only: the newest `limit` (still oldest first), instead of the
+    /// first `limit` after `since`.
+    pub newest: bool,
 }
 
 impl Filter {
@@ -248,20 +251,23 @@ pub async fn task(db: &Db, id: Uuid) -> StoreResult<Task> {
 }
 
 /// Events after `since` (a sequence number), oldest first.
-/// Events, oldest first.
 pub async fn events(db: &Db, f: &Filter) -> StoreResult<Vec<Event>> {
     let (clause, values) = f.clause("target", "kind", "time");
     let sql = format!(
         "SELECT seq, time, kind, severity, target, target_name, username, message, task FROM events \
-         WHERE seq > {} AND {clause} ORDER BY seq LIMIT {}",
+         WHERE seq > {} AND {clause} ORDER BY seq {} LIMIT {}",
         f.since,
+        if f.newest { "DESC" } else { "ASC" },
         f.limit.max(1)
     );
     let mut query = sqlx::query(&sql);
     for v in values {
         query = query.bind(v);
     }
-    let rows = query.fetch_all(&db.pool).await?;
+    let mut rows = query.fetch_all(&db.pool).await?;
+    if f.newest {
+        rows.reverse();
+    }
     rows.iter()
         .map(|r| {
             let severity: String = r.try_get("severity")?;

@@ -197,6 +197,7 @@ pub async fn tasks(
         before: q.before,
         since: 0,
         limit: q.limit.unwrap_or(200).clamp(1, 5000),
+        newest: false,
     };
     let all = journal::tasks(&c.db, &filter).await?;
     let authz = crate::access::load(&c.db).await.map_err(internal)?;
@@ -291,6 +292,10 @@ pub async fn cancel_task(
 pub struct EventQuery {
     /// Only events after this sequence number.
     since: Option<i64>,
+    /// The newest `limit` events (still oldest first) rather than the
+    /// first `limit` after `since`: what an events view shows.
+    #[serde(default)]
+    newest: bool,
     /// Only the events about this object.
     target: Option<String>,
     /// Only events of this type, e.g. `VmPoweredOnEvent`.
@@ -316,6 +321,7 @@ async fn visible_events(
         before: q.before,
         since,
         limit: q.limit.unwrap_or(1000).clamp(1, 10000),
+        newest: q.newest,
     };
     let all = journal::events(&c.db, &filter).await?;
     let authz = crate::access::load(&c.db).await.map_err(internal)?;

@@ -433,6 +433,25 @@ async fn permissions_through_the_api_on_sqlite_and_postgresql() {
                 .is_empty(),
             "{which}"
         );
+        // The first two, or the newest two (still oldest first).
+        let ids = |v: Value| -> Vec<u64> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["id"].as_u64().unwrap())
+                .collect()
+        };
+        let all = ids(get("/api/events".into()).await);
+        assert!(all.len() > 4, "{which}");
+        assert_eq!(
+            ids(get("/api/events?limit=2".into()).await),
+            all[..2],
+            "{which}"
+        );
+        let newest = ids(get("/api/events?limit=2&newest=true".into()).await);
+        // (Events may have come since: the newest are at least the last two.)
+        assert!(newest.len() == 2 && newest[0] < newest[1], "{which}");
+        assert!(newest[0] >= all[all.len() - 2], "{which}");
         let on_prod = get(format!("/api/events?target={prod}")).await;
         assert!(!on_prod.as_array().unwrap().is_empty(), "{which}");
         assert!(
