@@ -86,7 +86,7 @@ export function Summary(props: {
 const TABS: Record<string, string[]> = {
   vm: ["Performance", "Snapshots", "Events"],
   host: ["Performance", "Networking", "Events"],
-  cluster: ["Events"],
+  cluster: ["Performance", "Events"],
   datacenter: ["Events"],
   folder: ["Events"],
   datastore: ["Events"],

@@ -298,6 +298,11 @@ try {
   await tab("Performance").click();
   await page.getByRole("region", { name: "Performance" }).locator('dd[data-counter="cpu.usage"]').filter({ hasText: /\d+\.\d %/ }).waitFor();
   await page.screenshot({ path: join(shots, "host-performance.png") });
+  // The cluster's: its hosts' together.
+  await page.getByRole("tree").locator('a[data-kind="cluster"]').first().click();
+  await tab("Performance").click();
+  await page.getByRole("region", { name: "Performance" }).locator('dd[data-counter="mem.consumed"]').filter({ hasText: /\d+\.\d MiB/ }).waitFor();
+  await page.screenshot({ path: join(shots, "cluster-performance.png") });
   await tab("Summary").click();
 
   step("the roles view: system roles, and a custom role created and deleted");

@@ -219,6 +219,61 @@ pub async fn series(
     Ok(align(entity, interval, &points))
 }
 
+/// A cluster's counters: its hosts', each averaged over a bucket of `step`
+/// seconds (real-time; a rolled-up level's own step otherwise), then
+/// percentages averaged over the hosts and the rest summed, as vSphere's
+/// cluster charts show the cluster as one machine.
+pub async fn cluster_series(
+    db: &Db,
+    cluster: &str,
+    interval: PerfInterval,
+    realtime_step: i64,
+    now: i64,
+) -> StoreResult<PerfSeries> {
+    let level = PerfInterval::ALL
+        .iter()
+        .position(|i| *i == interval)
+        .unwrap_or(0);
+    let step = match interval.step_secs() {
+        0 => realtime_step.max(1),
+        s => s,
+    };
+    let rows = sqlx::query(
+        "SELECT counter, t, SUM(v) AS total, COUNT(*) AS hosts FROM ( \
+           SELECT p.entity, p.counter, p.time / $1 * $1 AS t, AVG(p.value) AS v \
+           FROM perf p JOIN objects o ON o.id = p.entity \
+           WHERE o.kind = 'host' AND o.parent = $2 AND p.level = $3 AND p.time > $4 \
+           GROUP BY p.entity, p.counter, p.time / $1 * $1) per_host \
+         GROUP BY counter, t ORDER BY t",
+    )
+    .bind(step)
+    .bind(cluster)
+    .bind(level as i64)
+    .bind(now - interval.span_secs())
+    .fetch_all(&db.pool)
+    .await?;
+    let percent: BTreeSet<&str> = hierro_api::COUNTERS
+        .iter()
+        .filter(|(_, unit, _)| *unit == "percent")
+        .map(|(name, _, _)| *name)
+        .collect();
+    let mut points = vec![];
+    for r in &rows {
+        let counter: String = r.try_get("counter")?;
+        let total: f64 = r.try_get("total")?;
+        let hosts: i64 = r.try_get("hosts")?;
+        let value = if percent.contains(counter.as_str()) {
+            total / hosts.max(1) as f64
+        } else {
+            total
+        };
+        points.push((counter, r.try_get::<i64, _>("t")?, value));
+    }
+    let mut series = align(cluster, interval, &points);
+    series.step_secs = step;
+    Ok(series)
+}
+
 /// Points as series on one time axis, a counter missing at a time as null.
 fn align(entity: &str, interval: PerfInterval, points: &[(String, i64, f64)]) -> PerfSeries {
     let counters = hierro_api::counters();

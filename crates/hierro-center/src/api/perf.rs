@@ -8,16 +8,18 @@ use hierro_http::{ApiError, ApiResult, Params};
 use super::{authorize, AppState, BadRequest, Caller, NotFound, Unauthorized};
 use crate::authz::VIEW;
 use crate::inventory::{self, Kind};
+use crate::perf;
 
-/// A host's or VM's performance counters: CPU, memory, network, disk.
+/// A host's, VM's or cluster's performance counters: CPU, memory,
+/// network, disk.
 #[utoipa::path(
     get,
     path = "/api/perf/{id}",
     tag = "perf",
     operation_id = "perf_series",
-    description = "Privilege: System.View on the object.\n\nReal-time is every sample of the last hour; `day`, `week`, `month` and `year` are 5-minute, 30-minute, 2-hour and daily averages.",
+    description = "Privilege: System.View on the object.\n\nReal-time is every sample of the last hour; `day`, `week`, `month` and `year` are 5-minute, 30-minute, 2-hour and daily averages. A cluster's are its hosts': percentages averaged, the rest summed, over buckets of the collection interval in real-time.",
     security(("session" = [])),
-    params(("id" = String, Path, description = "A host's or VM's object id"), PerfQuery),
+    params(("id" = String, Path, description = "A host's, VM's or cluster's object id"), PerfQuery),
     responses(
         (status = 200, description = "The counters as series on one time axis", body = PerfSeries),
         BadRequest, Unauthorized, NotFound,
@@ -31,15 +33,20 @@ pub async fn series(
 ) -> ApiResult<Json<PerfSeries>> {
     authorize(&c, &caller, &id, VIEW).await?;
     let object = inventory::get(&c.db, &id).await?;
-    if !matches!(object.kind, Kind::Host | Kind::Vm) {
-        return Err(ApiError::bad_request(format!(
-            "{} is a {}: performance counters are kept for hosts and VMs",
-            object.name,
-            object.kind.as_str()
-        )));
-    }
     let now = chrono::Utc::now().timestamp();
-    Ok(Json(
-        crate::perf::series(&c.db, &id, q.interval, now).await?,
-    ))
+    let series = match object.kind {
+        Kind::Host | Kind::Vm => perf::series(&c.db, &id, q.interval, now).await?,
+        Kind::Cluster => {
+            let step = c.config.perf_collect_secs as i64;
+            perf::cluster_series(&c.db, &id, q.interval, step, now).await?
+        }
+        _ => {
+            return Err(ApiError::bad_request(format!(
+                "{} is a {}: performance counters are kept for hosts, VMs and clusters",
+                object.name,
+                object.kind.as_str()
+            )))
+        }
+    };
+    Ok(Json(series))
 }

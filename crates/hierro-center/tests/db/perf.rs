@@ -160,3 +160,73 @@ async fn samples_roll_up_on_both_databases() {
         assert_eq!(rows, 0, "{n}");
     }
 }
+
+#[tokio::test]
+async fn a_cluster_is_its_hosts_on_both_databases() {
+    for t in crate::common::both().await {
+        let (db, n) = (&t.db, t.name);
+        inventory::ensure_root(db).await.unwrap();
+        let dc = inventory::create(db, Kind::Datacenter, "DC1", ROOT, json!({}))
+            .await
+            .unwrap();
+        let cluster = inventory::create(db, Kind::Cluster, "C1", &dc.id, json!({}))
+            .await
+            .unwrap();
+        let mut hosts = vec![];
+        for name in ["esx01", "esx02"] {
+            hosts.push(
+                inventory::create(db, Kind::Host, name, &cluster.id, json!({}))
+                    .await
+                    .unwrap(),
+            );
+        }
+        // A host outside the cluster does not count.
+        let alone = inventory::create(db, Kind::Host, "esx03", &dc.id, json!({}))
+            .await
+            .unwrap();
+        // Two hosts sampling every 20 s, a few seconds apart: CPU 10 % and
+        // 30 %, 1 GiB and 3 GiB used, 100 and 50 KBps received.
+        let now = 1_800_000_000 / 60 * 60;
+        let sample = |time: i64, cpu: f64, mem: f64, rx: f64| PerfSample {
+            time,
+            host: PerfValues::from([
+                ("cpu.usage".to_string(), cpu),
+                ("mem.consumed".to_string(), mem),
+                ("net.received".to_string(), rx),
+            ]),
+            vms: BTreeMap::new(),
+        };
+        let gib = 1024.0 * 1024.0 * 1024.0;
+        for (host, offset, cpu, mem, rx) in [
+            (&hosts[0], 1, 10.0, gib, 100.0),
+            (&hosts[1], 7, 30.0, 3.0 * gib, 50.0),
+            (&alone, 3, 90.0, 9.0 * gib, 900.0),
+        ] {
+            let samples = (1..=6)
+                .map(|i| sample(now - 120 + i * 20 - 20 + offset, cpu, mem, rx))
+                .collect();
+            let batch = PerfSamples {
+                interval_secs: 20,
+                samples,
+            };
+            perf::store(db, &host.id, &batch).await.unwrap();
+        }
+        let s = perf::cluster_series(db, &cluster.id, PerfInterval::Realtime, 20, now)
+            .await
+            .unwrap();
+        assert_eq!(s.step_secs, 20, "{n}");
+        assert_eq!(s.times.len(), 6, "{n}: {:?}", s.times);
+        assert!(s.times.iter().all(|t| t % 20 == 0), "{n}");
+        for (counter, want) in [
+            ("cpu.usage", 20.0),
+            ("mem.consumed", 4.0 * gib),
+            ("net.received", 150.0),
+        ] {
+            assert!(
+                s.values[counter].iter().all(|v| *v == Some(want)),
+                "{n}: {counter} {:?}",
+                s.values[counter]
+            );
+        }
+    }
+}

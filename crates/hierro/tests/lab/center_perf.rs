@@ -122,6 +122,24 @@ async fn counters_show_what_the_guest_did() {
         .all(|b| *b > 0.0));
     assert!(!measured(&host_series, "net.transmitted").is_empty());
 
+    // The cluster: its one host's figures, in buckets of the collection
+    // interval.
+    let cluster = object(&center, "cluster", "Cluster").await;
+    let cluster_series = call(
+        &center,
+        Method::GET,
+        &format!("/api/perf/{cluster}"),
+        Value::Null,
+    )
+    .await
+    .unwrap();
+    assert_eq!(cluster_series["step_secs"], 2);
+    let used = measured(&cluster_series, "mem.consumed");
+    assert!(
+        !used.is_empty() && used.iter().all(|b| *b > 0.0),
+        "{used:?}"
+    );
+
     // The rolled-up intervals answer (empty until a bucket completes).
     for interval in ["day", "week", "month", "year"] {
         let s = call(
