@@ -2,6 +2,7 @@ import { Suspense, lazy, useState } from "react";
 import { InventoryObject, PerfSeries, Task, call, finished, newest } from "./api";
 import { CreateVm } from "./CreateVm";
 import { Confirm } from "./Dialog";
+import { EditSettings } from "./EditSettings";
 import { Events } from "./Events";
 import { Migrate, movePrivilege } from "./Migrate";
 import { Networking } from "./Networking";
@@ -215,12 +216,13 @@ function VmActions(props: {
 }) {
   const { allowed, vm } = props;
   const [error, setError] = useState<string | null>(null);
-  const [open, setOpen] = useState<"console" | "migrate" | "delete" | null>(null);
+  const [open, setOpen] = useState<"console" | "edit" | "migrate" | "delete" | null>(null);
   const state = String(vm.data.power_state ?? "");
   const shown = ACTIONS.filter((a) => allowed.has(a.privilege));
   const canConsole = allowed.has("VirtualMachine.Interact.ConsoleInteract");
   const canMigrate = allowed.has(movePrivilege(state === "poweredOn"));
   const canDelete = allowed.has("VirtualMachine.Inventory.Delete");
+  const canEdit = ["CPUCount", "Memory", "EditDevice"].some((p) => allowed.has(`VirtualMachine.Config.${p}`));
   // Deleting is a task: the dialog shows its error, if any; once the VM
   // leaves the inventory the shell shows its parent.
   async function remove() {
@@ -230,7 +232,7 @@ function VmActions(props: {
   return (
     <>
     <div className="actions" role="toolbar" aria-label="Actions">
-      {shown.length === 0 && !canConsole && !canMigrate && !canDelete && (
+      {shown.length === 0 && !canConsole && !canMigrate && !canDelete && !canEdit && (
         <span className="empty">You may not change this VM.</span>
       )}
       {shown.map((a) => (
@@ -249,6 +251,7 @@ function VmActions(props: {
           Open console
         </button>
       )}
+      {canEdit && <button onClick={() => setOpen("edit")}>Edit settings</button>}
       {canMigrate && <button onClick={() => setOpen("migrate")}>Migrate</button>}
       {/* Not disabled when it runs: the host's refusal says what to do. */}
       {canDelete && <button className="danger" onClick={() => setOpen("delete")}>Delete VM</button>}
@@ -258,6 +261,9 @@ function VmActions(props: {
       <Suspense fallback={<p className="notice">Loading the console…</p>}>
         <Console vm={vm.id} onClose={() => setOpen(null)} />
       </Suspense>
+    )}
+    {open === "edit" && (
+      <EditSettings vm={vm} objects={props.objects} allowed={allowed} onClose={() => setOpen(null)} onChanged={props.onChanged} />
     )}
     {open === "migrate" && (
       <Migrate vm={vm} objects={props.objects} onClose={() => setOpen(null)} onStarted={props.onChanged} />

@@ -238,8 +238,32 @@ try {
   await remove.getByRole("alert").filter({ hasText: "poweredOn" }).waitFor();
   await page.screenshot({ path: join(shots, "delete-refused.png") });
   await remove.getByRole("button", { name: "Cancel" }).click();
+  // While it runs, Edit Settings changes only a NIC's port group.
+  await actions.getByRole("button", { name: "Edit settings" }).click();
+  let edit = dialog(`Edit settings of ${newVm}`);
+  await edit.getByLabel("Memory (MiB)").and(page.locator(":disabled")).waitFor();
+  await edit.getByLabel("NIC 2 network").selectOption("VM Network");
+  await page.screenshot({ path: join(shots, "edit-settings.png") });
+  await edit.getByRole("button", { name: "Save" }).click();
+  await edit.waitFor({ state: "detached" });
+  const config = async () => (await (await api.get(`${url}/api/vms/${newVm}`, { headers })).json()).config;
+  if ((await config()).nics.map((n) => n.network).join() !== "VM Network,VM Network") {
+    throw new Error(`NIC 2 did not move: ${JSON.stringify((await config()).nics)}`);
+  }
   await actions.getByRole("button", { name: "Power off" }).click();
   await powerState().filter({ hasText: "poweredOff" }).waitFor();
+  // Off, its memory and adapters change too.
+  await actions.getByRole("button", { name: "Edit settings" }).click();
+  edit = dialog(`Edit settings of ${newVm}`);
+  await edit.getByLabel("Memory (MiB)").fill("320");
+  await edit.getByRole("button", { name: "Remove NIC 2" }).click();
+  await edit.getByRole("button", { name: "Save" }).click();
+  await edit.waitFor({ state: "detached" });
+  const resized = await config();
+  if (resized.memory_mib !== 320 || resized.nics.length !== 1) {
+    throw new Error(`the VM was not resized: ${JSON.stringify(resized)}`);
+  }
+  await page.locator('dd[data-fact="Memory"]').filter({ hasText: "320 MiB" }).waitFor();
   await actions.getByRole("button", { name: "Delete VM" }).click();
   await remove.getByRole("button", { name: "Delete" }).click();
   await page.getByRole("heading", { name: new RegExp(`^${newVm}`) }).waitFor({ state: "detached" });

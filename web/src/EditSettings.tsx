@@ -1,0 +1,121 @@
+import { FormEvent, useEffect, useState } from "react";
+import { InventoryObject, Task, call, errorText, finished } from "./api";
+import { Dialog } from "./Dialog";
+
+interface Nic {
+  network: string;
+  mac?: string;
+  ip?: string | null;
+  gateway?: string | null;
+}
+
+interface VmConfig {
+  cpus: number;
+  memory_mib: number;
+  nics: Nic[];
+}
+
+// Edit Settings: a VM's CPUs, memory and network adapters (PATCH
+// /api/vms/{id}). While the VM runs only an adapter's port group may
+// change, as the host says; the rest waits until it is off. A NIC keeps its
+// MAC and guest address.
+export function EditSettings(props: {
+  vm: InventoryObject;
+  objects: InventoryObject[];
+  allowed: Set<string>;
+  onClose: () => void;
+  onChanged: () => void;
+}) {
+  const { vm } = props;
+  const running = vm.data.power_state === "poweredOn";
+  const host = String(vm.data.host ?? "");
+  const networks = props.objects.filter(
+    (o) => o.kind === "network" && (o.data.hosts as Record<string, unknown> | undefined)?.[host],
+  );
+  const [was, setWas] = useState<VmConfig | null>(null);
+  const [cpus, setCpus] = useState(1);
+  const [memory, setMemory] = useState(256);
+  const [nics, setNics] = useState<Nic[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    call<{ config: VmConfig }>("GET", `/api/vms/${vm.id}`).then(
+      ({ config }) => {
+        setWas(config);
+        setCpus(config.cpus);
+        setMemory(config.memory_mib);
+        setNics(config.nics);
+      },
+      (e) => setError(errorText(e)),
+    );
+  }, [vm.id]);
+  const may = (p: string) => props.allowed.has(p);
+  const sizeLocked = running ? "power the VM off to change it" : null;
+
+  async function save(e: FormEvent) {
+    e.preventDefault();
+    if (!was) return;
+    // Only what changed: each part needs its own privilege.
+    const change: Record<string, unknown> = {};
+    if (cpus !== was.cpus) change.cpus = cpus;
+    if (memory !== was.memory_mib) change.memory_mib = memory;
+    if (JSON.stringify(nics) !== JSON.stringify(was.nics)) change.nics = nics;
+    if (Object.keys(change).length === 0) return props.onClose();
+    setBusy(true);
+    setError(null);
+    try {
+      await finished(await call<Task>("PATCH", `/api/vms/${vm.id}`, change));
+      props.onChanged();
+      props.onClose();
+    } catch (err) {
+      setError(errorText(err));
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Dialog title={`Edit settings of ${vm.name}`} onClose={props.onClose}>
+      <form className="dialog-form" onSubmit={save} aria-label="Edit settings">
+        {!was && !error && <p className="notice">Reading the VM's configuration…</p>}
+        {was && (
+          <>
+            <label>CPUs
+              <input name="cpus" type="number" min={1} max={64} value={cpus}
+                disabled={!!sizeLocked || !may("VirtualMachine.Config.CPUCount")}
+                onChange={(e) => setCpus(Number(e.target.value))} />
+            </label>
+            <label>Memory (MiB)
+              <input name="memory" type="number" min={64} value={memory}
+                disabled={!!sizeLocked || !may("VirtualMachine.Config.Memory")}
+                onChange={(e) => setMemory(Number(e.target.value))} />
+            </label>
+            {sizeLocked && <p className="notice">CPUs, memory and the number of adapters: {sizeLocked}.</p>}
+            <fieldset className="nics" disabled={!may("VirtualMachine.Config.EditDevice")}>
+              <legend>Network adapters</legend>
+              {nics.length === 0 && <p className="empty">No network adapter.</p>}
+              {nics.map((n, i) => (
+                <div className="nic" key={i} role="group" aria-label={`NIC ${i + 1}`}>
+                  <label>NIC {i + 1} network
+                    <select value={n.network} onChange={(e) => setNics(nics.map((x, j) => (j === i ? { ...x, network: e.target.value } : x)))}>
+                      {networks.map((o) => <option key={o.id}>{o.name}</option>)}
+                    </select>
+                  </label>
+                  <span className="notice">{n.mac}{n.ip ? `, ${n.ip}` : ""}</span>
+                  {!running && <button type="button" onClick={() => setNics(nics.filter((_, j) => j !== i))}>Remove NIC {i + 1}</button>}
+                </div>
+              ))}
+              {!running && networks.length > 0 && (
+                <button type="button" onClick={() => setNics([...nics, { network: networks[0].name }])}>Add NIC</button>
+              )}
+            </fieldset>
+          </>
+        )}
+        {error && <p className="error" role="alert">{error}</p>}
+        <div className="dialog-buttons">
+          <button type="button" onClick={props.onClose}>Cancel</button>
+          <button type="submit" disabled={busy || !was}>Save</button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
