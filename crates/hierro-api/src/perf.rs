@@ -115,6 +115,11 @@ impl PerfInterval {
         PerfInterval::Year,
     ];
 
+    /// Where the center keeps it: 0 for the samples, 1-4 for the averages.
+    pub fn level(self) -> i64 {
+        Self::ALL.iter().position(|i| *i == self).unwrap_or(0) as i64
+    }
+
     /// The width of one point in seconds (0: as sampled).
     pub fn step_secs(self) -> i64 {
         match self {

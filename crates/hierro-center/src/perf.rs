@@ -103,13 +103,13 @@ pub async fn store(db: &Db, host: &str, samples: &PerfSamples) -> StoreResult<()
     .bind(newest)
     .execute(&mut *tx)
     .await?;
-    for (level, interval) in PerfInterval::ALL.iter().enumerate().skip(1) {
+    for interval in &PerfInterval::ALL[1..] {
         let step = interval.step_secs();
         sqlx::query(
             "UPDATE perf_rolled SET done_before = $1 WHERE level = $2 AND done_before > $1",
         )
         .bind(oldest / step * step)
-        .bind(level as i64)
+        .bind(interval.level())
         .execute(&mut *tx)
         .await?;
     }
@@ -144,12 +144,12 @@ async fn insert(
 /// Averages every complete bucket of each level from the level below, then
 /// deletes each level's rows older than it keeps.
 pub async fn roll_up(db: &Db, now: i64) -> StoreResult<()> {
-    for (level, interval) in PerfInterval::ALL.iter().enumerate().skip(1) {
-        let step = interval.step_secs();
+    for interval in &PerfInterval::ALL[1..] {
+        let (level, step) = (interval.level(), interval.step_secs());
         let done_before = now / step * step;
         let mut tx = db.pool.begin().await?;
         let from: i64 = sqlx::query("SELECT done_before FROM perf_rolled WHERE level = $1")
-            .bind(level as i64)
+            .bind(level)
             .fetch_optional(&mut *tx)
             .await?
             .map(|r| r.try_get("done_before"))
@@ -163,9 +163,9 @@ pub async fn roll_up(db: &Db, now: i64) -> StoreResult<()> {
                  GROUP BY entity, counter, time / $2 * $2 \
                  ON CONFLICT (entity, level, counter, time) DO UPDATE SET value = excluded.value",
             )
-            .bind(level as i64)
+            .bind(level)
             .bind(step)
-            .bind(level as i64 - 1)
+            .bind(level - 1)
             .bind(from)
             .bind(done_before)
             .execute(&mut *tx)
@@ -174,16 +174,16 @@ pub async fn roll_up(db: &Db, now: i64) -> StoreResult<()> {
                 "INSERT INTO perf_rolled (level, done_before) VALUES ($1, $2) \
                  ON CONFLICT (level) DO UPDATE SET done_before = excluded.done_before",
             )
-            .bind(level as i64)
+            .bind(level)
             .bind(done_before)
             .execute(&mut *tx)
             .await?;
         }
         tx.commit().await?;
     }
-    for (level, interval) in PerfInterval::ALL.iter().enumerate() {
+    for interval in PerfInterval::ALL {
         sqlx::query("DELETE FROM perf WHERE level = $1 AND time < $2")
-            .bind(level as i64)
+            .bind(interval.level())
             .bind(now - interval.span_secs())
             .execute(&db.pool)
             .await?;
@@ -198,16 +198,12 @@ pub async fn series(
     interval: PerfInterval,
     now: i64,
 ) -> StoreResult<PerfSeries> {
-    let level = PerfInterval::ALL
-        .iter()
-        .position(|i| *i == interval)
-        .unwrap_or(0);
     let rows = sqlx::query(
         "SELECT counter, time, value FROM perf \
          WHERE entity = $1 AND level = $2 AND time > $3 ORDER BY time",
     )
     .bind(entity)
-    .bind(level as i64)
+    .bind(interval.level())
     .bind(now - interval.span_secs())
     .fetch_all(&db.pool)
     .await?;
@@ -230,10 +226,6 @@ pub async fn cluster_series(
     realtime_step: i64,
     now: i64,
 ) -> StoreResult<PerfSeries> {
-    let level = PerfInterval::ALL
-        .iter()
-        .position(|i| *i == interval)
-        .unwrap_or(0);
     let step = match interval.step_secs() {
         0 => realtime_step.max(1),
         s => s,
@@ -248,7 +240,7 @@ pub async fn cluster_series(
     )
     .bind(step)
     .bind(cluster)
-    .bind(level as i64)
+    .bind(interval.level())
     .bind(now - interval.span_secs())
     .fetch_all(&db.pool)
     .await?;

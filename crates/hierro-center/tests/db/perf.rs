@@ -13,17 +13,23 @@ fn values(cpu: f64) -> PerfValues {
     PerfValues::from([("cpu.usage".to_string(), cpu)])
 }
 
+/// A fresh inventory's datacenter, and in it an object of `kind`.
+async fn in_datacenter(db: &hierro_center::db::Db, kind: Kind, name: &str) -> (Object, Object) {
+    inventory::ensure_root(db).await.unwrap();
+    let dc = inventory::create(db, Kind::Datacenter, "DC1", ROOT, json!({}))
+        .await
+        .unwrap();
+    let o = inventory::create(db, kind, name, &dc.id, json!({}))
+        .await
+        .unwrap();
+    (dc, o)
+}
+
 #[tokio::test]
 async fn samples_roll_up_on_both_databases() {
     for t in crate::common::both().await {
         let (db, n) = (&t.db, t.name);
-        inventory::ensure_root(db).await.unwrap();
-        let dc = inventory::create(db, Kind::Datacenter, "DC1", ROOT, json!({}))
-            .await
-            .unwrap();
-        let host = inventory::create(db, Kind::Host, "esx01", &dc.id, json!({}))
-            .await
-            .unwrap();
+        let (dc, host) = in_datacenter(db, Kind::Host, "esx01").await;
         let vm_id = Uuid::new_v4();
         let vm = Object::new(Kind::Vm, "web1", &dc.id, json!({}));
         let key = format!("vm:{vm_id}");
@@ -165,13 +171,7 @@ async fn samples_roll_up_on_both_databases() {
 async fn a_cluster_is_its_hosts_on_both_databases() {
     for t in crate::common::both().await {
         let (db, n) = (&t.db, t.name);
-        inventory::ensure_root(db).await.unwrap();
-        let dc = inventory::create(db, Kind::Datacenter, "DC1", ROOT, json!({}))
-            .await
-            .unwrap();
-        let cluster = inventory::create(db, Kind::Cluster, "C1", &dc.id, json!({}))
-            .await
-            .unwrap();
+        let (dc, cluster) = in_datacenter(db, Kind::Cluster, "C1").await;
         let mut hosts = vec![];
         for name in ["esx01", "esx02"] {
             hosts.push(
