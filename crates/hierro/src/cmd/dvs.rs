@@ -244,8 +244,12 @@ pub async fn run(cmd: DvsCmd, c: &Client, out: Output) -> anyhow::Result<()> {
             change(c, &dvs, |s| remove(&mut s.portgroups, &name, |g| &g.name)).await?
         }
         DvsCmd::Mirror(DvMirrorCmd::Add { dvs, name, spec }) => {
+            let mut m = spec.session(name)?;
+            let vms: Vec<hierro_api::VmInfo> =
+                serde_json::from_value(c.call_json(Method::GET, "/api/vms", None).await?)?;
+            let vms: Vec<_> = vms.into_iter().map(|v| (v.id, v.config.name)).collect();
+            super::net::name_vm_ports(&mut m, &vms)?;
             change(c, &dvs, |s| {
-                let mut m = spec.session(name)?;
                 m.vswitch = s.name.clone();
                 s.mirrors.push(m);
                 Ok(())

@@ -247,15 +247,16 @@ pub enum MirrorCmd {
 pub struct MirrorArgs {
     #[arg(long, default_value = "vSwitch0")]
     vswitch: String,
-    /// A source port, as `host net ports` shows it, optionally ending in
-    /// :ingress, :egress or :both (the default); repeat for more.
+    /// A source port, as `host net ports` shows it (a VM's may name the VM:
+    /// `vm:NAME:0`), optionally ending in :ingress, :egress or :both (the
+    /// default); repeat for more.
     #[arg(long = "source")]
     sources: Vec<String>,
     /// RSPAN destination session: the frames of this VLAN that arrive on
     /// the uplinks, delivered untagged to --to-port.
     #[arg(long)]
     source_vlan: Option<u16>,
-    /// SPAN: a destination port; repeat for more.
+    /// SPAN: a destination port (`vm:NAME:0` too); repeat for more.
     #[arg(long = "to-port")]
     to_ports: Vec<String>,
     /// RSPAN: the VLAN the copies leave tagged with...
@@ -511,7 +512,15 @@ pub async fn run(cmd: NetCmd, client: &hierro_client::Client, out: Output) -> an
         }
         NetCmd::Vmknic(VmknicCmd::Rm { name }) => client.remove_vmknic(&name).await?,
         NetCmd::Mirror(MirrorCmd::Add { name, spec }) => {
-            client.add_mirror(&spec.session(name)?).await?
+            let mut session = spec.session(name)?;
+            let vms: Vec<_> = client
+                .vms()
+                .await?
+                .into_iter()
+                .map(|v| (v.id, v.config.name))
+                .collect();
+            name_vm_ports(&mut session, &vms)?;
+            client.add_mirror(&session).await?
         }
         NetCmd::Mirror(MirrorCmd::Enable { name }) => set_enabled(client, &name, true).await?,
         NetCmd::Mirror(MirrorCmd::Disable { name }) => set_enabled(client, &name, false).await?,
@@ -705,6 +714,43 @@ fn show(net: &HostNetwork, out: Output) {
             println!("  {}", mirror_line(m));
         }
     }
+}
+
+/// Puts VMs' ids in place of their names in a session's ports
+/// (`vm:web1:0` becomes `vm:<id>:0`), from `vms` (id, name).
+pub(crate) fn name_vm_ports(
+    session: &mut MirrorSession,
+    vms: &[(uuid::Uuid, String)],
+) -> anyhow::Result<()> {
+    let resolve = |port: &mut String| -> anyhow::Result<()> {
+        let Some((vm, nic)) = port
+            .strip_prefix("vm:")
+            .and_then(|rest| rest.rsplit_once(':'))
+        else {
+            return Ok(());
+        };
+        if vm.parse::<uuid::Uuid>().is_ok() {
+            return Ok(());
+        }
+        let ids: Vec<_> = vms.iter().filter(|(_, n)| n == vm).collect();
+        match ids[..] {
+            [(id, _)] => {
+                *port = format!("vm:{id}:{nic}");
+                Ok(())
+            }
+            [] => anyhow::bail!("port {port:?}: no VM named {vm:?}"),
+            _ => anyhow::bail!("port {port:?}: more than one VM is named {vm:?}: give its id"),
+        }
+    };
+    for s in &mut session.sources {
+        resolve(&mut s.port)?;
+    }
+    if let MirrorDestination::Ports { ports } = &mut session.destination {
+        for p in ports {
+            resolve(p)?;
+        }
+    }
+    Ok(())
 }
 
 /// One line for a mirror session: its state, sources and destination.

@@ -303,6 +303,47 @@ async fn a_distributed_switch_reaches_every_member_host() {
     ];
     let (ok, _, err) = cli(&set, &env);
     assert!(!ok && err.contains("beacon probing needs 3"), "{err}");
+    // A mirror session naming the VM: the switch keeps its id.
+    let rspan = ["--rspan-vlan", "999", "--rspan-uplink", "Uplink 1"];
+    let add = [
+        "dvs",
+        "mirror",
+        "add",
+        "dvs1",
+        "watch",
+        "--source",
+        "vm:dv-vm:0",
+    ];
+    let (ok, _, err) = cli(&[&add[..], &rspan].concat(), &env);
+    assert!(ok, "{err}");
+    let o = call(
+        &center,
+        Method::GET,
+        &format!("/api/inventory/{dvs}"),
+        Value::Null,
+    )
+    .await
+    .unwrap();
+    let dv_vm = &call(&center, Method::GET, "/api/vms/dv-vm", Value::Null)
+        .await
+        .unwrap()["id"];
+    assert_eq!(
+        o["data"]["spec"]["mirrors"][0]["sources"][0]["port"],
+        format!("vm:{}:0", dv_vm.as_str().unwrap())
+    );
+    let typo = [
+        "dvs",
+        "mirror",
+        "add",
+        "dvs1",
+        "typo",
+        "--source",
+        "vm:dv-vn:0",
+    ];
+    let (ok, _, err) = cli(&[&typo[..], &rspan].concat(), &env);
+    assert!(!ok && err.contains("no VM named \"dv-vn\""), "{err}");
+    let (ok, _, err) = cli(&["dvs", "mirror", "rm", "dvs1", "watch"], &env);
+    assert!(ok, "{err}");
 
     // The VM's distributed port: an id on the switch that it keeps through
     // vMotion, and counters that come along.

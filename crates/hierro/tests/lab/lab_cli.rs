@@ -318,10 +318,10 @@ fn lab_up_cli_and_down_leave_nothing() {
         .iter()
         .find(|g| g.name == hierro_lab::VM_NETWORK);
     assert_eq!(g.unwrap().teaming, Default::default());
-    // A mirror session through the CLI: the VM's frames in ERSPAN to the
-    // other host, from vmk0 (RSPAN would need a physical switch that learns
-    // per VLAN, which the lab's bridge does not); a typo and a loop are
-    // refused.
+    // A mirror session through the CLI: the VM's frames (the VM named, not
+    // its id) in ERSPAN to the other host, from vmk0 (RSPAN would need a
+    // physical switch that learns per VLAN, which the lab's bridge does
+    // not); a typo, a port the host lacks and a loop are refused.
     let vm_port = format!("vm:{}:0", h1.vms[0].id);
     let mirror = |flags: &[&str]| {
         let mut args = vec!["host", "net", "mirror", "add"];
@@ -332,7 +332,7 @@ fn lab_up_cli_and_down_leave_nothing() {
     let (ok, _, err) = mirror(&[
         "watch",
         "--source",
-        &format!("{vm_port}:egress"),
+        &format!("vm:{}:0:egress", h1.vms[0].name),
         "--erspan",
         &h2_ip,
         "--erspan-type",
@@ -344,8 +344,11 @@ fn lab_up_cli_and_down_leave_nothing() {
     ]);
     assert!(ok, "{err}");
     let (ok, _, err) = mirror(&["typo", "--source", "vm:nope:0", "--to-port", "vmk1"]);
+    assert!(!ok && err.contains("no VM named \"nope\""), "{err}");
+    let missing = format!("vm:{}:0", uuid::Uuid::new_v4());
+    let (ok, _, err) = mirror(&["gone", "--source", &missing, "--to-port", "vmk1"]);
     assert!(
-        !ok && err.contains("no port \"vm:nope:0\" on this host"),
+        !ok && err.contains(&format!("no port \"{missing}\" on this host")),
         "{err}"
     );
     let (ok, _, err) = mirror(&["loop", "--source", &vm_port, "--to-port", &vm_port]);
@@ -362,6 +365,7 @@ fn lab_up_cli_and_down_leave_nothing() {
     let (ok, out, _) = cli(&["host", "net", "ls"], &env);
     assert!(
         ok && out.contains("mirror watch (enabled)")
+            && out.contains(&format!("{vm_port} (egress)"))
             && out.contains(&format!("ERSPAN type3 session 7 to {h2_ip} from vmk0")),
         "{out}"
     );
