@@ -1,6 +1,7 @@
 import { ReactNode } from "react";
 import { InventoryObject, call } from "./api";
-import { usePoll } from "./poll";
+import { usePoll, usePrivileges } from "./poll";
+import { AddPortGroup, PortGroupActions } from "./PortGroupEditor";
 
 // What the center answers for a host's networking (GET
 // /api/hosts/{id}/network): the host's configuration and its ports'
@@ -43,7 +44,7 @@ interface Overrides {
   teaming: Partial<TeamingPolicy>;
 }
 
-interface PortGroup extends Overrides {
+export interface PortGroup extends Overrides {
   name: string;
   vswitch: string;
   vlan: number;
@@ -148,6 +149,8 @@ export function Networking(props: { host: InventoryObject; objects: InventoryObj
     ...dvs.flatMap((d) => d.switch.portgroups.map((g) => ({ ...g, vswitch: d.switch.name }))),
   ];
   const mirrors = [...(net?.mirror ?? []), ...dvs.flatMap((d) => d.switch.mirrors)];
+  const standard = new Set((net?.portgroup ?? []).map((g) => g.name));
+  const canEdit = usePrivileges(props.host.id)?.has("Host.Config.Network") ?? false;
   return (
     <section className="networking" aria-label="Networking">
       {answer.error && <p className="error" role="alert">{answer.error}</p>}
@@ -173,8 +176,16 @@ export function Networking(props: { host: InventoryObject; objects: InventoryObj
             }))}
           />
           <h3>Port groups</h3>
-          <Table label="Port groups" empty="No port groups." head={["Name", "Switch", "VLAN", "Overrides of the switch's policies"]}
-            rows={groups.map((g) => [g.name, g.vswitch, vlan(g.vlan), overrides(g)])} />
+          {canEdit && (
+            <AddPortGroup host={props.host.id} switches={(net.vswitch ?? []).map((s) => s.name)} onChanged={answer.refresh} />
+          )}
+          <Table label="Port groups" empty="No port groups."
+            head={["Name", "Switch", "VLAN", "Overrides of the switch's policies", ...(canEdit ? [""] : [])]}
+            rows={groups.map((g) => [
+              g.name, g.vswitch, vlan(g.vlan), overrides(g),
+              // Distributed port groups change on their switch, for every host.
+              ...(canEdit ? [standard.has(g.name) ? <PortGroupActions host={props.host.id} group={g} onChanged={answer.refresh} /> : "on the distributed switch"] : []),
+            ])} />
           <h3>VMkernel ports</h3>
           <Table label="VMkernel ports" empty="No VMkernel ports." head={["Name", "Port group", "IP address", "MAC", "Services"]}
             rows={(net.vmknic ?? []).map((k) => [k.name, k.portgroup, k.ip ?? "none", k.mac ?? "", k.services.map((s) => SERVICES[s]).join(", ") || "none"])} />

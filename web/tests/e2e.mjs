@@ -319,6 +319,26 @@ try {
   await networking.getByRole("table", { name: "VMkernel ports", exact: true }).getByRole("cell", { name: "vmk0", exact: true }).waitFor();
   await networking.getByRole("table", { name: "Ports", exact: true }).getByRole("cell", { name: "uplink:eth0", exact: true }).waitFor();
   await page.screenshot({ path: join(shots, "networking.png") });
+
+  step("a port group added, its VLAN changed, refused out of range, removed");
+  const pgAdd = networking.getByRole("form", { name: "Add port group" });
+  await pgAdd.getByLabel("Name").fill("e2e-pg");
+  await pgAdd.getByLabel("VLAN").fill("42");
+  await pgAdd.getByRole("button", { name: "Add port group" }).click();
+  const pgRow = networking.getByRole("table", { name: "Port groups", exact: true }).locator("tr").filter({ hasText: "e2e-pg" });
+  await pgRow.filter({ hasText: "42" }).waitFor();
+  await pgRow.getByRole("button", { name: "Edit e2e-pg" }).click();
+  const pgEdit = dialog("Edit port group e2e-pg");
+  await pgEdit.getByLabel(/VLAN/).fill("5000");
+  await pgEdit.getByRole("button", { name: "Save" }).click();
+  await pgEdit.getByRole("alert").filter({ hasText: "5000" }).waitFor();
+  await pgEdit.getByLabel(/VLAN/).fill("43");
+  await pgEdit.getByRole("button", { name: "Save" }).click();
+  await pgEdit.waitFor({ state: "detached" });
+  await pgRow.filter({ hasText: "43" }).waitFor();
+  await pgRow.getByRole("button", { name: "Remove e2e-pg" }).click();
+  await dialog("Remove port group").getByRole("button", { name: "Remove" }).click();
+  await pgRow.waitFor({ state: "detached" });
   await tab("Performance").click();
   await page.getByRole("region", { name: "Performance" }).locator('dd[data-counter="cpu.usage"]').filter({ hasText: /\d+\.\d %/ }).waitFor();
   await page.screenshot({ path: join(shots, "host-performance.png") });

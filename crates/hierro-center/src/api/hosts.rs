@@ -4,7 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use hierro_api::HostNetworkView;
+use hierro_api::{HostNetwork, HostNetworkView, PortGroup};
 use hierro_http::{ApiError, ApiResult, Body};
 
 use super::journal::{as_task, TaskRun};
@@ -129,6 +129,124 @@ pub async fn network(
     let client = hosts::client(&c.db, &id).await?;
     let (network, ports) = tokio::try_join!(client.network(), client.ports()).map_err(from_host)?;
     Ok(Json(HostNetworkView { network, ports }))
+}
+
+/// Adds a port group to one of the host's standard switches.
+#[utoipa::path(
+    post,
+    path = "/api/hosts/{id}/network/portgroups",
+    tag = "hosts",
+    operation_id = "host_portgroup_add",
+    description = "Privilege: Host.Config.Network on the host.\n\nThe host's own `POST /api/network/portgroups`, as a task; its refusal is the answer.",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The host's object id")),
+    request_body = PortGroup,
+    responses(
+        (status = 201, description = "The host's network now", body = HostNetwork),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, HostFailed,
+    )
+)]
+pub async fn add_portgroup(
+    State(c): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(g): Body<PortGroup>,
+) -> ApiResult<(StatusCode, Json<HostNetwork>)> {
+    let what = format!("Added port group {} (VLAN {})", g.name, g.vlan);
+    let net = change_network(&c, &caller, &id, what, |client| async move {
+        client.add_portgroup(&g).await
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(net)))
+}
+
+/// Changes a port group of the host's (its VLAN, policies or switch).
+#[utoipa::path(
+    put,
+    path = "/api/hosts/{id}/network/portgroups/{name}",
+    tag = "hosts",
+    operation_id = "host_portgroup_set",
+    description = "Privilege: Host.Config.Network on the host.\n\nThe host's own `PUT /api/network/portgroups/{name}`, as a task.",
+    security(("session" = [])),
+    params(
+        ("id" = String, Path, description = "The host's object id"),
+        ("name" = String, Path, description = "The port group"),
+    ),
+    request_body = PortGroup,
+    responses(
+        (status = 200, description = "The host's network now", body = HostNetwork),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, HostFailed,
+    )
+)]
+pub async fn set_portgroup(
+    State(c): State<AppState>,
+    caller: Caller,
+    Path((id, name)): Path<(String, String)>,
+    Body(mut g): Body<PortGroup>,
+) -> ApiResult<Json<HostNetwork>> {
+    g.name = name;
+    let what = format!("Changed port group {} (VLAN {})", g.name, g.vlan);
+    let net = change_network(&c, &caller, &id, what, |client| async move {
+        client.set_portgroup(&g).await
+    })
+    .await?;
+    Ok(Json(net))
+}
+
+/// Removes a port group of the host's (refused while something uses it).
+#[utoipa::path(
+    delete,
+    path = "/api/hosts/{id}/network/portgroups/{name}",
+    tag = "hosts",
+    operation_id = "host_portgroup_remove",
+    description = "Privilege: Host.Config.Network on the host.\n\nThe host's own `DELETE /api/network/portgroups/{name}`, as a task.",
+    security(("session" = [])),
+    params(
+        ("id" = String, Path, description = "The host's object id"),
+        ("name" = String, Path, description = "The port group"),
+    ),
+    responses(
+        (status = 200, description = "The host's network now", body = HostNetwork),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, HostFailed,
+    )
+)]
+pub async fn remove_portgroup(
+    State(c): State<AppState>,
+    caller: Caller,
+    Path((id, name)): Path<(String, String)>,
+) -> ApiResult<Json<HostNetwork>> {
+    let what = format!("Removed port group {name}");
+    let net = change_network(&c, &caller, &id, what, |client| async move {
+        client.remove_portgroup(&name).await
+    })
+    .await?;
+    Ok(Json(net))
+}
+
+/// A change of a host's network through its own API, as a center task
+/// whose event says what changed. The inventory follows through the
+/// host's change feed.
+async fn change_network<F, Fut>(
+    c: &AppState,
+    caller: &Caller,
+    id: &str,
+    what: String,
+    change: F,
+) -> ApiResult<HostNetwork>
+where
+    F: FnOnce(hierro_client::Client) -> Fut,
+    Fut: std::future::Future<Output = Result<HostNetwork, hierro_client::ClientError>>,
+{
+    let host = managed(c, caller, id, "Host.Config.Network").await?;
+    let done = (
+        "HostNetworkChangedEvent",
+        format!("{what} on {}", host.name),
+    );
+    as_task(c, caller, "host.network", (id, &host.name), done, async {
+        let client = hosts::client(&c.db, id).await?;
+        change(client).await.map_err(from_host)
+    })
+    .await
 }
 
 /// Stops following a host; it stays in the inventory.

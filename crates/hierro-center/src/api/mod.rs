@@ -76,6 +76,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(inventory::children))
         .routes(routes!(hosts::add))
         .routes(routes!(hosts::network))
+        .routes(routes!(hosts::add_portgroup))
+        .routes(routes!(hosts::set_portgroup, hosts::remove_portgroup))
         .routes(routes!(perf::series))
         .routes(routes!(hosts::disconnect))
         .routes(routes!(hosts::reconnect))

@@ -265,6 +265,59 @@ async fn a_distributed_switch_reaches_every_member_host() {
     .await
     .unwrap_err();
     assert_eq!(refusal(e).0, 400);
+    // h1's standard port groups change through the center too: added,
+    // refused out of range (the host's own check), removed; the inventory
+    // follows the host.
+    let groups = format!("/api/hosts/{}/network/portgroups", hosts[0]);
+    let net = call(
+        &center,
+        Method::POST,
+        &groups,
+        json!({"name": "API-PG", "vswitch": "vSwitch0", "vlan": 7}),
+    )
+    .await
+    .unwrap();
+    assert!(net["portgroup"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|g| g["name"] == "API-PG" && g["vlan"] == 7));
+    wait_for(
+        &center,
+        "/api/inventory?kind=network&name=API-PG",
+        "API-PG in the inventory",
+        |v| {
+            v.as_array()
+                .is_some_and(|a| a.iter().any(|o| o["name"] == "API-PG"))
+        },
+    )
+    .await;
+    let e = put(
+        &center,
+        &format!("{groups}/API-PG"),
+        json!({"name": "API-PG", "vswitch": "vSwitch0", "vlan": 5000}),
+    )
+    .await
+    .unwrap_err();
+    let (status, text) = refusal(e);
+    assert!(status == 400 && text.contains("5000"), "{status} {text}");
+    call(
+        &center,
+        Method::DELETE,
+        &format!("{groups}/API-PG"),
+        Value::Null,
+    )
+    .await
+    .unwrap();
+    let e = call(
+        &center,
+        Method::DELETE,
+        &format!("{groups}/API-PG"),
+        Value::Null,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(refusal(e).0, 404);
 
     // A port group in use cannot go: h1 refuses, and h2 keeps it too.
     let mut without = spec.clone();
