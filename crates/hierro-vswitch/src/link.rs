@@ -89,10 +89,14 @@ mod tests {
         ]);
         ip(&["link", "del", &name]);
         assert!(made, "ip link add {name}");
-        let heard = (0..100).any(|_| {
-            std::thread::sleep(std::time::Duration::from_millis(10));
-            events.drain()
-        });
-        assert!(heard, "no link message");
+        // Wait on the socket itself (5 s at most), then read it.
+        let mut pfd = libc::pollfd {
+            fd: events.fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: poll(2) over one descriptor we own.
+        let ready = unsafe { libc::poll(&mut pfd, 1, 5000) };
+        assert!(ready == 1 && events.drain(), "no link message");
     }
 }

@@ -18,7 +18,7 @@ use crate::inventory::{self, InventoryObject, Kind, Object};
 pub struct SearchQuery {
     /// Only objects of this kind.
     kind: Option<Kind>,
-    /// Only objects with this name.
+    /// Only objects whose name contains this.
     name: Option<String>,
 }
 

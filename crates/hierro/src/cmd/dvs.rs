@@ -245,10 +245,7 @@ pub async fn run(cmd: DvsCmd, c: &Client, out: Output) -> anyhow::Result<()> {
         }
         DvsCmd::Mirror(DvMirrorCmd::Add { dvs, name, spec }) => {
             let mut m = spec.session(name)?;
-            let vms: Vec<hierro_api::VmInfo> =
-                serde_json::from_value(c.call_json(Method::GET, "/api/vms", None).await?)?;
-            let vms: Vec<_> = vms.into_iter().map(|v| (v.id, v.config.name)).collect();
-            super::net::name_vm_ports(&mut m, &vms)?;
+            super::net::name_vm_ports(&mut m, c).await?;
             change(c, &dvs, |s| {
                 m.vswitch = s.name.clone();
                 s.mirrors.push(m);

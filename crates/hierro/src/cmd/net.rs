@@ -513,13 +513,7 @@ pub async fn run(cmd: NetCmd, client: &hierro_client::Client, out: Output) -> an
         NetCmd::Vmknic(VmknicCmd::Rm { name }) => client.remove_vmknic(&name).await?,
         NetCmd::Mirror(MirrorCmd::Add { name, spec }) => {
             let mut session = spec.session(name)?;
-            let vms: Vec<_> = client
-                .vms()
-                .await?
-                .into_iter()
-                .map(|v| (v.id, v.config.name))
-                .collect();
-            name_vm_ports(&mut session, &vms)?;
+            name_vm_ports(&mut session, client).await?;
             client.add_mirror(&session).await?
         }
         NetCmd::Mirror(MirrorCmd::Enable { name }) => set_enabled(client, &name, true).await?,
@@ -717,11 +711,18 @@ fn show(net: &HostNetwork, out: Output) {
 }
 
 /// Puts VMs' ids in place of their names in a session's ports
-/// (`vm:web1:0` becomes `vm:<id>:0`), from `vms` (id, name).
-pub(crate) fn name_vm_ports(
+/// (`vm:web1:0` becomes `vm:<id>:0`), from the VMs a host or the center
+/// lists (both answer `GET /api/vms`).
+pub(crate) async fn name_vm_ports(
     session: &mut MirrorSession,
-    vms: &[(uuid::Uuid, String)],
+    client: &hierro_client::Client,
 ) -> anyhow::Result<()> {
+    let vms: Vec<(uuid::Uuid, String)> = client
+        .vms()
+        .await?
+        .into_iter()
+        .map(|v| (v.id, v.config.name))
+        .collect();
     let resolve = |port: &mut String| -> anyhow::Result<()> {
         let Some((vm, nic)) = port
             .strip_prefix("vm:")
