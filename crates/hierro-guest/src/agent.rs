@@ -7,7 +7,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::thread::sleep;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::opts::Opts;
 use crate::qga::Agent;
@@ -91,15 +91,29 @@ fn serve_port(mut port: &File, agent: &mut Agent) -> io::Error {
     }
 }
 
-/// Writes a reply; drops it if the host disconnects or stops reading for 5 s.
+/// Writes a reply; drops it if the host has not read it within 5 s.
+///
+/// The port can read as disconnected for a moment while a host *is*
+/// connected: virtio-serial delivers the host's bytes on the data queue at
+/// once but its "host connected" notice on the control queue later, from a
+/// kernel worker, so a request can be read before its host is known to be
+/// there. Hence a disconnected port is retried until the deadline instead of
+/// dropping the reply at once.
 fn write_port(mut port: &File, mut data: &[u8]) {
+    let deadline = Instant::now() + Duration::from_secs(5);
     while !data.is_empty() {
         match port.write(data) {
             Ok(n) => data = &data[n..],
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                if poll(port, libc::POLLOUT, 5000) & libc::POLLOUT == 0 {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
                     eprintln!("hierro-guest agent: host not reading, reply dropped");
                     return;
+                }
+                let ms = left.as_millis().min(5000) as libc::c_int;
+                if poll(port, libc::POLLOUT, ms) & libc::POLLOUT == 0 {
+                    // POLLHUP comes back at once: wait for the notice.
+                    sleep(Duration::from_millis(10));
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

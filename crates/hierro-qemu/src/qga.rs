@@ -88,18 +88,22 @@ impl Qga {
         );
         sync.push(b'\n');
         stream.write_all(&sync).await?;
-        // The reply follows a 0xFF marker; anything before it is stale.
+        // The reply follows a 0xFF marker; anything before it is stale, and
+        // so is a sync reply with another id (a reply the agent held back
+        // for an earlier client that gave up before reading it).
         loop {
-            if let Some(pos) = buf.iter().position(|b| *b == 0xFF) {
-                buf.drain(..=pos);
-                break;
+            match buf.iter().position(|b| *b == 0xFF) {
+                Some(pos) => {
+                    buf.drain(..=pos);
+                    if read_value(&mut stream, &mut buf).await?["return"] == json!(sync_id) {
+                        break;
+                    }
+                }
+                None => {
+                    buf.clear();
+                    read_more(&mut stream, &mut buf).await?;
+                }
             }
-            buf.clear();
-            read_more(&mut stream, &mut buf).await?;
-        }
-        let v = read_value(&mut stream, &mut buf).await?;
-        if v["return"] != json!(sync_id) {
-            return Err(QgaError::Protocol(format!("guest-sync answered {v}")));
         }
 
         let mut msg = json!({ "execute": command });
@@ -157,5 +161,50 @@ async fn read_value(stream: &mut UnixStream, buf: &mut Vec<u8>) -> Result<Value,
             }
         }
         read_more(stream, buf).await?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    use tokio::net::UnixListener;
+
+    /// An agent that first sends what an earlier client left behind (bytes
+    /// before any marker, then a sync reply with another id), then answers.
+    #[tokio::test]
+    async fn stale_replies_before_the_sync_answer_are_skipped() {
+        let dir = std::env::temp_dir().join(format!("hierro-qga-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("qga.sock");
+        let _ = std::fs::remove_file(&path);
+        let listener = UnixListener::bind(&path).unwrap();
+        let agent = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let (read, mut write) = stream.into_split();
+            let mut read = BufReader::new(read);
+            let mut line = Vec::new();
+            read.read_until(b'\n', &mut line).await.unwrap();
+            assert_eq!(line[0], 0xFF, "the sync request starts with 0xFF");
+            let sync: Value = serde_json::from_slice(&line[1..]).unwrap();
+            let id = sync["arguments"]["id"].clone();
+            let mut out = b"{\"return\": {\"pid\": 7}}\n".to_vec();
+            out.push(0xFF);
+            out.extend_from_slice(b"{\"return\": 12345}\n");
+            out.push(0xFF);
+            out.extend_from_slice(format!("{{\"return\": {id}}}\n").as_bytes());
+            write.write_all(&out).await.unwrap();
+            line.clear();
+            read.read_until(b'\n', &mut line).await.unwrap();
+            let request: Value = serde_json::from_slice(&line).unwrap();
+            assert_eq!(request["execute"], "guest-ping");
+            write.write_all(b"{\"return\": {}}\n").await.unwrap();
+        });
+        Qga::new(&path)
+            .ping(Duration::from_secs(5))
+            .await
+            .expect("the answer after the stale ones");
+        agent.await.unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
