@@ -1,5 +1,7 @@
 import { useEffect, useRef, useState } from "react";
+import { ActionRequest } from "./Actions";
 import { InventoryObject, Session, call, logout } from "./api";
+import { ContextMenu } from "./ContextMenu";
 import { useLiveEvents } from "./live";
 import { usePoll } from "./poll";
 import { Events } from "./Events";
@@ -15,6 +17,10 @@ export function Shell(props: { session: Session; onLogout: () => void }) {
   const [selected, setSelected] = useState<string | null>(null);
   const [view, setView] = useState<"inventory" | "events" | "roles">("inventory");
   const [tree, setTree] = useState<View>("hosts");
+  // The tree's right-click menu, and the action chosen in it, which the
+  // object's page runs.
+  const [menu, setMenu] = useState<{ id: string; x: number; y: number } | null>(null);
+  const [request, setRequest] = useState<ActionRequest | null>(null);
   // Reloaded at each event; the poll catches what the stream missed.
   const inventory = usePoll(() => call<InventoryObject[]>("GET", "/api/inventory"), 15000, null);
   useLiveEvents(inventory.refresh);
@@ -53,7 +59,11 @@ export function Shell(props: { session: Session; onLogout: () => void }) {
             <button key={v} role="tab" aria-selected={tree === v} onClick={() => setTree(v)}>{VIEWS[v].label}</button>
           ))}
         </div>
-        <Tree objects={objects} view={tree} selected={selected} onSelect={select} />
+        <Tree objects={objects} view={tree} selected={selected} onSelect={select}
+          onMenu={(id, x, y) => {
+            select(id);
+            setMenu({ id, x, y });
+          }} />
       </nav>
       <main>
         {view === "events" ? (
@@ -61,12 +71,20 @@ export function Shell(props: { session: Session; onLogout: () => void }) {
         ) : view === "roles" ? (
           <Roles objects={objects} />
         ) : object ? (
-          <Summary object={object} objects={objects} onChanged={inventory.refresh} />
+          <Summary object={object} objects={objects} request={request}
+            onRequestHandled={() => setRequest(null)} onChanged={inventory.refresh} />
         ) : (
           <p className="empty">Select an object in the inventory.</p>
         )}
       </main>
       <Tasks />
+      {menu && object?.id === menu.id && (
+        <ContextMenu object={object} x={menu.x} y={menu.y} onClose={() => setMenu(null)}
+          onChoose={(key) => {
+            setMenu(null);
+            setRequest({ object: menu.id, key });
+          }} />
+      )}
     </div>
   );
 }

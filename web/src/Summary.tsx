@@ -1,17 +1,13 @@
 import { Suspense, lazy, useState } from "react";
-import { InventoryObject, PerfSeries, Task, call, finished, newest } from "./api";
-import { CreateVm } from "./CreateVm";
-import { Confirm } from "./Dialog";
-import { EditSettings } from "./EditSettings";
+import { ActionRequest, ObjectActions } from "./Actions";
+import { InventoryObject, PerfSeries, call, newest } from "./api";
 import { Events } from "./Events";
-import { Migrate, movePrivilege } from "./Migrate";
 import { Networking } from "./Networking";
 import { Permissions } from "./Permissions";
 import { usePoll, usePrivileges } from "./poll";
 import { Snapshots } from "./Snapshots";
 
-// The terminal emulator and the charting library load when first used.
-const Console = lazy(() => import("./Console").then((m) => ({ default: m.Console })));
+// The charting library loads when first used.
 const Performance = lazy(() => import("./Perf").then((m) => ({ default: m.Performance })));
 
 // One object's page: what it is, the actions the user may take on it, and
@@ -21,6 +17,9 @@ const Performance = lazy(() => import("./Perf").then((m) => ({ default: m.Perfor
 export function Summary(props: {
   object: InventoryObject;
   objects: InventoryObject[];
+  /// An action chosen in the tree's menu, for the toolbar to run.
+  request: ActionRequest | null;
+  onRequestHandled: () => void;
   onChanged: () => void;
 }) {
   const { object: o, objects } = props;
@@ -38,11 +37,9 @@ export function Summary(props: {
       <h2>
         {o.name} <small>{o.kind}</small>
       </h2>
-      {allowed && o.kind === "vm" && (
-        <VmActions vm={o} allowed={allowed} objects={objects} onChanged={props.onChanged} />
-      )}
-      {allowed && (o.kind === "host" || o.kind === "cluster") && (
-        <PlacementActions placement={o} allowed={allowed} objects={objects} onChanged={props.onChanged} />
+      {allowed && (
+        <ObjectActions object={o} allowed={allowed} objects={objects} request={props.request}
+          onRequestHandled={props.onRequestHandled} onChanged={props.onChanged} />
       )}
       {tabs.length > 1 && (
         <div className="tabs" role="tablist" aria-label="Views of the object">
@@ -197,104 +194,4 @@ function facts(o: InventoryObject, name: (id: unknown) => string): [string, stri
         .filter(([, v]) => typeof v !== "object")
         .map(([k, v]) => [k, String(v)]);
   }
-}
-
-const ACTIONS: { op: string; label: string; privilege: string; when: string }[] = [
-  { op: "on", label: "Power on", privilege: "VirtualMachine.Interact.PowerOn", when: "poweredOff" },
-  { op: "off", label: "Power off", privilege: "VirtualMachine.Interact.PowerOff", when: "poweredOn" },
-  { op: "shutdown", label: "Shut down guest", privilege: "VirtualMachine.Interact.PowerOff", when: "poweredOn" },
-  { op: "reset", label: "Reset", privilege: "VirtualMachine.Interact.Reset", when: "poweredOn" },
-];
-
-// The power actions the user holds the privilege for (each starts a task
-// the tasks pane follows), the console, migration and deletion.
-function VmActions(props: {
-  vm: InventoryObject;
-  allowed: Set<string>;
-  objects: InventoryObject[];
-  onChanged: () => void;
-}) {
-  const { allowed, vm } = props;
-  const [error, setError] = useState<string | null>(null);
-  const [open, setOpen] = useState<"console" | "edit" | "migrate" | "delete" | null>(null);
-  const state = String(vm.data.power_state ?? "");
-  const shown = ACTIONS.filter((a) => allowed.has(a.privilege));
-  const canConsole = allowed.has("VirtualMachine.Interact.ConsoleInteract");
-  const canMigrate = allowed.has(movePrivilege(state === "poweredOn"));
-  const canDelete = allowed.has("VirtualMachine.Inventory.Delete");
-  const canEdit = ["CPUCount", "Memory", "EditDevice"].some((p) => allowed.has(`VirtualMachine.Config.${p}`));
-  // Deleting is a task: the dialog shows its error, if any; once the VM
-  // leaves the inventory the shell shows its parent.
-  async function remove() {
-    await finished(await call<Task>("DELETE", `/api/vms/${vm.id}`));
-    props.onChanged();
-  }
-  return (
-    <>
-    <div className="actions" role="toolbar" aria-label="Actions">
-      {shown.length === 0 && !canConsole && !canMigrate && !canDelete && !canEdit && (
-        <span className="empty">You may not change this VM.</span>
-      )}
-      {shown.map((a) => (
-        <button key={a.op} disabled={state !== a.when}
-          onClick={() => {
-            setError(null);
-            call("POST", `/api/vms/${vm.id}/power/${a.op}`).then(props.onChanged, (e) =>
-              setError(e.message),
-            );
-          }}>
-          {a.label}
-        </button>
-      ))}
-      {canConsole && (
-        <button disabled={state !== "poweredOn"} onClick={() => setOpen("console")}>
-          Open console
-        </button>
-      )}
-      {canEdit && <button onClick={() => setOpen("edit")}>Edit settings</button>}
-      {canMigrate && <button onClick={() => setOpen("migrate")}>Migrate</button>}
-      {/* Not disabled when it runs: the host's refusal says what to do. */}
-      {canDelete && <button className="danger" onClick={() => setOpen("delete")}>Delete VM</button>}
-      {error && <p className="error" role="alert">{error}</p>}
-    </div>
-    {open === "console" && (
-      <Suspense fallback={<p className="notice">Loading the console…</p>}>
-        <Console vm={vm.id} onClose={() => setOpen(null)} />
-      </Suspense>
-    )}
-    {open === "edit" && (
-      <EditSettings vm={vm} objects={props.objects} allowed={allowed} onClose={() => setOpen(null)} onChanged={props.onChanged} />
-    )}
-    {open === "migrate" && (
-      <Migrate vm={vm} objects={props.objects} onClose={() => setOpen(null)} onStarted={props.onChanged} />
-    )}
-    {open === "delete" && (
-      <Confirm title="Delete virtual machine" action="Delete" onConfirm={remove} onClose={() => setOpen(null)}>
-        <p>Delete {vm.name} and its files from datastore {String(vm.data.datastore ?? "")}? This cannot be undone.</p>
-      </Confirm>
-    )}
-    </>
-  );
-}
-
-// On a host or cluster: a new VM placed there, by the wizard.
-function PlacementActions(props: {
-  placement: InventoryObject;
-  allowed: Set<string>;
-  objects: InventoryObject[];
-  onChanged: () => void;
-}) {
-  const [wizard, setWizard] = useState(false);
-  if (!props.allowed.has("VirtualMachine.Inventory.Create")) return null;
-  return wizard ? (
-    <CreateVm placement={props.placement} objects={props.objects}
-      onDone={() => {
-        setWizard(false);
-        props.onChanged();
-      }} />
-  ) : (
-    <div className="actions" role="toolbar" aria-label="Actions">
-      <button onClick={() => setWizard(true)}>New virtual machine</button>
-    </div>
-  );
 }

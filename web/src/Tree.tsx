@@ -23,6 +23,8 @@ export function Tree(props: {
   view: View;
   selected: string | null;
   onSelect: (id: string) => void;
+  /// Right click (or the keyboard's menu key) on an object, at x, y.
+  onMenu: (id: string, x: number, y: number) => void;
 }) {
   const shown = props.objects.filter((o) => VIEWS[props.view].kinds.includes(o.kind));
   const ids = new Set(shown.map((o) => o.id));
@@ -58,6 +60,7 @@ function Node(props: {
   sort: (a: InventoryObject, b: InventoryObject) => number;
   selected: string | null;
   onSelect: (id: string) => void;
+  onMenu: (id: string, x: number, y: number) => void;
 }) {
   const { object: o } = props;
   const [open, setOpen] = useState(true);
@@ -74,6 +77,13 @@ function Node(props: {
         onClick={(e) => {
           e.preventDefault();
           props.onSelect(o.id);
+        }}
+        onContextMenu={(e) => {
+          e.preventDefault();
+          // From the keyboard the event has no pointer position: the menu
+          // goes under the item.
+          const at = e.currentTarget.getBoundingClientRect();
+          props.onMenu(o.id, e.clientX || at.left, e.clientY || at.bottom);
         }}>
         <span className={`badge ${o.kind}`} aria-hidden>
           {BADGE[o.kind] ?? "?"}

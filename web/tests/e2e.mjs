@@ -113,8 +113,16 @@ try {
   await page.screenshot({ path: join(shots, "inventory-large.png") });
   await page.setViewportSize({ width: 1366, height: 800 });
 
-  step("power the VM off and watch the task finish");
-  await page.getByRole("button", { name: "Power off" }).click();
+  step("power the VM off from its right-click menu and watch the task finish");
+  await page.getByRole("tree").getByText(vm, { exact: true }).first().click({ button: "right" });
+  const menu = page.getByRole("menu", { name: `Actions on ${vm}` });
+  await menu.getByRole("menuitem", { name: "Power off" }).waitFor();
+  if (await menu.getByRole("menuitem", { name: "Power on" }).isEnabled()) {
+    throw new Error("the menu offers to power on a running VM");
+  }
+  await page.screenshot({ path: join(shots, "context-menu.png") });
+  await menu.getByRole("menuitem", { name: "Power off" }).click();
+  await menu.waitFor({ state: "detached" });
   await powerState().filter({ hasText: "poweredOff" }).waitFor();
   const tasks = page.getByRole("region", { name: "Recent tasks" });
   await tasks.locator('tr[data-state="success"]').filter({ hasText: vm }).first().waitFor();
@@ -177,8 +185,9 @@ try {
   if (await perf.getByRole("alert").count()) throw new Error("the past day's charts failed");
   await tab("Summary").click();
 
-  step("migrate it live to the other host, and watch it arrive there");
-  await page.getByRole("toolbar", { name: "Actions" }).getByRole("button", { name: "Migrate" }).click();
+  step("migrate it live to the other host (from the right-click menu), and watch it arrive there");
+  await page.getByRole("tree").getByText(vm, { exact: true }).first().click({ button: "right" });
+  await page.getByRole("menu", { name: `Actions on ${vm}` }).getByRole("menuitem", { name: "Migrate" }).click();
   const migrate = dialog(`Migrate ${vm}`);
   await migrate.getByText("moves live (vMotion)").waitFor();
   await migrate.getByLabel(env("HIERRO_OTHER_HOST")).check();
@@ -386,6 +395,11 @@ try {
   const buttons = await page.getByRole("toolbar", { name: "Actions" }).getByRole("button").count();
   if (buttons !== 0) throw new Error(`the read-only user sees ${buttons} action buttons`);
   await page.screenshot({ path: join(shots, "read-only.png") });
+  await page.getByRole("tree").getByText(vm, { exact: true }).first().click({ button: "right" });
+  const roMenu = page.getByRole("menu", { name: `Actions on ${vm}` });
+  await roMenu.getByText("No actions you may take here.").waitFor();
+  await page.keyboard.press("Escape");
+  await roMenu.waitFor({ state: "detached" });
   await tab("Snapshots").click();
   await page.getByRole("region", { name: "Snapshots" }).getByRole("heading", { name: "Snapshots" }).waitFor();
   if ((await page.getByRole("form", { name: "Take snapshot" }).count()) !== 0) {
