@@ -1,10 +1,12 @@
 //! What Hierro's HTTPS servers share: the JSON error type, the request body
 //! extractor that names bad fields, session tokens with idle expiry,
-//! certificate thumbprints, and the registry of cancelable tasks.
+//! certificate thumbprints, the registry of cancelable tasks, and what the
+//! OpenAPI documents share.
 
 pub mod body;
 pub mod cancels;
 pub mod error;
+pub mod openapi;
 pub mod sessions;
 pub mod tls;
 

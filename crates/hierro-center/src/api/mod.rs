@@ -16,15 +16,16 @@ mod vms;
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
-use axum::{Extension, Router};
+use axum::http::StatusCode;
+use axum::Router;
 use hierro_api::ErrorBody;
+use hierro_http::openapi::SessionScheme;
+pub use hierro_http::openapi::{
+    BadRequest, Conflict, Forbidden, HostFailed, NotFound, Unauthorized,
+};
 use hierro_http::{ApiError, ApiResult};
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -36,13 +37,10 @@ use crate::server::Center;
 pub type AppState = Arc<Center>;
 
 pub fn router(center: Arc<Center>) -> Router {
-    let (router, doc) = routes().split_for_parts();
-    let doc = serde_json::to_vec(&doc).expect("the OpenAPI document serializes");
+    let router = hierro_http::openapi::router(routes());
     let web = center.config.web_dir.clone();
     let not_found = || async { ApiError::not_found("no such API endpoint") };
-    let router = router
-        .route("/api/{*rest}", axum::routing::any(not_found))
-        .layer(Extension(OpenApiJson(doc.into())));
+    let router = router.route("/api/{*rest}", axum::routing::any(not_found));
     let router = match web {
         // The web client's files; any other path is one of its pages.
         Some(dir) => {
@@ -62,7 +60,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(session::about))
         .routes(routes!(session::health))
         .routes(routes!(session::login, session::logout))
-        .routes(routes!(openapi))
+        .routes(routes!(hierro_http::openapi::openapi))
         // A session, and the privilege each handler's description names.
         .routes(routes!(access::privileges))
         .routes(routes!(session::tokens, session::create_token))
@@ -142,77 +140,6 @@ fn routes() -> OpenApiRouter<AppState> {
     )
 )]
 struct ApiDoc;
-
-/// The session's security scheme, which operations name (as a literal, the
-/// only form `security(...)` takes) in `security(("session" = []))`.
-const SESSION_SCHEME: &str = "session";
-
-/// The `hierro-session` header as a security scheme.
-struct SessionScheme;
-
-impl utoipa::Modify for SessionScheme {
-    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
-        let header = ApiKeyValue::with_description(
-            hierro_api::SESSION_HEADER,
-            "A login session's token (POST /api/session) or an API token (POST /api/tokens)",
-        );
-        doc.components
-            .get_or_insert_with(Default::default)
-            .add_security_scheme(
-                SESSION_SCHEME,
-                SecurityScheme::ApiKey(ApiKey::Header(header)),
-            );
-    }
-}
-
-/// The document as served, serialized once.
-#[derive(Clone)]
-struct OpenApiJson(Bytes);
-
-/// This API's OpenAPI 3.1 document.
-#[utoipa::path(
-    get,
-    path = "/api/openapi.json",
-    tag = "session",
-    description = "No session needed.",
-    responses((status = 200, description = "The document", body = serde_json::Value))
-)]
-async fn openapi(Extension(doc): Extension<OpenApiJson>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], doc.0)
-}
-
-// The error answers, for handlers to list in `responses(...)`: each is an
-// `ErrorBody` with its status.
-
-/// The request is malformed or names something unusable; the message says what.
-#[derive(utoipa::IntoResponses)]
-#[response(status = 400)]
-pub struct BadRequest(pub ErrorBody);
-
-/// No session, or an unknown or expired one: log in (POST /api/session).
-#[derive(utoipa::IntoResponses)]
-#[response(status = 401)]
-pub struct Unauthorized(pub ErrorBody);
-
-/// The caller lacks the privilege the operation needs on the object.
-#[derive(utoipa::IntoResponses)]
-#[response(status = 403)]
-pub struct Forbidden(pub ErrorBody);
-
-/// No such object, or one the caller may not see.
-#[derive(utoipa::IntoResponses)]
-#[response(status = 404)]
-pub struct NotFound(pub ErrorBody);
-
-/// The name is taken, or the object is in the wrong state for the operation.
-#[derive(utoipa::IntoResponses)]
-#[response(status = 409)]
-pub struct Conflict(pub ErrorBody);
-
-/// The host does not answer, or failed.
-#[derive(utoipa::IntoResponses)]
-#[response(status = 502)]
-pub struct HostFailed(pub ErrorBody);
 
 /// The authenticated caller and its groups.
 pub struct Caller {

@@ -6,9 +6,19 @@ use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use hierro_api::PowerState;
 
-use super::{AppState, Caller};
+use super::{AppState, Caller, Conflict, NotFound, Unauthorized};
 use crate::error::{ApiError, ApiResult};
 
+#[utoipa::path(
+    get,
+    path = "/api/vms/{vm}/console",
+    tag = "vms",
+    operation_id = "vm_console",
+    description = "The serial console as a WebSocket, binary frames both ways (the session may be given as the `session` query parameter).",
+    security(("session" = [])),
+    params(("vm" = String, Path, description = "The VM's id, or its name")),
+    responses((status = 101, description = "Switching to the WebSocket"), Unauthorized, NotFound, Conflict)
+)]
 pub async fn connect(
     State(host): State<AppState>,
     _c: Caller,

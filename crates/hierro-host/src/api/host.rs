@@ -1,9 +1,20 @@
 use axum::extract::State;
 use axum::Json;
-use hierro_api::{About, HostInfo, PowerState};
+use hierro_api::{
+    About, CertificateInstall, CertificateInstalled, CertificateRequest, HostInfo, HostUpdates,
+    Lockdown, PerfSamples, PerfSince, PowerState,
+};
 
-use super::{AppState, Caller};
+use super::{AppState, BadRequest, Caller, Forbidden, Unauthorized};
 
+#[utoipa::path(
+    get,
+    path = "/api/about",
+    tag = "session",
+    operation_id = "about",
+    description = "No session needed.",
+    responses((status = 200, description = "What this host is", body = About))
+)]
 pub async fn about(State(host): State<AppState>) -> Json<About> {
     Json(About {
         product: "Hierro host".into(),
@@ -14,6 +25,15 @@ pub async fn about(State(host): State<AppState>) -> Json<About> {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/host",
+    tag = "host",
+    operation_id = "host_info",
+    description = "The host's hardware, version and counts of VMs.",
+    security(("session" = [])),
+    responses((status = 200, description = "The host", body = HostInfo), Unauthorized)
+)]
 pub async fn info(State(host): State<AppState>, _c: Caller) -> Json<HostInfo> {
     let vms = host.vms.list();
     Json(HostInfo {
@@ -48,6 +68,15 @@ fn cpuinfo(field: &str) -> Option<String> {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/host/lockdown",
+    tag = "host",
+    operation_id = "lockdown_get",
+    description = "Whether lockdown mode is on.",
+    security(("session" = [])),
+    responses((status = 200, description = "Lockdown mode", body = Lockdown), Unauthorized)
+)]
 pub async fn lockdown(State(host): State<AppState>, _c: Caller) -> Json<hierro_api::Lockdown> {
     Json(hierro_api::Lockdown {
         enabled: host.lockdown(),
@@ -56,6 +85,16 @@ pub async fn lockdown(State(host): State<AppState>, _c: Caller) -> Json<hierro_a
 
 /// Enables or disables lockdown (the center, or the break-glass account
 /// while the center is down; anyone else is refused in lockdown anyway).
+#[utoipa::path(
+    put,
+    path = "/api/host/lockdown",
+    tag = "host",
+    operation_id = "lockdown_set",
+    description = "Turns lockdown mode on or off (the center, or the break-glass account while the center is down).",
+    security(("session" = [])),
+    request_body = Lockdown,
+    responses((status = 200, description = "Lockdown mode, as set", body = Lockdown), BadRequest, Unauthorized, Forbidden)
+)]
 pub async fn set_lockdown(
     State(host): State<AppState>,
     c: Caller,
@@ -65,7 +104,8 @@ pub async fn set_lockdown(
     Ok(Json(req))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UpdatesQuery {
     /// The version the caller has; 0 (or none) for everything.
     #[serde(default)]
@@ -77,6 +117,16 @@ pub struct UpdatesQuery {
 
 /// The change feed the center follows: answers at once when something
 /// changed since `since`, otherwise at the first change or after `wait`.
+#[utoipa::path(
+    get,
+    path = "/api/updates",
+    tag = "host",
+    operation_id = "updates",
+    description = "The change feed a center follows: answers at once when something changed since `since`, otherwise at the first change or after `wait` seconds (at most 60).",
+    security(("session" = [])),
+    params(UpdatesQuery),
+    responses((status = 200, description = "What changed", body = HostUpdates), Unauthorized)
+)]
 pub async fn updates(
     State(host): State<AppState>,
     _c: Caller,
@@ -88,6 +138,16 @@ pub async fn updates(
 }
 
 /// The performance samples of the last hour after `since`.
+#[utoipa::path(
+    get,
+    path = "/api/perf",
+    tag = "host",
+    operation_id = "perf_samples",
+    description = "The performance samples of the last hour taken after `since`.",
+    security(("session" = [])),
+    params(PerfSince),
+    responses((status = 200, description = "The samples", body = PerfSamples), Unauthorized)
+)]
 pub async fn perf(
     State(host): State<AppState>,
     _c: Caller,
@@ -97,6 +157,15 @@ pub async fn perf(
 }
 
 /// A new key and its signing request, for the center's CA to sign.
+#[utoipa::path(
+    post,
+    path = "/api/host/certificate/request",
+    tag = "host",
+    operation_id = "certificate_request",
+    description = "A new key and its signing request, for the center's certificate authority to sign.",
+    security(("session" = [])),
+    responses((status = 200, description = "The request", body = CertificateRequest), Unauthorized)
+)]
 pub async fn certificate_request(
     State(host): State<AppState>,
     _c: Caller,
@@ -107,6 +176,16 @@ pub async fn certificate_request(
 }
 
 /// Installs the signed certificate; answers with its thumbprint.
+#[utoipa::path(
+    put,
+    path = "/api/host/certificate",
+    tag = "host",
+    operation_id = "certificate_install",
+    description = "Installs the signed certificate for the key of the last request.",
+    security(("session" = [])),
+    request_body = CertificateInstall,
+    responses((status = 200, description = "The new certificate's thumbprint", body = CertificateInstalled), BadRequest, Unauthorized)
+)]
 pub async fn install_certificate(
     State(host): State<AppState>,
     c: Caller,

@@ -1,5 +1,7 @@
 //! The host REST API: thin handlers that parse, authenticate and call the
-//! logic. Every route except `/api/about` and login needs a session.
+//! logic. Every route except `/api/about`, `/api/openapi.json` and login
+//! needs a session. Each handler's `#[utoipa::path]` names its route: the
+//! router and the OpenAPI document are built from the same list.
 
 mod console;
 mod datastore;
@@ -13,8 +15,14 @@ use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::routing::{get, post, put};
 use axum::Router;
+use hierro_http::openapi::SessionScheme;
+pub use hierro_http::openapi::{
+    BadRequest, Conflict, Forbidden, HostFailed, NotFound, Unauthorized,
+};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use hierro_http::Body;
 
@@ -24,81 +32,78 @@ use crate::Host;
 pub type AppState = Arc<Host>;
 
 pub fn router(host: Arc<Host>) -> Router {
-    Router::new()
-        .route("/api/about", get(host::about))
-        .route("/api/session", post(session::login).delete(session::logout))
-        .route("/api/host", get(host::info))
-        .route("/api/updates", get(host::updates))
-        .route(
-            "/api/host/certificate/request",
-            post(host::certificate_request),
-        )
-        .route("/api/host/certificate", put(host::install_certificate))
-        .route(
-            "/api/host/lockdown",
-            get(host::lockdown).put(host::set_lockdown),
-        )
-        .route("/api/service-tokens", post(session::create_service_token))
-        .route(
-            "/api/service-tokens/{name}",
-            axum::routing::delete(session::revoke_service_token),
-        )
-        .route("/api/datastores", get(datastore::list).post(datastore::add))
-        .route("/api/vms", get(vm::list).post(vm::create))
-        .route(
-            "/api/vms/{vm}",
-            get(vm::info).patch(vm::update).delete(vm::delete),
-        )
-        .route("/api/vms/{vm}/power/{op}", post(vm::power))
-        .route("/api/vms/{vm}/migrate", post(vm::migrate))
-        .route("/api/vms/{vm}/unregister", post(vm::unregister))
-        .route("/api/vms/register", post(vm::register))
-        .route("/api/migrations/incoming", post(vm::incoming))
-        .route("/api/vms/{vm}/console", get(console::connect))
-        .route(
-            "/api/vms/{vm}/snapshots",
-            get(vm::snapshots).post(vm::snapshot_create),
-        )
-        .route(
-            "/api/vms/{vm}/snapshots/{name}",
-            axum::routing::delete(vm::snapshot_delete),
-        )
-        .route(
-            "/api/vms/{vm}/snapshots/{name}/revert",
-            post(vm::snapshot_revert),
-        )
-        .route("/api/network", get(network::get))
-        .route("/api/network/vswitches", post(network::add_vswitch))
-        .route(
-            "/api/network/vswitches/{name}",
-            put(network::set_vswitch).delete(network::remove_vswitch),
-        )
-        .route("/api/network/portgroups", post(network::add_portgroup))
-        .route(
-            "/api/network/portgroups/{name}",
-            put(network::set_portgroup).delete(network::remove_portgroup),
-        )
-        .route("/api/network/distributed", put(network::set_distributed))
-        .route("/api/network/mirrors", post(network::add_mirror))
-        .route(
-            "/api/network/mirrors/{name}",
-            put(network::set_mirror).delete(network::remove_mirror),
-        )
-        .route("/api/network/vmknics", post(network::add_vmknic))
-        .route(
-            "/api/network/vmknics/{name}",
-            axum::routing::delete(network::remove_vmknic),
-        )
-        .route("/api/network/ports", get(network::ports))
-        .route("/api/network/capture", post(network::capture))
-        .route("/api/perf", get(host::perf))
-        .route("/api/tasks", get(task::list))
-        .route("/api/tasks/{id}", get(task::get))
-        .route("/api/tasks/{id}/cancel", post(task::cancel))
-        .route("/api/events", get(task::events))
+    hierro_http::openapi::router(routes())
         .fallback(|| async { ApiError::not_found("no such API endpoint") })
         .with_state(host)
 }
+
+/// Every route with its OpenAPI operation (`GET /api/openapi.json`), from
+/// one list. `routes!` takes the handlers of one path.
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(host::about))
+        .routes(routes!(hierro_http::openapi::openapi))
+        .routes(routes!(session::login, session::logout))
+        .routes(routes!(session::create_service_token))
+        .routes(routes!(session::revoke_service_token))
+        .routes(routes!(host::info))
+        .routes(routes!(host::updates))
+        .routes(routes!(host::certificate_request))
+        .routes(routes!(host::install_certificate))
+        .routes(routes!(host::lockdown, host::set_lockdown))
+        .routes(routes!(host::perf))
+        .routes(routes!(datastore::list, datastore::add))
+        .routes(routes!(vm::list, vm::create))
+        .routes(routes!(vm::info, vm::update, vm::delete))
+        .routes(routes!(vm::power))
+        .routes(routes!(vm::migrate))
+        .routes(routes!(vm::unregister))
+        .routes(routes!(vm::register))
+        .routes(routes!(vm::incoming))
+        .routes(routes!(console::connect))
+        .routes(routes!(vm::snapshots, vm::snapshot_create))
+        .routes(routes!(vm::snapshot_delete))
+        .routes(routes!(vm::snapshot_revert))
+        .routes(routes!(network::get))
+        .routes(routes!(network::add_vswitch))
+        .routes(routes!(network::set_vswitch, network::remove_vswitch))
+        .routes(routes!(network::add_portgroup))
+        .routes(routes!(network::set_portgroup, network::remove_portgroup))
+        .routes(routes!(network::set_distributed))
+        .routes(routes!(network::add_mirror))
+        .routes(routes!(network::set_mirror, network::remove_mirror))
+        .routes(routes!(network::add_vmknic))
+        .routes(routes!(network::remove_vmknic))
+        .routes(routes!(network::ports))
+        .routes(routes!(network::capture))
+        .routes(routes!(task::list))
+        .routes(routes!(task::get))
+        .routes(routes!(task::cancel))
+        .routes(routes!(task::events))
+}
+
+/// The document's frame; `routes()` adds the paths and schemas.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Hierro host API",
+        version = crate::VERSION,
+        description = "A host agent's REST API: its VMs, datastores, network, tasks and events. Once a center manages the host, lockdown mode keeps everyone else out."
+    ),
+    modifiers(&SessionScheme),
+    // What `routes!` does not collect: the error responses' schema and the
+    // path parameters' types.
+    components(schemas(hierro_api::ErrorBody, hierro_api::PowerOp)),
+    tags(
+        (name = "session", description = "What the host is, logging in and out, service tokens"),
+        (name = "host", description = "The host: hardware, lockdown, certificate, change feed, performance samples"),
+        (name = "datastores", description = "Datastores"),
+        (name = "vms", description = "VMs: lifecycle, power, snapshots, console, migration"),
+        (name = "network", description = "Standard and distributed switches, port groups, VMkernel ports, mirror sessions, ports and captures"),
+        (name = "tasks", description = "Tasks and events"),
+    )
+)]
+struct ApiDoc;
 
 pub fn lockdown_refusal() -> ApiError {
     ApiError::new(

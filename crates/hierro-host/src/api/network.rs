@@ -13,9 +13,18 @@ use hierro_api::{
 };
 use hierro_vswitch::control::{Request, Response as VsResponse};
 
-use super::{AppState, Body, Caller};
+use super::{AppState, BadRequest, Body, Caller, Conflict, HostFailed, NotFound, Unauthorized};
 use crate::error::{ApiError, ApiResult};
 
+#[utoipa::path(
+    get,
+    path = "/api/network",
+    tag = "network",
+    operation_id = "network_get",
+    description = "The host's switches, port groups, VMkernel ports and mirror sessions.",
+    security(("session" = [])),
+    responses((status = 200, description = "The configuration", body = HostNetwork), Unauthorized)
+)]
 pub async fn get(State(host): State<AppState>, _c: Caller) -> Json<HostNetwork> {
     Json(host.network())
 }
@@ -51,6 +60,16 @@ fn upsert<T: Clone>(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/network/vswitches",
+    tag = "network",
+    operation_id = "vswitch_add",
+    description = "Adds a standard switch.",
+    security(("session" = [])),
+    request_body = VSwitch,
+    responses((status = 201, description = "The host's network configuration, as changed", body = HostNetwork), BadRequest, Unauthorized, Conflict)
+)]
 pub async fn add_vswitch(
     State(host): State<AppState>,
     c: Caller,
@@ -72,6 +91,17 @@ pub async fn add_vswitch(
     Ok((StatusCode::CREATED, Json(net)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/network/vswitches/{name}",
+    tag = "network",
+    operation_id = "vswitch_set",
+    description = "Changes a standard switch: uplinks, MTU, teaming, security.",
+    security(("session" = [])),
+    params(("name" = String, Path, description = "The switch's name")),
+    request_body = VSwitch,
+    responses((status = 200, description = "The host's network configuration, as changed", body = HostNetwork), BadRequest, Unauthorized, NotFound, Conflict)
+)]
 pub async fn set_vswitch(
     State(host): State<AppState>,
     c: Caller,
@@ -94,6 +124,16 @@ pub async fn set_vswitch(
     Ok(Json(net))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/network/vswitches/{name}",
+    tag = "network",
+    operation_id = "vswitch_remove",
+    description = "Removes a standard switch that no port group uses.",
+    security(("session" = [])),
+    params(("name" = String, Path, description = "The switch's name")),
+    responses((status = 200, description = "The host's network configuration, as changed", body = HostNetwork), Unauthorized, NotFound, Conflict)
+)]
 pub async fn remove_vswitch(
     State(host): State<AppState>,
     c: Caller,
@@ -113,6 +153,16 @@ pub async fn remove_vswitch(
     Ok(Json(net))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/network/portgroups",
+    tag = "network",
+    operation_id = "portgroup_add",
+    description = "Adds a port group to a standard switch.",
+    security(("session" = [])),
+    request_body = PortGroup,
+    responses((status = 201, description = "The host's network configuration, as changed", body = HostNetwork), BadRequest, Unauthorized, Conflict)
+)]
 pub async fn add_portgroup(
     State(host): State<AppState>,
     c: Caller,
@@ -138,6 +188,17 @@ pub async fn add_portgroup(
     Ok((StatusCode::CREATED, Json(net)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/network/portgroups/{name}",
+    tag = "network",
+    operation_id = "portgroup_set",
+    description = "Changes a port group: VLAN and policy overrides.",
+    security(("session" = [])),
+    params(("name" = String, Path, description = "The port group's name")),
+    request_body = PortGroup,
+    responses((status = 200, description = "The host's network configuration, as changed", body = HostNetwork), BadRequest, Unauthorized, NotFound, Conflict)
+)]
 pub async fn set_portgroup(
     State(host): State<AppState>,
     c: Caller,
@@ -160,6 +221,16 @@ pub async fn set_portgroup(
     Ok(Json(net))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/network/portgroups/{name}",
+    tag = "network",
+    operation_id = "portgroup_remove",
+    description = "Removes a port group that no VM uses.",
+    security(("session" = [])),
+    params(("name" = String, Path, description = "The port group's name")),
+    responses((status = 200, description = "The host's network configuration, as changed", body = HostNetwork), Unauthorized, NotFound, Conflict)
+)]
 pub async fn remove_portgroup(
     State(host): State<AppState>,
     c: Caller,
@@ -186,6 +257,16 @@ pub async fn remove_portgroup(
     Ok(Json(net))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/network/mirrors",
+    tag = "network",
+    operation_id = "mirror_add",
+    description = "Adds a port mirroring session (SPAN, RSPAN or ERSPAN).",
+    security(("session" = [])),
+    request_body = MirrorSession,
+    responses((status = 201, description = "The host's network configuration, as changed", body = HostNetwork), BadRequest, Unauthorized, Conflict)
+)]
 pub async fn add_mirror(
     State(host): State<AppState>,
     c: Caller,
@@ -207,6 +288,17 @@ pub async fn add_mirror(
     Ok((StatusCode::CREATED, Json(net)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/network/mirrors/{name}",
+    tag = "network",
+    operation_id = "mirror_set",
+    description = "Changes a mirroring session.",
+    security(("session" = [])),
+    params(("name" = String, Path, description = "The session's name")),
+    request_body = MirrorSession,
+    responses((status = 200, description = "The host's network configuration, as changed", body = HostNetwork), BadRequest, Unauthorized, NotFound, Conflict)
+)]
 pub async fn set_mirror(
     State(host): State<AppState>,
     c: Caller,
@@ -229,6 +321,16 @@ pub async fn set_mirror(
     Ok(Json(net))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/network/mirrors/{name}",
+    tag = "network",
+    operation_id = "mirror_remove",
+    description = "Removes a mirroring session.",
+    security(("session" = [])),
+    params(("name" = String, Path, description = "The session's name")),
+    responses((status = 200, description = "The host's network configuration, as changed", body = HostNetwork), Unauthorized, NotFound)
+)]
 pub async fn remove_mirror(
     State(host): State<AppState>,
     c: Caller,
@@ -251,6 +353,16 @@ pub async fn remove_mirror(
 
 /// The distributed switches this host is a member of, as its center wants
 /// them: the whole set, replacing what it had.
+#[utoipa::path(
+    put,
+    path = "/api/network/distributed",
+    tag = "network",
+    operation_id = "distributed_set",
+    description = "The distributed switches this host is a member of, as their center pushes them.",
+    security(("session" = [])),
+    request_body = Vec<HostProxySwitch>,
+    responses((status = 200, description = "The host's network configuration, as changed", body = HostNetwork), BadRequest, Unauthorized, Conflict)
+)]
 pub async fn set_distributed(
     State(host): State<AppState>,
     c: Caller,
@@ -267,6 +379,16 @@ pub async fn set_distributed(
     Ok(Json(net))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/network/vmknics",
+    tag = "network",
+    operation_id = "vmknic_add",
+    description = "Adds a VMkernel port (management, vMotion...) on a port group.",
+    security(("session" = [])),
+    request_body = VmkNic,
+    responses((status = 201, description = "The host's network configuration, as changed", body = HostNetwork), BadRequest, Unauthorized, Conflict)
+)]
 pub async fn add_vmknic(
     State(host): State<AppState>,
     c: Caller,
@@ -293,6 +415,16 @@ pub async fn add_vmknic(
     Ok((StatusCode::CREATED, Json(net)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/network/vmknics/{name}",
+    tag = "network",
+    operation_id = "vmknic_remove",
+    description = "Removes a VMkernel port.",
+    security(("session" = [])),
+    params(("name" = String, Path, description = "The VMkernel port's name")),
+    responses((status = 200, description = "The host's network configuration, as changed", body = HostNetwork), Unauthorized, NotFound, Conflict)
+)]
 pub async fn remove_vmknic(
     State(host): State<AppState>,
     c: Caller,
@@ -313,6 +445,15 @@ pub async fn remove_vmknic(
     Ok(Json(net))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/network/ports",
+    tag = "network",
+    operation_id = "port_list",
+    description = "The switch ports now, with their counters, learned addresses and mirror sessions.",
+    security(("session" = [])),
+    responses((status = 200, description = "The ports", body = PortList), Unauthorized, HostFailed)
+)]
 pub async fn ports(State(host): State<AppState>, _c: Caller) -> ApiResult<Json<PortList>> {
     match host
         .vswitchd
@@ -334,6 +475,16 @@ pub async fn ports(State(host): State<AppState>, _c: Caller) -> ApiResult<Json<P
 }
 
 /// Captures a port's frames and returns them as a pcap file.
+#[utoipa::path(
+    post,
+    path = "/api/network/capture",
+    tag = "network",
+    operation_id = "port_capture",
+    description = "Captures a port's frames (at most 100 s and 1000000 frames) and answers with a pcap file.",
+    security(("session" = [])),
+    request_body = CaptureRequest,
+    responses((status = 200, description = "The pcap file", content_type = "application/vnd.tcpdump.pcap"), BadRequest, Unauthorized, NotFound, HostFailed)
+)]
 pub async fn capture(
     State(host): State<AppState>,
     _c: Caller,

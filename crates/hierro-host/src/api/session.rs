@@ -1,11 +1,22 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use hierro_api::{LoginRequest, LoginResponse, Severity};
+use hierro_api::{
+    LoginRequest, LoginResponse, ServiceTokenRequest, ServiceTokenResponse, Severity,
+};
 
-use super::{AppState, Body};
+use super::{AppState, BadRequest, Body, Conflict, Forbidden, NotFound, Unauthorized};
 use crate::error::{ApiError, ApiResult};
 
+#[utoipa::path(
+    post,
+    path = "/api/session",
+    tag = "session",
+    operation_id = "session_login",
+    description = "No session needed. In lockdown mode only the center and the break-glass account may log in.",
+    request_body = LoginRequest,
+    responses((status = 200, description = "The new session", body = LoginResponse), BadRequest, Unauthorized, Forbidden)
+)]
 pub async fn login(
     State(host): State<AppState>,
     Body(req): Body<LoginRequest>,
@@ -47,6 +58,15 @@ pub async fn login(
     }))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/session",
+    tag = "session",
+    operation_id = "session_logout",
+    description = "Answers 204 even for an unknown or expired session.",
+    security(("session" = [])),
+    responses((status = 204, description = "Logged out"))
+)]
 pub async fn logout(State(host): State<AppState>, headers: HeaderMap) -> StatusCode {
     if let Some(t) = headers
         .get(hierro_api::SESSION_HEADER)
@@ -59,6 +79,16 @@ pub async fn logout(State(host): State<AppState>, headers: HeaderMap) -> StatusC
 
 /// A long-lived credential for a service that manages this host (the
 /// center); shown once, stored as a hash.
+#[utoipa::path(
+    post,
+    path = "/api/service-tokens",
+    tag = "session",
+    operation_id = "service_token_create",
+    description = "The token is shown once and stored as a hash. A service token cannot make others.",
+    security(("session" = [])),
+    request_body = ServiceTokenRequest,
+    responses((status = 200, description = "The token", body = ServiceTokenResponse), BadRequest, Unauthorized, Forbidden, Conflict)
+)]
 pub async fn create_service_token(
     State(host): State<AppState>,
     c: super::Caller,
@@ -89,6 +119,16 @@ pub async fn create_service_token(
 }
 
 /// Withdraws a service token (a center that lets the host go).
+#[utoipa::path(
+    delete,
+    path = "/api/service-tokens/{name}",
+    tag = "session",
+    operation_id = "service_token_revoke",
+    description = "Withdraws a service token.",
+    security(("session" = [])),
+    params(("name" = String, Path, description = "The token's name")),
+    responses((status = 204, description = "Revoked"), Unauthorized, NotFound)
+)]
 pub async fn revoke_service_token(
     State(host): State<AppState>,
     c: super::Caller,

@@ -5,14 +5,26 @@ use hierro_http::{Params, PathArgs};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{AppState, Caller};
+use super::{AppState, Caller, Conflict, NotFound, Unauthorized};
 use crate::error::{ApiError, ApiResult};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TaskQuery {
+    /// Only the tasks on this object (its id, e.g. `vm:UUID`, or its name).
     target: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/tasks",
+    tag = "tasks",
+    operation_id = "task_list",
+    description = "The host's recent tasks.",
+    security(("session" = [])),
+    params(TaskQuery),
+    responses((status = 200, description = "The tasks", body = [Task]), Unauthorized)
+)]
 pub async fn list(
     State(host): State<AppState>,
     _c: Caller,
@@ -25,6 +37,16 @@ pub async fn list(
     Json(tasks)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/tasks/{id}",
+    tag = "tasks",
+    operation_id = "task_get",
+    description = "One task.",
+    security(("session" = [])),
+    params(("id" = Uuid, Path, description = "The task's id")),
+    responses((status = 200, description = "The task", body = Task), Unauthorized, NotFound)
+)]
 pub async fn get(
     State(host): State<AppState>,
     _c: Caller,
@@ -38,6 +60,16 @@ pub async fn get(
 
 /// Asks a running task to stop (only those that can, e.g. a migration);
 /// the answer is the task, still running: it ends as `cancelled`.
+#[utoipa::path(
+    post,
+    path = "/api/tasks/{id}/cancel",
+    tag = "tasks",
+    operation_id = "task_cancel",
+    description = "Asks a running task to stop (only those that can, e.g. a migration); it ends as `cancelled`.",
+    security(("session" = [])),
+    params(("id" = Uuid, Path, description = "The task's id")),
+    responses((status = 202, description = "The task, still running", body = Task), Unauthorized, NotFound, Conflict)
+)]
 pub async fn cancel(
     State(host): State<AppState>,
     c: Caller,
@@ -47,15 +79,29 @@ pub async fn cancel(
     Ok((axum::http::StatusCode::ACCEPTED, Json(task)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventQuery {
     /// Only events with a larger id (for following the stream).
     since: Option<u64>,
+    /// Only the events of this object (its id, e.g. `vm:UUID`, or its name).
     target: Option<String>,
+    /// Only events of this kind, e.g. `VmPoweredOnEvent`.
     kind: Option<String>,
+    /// At most this many: the newest.
     limit: Option<usize>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/events",
+    tag = "tasks",
+    operation_id = "event_list",
+    description = "The host's recent events, oldest first.",
+    security(("session" = [])),
+    params(EventQuery),
+    responses((status = 200, description = "The events", body = [Event]), Unauthorized)
+)]
 pub async fn events(
     State(host): State<AppState>,
     _c: Caller,

@@ -6,12 +6,21 @@ use hierro_api::{
     SnapshotCreate, Task, VmCreate, VmInfo, VmRegister, VmUpdate,
 };
 
-use super::{AppState, Body, Caller};
+use super::{AppState, BadRequest, Body, Caller, Conflict, NotFound, Unauthorized};
 use crate::error::{ApiError, ApiResult};
 use crate::vm::{self, VmCommand};
 
 type Accepted = (StatusCode, Json<Task>);
 
+#[utoipa::path(
+    get,
+    path = "/api/vms",
+    tag = "vms",
+    operation_id = "vm_list",
+    description = "The VMs registered on this host.",
+    security(("session" = [])),
+    responses((status = 200, description = "The VMs", body = [VmInfo]), Unauthorized)
+)]
 pub async fn list(State(host): State<AppState>, _c: Caller) -> Json<Vec<VmInfo>> {
     let mut out = Vec::new();
     for vm in host.vms.list() {
@@ -20,6 +29,16 @@ pub async fn list(State(host): State<AppState>, _c: Caller) -> Json<Vec<VmInfo>>
     Json(out)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/vms/{vm}",
+    tag = "vms",
+    operation_id = "vm_info",
+    description = "One VM, with what its guest agent says while it runs.",
+    security(("session" = [])),
+    params(("vm" = String, Path, description = "The VM's id, or its name")),
+    responses((status = 200, description = "The VM", body = VmInfo), Unauthorized, NotFound)
+)]
 pub async fn info(
     State(host): State<AppState>,
     _c: Caller,
@@ -28,6 +47,16 @@ pub async fn info(
     Ok(Json(host.vms.find(&key)?.info(true).await))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/vms",
+    tag = "vms",
+    operation_id = "vm_create",
+    description = "Creates a VM: its folder on the datastore, its disk (empty or a linked clone) and its configuration.",
+    security(("session" = [])),
+    request_body = VmCreate,
+    responses((status = 202, description = "The task, running", body = Task), BadRequest, Unauthorized, Conflict)
+)]
 pub async fn create(
     State(host): State<AppState>,
     c: Caller,
@@ -61,6 +90,16 @@ fn submit(
     (StatusCode::ACCEPTED, Json(snapshot))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/vms/{vm}/power/{op}",
+    tag = "vms",
+    operation_id = "vm_power",
+    description = "Powers the VM on or off, resets it, or asks its guest to shut down.",
+    security(("session" = [])),
+    params(("vm" = String, Path, description = "The VM's id, or its name"), ("op" = PowerOp, Path, description = "What to do")),
+    responses((status = 202, description = "The task, running", body = Task), BadRequest, Unauthorized, NotFound, Conflict)
+)]
 pub async fn power(
     State(host): State<AppState>,
     c: Caller,
@@ -88,6 +127,17 @@ pub async fn power(
     Ok(submit(&host, &vm, VmCommand::Power(op), operation, &c.user))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/vms/{vm}",
+    tag = "vms",
+    operation_id = "vm_update",
+    description = "Renames the VM or changes its hardware: CPUs, memory and adapters while it is off, an adapter's port group at any time.",
+    security(("session" = [])),
+    params(("vm" = String, Path, description = "The VM's id, or its name")),
+    request_body = VmUpdate,
+    responses((status = 202, description = "The task, running", body = Task), BadRequest, Unauthorized, NotFound, Conflict)
+)]
 pub async fn update(
     State(host): State<AppState>,
     c: Caller,
@@ -111,6 +161,16 @@ pub async fn update(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/vms/{vm}",
+    tag = "vms",
+    operation_id = "vm_delete",
+    description = "Deletes a powered-off VM and its files.",
+    security(("session" = [])),
+    params(("vm" = String, Path, description = "The VM's id, or its name")),
+    responses((status = 202, description = "The task, running", body = Task), Unauthorized, NotFound, Conflict)
+)]
 pub async fn delete(
     State(host): State<AppState>,
     c: Caller,
@@ -127,6 +187,16 @@ pub async fn delete(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/vms/{vm}/snapshots",
+    tag = "vms",
+    operation_id = "snapshot_list",
+    description = "The VM's snapshots.",
+    security(("session" = [])),
+    params(("vm" = String, Path, description = "The VM's id, or its name")),
+    responses((status = 200, description = "The snapshots", body = [Snapshot]), Unauthorized, NotFound)
+)]
 pub async fn snapshots(
     State(host): State<AppState>,
     _c: Caller,
@@ -135,6 +205,17 @@ pub async fn snapshots(
     Ok(Json(host.vms.find(&key)?.info(false).await.snapshots))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/vms/{vm}/snapshots",
+    tag = "vms",
+    operation_id = "snapshot_create",
+    description = "Takes a snapshot: of the disk, and of the memory too while the VM runs.",
+    security(("session" = [])),
+    params(("vm" = String, Path, description = "The VM's id, or its name")),
+    request_body = SnapshotCreate,
+    responses((status = 202, description = "The task, running", body = Task), BadRequest, Unauthorized, NotFound, Conflict)
+)]
 pub async fn snapshot_create(
     State(host): State<AppState>,
     c: Caller,
@@ -190,6 +271,16 @@ async fn on_snapshot(
     Ok(submit(&host, &vm, command(name), operation, &c.user))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/vms/{vm}/snapshots/{name}/revert",
+    tag = "vms",
+    operation_id = "snapshot_revert",
+    description = "Goes back to a snapshot.",
+    security(("session" = [])),
+    params(("vm" = String, Path, description = "The VM's id, or its name"), ("name" = String, Path, description = "The snapshot's name")),
+    responses((status = 202, description = "The task, running", body = Task), Unauthorized, NotFound, Conflict)
+)]
 pub async fn snapshot_revert(
     State(host): State<AppState>,
     c: Caller,
@@ -206,6 +297,16 @@ pub async fn snapshot_revert(
     .await
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/vms/{vm}/snapshots/{name}",
+    tag = "vms",
+    operation_id = "snapshot_delete",
+    description = "Deletes a snapshot; the VM keeps its state.",
+    security(("session" = [])),
+    params(("vm" = String, Path, description = "The VM's id, or its name"), ("name" = String, Path, description = "The snapshot's name")),
+    responses((status = 202, description = "The task, running", body = Task), Unauthorized, NotFound, Conflict)
+)]
 pub async fn snapshot_delete(
     State(host): State<AppState>,
     c: Caller,
@@ -224,6 +325,17 @@ pub async fn snapshot_delete(
 
 /// The source's half of a vMotion: sends the running VM to the URI a
 /// destination host gave (`POST /api/migrations/incoming` there).
+#[utoipa::path(
+    post,
+    path = "/api/vms/{vm}/migrate",
+    tag = "vms",
+    operation_id = "vm_migrate",
+    description = "Sends the running VM to a destination host that awaits it (see /api/migrations/incoming); the center orchestrates both ends.",
+    security(("session" = [])),
+    params(("vm" = String, Path, description = "The VM's id, or its name")),
+    request_body = MigrateRequest,
+    responses((status = 202, description = "The task, running", body = Task), BadRequest, Unauthorized, NotFound, Conflict)
+)]
 pub async fn migrate(
     State(host): State<AppState>,
     c: Caller,
@@ -253,6 +365,16 @@ pub async fn migrate(
 /// The destination's half of a vMotion: registers the VM from the shared
 /// datastore, starts QEMU waiting for its memory, and answers with the
 /// address to send it to and the task that ends when it runs here.
+#[utoipa::path(
+    post,
+    path = "/api/migrations/incoming",
+    tag = "vms",
+    operation_id = "migration_incoming",
+    description = "Starts a QEMU waiting for a VM migrated live from another host, on this host's vMotion VMkernel port.",
+    security(("session" = [])),
+    request_body = IncomingMigration,
+    responses((status = 201, description = "Where to send the VM", body = IncomingReady), BadRequest, Unauthorized, Conflict)
+)]
 pub async fn incoming(
     State(host): State<AppState>,
     c: Caller,
@@ -289,6 +411,16 @@ pub async fn incoming(
 
 /// Adds a powered-off VM from its folder on a datastore this host sees
 /// (vSphere's RegisterVM): the second half of a cold migration.
+#[utoipa::path(
+    post,
+    path = "/api/vms/register",
+    tag = "vms",
+    operation_id = "vm_register",
+    description = "Registers a VM folder on a datastore with this host (cold migration, or after a host was lost).",
+    security(("session" = [])),
+    request_body = VmRegister,
+    responses((status = 201, description = "The VM", body = VmInfo), BadRequest, Unauthorized, Conflict)
+)]
 pub async fn register(
     State(host): State<AppState>,
     c: Caller,
@@ -313,6 +445,16 @@ pub async fn register(
 
 /// Takes a powered-off VM off this host and keeps its files (vSphere's
 /// UnregisterVM): the first half of a cold migration.
+#[utoipa::path(
+    post,
+    path = "/api/vms/{vm}/unregister",
+    tag = "vms",
+    operation_id = "vm_unregister",
+    description = "Forgets a powered-off VM, leaving its files.",
+    security(("session" = [])),
+    params(("vm" = String, Path, description = "The VM's id, or its name")),
+    responses((status = 202, description = "The task, running", body = Task), Unauthorized, NotFound, Conflict)
+)]
 pub async fn unregister(
     State(host): State<AppState>,
     c: Caller,

@@ -12,6 +12,7 @@ mod center_matrix;
 mod center_openapi;
 mod center_perf;
 mod center_vms;
+mod host_openapi;
 mod lab_cli;
 mod switchover_frames;
 mod vm_lifecycle;

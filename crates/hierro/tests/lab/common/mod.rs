@@ -5,6 +5,7 @@
 
 pub mod center;
 pub mod netns;
+pub mod openapi;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, TcpStream};

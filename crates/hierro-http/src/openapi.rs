@@ -1,0 +1,91 @@
+//! What the center's and the host's OpenAPI documents share: the session's
+//! security scheme, the error answers handlers list, and the route that
+//! serves the document.
+
+use axum::body::Bytes;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::{Extension, Router};
+use hierro_api::ErrorBody;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+
+/// The session's security scheme, which operations name (as a literal, the
+/// only form `security(...)` takes) in `security(("session" = []))`.
+pub const SESSION_SCHEME: &str = "session";
+
+/// The `hierro-session` header as a security scheme: `modifiers(&SessionScheme)`.
+pub struct SessionScheme;
+
+impl utoipa::Modify for SessionScheme {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let header = ApiKeyValue::with_description(
+            hierro_api::SESSION_HEADER,
+            "A login session's token (POST /api/session) or an API token",
+        );
+        doc.components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                SESSION_SCHEME,
+                SecurityScheme::ApiKey(ApiKey::Header(header)),
+            );
+    }
+}
+
+/// The router of `routes`, which also serves their document at
+/// `GET /api/openapi.json` (route `openapi` must be among them).
+pub fn router<S: Clone + Send + Sync + 'static>(routes: OpenApiRouter<S>) -> Router<S> {
+    let (router, doc) = routes.split_for_parts();
+    let doc = serde_json::to_vec(&doc).expect("the OpenAPI document serializes");
+    router.layer(Extension(OpenApiJson(doc.into())))
+}
+
+/// The document as served, serialized once.
+#[derive(Clone)]
+pub struct OpenApiJson(Bytes);
+
+/// This API's OpenAPI 3.1 document.
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    tag = "session",
+    description = "No session needed.",
+    responses((status = 200, description = "The document", body = serde_json::Value))
+)]
+pub async fn openapi(Extension(doc): Extension<OpenApiJson>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], doc.0)
+}
+
+// The error answers, for handlers to list in `responses(...)`: each is an
+// `ErrorBody` with its status.
+
+/// The request is malformed or names something unusable; the message says what.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 400)]
+pub struct BadRequest(pub ErrorBody);
+
+/// No session, or an unknown or expired one: log in (POST /api/session).
+#[derive(utoipa::IntoResponses)]
+#[response(status = 401)]
+pub struct Unauthorized(pub ErrorBody);
+
+/// The caller may not do this (lacking the privilege, or the host is in
+/// lockdown mode).
+#[derive(utoipa::IntoResponses)]
+#[response(status = 403)]
+pub struct Forbidden(pub ErrorBody);
+
+/// No such object, or one the caller may not see.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 404)]
+pub struct NotFound(pub ErrorBody);
+
+/// The name is taken, or the object is in the wrong state for the operation.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 409)]
+pub struct Conflict(pub ErrorBody);
+
+/// The host does not answer, or failed.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 502)]
+pub struct HostFailed(pub ErrorBody);
