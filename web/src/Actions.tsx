@@ -1,5 +1,6 @@
 import { Suspense, lazy, useEffect, useState } from "react";
-import { InventoryObject, Task, call, finished } from "./api";
+import { InventoryObject, Task, call, errorText, finished } from "./api";
+import { CloneVm } from "./CloneVm";
 import { CreateVm } from "./CreateVm";
 import { Confirm } from "./Dialog";
 import { EditSettings } from "./EditSettings";
@@ -22,6 +23,21 @@ const POWER: { key: string; label: string; privilege: string; when: string }[] =
 /// The actions on `o` that `allowed` (the user's privileges there) permits;
 /// those that do not fit the object's state now are listed, disabled.
 export function actionsFor(o: InventoryObject, allowed: Set<string>): Action[] {
+  if (o.kind === "vm" && o.data.template === true) {
+    // A template is only cloned, made a VM again, moved or deleted.
+    const list: Action[] = [];
+    if (allowed.has("VirtualMachine.Provisioning.DeployTemplate")) {
+      list.push({ key: "clone", label: "New VM from this template", enabled: true });
+    }
+    if (allowed.has("VirtualMachine.Provisioning.MarkAsVM")) {
+      list.push({ key: "to-vm", label: "Convert to virtual machine", enabled: true });
+    }
+    if (allowed.has(movePrivilege(false))) list.push({ key: "migrate", label: "Migrate", enabled: true });
+    if (allowed.has("VirtualMachine.Inventory.Delete")) {
+      list.push({ key: "delete", label: "Delete template", enabled: true, danger: true });
+    }
+    return list;
+  }
   if (o.kind === "vm") {
     const state = String(o.data.power_state ?? "");
     const on = state === "poweredOn";
@@ -37,6 +53,12 @@ export function actionsFor(o: InventoryObject, allowed: Set<string>): Action[] {
       list.push({ key: "edit", label: "Edit settings", enabled: true });
     }
     if (allowed.has(movePrivilege(on))) list.push({ key: "migrate", label: "Migrate", enabled: true });
+    if (allowed.has("VirtualMachine.Provisioning.Clone")) {
+      list.push({ key: "clone", label: "Clone", enabled: !on });
+    }
+    if (allowed.has("VirtualMachine.Provisioning.MarkAsTemplate")) {
+      list.push({ key: "to-template", label: "Convert to template", enabled: !on });
+    }
     // Not disabled when it runs: the host's refusal says what to do.
     if (allowed.has("VirtualMachine.Inventory.Delete")) {
       list.push({ key: "delete", label: "Delete VM", enabled: true, danger: true });
@@ -70,6 +92,10 @@ export function ObjectActions(props: {
     setError(null);
     if (POWER.some((a) => a.key === key)) {
       call("POST", `/api/vms/${o.id}/power/${key}`).then(props.onChanged, (e) => setError(e.message));
+    } else if (key === "to-template" || key === "to-vm") {
+      call<Task>("PATCH", `/api/vms/${o.id}`, { template: key === "to-template" })
+        .then(finished)
+        .then(props.onChanged, (e) => setError(errorText(e)));
     } else {
       setOpen(key);
     }
@@ -97,7 +123,9 @@ export function ObjectActions(props: {
   return (
     <>
       <div className="actions" role="toolbar" aria-label="Actions">
-        {actions.length === 0 && <span className="empty">You may not change this VM.</span>}
+        {actions.length === 0 && (
+          <span className="empty">You may not change this {o.data.template === true ? "template" : "VM"}.</span>
+        )}
         {actions.map((a) => (
           <button key={a.key} className={a.danger ? "danger" : undefined} disabled={!a.enabled}
             onClick={() => perform(a.key)}>
@@ -115,8 +143,10 @@ export function ObjectActions(props: {
         <EditSettings vm={o} objects={props.objects} allowed={allowed} onClose={close} onChanged={props.onChanged} />
       )}
       {open === "migrate" && <Migrate vm={o} objects={props.objects} onClose={close} onStarted={props.onChanged} />}
+      {open === "clone" && <CloneVm source={o} objects={props.objects} onClose={close} onDone={props.onChanged} />}
       {open === "delete" && (
-        <Confirm title="Delete virtual machine" action="Delete" onConfirm={remove} onClose={close}>
+        <Confirm title={o.data.template === true ? "Delete template" : "Delete virtual machine"} action="Delete"
+          onConfirm={remove} onClose={close}>
           <p>Delete {o.name} and its files from datastore {String(o.data.datastore ?? "")}? This cannot be undone.</p>
         </Confirm>
       )}

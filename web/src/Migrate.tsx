@@ -31,12 +31,7 @@ export function Migrate(props: {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
-  // Why a host cannot take the VM, as far as the client can tell.
-  const refused = (h: InventoryObject) =>
-    h.data.state !== "connected" ? String(h.data.state ?? "not connected")
-    : h.data.maintenance ? "in maintenance mode"
-    : assignable && !assignable.has(h.id) ? "you may not place VMs there"
-    : null;
+  const refused = (h: InventoryObject) => whyNotHost(h, assignable);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -100,8 +95,17 @@ export function Migrate(props: {
   );
 }
 
+/// Why a host cannot take a VM, as far as the client can tell (null: it
+/// can); `assignable` are the hosts the caller may place VMs on.
+export function whyNotHost(h: InventoryObject, assignable: Set<string> | null): string | null {
+  return h.data.state !== "connected" ? String(h.data.state ?? "not connected")
+    : h.data.maintenance ? "in maintenance mode"
+    : assignable && !assignable.has(h.id) ? "you may not place VMs there"
+    : null;
+}
+
 /// The datacenter an object is in (its nearest datacenter ancestor).
-function datacenterOf(o: InventoryObject, objects: InventoryObject[]): string | null {
+export function datacenterOf(o: InventoryObject, objects: InventoryObject[]): string | null {
   let at: InventoryObject | undefined = o;
   while (at && at.kind !== "datacenter") {
     const parent: string | null = at.parent;
@@ -112,7 +116,7 @@ function datacenterOf(o: InventoryObject, objects: InventoryObject[]): string | 
 
 /// Of these hosts, those the caller may place VMs on (the destination
 /// needs Resource.AssignVMToPool), once known.
-function useAssignable(hosts: string[]): Set<string> | null {
+export function useAssignable(hosts: string[]): Set<string> | null {
   const [allowed, setAllowed] = useState<Set<string> | null>(null);
   const key = hosts.join(",");
   useEffect(() => {

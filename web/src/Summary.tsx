@@ -6,6 +6,7 @@ import { Networking } from "./Networking";
 import { Permissions } from "./Permissions";
 import { usePoll, usePrivileges } from "./poll";
 import { Snapshots } from "./Snapshots";
+import { isTemplate } from "./Tree";
 
 // The charting library loads when first used.
 const Performance = lazy(() => import("./Perf").then((m) => ({ default: m.Performance })));
@@ -35,7 +36,7 @@ export function Summary(props: {
   return (
     <section className="summary" aria-label={`Summary of ${o.name}`}>
       <h2>
-        {o.name} <small>{o.kind}</small>
+        {o.name} <small>{isTemplate(o) ? "template" : o.kind}</small>
       </h2>
       {allowed && (
         <ObjectActions object={o} allowed={allowed} objects={objects} request={props.request}

@@ -16,8 +16,12 @@ export const VIEWS = {
 };
 export type View = keyof typeof VIEWS;
 
+/// A VM kept as a template.
+export const isTemplate = (o: InventoryObject) => o.kind === "vm" && o.data.template === true;
+
 // The inventory as a tree, in one of the views. In Hosts and Clusters a VM
-// sits under the host that runs it; in VMs and Templates, in its folder.
+// sits under the host that runs it and templates are not shown (as in the
+// vSphere Client); in VMs and Templates, VMs and templates are in their folders.
 export function Tree(props: {
   objects: InventoryObject[];
   view: View;
@@ -26,7 +30,9 @@ export function Tree(props: {
   /// Right click (or the keyboard's menu key) on an object, at x, y.
   onMenu: (id: string, x: number, y: number) => void;
 }) {
-  const shown = props.objects.filter((o) => VIEWS[props.view].kinds.includes(o.kind));
+  const shown = props.objects.filter(
+    (o) => VIEWS[props.view].kinds.includes(o.kind) && !(props.view === "hosts" && isTemplate(o)),
+  );
   const ids = new Set(shown.map((o) => o.id));
   const parentOf = (o: InventoryObject) => {
     const host = o.data.host;
@@ -85,8 +91,8 @@ function Node(props: {
           const at = e.currentTarget.getBoundingClientRect();
           props.onMenu(o.id, e.clientX || at.left, e.clientY || at.bottom);
         }}>
-        <span className={`badge ${o.kind}`} aria-hidden>
-          {BADGE[o.kind] ?? "?"}
+        <span className={`badge ${isTemplate(o) ? "template" : o.kind}`} aria-hidden>
+          {isTemplate(o) ? "T" : BADGE[o.kind] ?? "?"}
         </span>{" "}
         <span className="name">{o.name}</span>
       </a>

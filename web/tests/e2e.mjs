@@ -273,6 +273,32 @@ try {
     throw new Error(`the VM was not resized: ${JSON.stringify(resized)}`);
   }
   await page.locator('dd[data-fact="Memory"]').filter({ hasText: "320 MiB" }).waitFor();
+
+  step("made a template: gone from Hosts and Clusters, in VMs and Templates, deployed on the other host, a VM again");
+  await actions.getByRole("button", { name: "Convert to template" }).click();
+  await page.getByRole("heading", { name: new RegExp(`^${newVm} template`) }).waitFor();
+  await page.getByRole("tree").getByText(newVm, { exact: true }).waitFor({ state: "detached" });
+  await treeView("VMs and Templates").click();
+  await page.locator(`a[data-name="${newVm}"] .badge.template`).waitFor();
+  if (await actions.getByRole("button", { name: "Power on" }).count()) {
+    throw new Error("a template offers to power on");
+  }
+  await actions.getByRole("button", { name: "New VM from this template" }).click();
+  const deploy = dialog(`New VM from template ${newVm}`);
+  await deploy.getByLabel("Name").fill(`${newVm}-copy`);
+  await deploy.getByLabel(env("HIERRO_OTHER_HOST")).check();
+  await page.screenshot({ path: join(shots, "deploy-template.png") });
+  await deploy.getByRole("button", { name: "Deploy" }).click();
+  await deploy.waitFor({ state: "detached", timeout: 60_000 });
+  const copy = await (await api.get(`${url}/api/vms/${newVm}-copy`, { headers })).json();
+  if (copy.config.template || copy.config.memory_mib !== 320 || copy.config.disk.clone_of !== null
+      || copy.power_state !== "poweredOff") {
+    throw new Error(`the deployed VM is not as its template: ${JSON.stringify(copy)}`);
+  }
+  await page.locator(`a[data-name="${newVm}-copy"] .badge.vm`).waitFor();
+  await actions.getByRole("button", { name: "Convert to virtual machine" }).click();
+  await page.getByRole("heading", { name: new RegExp(`^${newVm} vm`) }).waitFor();
+  await treeView("Hosts and Clusters").click();
   await actions.getByRole("button", { name: "Delete VM" }).click();
   await remove.getByRole("button", { name: "Delete" }).click();
   await page.getByRole("heading", { name: new RegExp(`^${newVm}`) }).waitFor({ state: "detached" });

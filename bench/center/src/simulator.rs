@@ -83,6 +83,7 @@ impl HostSimulator {
                     gateway: None,
                 }],
                 created: Utc::now(),
+                template: false,
             },
             runtime: None,
             guest: None,

@@ -294,6 +294,7 @@ async fn plain(
             gateway: Some(lab.gateway.to_string()),
         }],
         created: chrono::Utc::now(),
+        template: false,
     };
     let images = lab.datastore_dir.join("images");
     let spec = |tap: &str, incoming: bool| LaunchSpec {

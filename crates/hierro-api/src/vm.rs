@@ -24,15 +24,19 @@ fn default_cpus() -> u32 {
     1
 }
 
-/// The VM's system disk: a new blank qcow2 of `size_mib`, or a linked clone
-/// of a template disk (`clone_from`, a datastore path) that grows to `size_mib`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+/// The VM's system disk: a new blank qcow2 of `size_mib`, or a clone of a
+/// disk (`clone_from`, a datastore path) that grows to `size_mib`: linked
+/// (the source stays its backing file, and must never change again), or,
+/// with `full_copy`, a copy of its data that depends on nothing.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DiskSpec {
     #[serde(default)]
     pub size_mib: Option<u64>,
     #[serde(default)]
     pub clone_from: Option<String>,
+    #[serde(default)]
+    pub full_copy: bool,
 }
 
 /// How the VM boots: a kernel and initrd given directly (datastore paths), or
@@ -78,6 +82,26 @@ pub struct VmUpdate {
     pub memory_mib: Option<u64>,
     #[serde(default)]
     pub nics: Option<Vec<NicSpec>>,
+    /// Marks a powered-off VM as a template (it then cannot be powered on,
+    /// changed or snapshotted, only cloned), or a template as a VM again.
+    #[serde(default)]
+    pub template: Option<bool>,
+}
+
+/// A clone of a powered-off VM, or a VM deployed from a template (the body
+/// of a center's `POST /api/vms/{vm}/clone`): the source's hardware, and a
+/// full copy of its disk.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VmClone {
+    pub name: String,
+    /// The datastore of the new VM's folder; the source's by default.
+    #[serde(default)]
+    pub datastore: Option<String>,
+    /// The new VM's NICs; by default on the source's port groups, with new
+    /// MACs and no guest addresses.
+    #[serde(default)]
+    pub nics: Option<Vec<NicSpec>>,
 }
 
 /// The VM's stored configuration (`vm.json` in its folder; the .vmx analog).
@@ -91,6 +115,9 @@ pub struct VmConfig {
     pub boot: Boot,
     pub nics: Vec<Nic>,
     pub created: DateTime<Utc>,
+    /// A template: a VM kept to be cloned, never powered on.
+    #[serde(default)]
+    pub template: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]

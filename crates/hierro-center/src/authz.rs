@@ -177,6 +177,10 @@ pub const PRIVILEGES: &[Privilege] = &[
         "Turn a VM into a template",
     ),
     p(
+        "VirtualMachine.Provisioning.MarkAsVM",
+        "Turn a template into a VM",
+    ),
+    p(
         "VirtualMachine.Provisioning.DiskRandomRead",
         "Read a VM's disks (backups)",
     ),

@@ -178,6 +178,7 @@ fn vm_data(host: &str, vm: &VmInfo) -> Value {
         "cpus": vm.config.cpus,
         "memory_mib": vm.config.memory_mib,
         "datastore": vm.datastore,
+        "template": vm.config.template,
     })
 }
 

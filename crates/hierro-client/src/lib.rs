@@ -293,6 +293,19 @@ impl Client {
         self.call(Method::POST, &path, Some(req)).await
     }
 
+    /// Through a center: clones a powered-off VM or deploys a template onto
+    /// a host or cluster (`placement`), in a folder (the datacenter by default).
+    pub async fn clone_vm(
+        &self,
+        key: &str,
+        req: &VmClone,
+        placement: &str,
+        folder: Option<&str>,
+    ) -> Result<Task> {
+        let path = placed(&format!("/api/vms/{}/clone", enc(key)), placement, folder);
+        self.call(Method::POST, &path, Some(req)).await
+    }
+
     pub async fn update_vm(&self, key: &str, update: &VmUpdate) -> Result<Task> {
         self.call(
             Method::PATCH,

@@ -201,7 +201,7 @@ impl Lab {
             memory_mib,
             disk: DiskSpec {
                 size_mib: Some(64),
-                clone_from: None,
+                ..Default::default()
             },
             boot: Boot::Kernel {
                 kernel: format!("[{DATASTORE}] images/vmlinuz"),

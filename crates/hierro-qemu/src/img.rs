@@ -65,6 +65,20 @@ pub async fn create_linked_clone(
     qemu_img(&args).await.map(|_| ())
 }
 
+/// A full copy: the data `source` shows (its backing chain flattened) in a
+/// new qcow2 that depends on nothing, grown to `size_mib` if that is larger.
+/// qemu-img takes the source's lock, so a disk a running QEMU writes is
+/// refused rather than copied half-written.
+pub async fn copy(source: &Path, disk: &Path, size_mib: Option<u64>) -> Result<(), String> {
+    qemu_img(&["convert", "-q", "-O", "qcow2", s(source), s(disk)]).await?;
+    if let Some(mib) = size_mib {
+        if info(disk).await?.virtual_size < mib << 20 {
+            qemu_img(&["resize", "-q", s(disk), &format!("{mib}M")]).await?;
+        }
+    }
+    Ok(())
+}
+
 #[derive(Debug, Deserialize)]
 pub struct ImageInfo {
     pub format: String,

@@ -89,6 +89,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(vms::info, vms::update, vms::delete))
         .routes(routes!(vms::power))
         .routes(routes!(vms::migrate))
+        .routes(routes!(vms::clone))
         .routes(routes!(vms::unregister))
         .routes(routes!(vms::register))
         .routes(routes!(vms::console))

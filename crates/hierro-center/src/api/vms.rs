@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use futures_util::{SinkExt, StreamExt};
+use hierro_api::{DiskSpec, NicSpec, VmClone};
 use hierro_api::{
     IncomingMigration, IncomingReady, MigrateRequest, MigrationStats, PowerOp, PowerState,
     Snapshot, SnapshotCreate, Task, VmCreate, VmInfo, VmMigrate, VmRegister, VmUpdate,
@@ -181,6 +182,22 @@ pub async fn create(
     Params(p): Params<Placement>,
     Body(req): Body<VmCreate>,
 ) -> ApiResult<Accepted> {
+    let done = |name: &str, host: &str| format!("Created VM {name} on {host}");
+    let made = ("VirtualMachine.create", "VmCreatedEvent");
+    create_placed(c, caller, p, req, made, done).await
+}
+
+/// Makes the VM `req` describes where `p` says, checking the privileges
+/// creating it needs; `made` names the task and the event that ends it,
+/// whose message `done` writes from the VM's and the host's names.
+async fn create_placed(
+    c: AppState,
+    caller: Caller,
+    p: Placement,
+    req: VmCreate,
+    made: (&str, &'static str),
+    done: impl FnOnce(&str, &str) -> String,
+) -> ApiResult<Accepted> {
     let (target, datacenter, folder) = p
         .resolve(&c, &caller, "VirtualMachine.Inventory.Create")
         .await?;
@@ -212,8 +229,8 @@ pub async fn create(
     let host = vms::place(&c.db, &target, &needs).await?;
     let client = hosts::client(&c.db, &host.id).await?;
     let host_task = client.create_vm(&req).await.map_err(from_host)?;
-    let run = TaskRun::begin(&c, &caller, "VirtualMachine.create", (&folder, &req.name)).await?;
-    let done = format!("Created VM {} on {}", req.name, host.name);
+    let run = TaskRun::begin(&c, &caller, made.0, (&folder, &req.name)).await?;
+    let done = done(&req.name, &host.name);
     let (follow, c) = (run.clone(), c.clone());
     let work = async move {
         let finished = mirror(&follow, &client, host_task).await?;
@@ -221,8 +238,103 @@ pub async fn create(
             .map_err(|e| ApiError::internal(format!("the host's answer: {e}")))?;
         record_in_folder(&c, &host.id, &folder, &info).await
     };
-    let task = run.spawn(work, "VmCreatedEvent", |_| done).await?;
+    let task = run.spawn(work, made.1, |_| done).await?;
     Ok((StatusCode::ACCEPTED, Json(task)))
+}
+
+/// Clones a powered-off VM, or deploys a template: a new VM with the
+/// source's CPUs, memory, boot and port groups, and a full copy of its disk
+/// (on the source's datastore unless another is given). The answer is the
+/// running task; its result is the new VM's inventory object.
+#[utoipa::path(
+    post,
+    path = "/api/vms/{vm}/clone",
+    tag = "vms",
+    operation_id = "vm_clone",
+    description = "Privilege: VirtualMachine.Provisioning.DeployTemplate on a template, or VirtualMachine.Provisioning.Clone on a VM; and what creating the new VM needs (see POST /api/vms).",
+    security(("session" = [])),
+    params(("vm" = String, Path, description = "The source VM or template: its object id, or its name if only one VM the caller may see has it"), Placement),
+    request_body = VmClone,
+    responses(
+        (status = 202, description = "The task, running", body = Task),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, HostFailed,
+    )
+)]
+pub async fn clone(
+    State(c): State<AppState>,
+    caller: Caller,
+    Path(key): Path<String>,
+    Params(p): Params<Placement>,
+    Body(req): Body<VmClone>,
+) -> ApiResult<Accepted> {
+    let source = vm_ref(&c, &caller, &key, VIEW).await?;
+    let template = source.object.data["template"] == true;
+    let privilege = if template {
+        "VirtualMachine.Provisioning.DeployTemplate"
+    } else {
+        "VirtualMachine.Provisioning.Clone"
+    };
+    authorize(&c, &caller, &source.object.id, privilege).await?;
+    let info = hosts::client(&c.db, &source.host)
+        .await?
+        .vm(&source.vm_id)
+        .await
+        .map_err(from_host)?;
+    // The host copies the disk under its lock, which a running QEMU holds;
+    // this says why first.
+    if info.power_state != PowerState::PoweredOff {
+        return Err(ApiError::invalid_state(format!(
+            "{} is {}: power it off to clone it",
+            info.name, info.power_state
+        )));
+    }
+    let nics = req.nics.unwrap_or_else(|| {
+        let network = |n: &hierro_api::Nic| NicSpec {
+            network: n.network.clone(),
+            mac: None,
+            ip: None,
+            gateway: None,
+        };
+        info.config.nics.iter().map(network).collect()
+    });
+    let create = VmCreate {
+        name: req.name,
+        datastore: req.datastore.unwrap_or(info.datastore),
+        cpus: info.config.cpus,
+        memory_mib: info.config.memory_mib,
+        disk: DiskSpec {
+            size_mib: None,
+            clone_from: Some(format!("{}/{}", info.folder, info.config.disk.file)),
+            full_copy: true,
+        },
+        boot: info.config.boot,
+        nics,
+    };
+    let from = info.name;
+    if template {
+        let done =
+            move |name: &str, host: &str| format!("Deployed {name} on {host} from template {from}");
+        create_placed(
+            c,
+            caller,
+            p,
+            create,
+            ("VirtualMachine.deploy", "VmDeployedEvent"),
+            done,
+        )
+        .await
+    } else {
+        let done = move |name: &str, host: &str| format!("Cloned {from} to {name} on {host}");
+        create_placed(
+            c,
+            caller,
+            p,
+            create,
+            ("VirtualMachine.clone", "VmClonedEvent"),
+            done,
+        )
+        .await
+    }
 }
 
 /// The VMs the caller may see, as their hosts describe them.
@@ -373,7 +485,7 @@ pub async fn power(
     path = "/api/vms/{vm}",
     tag = "vms",
     operation_id = "vm_update",
-    description = "Privilege: VirtualMachine.Config.CPUCount, VirtualMachine.Config.Memory, and for NICs VirtualMachine.Config.EditDevice on the VM plus Network.Assign on each network.",
+    description = "Privilege: VirtualMachine.Config.CPUCount, VirtualMachine.Config.Memory, and for NICs VirtualMachine.Config.EditDevice on the VM plus Network.Assign on each network; to make it a template VirtualMachine.Provisioning.MarkAsTemplate, and a template a VM VirtualMachine.Provisioning.MarkAsVM.",
     security(("session" = [])),
     params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it")),
     request_body = VmUpdate,
@@ -396,6 +508,11 @@ pub async fn update(
     if req.memory_mib.is_some() {
         needed.push("VirtualMachine.Config.Memory");
     }
+    match req.template {
+        Some(true) => needed.push("VirtualMachine.Provisioning.MarkAsTemplate"),
+        Some(false) => needed.push("VirtualMachine.Provisioning.MarkAsVM"),
+        None => {}
+    }
     if let Some(nics) = &req.nics {
         needed.push("VirtualMachine.Config.EditDevice");
         let datacenter = inventory::datacenter_of(&c.db, &vm.object.id).await?;
@@ -408,18 +525,32 @@ pub async fn update(
         authorize(&c, &caller, &vm.object.id, privilege).await?;
     }
     let id = vm.vm_id.clone();
-    let done = (
-        "VmReconfiguredEvent",
-        format!("Reconfigured {}", vm.object.name),
-    );
-    operate(
-        &c,
-        &caller,
-        vm,
-        "VirtualMachine.reconfigure",
-        done,
-        async |h| h.update_vm(&id, &req).await,
-    )
+    let name = vm.object.name.clone();
+    // As the host's events say it: a conversion, or a reconfiguration.
+    let only_template = req.cpus.is_none() && req.memory_mib.is_none() && req.nics.is_none();
+    let (operation, done) = match req.template {
+        Some(true) if only_template => (
+            "VirtualMachine.markAsTemplate",
+            (
+                "VmMarkedAsTemplateEvent",
+                format!("Marked {name} as a template"),
+            ),
+        ),
+        Some(false) if only_template => (
+            "VirtualMachine.markAsVirtualMachine",
+            (
+                "VmMarkedAsVirtualMachineEvent",
+                format!("Marked {name} as a virtual machine"),
+            ),
+        ),
+        _ => (
+            "VirtualMachine.reconfigure",
+            ("VmReconfiguredEvent", format!("Reconfigured {name}")),
+        ),
+    };
+    operate(&c, &caller, vm, operation, done, async |h| {
+        h.update_vm(&id, &req).await
+    })
     .await
 }
 

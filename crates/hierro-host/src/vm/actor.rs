@@ -212,6 +212,17 @@ impl Actor {
         Ok(())
     }
 
+    /// A template is only cloned (or made a VM again).
+    fn refuse_template(&self, op: &str) -> ApiResult<()> {
+        if self.vm.config().template {
+            return Err(ApiError::invalid_state(format!(
+                "cannot {op} {}: it is a template (convert it to a virtual machine first)",
+                self.vm.name()
+            )));
+        }
+        Ok(())
+    }
+
     fn set_qmp(&mut self, qmp: Option<Arc<Qmp>>) {
         self.vm.update(|v| v.qmp = qmp.clone());
         self.qmp = qmp;
@@ -225,6 +236,7 @@ impl Actor {
 
     async fn power_on(&mut self, task: &TaskHandle, loadvm: Option<String>) -> ApiResult<()> {
         self.require(PowerState::PoweredOff, "power on")?;
+        self.refuse_template("power on")?;
         let spec = self.launch_spec(loadvm, false)?;
         lease::acquire(&self.vm.folder, &self.host.config.name)?;
         task.progress(10);
@@ -503,6 +515,7 @@ impl Actor {
     }
 
     async fn snapshot_create(&mut self, task: &TaskHandle, req: SnapshotCreate) -> ApiResult<()> {
+        self.refuse_template("take a snapshot of")?;
         spec::validate_name("snapshot name", &req.name)?;
         let mut list = snapshots::load(&self.vm.folder);
         if list.iter().any(|s| s.name == req.name) {
@@ -548,6 +561,7 @@ impl Actor {
     }
 
     async fn snapshot_revert(&mut self, task: &TaskHandle, name: &str) -> ApiResult<()> {
+        self.refuse_template("revert")?;
         let snap = self.find_snapshot(name)?;
         let disk = self.vm.folder.join(self.vm.config().disk.file);
         let running = self.vm.power() == PowerState::PoweredOn;
@@ -645,11 +659,19 @@ impl Actor {
             let _ = self.host.apply_network().await;
             return Err(e);
         }
-        task.event(
-            "VmReconfiguredEvent",
-            Severity::Info,
-            format!("Reconfigured {}", next.name),
-        );
+        let name = &next.name;
+        let (kind, message) = match (current.template, next.template) {
+            (false, true) => (
+                "VmMarkedAsTemplateEvent",
+                format!("Marked {name} as a template"),
+            ),
+            (true, false) => (
+                "VmMarkedAsVirtualMachineEvent",
+                format!("Marked {name} as a virtual machine"),
+            ),
+            _ => ("VmReconfiguredEvent", format!("Reconfigured {name}")),
+        };
+        task.event(kind, Severity::Info, message);
         Ok(())
     }
 

@@ -217,7 +217,7 @@ pub async fn create(host: &Arc<Host>, req: VmCreate, user: &str) -> ApiResult<hi
     tokio::spawn(async move {
         let _reservation = reservation;
         task.start();
-        match make(&host, &config, &datastore, &folder).await {
+        match make(&host, &config, &req.disk, &datastore, &folder).await {
             Ok(vm) => {
                 task.event(
                     "VmCreatedEvent",
@@ -239,17 +239,20 @@ pub async fn create(host: &Arc<Host>, req: VmCreate, user: &str) -> ApiResult<hi
 async fn make(
     host: &Arc<Host>,
     config: &VmConfig,
+    spec: &hierro_api::DiskSpec,
     datastore: &str,
     folder: &std::path::Path,
 ) -> ApiResult<Arc<Vm>> {
     std::fs::create_dir(folder)
         .map_err(|e| ApiError::internal(format!("{}: {e}", folder.display())))?;
     let disk = folder.join(&config.disk.file);
-    match &config.disk.clone_of {
-        Some(template) => {
-            let template = host.datastores.resolve(template)?;
-            let backing = relative_to(&template, folder);
-            let size = (config.disk.size_mib > 0).then_some(config.disk.size_mib);
+    let size = (config.disk.size_mib > 0).then_some(config.disk.size_mib);
+    match &spec.clone_from {
+        Some(source) if spec.full_copy => {
+            hierro_qemu::img::copy(&host.datastores.resolve(source)?, &disk, size).await
+        }
+        Some(source) => {
+            let backing = relative_to(&host.datastores.resolve(source)?, folder);
             hierro_qemu::img::create_linked_clone(&disk, &backing, size).await
         }
         None => hierro_qemu::img::create(&disk, config.disk.size_mib).await,

@@ -48,14 +48,20 @@ pub fn validate(host: &Host, req: &VmCreate) -> ApiResult<VmConfig> {
                 "disk.size_mib must be at most {MAX_DISK_MIB}"
             )));
         }
-        (size, Some(template)) => {
+        (size, Some(source)) => {
             host.datastores
-                .resolve_existing("disk.clone_from", template)?;
+                .resolve_existing("disk.clone_from", source)?;
             DiskConfig {
                 file: format!("{}.qcow2", req.name),
                 size_mib: size.unwrap_or(0),
-                clone_of: Some(template.clone()),
+                // A full copy depends on nothing; a linked clone on its source.
+                clone_of: (!req.disk.full_copy).then(|| source.clone()),
             }
+        }
+        (_, None) if req.disk.full_copy => {
+            return Err(ApiError::bad_request(
+                "disk.full_copy needs disk.clone_from",
+            ));
         }
         (Some(size), None) => DiskConfig {
             file: format!("{}.qcow2", req.name),
@@ -79,6 +85,7 @@ pub fn validate(host: &Host, req: &VmCreate) -> ApiResult<VmConfig> {
         boot: req.boot.clone(),
         nics,
         created: Utc::now(),
+        template: false,
     })
 }
 
@@ -148,6 +155,22 @@ pub fn validate_update(
     running: bool,
 ) -> ApiResult<VmConfig> {
     let mut next = current.clone();
+    if let Some(template) = update.template {
+        if template && running {
+            return Err(ApiError::invalid_state(format!(
+                "{} is powered on: power it off to make it a template",
+                current.name
+            )));
+        }
+        next.template = template;
+    }
+    let hardware = update.cpus.is_some() || update.memory_mib.is_some() || update.nics.is_some();
+    if next.template && hardware {
+        return Err(ApiError::invalid_state(format!(
+            "{} is a template: convert it to a virtual machine to change its hardware",
+            current.name
+        )));
+    }
     if let Some(cpus) = update.cpus {
         next.cpus = cpus;
     }

@@ -36,6 +36,34 @@ pub enum VmCmd {
     },
     /// Delete a powered-off VM and its files.
     Delete { vm: String },
+    /// Make a powered-off VM a template: it can then only be cloned.
+    MarkTemplate { vm: String },
+    /// Make a template a VM again.
+    MarkVm { vm: String },
+    /// Through a center: a new VM from a template or a powered-off VM, with
+    /// its hardware and a full copy of its disk.
+    Clone {
+        /// The template or VM to copy.
+        source: String,
+        /// The new VM's name.
+        name: String,
+        /// The host or cluster (inventory id) to run it on.
+        #[arg(long)]
+        placement: String,
+        /// The folder (inventory id) to put it in; the datacenter by default.
+        #[arg(long)]
+        folder: Option<String>,
+        /// The datastore for its folder; the source's by default.
+        #[arg(long)]
+        datastore: Option<String>,
+        /// Its NICs, as in `vm create`; by default the source's port groups
+        /// with new MACs and no addresses.
+        #[arg(long)]
+        nic: Vec<String>,
+        /// Power it on once made.
+        #[arg(long)]
+        power_on: bool,
+    },
     /// Take a powered-off VM off its host (and out of a center's
     /// inventory), keeping its files.
     Unregister { vm: String },
@@ -116,9 +144,13 @@ pub struct CreateArgs {
     /// Disk size in MiB.
     #[arg(long)]
     disk_size: Option<u64>,
-    /// Make the disk a linked clone of this template: "[datastore] path".
+    /// Make the disk a linked clone of this disk: "[datastore] path".
     #[arg(long)]
     clone_from: Option<String>,
+    /// With --clone-from: copy the disk's data instead, so the new disk
+    /// depends on nothing.
+    #[arg(long, requires = "clone_from")]
+    full_copy: bool,
     /// Boot this kernel ("[datastore] path") instead of the disk.
     #[arg(long)]
     kernel: Option<String>,
@@ -175,6 +207,7 @@ impl CreateArgs {
             disk: DiskSpec {
                 size_mib: self.disk_size,
                 clone_from: self.clone_from.clone(),
+                full_copy: self.full_copy,
             },
             boot: match &self.kernel {
                 Some(k) => Boot::Kernel {
@@ -199,6 +232,18 @@ pub async fn run(cmd: VmCmd, conn: &ConnArgs, out: Output) -> anyhow::Result<()>
         let client = client.clone();
         async move {
             wait_task(&client, client.power(&vm, op).await?, out)
+                .await
+                .map(|_| ())
+        }
+    };
+    let mark = |vm: String, template: bool| {
+        let client = client.clone();
+        async move {
+            let update = VmUpdate {
+                template: Some(template),
+                ..Default::default()
+            };
+            wait_task(&client, client.update_vm(&vm, &update).await?, out)
                 .await
                 .map(|_| ())
         }
@@ -281,8 +326,46 @@ pub async fn run(cmd: VmCmd, conn: &ConnArgs, out: Output) -> anyhow::Result<()>
                 cpus,
                 memory_mib: memory,
                 nics,
+                template: None,
             };
             wait_task(&client, client.update_vm(&vm, &update).await?, out).await?;
+        }
+        VmCmd::MarkTemplate { vm } => mark(vm, true).await?,
+        VmCmd::MarkVm { vm } => mark(vm, false).await?,
+        VmCmd::Clone {
+            source,
+            name,
+            placement,
+            folder,
+            datastore,
+            nic,
+            power_on,
+        } => {
+            let nics = if nic.is_empty() {
+                None
+            } else {
+                Some(
+                    nic.iter()
+                        .map(|n| parse_nic(n))
+                        .collect::<anyhow::Result<_>>()?,
+                )
+            };
+            let req = hierro_api::VmClone {
+                name: name.clone(),
+                datastore,
+                nics,
+            };
+            let started = client
+                .clone_vm(&source, &req, &placement, folder.as_deref())
+                .await?;
+            let task = wait_task(&client, started, out).await?;
+            if power_on {
+                wait_task(&client, client.power(&name, PowerOp::On).await?, out).await?;
+            }
+            if let (false, Some(r)) = (out.json, task.result) {
+                let field = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+                println!("created {} ({})", field("name"), field("id"));
+            }
         }
         VmCmd::Delete { vm } => {
             wait_task(&client, client.delete_vm(&vm).await?, out).await?;

@@ -57,15 +57,17 @@ async fn bad_requests_are_refused_and_change_nothing() {
         (with(&|s| s.memory_mib = 1), 400, "memory_mib"),
         (with(&|s| s.name = "../etc".into()), 400, "name"),
         (with(&|s| s.datastore = "nope".into()), 404, "nope"),
+        (with(&|s| s.disk = DiskSpec::default()), 400, "disk"),
         (
             with(&|s| {
                 s.disk = DiskSpec {
-                    size_mib: None,
-                    clone_from: None,
+                    size_mib: Some(64),
+                    full_copy: true,
+                    ..Default::default()
                 }
             }),
             400,
-            "disk",
+            "full_copy",
         ),
         (
             with(&|s| s.disk.clone_from = Some("[shared] no/such.qcow2".into())),

@@ -367,6 +367,7 @@ async fn linked_clone_and_disk_boot() {
     spec.disk = DiskSpec {
         size_mib: Some(128),
         clone_from: Some("[shared] templates/base.qcow2".into()),
+        ..Default::default()
     };
     let task = c.run(c.create_vm(&spec).await).await.unwrap();
     let id = task.target.trim_start_matches("vm:").to_string();
@@ -416,6 +417,7 @@ async fn linked_clone_and_disk_boot() {
     spec.disk = DiskSpec {
         size_mib: None,
         clone_from: Some("[shared] images/disk.qcow2".into()),
+        ..Default::default()
     };
     c.run(c.create_vm(&spec).await).await.unwrap();
     c.run(c.power("diskboot", PowerOp::On).await).await.unwrap();
