@@ -127,11 +127,17 @@ pub async fn start(
     }
 }
 
-/// A logged-in client of the lab's center.
+/// A client of the lab's center, logged in as its administrator.
 pub async fn client(lab: &Lab) -> anyhow::Result<Client> {
     let c = lab.center.as_ref().context("this lab has no center")?;
+    login(lab, &c.user, &lab.password).await
+}
+
+/// A client of the lab's center, logged in as `user`.
+pub async fn login(lab: &Lab, user: &str, password: &str) -> anyhow::Result<Client> {
+    let c = lab.center.as_ref().context("this lab has no center")?;
     let mut client = Client::new(&c.url, Trust::Thumbprint(c.thumbprint.clone()))?;
-    client.login(&c.user, &lab.password).await?;
+    client.login(user, password).await?;
     Ok(client)
 }
 

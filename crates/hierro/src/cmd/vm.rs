@@ -172,6 +172,27 @@ pub struct CreateArgs {
     folder: Option<String>,
 }
 
+/// The name and id of the VM a finished task made. A host answers with the
+/// VM, a center with its inventory object: both have a name and an id.
+fn print_created(task: &hierro_api::Task, out: Output) {
+    if let (false, Some(r)) = (out.json, &task.result) {
+        let field = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+        println!("created {} ({})", field("name"), field("id"));
+    }
+}
+
+/// `--nic` flags as a whole new list of NICs; none given: `None` (keep).
+fn parse_nics(flags: &[String]) -> anyhow::Result<Option<Vec<NicSpec>>> {
+    if flags.is_empty() {
+        return Ok(None);
+    }
+    flags
+        .iter()
+        .map(|n| parse_nic(n))
+        .collect::<anyhow::Result<_>>()
+        .map(Some)
+}
+
 fn parse_nic(s: &str) -> anyhow::Result<NicSpec> {
     let mut parts = s.split(',');
     let network = parts.next().unwrap_or_default().to_string();
@@ -294,14 +315,7 @@ pub async fn run(cmd: VmCmd, conn: &ConnArgs, out: Output) -> anyhow::Result<()>
             if args.power_on {
                 wait_task(&client, client.power(&req.name, PowerOp::On).await?, out).await?;
             }
-            if !out.json {
-                // A host answers with the VM, a center with its inventory
-                // object: both have a name and an id.
-                if let Some(r) = task.result {
-                    let field = |k: &str| r[k].as_str().unwrap_or_default().to_string();
-                    println!("created {} ({})", field("name"), field("id"));
-                }
-            }
+            print_created(&task, out);
         }
         VmCmd::PowerOn { vm } => power(vm, PowerOp::On).await?,
         VmCmd::PowerOff { vm } => power(vm, PowerOp::Off).await?,
@@ -313,19 +327,10 @@ pub async fn run(cmd: VmCmd, conn: &ConnArgs, out: Output) -> anyhow::Result<()>
             memory,
             nic,
         } => {
-            let nics = if nic.is_empty() {
-                None
-            } else {
-                Some(
-                    nic.iter()
-                        .map(|n| parse_nic(n))
-                        .collect::<anyhow::Result<Vec<_>>>()?,
-                )
-            };
             let update = VmUpdate {
                 cpus,
                 memory_mib: memory,
-                nics,
+                nics: parse_nics(&nic)?,
                 template: None,
             };
             wait_task(&client, client.update_vm(&vm, &update).await?, out).await?;
@@ -341,19 +346,10 @@ pub async fn run(cmd: VmCmd, conn: &ConnArgs, out: Output) -> anyhow::Result<()>
             nic,
             power_on,
         } => {
-            let nics = if nic.is_empty() {
-                None
-            } else {
-                Some(
-                    nic.iter()
-                        .map(|n| parse_nic(n))
-                        .collect::<anyhow::Result<_>>()?,
-                )
-            };
             let req = hierro_api::VmClone {
                 name: name.clone(),
                 datastore,
-                nics,
+                nics: parse_nics(&nic)?,
             };
             let started = client
                 .clone_vm(&source, &req, &placement, folder.as_deref())
@@ -362,10 +358,7 @@ pub async fn run(cmd: VmCmd, conn: &ConnArgs, out: Output) -> anyhow::Result<()>
             if power_on {
                 wait_task(&client, client.power(&name, PowerOp::On).await?, out).await?;
             }
-            if let (false, Some(r)) = (out.json, task.result) {
-                let field = |k: &str| r[k].as_str().unwrap_or_default().to_string();
-                println!("created {} ({})", field("name"), field("id"));
-            }
+            print_created(&task, out);
         }
         VmCmd::Delete { vm } => {
             wait_task(&client, client.delete_vm(&vm).await?, out).await?;

@@ -5,34 +5,14 @@
 //! user who may clone VMs but not deploy templates is refused; the template
 //! becomes a VM again and powers on. The CLI marks, clones and unmarks.
 
-use crate::common::center::{call, status};
-use crate::common::{center_env, cli, guest_sh, TestLab};
+use crate::common::center::{call, status, user_with_role};
+use crate::common::{center_env, cli, guest_sh, has_pattern, write_pattern, TestLab};
 use hierro_api::{PowerOp, SnapshotCreate, TaskState, VmClone, VmUpdate};
 use hierro_lab::wait_for_guest;
 use reqwest::Method;
 use serde_json::{json, Value};
 
 const BOOT: std::time::Duration = std::time::Duration::from_secs(90);
-
-/// qemu-io's answer to `command` on a qcow2 (read-only unless `write`).
-fn qemu_io(disk: &std::path::Path, command: &str, write: bool) -> String {
-    let mut args = vec!["-f", "qcow2"];
-    if !write {
-        args.push("-r");
-    }
-    let out = std::process::Command::new("qemu-io")
-        .args(args)
-        .args(["-c", command])
-        .arg(disk)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn templates_deploy_full_copies_and_refuse_what_templates_cannot_do() {
@@ -49,7 +29,7 @@ async fn templates_deploy_full_copies_and_refuse_what_templates_cannot_do() {
         .await
         .unwrap();
     let golden_disk = t.lab.datastore_dir.join("golden/golden.qcow2");
-    qemu_io(&golden_disk, "write -P 0x5a 0 4k", true);
+    write_pattern(&golden_disk);
 
     // A running VM is neither made a template nor cloned.
     center
@@ -162,11 +142,8 @@ async fn templates_deploy_full_copies_and_refuse_what_templates_cannot_do() {
         "printf mine | dd of=/dev/vda conv=fsync 2>/dev/null; sync",
     )
     .await;
-    let said = qemu_io(&golden_disk, "read -P 0x5a 0 4k", false);
-    assert!(
-        said.contains("read 4096/4096") && !said.contains("failed"),
-        "the template is unchanged: {said}"
-    );
+    let (unchanged, said) = has_pattern(&golden_disk);
+    assert!(unchanged, "the template is unchanged: {said}");
     let events = call(
         &center,
         Method::GET,
@@ -184,14 +161,6 @@ async fn templates_deploy_full_copies_and_refuse_what_templates_cannot_do() {
     );
 
     // May clone VMs, may not deploy templates: refused, nothing made.
-    call(
-        &center,
-        Method::POST,
-        "/api/users",
-        json!({"name": "cloner", "password": "cloner password"}),
-    )
-    .await
-    .unwrap();
     let role = call(
         &center,
         Method::POST,
@@ -202,21 +171,10 @@ async fn templates_deploy_full_copies_and_refuse_what_templates_cannot_do() {
     )
     .await
     .unwrap();
-    call(
-        &center,
-        Method::POST,
-        "/api/permissions",
-        json!({"principal": {"user": "cloner"}, "role": role["id"], "object": "root", "propagate": true}),
-    )
-    .await
-    .unwrap();
-    let lab_center = t.lab.center.as_ref().unwrap();
-    let mut cloner = hierro_client::Client::new(
-        &lab_center.url,
-        hierro_client::Trust::Thumbprint(lab_center.thumbprint.clone()),
-    )
-    .unwrap();
-    cloner.login("cloner", "cloner password").await.unwrap();
+    user_with_role(&center, "cloner", role["id"].as_str().unwrap(), "root").await;
+    let cloner = hierro_lab::center::login(&t.lab, "cloner", "cloner password")
+        .await
+        .unwrap();
     let e = cloner.clone_vm("golden", &clone("sneaky"), &h1, None).await;
     assert_eq!(status(e.map(|_| Value::Null)), 403);
     assert!(!t.lab.datastore_dir.join("sneaky").exists());

@@ -11,10 +11,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::common::center::call;
+use crate::common::center::user_with_role;
 use crate::common::{web_dir, TestLab};
-use reqwest::Method;
-use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_web_client_in_chromium() {
@@ -29,22 +27,7 @@ async fn the_web_client_in_chromium() {
     );
     let t = TestLab::up(26, 2, 1).await;
     let center = hierro_lab::center::client(&t.lab).await.unwrap();
-    call(
-        &center,
-        Method::POST,
-        "/api/users",
-        json!({"name": "viewer", "password": "viewer password"}),
-    )
-    .await
-    .unwrap();
-    call(
-        &center,
-        Method::POST,
-        "/api/permissions",
-        json!({"principal": {"user": "viewer"}, "role": "read-only", "object": "root", "propagate": true}),
-    )
-    .await
-    .unwrap();
+    user_with_role(&center, "viewer", "read-only", "root").await;
 
     let c = t.lab.center.as_ref().unwrap();
     let shots = PathBuf::from(concat!(

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use hierro_client::{Client, ClientError, Trust};
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// A `hierro center serve` on loopback, killed when dropped.
 pub struct Center {
@@ -139,4 +139,25 @@ pub async fn wait_for(c: &Client, path: &str, what: &str, check: impl Fn(&Value)
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Makes user `name`, with the password "`name` password", and gives it
+/// `role` on `object` and below.
+pub async fn user_with_role(admin: &Client, name: &str, role: &str, object: &str) {
+    call(
+        admin,
+        Method::POST,
+        "/api/users",
+        json!({"name": name, "password": format!("{name} password")}),
+    )
+    .await
+    .unwrap();
+    call(
+        admin,
+        Method::POST,
+        "/api/permissions",
+        json!({"principal": {"user": name}, "role": role, "object": object, "propagate": true}),
+    )
+    .await
+    .unwrap();
 }

@@ -199,3 +199,32 @@ pub fn kill_agent(lab: &Lab, host: usize) {
         !process_alive(agent)
     });
 }
+
+/// Writes a 4 KiB pattern (bytes 0x5a, "Z") at the start of a qcow2 disk
+/// that no VM runs, with qemu-io.
+pub fn write_pattern(disk: &std::path::Path) {
+    let out = std::process::Command::new("qemu-io")
+        .args(["-f", "qcow2", "-c", "write -P 0x5a 0 4k"])
+        .arg(disk)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Whether the disk still starts with that pattern; qemu-io's answer too.
+pub fn has_pattern(disk: &std::path::Path) -> (bool, String) {
+    let out = std::process::Command::new("qemu-io")
+        .args(["-f", "qcow2", "-r", "-c", "read -P 0x5a 0 4k"])
+        .arg(disk)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    (
+        said.contains("read 4096/4096") && !said.contains("failed"),
+        said,
+    )
+}
