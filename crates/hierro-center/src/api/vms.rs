@@ -311,30 +311,16 @@ pub async fn clone(
         nics,
     };
     let from = info.name;
-    if template {
-        let done =
-            move |name: &str, host: &str| format!("Deployed {name} on {host} from template {from}");
-        create_placed(
-            c,
-            caller,
-            p,
-            create,
-            ("VirtualMachine.deploy", "VmDeployedEvent"),
-            done,
-        )
-        .await
+    let made = if template {
+        ("VirtualMachine.deploy", "VmDeployedEvent")
     } else {
-        let done = move |name: &str, host: &str| format!("Cloned {from} to {name} on {host}");
-        create_placed(
-            c,
-            caller,
-            p,
-            create,
-            ("VirtualMachine.clone", "VmClonedEvent"),
-            done,
-        )
-        .await
-    }
+        ("VirtualMachine.clone", "VmClonedEvent")
+    };
+    let done = move |name: &str, host: &str| match template {
+        true => format!("Deployed {name} on {host} from template {from}"),
+        false => format!("Cloned {from} to {name} on {host}"),
+    };
+    create_placed(c, caller, p, create, made, done).await
 }
 
 /// The VMs the caller may see, as their hosts describe them.
