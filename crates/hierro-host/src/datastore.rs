@@ -63,6 +63,11 @@ impl Datastores {
             .ok_or_else(|| ApiError::not_found(format!("no datastore named {name:?}")))
     }
 
+    /// Every datastore's directory.
+    pub fn roots(&self) -> Vec<PathBuf> {
+        self.by_name.read().unwrap().values().cloned().collect()
+    }
+
     /// The host path of a datastore path (`[ds] dir/file`).
     pub fn resolve(&self, dspath: &str) -> ApiResult<PathBuf> {
         let p = DatastorePath::parse(dspath).map_err(ApiError::bad_request)?;

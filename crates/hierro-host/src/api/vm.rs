@@ -124,6 +124,9 @@ pub async fn power(
         &format!("power {}", op.as_str()),
         &vm.name(),
     )?;
+    if op == PowerOp::On {
+        vm.refuse_disk_change(&host, "power on")?;
+    }
     Ok(submit(&host, &vm, VmCommand::Power(op), operation, &c.user))
 }
 
@@ -178,6 +181,7 @@ pub async fn delete(
 ) -> ApiResult<Accepted> {
     let vm = host.vms.find(&key)?;
     precheck(vm.power(), PowerState::PoweredOff, "delete", &vm.name())?;
+    vm.refuse_losing_disk(&host, "delete")?;
     Ok(submit(
         &host,
         &vm,
@@ -224,6 +228,7 @@ pub async fn snapshot_create(
 ) -> ApiResult<Accepted> {
     let vm = host.vms.find(&key)?;
     vm::validate_name("snapshot name", &req.name)?;
+    vm.refuse_disk_change(&host, "take a snapshot of")?;
     if vm
         .info(false)
         .await
@@ -286,6 +291,7 @@ pub async fn snapshot_revert(
     c: Caller,
     Path((key, name)): Path<(String, String)>,
 ) -> ApiResult<Accepted> {
+    host.vms.find(&key)?.refuse_disk_change(&host, "revert")?;
     on_snapshot(
         host,
         c,

@@ -212,17 +212,6 @@ impl Actor {
         Ok(())
     }
 
-    /// A template is only cloned (or made a VM again).
-    fn refuse_template(&self, op: &str) -> ApiResult<()> {
-        if self.vm.config().template {
-            return Err(ApiError::invalid_state(format!(
-                "cannot {op} {}: it is a template (convert it to a virtual machine first)",
-                self.vm.name()
-            )));
-        }
-        Ok(())
-    }
-
     fn set_qmp(&mut self, qmp: Option<Arc<Qmp>>) {
         self.vm.update(|v| v.qmp = qmp.clone());
         self.qmp = qmp;
@@ -236,7 +225,7 @@ impl Actor {
 
     async fn power_on(&mut self, task: &TaskHandle, loadvm: Option<String>) -> ApiResult<()> {
         self.require(PowerState::PoweredOff, "power on")?;
-        self.refuse_template("power on")?;
+        self.vm.refuse_disk_change(&self.host, "power on")?;
         let spec = self.launch_spec(loadvm, false)?;
         lease::acquire(&self.vm.folder, &self.host.config.name)?;
         task.progress(10);
@@ -515,7 +504,8 @@ impl Actor {
     }
 
     async fn snapshot_create(&mut self, task: &TaskHandle, req: SnapshotCreate) -> ApiResult<()> {
-        self.refuse_template("take a snapshot of")?;
+        self.vm
+            .refuse_disk_change(&self.host, "take a snapshot of")?;
         spec::validate_name("snapshot name", &req.name)?;
         let mut list = snapshots::load(&self.vm.folder);
         if list.iter().any(|s| s.name == req.name) {
@@ -561,7 +551,7 @@ impl Actor {
     }
 
     async fn snapshot_revert(&mut self, task: &TaskHandle, name: &str) -> ApiResult<()> {
-        self.refuse_template("revert")?;
+        self.vm.refuse_disk_change(&self.host, "revert")?;
         let snap = self.find_snapshot(name)?;
         let disk = self.vm.folder.join(self.vm.config().disk.file);
         let running = self.vm.power() == PowerState::PoweredOn;
@@ -677,6 +667,7 @@ impl Actor {
 
     async fn delete(&mut self, task: &TaskHandle) -> ApiResult<()> {
         self.require(PowerState::PoweredOff, "delete")?;
+        self.vm.refuse_losing_disk(&self.host, "delete")?;
         // Unregister first: a crash between the two steps leaves an orphan
         // folder, never a registered VM without its files.
         self.host.unregister(self.vm.id)?;

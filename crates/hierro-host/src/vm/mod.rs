@@ -3,6 +3,7 @@
 //! everything else reads the state the actor publishes.
 
 pub mod actor;
+pub mod clones;
 pub mod console;
 pub mod guest;
 pub mod lease;
@@ -106,6 +107,26 @@ impl Vm {
             job.task
                 .fail(ApiError::invalid_state("the VM has been deleted").info);
         }
+    }
+
+    /// Refuses `op` if it would change the disk: a template's (it is only
+    /// cloned, or made a VM again), or one that linked clones read.
+    pub fn refuse_disk_change(&self, host: &Host, op: &str) -> ApiResult<()> {
+        let config = self.config();
+        if config.template {
+            return Err(ApiError::invalid_state(format!(
+                "cannot {op} {}: it is a template (convert it to a virtual machine first)",
+                config.name
+            )));
+        }
+        self.refuse_losing_disk(host, op)
+    }
+
+    /// Refuses `op` while linked clones read this VM's disk.
+    pub fn refuse_losing_disk(&self, host: &Host, op: &str) -> ApiResult<()> {
+        let config = self.config();
+        let disk = self.folder.join(&config.disk.file);
+        clones::refuse_if_base(host, &disk, &config.name, op)
     }
 
     /// Runs `f` while holding the guest-agent lock.

@@ -49,8 +49,14 @@ pub fn validate(host: &Host, req: &VmCreate) -> ApiResult<VmConfig> {
             )));
         }
         (size, Some(source)) => {
-            host.datastores
+            let path = host
+                .datastores
                 .resolve_existing("disk.clone_from", source)?;
+            if let Some(vm) = super::clones::running_owner(host, &path) {
+                return Err(ApiError::invalid_state(format!(
+                    "disk.clone_from {source} is the disk of {vm}, which is running: power it off first"
+                )));
+            }
             DiskConfig {
                 file: format!("{}.qcow2", req.name),
                 size_mib: size.unwrap_or(0),

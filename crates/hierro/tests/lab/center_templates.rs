@@ -3,11 +3,13 @@
 //! hardware; a VM deployed from it on the other host boots with a full copy
 //! of its disk that writes nothing back; a running VM cannot be cloned; a
 //! user who may clone VMs but not deploy templates is refused; the template
-//! becomes a VM again and powers on. The CLI marks, clones and unmarks.
+//! becomes a VM again and powers on. The CLI marks, clones and unmarks. A
+//! disk that linked clones read may neither run nor go; a running VM's
+//! disk is no base.
 
 use crate::common::center::{call, status, user_with_role};
 use crate::common::{center_env, cli, guest_sh, has_pattern, write_pattern, TestLab};
-use hierro_api::{PowerOp, SnapshotCreate, TaskState, VmClone, VmUpdate};
+use hierro_api::{DiskSpec, PowerOp, SnapshotCreate, TaskState, VmClone, VmUpdate};
 use hierro_lab::wait_for_guest;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -206,6 +208,46 @@ async fn templates_deploy_full_copies_and_refuse_what_templates_cannot_do() {
     assert!(center.vm("golden").await.unwrap().config.template);
     let (ok, _, err) = cli(&["vm", "clone", "nope", "copy3", "--placement", &h1], &env);
     assert!(!ok && err.contains("nope"), "{err}");
+
+    // A linked clone of the template's disk pins it: made a VM again, the
+    // base may neither run nor go until the clone does.
+    let mut linked = t.lab.vm_spec("linked", t.lab.vm_ip(2), 256);
+    linked.disk = DiskSpec {
+        clone_from: Some("[shared] golden/golden.qcow2".into()),
+        ..Default::default()
+    };
+    center
+        .run(center.create_vm_placed(&linked, &h2, None).await)
+        .await
+        .unwrap();
+    center
+        .run(center.update_vm("golden", &mark(false)).await)
+        .await
+        .unwrap();
+    for refused in [
+        center.power("golden", PowerOp::On).await,
+        center.delete_vm("golden").await,
+    ] {
+        let e = refused.unwrap_err();
+        assert!(
+            e.to_string().contains("base of the linked clone linked"),
+            "{e}"
+        );
+    }
+    // Nor is a running VM's disk a base.
+    let mut hot = t.lab.vm_spec("linked-hot", t.lab.vm_ip(3), 256);
+    hot.disk = DiskSpec {
+        clone_from: Some("[shared] from-golden/from-golden.qcow2".into()),
+        ..Default::default()
+    };
+    let e = center.create_vm_placed(&hot, &h2, None).await.unwrap_err();
+    assert!(e.to_string().contains("which is running"), "{e}");
+    assert!(!t.lab.datastore_dir.join("linked-hot").exists());
+    center.run(center.delete_vm("linked").await).await.unwrap();
+    center
+        .run(center.power("golden", PowerOp::On).await)
+        .await
+        .unwrap();
 }
 
 /// The MAC of a VM's first NIC.
