@@ -29,7 +29,7 @@ export function Summary(props: {
   const related = objects.filter(
     (x) => x.parent === o.id || (o.kind === "host" && x.kind === "vm" && x.data.host === o.id),
   );
-  const tabs = ["Summary", ...(TABS[o.kind] ?? [])];
+  const tabs = ["Summary", ...(TABS[isTemplate(o) ? "template" : o.kind] ?? [])];
   // The tab stays when another object of the same kind is selected.
   const [chosen, setTab] = useState("Summary");
   const tab = tabs.includes(chosen) ? chosen : "Summary";
@@ -81,9 +81,11 @@ export function Summary(props: {
   );
 }
 
-/// The tabs besides the summary, by kind.
+/// The tabs besides the summary, by kind (a template never runs and takes
+/// no snapshots).
 const TABS: Record<string, string[]> = {
   vm: ["Performance", "Snapshots", "Events"],
+  template: ["Events"],
   host: ["Performance", "Networking", "Events"],
   cluster: ["Performance", "Events"],
   datacenter: ["Events"],

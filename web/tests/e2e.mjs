@@ -280,8 +280,8 @@ try {
   await page.getByRole("tree").getByText(newVm, { exact: true }).waitFor({ state: "detached" });
   await treeView("VMs and Templates").click();
   await page.locator(`a[data-name="${newVm}"] .badge.template`).waitFor();
-  if (await actions.getByRole("button", { name: "Power on" }).count()) {
-    throw new Error("a template offers to power on");
+  if (await actions.getByRole("button", { name: "Power on" }).count() || await tab("Snapshots").count()) {
+    throw new Error("a template offers to power on, or snapshots");
   }
   await actions.getByRole("button", { name: "New VM from this template" }).click();
   const deploy = dialog(`New VM from template ${newVm}`);

@@ -278,9 +278,14 @@ pub async fn run(cmd: VmCmd, conn: &ConnArgs, out: Output) -> anyhow::Result<()>
                 |l| {
                     l.iter()
                         .map(|v| {
+                            // A template is never on: say what it is.
+                            let state = match v.config.template {
+                                true => "template".to_string(),
+                                false => v.power_state.to_string(),
+                            };
                             vec![
                                 v.name.clone(),
-                                v.power_state.to_string(),
+                                state,
                                 v.config.cpus.to_string(),
                                 format!("{} MiB", v.config.memory_mib),
                                 v.datastore.clone(),

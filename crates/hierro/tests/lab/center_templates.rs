@@ -206,6 +206,10 @@ async fn templates_deploy_full_copies_and_refuse_what_templates_cannot_do() {
     let (ok, _, err) = cli(&["vm", "mark-template", "golden"], &env);
     assert!(ok, "{err}");
     assert!(center.vm("golden").await.unwrap().config.template);
+    let (ok, listing, err) = cli(&["vm", "ls"], &env);
+    assert!(ok, "{err}");
+    let line = listing.lines().find(|l| l.contains(" golden ")).unwrap();
+    assert!(line.contains(" template "), "{listing}");
     let (ok, _, err) = cli(&["vm", "clone", "nope", "copy3", "--placement", &h1], &env);
     assert!(!ok && err.contains("nope"), "{err}");
 
