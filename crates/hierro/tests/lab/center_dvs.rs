@@ -400,15 +400,8 @@ async fn a_distributed_switch_reaches_every_member_host() {
 
     // The VM's distributed port: an id on the switch that it keeps through
     // vMotion, and counters that come along.
-    let vms = call(
-        &center,
-        Method::GET,
-        "/api/inventory?kind=vm&name=dv-vm",
-        Value::Null,
-    )
-    .await
-    .unwrap();
-    let key = format!("vm:{}:0", vms[0]["data"]["vm_id"].as_str().unwrap());
+    let vm = crate::common::center::vm_object(&center, "dv-vm").await;
+    let key = format!("vm:{}:0", vm["data"]["vm_id"].as_str().unwrap());
     let dvs_path = format!("/api/inventory/{dvs}");
     let port_of = |v: &Value| v["data"]["ports"][&key]["id"].as_u64();
     let before = wait_for(&center, &dvs_path, "dv-vm's port", |v| port_of(v).is_some()).await;

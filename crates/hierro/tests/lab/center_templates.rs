@@ -7,7 +7,7 @@
 //! disk that linked clones read may neither run nor go; a running VM's
 //! disk is no base.
 
-use crate::common::center::{call, status, user_with_role};
+use crate::common::center::{call, status, user_with_role, vm_object};
 use crate::common::{center_env, cli, guest_sh, has_pattern, write_pattern, TestLab};
 use hierro_api::{DiskSpec, PowerOp, SnapshotCreate, TaskState, VmClone, VmUpdate};
 use hierro_lab::wait_for_guest;
@@ -62,15 +62,7 @@ async fn templates_deploy_full_copies_and_refuse_what_templates_cannot_do() {
         .run(center.update_vm("golden", &mark(true)).await)
         .await
         .unwrap();
-    let object = call(
-        &center,
-        Method::GET,
-        "/api/inventory?kind=vm&name=golden",
-        Value::Null,
-    )
-    .await
-    .unwrap()[0]
-        .clone();
+    let object = vm_object(&center, "golden").await;
     assert_eq!(object["data"]["template"], true);
     let e = center.run(center.power("golden", PowerOp::On).await).await;
     assert!(e.unwrap_err().to_string().contains("is a template"));
@@ -114,15 +106,7 @@ async fn templates_deploy_full_copies_and_refuse_what_templates_cannot_do() {
         img.backing_filename, None,
         "a full copy has no backing file"
     );
-    let placed = call(
-        &center,
-        Method::GET,
-        "/api/inventory?kind=vm&name=from-golden",
-        Value::Null,
-    )
-    .await
-    .unwrap()[0]
-        .clone();
+    let placed = vm_object(&center, "from-golden").await;
     assert_eq!(placed["data"]["host"], Value::String(h2.clone()));
     center
         .run(center.power("from-golden", PowerOp::On).await)

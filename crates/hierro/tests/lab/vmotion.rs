@@ -38,17 +38,7 @@ async fn vmotion_keeps_tcp_survives_a_dead_destination_and_refuses_early() {
     let vm = t.lab.hosts[0].vms[0].clone();
     let object = |c: &Client| {
         let (c, name) = (c.clone(), vm.name.clone());
-        async move {
-            let vms = call(
-                &c,
-                Method::GET,
-                &format!("/api/inventory?kind=vm&name={name}"),
-                Value::Null,
-            )
-            .await
-            .unwrap();
-            vms.as_array().unwrap()[0].clone()
-        }
+        async move { crate::common::center::vm_object(&c, &name).await }
     };
     let before = object(&center).await;
     assert_eq!(before["data"]["host"], Value::String(h1.clone()));

@@ -161,3 +161,18 @@ pub async fn user_with_role(admin: &Client, name: &str, role: &str, object: &str
     .await
     .unwrap();
 }
+
+/// The inventory object of the VM named exactly `name` (the inventory's
+/// search matches part of a name).
+pub async fn vm_object(c: &Client, name: &str) -> Value {
+    let path = format!("/api/inventory?kind=vm&name={name}");
+    let found = call(c, Method::GET, &path, Value::Null).await.unwrap();
+    let exact: Vec<&Value> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["name"] == name)
+        .collect();
+    assert_eq!(exact.len(), 1, "VMs named {name}: {found}");
+    exact[0].clone()
+}
