@@ -1,5 +1,6 @@
 import { Suspense, lazy, useEffect, useState } from "react";
-import { InventoryObject, Task, call, errorText, finished } from "./api";
+import { useAction } from "./action";
+import { InventoryObject, Task, call, finished } from "./api";
 import { CloneVm } from "./CloneVm";
 import { CreateVm } from "./CreateVm";
 import { Confirm } from "./Dialog";
@@ -85,17 +86,20 @@ export function ObjectActions(props: {
   onChanged: () => void;
 }) {
   const { object: o, allowed } = props;
-  const [error, setError] = useState<string | null>(null);
+  const { error, run } = useAction();
   const [open, setOpen] = useState<string | null>(null);
   const actions = actionsFor(o, allowed);
   function perform(key: string) {
-    setError(null);
     if (POWER.some((a) => a.key === key)) {
-      call("POST", `/api/vms/${o.id}/power/${key}`).then(props.onChanged, (e) => setError(e.message));
+      run(async () => {
+        await call("POST", `/api/vms/${o.id}/power/${key}`);
+        props.onChanged();
+      });
     } else if (key === "to-template" || key === "to-vm") {
-      call<Task>("PATCH", `/api/vms/${o.id}`, { template: key === "to-template" })
-        .then(finished)
-        .then(props.onChanged, (e) => setError(errorText(e)));
+      run(async () => {
+        await finished(await call<Task>("PATCH", `/api/vms/${o.id}`, { template: key === "to-template" }));
+        props.onChanged();
+      });
     } else {
       setOpen(key);
     }

@@ -1,5 +1,6 @@
 import { FormEvent, useState } from "react";
-import { InventoryObject, Task, call, errorText, finished } from "./api";
+import { useAction } from "./action";
+import { InventoryObject, Task, call, finished } from "./api";
 import { Dialog } from "./Dialog";
 import { datacenterOf, useAssignable, whyNotHost } from "./Migrate";
 
@@ -20,22 +21,16 @@ export function CloneVm(props: {
   const assignable = useAssignable(hosts.map((h) => h.id));
   const [name, setName] = useState("");
   const [host, setHost] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, run } = useAction();
   const refused = (h: InventoryObject) => whyNotHost(h, assignable);
 
-  async function submit(e: FormEvent) {
+  function submit(e: FormEvent) {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    run(async () => {
       await finished(await call<Task>("POST", `/api/vms/${source.id}/clone?placement=${encodeURIComponent(host)}`, { name }));
       props.onDone();
       props.onClose();
-    } catch (err) {
-      setError(errorText(err));
-      setBusy(false);
-    }
+    });
   }
 
   const title = template ? `New VM from template ${source.name}` : `Clone ${source.name}`;

@@ -1,5 +1,6 @@
 import { FormEvent, useState } from "react";
-import { InventoryObject, Task, call, errorText, finished } from "./api";
+import { InventoryObject, Task, call, finished } from "./api";
+import { useAction } from "./action";
 
 /// A network adapter: the port group it connects to, and the guest's
 /// address on it if the guest image is to set one.
@@ -43,8 +44,7 @@ export function CreateVm(props: {
   });
   const [nics, setNics] = useState<NicRow[]>(firstNetwork ? [{ network: firstNetwork, ip: "" }] : []);
   const setNic = (i: number, change: Partial<NicRow>) => setNics(nics.map((n, j) => (j === i ? { ...n, ...change } : n)));
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const set = (k: keyof typeof f) => (e: { target: { value: string; checked?: boolean; type?: string } }) =>
     setF({ ...f, [k]: e.target.type === "checkbox" ? e.target.checked : e.target.type === "number" ? Number(e.target.value) : e.target.value });
   const kernel = f.kernel || `[${f.datastore}] images/vmlinuz`;
@@ -56,8 +56,6 @@ export function CreateVm(props: {
   async function finish(e: FormEvent) {
     e.preventDefault();
     if (step < steps.length - 1) return setStep(step + 1);
-    setBusy(true);
-    setError(null);
     const spec = {
       name: f.name,
       datastore: f.datastore,
@@ -68,18 +66,14 @@ export function CreateVm(props: {
       // An empty address is left out: the API would refuse it as no CIDR.
       nics: nics.map((n) => ({ network: n.network, ip: n.ip || undefined })),
     };
-    try {
+    run(async () => {
       const task = await call<Task>("POST", `/api/vms?placement=${props.placement.id}`, spec);
       if (f.powerOn) {
         await finished(task);
         await call("POST", `/api/vms/${encodeURIComponent(f.name)}/power/on`);
       }
       props.onDone();
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (

@@ -1,5 +1,5 @@
-import { ReactNode, useEffect, useRef, useState } from "react";
-import { errorText } from "./api";
+import { ReactNode, useEffect, useRef } from "react";
+import { useAction } from "./action";
 
 // A modal dialog: the browser's own <dialog>, shown modal so that the page
 // behind cannot be clicked meanwhile and Escape closes it.
@@ -25,26 +25,19 @@ export function Confirm(props: {
   onClose: () => void;
   children: ReactNode;
 }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  async function run() {
-    setBusy(true);
-    setError(null);
-    try {
+  const { busy, error, run } = useAction();
+  const confirm = () =>
+    run(async () => {
       await props.onConfirm();
       props.onClose();
-    } catch (e) {
-      setError(errorText(e));
-      setBusy(false);
-    }
-  }
+    });
   return (
     <Dialog title={props.title} onClose={props.onClose}>
       {props.children}
       {error && <p className="error" role="alert">{error}</p>}
       <div className="dialog-buttons">
         <button type="button" onClick={props.onClose}>Cancel</button>
-        <button type="button" className="danger" disabled={busy} onClick={run}>{props.action}</button>
+        <button type="button" className="danger" disabled={busy} onClick={confirm}>{props.action}</button>
       </div>
     </Dialog>
   );

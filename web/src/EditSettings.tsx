@@ -1,5 +1,6 @@
 import { FormEvent, useEffect, useState } from "react";
 import { InventoryObject, Task, call, errorText, finished } from "./api";
+import { useAction } from "./action";
 import { Dialog } from "./Dialog";
 
 interface Nic {
@@ -36,8 +37,7 @@ export function EditSettings(props: {
   const [cpus, setCpus] = useState(1);
   const [memory, setMemory] = useState(256);
   const [nics, setNics] = useState<Nic[]>([]);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useAction();
   useEffect(() => {
     call<{ config: VmConfig }>("GET", `/api/vms/${vm.id}`).then(
       ({ config }) => {
@@ -61,16 +61,11 @@ export function EditSettings(props: {
     if (memory !== was.memory_mib) change.memory_mib = memory;
     if (JSON.stringify(nics) !== JSON.stringify(was.nics)) change.nics = nics;
     if (Object.keys(change).length === 0) return props.onClose();
-    setBusy(true);
-    setError(null);
-    try {
+    run(async () => {
       await finished(await call<Task>("PATCH", `/api/vms/${vm.id}`, change));
       props.onChanged();
       props.onClose();
-    } catch (err) {
-      setError(errorText(err));
-      setBusy(false);
-    }
+    });
   }
 
   return (

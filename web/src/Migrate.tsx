@@ -1,5 +1,6 @@
 import { FormEvent, useEffect, useState } from "react";
-import { InventoryObject, call, errorText, privileges } from "./api";
+import { useAction } from "./action";
+import { InventoryObject, call, privileges } from "./api";
 import { Dialog } from "./Dialog";
 
 /// What moving a VM needs, as the center asks: vMotion for a running VM,
@@ -28,26 +29,20 @@ export function Migrate(props: {
   const [downtime, setDowntime] = useState(500);
   const [autoConverge, setAutoConverge] = useState(true);
   const [bandwidth, setBandwidth] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, run } = useAction();
 
   const refused = (h: InventoryObject) => whyNotHost(h, assignable);
 
-  async function submit(e: FormEvent) {
+  function submit(e: FormEvent) {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
     const body = live
       ? { host, downtime_ms: downtime, auto_converge: autoConverge, max_bandwidth_mib: bandwidth ? Number(bandwidth) : null }
       : { host };
-    try {
+    run(async () => {
       await call("POST", `/api/vms/${vm.id}/migrate`, body);
       props.onStarted();
       props.onClose();
-    } catch (err) {
-      setError(errorText(err));
-      setBusy(false);
-    }
+    });
   }
 
   return (

@@ -1,5 +1,6 @@
 import { FormEvent, useState } from "react";
-import { call, errorText } from "./api";
+import { call } from "./api";
+import { useAction } from "./action";
 import { Confirm, Dialog } from "./Dialog";
 import type { PortGroup } from "./Networking";
 
@@ -15,21 +16,14 @@ export function AddPortGroup(props: { host: string; switches: string[]; onChange
   const [name, setName] = useState("");
   const [vswitch, setVswitch] = useState(props.switches[0] ?? "");
   const [vlan, setVlan] = useState(0);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  async function add(e: FormEvent) {
+  const { busy, error, run } = useAction();
+  function add(e: FormEvent) {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    run(async () => {
       await call("POST", path(props.host), { name, vswitch, vlan });
       setName("");
       props.onChanged();
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
   return (
     <form className="inline-form" onSubmit={add} aria-label="Add port group">
@@ -51,17 +45,14 @@ export function PortGroupActions(props: { host: string; group: PortGroup; onChan
   const { group } = props;
   const [open, setOpen] = useState<"edit" | "remove" | null>(null);
   const [vlan, setVlan] = useState(group.vlan);
-  const [error, setError] = useState<string | null>(null);
-  async function save(e: FormEvent) {
+  const { error, run } = useAction();
+  function save(e: FormEvent) {
     e.preventDefault();
-    setError(null);
-    try {
+    run(async () => {
       await call("PUT", path(props.host, group.name), { ...group, vlan });
       props.onChanged();
       setOpen(null);
-    } catch (err) {
-      setError(errorText(err));
-    }
+    });
   }
   return (
     <span className="row-actions">

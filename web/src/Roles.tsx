@@ -1,5 +1,6 @@
 import { FormEvent, useState } from "react";
-import { InventoryObject, Permission, Role, call, errorText, who } from "./api";
+import { InventoryObject, Permission, Role, call, who } from "./api";
+import { useAction } from "./action";
 import { Confirm, Dialog } from "./Dialog";
 import { usePoll, usePrivileges } from "./poll";
 
@@ -156,8 +157,7 @@ function RoleForm(props: {
 }) {
   const [name, setName] = useState("");
   const [chosen, setChosen] = useState(new Set(props.role?.privileges ?? BASE));
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, run } = useAction();
   const groups = [...new Set(props.catalogue.map((p) => group(p.id)))];
   const toggle = (id: string, on: boolean) => {
     const next = new Set(chosen);
@@ -166,21 +166,16 @@ function RoleForm(props: {
     setChosen(next);
   };
 
-  async function save(e: FormEvent) {
+  function save(e: FormEvent) {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
     const privileges = [...chosen];
-    try {
+    run(async () => {
       const saved = props.role
         ? await call<Role>("PUT", `/api/roles/${encodeURIComponent(props.role.id)}`, { privileges })
         : await call<Role>("POST", "/api/roles", { name, privileges });
       props.onSaved(saved);
       props.onClose();
-    } catch (err) {
-      setError(errorText(err));
-      setBusy(false);
-    }
+    });
   }
 
   return (

@@ -1,5 +1,6 @@
 import { FormEvent, useState } from "react";
-import { InventoryObject, Task, call, errorText, finished } from "./api";
+import { InventoryObject, Task, call, finished } from "./api";
+import { useAction } from "./action";
 import { Confirm } from "./Dialog";
 import { usePoll } from "./poll";
 
@@ -81,21 +82,14 @@ export function Snapshots(props: { vm: InventoryObject; allowed: Set<string>; on
 function TakeSnapshot(props: { running: boolean; take: (name: string, description: string) => Promise<void> }) {
   const [name, setName] = useState("");
   const [description, setDescription] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  async function submit(e: FormEvent) {
+  const { busy, error, run } = useAction();
+  function submit(e: FormEvent) {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    run(async () => {
       await props.take(name, description);
       setName("");
       setDescription("");
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
   return (
     <form className="inline-form" onSubmit={submit} aria-label="Take snapshot">

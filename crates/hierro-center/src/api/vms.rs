@@ -465,7 +465,7 @@ pub async fn power(
     .await
 }
 
-/// Changes a VM's CPUs, memory or NICs.
+/// Changes a VM's CPUs, memory or NICs, or makes it a template or a VM again.
 #[utoipa::path(
     patch,
     path = "/api/vms/{vm}",
