@@ -13,7 +13,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::Host;
 
 /// The names of the VMs whose disks are linked clones of `disk`.
-pub fn of(host: &Host, disk: &Path) -> Vec<String> {
+fn of(host: &Host, disk: &Path) -> Vec<String> {
     let Ok(disk) = disk.canonicalize() else {
         return vec![];
     };
