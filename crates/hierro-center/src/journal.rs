@@ -52,11 +52,10 @@ pub async fn fail_interrupted(db: &Db) -> StoreResult<usize> {
     let rows = sqlx::query("SELECT id, operation, target, target_name, username FROM tasks WHERE state IN ('queued', 'running')")
         .fetch_all(&db.pool)
         .await?;
-    let info = ErrorInfo {
-        code: "interrupted".into(),
-        message: "the center stopped while the task ran".into(),
-        details: serde_json::Value::Null,
-    };
+    let info = ErrorInfo::new(
+        hierro_api::ErrorCode::Interrupted,
+        "the center stopped while the task ran",
+    );
     for r in &rows {
         let id: String = r.try_get("id")?;
         let operation: String = r.try_get("operation")?;

@@ -29,9 +29,9 @@ pub enum ClientError {
 
 impl ClientError {
     /// The API or task error code (`not_found`, `invalid_state`...), if any.
-    pub fn code(&self) -> Option<&str> {
+    pub fn code(&self) -> Option<ErrorCode> {
         match self {
-            ClientError::Api { info, .. } | ClientError::Task { info, .. } => Some(&info.code),
+            ClientError::Api { info, .. } | ClientError::Task { info, .. } => Some(info.code),
             _ => None,
         }
     }
@@ -184,7 +184,7 @@ impl Client {
         let info = serde_json::from_str::<ErrorBody>(&text)
             .map(|b| b.error)
             .unwrap_or_else(|_| ErrorInfo {
-                code: "http".into(),
+                code: ErrorCode::Http,
                 message: if text.is_empty() {
                     status.to_string()
                 } else {
@@ -554,7 +554,7 @@ impl Client {
                     return Err(ClientError::Task {
                         operation: t.operation.clone(),
                         info: t.error.clone().unwrap_or(ErrorInfo {
-                            code: "unknown".into(),
+                            code: ErrorCode::Unknown,
                             message: "task failed without a reason".into(),
                             details: serde_json::Value::Null,
                         }),
@@ -609,7 +609,7 @@ impl Client {
                     .and_then(|b| serde_json::from_slice::<ErrorBody>(b).ok())
                     .map(|b| b.error)
                     .unwrap_or(ErrorInfo {
-                        code: "http".into(),
+                        code: ErrorCode::Http,
                         message: format!("console refused: {status}"),
                         details: serde_json::Value::Null,
                     });

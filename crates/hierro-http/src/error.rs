@@ -3,54 +3,66 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use hierro_api::{ErrorBody, ErrorInfo};
+use hierro_api::{ErrorBody, ErrorCode, ErrorInfo};
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
-    pub status: StatusCode,
     pub info: ErrorInfo,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            status,
-            info: ErrorInfo {
-                code: code.to_string(),
-                message: message.into(),
-                details: serde_json::Value::Null,
-            },
+            info: ErrorInfo::new(code, message),
         }
     }
+    /// The HTTP status: the code's.
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.info.code.status()).unwrap_or(StatusCode::BAD_GATEWAY)
+    }
+    /// With machine-readable details (`details` in the body).
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.info.details = details;
+        self
+    }
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_argument", message)
+        Self::new(ErrorCode::InvalidArgument, message)
     }
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+        Self::new(ErrorCode::NotFound, message)
     }
     pub fn conflict(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, "conflict", message)
+        Self::new(ErrorCode::Conflict, message)
     }
     /// The object exists but is in the wrong state for the operation
     /// (vSphere's InvalidPowerState / InvalidState).
     pub fn invalid_state(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, "invalid_state", message)
+        Self::new(ErrorCode::InvalidState, message)
     }
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
+        Self::new(ErrorCode::Unauthenticated, message)
+    }
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Forbidden, message)
     }
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+        Self::new(ErrorCode::Internal, message)
     }
     /// The task was stopped on request (vSphere's RequestCanceled).
     pub fn cancelled(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, "cancelled", message)
+        Self::new(ErrorCode::Cancelled, message)
     }
     /// QEMU or another program the host runs failed.
     pub fn backend(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_GATEWAY, "backend_failed", message)
+        Self::new(ErrorCode::BackendFailed, message)
+    }
+}
+
+impl From<ErrorInfo> for ApiError {
+    fn from(info: ErrorInfo) -> Self {
+        ApiError { info }
     }
 }
 
@@ -62,6 +74,6 @@ impl std::fmt::Display for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, axum::Json(ErrorBody { error: self.info })).into_response()
+        (self.status(), axum::Json(ErrorBody { error: self.info })).into_response()
     }
 }

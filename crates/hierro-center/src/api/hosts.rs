@@ -4,7 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use hierro_api::{HostNetwork, HostNetworkView, PortGroup};
+use hierro_api::{ErrorCode, HostNetwork, HostNetworkView, PortGroup};
 use hierro_http::{ApiError, ApiResult, Body};
 
 use super::journal::{as_task, TaskRun};
@@ -58,38 +58,24 @@ pub async fn add(
 
 fn host_error(e: AddHostError) -> ApiError {
     use AddHostError as E;
-    match e {
-        E::ThumbprintRequired(t) => details(
-            ApiError::bad_request(format!(
-                "confirm the host's certificate: its SHA-256 thumbprint is {t}"
-            )),
-            "thumbprint_required",
-            serde_json::json!({ "thumbprint": t }),
-        ),
-        e @ E::ThumbprintMismatch { .. } => details(
-            ApiError::bad_request(e.to_string()),
-            "thumbprint_mismatch",
-            serde_json::Value::Null,
-        ),
-        e @ E::BadCredentials => details(
-            ApiError::bad_request(e.to_string()),
-            "bad_credentials",
-            serde_json::Value::Null,
-        ),
-        e @ E::ManagedElsewhere => details(
-            ApiError::conflict(e.to_string()),
-            "managed_elsewhere",
-            serde_json::Value::Null,
-        ),
-        e @ E::Unreachable(_) => ApiError::backend(e.to_string()),
-        E::Store(e) => e.into(),
-    }
-}
-
-fn details(mut e: ApiError, code: &str, details: serde_json::Value) -> ApiError {
-    e.info.code = code.to_string();
-    e.info.details = details;
-    e
+    let e = match e {
+        E::Store(e) => return e.into(),
+        e => e,
+    };
+    let code = match &e {
+        E::ThumbprintRequired(t) => {
+            return ApiError::new(
+                ErrorCode::ThumbprintRequired,
+                format!("confirm the host's certificate: its SHA-256 thumbprint is {t}"),
+            )
+            .with_details(serde_json::json!({ "thumbprint": t }))
+        }
+        E::ThumbprintMismatch { .. } => ErrorCode::ThumbprintMismatch,
+        E::BadCredentials => ErrorCode::BadCredentials,
+        E::ManagedElsewhere => ErrorCode::ManagedElsewhere,
+        E::Unreachable(_) | E::Store(_) => ErrorCode::BackendFailed,
+    };
+    ApiError::new(code, e.to_string())
 }
 
 /// The host object, checked to be a host the caller may see.

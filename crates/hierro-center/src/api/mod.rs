@@ -18,7 +18,6 @@ use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::StatusCode;
 use axum::Router;
 use hierro_api::ErrorBody;
 use hierro_http::openapi::SessionScheme;
@@ -211,14 +210,10 @@ pub async fn authorize(
         )));
     }
     if !d.allows(privilege) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!(
-                "{} lacks the privilege {privilege} on {object}",
-                caller.user
-            ),
-        ));
+        return Err(ApiError::forbidden(format!(
+            "{} lacks the privilege {privilege} on {object}",
+            caller.user
+        )));
     }
     Ok(())
 }

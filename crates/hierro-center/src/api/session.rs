@@ -132,9 +132,7 @@ pub async fn create_token(
     Body(req): Body<TokenRequest>,
 ) -> ApiResult<(StatusCode, Json<tokens::NewToken>)> {
     if caller.by_token {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
+        return Err(ApiError::forbidden(
             "an API token cannot make API tokens: log in",
         ));
     }

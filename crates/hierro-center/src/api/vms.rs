@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use futures_util::{SinkExt, StreamExt};
-use hierro_api::{DiskSpec, NicSpec, VmClone};
+use hierro_api::{DiskSpec, ErrorCode, NicSpec, VmClone};
 use hierro_api::{
     IncomingMigration, IncomingReady, MigrateRequest, MigrationStats, PowerOp, PowerState,
     Snapshot, SnapshotCreate, Task, VmCreate, VmInfo, VmMigrate, VmRegister, VmUpdate,
@@ -40,19 +40,7 @@ type Accepted = (StatusCode, Json<Task>);
 /// A host's refusal or failure as the center's answer.
 pub(super) fn from_host(e: ClientError) -> ApiError {
     match e {
-        ClientError::Api { status, info } => ApiError {
-            status: StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY),
-            info,
-        },
-        ClientError::Task { info, .. } => {
-            let status = match info.code.as_str() {
-                "invalid_state" | "conflict" => StatusCode::CONFLICT,
-                "invalid_argument" => StatusCode::BAD_REQUEST,
-                "not_found" => StatusCode::NOT_FOUND,
-                _ => StatusCode::BAD_GATEWAY,
-            };
-            ApiError { status, info }
-        }
+        ClientError::Api { info, .. } | ClientError::Task { info, .. } => ApiError::from(info),
         e => ApiError::backend(format!("the host does not answer: {e}")),
     }
 }
@@ -996,7 +984,7 @@ impl Move {
                 }
             };
             let sent = match sent {
-                Err(e) if e.info.code == "cancelled" => return Err(follow.cancelled()),
+                Err(e) if e.info.code == ErrorCode::Cancelled => return Err(follow.cancelled()),
                 other => other?,
             };
             // The destination's task ends when the VM runs there.

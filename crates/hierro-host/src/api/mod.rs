@@ -107,8 +107,7 @@ struct ApiDoc;
 
 pub fn lockdown_refusal() -> ApiError {
     ApiError::new(
-        axum::http::StatusCode::FORBIDDEN,
-        "lockdown",
+        hierro_api::ErrorCode::Lockdown,
         "the host is in lockdown mode: manage it through its center, or use the break-glass account",
     )
 }

@@ -95,9 +95,7 @@ pub async fn create_service_token(
     Body(req): Body<hierro_api::ServiceTokenRequest>,
 ) -> ApiResult<Json<hierro_api::ServiceTokenResponse>> {
     if c.user.starts_with("service:") {
-        return Err(ApiError::new(
-            axum::http::StatusCode::FORBIDDEN,
-            "forbidden",
+        return Err(ApiError::forbidden(
             "a service token cannot make service tokens",
         ));
     }

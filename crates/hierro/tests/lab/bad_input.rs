@@ -192,7 +192,7 @@ async fn bad_requests_are_refused_and_change_nothing() {
         .await;
     assert_eq!(
         r.as_ref().err().and_then(|e| e.code()),
-        Some("invalid_argument"),
+        Some(hierro_api::ErrorCode::InvalidArgument),
         "{r:?}"
     );
     assert_refused(r, 400, "since");
@@ -201,7 +201,7 @@ async fn bad_requests_are_refused_and_change_nothing() {
         .await;
     assert_eq!(
         r.as_ref().err().and_then(|e| e.code()),
-        Some("invalid_argument"),
+        Some(hierro_api::ErrorCode::InvalidArgument),
         "{r:?}"
     );
     assert_eq!(
@@ -217,7 +217,7 @@ async fn bad_requests_are_refused_and_change_nothing() {
             .await
             .unwrap_err()
             .code(),
-        Some("invalid_state")
+        Some(hierro_api::ErrorCode::InvalidState)
     );
 
     // Datastores: a path that is not a directory, a name that is taken.

@@ -30,7 +30,7 @@ async fn a_host_managed_by_a_center_on_sqlite_and_postgresql() {
 
 fn code(e: &ClientError) -> &str {
     match e {
-        ClientError::Api { info, .. } => &info.code,
+        ClientError::Api { info, .. } => info.code.as_str(),
         _ => "",
     }
 }

@@ -32,7 +32,7 @@ async fn vms_through_the_center_on_sqlite_and_postgresql() {
 
 fn code(e: &ClientError) -> String {
     match e {
-        ClientError::Api { info, .. } | ClientError::Task { info, .. } => info.code.clone(),
+        ClientError::Api { info, .. } | ClientError::Task { info, .. } => info.code.to_string(),
         _ => String::new(),
     }
 }

@@ -65,7 +65,7 @@ async fn power_cycle_reset_and_guest_shutdown() {
     // An operation that the power state forbids is refused and changes nothing.
     let err = c.power(&vm.name, PowerOp::Off).await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(409));
-    assert_eq!(err.code(), Some("invalid_state"));
+    assert_eq!(err.code(), Some(hierro_api::ErrorCode::InvalidState));
 
     // Power on again, then a clean guest shutdown through the agent.
     c.run(c.power(&vm.name, PowerOp::On).await).await.unwrap();

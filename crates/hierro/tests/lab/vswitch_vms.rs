@@ -510,7 +510,11 @@ async fn reconfigure_moves_a_running_nic_and_resizes_when_off() {
         ..Default::default()
     };
     let err = c.update_vm(&vm.name, &bigger).await.unwrap_err();
-    assert_eq!(err.code(), Some("invalid_state"), "{err}");
+    assert_eq!(
+        err.code(),
+        Some(hierro_api::ErrorCode::InvalidState),
+        "{err}"
+    );
     let bad = hierro_api::VmUpdate {
         nics: Some(vec![nic("Nowhere")]),
         ..Default::default()
