@@ -3,6 +3,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::EventKind;
+
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -17,7 +19,7 @@ pub struct Event {
     pub id: u64,
     pub time: DateTime<Utc>,
     /// Event type, e.g. `VmPoweredOnEvent`.
-    pub kind: String,
+    pub kind: EventKind,
     pub severity: Severity,
     pub target: String,
     pub target_name: String,

@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::ErrorInfo;
+use crate::{ErrorInfo, Operation};
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -25,7 +25,7 @@ impl TaskState {
 pub struct Task {
     pub id: Uuid,
     /// What it does, e.g. `VirtualMachine.powerOn`.
-    pub operation: String,
+    pub operation: Operation,
     /// The object it acts on: `vm:<id>`, `datastore:<name>`, `host`.
     pub target: String,
     pub target_name: String,

@@ -3,6 +3,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::{EventKind, Operation, Privilege};
+
 /// Request to create a VM (the body of `POST /api/vms`).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -243,6 +245,60 @@ impl PowerOp {
             PowerOp::Off => "off",
             PowerOp::Reset => "reset",
             PowerOp::Shutdown => "shutdown",
+        }
+    }
+
+    /// The power state the VM must be in for it.
+    pub fn valid_in(self) -> PowerState {
+        match self {
+            PowerOp::On => PowerState::PoweredOff,
+            PowerOp::Off | PowerOp::Reset | PowerOp::Shutdown => PowerState::PoweredOn,
+        }
+    }
+
+    /// Its task's operation, on a host and through the center.
+    pub fn operation(self) -> Operation {
+        match self {
+            PowerOp::On => Operation::VmPowerOn,
+            PowerOp::Off => Operation::VmPowerOff,
+            PowerOp::Reset => Operation::VmReset,
+            PowerOp::Shutdown => Operation::VmShutdownGuest,
+        }
+    }
+
+    /// The event it leaves when done.
+    pub fn event(self) -> EventKind {
+        match self {
+            PowerOp::On => EventKind::VmPoweredOn,
+            PowerOp::Off => EventKind::VmPoweredOff,
+            PowerOp::Reset => EventKind::VmResetting,
+            PowerOp::Shutdown => EventKind::VmGuestShutdown,
+        }
+    }
+
+    /// The privilege it needs (a guest shutdown is a power-off).
+    pub fn privilege(self) -> Privilege {
+        match self {
+            PowerOp::On => Privilege::VirtualMachineInteractPowerOn,
+            PowerOp::Off | PowerOp::Shutdown => Privilege::VirtualMachineInteractPowerOff,
+            PowerOp::Reset => Privilege::VirtualMachineInteractReset,
+        }
+    }
+}
+
+/// The path segment of `POST /api/vms/{vm}/power/{op}`.
+impl std::str::FromStr for PowerOp {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "on" => Ok(PowerOp::On),
+            "off" => Ok(PowerOp::Off),
+            "reset" => Ok(PowerOp::Reset),
+            "shutdown" => Ok(PowerOp::Shutdown),
+            _ => Err(format!(
+                "unknown power operation {s:?}: use on, off, reset or shutdown"
+            )),
         }
     }
 }

@@ -33,7 +33,12 @@ fn row_to_role(r: &sqlx::any::AnyRow) -> Result<Role> {
     Ok(Role {
         id: r.try_get("id")?,
         name: r.try_get("name")?,
-        privileges: serde_json::from_str(&privileges).unwrap_or_default(),
+        // A privilege the catalogue no longer has grants nothing.
+        privileges: serde_json::from_str::<Vec<String>>(&privileges)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| crate::authz::privilege(p))
+            .collect(),
         system: r.try_get::<i64, _>("system")? != 0,
     })
 }

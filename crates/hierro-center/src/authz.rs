@@ -2,7 +2,7 @@
 //! loads: no I/O, no database, no async.
 //!
 //! - A **privilege** is one action (`VirtualMachine.Interact.PowerOn`); the
-//!   catalogue is [`PRIVILEGES`].
+//!   catalogue is [`Privilege::ALL`].
 //! - A **role** is a named set of privileges. Three system roles, not
 //!   editable: Administrator (every privilege), Read-only (`System.Anonymous`,
 //!   `System.View`, `System.Read`) and No access (nothing, and it denies).
@@ -15,214 +15,18 @@
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 
-/// One action a role may allow.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct Privilege {
-    /// The vSphere-style id, e.g. `VirtualMachine.Interact.PowerOn`.
-    pub id: &'static str,
-    /// One line for humans.
-    pub description: &'static str,
-}
-
-/// Shorthand for the catalogue below.
-const fn p(id: &'static str, description: &'static str) -> Privilege {
-    Privilege { id, description }
-}
-
-/// The privilege catalogue, with vSphere's ids.
-pub const PRIVILEGES: &[Privilege] = &[
-    p(
-        "System.Anonymous",
-        "Base privilege held by every role except No access",
-    ),
-    p("System.View", "See the object in the inventory"),
-    p("System.Read", "Read the object's properties"),
-    p("Global.Settings", "Read and change the center's settings"),
-    p("Global.CancelTask", "Cancel a running task"),
-    p("Global.LogEvent", "Log a user-defined event on the object"),
-    p(
-        "Global.Diagnostics",
-        "Get diagnostic information and log bundles",
-    ),
-    p("Folder.Create", "Create a folder"),
-    p("Folder.Delete", "Delete a folder"),
-    p("Folder.Move", "Move a folder"),
-    p("Folder.Rename", "Rename a folder"),
-    p("Datacenter.Create", "Create a datacenter"),
-    p("Datacenter.Delete", "Delete a datacenter"),
-    p("Datacenter.Move", "Move a datacenter"),
-    p("Datacenter.Rename", "Rename a datacenter"),
-    p("Host.Inventory.AddHostToCluster", "Add a host to a cluster"),
-    p("Host.Inventory.AddStandaloneHost", "Add a standalone host"),
-    p(
-        "Host.Inventory.RemoveHostFromCluster",
-        "Remove a host from a cluster",
-    ),
-    p("Host.Inventory.MoveHost", "Move a host between clusters"),
-    p("Host.Inventory.CreateCluster", "Create a cluster"),
-    p(
-        "Host.Inventory.EditCluster",
-        "Change a cluster's settings (HA, DRS)",
-    ),
-    p("Host.Inventory.DeleteCluster", "Delete a cluster"),
-    p("Host.Config.Connection", "Disconnect and reconnect a host"),
-    p("Host.Config.Network", "Configure a host's networking"),
-    p("Host.Config.Storage", "Configure a host's storage"),
-    p(
-        "Host.Config.Maintenance",
-        "Enter and leave maintenance mode, reboot a host",
-    ),
-    p(
-        "Host.Config.Settings",
-        "Change a host's settings, including lockdown mode",
-    ),
-    p(
-        "Host.Config.NetService",
-        "Change a host's firewall and services",
-    ),
-    p(
-        "Datastore.AllocateSpace",
-        "Use space on a datastore for disks and snapshots",
-    ),
-    p("Datastore.Browse", "Browse a datastore's files"),
-    p(
-        "Datastore.FileManagement",
-        "Copy, move and delete datastore files",
-    ),
-    p("Datastore.Config", "Configure a datastore"),
-    p("Datastore.Rename", "Rename a datastore"),
-    p("Datastore.Delete", "Remove a datastore"),
-    p("Network.Assign", "Connect a VM's NIC to the network"),
-    p("Network.Config", "Configure a network"),
-    p("Network.Delete", "Delete a network"),
-    p("DVSwitch.Create", "Create a distributed switch"),
-    p("DVSwitch.Modify", "Change a distributed switch"),
-    p("DVSwitch.Delete", "Delete a distributed switch"),
-    p("DVPortgroup.Create", "Create a distributed port group"),
-    p("DVPortgroup.Modify", "Change a distributed port group"),
-    p("DVPortgroup.Delete", "Delete a distributed port group"),
-    p("VirtualMachine.Inventory.Create", "Create a VM"),
-    p(
-        "VirtualMachine.Inventory.Delete",
-        "Delete a VM and its files",
-    ),
-    p(
-        "VirtualMachine.Inventory.Move",
-        "Move a VM in the inventory",
-    ),
-    p(
-        "VirtualMachine.Inventory.Register",
-        "Register an existing VM",
-    ),
-    p(
-        "VirtualMachine.Inventory.Unregister",
-        "Unregister a VM, keeping its files",
-    ),
-    p("VirtualMachine.Interact.PowerOn", "Power on or resume a VM"),
-    p("VirtualMachine.Interact.PowerOff", "Power off a VM"),
-    p("VirtualMachine.Interact.Reset", "Reset a VM"),
-    p("VirtualMachine.Interact.Suspend", "Suspend a VM"),
-    p(
-        "VirtualMachine.Interact.ConsoleInteract",
-        "Use a VM's console",
-    ),
-    p(
-        "VirtualMachine.Interact.DeviceConnection",
-        "Connect and disconnect a VM's devices",
-    ),
-    p(
-        "VirtualMachine.Interact.GuestControl",
-        "Run commands through the guest agent",
-    ),
-    p(
-        "VirtualMachine.Interact.CreateSecondary",
-        "Turn on fault tolerance for a VM",
-    ),
-    p(
-        "VirtualMachine.Interact.TurnOffFaultTolerance",
-        "Turn off fault tolerance for a VM",
-    ),
-    p("VirtualMachine.Config.CPUCount", "Change a VM's CPU count"),
-    p("VirtualMachine.Config.Memory", "Change a VM's memory size"),
-    p("VirtualMachine.Config.EditDevice", "Change a VM's devices"),
-    p("VirtualMachine.Config.AddNewDisk", "Add a new disk to a VM"),
-    p(
-        "VirtualMachine.Config.RemoveDisk",
-        "Remove a disk from a VM",
-    ),
-    p("VirtualMachine.Config.Rename", "Rename a VM"),
-    p(
-        "VirtualMachine.Config.Settings",
-        "Change a VM's general settings",
-    ),
-    p(
-        "VirtualMachine.State.CreateSnapshot",
-        "Take a snapshot of a VM",
-    ),
-    p(
-        "VirtualMachine.State.RevertToSnapshot",
-        "Revert a VM to a snapshot",
-    ),
-    p(
-        "VirtualMachine.State.RemoveSnapshot",
-        "Delete a VM's snapshot",
-    ),
-    p("VirtualMachine.Provisioning.Clone", "Clone a VM"),
-    p(
-        "VirtualMachine.Provisioning.DeployTemplate",
-        "Deploy a VM from a template",
-    ),
-    p(
-        "VirtualMachine.Provisioning.MarkAsTemplate",
-        "Turn a VM into a template",
-    ),
-    p(
-        "VirtualMachine.Provisioning.MarkAsVM",
-        "Turn a template into a VM",
-    ),
-    p(
-        "VirtualMachine.Provisioning.DiskRandomRead",
-        "Read a VM's disks (backups)",
-    ),
-    p(
-        "Resource.AssignVMToPool",
-        "Place a VM in a resource pool or cluster",
-    ),
-    p("Resource.HotMigrate", "Migrate a running VM (vMotion)"),
-    p("Resource.ColdMigrate", "Migrate a powered-off VM"),
-    p("Resource.CreatePool", "Create a resource pool"),
-    p("Resource.DeletePool", "Delete a resource pool"),
-    p(
-        "Authorization.ModifyPermissions",
-        "Set and remove permissions on the object",
-    ),
-    p(
-        "Authorization.ModifyRoles",
-        "Create, edit and delete custom roles",
-    ),
-    p(
-        "Authorization.ReassignRolePermissions",
-        "Move permissions from one role to another",
-    ),
-    p("Sessions.TerminateSession", "End other users' sessions"),
-    p("Task.Create", "Create a task"),
-    p("Task.Update", "Update a task"),
-    p("Alarm.Create", "Create an alarm"),
-    p("Alarm.Edit", "Change an alarm"),
-    p("Alarm.Delete", "Delete an alarm"),
-    p("Alarm.Acknowledge", "Acknowledge a triggered alarm"),
-];
+pub use hierro_api::Privilege;
 
 /// The privilege with this id, if it is in the catalogue.
-pub fn privilege(id: &str) -> Option<&'static Privilege> {
-    PRIVILEGES.iter().find(|p| p.id == id)
+pub fn privilege(id: &str) -> Option<Privilege> {
+    id.parse().ok()
 }
 
 /// `System.View`: the privilege that makes an object appear in listings.
-pub const VIEW: &str = "System.View";
+pub const VIEW: Privilege = Privilege::SystemView;
 
 /// Held by every role except No access (vSphere adds them to custom roles).
-pub const BASE_PRIVILEGES: [&str; 3] = ["System.Anonymous", "System.View", "System.Read"];
+pub const BASE_PRIVILEGES: [Privilege; 3] = Privilege::BASE;
 
 /// Role ids of the three system roles.
 pub const ADMINISTRATOR_ROLE: &str = "administrator";
@@ -234,7 +38,7 @@ pub const NO_ACCESS_ROLE: &str = "no-access";
 pub struct Role {
     pub id: String,
     pub name: String,
-    pub privileges: BTreeSet<String>,
+    pub privileges: BTreeSet<Privilege>,
     /// System roles are defined here and cannot be edited or deleted.
     pub system: bool,
 }
@@ -251,7 +55,7 @@ pub enum RoleError {
 }
 
 impl Role {
-    fn system(id: &str, name: &str, privileges: BTreeSet<String>) -> Role {
+    fn system(id: &str, name: &str, privileges: BTreeSet<Privilege>) -> Role {
         Role {
             id: id.to_string(),
             name: name.to_string(),
@@ -262,13 +66,13 @@ impl Role {
 
     /// Every privilege in the catalogue.
     pub fn administrator() -> Role {
-        let all = PRIVILEGES.iter().map(|p| p.id.to_string()).collect();
+        let all = Privilege::ALL.iter().copied().collect();
         Role::system(ADMINISTRATOR_ROLE, "Administrator", all)
     }
 
     /// View and read, nothing else.
     pub fn read_only() -> Role {
-        let base = BASE_PRIVILEGES.iter().map(|p| p.to_string()).collect();
+        let base = BASE_PRIVILEGES.into_iter().collect();
         Role::system(READ_ONLY_ROLE, "Read-only", base)
     }
 
@@ -287,9 +91,12 @@ impl Role {
     pub fn custom<I, S>(id: &str, name: &str, privileges: I) -> Result<Role, RoleError>
     where
         I: IntoIterator<Item = S>,
-        S: Into<String>,
+        S: AsRef<str>,
     {
-        let privileges = privileges.into_iter().map(Into::into).collect();
+        let privileges = privileges
+            .into_iter()
+            .map(|p| p.as_ref().to_string())
+            .collect();
         Ok(Role {
             id: id.to_string(),
             name: name.trim().to_string(),
@@ -318,8 +125,8 @@ impl Role {
 /// caller's business.
 pub fn validate_custom_role(
     name: &str,
-    mut privileges: BTreeSet<String>,
-) -> Result<BTreeSet<String>, RoleError> {
+    privileges: BTreeSet<String>,
+) -> Result<BTreeSet<Privilege>, RoleError> {
     if name.trim().is_empty() {
         return Err(RoleError::EmptyName);
     }
@@ -331,8 +138,9 @@ pub fn validate_custom_role(
     if !unknown.is_empty() {
         return Err(RoleError::UnknownPrivileges(unknown));
     }
-    privileges.extend(BASE_PRIVILEGES.iter().map(|p| p.to_string()));
-    Ok(privileges)
+    let mut known: BTreeSet<Privilege> = privileges.iter().filter_map(|p| privilege(p)).collect();
+    known.extend(BASE_PRIVILEGES);
+    Ok(known)
 }
 
 /// Who a permission is for.
@@ -468,7 +276,7 @@ pub struct Reason {
 /// The effective rights of a subject on an object, and why.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Decision {
-    pub privileges: BTreeSet<String>,
+    pub privileges: BTreeSet<Privilege>,
     /// The object whose permissions decided; `None` when no permission
     /// applies anywhere on the path (then there are no privileges).
     pub decided_at: Option<String>,
@@ -481,8 +289,8 @@ pub struct Decision {
 
 impl Decision {
     /// Whether the decision grants `privilege`.
-    pub fn allows(&self, privilege: &str) -> bool {
-        self.privileges.contains(privilege)
+    pub fn allows(&self, privilege: Privilege) -> bool {
+        self.privileges.contains(&privilege)
     }
 
     /// Whether the object appears in the subject's listings.
@@ -492,7 +300,7 @@ impl Decision {
 }
 
 /// Whether `decision` grants `privilege`.
-pub fn check(decision: &Decision, privilege: &str) -> bool {
+pub fn check(decision: &Decision, privilege: Privilege) -> bool {
     decision.allows(privilege)
 }
 
@@ -573,7 +381,12 @@ impl Authz {
     }
 
     /// Whether `subject` holds `privilege` on `path[0]`.
-    pub fn allows<S: AsRef<str>>(&self, subject: &Subject, path: &[S], privilege: &str) -> bool {
+    pub fn allows<S: AsRef<str>>(
+        &self,
+        subject: &Subject,
+        path: &[S],
+        privilege: Privilege,
+    ) -> bool {
         self.effective(subject, path).allows(privilege)
     }
 

@@ -6,12 +6,17 @@
 use super::*;
 use std::collections::HashMap;
 
+/// A privilege by its id.
+fn pv(id: &str) -> Privilege {
+    id.parse().unwrap()
+}
+
 // ---------------------------------------------------------------- roles
 
 #[test]
 fn catalogue_has_unique_ids_and_the_required_privileges() {
-    let ids: BTreeSet<&str> = PRIVILEGES.iter().map(|p| p.id).collect();
-    assert_eq!(ids.len(), PRIVILEGES.len(), "duplicate privilege id");
+    let ids: BTreeSet<&str> = Privilege::ALL.iter().map(|p| p.as_str()).collect();
+    assert_eq!(ids.len(), Privilege::ALL.len(), "duplicate privilege id");
     for required in [
         "System.Anonymous",
         "System.View",
@@ -60,9 +65,9 @@ fn catalogue_has_unique_ids_and_the_required_privileges() {
     ] {
         assert!(ids.contains(required), "{required} missing");
     }
-    for p in PRIVILEGES {
-        assert!(!p.description.is_empty(), "{} has no description", p.id);
-        assert_eq!(privilege(p.id), Some(p));
+    for &p in Privilege::ALL {
+        assert!(!p.description().is_empty(), "{p} has no description");
+        assert_eq!(privilege(p.as_str()), Some(p));
     }
     assert_eq!(privilege("VirtualMachine.Interact.Fly"), None);
 }
@@ -71,15 +76,12 @@ fn catalogue_has_unique_ids_and_the_required_privileges() {
 fn system_roles() {
     let admin = Role::administrator();
     assert_eq!(admin.name, "Administrator");
-    assert_eq!(admin.privileges.len(), PRIVILEGES.len());
-    assert!(PRIVILEGES.iter().all(|p| admin.privileges.contains(p.id)));
+    assert_eq!(admin.privileges.len(), Privilege::ALL.len());
+    assert!(Privilege::ALL.iter().all(|p| admin.privileges.contains(p)));
 
     let read_only = Role::read_only();
     assert_eq!(read_only.name, "Read-only");
-    assert_eq!(
-        read_only.privileges,
-        BTreeSet::from(BASE_PRIVILEGES.map(String::from))
-    );
+    assert_eq!(read_only.privileges, BTreeSet::from(BASE_PRIVILEGES));
 
     let no_access = Role::no_access();
     assert_eq!(no_access.name, "No access");
@@ -101,7 +103,7 @@ fn system_roles() {
 #[test]
 fn stored_copies_of_system_roles_are_replaced_by_the_code() {
     let mut stale = Role::administrator();
-    stale.privileges = BTreeSet::from(["System.View".to_string()]);
+    stale.privileges = BTreeSet::from([Privilege::SystemView]);
     let authz = Authz::new([stale], []);
     assert_eq!(authz.role(ADMINISTRATOR_ROLE), Some(&Role::administrator()));
     assert_eq!(authz.role(NO_ACCESS_ROLE), Some(&Role::no_access()));
@@ -114,13 +116,13 @@ fn custom_role_gets_the_base_privileges() {
     assert_eq!(role.name, "VM user");
     assert!(!role.system);
     assert_eq!(role.check_editable(), Ok(()));
-    let expected: BTreeSet<String> = [
+    let expected: BTreeSet<Privilege> = [
         "System.Anonymous",
         "System.View",
         "System.Read",
         "VirtualMachine.Interact.PowerOn",
     ]
-    .map(String::from)
+    .map(pv)
     .into();
     assert_eq!(role.privileges, expected);
 
@@ -275,7 +277,7 @@ impl World {
         self.authz.effective(&user(who), &self.tree.path(object))
     }
 
-    fn role_of(&self, who: &str, object: &str) -> BTreeSet<String> {
+    fn role_of(&self, who: &str, object: &str) -> BTreeSet<Privilege> {
         self.on(who, object).privileges
     }
 
@@ -288,7 +290,7 @@ impl World {
     }
 }
 
-fn privileges_of(role: &str) -> BTreeSet<String> {
+fn privileges_of(role: &str) -> BTreeSet<Privilege> {
     let authz = Authz::new(custom_roles(), []);
     authz.role(role).unwrap().privileges.clone()
 }
@@ -319,8 +321,8 @@ fn user_permission_overrides_group_permission_at_the_same_object() {
         [reason("alice", READ_ONLY_ROLE, "f-a", true)]
     );
     assert!(!d.no_access);
-    assert!(check(&d, "System.Read"));
-    assert!(!check(&d, "VirtualMachine.Interact.PowerOn"));
+    assert!(check(&d, pv("System.Read")));
+    assert!(!check(&d, pv("VirtualMachine.Interact.PowerOn")));
     // carol is in ops too, without a permission of her own.
     assert_eq!(
         world.role_of("carol", "vm-a-1"),
@@ -579,10 +581,10 @@ fn random_world(seed: u64) -> Random {
         .collect();
     let mut roles: Vec<Role> = Role::system_roles().into();
     for i in 0..3 {
-        let picked: Vec<&str> = PRIVILEGES
+        let picked: Vec<&str> = Privilege::ALL
             .iter()
             .filter(|_| rng.percent(15))
-            .map(|p| p.id)
+            .map(|p| p.as_str())
             .collect();
         roles.push(Role::custom(&format!("c{i}"), &format!("Custom {i}"), picked).unwrap());
     }
@@ -623,7 +625,7 @@ fn reference(
     user: Option<&str>,
     groups: &BTreeSet<String>,
     object: &str,
-    privilege: &str,
+    privilege: Privilege,
 ) -> (bool, Option<String>) {
     let role_named = |id: &str| w.roles.iter().find(|r| r.id == id).unwrap();
     // Walk from O towards the root.
@@ -650,7 +652,7 @@ fn reference(
                 .collect();
             if let Some(own) = own.first() {
                 let role = role_named(&own.role);
-                let granted = role.name != "No access" && role.privileges.contains(privilege);
+                let granted = role.name != "No access" && role.privileges.contains(&privilege);
                 return (granted, Some(here));
             }
             let mut any_no_access = false;
@@ -660,7 +662,7 @@ fn reference(
                 if role.name == "No access" {
                     any_no_access = true;
                 }
-                if role.privileges.contains(privilege) {
+                if role.privileges.contains(&privilege) {
                     any_grants = true;
                 }
             }
@@ -688,14 +690,14 @@ fn matches_the_naive_reference_on_random_worlds() {
         for (user, subject) in &subjects {
             for object in &w.objects {
                 let decision = authz.effective(subject, &tree.path(object));
-                for p in PRIVILEGES {
-                    let (expected, at) = reference(&w, *user, &subject.groups, object, p.id);
+                for &p in Privilege::ALL {
+                    let (expected, at) = reference(&w, *user, &subject.groups, object, p);
                     assert_eq!(
-                        check(&decision, p.id),
+                        check(&decision, p),
                         expected,
                         "seed {seed}, {user:?} {:?} on {object}, {}: {decision:?}",
                         subject.groups,
-                        p.id
+                        p
                     );
                     assert_eq!(decision.decided_at, at, "seed {seed}, {user:?} on {object}");
                     checked += 1;

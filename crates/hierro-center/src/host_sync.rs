@@ -5,6 +5,7 @@
 //! A host that stops answering is marked disconnected and followed again
 //! as soon as it answers.
 
+use hierro_api::EventKind;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -105,7 +106,7 @@ async fn follow(db: Db, host: String) {
 
 /// An event to record once the transaction that caused it has committed.
 struct Happened {
-    kind: &'static str,
+    kind: EventKind,
     target: String,
     target_name: String,
     message: String,
@@ -256,7 +257,7 @@ async fn upsert_vm(
             set_data(tx, &o.id, &data, Some(&host.id)).await?;
             if o.data["power_state"] != data["power_state"] {
                 happened.push(Happened {
-                    kind: "VmPowerStateChangedEvent",
+                    kind: EventKind::VmPowerStateChanged,
                     target: o.id.clone(),
                     target_name: o.name.clone(),
                     message: format!("{} is {} on {}", o.name, vm.power_state, host.name),
@@ -274,7 +275,7 @@ async fn upsert_vm(
             };
             inventory::insert(tx, &obj, Some(source)).await?;
             happened.push(Happened {
-                kind: "VmDiscoveredEvent",
+                kind: EventKind::VmDiscovered,
                 target: obj.id.clone(),
                 target_name: name.clone(),
                 message: format!("Found VM {name} on {}", host.name),
@@ -392,7 +393,7 @@ async fn apply_vms(
             delete(tx, &id).await?;
             gone_sources.push(source.clone());
             happened.push(Happened {
-                kind: "VmRemovedEvent",
+                kind: EventKind::VmRemoved,
                 target: id,
                 target_name: name.clone(),
                 message: format!("VM {name} is no longer on {}", host.name),

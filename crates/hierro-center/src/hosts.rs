@@ -3,6 +3,7 @@
 //! not kept), talking to it over TLS pinned to that thumbprint, and its VMs
 //! in the inventory.
 
+use hierro_api::EventKind;
 use hierro_api::{CertificateInstall, Severity};
 use hierro_client::{Client, ClientError, Trust};
 use serde::{Deserialize, Serialize};
@@ -307,13 +308,13 @@ pub async fn set_state(db: &Db, host: &str, state: State<'_>) -> StoreResult<()>
         State::Connected => (
             "connected",
             Value::Null,
-            "HostReconnectedEvent",
+            EventKind::HostReconnected,
             format!("Host {} is connected", obj.name),
         ),
         State::Disconnected(why) => (
             "disconnected",
             json!(why),
-            "HostConnectionLostEvent",
+            EventKind::HostConnectionLost,
             format!("Lost the connection to host {}: {why}", obj.name),
         ),
     };

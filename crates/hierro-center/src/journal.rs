@@ -3,17 +3,25 @@
 
 use chrono::{DateTime, Utc};
 use hierro_api::{ErrorInfo, Event, Severity, Task, TaskState};
+use hierro_api::{EventKind, Operation};
 use sqlx::Row;
 use uuid::Uuid;
 
 use crate::db::Db;
-use crate::error::StoreResult;
+use crate::error::{StoreError, StoreResult};
 
 fn text<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_value(v)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default()
+}
+
+/// A stored name of a vocabulary (migrations rename retired ones).
+fn parse<T: std::str::FromStr<Err = hierro_api::vocab::Unknown>>(s: String) -> StoreResult<T> {
+    s.parse().map_err(|e: hierro_api::vocab::Unknown| {
+        StoreError::Invalid(format!("{e} in the database"))
+    })
 }
 
 fn parse_time(s: Option<String>) -> Option<DateTime<Utc>> {
@@ -24,7 +32,7 @@ fn parse_time(s: Option<String>) -> Option<DateTime<Utc>> {
 /// Records a running task.
 pub async fn begin(
     db: &Db,
-    operation: &str,
+    operation: Operation,
     target: &str,
     target_name: &str,
     user: &str,
@@ -36,7 +44,7 @@ pub async fn begin(
          VALUES ($1, $2, $3, $4, 'running', 0, $5, $6, $6)",
     )
     .bind(id.to_string())
-    .bind(operation)
+    .bind(operation.as_str())
     .bind(target)
     .bind(target_name)
     .bind(user)
@@ -62,7 +70,7 @@ pub async fn fail_interrupted(db: &Db) -> StoreResult<usize> {
         finish(db, id.parse().unwrap_or_default(), Err(info.clone())).await?;
         event(
             db,
-            "TaskFailedEvent",
+            EventKind::TaskFailed,
             Severity::Error,
             &r.try_get::<String, _>("target")?,
             &r.try_get::<String, _>("target_name")?,
@@ -113,7 +121,7 @@ pub async fn finish(
 #[allow(clippy::too_many_arguments)]
 pub async fn event(
     db: &Db,
-    kind: &str,
+    kind: EventKind,
     severity: Severity,
     target: &str,
     target_name: &str,
@@ -129,7 +137,7 @@ pub async fn event(
              SELECT COALESCE(MAX(seq), 0) + 1, $1, $2, $3, $4, $5, $6, $7, $8 FROM events",
         )
         .bind(Utc::now().to_rfc3339())
-        .bind(kind)
+        .bind(kind.as_str())
         .bind(text(&severity))
         .bind(target)
         .bind(target_name)
@@ -153,7 +161,7 @@ fn row_to_task(r: &sqlx::any::AnyRow) -> StoreResult<Task> {
     let state: String = r.try_get("state")?;
     Ok(Task {
         id: r.try_get::<String, _>("id")?.parse().unwrap_or_default(),
-        operation: r.try_get("operation")?,
+        operation: parse(r.try_get("operation")?)?,
         target: r.try_get("target")?,
         target_name: r.try_get("target_name")?,
         state: serde_json::from_value(serde_json::Value::String(state)).unwrap_or(TaskState::Error),
@@ -273,7 +281,7 @@ pub async fn events(db: &Db, f: &Filter) -> StoreResult<Vec<Event>> {
             Ok(Event {
                 id: r.try_get::<i64, _>("seq")? as u64,
                 time: parse_time(r.try_get("time")?).unwrap_or_default(),
-                kind: r.try_get("kind")?,
+                kind: parse(r.try_get("kind")?)?,
                 severity: serde_json::from_value(serde_json::Value::String(severity))
                     .unwrap_or(Severity::Info),
                 target: r.try_get("target")?,

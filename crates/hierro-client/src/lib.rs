@@ -20,7 +20,10 @@ pub enum ClientError {
     #[error("{status}: {info}")]
     Api { status: StatusCode, info: ErrorInfo },
     #[error("task {operation} failed: {info}")]
-    Task { operation: String, info: ErrorInfo },
+    Task {
+        operation: Operation,
+        info: ErrorInfo,
+    },
     #[error("{0}")]
     Http(String),
     #[error("{0}")]
@@ -552,7 +555,7 @@ impl Client {
                 TaskState::Success => return Ok(t),
                 TaskState::Error => {
                     return Err(ClientError::Task {
-                        operation: t.operation.clone(),
+                        operation: t.operation,
                         info: t.error.clone().unwrap_or(ErrorInfo {
                             code: ErrorCode::Unknown,
                             message: "task failed without a reason".into(),

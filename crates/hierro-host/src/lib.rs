@@ -18,6 +18,7 @@ pub mod tls;
 pub mod updates;
 pub mod vm;
 
+use hierro_api::EventKind;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -80,7 +81,7 @@ impl Host {
             .map_err(|e| ApiError::internal(format!("loading the new certificate: {e}")))?;
         *self.thumbprint.lock().unwrap() = identity.thumbprint.clone();
         self.journal.event(
-            "HostCertificateReplacedEvent",
+            EventKind::HostCertificateReplaced,
             Severity::Info,
             &self.target(),
             user,
@@ -156,9 +157,9 @@ impl Host {
         self.change_state(|s| s.lockdown = enabled)?;
         self.journal.event(
             if enabled {
-                "HostLockdownEnabledEvent"
+                EventKind::HostLockdownEnabled
             } else {
-                "HostLockdownDisabledEvent"
+                EventKind::HostLockdownDisabled
             },
             Severity::Info,
             &self.target(),
@@ -212,7 +213,7 @@ impl Host {
         self.change_state(|s| s.datastores.push(stored))?;
         self.datastores.insert(&req.name, path.clone());
         self.journal.event(
-            "DatastoreAddedEvent",
+            EventKind::DatastoreAdded,
             Severity::Info,
             &Target {
                 id: format!("datastore:{}", req.name),
@@ -320,7 +321,7 @@ pub async fn serve(config: HostConfig) -> anyhow::Result<()> {
         accel.as_str()
     );
     host.journal.event(
-        "HostAgentStartedEvent",
+        EventKind::HostAgentStarted,
         Severity::Info,
         &host.target(),
         "system",

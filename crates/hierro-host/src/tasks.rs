@@ -2,6 +2,7 @@
 //! events are appended to `events.jsonl` in the data directory so they
 //! outlive the agent, tasks are kept in memory (the last `MAX_TASKS`).
 
+use hierro_api::{EventKind, Operation};
 use std::collections::VecDeque;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -68,10 +69,10 @@ impl Journal {
         }))
     }
 
-    pub fn task(self: &Arc<Self>, operation: &str, target: &Target, user: &str) -> TaskHandle {
+    pub fn task(self: &Arc<Self>, operation: Operation, target: &Target, user: &str) -> TaskHandle {
         let task = Task {
             id: Uuid::new_v4(),
-            operation: operation.to_string(),
+            operation,
             target: target.id.clone(),
             target_name: target.name.clone(),
             state: TaskState::Queued,
@@ -141,7 +142,7 @@ impl Journal {
 
     pub fn event(
         &self,
-        kind: &str,
+        kind: EventKind,
         severity: Severity,
         target: &Target,
         user: &str,
@@ -152,7 +153,7 @@ impl Journal {
         let ev = Event {
             id: log.next_id,
             time: Utc::now(),
-            kind: kind.to_string(),
+            kind,
             severity,
             target: target.id.clone(),
             target_name: target.name.clone(),
@@ -170,7 +171,7 @@ impl Journal {
         if let Err(e) = written {
             tracing::error!("cannot append to {}: {e}", log.file.display());
         }
-        tracing::info!(kind, target = %ev.target_name, "{}", ev.message);
+        tracing::info!(kind = kind.as_str(), target = %ev.target_name, "{}", ev.message);
         let id = ev.id;
         log.recent.push_back(ev);
         if log.recent.len() > MAX_EVENTS_IN_MEMORY {
@@ -257,7 +258,7 @@ impl TaskHandle {
     }
 
     /// An event tied to this task's target and user.
-    pub fn event(&self, kind: &str, severity: Severity, message: String) {
+    pub fn event(&self, kind: EventKind, severity: Severity, message: String) {
         self.journal.event(
             kind,
             severity,
@@ -282,7 +283,7 @@ impl TaskHandle {
     pub fn fail(self, error: ErrorInfo) {
         self.settle();
         self.event(
-            "TaskFailedEvent",
+            EventKind::TaskFailed,
             Severity::Error,
             format!("{} failed: {}", self.snapshot().operation, error.message),
         );

@@ -2,6 +2,7 @@
 //! Every change leaves an event, so the events after the center's version
 //! name exactly the objects to send again; nothing is polled.
 
+use hierro_api::EventKind;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -29,7 +30,7 @@ pub async fn since(host: &Arc<Host>, since: u64) -> HostUpdates {
             vm_ids.extend(id.parse::<Uuid>());
         } else if e.target.starts_with("datastore:") {
             datastores = true;
-        } else if e.kind == "HostNetworkChangedEvent" {
+        } else if e.kind == EventKind::HostNetworkChanged {
             network = true;
         }
     }

@@ -1,3 +1,6 @@
+use hierro_api::EventKind;
+use hierro_api::Operation;
+use hierro_api::{Privilege, PrivilegeInfo};
 use std::collections::BTreeSet;
 
 use axum::extract::{Path, State};
@@ -13,7 +16,7 @@ use super::{
     authorize, rights, AppState, BadRequest, Caller, Conflict, Forbidden, NotFound, Unauthorized,
 };
 use crate::access;
-use crate::authz::{Decision, Permission, Principal, Privilege, Role, Subject, PRIVILEGES, VIEW};
+use crate::authz::{Decision, Permission, Principal, Role, Subject, VIEW};
 use crate::inventory::{self, ROOT};
 
 /// The privilege catalogue.
@@ -23,10 +26,10 @@ use crate::inventory::{self, ROOT};
     tag = "access",
     description = "Privilege: none.",
     security(("session" = [])),
-    responses((status = 200, description = "The privileges", body = [Privilege]), Unauthorized)
+    responses((status = 200, description = "The privileges", body = [PrivilegeInfo]), Unauthorized)
 )]
-pub async fn privileges(_caller: Caller) -> Json<&'static [Privilege]> {
-    Json(PRIVILEGES)
+pub async fn privileges(_caller: Caller) -> Json<Vec<PrivilegeInfo>> {
+    Json(Privilege::catalogue())
 }
 
 /// The roles.
@@ -70,13 +73,13 @@ pub async fn create_role(
     caller: Caller,
     Body(r): Body<RoleBody>,
 ) -> ApiResult<(StatusCode, Json<Role>)> {
-    authorize(&c, &caller, ROOT, "Authorization.ModifyRoles").await?;
+    authorize(&c, &caller, ROOT, Privilege::AuthorizationModifyRoles).await?;
     let target = format!("role:{}", r.name);
-    let done = ("RoleAddedEvent", format!("Role {} created", r.name));
+    let done = (EventKind::RoleAdded, format!("Role {} created", r.name));
     let role = as_task(
         &c,
         &caller,
-        "role.create",
+        Operation::RoleCreate,
         (&target, &r.name),
         (done.0, done.1),
         async { Ok(access::create_role(&c.db, &r.name, &r.privileges).await?) },
@@ -105,12 +108,17 @@ pub async fn update_role(
     Path(id): Path<String>,
     Body(r): Body<RoleBody>,
 ) -> ApiResult<Json<Role>> {
-    authorize(&c, &caller, ROOT, "Authorization.ModifyRoles").await?;
+    authorize(&c, &caller, ROOT, Privilege::AuthorizationModifyRoles).await?;
     let target = format!("role:{id}");
-    let done = ("RoleUpdatedEvent", format!("Role {id} changed"));
-    let role = as_task(&c, &caller, "role.update", (&target, &id), done, async {
-        Ok(access::update_role(&c.db, &id, &r.privileges).await?)
-    })
+    let done = (EventKind::RoleUpdated, format!("Role {id} changed"));
+    let role = as_task(
+        &c,
+        &caller,
+        Operation::RoleUpdate,
+        (&target, &id),
+        done,
+        async { Ok(access::update_role(&c.db, &id, &r.privileges).await?) },
+    )
     .await?;
     Ok(Json(role))
 }
@@ -133,12 +141,17 @@ pub async fn delete_role(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    authorize(&c, &caller, ROOT, "Authorization.ModifyRoles").await?;
+    authorize(&c, &caller, ROOT, Privilege::AuthorizationModifyRoles).await?;
     let target = format!("role:{id}");
-    let done = ("RoleRemovedEvent", format!("Role {id} deleted"));
-    as_task(&c, &caller, "role.delete", (&target, &id), done, async {
-        Ok(access::delete_role(&c.db, &id).await?)
-    })
+    let done = (EventKind::RoleRemoved, format!("Role {id} deleted"));
+    as_task(
+        &c,
+        &caller,
+        Operation::RoleDelete,
+        (&target, &id),
+        done,
+        async { Ok(access::delete_role(&c.db, &id).await?) },
+    )
     .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -184,7 +197,7 @@ pub async fn permissions(
                     let d = rights(&c, &caller.subject, &p.object).await?;
                     *readable
                         .entry(p.object.clone())
-                        .or_insert(d.allows("System.Read"))
+                        .or_insert(d.allows(Privilege::SystemRead))
                 }
             };
             if may {
@@ -194,7 +207,7 @@ pub async fn permissions(
         return Ok(Json(shown));
     }
     let object = q.object.unwrap_or_else(|| ROOT.to_string());
-    authorize(&c, &caller, &object, "System.Read").await?;
+    authorize(&c, &caller, &object, Privilege::SystemRead).await?;
     Ok(Json(
         all.into_iter().filter(|p| p.object == object).collect(),
     ))
@@ -215,10 +228,16 @@ pub async fn set_permission(
     caller: Caller,
     Body(p): Body<Permission>,
 ) -> ApiResult<StatusCode> {
-    authorize(&c, &caller, &p.object, "Authorization.ModifyPermissions").await?;
+    authorize(
+        &c,
+        &caller,
+        &p.object,
+        Privilege::AuthorizationModifyPermissions,
+    )
+    .await?;
     let name = inventory::get(&c.db, &p.object).await?.name;
     let done = (
-        "PermissionAddedEvent",
+        EventKind::PermissionAdded,
         format!(
             "{} given role {} on {name} (propagate: {})",
             p.principal, p.role, p.propagate
@@ -227,7 +246,7 @@ pub async fn set_permission(
     as_task(
         &c,
         &caller,
-        "permission.set",
+        Operation::PermissionSet,
         (&p.object, &name),
         (done.0, done.1),
         async { Ok(access::set_permission(&c.db, &p).await?) },
@@ -274,16 +293,22 @@ pub async fn remove_permission(
     Params(k): Params<PermissionKey>,
 ) -> ApiResult<StatusCode> {
     let principal = parse_principal(&k.principal)?;
-    authorize(&c, &caller, &k.object, "Authorization.ModifyPermissions").await?;
+    authorize(
+        &c,
+        &caller,
+        &k.object,
+        Privilege::AuthorizationModifyPermissions,
+    )
+    .await?;
     let name = inventory::get(&c.db, &k.object).await?.name;
     let done = (
-        "PermissionRemovedEvent",
+        EventKind::PermissionRemoved,
         format!("Permission of {principal} on {name} removed"),
     );
     as_task(
         &c,
         &caller,
-        "permission.remove",
+        Operation::PermissionRemove,
         (&k.object, &name),
         (done.0, done.1),
         async { Ok(access::remove_permission(&c.db, &principal, &k.object).await?) },
@@ -330,7 +355,13 @@ pub async fn effective(
     let (principal, subject) = match &q.principal {
         None => (Principal::User(caller.user.clone()), caller.subject.clone()),
         Some(p) => {
-            authorize(&c, &caller, &q.object, "Authorization.ModifyPermissions").await?;
+            authorize(
+                &c,
+                &caller,
+                &q.object,
+                Privilege::AuthorizationModifyPermissions,
+            )
+            .await?;
             match parse_principal(p)? {
                 Principal::User(u) => {
                     let groups = crate::directory::get_user(&c.db, &u).await?.groups;

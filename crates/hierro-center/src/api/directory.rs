@@ -1,6 +1,9 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use hierro_api::EventKind;
+use hierro_api::Operation;
+use hierro_api::Privilege;
 use hierro_http::{ApiResult, Body};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -11,7 +14,7 @@ use crate::authz::VIEW;
 use crate::directory::{self, User};
 use crate::inventory::ROOT;
 
-const MANAGE: &str = "Global.Settings";
+const MANAGE: Privilege = Privilege::GlobalSettings;
 
 /// The users.
 #[utoipa::path(
@@ -56,11 +59,14 @@ pub async fn create_user(
 ) -> ApiResult<(StatusCode, Json<User>)> {
     authorize(&c, &caller, ROOT, MANAGE).await?;
     let target = format!("user:{}", u.name);
-    let done = ("AccountCreatedEvent", format!("User {} created", u.name));
+    let done = (
+        EventKind::AccountCreated,
+        format!("User {} created", u.name),
+    );
     let user = as_task(
         &c,
         &caller,
-        "user.create",
+        Operation::UserCreate,
         (&target, &u.name),
         (done.0, done.1),
         async { Ok(directory::create_user(&c.db, &u.name, &u.password, &u.full_name).await?) },
@@ -89,11 +95,11 @@ pub async fn delete_user(
 ) -> ApiResult<StatusCode> {
     authorize(&c, &caller, ROOT, MANAGE).await?;
     let target = format!("user:{name}");
-    let done = ("AccountRemovedEvent", format!("User {name} removed"));
+    let done = (EventKind::AccountRemoved, format!("User {name} removed"));
     as_task(
         &c,
         &caller,
-        "user.delete",
+        Operation::UserDelete,
         (&target, &name),
         (done.0, done.1),
         async { Ok(directory::delete_user(&c.db, &name).await?) },
@@ -156,11 +162,11 @@ pub async fn create_group(
 ) -> ApiResult<StatusCode> {
     authorize(&c, &caller, ROOT, MANAGE).await?;
     let target = format!("group:{}", g.name);
-    let done = ("GroupAddedEvent", format!("Group {} created", g.name));
+    let done = (EventKind::GroupAdded, format!("Group {} created", g.name));
     as_task(
         &c,
         &caller,
-        "group.create",
+        Operation::GroupCreate,
         (&target, &g.name),
         done,
         async { Ok(directory::create_group(&c.db, &g.name, &g.description).await?) },
@@ -189,10 +195,15 @@ pub async fn delete_group(
 ) -> ApiResult<StatusCode> {
     authorize(&c, &caller, ROOT, MANAGE).await?;
     let target = format!("group:{name}");
-    let done = ("GroupRemovedEvent", format!("Group {name} deleted"));
-    as_task(&c, &caller, "group.delete", (&target, &name), done, async {
-        Ok(directory::delete_group(&c.db, &name).await?)
-    })
+    let done = (EventKind::GroupRemoved, format!("Group {name} deleted"));
+    as_task(
+        &c,
+        &caller,
+        Operation::GroupDelete,
+        (&target, &name),
+        done,
+        async { Ok(directory::delete_group(&c.db, &name).await?) },
+    )
     .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -215,13 +226,13 @@ pub async fn add_member(
     authorize(&c, &caller, ROOT, MANAGE).await?;
     let target = format!("group:{group}");
     let done = (
-        "UserAddedToGroupEvent",
+        EventKind::UserAddedToGroup,
         format!("{user} joined group {group}"),
     );
     as_task(
         &c,
         &caller,
-        "group.addMember",
+        Operation::GroupAddMember,
         (&target, &group),
         done,
         async { Ok(directory::add_member(&c.db, &group, &user).await?) },
@@ -251,13 +262,13 @@ pub async fn remove_member(
     authorize(&c, &caller, ROOT, MANAGE).await?;
     let target = format!("group:{group}");
     let done = (
-        "UserRemovedFromGroupEvent",
+        EventKind::UserRemovedFromGroup,
         format!("{user} left group {group}"),
     );
     as_task(
         &c,
         &caller,
-        "group.removeMember",
+        Operation::GroupRemoveMember,
         (&target, &group),
         done,
         async { Ok(directory::remove_member(&c.db, &group, &user).await?) },

@@ -5,6 +5,9 @@
 //! changed, and the error names the host. Disconnected members catch up
 //! when they come back (`host_sync`).
 
+use hierro_api::EventKind;
+use hierro_api::Operation;
+use hierro_api::Privilege;
 use std::collections::BTreeSet;
 
 use axum::extract::{Path, State};
@@ -49,7 +52,7 @@ pub async fn create(
     Params(at): Params<Where>,
     Body(spec): Body<DistributedSwitch>,
 ) -> ApiResult<(StatusCode, Json<Object>)> {
-    authorize(&c, &caller, &at.datacenter, "DVSwitch.Create").await?;
+    authorize(&c, &caller, &at.datacenter, Privilege::DVSwitchCreate).await?;
     let dc = inventory::get(&c.db, &at.datacenter).await?;
     if dc.kind != Kind::Datacenter {
         return Err(ApiError::bad_request(format!(
@@ -59,7 +62,7 @@ pub async fn create(
     }
     dvswitches::validate(&spec).map_err(ApiError::bad_request)?;
     let done = (
-        "DvsCreatedEvent",
+        EventKind::DvsCreated,
         format!("Created distributed switch {}", spec.name),
     );
     let data = Dvs {
@@ -71,7 +74,7 @@ pub async fn create(
     let obj = as_task(
         &c,
         &caller,
-        "dvswitch.create",
+        Operation::DvsCreate,
         (&dc.id, &spec.name),
         done,
         async { Ok(inventory::create(&c.db, Kind::DvSwitch, &spec.name, &dc.id, data).await?) },
@@ -102,9 +105,9 @@ pub async fn update(
     Path(id): Path<String>,
     Body(spec): Body<DistributedSwitch>,
 ) -> ApiResult<Json<Object>> {
-    authorize(&c, &caller, &id, "DVSwitch.Modify").await?;
+    authorize(&c, &caller, &id, Privilege::DVSwitchModify).await?;
     let what = format!("Changed distributed switch {}", spec.name);
-    let obj = change(&c, &caller, &id, "dvswitch.update", what, |d| {
+    let obj = change(&c, &caller, &id, Operation::DvsUpdate, what, |d| {
         d.spec = spec;
         Ok(())
     })
@@ -137,10 +140,10 @@ pub async fn add_host(
     Path((id, host)): Path<(String, String)>,
     Body(member): Body<DvsMember>,
 ) -> ApiResult<Json<Object>> {
-    authorize(&c, &caller, &id, "DVSwitch.Modify").await?;
+    authorize(&c, &caller, &id, Privilege::DVSwitchModify).await?;
     let h = member_host(&c, &caller, &id, &host).await?;
     let what = format!("Host {} joined distributed switch", h.name);
-    let obj = change(&c, &caller, &id, "dvswitch.add_host", what, |d| {
+    let obj = change(&c, &caller, &id, Operation::DvsAddHost, what, |d| {
         dvswitches::validate_member(&d.spec, &member.nics).map_err(ApiError::bad_request)?;
         d.members.insert(host.clone(), member.nics);
         Ok(())
@@ -171,10 +174,10 @@ pub async fn remove_host(
     caller: Caller,
     Path((id, host)): Path<(String, String)>,
 ) -> ApiResult<Json<Object>> {
-    authorize(&c, &caller, &id, "DVSwitch.Modify").await?;
+    authorize(&c, &caller, &id, Privilege::DVSwitchModify).await?;
     let h = member_host(&c, &caller, &id, &host).await?;
     let what = format!("Host {} left distributed switch", h.name);
-    let obj = change(&c, &caller, &id, "dvswitch.remove_host", what, |d| {
+    let obj = change(&c, &caller, &id, Operation::DvsRemoveHost, what, |d| {
         d.members
             .remove(&host)
             .map(|_| ())
@@ -204,10 +207,10 @@ pub async fn delete(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    authorize(&c, &caller, &id, "DVSwitch.Delete").await?;
+    authorize(&c, &caller, &id, Privilege::DVSwitchDelete).await?;
     let obj = inventory::get(&c.db, &id).await?;
     let what = format!("Deleted distributed switch {}", obj.name);
-    change(&c, &caller, &id, "dvswitch.delete", what, |d| {
+    change(&c, &caller, &id, Operation::DvsDelete, what, |d| {
         d.members.clear();
         Ok(())
     })
@@ -219,7 +222,7 @@ pub async fn delete(
 /// The host a member operation names: a host of the switch's datacenter,
 /// on which the caller may configure networking.
 async fn member_host(c: &AppState, caller: &Caller, dvs: &str, host: &str) -> ApiResult<Object> {
-    authorize(c, caller, host, "Host.Config.Network").await?;
+    authorize(c, caller, host, Privilege::HostConfigNetwork).await?;
     let h = inventory::get(&c.db, host).await?;
     if h.kind != Kind::Host {
         return Err(ApiError::bad_request(format!("{} is not a host", h.name)));
@@ -244,7 +247,7 @@ async fn change(
     c: &AppState,
     caller: &Caller,
     id: &str,
-    operation: &str,
+    operation: Operation,
     what: String,
     f: impl FnOnce(&mut Dvs) -> ApiResult<()>,
 ) -> ApiResult<Object> {
@@ -253,7 +256,7 @@ async fn change(
     let mut after = before.clone();
     f(&mut after)?;
     dvswitches::validate(&after.spec).map_err(ApiError::bad_request)?;
-    let done = ("DvsReconfiguredEvent", what);
+    let done = (EventKind::DvsReconfigured, what);
     // The ports are the hosts' doing (`host_sync`): stored as they are now.
     let store = |mut d: Dvs| async move {
         d.ports = Dvs::of(&inventory::get(&c.db, id).await?)?.ports;

@@ -4,6 +4,9 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use hierro_api::EventKind;
+use hierro_api::Operation;
+use hierro_api::Privilege;
 use hierro_api::{ErrorCode, HostNetwork, HostNetworkView, PortGroup};
 use hierro_http::{ApiError, ApiResult, Body};
 
@@ -37,16 +40,19 @@ pub async fn add(
 ) -> ApiResult<(StatusCode, Json<Object>)> {
     let parent = inventory::get(&c.db, &req.parent).await?;
     let needed = if parent.kind == Kind::Cluster {
-        "Host.Inventory.AddHostToCluster"
+        Privilege::HostInventoryAddHostToCluster
     } else {
-        "Host.Inventory.AddStandaloneHost"
+        Privilege::HostInventoryAddStandaloneHost
     };
     authorize(&c, &caller, &req.parent, needed).await?;
-    let done = ("HostConnectedEvent", format!("Added host {}", req.address));
+    let done = (
+        EventKind::HostConnected,
+        format!("Added host {}", req.address),
+    );
     let host = as_task(
         &c,
         &caller,
-        "host.add",
+        Operation::HostAdd,
         (&req.parent, &req.address),
         (done.0, done.1),
         async { hosts::add(&c.db, &c.pki, &req).await.map_err(host_error) },
@@ -79,7 +85,12 @@ fn host_error(e: AddHostError) -> ApiError {
 }
 
 /// The host object, checked to be a host the caller may see.
-async fn managed(c: &AppState, caller: &Caller, id: &str, privilege: &str) -> ApiResult<Object> {
+async fn managed(
+    c: &AppState,
+    caller: &Caller,
+    id: &str,
+    privilege: Privilege,
+) -> ApiResult<Object> {
     authorize(c, caller, id, privilege).await?;
     let host = inventory::get(&c.db, id).await?;
     if host.kind != Kind::Host {
@@ -111,7 +122,7 @@ pub async fn network(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<HostNetworkView>> {
-    managed(&c, &caller, &id, "System.Read").await?;
+    managed(&c, &caller, &id, Privilege::SystemRead).await?;
     let client = hosts::client(&c.db, &id).await?;
     let (network, ports) = tokio::try_join!(client.network(), client.ports()).map_err(from_host)?;
     Ok(Json(HostNetworkView { network, ports }))
@@ -223,15 +234,22 @@ where
     F: FnOnce(hierro_client::Client) -> Fut,
     Fut: std::future::Future<Output = Result<HostNetwork, hierro_client::ClientError>>,
 {
-    let host = managed(c, caller, id, "Host.Config.Network").await?;
+    let host = managed(c, caller, id, Privilege::HostConfigNetwork).await?;
     let done = (
-        "HostNetworkChangedEvent",
+        EventKind::HostNetworkChanged,
         format!("{what} on {}", host.name),
     );
-    as_task(c, caller, "host.network", (id, &host.name), done, async {
-        let client = hosts::client(&c.db, id).await?;
-        change(client).await.map_err(from_host)
-    })
+    as_task(
+        c,
+        caller,
+        Operation::HostNetwork,
+        (id, &host.name),
+        done,
+        async {
+            let client = hosts::client(&c.db, id).await?;
+            change(client).await.map_err(from_host)
+        },
+    )
     .await
 }
 
@@ -254,15 +272,15 @@ pub async fn disconnect(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let host = managed(&c, &caller, &id, "Host.Config.Connection").await?;
+    let host = managed(&c, &caller, &id, Privilege::HostConfigConnection).await?;
     let done = (
-        "HostDisconnectedEvent",
+        EventKind::HostDisconnected,
         format!("Disconnected host {}", host.name),
     );
     as_task(
         &c,
         &caller,
-        "host.disconnect",
+        Operation::HostDisconnect,
         (&id, &host.name),
         done,
         async {
@@ -295,15 +313,15 @@ pub async fn reconnect(
     Path(id): Path<String>,
     Body(req): Body<Reconnect>,
 ) -> ApiResult<StatusCode> {
-    let host = managed(&c, &caller, &id, "Host.Config.Connection").await?;
+    let host = managed(&c, &caller, &id, Privilege::HostConfigConnection).await?;
     let done = (
-        "HostReconnectRequestedEvent",
+        EventKind::HostReconnectRequested,
         format!("Reconnecting host {}", host.name),
     );
     as_task(
         &c,
         &caller,
-        "host.reconnect",
+        Operation::HostReconnect,
         (&id, &host.name),
         done,
         async {
@@ -338,12 +356,28 @@ pub async fn remove(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let host = managed(&c, &caller, &id, "Host.Inventory.RemoveHostFromCluster").await?;
-    let done = ("HostRemovedEvent", format!("Removed host {}", host.name));
-    as_task(&c, &caller, "host.remove", (&id, &host.name), done, async {
-        c.followers.stop(&id);
-        Ok(hosts::remove(&c.db, &id).await?)
-    })
+    let host = managed(
+        &c,
+        &caller,
+        &id,
+        Privilege::HostInventoryRemoveHostFromCluster,
+    )
+    .await?;
+    let done = (
+        EventKind::HostRemoved,
+        format!("Removed host {}", host.name),
+    );
+    as_task(
+        &c,
+        &caller,
+        Operation::HostRemove,
+        (&id, &host.name),
+        done,
+        async {
+            c.followers.stop(&id);
+            Ok(hosts::remove(&c.db, &id).await?)
+        },
+    )
     .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -375,16 +409,16 @@ pub async fn lockdown(
     Path(id): Path<String>,
     Body(req): Body<LockdownRequest>,
 ) -> ApiResult<StatusCode> {
-    let host = managed(&c, &caller, &id, "Host.Config.Settings").await?;
+    let host = managed(&c, &caller, &id, Privilege::HostConfigSettings).await?;
     let word = if req.enabled { "Enabled" } else { "Disabled" };
     let done = (
-        "HostLockdownChangedEvent",
+        EventKind::HostLockdownChanged,
         format!("{word} lockdown mode on host {}", host.name),
     );
     as_task(
         &c,
         &caller,
-        "host.lockdown",
+        Operation::HostLockdown,
         (&id, &host.name),
         done,
         async {
@@ -435,11 +469,11 @@ pub async fn maintenance(
     Path(id): Path<String>,
     Body(req): Body<MaintenanceRequest>,
 ) -> ApiResult<(StatusCode, Json<hierro_api::Task>)> {
-    let host = managed(&c, &caller, &id, "Host.Config.Maintenance").await?;
+    let host = managed(&c, &caller, &id, Privilege::HostConfigMaintenance).await?;
     let operation = if req.enabled {
-        "host.enterMaintenance"
+        Operation::HostEnterMaintenance
     } else {
-        "host.exitMaintenance"
+        Operation::HostExitMaintenance
     };
     let run = TaskRun::begin(&c, &caller, operation, (&id, &host.name)).await?;
     let (follow, c2, name) = (run.clone(), c.clone(), host.name.clone());
@@ -466,9 +500,9 @@ pub async fn maintenance(
         }
     };
     let kind = if req.enabled {
-        "EnteredMaintenanceModeEvent"
+        EventKind::EnteredMaintenanceMode
     } else {
-        "ExitMaintenanceModeEvent"
+        EventKind::ExitMaintenanceMode
     };
     let task = run.spawn(work, kind, message).await?;
     Ok((StatusCode::ACCEPTED, Json(task)))
@@ -540,7 +574,7 @@ async fn evacuate(
         };
         crate::journal::event(
             &c.db,
-            "VmMigratedEvent",
+            EventKind::VmMigrated,
             hierro_api::Severity::Info,
             &host.id,
             &host.name,

@@ -1,6 +1,9 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use hierro_api::EventKind;
+use hierro_api::Operation;
+use hierro_api::Privilege;
 use hierro_http::Params;
 use hierro_http::{ApiError, ApiResult, Body};
 use serde::{Deserialize, Serialize};
@@ -131,28 +134,47 @@ pub struct CreateRequest {
     parent: String,
 }
 
-/// The privilege each change needs, by kind of object.
-fn privilege(kind: Kind, action: &str) -> ApiResult<&'static str> {
+/// A change of an inventory object through `/api/inventory`.
+#[derive(Clone, Copy)]
+enum Change {
+    Create,
+    Rename,
+    Move,
+    Delete,
+}
+
+/// The privilege a change needs, by kind of object, and the task's
+/// operation (an update renames or moves).
+fn privilege(kind: Kind, change: Change) -> ApiResult<(Privilege, Operation)> {
+    use Change::*;
     use Kind::*;
-    Ok(match (kind, action) {
-        (Folder, "create") => "Folder.Create",
-        (Folder, "rename") => "Folder.Rename",
-        (Folder, "move") => "Folder.Move",
-        (Folder, "delete") => "Folder.Delete",
-        (Datacenter, "create") => "Datacenter.Create",
-        (Datacenter, "rename") => "Datacenter.Rename",
-        (Datacenter, "move") => "Datacenter.Move",
-        (Datacenter, "delete") => "Datacenter.Delete",
-        (Cluster, "create") => "Host.Inventory.CreateCluster",
-        (Cluster, "rename" | "move") => "Host.Inventory.EditCluster",
-        (Cluster, "delete") => "Host.Inventory.DeleteCluster",
-        (Host, "move") => "Host.Inventory.MoveHost",
-        (Vm, "move") => "VirtualMachine.Inventory.Move",
-        (kind, action) => {
+    use Operation as O;
+    use Privilege as P;
+    Ok(match (kind, change) {
+        (Folder, Create) => (P::FolderCreate, O::FolderCreate),
+        (Folder, Rename) => (P::FolderRename, O::FolderUpdate),
+        (Folder, Move) => (P::FolderMove, O::FolderUpdate),
+        (Folder, Delete) => (P::FolderDelete, O::FolderDelete),
+        (Datacenter, Create) => (P::DatacenterCreate, O::DatacenterCreate),
+        (Datacenter, Rename) => (P::DatacenterRename, O::DatacenterUpdate),
+        (Datacenter, Move) => (P::DatacenterMove, O::DatacenterUpdate),
+        (Datacenter, Delete) => (P::DatacenterDelete, O::DatacenterDelete),
+        (Cluster, Create) => (P::HostInventoryCreateCluster, O::ClusterCreate),
+        (Cluster, Rename | Move) => (P::HostInventoryEditCluster, O::ClusterUpdate),
+        (Cluster, Delete) => (P::HostInventoryDeleteCluster, O::ClusterDelete),
+        (Host, Move) => (P::HostInventoryMoveHost, O::HostUpdate),
+        (Vm, Move) => (P::VirtualMachineInventoryMove, O::VmUpdate),
+        (kind, change) => {
+            let action = match change {
+                Create => "created",
+                Rename => "renamed",
+                Move => "moved",
+                Delete => "deleted",
+            };
             return Err(ApiError::bad_request(format!(
-                "a {} cannot be {action}d here: hosts are added (/api/hosts), VMs created and deleted (/api/vms), datastores and networks come from the hosts",
+                "a {} cannot be {action} here: hosts are added (/api/hosts), VMs created and deleted (/api/vms), datastores and networks come from the hosts",
                 kind.as_str()
-            )))
+            )));
         }
     })
 }
@@ -176,17 +198,23 @@ pub async fn create(
     caller: Caller,
     Body(req): Body<CreateRequest>,
 ) -> ApiResult<(StatusCode, Json<Object>)> {
-    authorize(&c, &caller, &req.parent, privilege(req.kind, "create")?).await?;
+    let (needed, operation) = privilege(req.kind, Change::Create)?;
+    authorize(&c, &caller, &req.parent, needed).await?;
+    let created = match req.kind {
+        Kind::Folder => EventKind::FolderCreated,
+        Kind::Datacenter => EventKind::DatacenterCreated,
+        _ => EventKind::ClusterCreated,
+    };
     let done = (
-        format!("{}CreatedEvent", capitalized(req.kind)),
+        created,
         format!("Created {} {}", req.kind.as_str(), req.name),
     );
     let obj = as_task(
         &c,
         &caller,
-        &format!("{}.create", req.kind.as_str()),
+        operation,
         (&req.parent, &req.name),
-        (&done.0, done.1),
+        done,
         async {
             Ok(inventory::create(
                 &c.db,
@@ -234,33 +262,33 @@ pub async fn update(
 ) -> ApiResult<Json<Object>> {
     authorize(&c, &caller, &id, VIEW).await?;
     let obj = inventory::get(&c.db, &id).await?;
+    let mut operation = None;
     if req.name.is_some() {
-        authorize(&c, &caller, &id, privilege(obj.kind, "rename")?).await?;
+        let (needed, op) = privilege(obj.kind, Change::Rename)?;
+        authorize(&c, &caller, &id, needed).await?;
+        operation = Some(op);
     }
     if let Some(parent) = &req.parent {
-        authorize(&c, &caller, &id, privilege(obj.kind, "move")?).await?;
-        authorize(&c, &caller, parent, "Folder.Create").await?;
+        let (needed, op) = privilege(obj.kind, Change::Move)?;
+        authorize(&c, &caller, &id, needed).await?;
+        operation = Some(op);
+        authorize(&c, &caller, parent, Privilege::FolderCreate).await?;
     }
     let done = (
-        "ObjectChangedEvent",
+        EventKind::ObjectChanged,
         format!("Changed {} {}", obj.kind.as_str(), obj.name),
     );
-    let updated = as_task(
-        &c,
-        &caller,
-        &format!("{}.update", obj.kind.as_str()),
-        (&id, &obj.name),
-        (done.0, done.1),
-        async {
-            if let Some(name) = &req.name {
-                inventory::rename(&c.db, &id, name).await?;
-            }
-            if let Some(parent) = &req.parent {
-                inventory::move_to(&c.db, &id, parent).await?;
-            }
-            Ok(inventory::get(&c.db, &id).await?)
-        },
-    )
+    let operation =
+        operation.ok_or_else(|| ApiError::bad_request("give a new name, a new parent, or both"))?;
+    let updated = as_task(&c, &caller, operation, (&id, &obj.name), done, async {
+        if let Some(name) = &req.name {
+            inventory::rename(&c.db, &id, name).await?;
+        }
+        if let Some(parent) = &req.parent {
+            inventory::move_to(&c.db, &id, parent).await?;
+        }
+        Ok(inventory::get(&c.db, &id).await?)
+    })
     .await?;
     Ok(Json(updated))
 }
@@ -286,24 +314,15 @@ pub async fn remove(
 ) -> ApiResult<StatusCode> {
     authorize(&c, &caller, &id, VIEW).await?;
     let obj = inventory::get(&c.db, &id).await?;
-    authorize(&c, &caller, &id, privilege(obj.kind, "delete")?).await?;
+    let (needed, operation) = privilege(obj.kind, Change::Delete)?;
+    authorize(&c, &caller, &id, needed).await?;
     let done = (
-        "ObjectRemovedEvent",
+        EventKind::ObjectRemoved,
         format!("Removed {} {}", obj.kind.as_str(), obj.name),
     );
-    as_task(
-        &c,
-        &caller,
-        &format!("{}.delete", obj.kind.as_str()),
-        (&id, &obj.name),
-        (done.0, done.1),
-        async { Ok(inventory::delete(&c.db, &id).await?) },
-    )
+    as_task(&c, &caller, operation, (&id, &obj.name), done, async {
+        Ok(inventory::delete(&c.db, &id).await?)
+    })
     .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-fn capitalized(kind: Kind) -> String {
-    let s = kind.as_str();
-    s[..1].to_uppercase() + &s[1..]
 }

@@ -2,6 +2,8 @@
 //! task. A caller sees the tasks and events of the objects it may see (and
 //! those about users and roles if it may see the root).
 
+use hierro_api::Privilege;
+use hierro_api::{EventKind, Operation};
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -26,9 +28,9 @@ use crate::server::Center;
 pub async fn as_task<T: Serialize>(
     c: &AppState,
     caller: &Caller,
-    operation: &str,
+    operation: Operation,
     target: (&str, &str),
-    done: (&str, String),
+    done: (EventKind, String),
     work: impl std::future::Future<Output = ApiResult<T>>,
 ) -> ApiResult<T> {
     let run = TaskRun::begin(c, caller, operation, target).await?;
@@ -42,7 +44,7 @@ pub async fn as_task<T: Serialize>(
 pub struct TaskRun {
     pub id: Uuid,
     center: AppState,
-    operation: String,
+    operation: Operation,
     target: String,
     name: String,
     user: String,
@@ -52,14 +54,14 @@ impl TaskRun {
     pub async fn begin(
         center: &AppState,
         caller: &Caller,
-        operation: &str,
+        operation: Operation,
         (target, name): (&str, &str),
     ) -> ApiResult<TaskRun> {
         let id = journal::begin(&center.db, operation, target, name, &caller.user).await?;
         Ok(TaskRun {
             id,
             center: center.clone(),
-            operation: operation.to_string(),
+            operation,
             target: target.to_string(),
             name: name.to_string(),
             user: caller.user.clone(),
@@ -74,7 +76,7 @@ impl TaskRun {
     /// Runs the work in the background and answers at once with the
     /// running task, which the caller follows through /api/tasks/{id}. On
     /// success the event `kind` says what `message` makes of the result.
-    pub async fn spawn<T, F, M>(self, work: F, kind: &'static str, message: M) -> ApiResult<Task>
+    pub async fn spawn<T, F, M>(self, work: F, kind: EventKind, message: M) -> ApiResult<Task>
     where
         T: Serialize + Send + 'static,
         F: std::future::Future<Output = ApiResult<T>> + Send + 'static,
@@ -111,7 +113,7 @@ impl TaskRun {
     pub async fn end<T: Serialize>(
         self,
         result: ApiResult<T>,
-        done: (&str, String),
+        done: (EventKind, String),
     ) -> ApiResult<T> {
         let db = &self.center.db;
         self.center.cancels.settle(self.id);
@@ -124,7 +126,7 @@ impl TaskRun {
             ),
             Err(e) => (
                 Err(e.info.clone()),
-                "TaskFailedEvent",
+                EventKind::TaskFailed,
                 Severity::Error,
                 format!("{} failed: {}", self.operation, e.info.message),
             ),
@@ -166,7 +168,7 @@ pub struct TaskQuery {
     /// Only the tasks on this object (`vm:<id>`, an object id...).
     target: Option<String>,
     /// Only the tasks of this operation, e.g. `VirtualMachine.create`.
-    operation: Option<String>,
+    operation: Option<Operation>,
     /// Only the tasks queued at or after this time (RFC 3339).
     after: Option<DateTime<Utc>>,
     /// Only the tasks queued before this time (RFC 3339).
@@ -192,7 +194,7 @@ pub async fn tasks(
 ) -> ApiResult<Json<Vec<Task>>> {
     let filter = journal::Filter {
         target: q.target,
-        kind: q.operation,
+        kind: q.operation.map(|o| o.to_string()),
         after: q.after,
         before: q.before,
         since: 0,
@@ -268,7 +270,7 @@ pub async fn cancel_task(
     } else {
         crate::inventory::ROOT.to_string()
     };
-    super::authorize(&c, &caller, &object, "Global.CancelTask").await?;
+    super::authorize(&c, &caller, &object, Privilege::GlobalCancelTask).await?;
     if t.finished_at.is_some() {
         return Err(hierro_http::ApiError::invalid_state(format!(
             "task {id} ({}) has ended",
@@ -299,7 +301,7 @@ pub struct EventQuery {
     /// Only the events about this object.
     target: Option<String>,
     /// Only events of this type, e.g. `VmPoweredOnEvent`.
-    kind: Option<String>,
+    kind: Option<EventKind>,
     /// Only events at or after this time (RFC 3339).
     after: Option<DateTime<Utc>>,
     /// Only events before this time (RFC 3339).
@@ -316,7 +318,7 @@ async fn visible_events(
 ) -> ApiResult<Vec<Event>> {
     let filter = journal::Filter {
         target: q.target.clone(),
-        kind: q.kind.clone(),
+        kind: q.kind.map(|k| k.to_string()),
         after: q.after,
         before: q.before,
         since,

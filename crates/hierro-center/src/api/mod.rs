@@ -14,6 +14,7 @@ mod perf;
 mod session;
 mod vms;
 
+use hierro_api::Privilege;
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
@@ -200,7 +201,7 @@ pub async fn authorize(
     center: &Center,
     caller: &Caller,
     object: &str,
-    privilege: &str,
+    privilege: Privilege,
 ) -> ApiResult<()> {
     let d = rights(center, &caller.subject, object).await?;
     // (The root is no secret: it always exists.)

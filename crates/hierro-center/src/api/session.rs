@@ -1,6 +1,9 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
+use hierro_api::EventKind;
+use hierro_api::Operation;
+use hierro_api::Privilege;
 use hierro_api::{About, ErrorBody, LoginRequest, LoginResponse};
 use hierro_http::{ApiError, ApiResult, Body};
 use serde::Serialize;
@@ -137,14 +140,14 @@ pub async fn create_token(
         ));
     }
     let done = (
-        "ApiTokenCreatedEvent",
+        EventKind::ApiTokenCreated,
         format!("{} made API token {:?}", caller.user, req.name),
     );
     let target = format!("user:{}", caller.user);
     let made = as_task(
         &c,
         &caller,
-        "token.create",
+        Operation::TokenCreate,
         (&target, &caller.user),
         done,
         async { Ok(tokens::create(&c.db, &caller.user, &req.name, req.valid_days).await?) },
@@ -157,7 +160,7 @@ pub async fn create_token(
 async fn token_admin(c: &AppState, caller: &super::Caller) -> ApiResult<bool> {
     Ok(super::rights(c, &caller.subject, ROOT)
         .await?
-        .allows("Global.Settings"))
+        .allows(Privilege::GlobalSettings))
 }
 
 /// The caller's API tokens, or everyone's.
@@ -201,14 +204,14 @@ pub async fn revoke_token(
         return Err(ApiError::not_found(format!("no API token {id:?}")));
     }
     let done = (
-        "ApiTokenRevokedEvent",
+        EventKind::ApiTokenRevoked,
         format!("Revoked API token {:?} of {}", token.name, token.username),
     );
     let target = format!("user:{}", token.username);
     as_task(
         &c,
         &caller,
-        "token.revoke",
+        Operation::TokenRevoke,
         (&target, &token.username),
         done,
         async { Ok(tokens::revoke(&c.db, &id).await?) },

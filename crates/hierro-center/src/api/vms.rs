@@ -11,6 +11,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use futures_util::{SinkExt, StreamExt};
+use hierro_api::EventKind;
+use hierro_api::Operation;
+use hierro_api::Privilege;
 use hierro_api::{DiskSpec, ErrorCode, NicSpec, VmClone};
 use hierro_api::{
     IncomingMigration, IncomingReady, MigrateRequest, MigrationStats, PowerOp, PowerState,
@@ -64,7 +67,12 @@ async fn mirror(run: &TaskRun, client: &Client, task: Task) -> ApiResult<Task> {
 
 /// The VM `key` names (an object id, or a name only one visible VM has),
 /// once the caller is found to hold `privilege` on it.
-async fn vm_ref(c: &AppState, caller: &Caller, key: &str, privilege: &str) -> ApiResult<VmRef> {
+async fn vm_ref(
+    c: &AppState,
+    caller: &Caller,
+    key: &str,
+    privilege: Privilege,
+) -> ApiResult<VmRef> {
     let object = match inventory::get(&c.db, key).await {
         Ok(o) => o,
         Err(_) => {
@@ -112,12 +120,12 @@ impl Placement {
         self,
         c: &AppState,
         caller: &Caller,
-        privilege: &str,
+        privilege: Privilege,
     ) -> ApiResult<(Object, Object, String)> {
         let placement = self.placement.ok_or_else(|| {
             ApiError::bad_request("placement is required: the id of a host or a cluster")
         })?;
-        authorize(c, caller, &placement, "Resource.AssignVMToPool").await?;
+        authorize(c, caller, &placement, Privilege::ResourceAssignVMToPool).await?;
         let target = inventory::get(&c.db, &placement).await?;
         let datacenter = inventory::datacenter_of(&c.db, &target.id).await?;
         let folder = self.folder.unwrap_or_else(|| datacenter.id.clone());
@@ -171,7 +179,7 @@ pub async fn create(
     Body(req): Body<VmCreate>,
 ) -> ApiResult<Accepted> {
     let done = |name: &str, host: &str| format!("Created VM {name} on {host}");
-    let made = ("VirtualMachine.create", "VmCreatedEvent");
+    let made = (Operation::VmCreate, EventKind::VmCreated);
     create_placed(c, caller, p, req, made, done).await
 }
 
@@ -183,20 +191,20 @@ async fn create_placed(
     caller: Caller,
     p: Placement,
     req: VmCreate,
-    made: (&str, &'static str),
+    made: (Operation, EventKind),
     done: impl FnOnce(&str, &str) -> String,
 ) -> ApiResult<Accepted> {
     let (target, datacenter, folder) = p
-        .resolve(&c, &caller, "VirtualMachine.Inventory.Create")
+        .resolve(&c, &caller, Privilege::VirtualMachineInventoryCreate)
         .await?;
     let ds = vms::shared_object(&c.db, Kind::Datastore, &datacenter.id, &req.datastore).await?;
-    authorize(&c, &caller, &ds.id, "Datastore.AllocateSpace").await?;
+    authorize(&c, &caller, &ds.id, Privilege::DatastoreAllocateSpace).await?;
     let mut networks: Vec<String> = req.nics.iter().map(|n| n.network.clone()).collect();
     networks.sort();
     networks.dedup();
     for n in &networks {
         let net = vms::shared_object(&c.db, Kind::Network, &datacenter.id, n).await?;
-        authorize(&c, &caller, &net.id, "Network.Assign").await?;
+        authorize(&c, &caller, &net.id, Privilege::NetworkAssign).await?;
     }
     if inventory::children(&c.db, &folder)
         .await?
@@ -258,9 +266,9 @@ pub async fn clone(
     let source = vm_ref(&c, &caller, &key, VIEW).await?;
     let template = source.object.data["template"] == true;
     let privilege = if template {
-        "VirtualMachine.Provisioning.DeployTemplate"
+        Privilege::VirtualMachineProvisioningDeployTemplate
     } else {
-        "VirtualMachine.Provisioning.Clone"
+        Privilege::VirtualMachineProvisioningClone
     };
     authorize(&c, &caller, &source.object.id, privilege).await?;
     let info = hosts::client(&c.db, &source.host)
@@ -300,9 +308,9 @@ pub async fn clone(
     };
     let from = info.name;
     let made = if template {
-        ("VirtualMachine.deploy", "VmDeployedEvent")
+        (Operation::VmDeploy, EventKind::VmDeployed)
     } else {
-        ("VirtualMachine.clone", "VmClonedEvent")
+        (Operation::VmClone, EventKind::VmCloned)
     };
     let done = move |name: &str, host: &str| match template {
         true => format!("Deployed {name} on {host} from template {from}"),
@@ -377,8 +385,8 @@ async fn operate(
     c: &AppState,
     caller: &Caller,
     vm: VmRef,
-    operation: &str,
-    done: (&'static str, String),
+    operation: Operation,
+    done: (EventKind, String),
     start: impl AsyncFnOnce(&Client) -> Result<Task, ClientError>,
 ) -> ApiResult<Accepted> {
     let client = hosts::client(&c.db, &vm.host).await?;
@@ -413,29 +421,13 @@ pub async fn power(
     caller: Caller,
     Path((key, op)): Path<(String, String)>,
 ) -> ApiResult<Accepted> {
-    let op: PowerOp =
-        serde_json::from_value(serde_json::Value::String(op.clone())).map_err(|_| {
-            ApiError::bad_request(format!(
-                "unknown power operation {op:?}: use on, off, reset or shutdown"
-            ))
-        })?;
-    let (privilege, kind, verb) = match op {
-        PowerOp::On => (
-            "VirtualMachine.Interact.PowerOn",
-            "VmPoweredOnEvent",
-            "Powered on",
-        ),
-        PowerOp::Off => (
-            "VirtualMachine.Interact.PowerOff",
-            "VmPoweredOffEvent",
-            "Powered off",
-        ),
-        PowerOp::Shutdown => (
-            "VirtualMachine.Interact.PowerOff",
-            "VmGuestShutdownEvent",
-            "Shut down the guest of",
-        ),
-        PowerOp::Reset => ("VirtualMachine.Interact.Reset", "VmResettingEvent", "Reset"),
+    let op: PowerOp = op.parse().map_err(ApiError::bad_request)?;
+    let (privilege, kind) = (op.privilege(), op.event());
+    let verb = match op {
+        PowerOp::On => "Powered on",
+        PowerOp::Off => "Powered off",
+        PowerOp::Shutdown => "Shut down the guest of",
+        PowerOp::Reset => "Reset",
     };
     let vm = vm_ref(&c, &caller, &key, privilege).await?;
     if op == PowerOp::On && inventory::get(&c.db, &vm.host).await?.data["maintenance"] == true {
@@ -445,9 +437,8 @@ pub async fn power(
         )));
     }
     let (id, name) = (vm.vm_id.clone(), vm.object.name.clone());
-    let operation = format!("VirtualMachine.power.{}", op.as_str());
     let done = (kind, format!("{verb} {name}"));
-    operate(&c, &caller, vm, &operation, done, async |h| {
+    operate(&c, &caller, vm, op.operation(), done, async |h| {
         h.power(&id, op).await
     })
     .await
@@ -477,22 +468,22 @@ pub async fn update(
     let vm = vm_ref(&c, &caller, &key, VIEW).await?;
     let mut needed = vec![];
     if req.cpus.is_some() {
-        needed.push("VirtualMachine.Config.CPUCount");
+        needed.push(Privilege::VirtualMachineConfigCPUCount);
     }
     if req.memory_mib.is_some() {
-        needed.push("VirtualMachine.Config.Memory");
+        needed.push(Privilege::VirtualMachineConfigMemory);
     }
     match req.template {
-        Some(true) => needed.push("VirtualMachine.Provisioning.MarkAsTemplate"),
-        Some(false) => needed.push("VirtualMachine.Provisioning.MarkAsVM"),
+        Some(true) => needed.push(Privilege::VirtualMachineProvisioningMarkAsTemplate),
+        Some(false) => needed.push(Privilege::VirtualMachineProvisioningMarkAsVM),
         None => {}
     }
     if let Some(nics) = &req.nics {
-        needed.push("VirtualMachine.Config.EditDevice");
+        needed.push(Privilege::VirtualMachineConfigEditDevice);
         let datacenter = inventory::datacenter_of(&c.db, &vm.object.id).await?;
         for n in nics {
             let net = vms::shared_object(&c.db, Kind::Network, &datacenter.id, &n.network).await?;
-            authorize(&c, &caller, &net.id, "Network.Assign").await?;
+            authorize(&c, &caller, &net.id, Privilege::NetworkAssign).await?;
         }
     }
     for privilege in needed {
@@ -504,22 +495,22 @@ pub async fn update(
     let only_template = req.cpus.is_none() && req.memory_mib.is_none() && req.nics.is_none();
     let (operation, done) = match req.template {
         Some(true) if only_template => (
-            "VirtualMachine.markAsTemplate",
+            Operation::VmMarkAsTemplate,
             (
-                "VmMarkedAsTemplateEvent",
+                EventKind::VmMarkedAsTemplate,
                 format!("Marked {name} as a template"),
             ),
         ),
         Some(false) if only_template => (
-            "VirtualMachine.markAsVirtualMachine",
+            Operation::VmMarkAsVirtualMachine,
             (
-                "VmMarkedAsVirtualMachineEvent",
+                EventKind::VmMarkedAsVirtualMachine,
                 format!("Marked {name} as a virtual machine"),
             ),
         ),
         _ => (
-            "VirtualMachine.reconfigure",
-            ("VmReconfiguredEvent", format!("Reconfigured {name}")),
+            Operation::VmReconfigure,
+            (EventKind::VmReconfigured, format!("Reconfigured {name}")),
         ),
     };
     operate(&c, &caller, vm, operation, done, async |h| {
@@ -547,10 +538,10 @@ pub async fn delete(
     caller: Caller,
     Path(key): Path<String>,
 ) -> ApiResult<Accepted> {
-    let vm = vm_ref(&c, &caller, &key, "VirtualMachine.Inventory.Delete").await?;
+    let vm = vm_ref(&c, &caller, &key, Privilege::VirtualMachineInventoryDelete).await?;
     let (id, name) = (vm.vm_id.clone(), vm.object.name.clone());
-    let done = ("VmRemovedEvent", format!("Deleted VM {name}"));
-    operate(&c, &caller, vm, "VirtualMachine.delete", done, async |h| {
+    let done = (EventKind::VmRemoved, format!("Deleted VM {name}"));
+    operate(&c, &caller, vm, Operation::VmDestroy, done, async |h| {
         h.delete_vm(&id).await
     })
     .await
@@ -576,20 +567,21 @@ pub async fn unregister(
     caller: Caller,
     Path(key): Path<String>,
 ) -> ApiResult<Accepted> {
-    let vm = vm_ref(&c, &caller, &key, "VirtualMachine.Inventory.Unregister").await?;
-    let (id, name) = (vm.vm_id.clone(), vm.object.name.clone());
-    let done = (
-        "VmUnregisteredEvent",
-        format!("Unregistered VM {name}; its files stay"),
-    );
-    operate(
+    let vm = vm_ref(
         &c,
         &caller,
-        vm,
-        "VirtualMachine.unregister",
-        done,
-        async |h| h.unregister_vm(&id).await,
+        &key,
+        Privilege::VirtualMachineInventoryUnregister,
     )
+    .await?;
+    let (id, name) = (vm.vm_id.clone(), vm.object.name.clone());
+    let done = (
+        EventKind::VmUnregistered,
+        format!("Unregistered VM {name}; its files stay"),
+    );
+    operate(&c, &caller, vm, Operation::VmUnregister, done, async |h| {
+        h.unregister_vm(&id).await
+    })
     .await
 }
 
@@ -618,7 +610,7 @@ pub async fn register(
     Body(req): Body<VmRegister>,
 ) -> ApiResult<(StatusCode, Json<Object>)> {
     let (target, datacenter, folder) = p
-        .resolve(&c, &caller, "VirtualMachine.Inventory.Register")
+        .resolve(&c, &caller, Privilege::VirtualMachineInventoryRegister)
         .await?;
     // The host checks the VM's port groups once it has read its folder.
     let needs = vms::Needs {
@@ -633,7 +625,7 @@ pub async fn register(
     let obj = record_in_folder(&c, &host.id, &folder, &info).await?;
     crate::journal::event(
         &c.db,
-        "VmRegisteredEvent",
+        EventKind::VmRegistered,
         hierro_api::Severity::Info,
         &obj.id,
         &obj.name,
@@ -693,17 +685,23 @@ pub async fn snapshot_create(
     Path(key): Path<String>,
     Body(req): Body<SnapshotCreate>,
 ) -> ApiResult<Accepted> {
-    let vm = vm_ref(&c, &caller, &key, "VirtualMachine.State.CreateSnapshot").await?;
+    let vm = vm_ref(
+        &c,
+        &caller,
+        &key,
+        Privilege::VirtualMachineStateCreateSnapshot,
+    )
+    .await?;
     let id = vm.vm_id.clone();
     let done = (
-        "VmSnapshotCreatedEvent",
+        EventKind::VmSnapshotCreated,
         format!("Took snapshot {} of {}", req.name, vm.object.name),
     );
     operate(
         &c,
         &caller,
         vm,
-        "VirtualMachine.snapshot.create",
+        Operation::VmCreateSnapshot,
         done,
         async |h| h.snapshot_create(&id, &req).await,
     )
@@ -729,17 +727,23 @@ pub async fn snapshot_revert(
     caller: Caller,
     Path((key, snapshot)): Path<(String, String)>,
 ) -> ApiResult<Accepted> {
-    let vm = vm_ref(&c, &caller, &key, "VirtualMachine.State.RevertToSnapshot").await?;
+    let vm = vm_ref(
+        &c,
+        &caller,
+        &key,
+        Privilege::VirtualMachineStateRevertToSnapshot,
+    )
+    .await?;
     let id = vm.vm_id.clone();
     let done = (
-        "VmSnapshotRevertedEvent",
+        EventKind::VmRevertedToSnapshot,
         format!("Reverted {} to snapshot {snapshot}", vm.object.name),
     );
     operate(
         &c,
         &caller,
         vm,
-        "VirtualMachine.snapshot.revert",
+        Operation::VmRevertToSnapshot,
         done,
         async |h| h.snapshot_revert(&id, &snapshot).await,
     )
@@ -765,17 +769,23 @@ pub async fn snapshot_delete(
     caller: Caller,
     Path((key, snapshot)): Path<(String, String)>,
 ) -> ApiResult<Accepted> {
-    let vm = vm_ref(&c, &caller, &key, "VirtualMachine.State.RemoveSnapshot").await?;
+    let vm = vm_ref(
+        &c,
+        &caller,
+        &key,
+        Privilege::VirtualMachineStateRemoveSnapshot,
+    )
+    .await?;
     let id = vm.vm_id.clone();
     let done = (
-        "VmSnapshotRemovedEvent",
+        EventKind::VmSnapshotRemoved,
         format!("Removed snapshot {snapshot} of {}", vm.object.name),
     );
     operate(
         &c,
         &caller,
         vm,
-        "VirtualMachine.snapshot.delete",
+        Operation::VmRemoveSnapshot,
         done,
         async |h| h.snapshot_delete(&id, &snapshot).await,
     )
@@ -802,7 +812,13 @@ pub async fn console(
     Path(key): Path<String>,
     ws: WebSocketUpgrade,
 ) -> ApiResult<Response> {
-    let vm = vm_ref(&c, &caller, &key, "VirtualMachine.Interact.ConsoleInteract").await?;
+    let vm = vm_ref(
+        &c,
+        &caller,
+        &key,
+        Privilege::VirtualMachineInteractConsoleInteract,
+    )
+    .await?;
     let client = hosts::client(&c.db, &vm.host).await?;
     // Connected before the upgrade, so that a refusal is a clear answer.
     let host = client.console(&vm.vm_id).await.map_err(from_host)?;
@@ -1079,11 +1095,11 @@ impl Move {
 
 /// What moving a VM needs: vMotion for a running VM, cold migration for a
 /// powered-off one (as vSphere's privileges).
-pub(super) fn move_privilege(live: bool) -> &'static str {
+pub(super) fn move_privilege(live: bool) -> Privilege {
     if live {
-        "Resource.HotMigrate"
+        Privilege::ResourceHotMigrate
     } else {
-        "Resource.ColdMigrate"
+        Privilege::ResourceColdMigrate
     }
 }
 
@@ -1120,10 +1136,10 @@ pub async fn migrate(
 ) -> ApiResult<Accepted> {
     hierro_api::check_limits(req.downtime_ms, req.max_bandwidth_mib)
         .map_err(ApiError::bad_request)?;
-    let vm = vm_ref(&c, &caller, &key, "System.View").await?;
+    let vm = vm_ref(&c, &caller, &key, Privilege::SystemView).await?;
     let running = vm.object.data["power_state"] == "poweredOn";
     authorize(&c, &caller, &vm.object.id, move_privilege(running)).await?;
-    authorize(&c, &caller, &req.host, "Resource.AssignVMToPool").await?;
+    authorize(&c, &caller, &req.host, Privilege::ResourceAssignVMToPool).await?;
     let to = inventory::get(&c.db, &req.host).await?;
     let m = check_move(&c, vm, to).await?;
     if m.live != running {
@@ -1133,19 +1149,19 @@ pub async fn migrate(
     let (id, name) = (m.vm.object.id.clone(), m.vm.object.name.clone());
     let summary = m.summary();
     if !m.live {
-        let run = TaskRun::begin(&c, &caller, "VirtualMachine.migrate", (&id, &name)).await?;
+        let run = TaskRun::begin(&c, &caller, Operation::VmMigrate, (&id, &name)).await?;
         let work = async move { m.relocate(&c).await };
         let task = run
-            .spawn(work, "VmMigratedEvent", move |()| summary)
+            .spawn(work, EventKind::VmMigrated, move |()| summary)
             .await?;
         return Ok((StatusCode::ACCEPTED, Json(task)));
     }
     let started = m.start(&c, &req).await?;
-    let run = TaskRun::begin(&c, &caller, "VirtualMachine.migrate", (&id, &name)).await?;
+    let run = TaskRun::begin(&c, &caller, Operation::VmMigrate, (&id, &name)).await?;
     let (follow, c, cancel) = (run.clone(), c.clone(), run.cancellation());
     let work = async move { m.finish(&c, started, &follow, &cancel).await };
     let task = run
-        .spawn(work, "VmMigratedEvent", move |stats| {
+        .spawn(work, EventKind::VmMigrated, move |stats| {
             stats_text(&summary, stats)
         })
         .await?;

@@ -73,7 +73,9 @@ async fn roles_and_permissions_on_both_databases() {
             .await
             .unwrap();
         assert!(
-            operator.privileges.contains("System.View"),
+            operator
+                .privileges
+                .contains(&hierro_api::Privilege::SystemView),
             "{n}: every role can see"
         );
         let bad: BTreeSet<String> = ["VirtualMachine.Fly".to_string()].into();
@@ -198,7 +200,8 @@ async fn roles_and_permissions_on_both_databases() {
         let (authz, tree) = access::load(db).await.unwrap();
         let alice = Subject::user("alice", ["ops"]);
         let bob = Subject::user("bob", Vec::<String>::new());
-        let on = |s: &Subject, id: &str, p: &str| authz.allows(s, &tree.path(id), p);
+        let on =
+            |s: &Subject, id: &str, p: &str| authz.allows(s, &tree.path(id), p.parse().unwrap());
         assert!(
             on(&alice, &prod.id, "VirtualMachine.Interact.PowerOn"),
             "{n}"
@@ -248,7 +251,7 @@ async fn roles_and_permissions_on_both_databases() {
             authz.allows(
                 &alice,
                 &tree.path(&vault.id),
-                "VirtualMachine.Interact.PowerOff"
+                hierro_api::Privilege::VirtualMachineInteractPowerOff
             ),
             "{n}"
         );

@@ -1,6 +1,7 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
+use hierro_api::EventKind;
 use hierro_api::{
     LoginRequest, LoginResponse, ServiceTokenRequest, ServiceTokenResponse, Severity,
 };
@@ -23,7 +24,7 @@ pub async fn login(
 ) -> ApiResult<Json<LoginResponse>> {
     if !host.may_use_api(&req.username) {
         host.journal.event(
-            "LockdownLoginRefusedEvent",
+            EventKind::LockdownLoginRefused,
             Severity::Warning,
             &host.target(),
             &req.username,
@@ -34,7 +35,7 @@ pub async fn login(
     }
     let Some(token) = host.sessions.login(&req.username, &req.password) else {
         host.journal.event(
-            "BadUsernameSessionEvent",
+            EventKind::BadUsernameSession,
             Severity::Warning,
             &host.target(),
             &req.username,
@@ -44,7 +45,7 @@ pub async fn login(
         return Err(ApiError::unauthorized("wrong user name or password"));
     };
     host.journal.event(
-        "UserLoginSessionEvent",
+        EventKind::UserLoginSession,
         Severity::Info,
         &host.target(),
         &req.username,
@@ -103,7 +104,7 @@ pub async fn create_service_token(
     let token = hierro_http::new_secret();
     host.add_service_token(&req.name, &token)?;
     host.journal.event(
-        "ServiceTokenCreatedEvent",
+        EventKind::ServiceTokenCreated,
         Severity::Info,
         &host.target(),
         &c.user,
@@ -136,7 +137,7 @@ pub async fn revoke_service_token(
         return Err(ApiError::not_found(format!("no service token {name:?}")));
     }
     host.journal.event(
-        "ServiceTokenRevokedEvent",
+        EventKind::ServiceTokenRevoked,
         Severity::Info,
         &host.target(),
         &c.user,

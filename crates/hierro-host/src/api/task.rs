@@ -1,5 +1,6 @@
 use axum::extract::State;
 use axum::Json;
+use hierro_api::EventKind;
 use hierro_api::{Event, Task};
 use hierro_http::{Params, PathArgs};
 use serde::Deserialize;
@@ -87,7 +88,7 @@ pub struct EventQuery {
     /// Only the events of this object (its id, e.g. `vm:UUID`, or its name).
     target: Option<String>,
     /// Only events of this kind, e.g. `VmPoweredOnEvent`.
-    kind: Option<String>,
+    kind: Option<EventKind>,
     /// At most this many: the newest.
     limit: Option<usize>,
 }
@@ -117,7 +118,7 @@ pub async fn events(
                 .as_ref()
                 .is_none_or(|t| &e.target == t || &e.target_name == t)
         })
-        .filter(|e| q.kind.as_ref().is_none_or(|k| &e.kind == k))
+        .filter(|e| q.kind.is_none_or(|k| e.kind == k))
         .collect();
     if let Some(limit) = q.limit {
         let skip = events.len().saturating_sub(limit);

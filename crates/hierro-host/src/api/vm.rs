@@ -1,6 +1,8 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use hierro_api::EventKind;
+use hierro_api::Operation;
 use hierro_api::{
     IncomingMigration, IncomingReady, MigrateRequest, PowerOp, PowerState, Snapshot,
     SnapshotCreate, Task, VmCreate, VmInfo, VmRegister, VmUpdate,
@@ -81,7 +83,7 @@ fn submit(
     host: &AppState,
     vm: &vm::Vm,
     command: VmCommand,
-    operation: &str,
+    operation: Operation,
     user: &str,
 ) -> Accepted {
     let task = host.journal.task(operation, &vm.target(), user);
@@ -106,18 +108,8 @@ pub async fn power(
     Path((key, op)): Path<(String, String)>,
 ) -> ApiResult<Accepted> {
     let vm = host.vms.find(&key)?;
-    let op: PowerOp =
-        serde_json::from_value(serde_json::Value::String(op.clone())).map_err(|_| {
-            ApiError::bad_request(format!(
-                "unknown power operation {op:?}: use on, off, reset or shutdown"
-            ))
-        })?;
-    let (wanted, operation) = match op {
-        PowerOp::On => (PowerState::PoweredOff, "VirtualMachine.powerOn"),
-        PowerOp::Off => (PowerState::PoweredOn, "VirtualMachine.powerOff"),
-        PowerOp::Reset => (PowerState::PoweredOn, "VirtualMachine.reset"),
-        PowerOp::Shutdown => (PowerState::PoweredOn, "VirtualMachine.shutdownGuest"),
-    };
+    let op: PowerOp = op.parse().map_err(ApiError::bad_request)?;
+    let (wanted, operation) = (op.valid_in(), op.operation());
     precheck(
         vm.power(),
         wanted,
@@ -159,7 +151,7 @@ pub async fn update(
         &host,
         &vm,
         VmCommand::Reconfigure(update),
-        "VirtualMachine.reconfigure",
+        Operation::VmReconfigure,
         &c.user,
     ))
 }
@@ -186,7 +178,7 @@ pub async fn delete(
         &host,
         &vm,
         VmCommand::Delete,
-        "VirtualMachine.destroy",
+        Operation::VmDestroy,
         &c.user,
     ))
 }
@@ -246,7 +238,7 @@ pub async fn snapshot_create(
         &host,
         &vm,
         VmCommand::SnapshotCreate(req),
-        "VirtualMachine.createSnapshot",
+        Operation::VmCreateSnapshot,
         &c.user,
     ))
 }
@@ -258,7 +250,7 @@ async fn on_snapshot(
     key: String,
     name: String,
     command: fn(String) -> VmCommand,
-    operation: &str,
+    operation: Operation,
 ) -> ApiResult<Accepted> {
     let vm = host.vms.find(&key)?;
     if !vm
@@ -298,7 +290,7 @@ pub async fn snapshot_revert(
         key,
         name,
         VmCommand::SnapshotRevert,
-        "VirtualMachine.revertToSnapshot",
+        Operation::VmRevertToSnapshot,
     )
     .await
 }
@@ -324,7 +316,7 @@ pub async fn snapshot_delete(
         key,
         name,
         VmCommand::SnapshotDelete,
-        "VirtualMachine.removeSnapshot",
+        Operation::VmRemoveSnapshot,
     )
     .await
 }
@@ -363,7 +355,7 @@ pub async fn migrate(
         &host,
         &vm,
         VmCommand::Migrate(req),
-        "VirtualMachine.migrate",
+        Operation::VmMigrate,
         &c.user,
     ))
 }
@@ -398,7 +390,7 @@ pub async fn incoming(
     let vm = vm::register(&host, &register, vm::Arrival::Live(req.vm)).await?;
     let task = host
         .journal
-        .task("VirtualMachine.receiveMigration", &vm.target(), &c.user);
+        .task(Operation::VmReceiveMigration, &vm.target(), &c.user);
     let id = task.id;
     let (tx, rx) = tokio::sync::oneshot::channel();
     vm.submit(VmCommand::Receive(tx), task);
@@ -434,7 +426,7 @@ pub async fn register(
 ) -> ApiResult<(StatusCode, Json<VmInfo>)> {
     let vm = vm::register(&host, &req, vm::Arrival::Cold).await?;
     host.journal.event(
-        "VmRegisteredEvent",
+        EventKind::VmRegistered,
         hierro_api::Severity::Info,
         &vm.target(),
         &c.user,
@@ -472,7 +464,7 @@ pub async fn unregister(
         &host,
         &vm,
         VmCommand::Unregister,
-        "VirtualMachine.unregister",
+        Operation::VmUnregister,
         &c.user,
     ))
 }

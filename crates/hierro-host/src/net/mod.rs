@@ -5,6 +5,7 @@
 pub mod tap;
 pub mod vswitchd;
 
+use hierro_api::EventKind;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -192,7 +193,7 @@ impl Host {
             return Err(e);
         }
         self.journal.event(
-            "HostNetworkChangedEvent",
+            EventKind::HostNetworkChanged,
             Severity::Info,
             &self.target(),
             user,
@@ -299,7 +300,7 @@ pub async fn supervise(host: std::sync::Arc<Host>) {
             Ok(_) => {
                 let applied = host.apply_network().await;
                 host.journal.event(
-                    "VswitchdRestartedEvent",
+                    EventKind::VswitchdRestarted,
                     if applied.is_ok() {
                         Severity::Warning
                     } else {

@@ -3,6 +3,7 @@
 //! are serialized without locks around QEMU. Between commands the actor
 //! watches QMP: when the connection closes, QEMU has exited.
 
+use hierro_api::EventKind;
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::time::Duration;
@@ -99,7 +100,7 @@ impl Actor {
                 self.vm.console.attach(self.vm.run.console());
                 self.set_qmp(Some(qmp));
                 self.host.journal.event(
-                    "VmReconnectedEvent",
+                    EventKind::VmReconnected,
                     Severity::Info,
                     &self.vm.target(),
                     "system",
@@ -159,7 +160,7 @@ impl Actor {
                 _ = exited => {
                     self.stopped().await;
                     self.host.journal.event(
-                        "VmPoweredOffEvent",
+                        EventKind::VmPoweredOff,
                         Severity::Info,
                         &self.vm.target(),
                         "system",
@@ -240,7 +241,7 @@ impl Actor {
         self.running(pid).await;
         self.announce().await;
         task.event(
-            "VmPoweredOnEvent",
+            EventKind::VmPoweredOn,
             Severity::Info,
             format!(
                 "{} is powered on (QEMU pid {pid}, {})",
@@ -379,7 +380,7 @@ impl Actor {
         self.require(PowerState::PoweredOn, "power off")?;
         self.stop_qemu().await;
         task.event(
-            "VmPoweredOffEvent",
+            EventKind::VmPoweredOff,
             Severity::Info,
             format!("{} is powered off", self.vm.name()),
         );
@@ -465,7 +466,7 @@ impl Actor {
             .await
             .map_err(|e| ApiError::backend(e.to_string()))?;
         task.event(
-            "VmResettingEvent",
+            EventKind::VmResetting,
             Severity::Info,
             format!("{} was reset", self.vm.name()),
         );
@@ -496,7 +497,7 @@ impl Actor {
         }
         self.stopped().await;
         task.event(
-            "VmGuestShutdownEvent",
+            EventKind::VmGuestShutdown,
             Severity::Info,
             format!("The guest of {} shut down", self.vm.name()),
         );
@@ -538,7 +539,7 @@ impl Actor {
         });
         self.save_snapshots(list)?;
         task.event(
-            "VmSnapshotCreatedEvent",
+            EventKind::VmSnapshotCreated,
             Severity::Info,
             format!(
                 "Took snapshot {:?} of {}{}",
@@ -576,7 +577,7 @@ impl Actor {
             }
         }
         task.event(
-            "VmRevertedToSnapshotEvent",
+            EventKind::VmRevertedToSnapshot,
             Severity::Info,
             format!("{} reverted to snapshot {name:?}", self.vm.name()),
         );
@@ -605,7 +606,7 @@ impl Actor {
             .collect();
         self.save_snapshots(list)?;
         task.event(
-            "VmSnapshotRemovedEvent",
+            EventKind::VmSnapshotRemoved,
             Severity::Info,
             format!("Removed snapshot {name:?} of {}", self.vm.name()),
         );
@@ -652,14 +653,14 @@ impl Actor {
         let name = &next.name;
         let (kind, message) = match (current.template, next.template) {
             (false, true) => (
-                "VmMarkedAsTemplateEvent",
+                EventKind::VmMarkedAsTemplate,
                 format!("Marked {name} as a template"),
             ),
             (true, false) => (
-                "VmMarkedAsVirtualMachineEvent",
+                EventKind::VmMarkedAsVirtualMachine,
                 format!("Marked {name} as a virtual machine"),
             ),
-            _ => ("VmReconfiguredEvent", format!("Reconfigured {name}")),
+            _ => (EventKind::VmReconfigured, format!("Reconfigured {name}")),
         };
         task.event(kind, Severity::Info, message);
         Ok(())
@@ -677,7 +678,7 @@ impl Actor {
         }
         let _ = std::fs::remove_dir(&self.vm.run.dir);
         task.event(
-            "VmRemovedEvent",
+            EventKind::VmRemoved,
             Severity::Info,
             format!("Deleted VM {}", self.vm.name()),
         );
@@ -688,7 +689,7 @@ impl Actor {
         self.require(PowerState::PoweredOff, "unregister")?;
         self.leave().await?;
         task.event(
-            "VmUnregisteredEvent",
+            EventKind::VmUnregistered,
             Severity::Info,
             format!(
                 "Unregistered VM {}; its files stay in [{}] {}",

@@ -10,6 +10,8 @@ pub mod lease;
 pub mod snapshots;
 pub mod spec;
 
+use hierro_api::EventKind;
+use hierro_api::Operation;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
@@ -231,7 +233,7 @@ pub async fn create(host: &Arc<Host>, req: VmCreate, user: &str) -> ApiResult<hi
         name: config.name.clone(),
     };
     let reservation = Registry::reserve(host, &req.name)?;
-    let task = host.journal.task("VirtualMachine.create", &target, user);
+    let task = host.journal.task(Operation::VmCreate, &target, user);
     let snapshot = task.snapshot();
     let host = host.clone();
     let datastore = req.datastore.clone();
@@ -241,7 +243,7 @@ pub async fn create(host: &Arc<Host>, req: VmCreate, user: &str) -> ApiResult<hi
         match make(&host, &config, &req.disk, &datastore, &folder).await {
             Ok(vm) => {
                 task.event(
-                    "VmCreatedEvent",
+                    EventKind::VmCreated,
                     hierro_api::Severity::Info,
                     format!("Created VM {} on [{datastore}]", config.name),
                 );

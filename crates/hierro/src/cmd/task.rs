@@ -38,7 +38,7 @@ pub async fn run_task(cmd: TaskCmd, conn: &ConnArgs, out: Output) -> anyhow::Res
             out.show_fields(&t, |t| {
                 vec![
                     ("cancelling", t.id.to_string()),
-                    ("operation", t.operation.clone()),
+                    ("operation", t.operation.to_string()),
                     ("target", t.target_name.clone()),
                 ]
             });
@@ -67,7 +67,7 @@ pub async fn run_task(cmd: TaskCmd, conn: &ConnArgs, out: Output) -> anyhow::Res
                     vec![
                         t.id.to_string(),
                         time(&t.queued_at),
-                        t.operation.clone(),
+                        t.operation.to_string(),
                         t.target_name.clone(),
                         format!("{:?}", t.state).to_lowercase(),
                         if t.state == TaskState::Success {
@@ -97,7 +97,7 @@ pub async fn run_event(cmd: EventCmd, conn: &ConnArgs, out: Output) -> anyhow::R
             e.id.to_string(),
             time(&e.time),
             format!("{:?}", e.severity).to_lowercase(),
-            e.kind.clone(),
+            e.kind.to_string(),
             e.target_name.clone(),
             e.user.clone(),
             e.message.clone(),

@@ -216,7 +216,7 @@ async fn exercise(t: &TestLab, center: &mut Center, round: u32) {
         .await
         .unwrap()
         .into_iter()
-        .map(|e| e.kind)
+        .map(|e| e.kind.to_string())
         .collect();
     for k in ["VmCreatedEvent", "VmPoweredOnEvent", "VmRemovedEvent"] {
         assert!(kinds.iter().any(|x| x == k), "{k} in {kinds:?}");

@@ -100,7 +100,7 @@ async fn power_cycle_reset_and_guest_shutdown() {
         .await
         .unwrap()
         .into_iter()
-        .map(|e| e.kind)
+        .map(|e| e.kind.to_string())
         .collect();
     for k in [
         "VmCreatedEvent",

@@ -7,6 +7,7 @@
 //! VMkernel address, and runs the guest once its memory has arrived. Disks
 //! stay where they are: both hosts see the same datastore.
 
+use hierro_api::EventKind;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -138,7 +139,7 @@ impl Actor {
         self.stop_qemu().await;
         self.leave().await?;
         task.event(
-            "VmMigratedEvent",
+            EventKind::VmMigrated,
             Severity::Info,
             format!("{} moved to another host: {stats}", self.vm.name()),
         );
@@ -264,7 +265,7 @@ impl Actor {
         handing_off.detach();
         self.running(pid).await;
         task.event(
-            "VmMigratedInEvent",
+            EventKind::VmMigratedIn,
             Severity::Info,
             format!("{} arrived from another host and runs here", spec.name),
         );
