@@ -85,6 +85,7 @@ async fn main() -> anyhow::Result<()> {
         postgres: None,
         web_dir: None,
         perf_interval_secs: 20,
+        fault_injection: false,
     })
     .await?;
     let result = run(&args, &lab).await;

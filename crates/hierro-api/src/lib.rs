@@ -40,3 +40,8 @@ pub use vm::*;
 
 /// Header that carries a session token (as `vmware-api-session-id` does in vSphere).
 pub const SESSION_HEADER: &str = "hierro-session";
+
+/// For tests: makes step N (from 1) of the center's multi-step operation
+/// fail, to check that its undo leaves nothing half-done. A center honours
+/// it only with `fault_injection = true` in its configuration.
+pub const FAIL_STEP_HEADER: &str = "hierro-fail-step";

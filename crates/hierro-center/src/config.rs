@@ -29,6 +29,10 @@ pub struct CenterConfig {
     /// Seconds between collections of the hosts' performance samples.
     #[serde(default = "default_perf_collect")]
     pub perf_collect_secs: u64,
+    /// For tests only: honour the `hierro-fail-step` header, which makes a
+    /// step of a multi-step operation fail so that its undo can be checked.
+    #[serde(default)]
+    pub fault_injection: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

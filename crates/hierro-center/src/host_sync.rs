@@ -304,11 +304,11 @@ pub async fn record_vm(db: &Db, host: &str, parent: &str, vm: &VmInfo) -> StoreR
     record_vm_ending(db, host, parent, vm, None).await
 }
 
-/// Records a VM that a cold migration has just registered on `host`, and
-/// ends the move (of inventory object `object`) in the same transaction:
-/// the source's change feed then finds either the move under way or the
-/// VM on its new host, never a VM of its own that is gone.
-pub async fn record_cold_arrival(
+/// Records a VM that a migration has just brought to `host`, and ends the
+/// move (of inventory object `object`) in the same transaction: the
+/// source's change feed then finds either the move under way or the VM on
+/// its new host, never a VM of its own that is gone.
+pub async fn record_arrival(
     db: &Db,
     host: &str,
     parent: &str,

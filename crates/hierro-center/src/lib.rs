@@ -15,6 +15,7 @@ pub mod hosts;
 pub mod inventory;
 pub mod journal;
 pub mod migrations;
+pub mod ops;
 pub mod perf;
 pub mod server;
 pub mod tls;

@@ -82,23 +82,51 @@ async fn committed_mib(db: &Db, host: &str) -> StoreResult<u64> {
 }
 
 /// What a VM needs of a host.
-pub struct Needs<'a> {
-    pub datacenter: &'a str,
-    pub datastore: &'a str,
-    pub networks: &'a [String],
+pub struct Needs {
+    pub datacenter: String,
+    pub datastore: String,
+    /// Its port groups, each once.
+    pub networks: Vec<String>,
     /// Memory it will take when it runs (0 for a VM created powered off).
     pub memory_mib: u64,
 }
 
+impl Needs {
+    pub fn new<'a>(
+        datacenter: &str,
+        datastore: &str,
+        networks: impl IntoIterator<Item = &'a str>,
+        memory_mib: u64,
+    ) -> Needs {
+        let mut networks: Vec<String> = networks.into_iter().map(str::to_string).collect();
+        networks.sort();
+        networks.dedup();
+        Needs {
+            datacenter: datacenter.to_string(),
+            datastore: datastore.to_string(),
+            networks,
+            memory_mib,
+        }
+    }
+
+    /// What an existing VM needs where it goes: its memory only if it runs
+    /// there (a powered-off VM takes it when it is powered on).
+    pub fn of_vm(datacenter: &str, info: &hierro_api::VmInfo, running: bool) -> Needs {
+        let networks = info.config.nics.iter().map(|n| n.network.as_str());
+        let memory = if running { info.config.memory_mib } else { 0 };
+        Needs::new(datacenter, &info.datastore, networks, memory)
+    }
+}
+
 /// The memory a host has left, or why it cannot take the VM.
-pub async fn fit(db: &Db, host: &Object, needs: &Needs<'_>) -> StoreResult<Result<i64, String>> {
+pub async fn fit(db: &Db, host: &Object, needs: &Needs) -> StoreResult<Result<i64, String>> {
     if host.data["state"] != "connected" {
         return Ok(Err(format!("host {} is not connected", host.name)));
     }
     if host.data["maintenance"] == true {
         return Ok(Err(format!("host {} is in maintenance mode", host.name)));
     }
-    if !hosts_with(db, Kind::Datastore, needs.datacenter, needs.datastore)
+    if !hosts_with(db, Kind::Datastore, &needs.datacenter, &needs.datastore)
         .await?
         .contains(&host.id)
     {
@@ -107,8 +135,8 @@ pub async fn fit(db: &Db, host: &Object, needs: &Needs<'_>) -> StoreResult<Resul
             host.name, needs.datastore
         )));
     }
-    for n in needs.networks {
-        if !hosts_with(db, Kind::Network, needs.datacenter, n)
+    for n in &needs.networks {
+        if !hosts_with(db, Kind::Network, &needs.datacenter, n.as_str())
             .await?
             .contains(&host.id)
         {
@@ -129,7 +157,7 @@ pub async fn fit(db: &Db, host: &Object, needs: &Needs<'_>) -> StoreResult<Resul
 /// Chooses the host for a new VM: the host given, or in a cluster the
 /// connected host that has the datastore, every network and the most
 /// memory left (DRS's initial placement, by memory).
-pub async fn place(db: &Db, target: &Object, needs: &Needs<'_>) -> StoreResult<Object> {
+pub async fn place(db: &Db, target: &Object, needs: &Needs) -> StoreResult<Object> {
     let candidates = match target.kind {
         Kind::Host => vec![target.clone()],
         Kind::Cluster => inventory::children(db, &target.id)
@@ -154,7 +182,7 @@ pub async fn choose(
     db: &Db,
     within: &str,
     candidates: Vec<Object>,
-    needs: &Needs<'_>,
+    needs: &Needs,
 ) -> StoreResult<Object> {
     let mut best: Option<(i64, Object)> = None;
     let mut refusals = vec![];

@@ -54,6 +54,8 @@ pub struct Client {
     http: reqwest::Client,
     tls: Arc<rustls::ClientConfig>,
     token: Option<String>,
+    /// Tests: the saga step the center is asked to fail.
+    fail_step: Option<usize>,
 }
 
 impl Client {
@@ -72,6 +74,7 @@ impl Client {
             http,
             tls,
             token: None,
+            fail_step: None,
         })
     }
 
@@ -126,6 +129,13 @@ impl Client {
         Ok(())
     }
 
+    /// For tests of undo: asks a center that allows it (`fault_injection`)
+    /// to make step `n` of each multi-step operation fail.
+    pub fn failing_step(mut self, n: usize) -> Client {
+        self.fail_step = Some(n);
+        self
+    }
+
     pub fn token(&self) -> Option<&str> {
         self.token.as_deref()
     }
@@ -174,6 +184,9 @@ impl Client {
         }
         if let Some(t) = &self.token {
             req = req.header(SESSION_HEADER, t);
+        }
+        if let Some(n) = self.fail_step {
+            req = req.header(FAIL_STEP_HEADER, n.to_string());
         }
         if let Some(b) = body {
             req = req.json(b);

@@ -55,15 +55,18 @@ impl Cancels {
         true
     }
 
-    /// The error a cancelled task ends with.
-    pub fn error(&self, id: Uuid) -> ApiError {
-        let by = self
-            .running
+    /// Who cancelled task `id` first.
+    pub fn by(&self, id: Uuid) -> String {
+        self.running
             .lock()
             .unwrap()
             .get(&id)
             .and_then(|e| e.by.clone())
-            .unwrap_or_else(|| "a user".into());
-        ApiError::cancelled(format!("the task was cancelled by {by}"))
+            .unwrap_or_else(|| "a user".into())
+    }
+
+    /// The error a cancelled task ends with.
+    pub fn error(&self, id: Uuid) -> ApiError {
+        ApiError::cancelled(format!("the task was cancelled by {}", self.by(id)))
     }
 }

@@ -118,6 +118,8 @@ pub struct LabOptions {
     /// Seconds between performance samples on the hosts, and between the
     /// center's collections of them.
     pub perf_interval_secs: u64,
+    /// The center honours `hierro-fail-step` (tests of undo only).
+    pub fault_injection: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

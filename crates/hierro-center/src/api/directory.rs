@@ -8,7 +8,7 @@ use hierro_http::{ApiResult, Body};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::journal::as_task;
+use super::task::as_task;
 use super::{authorize, AppState, BadRequest, Caller, Conflict, Forbidden, NotFound, Unauthorized};
 use crate::authz::VIEW;
 use crate::directory::{self, User};

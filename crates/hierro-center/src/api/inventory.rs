@@ -9,7 +9,7 @@ use hierro_http::{ApiError, ApiResult, Body};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::journal::as_task;
+use super::task::as_task;
 use super::{
     authorize, internal, AppState, BadRequest, Caller, Conflict, Forbidden, NotFound, Unauthorized,
 };

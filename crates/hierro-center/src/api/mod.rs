@@ -5,16 +5,16 @@
 //! authorize, call the store.
 
 mod access;
+mod console;
 mod directory;
-mod dvswitches;
-mod hosts;
+mod dvswitch;
+mod host;
 mod inventory;
-mod journal;
 mod perf;
 mod session;
-mod vms;
+mod task;
+mod vm;
 
-use hierro_api::Privilege;
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
@@ -25,13 +25,14 @@ use hierro_http::openapi::SessionScheme;
 pub use hierro_http::openapi::{
     BadRequest, Conflict, Forbidden, HostFailed, NotFound, Unauthorized,
 };
-use hierro_http::{ApiError, ApiResult};
+use hierro_http::ApiError;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::authz::{Decision, Subject};
-use crate::inventory::ROOT;
+use crate::authz::Subject;
+use crate::ops::OpError;
+pub use crate::ops::{authorize, rights, visible, vm_ref, Caller};
 use crate::server::Center;
 
 pub type AppState = Arc<Center>;
@@ -72,30 +73,30 @@ fn routes() -> OpenApiRouter<AppState> {
             inventory::remove
         ))
         .routes(routes!(inventory::children))
-        .routes(routes!(hosts::add))
-        .routes(routes!(hosts::network))
-        .routes(routes!(hosts::add_portgroup))
-        .routes(routes!(hosts::set_portgroup, hosts::remove_portgroup))
+        .routes(routes!(host::add))
+        .routes(routes!(host::network))
+        .routes(routes!(host::add_portgroup))
+        .routes(routes!(host::set_portgroup, host::remove_portgroup))
         .routes(routes!(perf::series))
-        .routes(routes!(hosts::disconnect))
-        .routes(routes!(hosts::reconnect))
-        .routes(routes!(hosts::remove))
-        .routes(routes!(hosts::lockdown))
-        .routes(routes!(hosts::maintenance))
-        .routes(routes!(dvswitches::create))
-        .routes(routes!(dvswitches::update, dvswitches::delete))
-        .routes(routes!(dvswitches::add_host, dvswitches::remove_host))
-        .routes(routes!(vms::list, vms::create))
-        .routes(routes!(vms::info, vms::update, vms::delete))
-        .routes(routes!(vms::power))
-        .routes(routes!(vms::migrate))
-        .routes(routes!(vms::clone))
-        .routes(routes!(vms::unregister))
-        .routes(routes!(vms::register))
-        .routes(routes!(vms::console))
-        .routes(routes!(vms::snapshots, vms::snapshot_create))
-        .routes(routes!(vms::snapshot_delete))
-        .routes(routes!(vms::snapshot_revert))
+        .routes(routes!(host::disconnect))
+        .routes(routes!(host::reconnect))
+        .routes(routes!(host::remove))
+        .routes(routes!(host::lockdown))
+        .routes(routes!(host::maintenance))
+        .routes(routes!(dvswitch::create))
+        .routes(routes!(dvswitch::update, dvswitch::delete))
+        .routes(routes!(dvswitch::add_host, dvswitch::remove_host))
+        .routes(routes!(vm::list, vm::create))
+        .routes(routes!(vm::info, vm::update, vm::delete))
+        .routes(routes!(vm::power))
+        .routes(routes!(vm::migrate))
+        .routes(routes!(vm::clone))
+        .routes(routes!(vm::unregister))
+        .routes(routes!(vm::register))
+        .routes(routes!(console::console))
+        .routes(routes!(vm::snapshots, vm::snapshot_create))
+        .routes(routes!(vm::snapshot_delete))
+        .routes(routes!(vm::snapshot_revert))
         .routes(routes!(directory::users, directory::create_user))
         .routes(routes!(directory::delete_user))
         .routes(routes!(directory::groups, directory::create_group))
@@ -109,11 +110,11 @@ fn routes() -> OpenApiRouter<AppState> {
             access::remove_permission
         ))
         .routes(routes!(access::effective))
-        .routes(routes!(journal::tasks))
-        .routes(routes!(journal::task))
-        .routes(routes!(journal::cancel_task))
-        .routes(routes!(journal::events))
-        .routes(routes!(journal::stream))
+        .routes(routes!(task::tasks))
+        .routes(routes!(task::task))
+        .routes(routes!(task::cancel_task))
+        .routes(routes!(task::events))
+        .routes(routes!(task::stream))
 }
 
 /// The document's frame; `routes()` adds the paths and schemas.
@@ -141,14 +142,6 @@ fn routes() -> OpenApiRouter<AppState> {
     )
 )]
 struct ApiDoc;
-
-/// The authenticated caller and its groups.
-pub struct Caller {
-    pub user: String,
-    pub subject: Subject,
-    /// Authenticated by an API token rather than a login session.
-    pub by_token: bool,
-}
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
@@ -182,41 +175,46 @@ pub fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError::internal(e.to_string())
 }
 
-/// The caller's rights on an object (the object must exist).
-pub async fn rights(center: &Center, subject: &Subject, object: &str) -> ApiResult<Decision> {
-    let (authz, path) = crate::access::load_path(&center.db, object)
-        .await
-        .map_err(internal)?;
-    if path.is_empty() {
-        return Err(ApiError::not_found(format!(
-            "no inventory object {object:?}"
-        )));
+/// A test's request that step N of a saga fail (`hierro-fail-step: N`),
+/// honoured only by a center configured with `fault_injection = true`.
+pub struct FailStep(pub Option<usize>);
+
+impl FromRequestParts<AppState> for FailStep {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, center: &AppState) -> Result<Self, ApiError> {
+        let Some(value) = parts.headers.get(hierro_api::FAIL_STEP_HEADER) else {
+            return Ok(FailStep(None));
+        };
+        if !center.config.fault_injection {
+            return Err(ApiError::bad_request(format!(
+                "{} is for tests: this center runs without fault_injection",
+                hierro_api::FAIL_STEP_HEADER
+            )));
+        }
+        let step = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|&n| n > 0);
+        match step {
+            Some(n) => Ok(FailStep(Some(n))),
+            None => Err(ApiError::bad_request(format!(
+                "{} takes a step number from 1",
+                hierro_api::FAIL_STEP_HEADER
+            ))),
+        }
     }
-    Ok(authz.effective(subject, &path))
 }
 
-/// Refuses unless the caller holds `privilege` on `object`. An object the
-/// caller may not even see is reported as missing, as vSphere hides it.
-pub async fn authorize(
-    center: &Center,
-    caller: &Caller,
-    object: &str,
-    privilege: Privilege,
-) -> ApiResult<()> {
-    let d = rights(center, &caller.subject, object).await?;
-    // (The root is no secret: it always exists.)
-    if !d.visible() && object != ROOT {
-        return Err(ApiError::not_found(format!(
-            "no inventory object {object:?}"
-        )));
+/// An operation's failure as the API's answer: its code says the status.
+impl From<OpError> for ApiError {
+    fn from(e: OpError) -> Self {
+        if let OpError::Store(crate::error::StoreError::Db(db)) = &e {
+            tracing::warn!("database: {db}");
+        }
+        ApiError::from(e.info())
     }
-    if !d.allows(privilege) {
-        return Err(ApiError::forbidden(format!(
-            "{} lacks the privilege {privilege} on {object}",
-            caller.user
-        )));
-    }
-    Ok(())
 }
 
 impl From<crate::error::StoreError> for ApiError {

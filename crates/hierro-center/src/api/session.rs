@@ -9,7 +9,7 @@ use hierro_http::{ApiError, ApiResult, Body};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::journal::as_task;
+use super::task::as_task;
 use super::{internal, AppState, BadRequest, Forbidden, NotFound, Unauthorized};
 use crate::inventory::ROOT;
 use crate::tokens;

@@ -80,6 +80,7 @@ pub async fn run(cmd: LabCmd, out: Output) -> anyhow::Result<()> {
                 postgres,
                 web_dir,
                 perf_interval_secs,
+                fault_injection: false,
             };
             let lab = hierro_lab::up(&opts).await?;
             if out.json {

@@ -278,6 +278,19 @@ async fn bad_requests_are_refused_and_change_nothing() {
         "refused changes changed nothing"
     );
 
+    // A center without fault injection refuses a test's request to fail
+    // a step, and does nothing.
+    let center = hierro_lab::center::client(&t.lab).await.unwrap();
+    let h1 = hierro_lab::center::host_ids(&t.lab).await.unwrap()[0].clone();
+    let spec = t.lab.vm_spec("injected", t.lab.vm_ip(6), 128);
+    let failing = center.clone().failing_step(1);
+    assert_refused(
+        failing.create_vm_placed(&spec, &h1, None).await,
+        400,
+        "fault_injection",
+    );
+    assert!(c.vm("injected").await.is_err(), "nothing was made");
+
     // Delete removes the VM and its folder.
     c.run(c.delete_vm("good").await).await.unwrap();
     assert!(!t.lab.datastore_dir.join("good").exists());

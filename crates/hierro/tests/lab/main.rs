@@ -11,6 +11,7 @@ mod center_hosts;
 mod center_matrix;
 mod center_openapi;
 mod center_perf;
+mod center_sagas;
 mod center_templates;
 mod center_vms;
 mod host_openapi;

@@ -239,9 +239,15 @@ impl Actor {
             let _ = tx.send(Ok((format!("tcp:{address}:{port}"), frames)));
         }
         task.progress(10);
+        // The center cancels this once the source has stopped sending (a
+        // move undone): the VM runs there, nothing of it stays here.
+        let cancel = task.cancellation();
         let started = Instant::now();
         loop {
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                _ = cancel.cancelled() => return Err(task.cancelled()),
+            }
             let info = qmp
                 .execute_value("query-migrate", json!({}))
                 .await

@@ -37,6 +37,7 @@ pub async fn start(database: Option<String>) -> Center {
     hierro_center::config::CenterConfig {
         web_dir: None,
         perf_collect_secs: 2,
+        fault_injection: false,
         name: "vc-test".into(),
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
         data_dir: dir.clone(),

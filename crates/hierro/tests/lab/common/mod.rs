@@ -6,6 +6,7 @@
 pub mod center;
 pub mod netns;
 pub mod openapi;
+pub mod saga;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, TcpStream};
@@ -58,15 +59,26 @@ pub struct TestLab {
 impl TestLab {
     /// `id` must be unique among tests that may run at the same time.
     pub async fn up(id: u8, hosts: u32, vms_per_host: u32) -> TestLab {
-        Self::start(id, hosts, vms_per_host, true).await
+        Self::start(id, hosts, vms_per_host, true, false).await
     }
 
     /// A lab whose hosts no center manages yet.
     pub async fn without_center(id: u8, hosts: u32, vms_per_host: u32) -> TestLab {
-        Self::start(id, hosts, vms_per_host, false).await
+        Self::start(id, hosts, vms_per_host, false, false).await
     }
 
-    async fn start(id: u8, hosts: u32, vms_per_host: u32, center: bool) -> TestLab {
+    /// A lab whose center honours `hierro-fail-step`, for tests of undo.
+    pub async fn with_fault_injection(id: u8, hosts: u32, vms_per_host: u32) -> TestLab {
+        Self::start(id, hosts, vms_per_host, true, true).await
+    }
+
+    async fn start(
+        id: u8,
+        hosts: u32,
+        vms_per_host: u32,
+        center: bool,
+        fault_injection: bool,
+    ) -> TestLab {
         require_environment();
         let dir = std::env::temp_dir().join(format!("hierro-test-lab-{id}"));
         // A lab left behind by an earlier, killed run.
@@ -87,6 +99,7 @@ impl TestLab {
             web_dir: Some(web_dir()),
             // Samples every 2 s, so charts fill within a test.
             perf_interval_secs: 2,
+            fault_injection,
         })
         .await
         .expect("lab up");

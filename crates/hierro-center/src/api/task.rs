@@ -1,6 +1,6 @@
-//! Tasks and events through the API, and the wrapper that makes a change a
-//! task. A caller sees the tasks and events of the objects it may see (and
-//! those about users and roles if it may see the root).
+//! Tasks and events through the API. A caller sees the tasks and events of
+//! the objects it may see (and those about users and roles if it may see
+//! the root).
 
 use hierro_api::Privilege;
 use hierro_api::{EventKind, Operation};
@@ -12,7 +12,7 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
-use hierro_api::{Event, Severity, Task};
+use hierro_api::{Event, Task};
 use hierro_http::ApiResult;
 use hierro_http::{Params, PathArgs};
 use serde::{Deserialize, Serialize};
@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use super::{internal, AppState, BadRequest, Caller, Conflict, Forbidden, NotFound, Unauthorized};
 use crate::journal;
+use crate::ops::TaskRun;
 use crate::server::Center;
 
 /// Runs a change as a task: recorded running, then success with its result
@@ -36,115 +37,6 @@ pub async fn as_task<T: Serialize>(
     let run = TaskRun::begin(c, caller, operation, target).await?;
     let result = work.await;
     run.end(result, done).await
-}
-
-/// A task in progress, for work that reports how far it is; `as_task` is
-/// the short form for work that does not.
-#[derive(Clone)]
-pub struct TaskRun {
-    pub id: Uuid,
-    center: AppState,
-    operation: Operation,
-    target: String,
-    name: String,
-    user: String,
-}
-
-impl TaskRun {
-    pub async fn begin(
-        center: &AppState,
-        caller: &Caller,
-        operation: Operation,
-        (target, name): (&str, &str),
-    ) -> ApiResult<TaskRun> {
-        let id = journal::begin(&center.db, operation, target, name, &caller.user).await?;
-        Ok(TaskRun {
-            id,
-            center: center.clone(),
-            operation,
-            target: target.to_string(),
-            name: name.to_string(),
-            user: caller.user.clone(),
-        })
-    }
-
-    /// The task as recorded now.
-    pub async fn snapshot(&self) -> ApiResult<Task> {
-        Ok(journal::task(&self.center.db, self.id).await?)
-    }
-
-    /// Runs the work in the background and answers at once with the
-    /// running task, which the caller follows through /api/tasks/{id}. On
-    /// success the event `kind` says what `message` makes of the result.
-    pub async fn spawn<T, F, M>(self, work: F, kind: EventKind, message: M) -> ApiResult<Task>
-    where
-        T: Serialize + Send + 'static,
-        F: std::future::Future<Output = ApiResult<T>> + Send + 'static,
-        M: FnOnce(&T) -> String + Send + 'static,
-    {
-        let task = self.snapshot().await?;
-        tokio::spawn(async move {
-            let result = work.await;
-            let text = result.as_ref().map(message).unwrap_or_default();
-            let _ = self.end(result, (kind, text)).await;
-        });
-        Ok(task)
-    }
-
-    /// Makes the task cancelable (`POST /api/tasks/{id}/cancel`) until it
-    /// ends; the token fires when a user cancels it.
-    pub fn cancellation(&self) -> tokio_util::sync::CancellationToken {
-        self.center.cancels.register(self.id)
-    }
-
-    /// The error of a task stopped by `cancellation`'s token.
-    pub fn cancelled(&self) -> hierro_http::ApiError {
-        self.center.cancels.error(self.id)
-    }
-
-    pub async fn progress(&self, pct: u8) {
-        if let Err(e) = journal::progress(&self.center.db, self.id, pct).await {
-            tracing::warn!("recording task progress: {e}");
-        }
-    }
-
-    /// Records the outcome: the result and the `done` event, or the error
-    /// and a TaskFailedEvent.
-    pub async fn end<T: Serialize>(
-        self,
-        result: ApiResult<T>,
-        done: (EventKind, String),
-    ) -> ApiResult<T> {
-        let db = &self.center.db;
-        self.center.cancels.settle(self.id);
-        let (outcome, kind, severity, message) = match &result {
-            Ok(v) => (
-                Ok(serde_json::to_value(v).ok()),
-                done.0,
-                Severity::Info,
-                done.1,
-            ),
-            Err(e) => (
-                Err(e.info.clone()),
-                EventKind::TaskFailed,
-                Severity::Error,
-                format!("{} failed: {}", self.operation, e.info.message),
-            ),
-        };
-        journal::finish(db, self.id, outcome).await?;
-        journal::event(
-            db,
-            kind,
-            severity,
-            &self.target,
-            &self.name,
-            &self.user,
-            &message,
-            Some(self.id),
-        )
-        .await?;
-        result
-    }
 }
 
 /// Whether the caller may see what happened to `target`.

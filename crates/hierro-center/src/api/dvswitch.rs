@@ -19,7 +19,7 @@ use hierro_http::{ApiError, ApiResult, Body};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::journal::as_task;
+use super::task::as_task;
 use super::{authorize, AppState, BadRequest, Caller, Conflict, Forbidden, NotFound, Unauthorized};
 use crate::dvswitches::{self, Dvs};
 use crate::inventory::{self, InventoryObject, Kind, Object};

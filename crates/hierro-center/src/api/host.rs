@@ -10,14 +10,14 @@ use hierro_api::Privilege;
 use hierro_api::{ErrorCode, HostNetwork, HostNetworkView, PortGroup};
 use hierro_http::{ApiError, ApiResult, Body};
 
-use super::journal::{as_task, TaskRun};
-use super::vms::{check_move, from_host, move_privilege, stats_text};
+use super::task::as_task;
 use super::{
-    authorize, AppState, BadRequest, Caller, Conflict, Forbidden, HostFailed, NotFound,
+    authorize, AppState, BadRequest, Caller, Conflict, FailStep, Forbidden, HostFailed, NotFound,
     Unauthorized,
 };
 use crate::hosts::{self, AddHost, AddHostError, Reconnect};
 use crate::inventory::{self, InventoryObject, Kind, Object};
+use crate::ops::{evacuate, OpError};
 
 /// Adds a host and starts following it.
 #[utoipa::path(
@@ -124,7 +124,8 @@ pub async fn network(
 ) -> ApiResult<Json<HostNetworkView>> {
     managed(&c, &caller, &id, Privilege::SystemRead).await?;
     let client = hosts::client(&c.db, &id).await?;
-    let (network, ports) = tokio::try_join!(client.network(), client.ports()).map_err(from_host)?;
+    let (network, ports) =
+        tokio::try_join!(client.network(), client.ports()).map_err(OpError::from)?;
     Ok(Json(HostNetworkView { network, ports }))
 }
 
@@ -247,7 +248,7 @@ where
         done,
         async {
             let client = hosts::client(&c.db, id).await?;
-            change(client).await.map_err(from_host)
+            Ok(change(client).await.map_err(OpError::from)?)
         },
     )
     .await
@@ -466,124 +467,16 @@ pub struct MaintenanceRequest {
 pub async fn maintenance(
     State(c): State<AppState>,
     caller: Caller,
+    fail: FailStep,
     Path(id): Path<String>,
     Body(req): Body<MaintenanceRequest>,
 ) -> ApiResult<(StatusCode, Json<hierro_api::Task>)> {
     let host = managed(&c, &caller, &id, Privilege::HostConfigMaintenance).await?;
-    let operation = if req.enabled {
-        Operation::HostEnterMaintenance
+    let task = if req.enabled {
+        let evacuation = evacuate::plan(&c, &caller, host, req.move_powered_off).await?;
+        evacuate::enter(&c, &caller, evacuation, fail.0).await?
     } else {
-        Operation::HostExitMaintenance
+        evacuate::exit(&c, &caller, &host).await?
     };
-    let run = TaskRun::begin(&c, &caller, operation, (&id, &host.name)).await?;
-    let (follow, c2, name) = (run.clone(), c.clone(), host.name.clone());
-    // Entering can be cancelled: the VM on its way goes back, the others
-    // stay, and the host leaves maintenance mode.
-    let cancel = req.enabled.then(|| run.cancellation());
-    let work = async move {
-        let Some(cancel) = cancel else {
-            hosts::set_maintenance(&c2.db, &host.id, false).await?;
-            return Ok(0);
-        };
-        hosts::set_maintenance(&c2.db, &host.id, true).await?;
-        let emptied = evacuate(&c2, &caller, &host, req.move_powered_off, &follow, &cancel).await;
-        if emptied.is_err() {
-            hosts::set_maintenance(&c2.db, &host.id, false).await?;
-        }
-        emptied
-    };
-    let message = move |moved: &usize| {
-        if req.enabled {
-            format!("Host {name} is in maintenance mode ({moved} VMs moved away)")
-        } else {
-            format!("Host {name} left maintenance mode")
-        }
-    };
-    let kind = if req.enabled {
-        EventKind::EnteredMaintenanceMode
-    } else {
-        EventKind::ExitMaintenanceMode
-    };
-    let task = run.spawn(work, kind, message).await?;
     Ok((StatusCode::ACCEPTED, Json(task)))
-}
-
-/// Moves every running VM off `host`, and with `powered_off` every
-/// powered-off one too (running ones first); returns how many moved.
-async fn evacuate(
-    c: &AppState,
-    caller: &Caller,
-    host: &Object,
-    powered_off: bool,
-    follow: &TaskRun,
-    cancel: &tokio_util::sync::CancellationToken,
-) -> ApiResult<usize> {
-    let mut leaving: Vec<(bool, crate::vms::VmRef)> =
-        inventory::search(&c.db, Some(Kind::Vm), None)
-            .await?
-            .into_iter()
-            .filter(|o| o.data["host"] == host.id.as_str())
-            .map(|o| (o.data["power_state"] == "poweredOn", o))
-            .filter(|(live, _)| *live || powered_off)
-            .filter_map(|(live, o)| Some((live, crate::vms::as_vm(o).ok()?)))
-            .collect();
-    leaving.sort_by_key(|(live, _)| !live);
-    let others: Vec<Object> = match &host.parent {
-        Some(parent) => inventory::children(&c.db, parent)
-            .await?
-            .into_iter()
-            .filter(|o| o.kind == Kind::Host && o.id != host.id)
-            .collect(),
-        None => vec![],
-    };
-    let total = leaving.len();
-    for (i, (live, vm)) in leaving.into_iter().enumerate() {
-        if cancel.is_cancelled() {
-            return Err(follow.cancelled());
-        }
-        authorize(c, caller, &vm.object.id, move_privilege(live)).await?;
-        let info = hosts::client(&c.db, &vm.host)
-            .await?
-            .vm(&vm.vm_id)
-            .await
-            .map_err(|e| ApiError::backend(e.to_string()))?;
-        let datacenter = inventory::datacenter_of(&c.db, &vm.object.id).await?;
-        let networks: Vec<String> = info.config.nics.iter().map(|n| n.network.clone()).collect();
-        let needs = crate::vms::Needs {
-            datacenter: &datacenter.id,
-            datastore: &info.datastore,
-            networks: &networks,
-            memory_mib: if live { info.config.memory_mib } else { 0 },
-        };
-        let to = crate::vms::choose(&c.db, &host.name, others.clone(), &needs).await?;
-        let defaults = hierro_api::VmMigrate::to(&to.id);
-        let vm_id = vm.object.id.clone();
-        let m = check_move(c, vm, to).await?;
-        if m.live != live {
-            // It was powered on or off meanwhile.
-            authorize(c, caller, &vm_id, move_privilege(m.live)).await?;
-        }
-        let summary = m.summary();
-        let text = if m.live {
-            let started = m.start(c, &defaults).await?;
-            let stats = m.finish(c, started, follow, cancel).await?;
-            stats_text(&summary, &stats)
-        } else {
-            m.relocate(c).await?;
-            summary
-        };
-        crate::journal::event(
-            &c.db,
-            EventKind::VmMigrated,
-            hierro_api::Severity::Info,
-            &host.id,
-            &host.name,
-            &caller.user,
-            &text,
-            Some(follow.id),
-        )
-        .await?;
-        follow.progress(((i + 1) * 100 / total) as u8).await;
-    }
-    Ok(total)
 }

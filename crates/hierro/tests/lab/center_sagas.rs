@@ -1,0 +1,240 @@
+//! Every step of the center's multi-step operations fails in turn, and each
+//! time nothing is left half-done: vMotion and cold migration (the VM on
+//! its source host only, holding its lease, the inventory saying so, the
+//! guest still answering), entering maintenance mode (the host out of the
+//! mode again, each VM on one host), and creating a VM (no VM, folder or
+//! inventory object left). Then each succeeds.
+
+use std::time::Duration;
+
+use hierro_api::{PowerOp, PowerState, VmMigrate};
+use hierro_client::Client;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::common::center::call;
+use crate::common::saga::{fail_each_step, settles};
+use crate::common::{Counter, TestLab};
+
+struct World {
+    t: TestLab,
+    center: Client,
+    /// The hosts' inventory ids.
+    ids: Vec<String>,
+}
+
+impl World {
+    async fn direct(&self, host: usize) -> Client {
+        self.t.lab.client(&self.t.lab.hosts[host]).await.unwrap()
+    }
+
+    /// What is wrong, if anything, with `name` being registered on host
+    /// `on` alone, in `power` state, the inventory agreeing, and (running)
+    /// its folder's lease held by that host.
+    async fn only_on(&self, name: &str, on: usize, power: PowerState) -> Option<String> {
+        let mut hosts = vec![];
+        for i in 0..self.ids.len() {
+            if let Ok(info) = self.direct(i).await.vm(name).await {
+                hosts.push((i, info.power_state));
+            }
+        }
+        if hosts != [(on, power)] {
+            return Some(format!(
+                "{name} is on hosts {hosts:?}, not only on {on} ({power})"
+            ));
+        }
+        let objects = self.objects(name).await;
+        if objects.len() != 1 || objects[0]["data"]["host"] != self.ids[on].as_str() {
+            return Some(format!("the inventory has {name} as {objects:?}"));
+        }
+        if power == PowerState::PoweredOn {
+            let folder = self.t.lab.datastore_dir.join(name);
+            let holder = hierro_host::vm::lease::holder(&folder);
+            if holder.as_deref() != Some(self.t.lab.hosts[on].name.as_str()) {
+                return Some(format!("{name}'s lease is held by {holder:?}"));
+            }
+        }
+        None
+    }
+
+    /// The inventory's VMs named exactly `name`.
+    async fn objects(&self, name: &str) -> Vec<Value> {
+        let path = format!("/api/inventory?kind=vm&name={name}");
+        let found = call(&self.center, Method::GET, &path, Value::Null)
+            .await
+            .unwrap();
+        let all = found.as_array().cloned().unwrap_or_default();
+        all.into_iter().filter(|o| o["name"] == name).collect()
+    }
+
+    async fn migrate(&self, name: &str, to: usize) {
+        let to = VmMigrate::to(&self.ids[to]);
+        let task = self.center.migrate_to(name, &to).await.unwrap();
+        self.center.wait(&task, |_| {}).await.unwrap();
+    }
+
+    async fn in_maintenance(&self, host: usize) -> bool {
+        let path = format!("/api/inventory/{}", self.ids[host]);
+        let host = call(&self.center, Method::GET, &path, Value::Null).await;
+        host.unwrap()["data"]["maintenance"] == true
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_step_that_fails_is_undone() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let t = TestLab::with_fault_injection(29, 2, 1).await;
+    let center = hierro_lab::center::client(&t.lab).await.unwrap();
+    let ids = hierro_lab::center::host_ids(&t.lab).await.unwrap();
+    let w = World { t, center, ids };
+    let a = w.t.lab.hosts[0].vms[0].clone();
+    let b = w.t.lab.hosts[1].vms[0].clone();
+    let mut counter = Counter::connect_within(a.ip, Duration::from_secs(120)).unwrap();
+    counter.read().unwrap();
+
+    // vMotion of A from h1 to h2: it stays on h1, running, reachable.
+    let steps = fail_each_step(
+        &w.center,
+        "vMotion",
+        |c| {
+            let to = VmMigrate::to(&w.ids[1]);
+            let name = a.name.clone();
+            async move { c.migrate_to(&name, &to).await }
+        },
+        |n| {
+            let (w, name) = (&w, a.name.clone());
+            async move {
+                let what = format!("vMotion undone after step {n}");
+                settles(&what, || w.only_on(&name, 0, PowerState::PoweredOn)).await;
+            }
+        },
+    )
+    .await;
+    assert_eq!(steps, 5, "reserve, prepare, send, switch over, record");
+    settles("vMotion done", || {
+        w.only_on(&a.name, 1, PowerState::PoweredOn)
+    })
+    .await;
+    assert!(
+        counter.read().unwrap() < counter.read().unwrap(),
+        "A's TCP connection survived five undone moves and one real one"
+    );
+
+    // Cold migration of B (powered off) from h2 to h1: it stays on h2.
+    w.center
+        .run(w.center.power(&b.name, PowerOp::Off).await)
+        .await
+        .unwrap();
+    let steps = fail_each_step(
+        &w.center,
+        "cold migration",
+        |c| {
+            let to = VmMigrate::to(&w.ids[0]);
+            let name = b.name.clone();
+            async move { c.migrate_to(&name, &to).await }
+        },
+        |n| {
+            let (w, name) = (&w, b.name.clone());
+            async move {
+                let what = format!("cold migration undone after step {n}");
+                settles(&what, || w.only_on(&name, 1, PowerState::PoweredOff)).await;
+            }
+        },
+    )
+    .await;
+    assert_eq!(steps, 4, "reserve, register, unregister, record");
+    settles("cold migration done", || {
+        w.only_on(&b.name, 0, PowerState::PoweredOff)
+    })
+    .await;
+
+    // Maintenance mode of h2, which runs A and has B (moved back): step 1
+    // marks h2, 2 moves A, 3 moves B, 4 checks. Undone, h2 is out of the
+    // mode; the VMs moved before the failing step stay on h1 (as in
+    // vSphere), the others on h2; each goes back to h2 for the next round.
+    w.migrate(&b.name, 1).await;
+    let enter = json!({"enabled": true, "move_powered_off": true});
+    let path = format!("/api/hosts/{}/maintenance", w.ids[1]);
+    let vms = [
+        (a.name.clone(), PowerState::PoweredOn),
+        (b.name.clone(), PowerState::PoweredOff),
+    ];
+    let steps = fail_each_step(
+        &w.center,
+        "maintenance mode",
+        |c| {
+            let (path, enter) = (path.clone(), enter.clone());
+            async move {
+                let task = call(&c, Method::PUT, &path, enter).await?;
+                Ok(serde_json::from_value(task).unwrap())
+            }
+        },
+        |n| {
+            let (w, vms) = (&w, vms.clone());
+            async move {
+                assert!(
+                    !w.in_maintenance(1).await,
+                    "h2 left the mode after step {n}"
+                );
+                let moved = n.saturating_sub(2).min(vms.len());
+                for (i, (name, power)) in vms.iter().enumerate() {
+                    let on = if i < moved { 0 } else { 1 };
+                    let what = format!("{name} after maintenance mode failed at step {n}");
+                    settles(&what, || w.only_on(name, on, *power)).await;
+                    if on == 0 {
+                        w.migrate(name, 1).await;
+                    }
+                }
+            }
+        },
+    )
+    .await;
+    assert_eq!(steps, 4, "enter, move A, move B, check");
+    assert!(w.in_maintenance(1).await);
+    settles("A evacuated", || {
+        w.only_on(&a.name, 0, PowerState::PoweredOn)
+    })
+    .await;
+    settles("B evacuated", || {
+        w.only_on(&b.name, 0, PowerState::PoweredOff)
+    })
+    .await;
+    assert!(counter.read().unwrap() < counter.read().unwrap());
+    let exit = json!({"enabled": false});
+    let task = call(&w.center, Method::PUT, &path, exit).await.unwrap();
+    let task = serde_json::from_value(task).unwrap();
+    w.center.wait(&task, |_| {}).await.unwrap();
+
+    // Creating a VM on h2: no VM, folder or inventory object is left.
+    let spec = w.t.lab.vm_spec("made", w.t.lab.vm_ip(40), 128);
+    let folder = w.t.lab.datastore_dir.join("made");
+    let steps = fail_each_step(
+        &w.center,
+        "create",
+        |c| {
+            let (spec, on) = (spec.clone(), w.ids[1].clone());
+            async move { c.create_vm_placed(&spec, &on, None).await }
+        },
+        |n| {
+            let (w, folder) = (&w, folder.clone());
+            async move {
+                settles(&format!("create undone after step {n}"), || async {
+                    for i in 0..2 {
+                        if w.direct(i).await.vm("made").await.is_ok() {
+                            return Some(format!("host {i} has the VM"));
+                        }
+                    }
+                    if folder.exists() {
+                        return Some(format!("{} is left", folder.display()));
+                    }
+                    let objects = w.objects("made").await;
+                    (!objects.is_empty()).then(|| format!("the inventory has {objects:?}"))
+                })
+                .await;
+            }
+        },
+    )
+    .await;
+    assert_eq!(steps, 3, "start, make, record");
+    settles("created", || w.only_on("made", 1, PowerState::PoweredOff)).await;
+}
