@@ -7,7 +7,7 @@ use std::sync::RwLock;
 
 use hierro_api::{Datastore, DatastoreCreate, DatastorePath};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{HostError, HostResult};
 
 #[derive(Default)]
 pub struct Datastores {
@@ -16,33 +16,33 @@ pub struct Datastores {
 
 impl Datastores {
     /// Checks a new datastore against the existing ones; changes nothing.
-    pub fn validate(&self, req: &DatastoreCreate) -> ApiResult<PathBuf> {
+    pub fn validate(&self, req: &DatastoreCreate) -> HostResult<PathBuf> {
         crate::vm::validate_name("datastore name", &req.name)?;
         let path = Path::new(&req.path);
         if !path.is_absolute() {
-            return Err(ApiError::bad_request(format!(
+            return Err(HostError::invalid(format!(
                 "datastore path {:?} must be absolute",
                 req.path
             )));
         }
         if !path.is_dir() {
-            return Err(ApiError::bad_request(format!(
+            return Err(HostError::invalid(format!(
                 "datastore path {:?} is not an existing directory",
                 req.path
             )));
         }
         let path = path
             .canonicalize()
-            .map_err(|e| ApiError::bad_request(format!("{}: {e}", req.path)))?;
+            .map_err(|e| HostError::invalid(format!("{}: {e}", req.path)))?;
         let map = self.by_name.read().unwrap();
         if map.contains_key(&req.name) {
-            return Err(ApiError::conflict(format!(
+            return Err(HostError::conflict(format!(
                 "a datastore named {:?} exists already",
                 req.name
             )));
         }
         if let Some((name, _)) = map.iter().find(|(_, p)| **p == path) {
-            return Err(ApiError::conflict(format!(
+            return Err(HostError::conflict(format!(
                 "{} is already the datastore {name:?}",
                 path.display()
             )));
@@ -54,13 +54,13 @@ impl Datastores {
         self.by_name.write().unwrap().insert(name.to_string(), path);
     }
 
-    pub fn root(&self, name: &str) -> ApiResult<PathBuf> {
+    pub fn root(&self, name: &str) -> HostResult<PathBuf> {
         self.by_name
             .read()
             .unwrap()
             .get(name)
             .cloned()
-            .ok_or_else(|| ApiError::not_found(format!("no datastore named {name:?}")))
+            .ok_or_else(|| HostError::not_found(format!("no datastore named {name:?}")))
     }
 
     /// Every datastore's directory.
@@ -69,16 +69,16 @@ impl Datastores {
     }
 
     /// The host path of a datastore path (`[ds] dir/file`).
-    pub fn resolve(&self, dspath: &str) -> ApiResult<PathBuf> {
-        let p = DatastorePath::parse(dspath).map_err(ApiError::bad_request)?;
+    pub fn resolve(&self, dspath: &str) -> HostResult<PathBuf> {
+        let p = DatastorePath::parse(dspath).map_err(HostError::invalid)?;
         Ok(self.root(&p.datastore)?.join(&p.path))
     }
 
     /// Like `resolve`, and the file must exist.
-    pub fn resolve_existing(&self, what: &str, dspath: &str) -> ApiResult<PathBuf> {
+    pub fn resolve_existing(&self, what: &str, dspath: &str) -> HostResult<PathBuf> {
         let path = self.resolve(dspath)?;
         if !path.is_file() {
-            return Err(ApiError::bad_request(format!(
+            return Err(HostError::invalid(format!(
                 "{what} {dspath} not found ({} does not exist)",
                 path.display()
             )));

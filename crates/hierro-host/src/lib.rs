@@ -27,7 +27,7 @@ use hierro_qemu::Accel;
 use uuid::Uuid;
 
 pub use config::HostConfig;
-use error::{ApiError, ApiResult};
+use error::{HostError, HostResult};
 use state::{HostState, StateFile, VmRegistration};
 use tasks::{Journal, Target};
 
@@ -69,16 +69,16 @@ impl Host {
         &self,
         req: &hierro_api::CertificateInstall,
         user: &str,
-    ) -> ApiResult<String> {
+    ) -> HostResult<String> {
         let identity = tls::install(&self.config.data_dir, &req.cert_pem, &req.ca_pem)
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            .map_err(|e| HostError::invalid(e.to_string()))?;
         self.tls
             .reload_from_pem(
                 identity.cert_pem.into_bytes(),
                 identity.key_pem.into_bytes(),
             )
             .await
-            .map_err(|e| ApiError::internal(format!("loading the new certificate: {e}")))?;
+            .map_err(|e| HostError::internal(format!("loading the new certificate: {e}")))?;
         *self.thumbprint.lock().unwrap() = identity.thumbprint.clone();
         self.journal.event(
             EventKind::HostCertificateReplaced,
@@ -99,19 +99,19 @@ impl Host {
     }
 
     /// Persists a state change; on a write failure nothing changes.
-    fn change_state(&self, f: impl FnOnce(&mut HostState)) -> ApiResult<()> {
+    fn change_state(&self, f: impl FnOnce(&mut HostState)) -> HostResult<()> {
         let mut state = self.state.lock().unwrap();
         let mut next = state.clone();
         f(&mut next);
         self.state_file
             .save(&next)
-            .map_err(|e| ApiError::internal(format!("saving host state: {e}")))?;
+            .map_err(|e| HostError::internal(format!("saving host state: {e}")))?;
         *state = next;
         Ok(())
     }
 
     /// Replaces the service token of that name.
-    pub fn add_service_token(&self, name: &str, token: &str) -> ApiResult<()> {
+    pub fn add_service_token(&self, name: &str, token: &str) -> HostResult<()> {
         let entry = state::ServiceToken {
             name: name.to_string(),
             sha256: hierro_http::secret_hash(token),
@@ -126,7 +126,7 @@ impl Host {
     /// Removes a service token; false when there was none of that name.
     /// Without service tokens the host is no longer managed, so lockdown
     /// ends with the last one.
-    pub fn remove_service_token(&self, name: &str) -> ApiResult<bool> {
+    pub fn remove_service_token(&self, name: &str) -> HostResult<bool> {
         let mut found = false;
         self.change_state(|s| {
             found = s.service_tokens.iter().any(|t| t.name == name);
@@ -148,9 +148,9 @@ impl Host {
     }
 
     /// Turns lockdown mode on or off; only a managed host may be locked.
-    pub fn set_lockdown(&self, enabled: bool, user: &str) -> ApiResult<()> {
+    pub fn set_lockdown(&self, enabled: bool, user: &str) -> HostResult<()> {
         if enabled && !self.managed() {
-            return Err(ApiError::invalid_state(
+            return Err(HostError::refused(
                 "lockdown needs a center: add the host to one first",
             ));
         }
@@ -196,15 +196,15 @@ impl Host {
             .map(|t| format!("service:{}", t.name))
     }
 
-    pub fn register(&self, reg: VmRegistration) -> ApiResult<()> {
+    pub fn register(&self, reg: VmRegistration) -> HostResult<()> {
         self.change_state(|s| s.vms.push(reg))
     }
 
-    pub fn unregister(&self, id: Uuid) -> ApiResult<()> {
+    pub fn unregister(&self, id: Uuid) -> HostResult<()> {
         self.change_state(|s| s.vms.retain(|r| r.id != id))
     }
 
-    pub fn add_datastore(&self, req: &DatastoreCreate, user: &str) -> ApiResult<()> {
+    pub fn add_datastore(&self, req: &DatastoreCreate, user: &str) -> HostResult<()> {
         let path = self.datastores.validate(req)?;
         let stored = DatastoreCreate {
             name: req.name.clone(),

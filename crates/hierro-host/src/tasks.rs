@@ -14,7 +14,7 @@ use hierro_http::Cancels;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{HostError, HostResult};
 
 const MAX_TASKS: usize = 2000;
 const MAX_EVENTS_IN_MEMORY: usize = 20000;
@@ -115,18 +115,18 @@ impl Journal {
     /// Asks a running task to stop; it ends in error `cancelled` once it
     /// has undone what it started. Too late (it ended) or not possible (it
     /// cannot be cancelled) is refused.
-    pub fn cancel(&self, id: Uuid, user: &str) -> ApiResult<Task> {
+    pub fn cancel(&self, id: Uuid, user: &str) -> HostResult<Task> {
         let task = self
             .get_task(id)
-            .ok_or_else(|| ApiError::not_found(format!("no task {id}")))?;
+            .ok_or_else(|| HostError::not_found(format!("no task {id}")))?;
         if matches!(task.state, TaskState::Success | TaskState::Error) {
-            return Err(ApiError::invalid_state(format!(
+            return Err(HostError::refused(format!(
                 "task {id} ({}) has ended",
                 task.operation
             )));
         }
         if !self.cancels.cancel(id, user) {
-            return Err(ApiError::invalid_state(format!(
+            return Err(HostError::refused(format!(
                 "task {id} ({}) cannot be cancelled",
                 task.operation
             )));
@@ -249,8 +249,9 @@ impl TaskHandle {
     }
 
     /// The error of a task stopped by `cancellation`'s token.
-    pub fn cancelled(&self) -> ApiError {
-        self.journal.cancels.error(self.id)
+    pub fn cancelled(&self) -> HostError {
+        let by = self.journal.cancels.by(self.id);
+        HostError::Cancelled(format!("the task was cancelled by {by}"))
     }
 
     fn settle(&self) {

@@ -8,8 +8,6 @@ use std::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::ApiError;
-
 #[derive(Default)]
 pub struct Cancels {
     running: Mutex<HashMap<Uuid, Entry>>,
@@ -63,10 +61,5 @@ impl Cancels {
             .get(&id)
             .and_then(|e| e.by.clone())
             .unwrap_or_else(|| "a user".into())
-    }
-
-    /// The error a cancelled task ends with.
-    pub fn error(&self, id: Uuid) -> ApiError {
-        ApiError::cancelled(format!("the task was cancelled by {}", self.by(id)))
     }
 }

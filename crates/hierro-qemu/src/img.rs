@@ -4,20 +4,32 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-async fn qemu_img(args: &[&str]) -> Result<String, String> {
+/// Why a disk operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ImgError {
+    #[error("cannot run qemu-img: {0}")]
+    Spawn(#[source] std::io::Error),
+    /// qemu-img ran and refused (a disk in use, a missing file...), in its
+    /// own words.
+    #[error("qemu-img {command}: {stderr}")]
+    Failed { command: String, stderr: String },
+    #[error("qemu-img info: {0}")]
+    Info(#[source] serde_json::Error),
+}
+
+async fn qemu_img(args: &[&str]) -> Result<String, ImgError> {
     let out = tokio::process::Command::new("qemu-img")
         .args(args)
         .output()
         .await
-        .map_err(|e| format!("cannot run qemu-img: {e}"))?;
+        .map_err(ImgError::Spawn)?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
-        Err(format!(
-            "qemu-img {}: {}",
-            args.first().unwrap_or(&""),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
+        Err(ImgError::Failed {
+            command: args.first().unwrap_or(&"").to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
     }
 }
 
@@ -26,7 +38,7 @@ fn s(p: &Path) -> &str {
 }
 
 /// A new, empty qcow2 disk.
-pub async fn create(disk: &Path, size_mib: u64) -> Result<(), String> {
+pub async fn create(disk: &Path, size_mib: u64) -> Result<(), ImgError> {
     qemu_img(&[
         "create",
         "-q",
@@ -46,7 +58,7 @@ pub async fn create_linked_clone(
     disk: &Path,
     backing: &str,
     size_mib: Option<u64>,
-) -> Result<(), String> {
+) -> Result<(), ImgError> {
     let size = size_mib.map(|m| format!("{m}M"));
     let mut args = vec![
         "create",
@@ -69,7 +81,7 @@ pub async fn create_linked_clone(
 /// new qcow2 that depends on nothing, grown to `size_mib` if that is larger.
 /// qemu-img takes the source's lock, so a disk a running QEMU writes is
 /// refused rather than copied half-written.
-pub async fn copy(source: &Path, disk: &Path, size_mib: Option<u64>) -> Result<(), String> {
+pub async fn copy(source: &Path, disk: &Path, size_mib: Option<u64>) -> Result<(), ImgError> {
     qemu_img(&["convert", "-q", "-O", "qcow2", s(source), s(disk)]).await?;
     if let Some(mib) = size_mib {
         if info(disk).await?.virtual_size < mib << 20 {
@@ -99,24 +111,24 @@ pub struct SnapshotInfo {
 
 /// Reads an image without taking its write lock (`-U`), so it works on the
 /// disk of a running VM.
-pub async fn info(disk: &Path) -> Result<ImageInfo, String> {
+pub async fn info(disk: &Path) -> Result<ImageInfo, ImgError> {
     let out = qemu_img(&["info", "-U", "--output=json", s(disk)]).await?;
-    serde_json::from_str(&out).map_err(|e| format!("qemu-img info: {e}"))
+    serde_json::from_str(&out).map_err(ImgError::Info)
 }
 
-pub async fn snapshot_create(disk: &Path, tag: &str) -> Result<(), String> {
+pub async fn snapshot_create(disk: &Path, tag: &str) -> Result<(), ImgError> {
     qemu_img(&["snapshot", "-c", tag, s(disk)])
         .await
         .map(|_| ())
 }
 
-pub async fn snapshot_apply(disk: &Path, tag: &str) -> Result<(), String> {
+pub async fn snapshot_apply(disk: &Path, tag: &str) -> Result<(), ImgError> {
     qemu_img(&["snapshot", "-a", tag, s(disk)])
         .await
         .map(|_| ())
 }
 
-pub async fn snapshot_delete(disk: &Path, tag: &str) -> Result<(), String> {
+pub async fn snapshot_delete(disk: &Path, tag: &str) -> Result<(), ImgError> {
     qemu_img(&["snapshot", "-d", tag, s(disk)])
         .await
         .map(|_| ())

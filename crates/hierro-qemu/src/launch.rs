@@ -182,8 +182,11 @@ impl LaunchSpec {
     /// Starts QEMU and returns its pid once the daemon runs. QEMU's parent
     /// process exits only after the sockets exist, so QMP can be connected
     /// right away. A QEMU that fails to start returns its own error text.
-    pub async fn spawn(&self, run: &RunPaths) -> Result<u32, String> {
-        std::fs::create_dir_all(&run.dir).map_err(|e| format!("{}: {e}", run.dir.display()))?;
+    pub async fn spawn(&self, run: &RunPaths) -> Result<u32, LaunchError> {
+        std::fs::create_dir_all(&run.dir).map_err(|source| LaunchError::RunDir {
+            path: run.dir.clone(),
+            source,
+        })?;
         run.clear();
         let mut taps = vec![];
         for (i, nic) in self.nics.iter().enumerate() {
@@ -191,7 +194,7 @@ impl LaunchSpec {
                 taps.push(FdMapping {
                     parent_fd: fd
                         .try_clone()
-                        .map_err(|e| format!("tap {}: {e}", nic.tap))?,
+                        .map_err(|e| LaunchError::Tap(nic.tap.clone(), e))?,
                     child_fd: FIRST_TAP_FD + i as i32,
                 });
             }
@@ -202,19 +205,36 @@ impl LaunchSpec {
             .stdin(Stdio::null())
             .kill_on_drop(false)
             .fd_mappings(taps)
-            .map_err(|e| e.to_string())?;
-        let out = command
-            .output()
-            .await
-            .map_err(|e| format!("cannot run {QEMU}: {e}"))?;
+            .map_err(|e| LaunchError::Fds(e.to_string()))?;
+        let out = command.output().await.map_err(LaunchError::Spawn)?;
         if !out.status.success() {
             run.clear();
             let stderr = String::from_utf8_lossy(&out.stderr);
-            return Err(format!("QEMU failed to start: {}", stderr.trim()));
+            return Err(LaunchError::Failed(stderr.trim().to_string()));
         }
-        run.live_pid()
-            .ok_or_else(|| "QEMU started but its pidfile names no live process".to_string())
+        run.live_pid().ok_or(LaunchError::NoProcess)
     }
+}
+
+/// Why QEMU did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error("{}: {source}", path.display())]
+    RunDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("tap {0}: {1}")]
+    Tap(String, #[source] std::io::Error),
+    #[error("handing QEMU its taps: {0}")]
+    Fds(String),
+    #[error("cannot run {QEMU}: {0}")]
+    Spawn(#[source] std::io::Error),
+    /// QEMU refused its command line or its files, in its own words.
+    #[error("QEMU failed to start: {0}")]
+    Failed(String),
+    #[error("QEMU started but its pidfile names no live process")]
+    NoProcess,
 }
 
 fn path(p: &Path) -> String {

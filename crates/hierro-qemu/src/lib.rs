@@ -10,6 +10,7 @@ pub mod qga;
 pub mod qmp;
 
 pub use accel::Accel;
-pub use launch::{LaunchSpec, NicLaunch, RunPaths};
+pub use img::ImgError;
+pub use launch::{LaunchError, LaunchSpec, NicLaunch, RunPaths};
 pub use qga::Qga;
 pub use qmp::{Qmp, QmpError, QmpEvent};

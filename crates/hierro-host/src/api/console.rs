@@ -7,7 +7,7 @@ use futures_util::{SinkExt, StreamExt};
 use hierro_api::PowerState;
 
 use super::{AppState, Caller, Conflict, NotFound, Unauthorized};
-use crate::error::{ApiError, ApiResult};
+use hierro_http::{ApiError, ApiResult};
 
 #[utoipa::path(
     get,

@@ -4,7 +4,7 @@ use axum::Json;
 use hierro_api::{Datastore, DatastoreCreate};
 
 use super::{AppState, BadRequest, Body, Caller, Conflict, Unauthorized};
-use crate::error::{ApiError, ApiResult};
+use hierro_http::{ApiError, ApiResult};
 
 #[utoipa::path(
     get,

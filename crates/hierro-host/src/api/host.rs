@@ -5,6 +5,8 @@ use hierro_api::{
     Lockdown, PerfSamples, PerfSince, PowerState,
 };
 
+use hierro_http::{ApiError, ApiResult};
+
 use super::{AppState, BadRequest, Caller, Forbidden, Unauthorized};
 
 #[utoipa::path(
@@ -99,7 +101,7 @@ pub async fn set_lockdown(
     State(host): State<AppState>,
     c: Caller,
     super::Body(req): super::Body<hierro_api::Lockdown>,
-) -> crate::error::ApiResult<Json<hierro_api::Lockdown>> {
+) -> ApiResult<Json<hierro_api::Lockdown>> {
     host.set_lockdown(req.enabled, &c.user)?;
     Ok(Json(req))
 }
@@ -169,9 +171,9 @@ pub async fn perf(
 pub async fn certificate_request(
     State(host): State<AppState>,
     _c: Caller,
-) -> crate::error::ApiResult<Json<hierro_api::CertificateRequest>> {
+) -> ApiResult<Json<hierro_api::CertificateRequest>> {
     let csr_pem = crate::tls::request(&host.config.data_dir, &host.config.name)
-        .map_err(|e| crate::error::ApiError::internal(e.to_string()))?;
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(Json(hierro_api::CertificateRequest { csr_pem }))
 }
 
@@ -190,7 +192,7 @@ pub async fn install_certificate(
     State(host): State<AppState>,
     c: Caller,
     super::Body(req): super::Body<hierro_api::CertificateInstall>,
-) -> crate::error::ApiResult<Json<hierro_api::CertificateInstalled>> {
+) -> ApiResult<Json<hierro_api::CertificateInstalled>> {
     let thumbprint = host.install_certificate(&req, &c.user).await?;
     Ok(Json(hierro_api::CertificateInstalled { thumbprint }))
 }

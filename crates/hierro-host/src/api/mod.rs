@@ -26,8 +26,8 @@ use utoipa_axum::routes;
 
 pub use hierro_http::Body;
 
-use crate::error::ApiError;
 use crate::Host;
+use hierro_http::ApiError;
 
 pub type AppState = Arc<Host>;
 
@@ -137,5 +137,12 @@ impl FromRequestParts<AppState> for Caller {
             return Err(lockdown_refusal());
         }
         Ok(Caller { user })
+    }
+}
+
+/// The host's failures as the API's answer: the code says the status.
+impl From<crate::error::HostError> for ApiError {
+    fn from(e: crate::error::HostError) -> Self {
+        ApiError::from(e.info())
     }
 }

@@ -14,7 +14,10 @@ use hierro_api::{
 use hierro_vswitch::control::{Request, Response as VsResponse};
 
 use super::{AppState, BadRequest, Body, Caller, Conflict, HostFailed, NotFound, Unauthorized};
-use crate::error::{ApiError, ApiResult};
+use hierro_http::{ApiError, ApiResult};
+
+use crate::error::HostError;
+use crate::net::{edit, Edit};
 
 #[utoipa::path(
     get,
@@ -27,37 +30,6 @@ use crate::error::{ApiError, ApiResult};
 )]
 pub async fn get(State(host): State<AppState>, _c: Caller) -> Json<HostNetwork> {
     Json(host.network())
-}
-
-/// Adds, replaces or removes one named item of a list in the configuration.
-fn upsert<T: Clone>(
-    list: &mut Vec<T>,
-    name: &str,
-    item: Option<T>,
-    key: impl Fn(&T) -> &str,
-    adding: bool,
-    what: &str,
-) -> ApiResult<()> {
-    let pos = list.iter().position(|x| key(x) == name);
-    match (pos, item, adding) {
-        (Some(_), Some(_), true) => Err(ApiError::conflict(format!(
-            "{what} {name:?} exists already"
-        ))),
-        (None, Some(item), true) => {
-            list.push(item);
-            Ok(())
-        }
-        (Some(i), Some(item), false) => {
-            list[i] = item;
-            Ok(())
-        }
-        (Some(i), None, false) => {
-            list.remove(i);
-            Ok(())
-        }
-        (None, _, _) => Err(ApiError::not_found(format!("no {what} named {name:?}"))),
-        (Some(_), None, true) => unreachable!("adding always has an item"),
-    }
 }
 
 #[utoipa::path(
@@ -78,12 +50,11 @@ pub async fn add_vswitch(
     let name = v.name.clone();
     let net = host
         .change_network(&c.user, format!("Added vswitch {name}"), |n| {
-            upsert(
+            edit(
                 &mut n.vswitches,
                 &name,
-                Some(v),
+                Edit::Add(v),
                 |x| &x.name,
-                true,
                 "vswitch",
             )
         })
@@ -111,12 +82,11 @@ pub async fn set_vswitch(
     v.name = name.clone();
     let net = host
         .change_network(&c.user, format!("Changed vswitch {name}"), |n| {
-            upsert(
+            edit(
                 &mut n.vswitches,
                 &name,
-                Some(v),
+                Edit::Set(v),
                 |x| &x.name,
-                false,
                 "vswitch",
             )
         })
@@ -142,12 +112,18 @@ pub async fn remove_vswitch(
     let net = host
         .change_network(&c.user, format!("Removed vswitch {name}"), |n| {
             if let Some(g) = n.portgroups.iter().find(|g| g.vswitch == name) {
-                return Err(ApiError::conflict(format!(
+                return Err(HostError::conflict(format!(
                     "vswitch {name} still has port group {:?}",
                     g.name
                 )));
             }
-            upsert(&mut n.vswitches, &name, None, |x| &x.name, false, "vswitch")
+            edit(
+                &mut n.vswitches,
+                &name,
+                Edit::Remove,
+                |x| &x.name,
+                "vswitch",
+            )
         })
         .await?;
     Ok(Json(net))
@@ -174,12 +150,11 @@ pub async fn add_portgroup(
             &c.user,
             format!("Added port group {name} (VLAN {})", g.vlan),
             |n| {
-                upsert(
+                edit(
                     &mut n.portgroups,
                     &name,
-                    Some(g),
+                    Edit::Add(g),
                     |x| &x.name,
-                    true,
                     "port group",
                 )
             },
@@ -208,12 +183,11 @@ pub async fn set_portgroup(
     g.name = name.clone();
     let net = host
         .change_network(&c.user, format!("Changed port group {name}"), |n| {
-            upsert(
+            edit(
                 &mut n.portgroups,
                 &name,
-                Some(g),
+                Edit::Set(g),
                 |x| &x.name,
-                false,
                 "port group",
             )
         })
@@ -239,17 +213,16 @@ pub async fn remove_portgroup(
     let net = host
         .change_network(&c.user, format!("Removed port group {name}"), |n| {
             if let Some(k) = n.vmknics.iter().find(|k| k.portgroup == name) {
-                return Err(ApiError::conflict(format!(
+                return Err(HostError::conflict(format!(
                     "port group {name:?} is in use by {}",
                     k.name
                 )));
             }
-            upsert(
+            edit(
                 &mut n.portgroups,
                 &name,
-                None,
+                Edit::Remove,
                 |x| &x.name,
-                false,
                 "port group",
             )
         })
@@ -275,12 +248,11 @@ pub async fn add_mirror(
     let name = m.name.clone();
     let net = host
         .change_network(&c.user, format!("Added mirror session {name}"), |n| {
-            upsert(
+            edit(
                 &mut n.mirrors,
                 &name,
-                Some(m),
+                Edit::Add(m),
                 |x| &x.name,
-                true,
                 "mirror session",
             )
         })
@@ -308,12 +280,11 @@ pub async fn set_mirror(
     m.name = name.clone();
     let net = host
         .change_network(&c.user, format!("Changed mirror session {name}"), |n| {
-            upsert(
+            edit(
                 &mut n.mirrors,
                 &name,
-                Some(m),
+                Edit::Set(m),
                 |x| &x.name,
-                false,
                 "mirror session",
             )
         })
@@ -338,12 +309,11 @@ pub async fn remove_mirror(
 ) -> ApiResult<Json<HostNetwork>> {
     let net = host
         .change_network(&c.user, format!("Removed mirror session {name}"), |n| {
-            upsert(
+            edit(
                 &mut n.mirrors,
                 &name,
-                None,
+                Edit::Remove,
                 |x| &x.name,
-                false,
                 "mirror session",
             )
         })
@@ -400,12 +370,11 @@ pub async fn add_vmknic(
     let name = k.name.clone();
     let net = host
         .change_network(&c.user, format!("Added VMkernel port {name}"), |n| {
-            upsert(
+            edit(
                 &mut n.vmknics,
                 &name,
-                Some(k),
+                Edit::Add(k),
                 |x| &x.name,
-                true,
                 "VMkernel port",
             )?;
             crate::net::complete(n);
@@ -432,12 +401,11 @@ pub async fn remove_vmknic(
 ) -> ApiResult<Json<HostNetwork>> {
     let net = host
         .change_network(&c.user, format!("Removed VMkernel port {name}"), |n| {
-            upsert(
+            edit(
                 &mut n.vmknics,
                 &name,
-                None,
+                Edit::Remove,
                 |x| &x.name,
-                false,
                 "VMkernel port",
             )
         })

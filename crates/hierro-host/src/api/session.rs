@@ -7,7 +7,7 @@ use hierro_api::{
 };
 
 use super::{AppState, BadRequest, Body, Conflict, Forbidden, NotFound, Unauthorized};
-use crate::error::{ApiError, ApiResult};
+use hierro_http::{ApiError, ApiResult};
 
 #[utoipa::path(
     post,

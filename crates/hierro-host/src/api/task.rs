@@ -7,7 +7,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{AppState, Caller, Conflict, NotFound, Unauthorized};
-use crate::error::{ApiError, ApiResult};
+use hierro_http::{ApiError, ApiResult};
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -9,8 +9,8 @@ use hierro_api::{
 };
 
 use super::{AppState, BadRequest, Body, Caller, Conflict, NotFound, Unauthorized};
-use crate::error::{ApiError, ApiResult};
 use crate::vm::{self, VmCommand};
+use hierro_http::{ApiError, ApiResult};
 
 type Accepted = (StatusCode, Json<Task>);
 
@@ -71,12 +71,7 @@ pub async fn create(
 /// Checks the state now for a clear, immediate error; the actor checks again
 /// when the command runs, since a queued command may find another state.
 fn precheck(state: PowerState, wanted: PowerState, what: &str, name: &str) -> ApiResult<()> {
-    if state != wanted {
-        return Err(ApiError::invalid_state(format!(
-            "cannot {what} {name}: it is {state}"
-        )));
-    }
-    Ok(())
+    Ok(crate::error::require(name, state, wanted, what)?)
 }
 
 fn submit(

@@ -13,7 +13,7 @@ use hierro_api::{HostNetwork, Severity};
 use hierro_vswitch::control::{Request, Response};
 use hierro_vswitch::{DataplaneConfig, PortKind, PortSpec};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{HostError, HostResult};
 use crate::Host;
 
 pub use tap::{port_key, tap_name};
@@ -117,17 +117,17 @@ impl Host {
 
     /// Sends the current configuration to vswitchd and sets the VMkernel
     /// ports' addresses.
-    pub async fn apply_network(&self) -> ApiResult<()> {
+    pub async fn apply_network(&self) -> HostResult<()> {
         let _one = self.net_runtime.apply_lock.lock().await;
         let net = self.network();
         let cfg = self.dataplane(&net);
         match self.vswitchd.request(Request::Apply(cfg)).await {
             Ok(Response::Ok { .. }) => {}
             Ok(Response::Error { message }) => {
-                return Err(ApiError::backend(format!("vswitchd refused: {message}")))
+                return Err(HostError::backend(format!("vswitchd refused: {message}")))
             }
-            Ok(other) => return Err(ApiError::backend(format!("vswitchd answered {other:?}"))),
-            Err(e) => return Err(ApiError::backend(e)),
+            Ok(other) => return Err(HostError::backend(format!("vswitchd answered {other:?}"))),
+            Err(e) => return Err(HostError::backend(e)),
         }
         for k in &net.vmknics {
             if let Some(ip) = &k.ip {
@@ -143,8 +143,8 @@ impl Host {
         &self,
         user: &str,
         what: String,
-        f: impl FnOnce(&mut HostNetwork) -> ApiResult<()>,
-    ) -> ApiResult<HostNetwork> {
+        f: impl FnOnce(&mut HostNetwork) -> HostResult<()>,
+    ) -> HostResult<HostNetwork> {
         let mut next = self.network();
         f(&mut next)?;
         validate(&next)?;
@@ -153,7 +153,7 @@ impl Host {
         for vm in self.vms.list() {
             for nic in vm.config().nics {
                 if !groups.iter().any(|g| g.name == nic.network) {
-                    return Err(ApiError::conflict(format!(
+                    return Err(HostError::conflict(format!(
                         "port group {:?} is in use by VM {}",
                         nic.network,
                         vm.name()
@@ -162,13 +162,13 @@ impl Host {
             }
         }
         let dataplane = self.dataplane(&next);
-        dataplane.validate().map_err(ApiError::bad_request)?;
+        dataplane.validate().map_err(HostError::invalid)?;
         // A session being added or changed names ports that exist (one
         // whose VM left later waits for it instead).
         let before = self.network();
         for m in next.mirrors.iter().filter(|m| !before.mirrors.contains(m)) {
             if let Some(port) = m.ports().find(|p| !dataplane.has_port(p)) {
-                return Err(ApiError::bad_request(format!(
+                return Err(HostError::invalid(format!(
                     "mirror session {}: no port {port:?} on this host",
                     m.name
                 )));
@@ -177,7 +177,7 @@ impl Host {
         for s in &switches {
             for u in &s.uplinks {
                 if !std::path::Path::new("/sys/class/net").join(u).exists() {
-                    return Err(ApiError::bad_request(format!(
+                    return Err(HostError::invalid(format!(
                         "vswitch {}: uplink {u} is not a network interface of this host",
                         s.name
                     )));
@@ -205,13 +205,13 @@ impl Host {
 }
 
 /// Rules of the configuration itself (names, references, defaults).
-pub fn validate(net: &HostNetwork) -> ApiResult<()> {
+pub fn validate(net: &HostNetwork) -> HostResult<()> {
     for s in &net.vswitches {
         crate::vm::validate_name("vswitch name", &s.name)?;
     }
     for g in &net.portgroups {
         if g.name.trim().is_empty() || g.name.len() > 80 {
-            return Err(ApiError::bad_request(
+            return Err(HostError::invalid(
                 "a port group name must be 1 to 80 characters",
             ));
         }
@@ -222,17 +222,17 @@ pub fn validate(net: &HostNetwork) -> ApiResult<()> {
             .strip_prefix("vmk")
             .and_then(|n| n.parse::<u32>().ok());
         if n.is_none() {
-            return Err(ApiError::bad_request(format!(
+            return Err(HostError::invalid(format!(
                 "VMkernel port name {:?} must be vmk<N>",
                 k.name
             )));
         }
         if let Some(ip) = &k.ip {
             crate::vm::spec::parse_cidr(ip)
-                .map_err(|e| ApiError::bad_request(format!("{}: {e}", k.name)))?;
+                .map_err(|e| HostError::invalid(format!("{}: {e}", k.name)))?;
         }
         if !net.portgroups.iter().any(|g| g.name == k.portgroup) {
-            return Err(ApiError::bad_request(format!(
+            return Err(HostError::invalid(format!(
                 "{}: no port group named {:?}",
                 k.name, k.portgroup
             )));
@@ -241,7 +241,7 @@ pub fn validate(net: &HostNetwork) -> ApiResult<()> {
     let mut seen = std::collections::HashSet::new();
     for k in &net.vmknics {
         if !seen.insert(&k.name) {
-            return Err(ApiError::conflict(format!("{} exists already", k.name)));
+            return Err(HostError::conflict(format!("{} exists already", k.name)));
         }
     }
     Ok(())
@@ -257,12 +257,12 @@ pub fn complete(net: &mut HostNetwork) {
     }
 }
 
-async fn set_address(iface: &str, cidr: &str) -> ApiResult<()> {
+async fn set_address(iface: &str, cidr: &str) -> HostResult<()> {
     let out = tokio::process::Command::new("ip")
         .args(["-4", "-o", "addr", "show", "dev", iface])
         .output()
         .await
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+        .map_err(|e| HostError::internal(e.to_string()))?;
     let text = String::from_utf8_lossy(&out.stdout);
     if text.contains(&format!(" {cidr} ")) {
         return Ok(());
@@ -271,16 +271,16 @@ async fn set_address(iface: &str, cidr: &str) -> ApiResult<()> {
     ip(&["addr", "add", cidr, "dev", iface]).await
 }
 
-async fn ip(args: &[&str]) -> ApiResult<()> {
+async fn ip(args: &[&str]) -> HostResult<()> {
     let out = tokio::process::Command::new("ip")
         .args(args)
         .output()
         .await
-        .map_err(|e| ApiError::internal(format!("cannot run ip: {e}")))?;
+        .map_err(|e| HostError::internal(format!("cannot run ip: {e}")))?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(ApiError::backend(format!(
+        Err(HostError::backend(format!(
             "ip {}: {}",
             args.join(" "),
             String::from_utf8_lossy(&out.stderr).trim()
@@ -320,5 +320,45 @@ pub async fn supervise(host: std::sync::Arc<Host>) {
             }
             Err(e) => tracing::error!("vswitchd: {e}"),
         }
+    }
+}
+
+/// A change of one named item of a list in the network configuration.
+pub enum Edit<T> {
+    /// A new item; refused if one has its name.
+    Add(T),
+    /// A replacement for the item of that name.
+    Set(T),
+    /// The item goes.
+    Remove,
+}
+
+/// Applies `change` to the item of `list` named `name` (`key` gives an
+/// item's name; `what` names the kind in errors).
+pub fn edit<T>(
+    list: &mut Vec<T>,
+    name: &str,
+    change: Edit<T>,
+    key: impl Fn(&T) -> &str,
+    what: &str,
+) -> HostResult<()> {
+    let pos = list.iter().position(|x| key(x) == name);
+    match (pos, change) {
+        (Some(_), Edit::Add(_)) => Err(HostError::conflict(format!(
+            "{what} {name:?} exists already"
+        ))),
+        (None, Edit::Add(item)) => {
+            list.push(item);
+            Ok(())
+        }
+        (Some(i), Edit::Set(item)) => {
+            list[i] = item;
+            Ok(())
+        }
+        (Some(i), Edit::Remove) => {
+            list.remove(i);
+            Ok(())
+        }
+        (None, _) => Err(HostError::not_found(format!("no {what} named {name:?}"))),
     }
 }

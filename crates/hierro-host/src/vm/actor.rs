@@ -23,7 +23,7 @@ pub mod handoff;
 mod migrate;
 
 use super::{lease, snapshots, spec, Vm};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{HostError, HostResult};
 use crate::tasks::TaskHandle;
 use crate::{net, Host};
 use hierro_qemu::QmpEvent;
@@ -51,7 +51,7 @@ pub enum VmCommand {
     /// VM's memory, says where to send it, and runs the VM once it has
     /// arrived. On failure the VM leaves this host again.
     /// Answered with the URIs for the memory and for the frames.
-    Receive(tokio::sync::oneshot::Sender<ApiResult<(String, String)>>),
+    Receive(tokio::sync::oneshot::Sender<HostResult<(String, String)>>),
 }
 
 pub struct Job {
@@ -176,7 +176,7 @@ impl Actor {
     async fn handle(&mut self, job: Job) -> bool {
         let Job { command, task } = job;
         task.start();
-        let none = |r: ApiResult<()>| r.map(|()| None);
+        let none = |r: HostResult<()>| r.map(|()| None);
         let result = match command {
             VmCommand::Power(PowerOp::On) => none(self.power_on(&task, None).await),
             VmCommand::Power(PowerOp::Off) => none(self.power_off(&task).await),
@@ -196,21 +196,14 @@ impl Actor {
         };
         match result {
             Ok(value) => task.succeed(value),
-            Err(e) => task.fail(e.info),
+            Err(e) => task.fail(e.info()),
         }
         // Deleted, migrated away, or never arrived: the actor ends with it.
         self.host.vms.find(&self.vm.id.to_string()).is_err()
     }
 
-    fn require(&self, state: PowerState, op: &str) -> ApiResult<()> {
-        let now = self.vm.power();
-        if now != state {
-            return Err(ApiError::invalid_state(format!(
-                "cannot {op} {}: it is {now}",
-                self.vm.name()
-            )));
-        }
-        Ok(())
+    fn require(&self, state: PowerState, op: &str) -> HostResult<()> {
+        crate::error::require(&self.vm.name(), self.vm.power(), state, op)
     }
 
     fn set_qmp(&mut self, qmp: Option<Arc<Qmp>>) {
@@ -218,13 +211,13 @@ impl Actor {
         self.qmp = qmp;
     }
 
-    fn qmp(&self) -> ApiResult<Arc<Qmp>> {
-        self.qmp.clone().ok_or_else(|| {
-            ApiError::invalid_state(format!("{} has no QMP connection", self.vm.name()))
-        })
+    fn qmp(&self) -> HostResult<Arc<Qmp>> {
+        self.qmp
+            .clone()
+            .ok_or_else(|| HostError::refused(format!("{} has no QMP connection", self.vm.name())))
     }
 
-    async fn power_on(&mut self, task: &TaskHandle, loadvm: Option<String>) -> ApiResult<()> {
+    async fn power_on(&mut self, task: &TaskHandle, loadvm: Option<String>) -> HostResult<()> {
         self.require(PowerState::PoweredOff, "power on")?;
         self.vm.refuse_disk_change(&self.host, "power on")?;
         let spec = self.launch_spec(loadvm, false)?;
@@ -272,12 +265,12 @@ impl Actor {
     }
 
     /// The QEMU command for this VM, its files and port groups checked.
-    fn launch_spec(&self, loadvm: Option<String>, incoming: bool) -> ApiResult<LaunchSpec> {
+    fn launch_spec(&self, loadvm: Option<String>, incoming: bool) -> HostResult<LaunchSpec> {
         let config = self.vm.config();
         let ds = &self.host.datastores;
         let disk = self.vm.folder.join(&config.disk.file);
         if !disk.is_file() {
-            return Err(ApiError::bad_request(format!(
+            return Err(HostError::invalid(format!(
                 "the VM's disk {} is missing",
                 disk.display()
             )));
@@ -299,7 +292,7 @@ impl Actor {
         };
         for nic in &config.nics {
             if !self.host.portgroup_exists(&nic.network) {
-                return Err(ApiError::bad_request(format!(
+                return Err(HostError::invalid(format!(
                     "port group {:?} does not exist on this host",
                     nic.network
                 )));
@@ -332,18 +325,18 @@ impl Actor {
 
     /// Starts QEMU and connects QMP; a QEMU whose QMP fails is stopped.
     /// vswitchd already has the NICs' ports and takes the taps as they appear.
-    async fn start_qemu(&mut self, spec: &LaunchSpec) -> ApiResult<u32> {
+    async fn start_qemu(&mut self, spec: &LaunchSpec) -> HostResult<u32> {
         let mut spec = spec.clone();
         let mut taps = vec![];
         for nic in &mut spec.nics {
             let fd = Arc::new(
                 vmtap::create(&nic.tap)
-                    .map_err(|e| ApiError::backend(format!("tap {}: {e}", nic.tap)))?,
+                    .map_err(|e| HostError::backend(format!("tap {}: {e}", nic.tap)))?,
             );
             nic.fd = Some(fd.clone());
             taps.push(fd);
         }
-        let pid = spec.spawn(&self.vm.run).await.map_err(ApiError::backend)?;
+        let pid = spec.spawn(&self.vm.run).await?;
         self.taps = taps;
         match Qmp::connect(&self.vm.run.qmp()).await {
             Ok(q) => {
@@ -353,7 +346,7 @@ impl Actor {
             Err(e) => {
                 process::stop(pid, None).await;
                 self.vm.run.clear();
-                Err(ApiError::backend(e.to_string()))
+                Err(HostError::backend(e.to_string()))
             }
         }
     }
@@ -376,7 +369,7 @@ impl Actor {
         self.vm.console.attach(self.vm.run.console());
     }
 
-    async fn power_off(&mut self, task: &TaskHandle) -> ApiResult<()> {
+    async fn power_off(&mut self, task: &TaskHandle) -> HostResult<()> {
         self.require(PowerState::PoweredOn, "power off")?;
         self.stop_qemu().await;
         task.event(
@@ -459,12 +452,12 @@ impl Actor {
         lease::release(&self.vm.folder, &self.host.config.name);
     }
 
-    async fn reset(&mut self, task: &TaskHandle) -> ApiResult<()> {
+    async fn reset(&mut self, task: &TaskHandle) -> HostResult<()> {
         self.require(PowerState::PoweredOn, "reset")?;
         self.qmp()?
             .execute_value("system_reset", json!({}))
             .await
-            .map_err(|e| ApiError::backend(e.to_string()))?;
+            .map_err(|e| HostError::backend(e.to_string()))?;
         task.event(
             EventKind::VmResetting,
             Severity::Info,
@@ -473,14 +466,14 @@ impl Actor {
         Ok(())
     }
 
-    async fn shutdown(&mut self, task: &TaskHandle) -> ApiResult<()> {
+    async fn shutdown(&mut self, task: &TaskHandle) -> HostResult<()> {
         self.require(PowerState::PoweredOn, "shut down the guest of")?;
         let qmp = self.qmp()?;
         self.vm
             .with_qga(async |qga| qga.send("guest-shutdown", json!({}), Duration::from_secs(5)).await)
             .await
             .map_err(|e| {
-                ApiError::invalid_state(format!(
+                HostError::refused(format!(
                     "cannot shut down the guest of {}: {e}; the guest agent must run (power off instead)",
                     self.vm.name()
                 ))
@@ -490,7 +483,7 @@ impl Actor {
             .await
             .is_err()
         {
-            return Err(ApiError::backend(format!(
+            return Err(HostError::backend(format!(
                 "the guest of {} did not shut down within 120 s; it still runs",
                 self.vm.name()
             )));
@@ -504,13 +497,13 @@ impl Actor {
         Ok(())
     }
 
-    async fn snapshot_create(&mut self, task: &TaskHandle, req: SnapshotCreate) -> ApiResult<()> {
+    async fn snapshot_create(&mut self, task: &TaskHandle, req: SnapshotCreate) -> HostResult<()> {
         self.vm
             .refuse_disk_change(&self.host, "take a snapshot of")?;
         spec::validate_name("snapshot name", &req.name)?;
         let mut list = snapshots::load(&self.vm.folder);
         if list.iter().any(|s| s.name == req.name) {
-            return Err(ApiError::conflict(format!(
+            return Err(HostError::conflict(format!(
                 "{} has a snapshot named {:?} already",
                 self.vm.name(),
                 req.name
@@ -525,11 +518,9 @@ impl Actor {
                     json!({"tag": req.name, "vmstate": "disk0", "devices": ["disk0"]}),
                 )
                 .await
-                .map_err(|e| ApiError::backend(e.to_string()))?;
+                .map_err(|e| HostError::backend(e.to_string()))?;
         } else {
-            hierro_qemu::img::snapshot_create(&disk, &req.name)
-                .await
-                .map_err(ApiError::backend)?;
+            hierro_qemu::img::snapshot_create(&disk, &req.name).await?;
         }
         list.push(Snapshot {
             name: req.name.clone(),
@@ -551,7 +542,7 @@ impl Actor {
         Ok(())
     }
 
-    async fn snapshot_revert(&mut self, task: &TaskHandle, name: &str) -> ApiResult<()> {
+    async fn snapshot_revert(&mut self, task: &TaskHandle, name: &str) -> HostResult<()> {
         self.vm.refuse_disk_change(&self.host, "revert")?;
         let snap = self.find_snapshot(name)?;
         let disk = self.vm.folder.join(self.vm.config().disk.file);
@@ -564,16 +555,14 @@ impl Actor {
                         json!({"tag": name, "vmstate": "disk0", "devices": ["disk0"]}),
                     )
                     .await
-                    .map_err(|e| ApiError::backend(e.to_string()))?;
+                    .map_err(|e| HostError::backend(e.to_string()))?;
             }
             (true, false) => self.power_on(task, Some(name.to_string())).await?,
             (false, _) => {
                 if running {
                     self.stop_qemu().await;
                 }
-                hierro_qemu::img::snapshot_apply(&disk, name)
-                    .await
-                    .map_err(ApiError::backend)?;
+                hierro_qemu::img::snapshot_apply(&disk, name).await?;
             }
         }
         task.event(
@@ -584,7 +573,7 @@ impl Actor {
         Ok(())
     }
 
-    async fn snapshot_delete(&mut self, task: &TaskHandle, name: &str) -> ApiResult<()> {
+    async fn snapshot_delete(&mut self, task: &TaskHandle, name: &str) -> HostResult<()> {
         self.find_snapshot(name)?;
         if self.vm.power() == PowerState::PoweredOn {
             self.qmp()?
@@ -593,12 +582,10 @@ impl Actor {
                     json!({"tag": name, "devices": ["disk0"]}),
                 )
                 .await
-                .map_err(|e| ApiError::backend(e.to_string()))?;
+                .map_err(|e| HostError::backend(e.to_string()))?;
         } else {
             let disk = self.vm.folder.join(self.vm.config().disk.file);
-            hierro_qemu::img::snapshot_delete(&disk, name)
-                .await
-                .map_err(ApiError::backend)?;
+            hierro_qemu::img::snapshot_delete(&disk, name).await?;
         }
         let list = snapshots::load(&self.vm.folder)
             .into_iter()
@@ -613,23 +600,23 @@ impl Actor {
         Ok(())
     }
 
-    fn find_snapshot(&self, name: &str) -> ApiResult<Snapshot> {
+    fn find_snapshot(&self, name: &str) -> HostResult<Snapshot> {
         snapshots::load(&self.vm.folder)
             .into_iter()
             .find(|s| s.name == name)
             .ok_or_else(|| {
-                ApiError::not_found(format!("{} has no snapshot {name:?}", self.vm.name()))
+                HostError::not_found(format!("{} has no snapshot {name:?}", self.vm.name()))
             })
     }
 
-    fn save_snapshots(&self, list: Vec<Snapshot>) -> ApiResult<()> {
+    fn save_snapshots(&self, list: Vec<Snapshot>) -> HostResult<()> {
         snapshots::save(&self.vm.folder, &list)
-            .map_err(|e| ApiError::internal(format!("snapshots.json: {e}")))?;
+            .map_err(|e| HostError::internal(format!("snapshots.json: {e}")))?;
         self.vm.update(|v| v.snapshots = list);
         Ok(())
     }
 
-    async fn reconfigure(&mut self, task: &TaskHandle, update: VmUpdate) -> ApiResult<()> {
+    async fn reconfigure(&mut self, task: &TaskHandle, update: VmUpdate) -> HostResult<()> {
         let current = self.vm.config();
         let running = self.vm.power() == PowerState::PoweredOn;
         let next = spec::validate_update(&self.host, &current, &update, running)?;
@@ -637,7 +624,7 @@ impl Actor {
             &self.vm.config_path(),
             &serde_json::to_vec_pretty(&next).unwrap_or_default(),
         )
-        .map_err(|e| ApiError::internal(format!("writing vm.json: {e}")))?;
+        .map_err(|e| HostError::internal(format!("writing vm.json: {e}")))?;
         self.vm.update(|v| v.config = next.clone());
         // Ports follow at once, also for a running VM (a port group change).
         if let Err(e) = self.host.apply_network().await {
@@ -645,7 +632,7 @@ impl Actor {
                 &self.vm.config_path(),
                 &serde_json::to_vec_pretty(&current).unwrap_or_default(),
             )
-            .map_err(|e| ApiError::internal(format!("writing vm.json: {e}")))?;
+            .map_err(|e| HostError::internal(format!("writing vm.json: {e}")))?;
             self.vm.update(|v| v.config = current);
             let _ = self.host.apply_network().await;
             return Err(e);
@@ -666,7 +653,7 @@ impl Actor {
         Ok(())
     }
 
-    async fn delete(&mut self, task: &TaskHandle) -> ApiResult<()> {
+    async fn delete(&mut self, task: &TaskHandle) -> HostResult<()> {
         self.require(PowerState::PoweredOff, "delete")?;
         self.vm.refuse_losing_disk(&self.host, "delete")?;
         // Unregister first: a crash between the two steps leaves an orphan
@@ -685,7 +672,7 @@ impl Actor {
         Ok(())
     }
 
-    async fn unregister(&mut self, task: &TaskHandle) -> ApiResult<()> {
+    async fn unregister(&mut self, task: &TaskHandle) -> HostResult<()> {
         self.require(PowerState::PoweredOff, "unregister")?;
         self.leave().await?;
         task.event(
@@ -703,7 +690,7 @@ impl Actor {
 
     /// Takes the VM off this host without touching its files: it runs, or
     /// stays, on another host.
-    async fn leave(&mut self) -> ApiResult<()> {
+    async fn leave(&mut self) -> HostResult<()> {
         self.host.unregister(self.vm.id)?;
         self.host.vms.remove(self.vm.id);
         self.vm.run.clear();

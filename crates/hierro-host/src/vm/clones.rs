@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use hierro_api::VmConfig;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{HostError, HostResult};
 use crate::Host;
 
 /// The names of the VMs whose disks are linked clones of `disk`.
@@ -41,12 +41,12 @@ fn of(host: &Host, disk: &Path) -> Vec<String> {
 }
 
 /// Refuses `op` on the VM whose disk is `disk` while linked clones use it.
-pub fn refuse_if_base(host: &Host, disk: &Path, vm: &str, op: &str) -> ApiResult<()> {
+pub fn refuse_if_base(host: &Host, disk: &Path, vm: &str, op: &str) -> HostResult<()> {
     let clones = of(host, disk);
     if clones.is_empty() {
         return Ok(());
     }
-    Err(ApiError::invalid_state(format!(
+    Err(HostError::refused(format!(
         "cannot {op} {vm}: its disk is the base of the linked clone{} {} (delete them, or give them full copies, first)",
         if clones.len() == 1 { "" } else { "s" },
         clones.join(", ")

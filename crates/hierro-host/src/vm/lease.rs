@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{HostError, HostResult};
 use crate::state::write_atomic;
 
 const FILE: &str = ".lease";
@@ -30,7 +30,7 @@ fn read(folder: &Path) -> Option<Lease> {
     serde_json::from_slice(&std::fs::read(folder.join(FILE)).ok()?).ok()
 }
 
-fn write(folder: &Path, host: &str) -> ApiResult<()> {
+fn write(folder: &Path, host: &str) -> HostResult<()> {
     let lease = Lease {
         host: host.to_string(),
         renewed: Utc::now(),
@@ -39,16 +39,16 @@ fn write(folder: &Path, host: &str) -> ApiResult<()> {
         &folder.join(FILE),
         &serde_json::to_vec(&lease).expect("a lease serializes"),
     )
-    .map_err(|e| ApiError::internal(format!("writing the VM's lease: {e}")))
+    .map_err(|e| HostError::internal(format!("writing the VM's lease: {e}")))
 }
 
 /// Takes the lease for `host` to start the VM; refuses while another host
 /// holds it.
-pub fn acquire(folder: &Path, host: &str) -> ApiResult<()> {
+pub fn acquire(folder: &Path, host: &str) -> HostResult<()> {
     if let Some(l) = read(folder) {
         let age = (Utc::now() - l.renewed).to_std().unwrap_or_default();
         if l.host != host && age < EXPIRY {
-            return Err(ApiError::invalid_state(format!(
+            return Err(HostError::refused(format!(
                 "the VM runs on host {} (its lease was renewed {} s ago)",
                 l.host,
                 age.as_secs()
@@ -60,7 +60,7 @@ pub fn acquire(folder: &Path, host: &str) -> ApiResult<()> {
 
 /// Renews the lease of a VM this host runs; a vMotion's destination takes
 /// it over this way too, once the VM runs there.
-pub fn hold(folder: &Path, host: &str) -> ApiResult<()> {
+pub fn hold(folder: &Path, host: &str) -> HostResult<()> {
     write(folder, host)
 }
 

@@ -24,7 +24,7 @@ use uuid::Uuid;
 pub use actor::VmCommand;
 pub use spec::validate_name;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{HostError, HostResult};
 use crate::state::{write_atomic, VmRegistration};
 use crate::tasks::{Target, TaskHandle};
 use crate::Host;
@@ -107,16 +107,16 @@ impl Vm {
     pub fn submit(&self, command: VmCommand, task: TaskHandle) {
         if let Err(mpsc::error::SendError(job)) = self.jobs.send(actor::Job { command, task }) {
             job.task
-                .fail(ApiError::invalid_state("the VM has been deleted").info);
+                .fail(HostError::refused("the VM has been deleted").info());
         }
     }
 
     /// Refuses `op` if it would change the disk: a template's (it is only
     /// cloned, or made a VM again), or one that linked clones read.
-    pub fn refuse_disk_change(&self, host: &Host, op: &str) -> ApiResult<()> {
+    pub fn refuse_disk_change(&self, host: &Host, op: &str) -> HostResult<()> {
         let config = self.config();
         if config.template {
-            return Err(ApiError::invalid_state(format!(
+            return Err(HostError::refused(format!(
                 "cannot {op} {}: it is a template (convert it to a virtual machine first)",
                 config.name
             )));
@@ -125,7 +125,7 @@ impl Vm {
     }
 
     /// Refuses `op` while linked clones read this VM's disk.
-    pub fn refuse_losing_disk(&self, host: &Host, op: &str) -> ApiResult<()> {
+    pub fn refuse_losing_disk(&self, host: &Host, op: &str) -> HostResult<()> {
         let config = self.config();
         let disk = self.folder.join(&config.disk.file);
         clones::refuse_if_base(host, &disk, &config.name, op)
@@ -157,13 +157,13 @@ impl Registry {
     }
 
     /// A VM by id or by name.
-    pub fn find(&self, key: &str) -> ApiResult<Arc<Vm>> {
+    pub fn find(&self, key: &str) -> HostResult<Arc<Vm>> {
         let vms = self.vms.read().unwrap();
         let found = match key.parse::<Uuid>() {
             Ok(id) => vms.get(&id).cloned(),
             Err(_) => vms.values().find(|vm| vm.name() == key).cloned(),
         };
-        found.ok_or_else(|| ApiError::not_found(format!("no VM {key:?} on this host")))
+        found.ok_or_else(|| HostError::not_found(format!("no VM {key:?} on this host")))
     }
 
     /// Whether a VM other than `except` has a NIC with this MAC.
@@ -176,7 +176,7 @@ impl Registry {
             .any(|vm| vm.config().nics.iter().any(|n| n.mac == mac))
     }
 
-    fn reserve(host: &Arc<Host>, name: &str) -> ApiResult<NameReservation> {
+    fn reserve(host: &Arc<Host>, name: &str) -> HostResult<NameReservation> {
         let taken = host
             .vms
             .vms
@@ -186,7 +186,7 @@ impl Registry {
             .any(|vm| vm.name() == name);
         let mut reserved = host.vms.reserved.lock().unwrap();
         if taken || !reserved.insert(name.to_string()) {
-            return Err(ApiError::conflict(format!(
+            return Err(HostError::conflict(format!(
                 "a VM named {name:?} exists already on this host"
             )));
         }
@@ -218,12 +218,12 @@ impl Drop for NameReservation {
 
 /// Validates the request, then makes the VM in a task: folder, disk,
 /// `vm.json`, registration. A failure at any step removes what was made.
-pub async fn create(host: &Arc<Host>, req: VmCreate, user: &str) -> ApiResult<hierro_api::Task> {
+pub async fn create(host: &Arc<Host>, req: VmCreate, user: &str) -> HostResult<hierro_api::Task> {
     let config = spec::validate(host, &req)?;
     let ds_root = host.datastores.root(&req.datastore)?;
     let folder = ds_root.join(&req.name);
     if folder.exists() {
-        return Err(ApiError::conflict(format!(
+        return Err(HostError::conflict(format!(
             "[{}] {} exists already on the datastore",
             req.datastore, req.name
         )));
@@ -252,7 +252,7 @@ pub async fn create(host: &Arc<Host>, req: VmCreate, user: &str) -> ApiResult<hi
             }
             Err(e) => {
                 let _ = std::fs::remove_dir_all(&folder);
-                task.fail(e.info);
+                task.fail(e.info());
             }
         }
     });
@@ -265,9 +265,9 @@ async fn make(
     spec: &hierro_api::DiskSpec,
     datastore: &str,
     folder: &std::path::Path,
-) -> ApiResult<Arc<Vm>> {
+) -> HostResult<Arc<Vm>> {
     std::fs::create_dir(folder)
-        .map_err(|e| ApiError::internal(format!("{}: {e}", folder.display())))?;
+        .map_err(|e| HostError::internal(format!("{}: {e}", folder.display())))?;
     let disk = folder.join(&config.disk.file);
     let size = (config.disk.size_mib > 0).then_some(config.disk.size_mib);
     match &spec.clone_from {
@@ -279,13 +279,12 @@ async fn make(
             hierro_qemu::img::create_linked_clone(&disk, &backing, size).await
         }
         None => hierro_qemu::img::create(&disk, config.disk.size_mib).await,
-    }
-    .map_err(ApiError::backend)?;
+    }?;
     write_atomic(
         &folder.join("vm.json"),
         &serde_json::to_vec_pretty(config).unwrap_or_default(),
     )
-    .map_err(|e| ApiError::internal(format!("writing vm.json: {e}")))?;
+    .map_err(|e| HostError::internal(format!("writing vm.json: {e}")))?;
     let reg = VmRegistration {
         id: config.id,
         datastore: datastore.to_string(),
@@ -327,7 +326,7 @@ pub async fn register(
     host: &Arc<Host>,
     req: &hierro_api::VmRegister,
     arrival: Arrival,
-) -> ApiResult<Arc<Vm>> {
+) -> HostResult<Arc<Vm>> {
     validate_name("folder", &req.folder)?;
     let file = host
         .datastores
@@ -337,12 +336,10 @@ pub async fn register(
     let config: VmConfig = std::fs::read(&file)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| {
-            ApiError::bad_request(format!("no VM configuration in {}", file.display()))
-        })?;
+        .ok_or_else(|| HostError::invalid(format!("no VM configuration in {}", file.display())))?;
     if let Arrival::Live(id) = arrival {
         if config.id != id {
-            return Err(ApiError::bad_request(format!(
+            return Err(HostError::invalid(format!(
                 "{} holds VM {}, not {id}",
                 file.display(),
                 config.id,
@@ -350,26 +347,26 @@ pub async fn register(
         }
     }
     if host.vms.find(&config.id.to_string()).is_ok() {
-        return Err(ApiError::conflict(format!(
+        return Err(HostError::conflict(format!(
             "VM {} is already on this host",
             config.id
         )));
     }
     if host.vms.list().iter().any(|v| v.name() == config.name) {
-        return Err(ApiError::conflict(format!(
+        return Err(HostError::conflict(format!(
             "a VM named {:?} exists already on this host",
             config.name
         )));
     }
     for nic in &config.nics {
         if !host.portgroup_exists(&nic.network) {
-            return Err(ApiError::bad_request(format!(
+            return Err(HostError::invalid(format!(
                 "port group {:?} does not exist on this host",
                 nic.network
             )));
         }
         if host.mac_in_use(&nic.mac, None) {
-            return Err(ApiError::conflict(format!(
+            return Err(HostError::conflict(format!(
                 "{}'s MAC {} is already in use on this host",
                 config.name, nic.mac
             )));
@@ -384,7 +381,7 @@ pub async fn register(
         .sum();
     let free = crate::memory_mib().saturating_sub(committed);
     if matches!(arrival, Arrival::Live(_)) && config.memory_mib > free {
-        return Err(ApiError::invalid_state(format!(
+        return Err(HostError::refused(format!(
             "{} needs {} MiB; this host has {free} MiB left",
             config.name, config.memory_mib
         )));

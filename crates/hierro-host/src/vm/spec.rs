@@ -7,7 +7,7 @@ use chrono::Utc;
 use hierro_api::{Boot, DiskConfig, Nic, NicSpec, VmConfig, VmCreate, VmUpdate};
 use uuid::Uuid;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{HostError, HostResult};
 use crate::Host;
 
 pub const MAX_CPUS: u32 = 64;
@@ -17,34 +17,34 @@ pub const MAX_DISK_MIB: u64 = 64 * 1024 * 1024;
 
 /// Names of VMs and datastores: they become folder names and appear in
 /// datastore paths, so only a safe alphabet.
-pub fn validate_name(what: &str, name: &str) -> ApiResult<()> {
+pub fn validate_name(what: &str, name: &str) -> HostResult<()> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
     if name.is_empty() || name.len() > 80 {
-        return Err(ApiError::bad_request(format!(
+        return Err(HostError::invalid(format!(
             "{what} must be 1 to 80 characters"
         )));
     }
     if !name.chars().all(ok_char) || name.starts_with('.') {
-        return Err(ApiError::bad_request(format!(
+        return Err(HostError::invalid(format!(
             "{what} {name:?} may only hold letters, digits, '-', '_' and '.', and may not start with '.'"
         )));
     }
     Ok(())
 }
 
-pub fn validate(host: &Host, req: &VmCreate) -> ApiResult<VmConfig> {
+pub fn validate(host: &Host, req: &VmCreate) -> HostResult<VmConfig> {
     validate_name("name", &req.name)?;
     host.datastores.root(&req.datastore)?;
     validate_size(req.cpus, req.memory_mib)?;
     let disk = match (&req.disk.size_mib, &req.disk.clone_from) {
         (None, None) => {
-            return Err(ApiError::bad_request(
+            return Err(HostError::invalid(
                 "disk needs size_mib, clone_from, or both",
             ));
         }
-        (Some(0), _) => return Err(ApiError::bad_request("disk.size_mib must be above 0")),
+        (Some(0), _) => return Err(HostError::invalid("disk.size_mib must be above 0")),
         (Some(s), _) if *s > MAX_DISK_MIB => {
-            return Err(ApiError::bad_request(format!(
+            return Err(HostError::invalid(format!(
                 "disk.size_mib must be at most {MAX_DISK_MIB}"
             )));
         }
@@ -53,7 +53,7 @@ pub fn validate(host: &Host, req: &VmCreate) -> ApiResult<VmConfig> {
                 .datastores
                 .resolve_existing("disk.clone_from", source)?;
             if let Some(vm) = super::clones::running_owner(host, &path) {
-                return Err(ApiError::invalid_state(format!(
+                return Err(HostError::refused(format!(
                     "disk.clone_from {source} is the disk of {vm}, which is running: power it off first"
                 )));
             }
@@ -65,9 +65,7 @@ pub fn validate(host: &Host, req: &VmCreate) -> ApiResult<VmConfig> {
             }
         }
         (_, None) if req.disk.full_copy => {
-            return Err(ApiError::bad_request(
-                "disk.full_copy needs disk.clone_from",
-            ));
+            return Err(HostError::invalid("disk.full_copy needs disk.clone_from"));
         }
         (Some(size), None) => DiskConfig {
             file: format!("{}.qcow2", req.name),
@@ -95,15 +93,15 @@ pub fn validate(host: &Host, req: &VmCreate) -> ApiResult<VmConfig> {
     })
 }
 
-fn validate_size(cpus: u32, memory_mib: u64) -> ApiResult<()> {
+fn validate_size(cpus: u32, memory_mib: u64) -> HostResult<()> {
     if cpus == 0 || cpus > MAX_CPUS {
-        return Err(ApiError::bad_request(format!(
+        return Err(HostError::invalid(format!(
             "cpus must be 1 to {MAX_CPUS}, not {}",
             cpus
         )));
     }
     if !(MIN_MEMORY_MIB..=MAX_MEMORY_MIB).contains(&memory_mib) {
-        return Err(ApiError::bad_request(format!(
+        return Err(HostError::invalid(format!(
             "memory_mib must be {MIN_MEMORY_MIB} to {MAX_MEMORY_MIB}, not {}",
             memory_mib
         )));
@@ -113,32 +111,32 @@ fn validate_size(cpus: u32, memory_mib: u64) -> ApiResult<()> {
 
 /// NICs: port groups that exist, MACs that are valid and free on this host
 /// (`own_vm`'s own MACs are free for it), addresses that parse.
-fn validate_nics(host: &Host, specs: &[NicSpec], own_vm: Option<Uuid>) -> ApiResult<Vec<Nic>> {
+fn validate_nics(host: &Host, specs: &[NicSpec], own_vm: Option<Uuid>) -> HostResult<Vec<Nic>> {
     let mut nics = Vec::new();
     for (i, n) in specs.iter().enumerate() {
         if !host.portgroup_exists(&n.network) {
-            return Err(ApiError::bad_request(format!(
+            return Err(HostError::invalid(format!(
                 "nics[{i}].network: no port group named {:?} on this host",
                 n.network
             )));
         }
         let mac = match &n.mac {
             Some(m) => {
-                parse_mac(m).map_err(|e| ApiError::bad_request(format!("nics[{i}].mac: {e}")))?
+                parse_mac(m).map_err(|e| HostError::invalid(format!("nics[{i}].mac: {e}")))?
             }
             None => random_mac(),
         };
         if nics.iter().any(|x: &Nic| x.mac == mac) || host.mac_in_use(&mac, own_vm) {
-            return Err(ApiError::conflict(format!(
+            return Err(HostError::conflict(format!(
                 "nics[{i}].mac {mac} is already in use on this host"
             )));
         }
         if let Some(ip) = &n.ip {
-            parse_cidr(ip).map_err(|e| ApiError::bad_request(format!("nics[{i}].ip: {e}")))?;
+            parse_cidr(ip).map_err(|e| HostError::invalid(format!("nics[{i}].ip: {e}")))?;
         }
         if let Some(gw) = &n.gateway {
             gw.parse::<Ipv4Addr>().map_err(|_| {
-                ApiError::bad_request(format!("nics[{i}].gateway {gw:?} is not an IPv4 address"))
+                HostError::invalid(format!("nics[{i}].gateway {gw:?} is not an IPv4 address"))
             })?;
         }
         nics.push(Nic {
@@ -159,11 +157,11 @@ pub fn validate_update(
     current: &VmConfig,
     update: &VmUpdate,
     running: bool,
-) -> ApiResult<VmConfig> {
+) -> HostResult<VmConfig> {
     let mut next = current.clone();
     if let Some(template) = update.template {
         if template && running {
-            return Err(ApiError::invalid_state(format!(
+            return Err(HostError::refused(format!(
                 "{} is powered on: power it off to make it a template",
                 current.name
             )));
@@ -172,7 +170,7 @@ pub fn validate_update(
     }
     let hardware = update.cpus.is_some() || update.memory_mib.is_some() || update.nics.is_some();
     if next.template && hardware {
-        return Err(ApiError::invalid_state(format!(
+        return Err(HostError::refused(format!(
             "{} is a template: convert it to a virtual machine to change its hardware",
             current.name
         )));
@@ -209,7 +207,7 @@ pub fn validate_update(
                 .zip(&current.nics)
                 .any(|(a, b)| a.mac != b.mac);
         if hardware_changed {
-            return Err(ApiError::invalid_state(format!(
+            return Err(HostError::refused(format!(
                 "{} is powered on: CPU, memory, the number of NICs and their MACs change only while it is off (a NIC's port group may change now)",
                 current.name
             )));

@@ -19,7 +19,7 @@ use tokio::sync::oneshot;
 use tokio_util::task::AbortOnDropHandle;
 
 use super::{handoff, lease, Actor};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{HostError, HostResult};
 use crate::tasks::TaskHandle;
 
 /// Bytes per second QEMU may send: 10 GiB/s, more than any link here.
@@ -44,8 +44,8 @@ const TAIL_LIMIT: Duration = Duration::from_secs(2);
 /// How long the destination waits for the source to connect and finish.
 const INCOMING_LIMIT: Duration = Duration::from_secs(600);
 
-fn qmp_error(e: impl std::fmt::Display) -> ApiError {
-    ApiError::backend(format!("QEMU: {e}"))
+fn qmp_error(e: impl std::fmt::Display) -> HostError {
+    HostError::backend(format!("QEMU: {e}"))
 }
 
 /// The guest dirties memory slower than this (bytes/s): it is quiet.
@@ -73,7 +73,7 @@ impl Actor {
         &mut self,
         task: &TaskHandle,
         req: MigrateRequest,
-    ) -> ApiResult<MigrationStats> {
+    ) -> HostResult<MigrationStats> {
         self.require(PowerState::PoweredOn, "migrate")?;
         let qmp = self.qmp()?;
         let capabilities = json!({"capabilities": [
@@ -149,13 +149,13 @@ impl Actor {
     pub(super) async fn receive(
         &mut self,
         task: &TaskHandle,
-        ready: oneshot::Sender<ApiResult<(String, String)>>,
-    ) -> ApiResult<()> {
+        ready: oneshot::Sender<HostResult<(String, String)>>,
+    ) -> HostResult<()> {
         let mut ready = Some(ready);
         let result = self.receive_memory(task, &mut ready).await;
         if let Err(e) = &result {
             if let Some(tx) = ready.take() {
-                let _ = tx.send(Err(e.clone()));
+                let _ = tx.send(Err(HostError::Reported(e.info())));
             }
             // The VM still runs on the source: nothing of it stays here.
             self.stop_qemu().await;
@@ -167,10 +167,10 @@ impl Actor {
     async fn receive_memory(
         &mut self,
         task: &TaskHandle,
-        ready: &mut Option<oneshot::Sender<ApiResult<(String, String)>>>,
-    ) -> ApiResult<()> {
+        ready: &mut Option<oneshot::Sender<HostResult<(String, String)>>>,
+    ) -> HostResult<()> {
         let address = self.host.vmotion_address().ok_or_else(|| {
-            ApiError::invalid_state("this host has no VMkernel port with the vMotion service")
+            HostError::refused("this host has no VMkernel port with the vMotion service")
         })?;
         let spec = self.launch_spec(None, true)?;
         let pid = self.start_qemu(&spec).await?;
@@ -232,7 +232,7 @@ impl Actor {
         };
         let (frames, handing_off) = handoff::listen(&address.to_string(), nics, runs, counted)
             .await
-            .map_err(|e| ApiError::backend(format!("listening for the switchover frames: {e}")))?;
+            .map_err(|e| HostError::backend(format!("listening for the switchover frames: {e}")))?;
         // Ends by itself once the source has sent; stopped if the move fails.
         let handing_off = AbortOnDropHandle::new(handing_off);
         if let Some(tx) = ready.take() {
@@ -255,10 +255,10 @@ impl Actor {
             match info["status"].as_str().unwrap_or("") {
                 "completed" => break,
                 s @ ("failed" | "cancelled") => {
-                    return Err(ApiError::backend(format!("the incoming migration {s}")))
+                    return Err(HostError::backend(format!("the incoming migration {s}")))
                 }
                 _ if started.elapsed() > INCOMING_LIMIT => {
-                    return Err(ApiError::backend(
+                    return Err(HostError::backend(
                         "the source did not finish sending the VM in time",
                     ))
                 }
@@ -377,7 +377,7 @@ async fn follow(
     task: &TaskHandle,
     req: &MigrateRequest,
     mut limit: u64,
-) -> ApiResult<Followed> {
+) -> HostResult<Followed> {
     let cancel = task.cancellation();
     // QEMU's events say when the guest stops for the switchover (STOP)
     // and wake us at once when it completes: the frames that reached
@@ -416,7 +416,7 @@ async fn follow(
             "cancelled" if cancelling => return Err(task.cancelled()),
             s @ ("failed" | "cancelled") => {
                 // QEMU goes on running the guest here.
-                return Err(ApiError::backend(format!(
+                return Err(HostError::backend(format!(
                     "the migration {s}: {}",
                     info["error-desc"].as_str().unwrap_or("no reason given")
                 )));
