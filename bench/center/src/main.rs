@@ -21,7 +21,7 @@ use anyhow::Context;
 use clap::Parser;
 use hierro_center::authz::Subject;
 use hierro_center::db::Db;
-use hierro_center::inventory::{self, Kind};
+use hierro_center::inventory::{self, ObjectKind};
 use hierro_client::{Client, Trust};
 use rand::seq::IndexedRandom;
 use reqwest::Method;
@@ -196,9 +196,15 @@ async fn run(args: &Args, name: &'static str, pg: Option<String>) -> anyhow::Res
     for i in 0..args.hosts {
         let data = json!({"address": format!("simulated-{i}"), "state": "connected", "memory_mib": 262144});
         hosts.push(
-            inventory::create(&db, Kind::Host, &format!("sim-{i:03}"), &cluster, data)
-                .await?
-                .id,
+            inventory::create(
+                &db,
+                ObjectKind::Host,
+                &format!("sim-{i:03}"),
+                &cluster,
+                data,
+            )
+            .await?
+            .id,
         );
     }
     let t0 = Instant::now();
@@ -242,7 +248,7 @@ async fn run(args: &Args, name: &'static str, pg: Option<String>) -> anyhow::Res
     let list_user = time_listing(&viewer, args.runs, args.vms_per_host).await?;
 
     // Permission checks in the engine: random VMs, both subjects.
-    let vm_ids: Vec<String> = inventory::search(&db, Some(Kind::Vm), None)
+    let vm_ids: Vec<String> = inventory::search(&db, Some(ObjectKind::Vm), None)
         .await?
         .into_iter()
         .map(|o| o.id)

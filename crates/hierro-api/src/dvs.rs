@@ -82,3 +82,11 @@ impl HostProxySwitch {
         self.nics.get(uplink)
     }
 }
+
+/// `POST /api/dvswitches?datacenter=`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DvsCreateQuery {
+    /// The datacenter the switch belongs to.
+    pub datacenter: String,
+}

@@ -61,3 +61,51 @@ pub struct HostInfo {
     #[serde(default)]
     pub managed: bool,
 }
+
+/// `POST /api/hosts` on a center: add a host to manage.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddHost {
+    /// `address[:port]` of the host agent.
+    pub address: String,
+    pub username: String,
+    pub password: String,
+    /// The SHA-256 thumbprint the caller confirms; without it the answer
+    /// says what the host presents.
+    #[serde(default)]
+    pub thumbprint: Option<String>,
+    /// A cluster, datacenter or host folder.
+    pub parent: String,
+    /// Put the host in lockdown mode once added: its API then refuses
+    /// everyone but the center and its break-glass account.
+    #[serde(default)]
+    pub lockdown: bool,
+    /// Take the host over from another center that manages it.
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// `POST /api/hosts/{id}/reconnect` on a center.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reconnect {
+    /// New admin credentials, for a host that no longer accepts the
+    /// center's service token.
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// A new thumbprint to accept, for a host whose certificate changed.
+    pub thumbprint: Option<String>,
+}
+
+/// `PUT /api/hosts/{id}/maintenance` on a center.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Maintenance {
+    pub enabled: bool,
+    /// Entering: also move the powered-off VMs to other hosts of the
+    /// cluster (cold migration), as vSphere's "Move powered-off and
+    /// suspended virtual machines to other hosts in the cluster". Without
+    /// it they stay, registered here.
+    #[serde(default)]
+    pub move_powered_off: bool,
+}

@@ -3,12 +3,15 @@
 //! They derive `utoipa::ToSchema`: the center's OpenAPI document
 //! (`GET /api/openapi.json`) describes its bodies with them.
 
+pub mod access;
 pub mod datastore;
+pub mod directory;
 pub mod dvs;
 pub mod error;
 pub mod event;
 pub mod event_kind;
 pub mod host;
+pub mod inventory;
 pub mod migration;
 pub mod mirror;
 pub mod network;
@@ -21,12 +24,15 @@ pub mod updates;
 pub mod vm;
 pub mod vocab;
 
+pub use access::*;
 pub use datastore::*;
+pub use directory::*;
 pub use dvs::*;
 pub use error::*;
 pub use event::*;
 pub use event_kind::EventKind;
 pub use host::*;
+pub use inventory::*;
 pub use migration::*;
 pub use mirror::*;
 pub use network::*;

@@ -28,3 +28,41 @@ pub struct ServiceTokenResponse {
     pub name: String,
     pub token: String,
 }
+
+/// A user's API token for scripts (`/api/tokens`), as listed.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ApiToken {
+    pub id: String,
+    pub username: String,
+    pub name: String,
+    pub created: String,
+    pub expires: Option<String>,
+    pub last_used: Option<String>,
+}
+
+/// A new token: the record and, once only, the secret.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct NewToken {
+    #[serde(flatten)]
+    pub record: ApiToken,
+    pub token: String,
+}
+
+/// `POST /api/tokens`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    pub name: String,
+    /// Days until it expires; never when absent.
+    #[serde(default)]
+    pub valid_days: Option<u32>,
+}
+
+/// `GET /api/health`: the center answers and so does its database.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    /// `ok`.
+    pub status: String,
+    /// `sqlite` or `postgres`.
+    pub database: String,
+}

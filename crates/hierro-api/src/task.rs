@@ -43,3 +43,19 @@ pub struct Task {
     #[serde(default)]
     pub cancelable: bool,
 }
+
+/// `GET /api/tasks` on a center.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TaskQuery {
+    /// Only the tasks on this object (`vm:<id>`, an object id...).
+    pub target: Option<String>,
+    /// Only the tasks of this operation, e.g. `VirtualMachine.create`.
+    pub operation: Option<Operation>,
+    /// Only the tasks queued at or after this time (RFC 3339).
+    pub after: Option<DateTime<Utc>>,
+    /// Only the tasks queued before this time (RFC 3339).
+    pub before: Option<DateTime<Utc>>,
+    /// At most this many: 200 by default, 5000 at most.
+    pub limit: Option<i64>,
+}

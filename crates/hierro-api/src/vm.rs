@@ -302,3 +302,13 @@ impl std::str::FromStr for PowerOp {
         }
     }
 }
+
+/// Where the center puts a new VM (`?placement=&folder=`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Placement {
+    /// The host or cluster to run the VM on.
+    pub placement: Option<String>,
+    /// The folder (or datacenter) to put it in; the datacenter by default.
+    pub folder: Option<String>,
+}

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use sqlx::Row;
 
-use crate::authz::{Authz, Permission, Principal, Role, Tree};
+use crate::authz::{Authz, Permission, Principal, Role, RoleRules, Tree};
 use crate::db::Db;
 use crate::inventory;
 

@@ -12,10 +12,9 @@
 //! - The **effective rights** of a user on an object are decided by
 //!   [`Authz::effective`], which also says which permissions decided them.
 
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 
-pub use hierro_api::Privilege;
+pub use hierro_api::{Decision, Permission, Principal, Privilege, Reason, Role};
 
 /// The privilege with this id, if it is in the catalogue.
 pub fn privilege(id: &str) -> Option<Privilege> {
@@ -33,16 +32,6 @@ pub const ADMINISTRATOR_ROLE: &str = "administrator";
 pub const READ_ONLY_ROLE: &str = "read-only";
 pub const NO_ACCESS_ROLE: &str = "no-access";
 
-/// A named set of privileges.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Role {
-    pub id: String,
-    pub name: String,
-    pub privileges: BTreeSet<Privilege>,
-    /// System roles are defined here and cannot be edited or deleted.
-    pub system: bool,
-}
-
 /// Why a role is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RoleError {
@@ -54,41 +43,59 @@ pub enum RoleError {
     SystemRole(String),
 }
 
-impl Role {
-    fn system(id: &str, name: &str, privileges: BTreeSet<Privilege>) -> Role {
-        Role {
-            id: id.to_string(),
-            name: name.to_string(),
-            privileges,
-            system: true,
-        }
-    }
-
+/// The rules of roles: the three system roles, and what a custom role may
+/// be (vSphere's).
+pub trait RoleRules: Sized {
     /// Every privilege in the catalogue.
-    pub fn administrator() -> Role {
-        let all = Privilege::ALL.iter().copied().collect();
-        Role::system(ADMINISTRATOR_ROLE, "Administrator", all)
-    }
-
+    fn administrator() -> Self;
     /// View and read, nothing else.
-    pub fn read_only() -> Role {
-        let base = BASE_PRIVILEGES.into_iter().collect();
-        Role::system(READ_ONLY_ROLE, "Read-only", base)
-    }
-
+    fn read_only() -> Self;
     /// No privileges; where it decides, it denies everything (see
     /// [`Authz::effective`]).
-    pub fn no_access() -> Role {
-        Role::system(NO_ACCESS_ROLE, "No access", BTreeSet::new())
+    fn no_access() -> Self;
+    /// The three system roles.
+    fn system_roles() -> [Self; 3];
+    /// A custom role, validated by [`validate_custom_role`].
+    fn custom<I, S>(id: &str, name: &str, privileges: I) -> Result<Self, RoleError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>;
+    /// Whether this is the No access role.
+    fn is_no_access(&self) -> bool;
+    /// Refuses changes to system roles; callers check before editing or
+    /// deleting a role.
+    fn check_editable(&self) -> Result<(), RoleError>;
+}
+
+fn system_role(id: &str, name: &str, privileges: BTreeSet<Privilege>) -> Role {
+    Role {
+        id: id.to_string(),
+        name: name.to_string(),
+        privileges,
+        system: true,
+    }
+}
+
+impl RoleRules for Role {
+    fn administrator() -> Role {
+        let all = Privilege::ALL.iter().copied().collect();
+        system_role(ADMINISTRATOR_ROLE, "Administrator", all)
     }
 
-    /// The three system roles.
-    pub fn system_roles() -> [Role; 3] {
+    fn read_only() -> Role {
+        let base = BASE_PRIVILEGES.into_iter().collect();
+        system_role(READ_ONLY_ROLE, "Read-only", base)
+    }
+
+    fn no_access() -> Role {
+        system_role(NO_ACCESS_ROLE, "No access", BTreeSet::new())
+    }
+
+    fn system_roles() -> [Role; 3] {
         [Role::administrator(), Role::read_only(), Role::no_access()]
     }
 
-    /// A custom role, validated by [`validate_custom_role`].
-    pub fn custom<I, S>(id: &str, name: &str, privileges: I) -> Result<Role, RoleError>
+    fn custom<I, S>(id: &str, name: &str, privileges: I) -> Result<Role, RoleError>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
@@ -105,14 +112,11 @@ impl Role {
         })
     }
 
-    /// Whether this is the No access role.
-    pub fn is_no_access(&self) -> bool {
+    fn is_no_access(&self) -> bool {
         self.id == NO_ACCESS_ROLE
     }
 
-    /// Refuses changes to system roles; callers check before editing or
-    /// deleting a role.
-    pub fn check_editable(&self) -> Result<(), RoleError> {
+    fn check_editable(&self) -> Result<(), RoleError> {
         if self.system {
             return Err(RoleError::SystemRole(self.name.clone()));
         }
@@ -141,38 +145,6 @@ pub fn validate_custom_role(
     let mut known: BTreeSet<Privilege> = privileges.iter().filter_map(|p| privilege(p)).collect();
     known.extend(BASE_PRIVILEGES);
     Ok(known)
-}
-
-/// Who a permission is for.
-#[derive(
-    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Principal {
-    User(String),
-    Group(String),
-}
-
-impl std::fmt::Display for Principal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Principal::User(n) => write!(f, "user {n}"),
-            Principal::Group(n) => write!(f, "group {n}"),
-        }
-    }
-}
-
-/// A role given to a principal on an object. The caller keeps at most one per
-/// (principal, object).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Permission {
-    pub principal: Principal,
-    /// The role's id.
-    pub role: String,
-    /// The inventory object's id.
-    pub object: String,
-    /// Whether it also applies to the object's subtree.
-    pub propagate: bool,
 }
 
 /// Whose rights are asked for: a user with its groups, or (to answer "what
@@ -260,42 +232,6 @@ impl FromIterator<(String, Option<String>)> for Tree {
         Tree {
             parents: pairs.into_iter().collect(),
         }
-    }
-}
-
-/// One permission that took part in a decision, for explanations.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Reason {
-    pub principal: Principal,
-    pub role_id: String,
-    pub role: String,
-    pub object: String,
-    pub propagate: bool,
-}
-
-/// The effective rights of a subject on an object, and why.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Decision {
-    pub privileges: BTreeSet<Privilege>,
-    /// The object whose permissions decided; `None` when no permission
-    /// applies anywhere on the path (then there are no privileges).
-    pub decided_at: Option<String>,
-    /// The permissions that decided: the user's own, or the matching groups'
-    /// (only the No access ones when No access applied).
-    pub permissions: Vec<Reason>,
-    /// Whether No access decided (then there are no privileges).
-    pub no_access: bool,
-}
-
-impl Decision {
-    /// Whether the decision grants `privilege`.
-    pub fn allows(&self, privilege: Privilege) -> bool {
-        self.privileges.contains(&privilege)
-    }
-
-    /// Whether the object appears in the subject's listings.
-    pub fn visible(&self) -> bool {
-        self.allows(VIEW)
     }
 }
 

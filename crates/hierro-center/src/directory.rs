@@ -3,18 +3,10 @@
 use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use chrono::Utc;
-use serde::{Deserialize, Serialize};
+pub use hierro_api::User;
 use sqlx::Row;
 
 use crate::db::Db;
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
-pub struct User {
-    pub name: String,
-    pub full_name: String,
-    pub disabled: bool,
-    pub groups: Vec<String>,
-}
 
 pub use crate::error::StoreError as DirectoryError;
 type Result<T> = crate::error::StoreResult<T>;

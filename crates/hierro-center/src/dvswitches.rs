@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::db::Db;
 use crate::error::{StoreError, StoreResult};
 use crate::hosts;
-use crate::inventory::{self, Kind, Object};
+use crate::inventory::{self, InventoryObject, ObjectKind};
 
 /// A switch's `data`: its configuration, each member host (by object id)
 /// with the NIC it gives each uplink port, and its distributed ports.
@@ -53,8 +53,8 @@ impl Dvs {
 }
 
 impl Dvs {
-    pub fn of(o: &Object) -> StoreResult<Dvs> {
-        if o.kind != Kind::DvSwitch {
+    pub fn of(o: &InventoryObject) -> StoreResult<Dvs> {
+        if o.kind != ObjectKind::DvSwitch {
             return Err(StoreError::Invalid(format!(
                 "{} is not a distributed switch",
                 o.name
@@ -117,9 +117,9 @@ pub fn validate_member(
 }
 
 /// Every distributed switch.
-pub async fn all(db: &Db) -> StoreResult<Vec<(Object, Dvs)>> {
+pub async fn all(db: &Db) -> StoreResult<Vec<(InventoryObject, Dvs)>> {
     let mut v = vec![];
-    for o in inventory::search(db, Some(Kind::DvSwitch), None).await? {
+    for o in inventory::search(db, Some(ObjectKind::DvSwitch), None).await? {
         let d = Dvs::of(&o)?;
         v.push((o, d));
     }

@@ -16,7 +16,7 @@ use sqlx::Row;
 
 use crate::db::Db;
 use crate::error::{StoreError, StoreResult};
-use crate::inventory::{self, Kind, Object, Source};
+use crate::inventory::{self, InventoryObject, ObjectKind, Source};
 use crate::{hosts, journal};
 
 /// How long one poll waits for a change on the host.
@@ -128,7 +128,7 @@ pub async fn apply(db: &Db, host: &str, u: &HostUpdates) -> StoreResult<()> {
         });
         apply_shared(
             &mut tx,
-            Kind::Datastore,
+            ObjectKind::Datastore,
             host,
             &datacenter.id,
             facts.collect(),
@@ -148,7 +148,7 @@ pub async fn apply(db: &Db, host: &str, u: &HostUpdates) -> StoreResult<()> {
         });
         apply_shared(
             &mut tx,
-            Kind::Network,
+            ObjectKind::Network,
             host,
             &datacenter.id,
             facts.collect(),
@@ -183,7 +183,7 @@ fn vm_data(host: &str, vm: &VmInfo) -> Value {
     })
 }
 
-async fn find(tx: &mut Tx<'_>, source: &str) -> StoreResult<Option<Object>> {
+async fn find(tx: &mut Tx<'_>, source: &str) -> StoreResult<Option<InventoryObject>> {
     let row = sqlx::query(&format!(
         "SELECT {} FROM objects WHERE source = $1",
         inventory::COLUMNS
@@ -237,11 +237,11 @@ async fn delete(tx: &mut Tx<'_>, id: &str) -> StoreResult<()> {
 /// or made in `parent` (free name) when new. Returns its object.
 async fn upsert_vm(
     tx: &mut Tx<'_>,
-    host: &Object,
+    host: &InventoryObject,
     parent: &str,
     vm: &VmInfo,
     happened: &mut Vec<Happened>,
-) -> StoreResult<Object> {
+) -> StoreResult<InventoryObject> {
     let source = format!("vm:{}", vm.id);
     let data = vm_data(&host.id, vm);
     match find(tx, &source).await? {
@@ -268,7 +268,7 @@ async fn upsert_vm(
         }
         None => {
             let name = free_name(tx, parent, &vm.name).await?;
-            let obj = Object::new(Kind::Vm, &name, parent, data);
+            let obj = InventoryObject::new(ObjectKind::Vm, &name, parent, data);
             let source = Source {
                 key: &source,
                 host: Some(&host.id),
@@ -300,7 +300,12 @@ async fn arriving(tx: &mut Tx<'_>, vm: &str, host: &str) -> StoreResult<bool> {
 /// Records what a host said about one VM right after an operation through
 /// the center, without waiting for the change feed; a new VM is put in
 /// `parent`.
-pub async fn record_vm(db: &Db, host: &str, parent: &str, vm: &VmInfo) -> StoreResult<Object> {
+pub async fn record_vm(
+    db: &Db,
+    host: &str,
+    parent: &str,
+    vm: &VmInfo,
+) -> StoreResult<InventoryObject> {
     record_vm_ending(db, host, parent, vm, None).await
 }
 
@@ -314,7 +319,7 @@ pub async fn record_arrival(
     parent: &str,
     object: &str,
     vm: &VmInfo,
-) -> StoreResult<Object> {
+) -> StoreResult<InventoryObject> {
     record_vm_ending(db, host, parent, vm, Some(object)).await
 }
 
@@ -324,7 +329,7 @@ async fn record_vm_ending(
     parent: &str,
     vm: &VmInfo,
     ending_move: Option<&str>,
-) -> StoreResult<Object> {
+) -> StoreResult<InventoryObject> {
     let host_obj = inventory::get(db, host).await?;
     let mut tx = db.pool.begin().await?;
     if let Some(object) = ending_move {
@@ -358,7 +363,7 @@ async fn record(db: &Db, happened: Vec<Happened>) -> StoreResult<()> {
 /// VMs: see `upsert_vm`; and those gone from the host.
 async fn apply_vms(
     tx: &mut Tx<'_>,
-    host: &Object,
+    host: &InventoryObject,
     datacenter: &str,
     u: &HostUpdates,
     happened: &mut Vec<Happened>,
@@ -409,7 +414,7 @@ async fn apply_vms(
 /// when no host has it any more.
 async fn apply_shared(
     tx: &mut Tx<'_>,
-    kind: Kind,
+    kind: ObjectKind,
     host: &str,
     datacenter: &str,
     facts: Vec<(String, Value)>,
@@ -429,7 +434,7 @@ async fn apply_shared(
             None => {
                 let name = free_name(tx, datacenter, &name).await?;
                 let data = json!({"hosts": {host: fact}});
-                let obj = Object::new(kind, &name, datacenter, data);
+                let obj = InventoryObject::new(kind, &name, datacenter, data);
                 let source = Source {
                     key: &source,
                     host: None,
@@ -458,7 +463,7 @@ async fn apply_shared(
 
 /// Takes a host out of a shared object, and the object out of the
 /// inventory when no host is left.
-async fn leave(tx: &mut Tx<'_>, mut o: Object, host: &str) -> StoreResult<()> {
+async fn leave(tx: &mut Tx<'_>, mut o: InventoryObject, host: &str) -> StoreResult<()> {
     let Some(hosts) = o.data["hosts"].as_object_mut() else {
         return Ok(());
     };

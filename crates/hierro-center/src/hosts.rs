@@ -6,7 +6,6 @@
 use hierro_api::EventKind;
 use hierro_api::{CertificateInstall, Severity};
 use hierro_client::{Client, ClientError, Trust};
-use serde::{Deserialize, Serialize};
 
 use crate::tls::Pki;
 use serde_json::{json, Value};
@@ -14,29 +13,9 @@ use sqlx::Row;
 
 use crate::db::Db;
 use crate::error::{StoreError, StoreResult};
-use crate::inventory::{self, Kind, Object};
+use crate::inventory::{self, InventoryObject, ObjectKind};
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AddHost {
-    /// `address[:port]` of the host agent.
-    pub address: String,
-    pub username: String,
-    pub password: String,
-    /// The SHA-256 thumbprint the caller confirms; without it the answer
-    /// says what the host presents.
-    #[serde(default)]
-    pub thumbprint: Option<String>,
-    /// A cluster, datacenter or host folder.
-    pub parent: String,
-    /// Put the host in lockdown mode once added: its API then refuses
-    /// everyone but the center and its break-glass account.
-    #[serde(default)]
-    pub lockdown: bool,
-    /// Take the host over from another center that manages it.
-    #[serde(default)]
-    pub force: bool,
-}
+pub use hierro_api::{AddHost, Reconnect};
 
 /// Why adding a host failed, for the API to map.
 #[derive(Debug, thiserror::Error)]
@@ -120,7 +99,7 @@ pub const SERVICE_TOKEN: &str = "center";
 
 /// Adds a host: its object, how to reach it, and its VMs, datastores and
 /// networks, all or nothing. The caller then starts following it.
-pub async fn add(db: &Db, pki: &Pki, req: &AddHost) -> Result<Object, AddHostError> {
+pub async fn add(db: &Db, pki: &Pki, req: &AddHost) -> Result<InventoryObject, AddHostError> {
     let thumbprint = confirm_thumbprint(&req.address, req.thumbprint.as_deref()).await?;
     if let Some(existing) = sqlx::query("SELECT host FROM host_connections WHERE address = $1")
         .bind(&req.address)
@@ -136,7 +115,7 @@ pub async fn add(db: &Db, pki: &Pki, req: &AddHost) -> Result<Object, AddHostErr
         .into());
     }
     let parent = inventory::get(db, &req.parent).await?;
-    inventory::check_placement(db, Kind::Host, &parent).await?;
+    inventory::check_placement(db, ObjectKind::Host, &parent).await?;
     let (token, about) = service_token(
         &req.address,
         &thumbprint,
@@ -155,8 +134,8 @@ pub async fn add(db: &Db, pki: &Pki, req: &AddHost) -> Result<Object, AddHostErr
     conn.thumbprint = issue_certificate(&conn, pki, &about.host_name).await?;
     let client = conn.client().map_err(unreachable)?;
     let info = client.host().await.map_err(unreachable)?;
-    let host = Object::new(
-        Kind::Host,
+    let host = InventoryObject::new(
+        ObjectKind::Host,
         &about.host_name,
         &parent.id,
         json!({
@@ -186,7 +165,12 @@ pub async fn add(db: &Db, pki: &Pki, req: &AddHost) -> Result<Object, AddHostErr
 }
 
 /// The host object and its connection, both or neither.
-async fn record(db: &Db, host: &Object, parent: &Object, conn: &Connection) -> StoreResult<()> {
+async fn record(
+    db: &Db,
+    host: &InventoryObject,
+    parent: &InventoryObject,
+    conn: &Connection,
+) -> StoreResult<()> {
     let mut tx = db.pool.begin().await?;
     inventory::insert(&mut tx, host, None)
         .await
@@ -353,17 +337,6 @@ pub async fn disconnect(db: &Db, host: &str, user: &str) -> StoreResult<()> {
         State::Disconnected(&format!("disconnected by {user}")),
     )
     .await
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Reconnect {
-    /// New admin credentials, for a host that no longer accepts the
-    /// center's service token.
-    pub username: Option<String>,
-    pub password: Option<String>,
-    /// A new thumbprint to accept, for a host whose certificate changed.
-    pub thumbprint: Option<String>,
 }
 
 /// Follows a host again, after checking it still presents the pinned

@@ -6,94 +6,31 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use crate::db::Db;
 
 pub const ROOT: &str = "root";
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    Folder,
-    Datacenter,
-    Cluster,
-    Host,
-    Vm,
-    Datastore,
-    Network,
-    /// A distributed switch (its port groups are `Network` objects, as the
-    /// member hosts report them).
-    DvSwitch,
+pub use hierro_api::{InventoryObject, ObjectKind};
+
+/// Where an object of this kind may be placed (vSphere's containment).
+fn may_live_in(kind: ObjectKind, parent: ObjectKind) -> bool {
+    use ObjectKind::*;
+    matches!(
+        (kind, parent),
+        (Folder, Folder | Datacenter)
+            | (Datacenter, Folder)
+            | (Cluster, Datacenter | Folder)
+            | (Host, Cluster | Datacenter | Folder)
+            | (Vm, Datacenter | Folder)
+            | (Datastore | Network | DvSwitch, Datacenter | Folder)
+    )
 }
 
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Folder => "folder",
-            Kind::Datacenter => "datacenter",
-            Kind::Cluster => "cluster",
-            Kind::Host => "host",
-            Kind::Vm => "vm",
-            Kind::Datastore => "datastore",
-            Kind::Network => "network",
-            Kind::DvSwitch => "dvswitch",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Kind> {
-        serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
-    }
-
-    /// Where an object of this kind may be placed (vSphere's containment).
-    fn may_live_in(self, parent: Kind) -> bool {
-        use Kind::*;
-        matches!(
-            (self, parent),
-            (Folder, Folder | Datacenter)
-                | (Datacenter, Folder)
-                | (Cluster, Datacenter | Folder)
-                | (Host, Cluster | Datacenter | Folder)
-                | (Vm, Datacenter | Folder)
-                | (Datastore | Network | DvSwitch, Datacenter | Folder)
-        )
-    }
-
-    /// Objects that only exist within a datacenter.
-    fn needs_datacenter(self) -> bool {
-        !matches!(self, Kind::Folder | Kind::Datacenter)
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
-pub struct Object {
-    pub id: String,
-    pub kind: Kind,
-    pub name: String,
-    pub parent: Option<String>,
-    /// Kind-specific facts (a host's address, a VM's power state...).
-    pub data: serde_json::Value,
-    pub created: String,
-}
-
-/// `Object` as OpenAPI type expressions (`body = ...`, fields of schemas)
-/// must name it: utoipa takes any type called `Object` for a free-form JSON
-/// object. The schema keeps the name `Object`.
-pub type InventoryObject = Object;
-
-impl Object {
-    /// A new object with a fresh id, not yet stored.
-    pub fn new(kind: Kind, name: &str, parent: &str, data: serde_json::Value) -> Object {
-        Object {
-            id: uuid::Uuid::new_v4().to_string(),
-            kind,
-            name: name.to_string(),
-            parent: Some(parent.to_string()),
-            data,
-            created: Utc::now().to_rfc3339(),
-        }
-    }
+/// Objects that only exist within a datacenter.
+fn needs_datacenter(kind: ObjectKind) -> bool {
+    !matches!(kind, ObjectKind::Folder | ObjectKind::Datacenter)
 }
 
 pub use crate::error::StoreError as InventoryError;
@@ -108,12 +45,12 @@ fn validate_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn row_to_object(r: &sqlx::any::AnyRow) -> Result<Object> {
+pub(crate) fn row_to_object(r: &sqlx::any::AnyRow) -> Result<InventoryObject> {
     let kind: String = r.try_get("kind")?;
     let data: String = r.try_get("data")?;
-    Ok(Object {
+    Ok(InventoryObject {
         id: r.try_get("id")?,
-        kind: Kind::parse(&kind).ok_or_else(|| {
+        kind: ObjectKind::parse(&kind).ok_or_else(|| {
             InventoryError::Invalid(format!("unknown kind {kind:?} in the database"))
         })?,
         name: r.try_get("name")?,
@@ -137,7 +74,7 @@ pub async fn ensure_root(db: &Db) -> Result<()> {
     Ok(())
 }
 
-pub async fn get(db: &Db, id: &str) -> Result<Object> {
+pub async fn get(db: &Db, id: &str) -> Result<InventoryObject> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM objects WHERE id = $1"))
         .bind(id)
         .fetch_optional(&db.pool)
@@ -147,7 +84,7 @@ pub async fn get(db: &Db, id: &str) -> Result<Object> {
 }
 
 /// The object that mirrors `key` ("vm:<uuid>", "datastore:<dc>:<name>"...).
-pub async fn by_source(db: &Db, key: &str) -> Result<Option<Object>> {
+pub async fn by_source(db: &Db, key: &str) -> Result<Option<InventoryObject>> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM objects WHERE source = $1"))
         .bind(key)
         .fetch_optional(&db.pool)
@@ -156,16 +93,16 @@ pub async fn by_source(db: &Db, key: &str) -> Result<Option<Object>> {
 }
 
 /// The datacenter an object is in.
-pub async fn datacenter_of(db: &Db, id: &str) -> Result<Object> {
+pub async fn datacenter_of(db: &Db, id: &str) -> Result<InventoryObject> {
     path(db, id)
         .await?
         .into_iter()
-        .find(|o| o.kind == Kind::Datacenter)
+        .find(|o| o.kind == ObjectKind::Datacenter)
         .ok_or_else(|| InventoryError::Invalid(format!("{id} is not inside a datacenter")))
 }
 
 /// The object and its ancestors, nearest first, ending with the root.
-pub async fn path(db: &Db, id: &str) -> Result<Vec<Object>> {
+pub async fn path(db: &Db, id: &str) -> Result<Vec<InventoryObject>> {
     let mut out = vec![get(db, id).await?];
     while let Some(parent) = out.last().and_then(|o| o.parent.clone()) {
         out.push(get(db, &parent).await?);
@@ -179,8 +116,12 @@ pub async fn path(db: &Db, id: &str) -> Result<Vec<Object>> {
 }
 
 /// Checks that `kind` may be placed under `parent`.
-pub(crate) async fn check_placement(db: &Db, kind: Kind, parent: &Object) -> Result<()> {
-    if !kind.may_live_in(parent.kind) {
+pub(crate) async fn check_placement(
+    db: &Db,
+    kind: ObjectKind,
+    parent: &InventoryObject,
+) -> Result<()> {
+    if !may_live_in(kind, parent.kind) {
         return Err(InventoryError::Invalid(format!(
             "a {} cannot be placed in a {} ({})",
             kind.as_str(),
@@ -188,11 +129,11 @@ pub(crate) async fn check_placement(db: &Db, kind: Kind, parent: &Object) -> Res
             parent.name
         )));
     }
-    if kind.needs_datacenter()
+    if needs_datacenter(kind)
         && !path(db, &parent.id)
             .await?
             .iter()
-            .any(|o| o.kind == Kind::Datacenter)
+            .any(|o| o.kind == ObjectKind::Datacenter)
     {
         return Err(InventoryError::Invalid(format!(
             "a {} must be inside a datacenter",
@@ -204,15 +145,15 @@ pub(crate) async fn check_placement(db: &Db, kind: Kind, parent: &Object) -> Res
 
 pub async fn create(
     db: &Db,
-    kind: Kind,
+    kind: ObjectKind,
     name: &str,
     parent: &str,
     data: serde_json::Value,
-) -> Result<Object> {
+) -> Result<InventoryObject> {
     validate_name(name)?;
     let parent = get(db, parent).await?;
     check_placement(db, kind, &parent).await?;
-    let obj = Object::new(kind, name, &parent.id, data);
+    let obj = InventoryObject::new(kind, name, &parent.id, data);
     let mut conn = db.pool.acquire().await?;
     insert(&mut conn, &obj, None)
         .await
@@ -231,7 +172,7 @@ pub struct Source<'a> {
 /// so that it can be part of a larger transaction.
 pub async fn insert(
     conn: &mut sqlx::AnyConnection,
-    obj: &Object,
+    obj: &InventoryObject,
     source: Option<Source<'_>>,
 ) -> std::result::Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO objects (id, kind, name, parent, data, created, source, host) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
@@ -248,7 +189,7 @@ pub async fn insert(
     Ok(())
 }
 
-pub(crate) fn name_taken(e: sqlx::Error, name: &str, parent: &Object) -> InventoryError {
+pub(crate) fn name_taken(e: sqlx::Error, name: &str, parent: &InventoryObject) -> InventoryError {
     if Db::is_unique_violation(&e) {
         InventoryError::Conflict(format!(
             "{} already holds an object named {name:?}",
@@ -259,7 +200,7 @@ pub(crate) fn name_taken(e: sqlx::Error, name: &str, parent: &Object) -> Invento
     }
 }
 
-pub async fn children(db: &Db, id: &str) -> Result<Vec<Object>> {
+pub async fn children(db: &Db, id: &str) -> Result<Vec<InventoryObject>> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM objects WHERE parent = $1 ORDER BY name"
     ))
@@ -270,7 +211,11 @@ pub async fn children(db: &Db, id: &str) -> Result<Vec<Object>> {
 }
 
 /// Objects of a kind (all kinds when `None`) whose name contains `name`.
-pub async fn search(db: &Db, kind: Option<Kind>, name: Option<&str>) -> Result<Vec<Object>> {
+pub async fn search(
+    db: &Db,
+    kind: Option<ObjectKind>,
+    name: Option<&str>,
+) -> Result<Vec<InventoryObject>> {
     let pattern = format!(
         "%{}%",
         name.unwrap_or("").replace('%', "\\%").replace('_', "\\_")
@@ -293,7 +238,7 @@ pub async fn search(db: &Db, kind: Option<Kind>, name: Option<&str>) -> Result<V
     rows.iter().map(row_to_object).collect()
 }
 
-pub async fn rename(db: &Db, id: &str, name: &str) -> Result<Object> {
+pub async fn rename(db: &Db, id: &str, name: &str) -> Result<InventoryObject> {
     validate_name(name)?;
     let obj = get(db, id).await?;
     let Some(parent) = &obj.parent else {
@@ -312,7 +257,7 @@ pub async fn rename(db: &Db, id: &str, name: &str) -> Result<Object> {
 }
 
 /// Moves an object (and its subtree) to another parent.
-pub async fn move_to(db: &Db, id: &str, new_parent: &str) -> Result<Object> {
+pub async fn move_to(db: &Db, id: &str, new_parent: &str) -> Result<InventoryObject> {
     let obj = get(db, id).await?;
     if obj.parent.is_none() {
         return Err(InventoryError::Invalid(

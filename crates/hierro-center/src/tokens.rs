@@ -4,7 +4,7 @@
 //! (the `hierro-session` header); told apart by its prefix.
 
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
+pub use hierro_api::{ApiToken, NewToken};
 use sqlx::Row;
 
 use crate::db::Db;
@@ -12,24 +12,6 @@ use crate::error::{StoreError, StoreResult};
 
 /// What every API token starts with.
 pub const PREFIX: &str = "hapi_";
-
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct ApiToken {
-    pub id: String,
-    pub username: String,
-    pub name: String,
-    pub created: String,
-    pub expires: Option<String>,
-    pub last_used: Option<String>,
-}
-
-/// A new token: the record and, once only, the secret.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct NewToken {
-    #[serde(flatten)]
-    pub record: ApiToken,
-    pub token: String,
-}
 
 pub async fn create(
     db: &Db,

@@ -6,19 +6,19 @@ use sqlx::Row;
 
 use crate::db::Db;
 use crate::error::{StoreError, StoreResult};
-use crate::inventory::{self, Kind, Object};
+use crate::inventory::{self, InventoryObject, ObjectKind};
 
 /// A VM object and where it runs.
 pub struct VmRef {
-    pub object: Object,
+    pub object: InventoryObject,
     /// The host object's id.
     pub host: String,
     /// The VM's id on the host.
     pub vm_id: String,
 }
 
-pub fn as_vm(object: Object) -> StoreResult<VmRef> {
-    if object.kind != Kind::Vm {
+pub fn as_vm(object: InventoryObject) -> StoreResult<VmRef> {
+    if object.kind != ObjectKind::Vm {
         return Err(StoreError::Invalid(format!("{} is not a VM", object.name)));
     }
     let field = |k: &str| object.data[k].as_str().map(str::to_string);
@@ -36,7 +36,12 @@ pub fn as_vm(object: Object) -> StoreResult<VmRef> {
 }
 
 /// The hosts that have a datastore or network (by name) in a datacenter.
-async fn hosts_with(db: &Db, kind: Kind, datacenter: &str, name: &str) -> StoreResult<Vec<String>> {
+async fn hosts_with(
+    db: &Db,
+    kind: ObjectKind,
+    datacenter: &str,
+    name: &str,
+) -> StoreResult<Vec<String>> {
     let source = format!("{}:{datacenter}:{name}", kind.as_str());
     let Some(o) = inventory::by_source(db, &source).await? else {
         return Ok(vec![]);
@@ -51,10 +56,10 @@ async fn hosts_with(db: &Db, kind: Kind, datacenter: &str, name: &str) -> StoreR
 /// checking privileges on it.
 pub async fn shared_object(
     db: &Db,
-    kind: Kind,
+    kind: ObjectKind,
     datacenter: &str,
     name: &str,
-) -> StoreResult<Object> {
+) -> StoreResult<InventoryObject> {
     let source = format!("{}:{datacenter}:{name}", kind.as_str());
     inventory::by_source(db, &source).await?.ok_or_else(|| {
         StoreError::Invalid(format!(
@@ -119,16 +124,25 @@ impl Needs {
 }
 
 /// The memory a host has left, or why it cannot take the VM.
-pub async fn fit(db: &Db, host: &Object, needs: &Needs) -> StoreResult<Result<i64, String>> {
+pub async fn fit(
+    db: &Db,
+    host: &InventoryObject,
+    needs: &Needs,
+) -> StoreResult<Result<i64, String>> {
     if host.data["state"] != "connected" {
         return Ok(Err(format!("host {} is not connected", host.name)));
     }
     if host.data["maintenance"] == true {
         return Ok(Err(format!("host {} is in maintenance mode", host.name)));
     }
-    if !hosts_with(db, Kind::Datastore, &needs.datacenter, &needs.datastore)
-        .await?
-        .contains(&host.id)
+    if !hosts_with(
+        db,
+        ObjectKind::Datastore,
+        &needs.datacenter,
+        &needs.datastore,
+    )
+    .await?
+    .contains(&host.id)
     {
         return Ok(Err(format!(
             "host {} does not see datastore {:?}",
@@ -136,7 +150,7 @@ pub async fn fit(db: &Db, host: &Object, needs: &Needs) -> StoreResult<Result<i6
         )));
     }
     for n in &needs.networks {
-        if !hosts_with(db, Kind::Network, &needs.datacenter, n.as_str())
+        if !hosts_with(db, ObjectKind::Network, &needs.datacenter, n.as_str())
             .await?
             .contains(&host.id)
         {
@@ -157,13 +171,17 @@ pub async fn fit(db: &Db, host: &Object, needs: &Needs) -> StoreResult<Result<i6
 /// Chooses the host for a new VM: the host given, or in a cluster the
 /// connected host that has the datastore, every network and the most
 /// memory left (DRS's initial placement, by memory).
-pub async fn place(db: &Db, target: &Object, needs: &Needs) -> StoreResult<Object> {
+pub async fn place(
+    db: &Db,
+    target: &InventoryObject,
+    needs: &Needs,
+) -> StoreResult<InventoryObject> {
     let candidates = match target.kind {
-        Kind::Host => vec![target.clone()],
-        Kind::Cluster => inventory::children(db, &target.id)
+        ObjectKind::Host => vec![target.clone()],
+        ObjectKind::Cluster => inventory::children(db, &target.id)
             .await?
             .into_iter()
-            .filter(|o| o.kind == Kind::Host)
+            .filter(|o| o.kind == ObjectKind::Host)
             .collect(),
         _ => {
             return Err(StoreError::Invalid(format!(
@@ -181,10 +199,10 @@ pub async fn place(db: &Db, target: &Object, needs: &Needs) -> StoreResult<Objec
 pub async fn choose(
     db: &Db,
     within: &str,
-    candidates: Vec<Object>,
+    candidates: Vec<InventoryObject>,
     needs: &Needs,
-) -> StoreResult<Object> {
-    let mut best: Option<(i64, Object)> = None;
+) -> StoreResult<InventoryObject> {
+    let mut best: Option<(i64, InventoryObject)> = None;
     let mut refusals = vec![];
     for host in candidates {
         match fit(db, &host, needs).await? {
@@ -206,11 +224,11 @@ pub async fn choose(
 }
 
 /// A VM by object id, or by name when exactly one of `visible` has it.
-pub fn find_by_key(visible: &[Object], key: &str) -> StoreResult<Object> {
+pub fn find_by_key(visible: &[InventoryObject], key: &str) -> StoreResult<InventoryObject> {
     if let Some(o) = visible.iter().find(|o| o.id == key) {
         return Ok(o.clone());
     }
-    let named: Vec<&Object> = visible.iter().filter(|o| o.name == key).collect();
+    let named: Vec<&InventoryObject> = visible.iter().filter(|o| o.name == key).collect();
     match named.as_slice() {
         [one] => Ok((*one).clone()),
         [] => Err(StoreError::NotFound(format!("no VM {key:?}"))),
@@ -226,7 +244,7 @@ pub fn find_by_key(visible: &[Object], key: &str) -> StoreResult<Object> {
 /// host's CPU (`-cpu host`), `to` has every CPU feature `from` has. Under
 /// TCG QEMU emulates the same CPU on any host. Hosts added before they
 /// reported their flags are not held back.
-pub fn cpu_compatible(from: &Object, to: &Object) -> Result<(), String> {
+pub fn cpu_compatible(from: &InventoryObject, to: &InventoryObject) -> Result<(), String> {
     let (a, b) = (&from.data, &to.data);
     if a["accel"] != b["accel"] {
         return Err(format!(
@@ -274,9 +292,9 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn host(name: &str, accel: &str, flags: &[&str]) -> Object {
-        Object::new(
-            Kind::Host,
+    fn host(name: &str, accel: &str, flags: &[&str]) -> InventoryObject {
+        InventoryObject::new(
+            ObjectKind::Host,
             name,
             "dc",
             json!({"accel": accel, "cpu_model": format!("{name} CPU"), "cpu_flags": flags}),

@@ -7,10 +7,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use hierro_api::{AddHost, InventoryCreate, InventoryQuery, ObjectKind};
 use hierro_client::{Client, Trust};
-use reqwest::Method;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
 use crate::{netns, Lab};
 
@@ -145,17 +144,18 @@ pub async fn login(lab: &Lab, user: &str, password: &str) -> anyhow::Result<Clie
 /// The inventory ids of the lab's hosts in its center, in the lab's order.
 pub async fn host_ids(lab: &Lab) -> anyhow::Result<Vec<String>> {
     let c = client(lab).await?;
-    let hosts = c
-        .call_json(Method::GET, "/api/inventory?kind=host", None)
-        .await?;
+    let q = InventoryQuery {
+        kind: Some(ObjectKind::Host),
+        name: None,
+    };
+    let hosts = c.inventory(&q).await?;
     lab.hosts
         .iter()
         .map(|h| {
             hosts
-                .as_array()
-                .and_then(|a| a.iter().find(|o| o["name"] == h.name.as_str()))
-                .and_then(|o| o["id"].as_str())
-                .map(str::to_string)
+                .iter()
+                .find(|o| o.name == h.name)
+                .map(|o| o.id.clone())
                 .with_context(|| format!("host {} is not in the center", h.name))
         })
         .collect()
@@ -166,31 +166,32 @@ pub async fn host_ids(lab: &Lab) -> anyhow::Result<Vec<String>> {
 /// recorded.
 pub async fn add_hosts(lab: &mut Lab) -> anyhow::Result<()> {
     let c = client(lab).await?;
-    let post = |path: &'static str, body: Value| {
-        let c = c.clone();
-        async move {
-            c.call::<Value, Value>(Method::POST, path, Some(&body))
-                .await
-        }
+    let container = |kind, name: &str, parent: &str| InventoryCreate {
+        kind,
+        name: name.into(),
+        parent: parent.into(),
     };
-    let dc = post(
-        "/api/inventory",
-        json!({"kind": "datacenter", "name": "Lab", "parent": "root"}),
-    )
-    .await?;
-    let cluster = post(
-        "/api/inventory",
-        json!({"kind": "cluster", "name": "Cluster", "parent": dc["id"]}),
-    )
-    .await?;
+    let dc = c
+        .inventory_create(&container(ObjectKind::Datacenter, "Lab", "root"))
+        .await?;
+    let cluster = c
+        .inventory_create(&container(ObjectKind::Cluster, "Cluster", &dc.id))
+        .await?;
     for h in &mut lab.hosts {
-        let added = post(
-            "/api/hosts",
-            json!({"address": h.ip.to_string(), "username": lab.user, "password": lab.password, "thumbprint": h.thumbprint, "parent": cluster["id"]}),
-        )
-        .await
-        .with_context(|| format!("adding host {} to the center", h.name))?;
-        h.thumbprint = added["data"]["thumbprint"]
+        let add = AddHost {
+            address: h.ip.to_string(),
+            username: lab.user.clone(),
+            password: lab.password.clone(),
+            thumbprint: Some(h.thumbprint.clone()),
+            parent: cluster.id.clone(),
+            lockdown: false,
+            force: false,
+        };
+        let added = c
+            .add_host(&add)
+            .await
+            .with_context(|| format!("adding host {} to the center", h.name))?;
+        h.thumbprint = added.data["thumbprint"]
             .as_str()
             .context("the center did not say the host's new thumbprint")?
             .to_string();

@@ -1,22 +1,21 @@
 use hierro_api::EventKind;
 use hierro_api::Operation;
-use hierro_api::{Privilege, PrivilegeInfo};
-use std::collections::BTreeSet;
+use hierro_api::{
+    Effective, EffectiveQuery, PermissionKey, PermissionQuery, Privilege, PrivilegeInfo, RoleSpec,
+};
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use hierro_http::Params;
 use hierro_http::{ApiError, ApiResult, Body};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
 
 use super::task::as_task;
 use super::{
     authorize, rights, AppState, BadRequest, Caller, Conflict, Forbidden, NotFound, Unauthorized,
 };
 use crate::access;
-use crate::authz::{Decision, Permission, Principal, Role, Subject, VIEW};
+use crate::authz::{Permission, Principal, Role, Subject, VIEW};
 use crate::inventory::{self, ROOT};
 
 /// The privilege catalogue.
@@ -46,15 +45,6 @@ pub async fn roles(State(c): State<AppState>, caller: Caller) -> ApiResult<Json<
     Ok(Json(access::roles(&c.db).await?))
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RoleBody {
-    /// Needed to create a role; a change keeps the name.
-    #[serde(default)]
-    name: String,
-    privileges: BTreeSet<String>,
-}
-
 /// Creates a role.
 #[utoipa::path(
     post,
@@ -62,7 +52,7 @@ pub struct RoleBody {
     tag = "access",
     description = "Privilege: Authorization.ModifyRoles on the root.",
     security(("session" = [])),
-    request_body = RoleBody,
+    request_body = RoleSpec,
     responses(
         (status = 201, description = "The role, created", body = Role),
         BadRequest, Unauthorized, Forbidden, Conflict,
@@ -71,7 +61,7 @@ pub struct RoleBody {
 pub async fn create_role(
     State(c): State<AppState>,
     caller: Caller,
-    Body(r): Body<RoleBody>,
+    Body(r): Body<RoleSpec>,
 ) -> ApiResult<(StatusCode, Json<Role>)> {
     authorize(&c, &caller, ROOT, Privilege::AuthorizationModifyRoles).await?;
     let target = format!("role:{}", r.name);
@@ -96,7 +86,7 @@ pub async fn create_role(
     description = "Privilege: Authorization.ModifyRoles on the root.",
     security(("session" = [])),
     params(("id" = String, Path, description = "The role's id")),
-    request_body = RoleBody,
+    request_body = RoleSpec,
     responses(
         (status = 200, description = "The role, changed", body = Role),
         BadRequest, Unauthorized, Forbidden, NotFound,
@@ -106,7 +96,7 @@ pub async fn update_role(
     State(c): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Body(r): Body<RoleBody>,
+    Body(r): Body<RoleSpec>,
 ) -> ApiResult<Json<Role>> {
     authorize(&c, &caller, ROOT, Privilege::AuthorizationModifyRoles).await?;
     let target = format!("role:{id}");
@@ -156,17 +146,6 @@ pub async fn delete_role(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ObjectQuery {
-    /// The object's id; the root when absent.
-    object: Option<String>,
-    /// Every permission on every object the caller may read, instead: who
-    /// has what where.
-    #[serde(default)]
-    all: bool,
-}
-
 /// The permissions set on an object (not those it inherits), or with
 /// `all=true` on every object (vSphere's RetrieveAllPermissions).
 #[utoipa::path(
@@ -175,7 +154,7 @@ pub struct ObjectQuery {
     tag = "access",
     description = "Privilege: System.Read on the object; with `all`, the permissions on the objects where the caller holds System.Read.",
     security(("session" = [])),
-    params(ObjectQuery),
+    params(PermissionQuery),
     responses(
         (status = 200, description = "The permissions on the object", body = [Permission]),
         Unauthorized, Forbidden, NotFound,
@@ -184,7 +163,7 @@ pub struct ObjectQuery {
 pub async fn permissions(
     State(c): State<AppState>,
     caller: Caller,
-    Params(q): Params<ObjectQuery>,
+    Params(q): Params<PermissionQuery>,
 ) -> ApiResult<Json<Vec<Permission>>> {
     let all = access::permissions(&c.db).await?;
     if q.all {
@@ -255,25 +234,6 @@ pub async fn set_permission(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PermissionKey {
-    /// `user:NAME` or `group:NAME`.
-    principal: String,
-    /// The object's id.
-    object: String,
-}
-
-fn parse_principal(s: &str) -> ApiResult<Principal> {
-    match s.split_once(':') {
-        Some(("user", n)) if !n.is_empty() => Ok(Principal::User(n.into())),
-        Some(("group", n)) if !n.is_empty() => Ok(Principal::Group(n.into())),
-        _ => Err(ApiError::bad_request(format!(
-            "principal {s:?} must be user:NAME or group:NAME"
-        ))),
-    }
-}
-
 /// Removes a principal's permission on an object.
 #[utoipa::path(
     delete,
@@ -292,7 +252,10 @@ pub async fn remove_permission(
     caller: Caller,
     Params(k): Params<PermissionKey>,
 ) -> ApiResult<StatusCode> {
-    let principal = parse_principal(&k.principal)?;
+    let principal = k
+        .principal
+        .parse::<Principal>()
+        .map_err(ApiError::bad_request)?;
     authorize(
         &c,
         &caller,
@@ -315,23 +278,6 @@ pub async fn remove_permission(
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct EffectiveQuery {
-    /// The object's id.
-    object: String,
-    /// `user:NAME` or `group:NAME`; the caller when absent.
-    principal: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Effective {
-    principal: Principal,
-    object: String,
-    #[serde(flatten)]
-    decision: Decision,
 }
 
 /// What a principal may do on an object, and which permissions decided it.
@@ -362,7 +308,7 @@ pub async fn effective(
                 Privilege::AuthorizationModifyPermissions,
             )
             .await?;
-            match parse_principal(p)? {
+            match p.parse::<Principal>().map_err(ApiError::bad_request)? {
                 Principal::User(u) => {
                     let groups = crate::directory::get_user(&c.db, &u).await?.groups;
                     (Principal::User(u.clone()), Subject::user(&u, groups))

@@ -4,9 +4,8 @@ use axum::Json;
 use hierro_api::EventKind;
 use hierro_api::Operation;
 use hierro_api::Privilege;
+use hierro_api::{Group, NewGroup, NewUser};
 use hierro_http::{ApiResult, Body};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::task::as_task;
 use super::{authorize, AppState, BadRequest, Caller, Conflict, Forbidden, NotFound, Unauthorized};
@@ -28,15 +27,6 @@ const MANAGE: Privilege = Privilege::GlobalSettings;
 pub async fn users(State(c): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<User>>> {
     authorize(&c, &caller, ROOT, VIEW).await?;
     Ok(Json(directory::list_users(&c.db).await?))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewUser {
-    name: String,
-    password: String,
-    #[serde(default)]
-    full_name: String,
 }
 
 /// Creates a user.
@@ -109,12 +99,6 @@ pub async fn delete_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct Group {
-    name: String,
-    members: Vec<String>,
-}
-
 /// The groups, with their members.
 #[utoipa::path(
     get,
@@ -132,14 +116,6 @@ pub async fn groups(State(c): State<AppState>, caller: Caller) -> ApiResult<Json
             .map(|(name, members)| Group { name, members })
             .collect(),
     ))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewGroup {
-    name: String,
-    #[serde(default)]
-    description: String,
 }
 
 /// Creates a group.

@@ -5,6 +5,7 @@
 //! changed, and the error names the host. Disconnected members catch up
 //! when they come back (`host_sync`).
 
+use hierro_api::DvsCreateQuery;
 use hierro_api::EventKind;
 use hierro_api::Operation;
 use hierro_api::Privilege;
@@ -16,20 +17,11 @@ use axum::Json;
 use hierro_api::{DistributedSwitch, DvsMember};
 use hierro_http::Params;
 use hierro_http::{ApiError, ApiResult, Body};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 use super::task::as_task;
 use super::{authorize, AppState, BadRequest, Caller, Conflict, Forbidden, NotFound, Unauthorized};
 use crate::dvswitches::{self, Dvs};
-use crate::inventory::{self, InventoryObject, Kind, Object};
-
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct Where {
-    /// The datacenter the switch belongs to.
-    datacenter: String,
-}
+use crate::inventory::{self, InventoryObject, ObjectKind};
 
 /// Creates a distributed switch, with no member hosts yet.
 #[utoipa::path(
@@ -39,7 +31,7 @@ pub struct Where {
     operation_id = "dvswitch_create",
     description = "Privilege: DVSwitch.Create on the datacenter.",
     security(("session" = [])),
-    params(Where),
+    params(DvsCreateQuery),
     request_body = DistributedSwitch,
     responses(
         (status = 201, description = "The switch, created", body = InventoryObject),
@@ -49,12 +41,12 @@ pub struct Where {
 pub async fn create(
     State(c): State<AppState>,
     caller: Caller,
-    Params(at): Params<Where>,
+    Params(at): Params<DvsCreateQuery>,
     Body(spec): Body<DistributedSwitch>,
-) -> ApiResult<(StatusCode, Json<Object>)> {
+) -> ApiResult<(StatusCode, Json<InventoryObject>)> {
     authorize(&c, &caller, &at.datacenter, Privilege::DVSwitchCreate).await?;
     let dc = inventory::get(&c.db, &at.datacenter).await?;
-    if dc.kind != Kind::Datacenter {
+    if dc.kind != ObjectKind::Datacenter {
         return Err(ApiError::bad_request(format!(
             "{} is not a datacenter",
             dc.name
@@ -77,7 +69,9 @@ pub async fn create(
         Operation::DvsCreate,
         (&dc.id, &spec.name),
         done,
-        async { Ok(inventory::create(&c.db, Kind::DvSwitch, &spec.name, &dc.id, data).await?) },
+        async {
+            Ok(inventory::create(&c.db, ObjectKind::DvSwitch, &spec.name, &dc.id, data).await?)
+        },
     )
     .await?;
     Ok((StatusCode::CREATED, Json(obj)))
@@ -104,7 +98,7 @@ pub async fn update(
     caller: Caller,
     Path(id): Path<String>,
     Body(spec): Body<DistributedSwitch>,
-) -> ApiResult<Json<Object>> {
+) -> ApiResult<Json<InventoryObject>> {
     authorize(&c, &caller, &id, Privilege::DVSwitchModify).await?;
     let what = format!("Changed distributed switch {}", spec.name);
     let obj = change(&c, &caller, &id, Operation::DvsUpdate, what, |d| {
@@ -139,7 +133,7 @@ pub async fn add_host(
     caller: Caller,
     Path((id, host)): Path<(String, String)>,
     Body(member): Body<DvsMember>,
-) -> ApiResult<Json<Object>> {
+) -> ApiResult<Json<InventoryObject>> {
     authorize(&c, &caller, &id, Privilege::DVSwitchModify).await?;
     let h = member_host(&c, &caller, &id, &host).await?;
     let what = format!("Host {} joined distributed switch", h.name);
@@ -173,7 +167,7 @@ pub async fn remove_host(
     State(c): State<AppState>,
     caller: Caller,
     Path((id, host)): Path<(String, String)>,
-) -> ApiResult<Json<Object>> {
+) -> ApiResult<Json<InventoryObject>> {
     authorize(&c, &caller, &id, Privilege::DVSwitchModify).await?;
     let h = member_host(&c, &caller, &id, &host).await?;
     let what = format!("Host {} left distributed switch", h.name);
@@ -221,10 +215,15 @@ pub async fn delete(
 
 /// The host a member operation names: a host of the switch's datacenter,
 /// on which the caller may configure networking.
-async fn member_host(c: &AppState, caller: &Caller, dvs: &str, host: &str) -> ApiResult<Object> {
+async fn member_host(
+    c: &AppState,
+    caller: &Caller,
+    dvs: &str,
+    host: &str,
+) -> ApiResult<InventoryObject> {
     authorize(c, caller, host, Privilege::HostConfigNetwork).await?;
     let h = inventory::get(&c.db, host).await?;
-    if h.kind != Kind::Host {
+    if h.kind != ObjectKind::Host {
         return Err(ApiError::bad_request(format!("{} is not a host", h.name)));
     }
     let (a, b) = (
@@ -250,7 +249,7 @@ async fn change(
     operation: Operation,
     what: String,
     f: impl FnOnce(&mut Dvs) -> ApiResult<()>,
-) -> ApiResult<Object> {
+) -> ApiResult<InventoryObject> {
     let obj = inventory::get(&c.db, id).await?;
     let before = Dvs::of(&obj)?;
     let mut after = before.clone();

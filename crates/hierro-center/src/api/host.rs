@@ -8,6 +8,7 @@ use hierro_api::EventKind;
 use hierro_api::Operation;
 use hierro_api::Privilege;
 use hierro_api::{ErrorCode, HostNetwork, HostNetworkView, PortGroup};
+use hierro_api::{Lockdown, Maintenance};
 use hierro_http::{ApiError, ApiResult, Body};
 
 use super::task::as_task;
@@ -16,7 +17,7 @@ use super::{
     Unauthorized,
 };
 use crate::hosts::{self, AddHost, AddHostError, Reconnect};
-use crate::inventory::{self, InventoryObject, Kind, Object};
+use crate::inventory::{self, InventoryObject, ObjectKind};
 use crate::ops::{evacuate, OpError};
 
 /// Adds a host and starts following it.
@@ -37,9 +38,9 @@ pub async fn add(
     State(c): State<AppState>,
     caller: Caller,
     Body(req): Body<AddHost>,
-) -> ApiResult<(StatusCode, Json<Object>)> {
+) -> ApiResult<(StatusCode, Json<InventoryObject>)> {
     let parent = inventory::get(&c.db, &req.parent).await?;
-    let needed = if parent.kind == Kind::Cluster {
+    let needed = if parent.kind == ObjectKind::Cluster {
         Privilege::HostInventoryAddHostToCluster
     } else {
         Privilege::HostInventoryAddStandaloneHost
@@ -90,10 +91,10 @@ async fn managed(
     caller: &Caller,
     id: &str,
     privilege: Privilege,
-) -> ApiResult<Object> {
+) -> ApiResult<InventoryObject> {
     authorize(c, caller, id, privilege).await?;
     let host = inventory::get(&c.db, id).await?;
-    if host.kind != Kind::Host {
+    if host.kind != ObjectKind::Host {
         return Err(ApiError::bad_request(format!(
             "{} is not a host",
             host.name
@@ -383,12 +384,6 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(serde::Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LockdownRequest {
-    enabled: bool,
-}
-
 /// Turns the host's lockdown mode on or off.
 #[utoipa::path(
     put,
@@ -398,7 +393,7 @@ pub struct LockdownRequest {
     description = "Privilege: Host.Config.Settings on the host.",
     security(("session" = [])),
     params(("id" = String, Path, description = "The host's object id")),
-    request_body = LockdownRequest,
+    request_body = Lockdown,
     responses(
         (status = 204, description = "Changed"),
         BadRequest, Unauthorized, Forbidden, NotFound, HostFailed,
@@ -408,7 +403,7 @@ pub async fn lockdown(
     State(c): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Body(req): Body<LockdownRequest>,
+    Body(req): Body<Lockdown>,
 ) -> ApiResult<StatusCode> {
     let host = managed(&c, &caller, &id, Privilege::HostConfigSettings).await?;
     let word = if req.enabled { "Enabled" } else { "Disabled" };
@@ -432,18 +427,6 @@ pub async fn lockdown(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(serde::Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MaintenanceRequest {
-    enabled: bool,
-    /// Entering: also move the powered-off VMs to other hosts of the
-    /// cluster (cold migration), as vSphere's "Move powered-off and
-    /// suspended virtual machines to other hosts in the cluster". Without
-    /// it they stay, registered here.
-    #[serde(default)]
-    move_powered_off: bool,
-}
-
 /// Enters maintenance mode: the host takes no new VMs and no power-on, and
 /// every running VM moves by vMotion, one after the other, to the host of
 /// the cluster with the most memory left that can take it; with
@@ -458,7 +441,7 @@ pub struct MaintenanceRequest {
     description = "Privilege: Host.Config.Maintenance on the host (and Resource.HotMigrate on its running VMs, Resource.ColdMigrate on the powered-off ones it moves).",
     security(("session" = [])),
     params(("id" = String, Path, description = "The host's object id")),
-    request_body = MaintenanceRequest,
+    request_body = Maintenance,
     responses(
         (status = 202, description = "The task, running", body = hierro_api::Task),
         BadRequest, Unauthorized, Forbidden, NotFound,
@@ -469,7 +452,7 @@ pub async fn maintenance(
     caller: Caller,
     fail: FailStep,
     Path(id): Path<String>,
-    Body(req): Body<MaintenanceRequest>,
+    Body(req): Body<Maintenance>,
 ) -> ApiResult<(StatusCode, Json<hierro_api::Task>)> {
     let host = managed(&c, &caller, &id, Privilege::HostConfigMaintenance).await?;
     let task = if req.enabled {

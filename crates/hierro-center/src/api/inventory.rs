@@ -4,33 +4,23 @@ use axum::Json;
 use hierro_api::EventKind;
 use hierro_api::Operation;
 use hierro_api::Privilege;
+use hierro_api::{InventoryCreate, InventoryQuery, InventoryUpdate, ObjectView};
 use hierro_http::Params;
 use hierro_http::{ApiError, ApiResult, Body};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
 
 use super::task::as_task;
 use super::{
     authorize, internal, AppState, BadRequest, Caller, Conflict, Forbidden, NotFound, Unauthorized,
 };
 use crate::authz::VIEW;
-use crate::inventory::{self, InventoryObject, Kind, Object};
-
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct SearchQuery {
-    /// Only objects of this kind.
-    kind: Option<Kind>,
-    /// Only objects whose name contains this.
-    name: Option<String>,
-}
+use crate::inventory::{self, InventoryObject, ObjectKind};
 
 /// Keeps the objects the caller may see.
 pub(super) async fn visible(
     c: &AppState,
     caller: &Caller,
-    objects: Vec<Object>,
-) -> ApiResult<Vec<Object>> {
+    objects: Vec<InventoryObject>,
+) -> ApiResult<Vec<InventoryObject>> {
     let (authz, tree) = crate::access::load(&c.db).await.map_err(internal)?;
     Ok(objects
         .into_iter()
@@ -46,7 +36,7 @@ pub(super) async fn visible(
     operation_id = "inventory_search",
     description = "Privilege: System.View on each object listed (the others are left out).",
     security(("session" = [])),
-    params(SearchQuery),
+    params(InventoryQuery),
     responses(
         (status = 200, description = "The objects found", body = [InventoryObject]),
         BadRequest, Unauthorized,
@@ -55,18 +45,10 @@ pub(super) async fn visible(
 pub async fn search(
     State(c): State<AppState>,
     caller: Caller,
-    Params(q): Params<SearchQuery>,
-) -> ApiResult<Json<Vec<Object>>> {
+    Params(q): Params<InventoryQuery>,
+) -> ApiResult<Json<Vec<InventoryObject>>> {
     let found = inventory::search(&c.db, q.kind, q.name.as_deref()).await?;
     Ok(Json(visible(&c, &caller, found).await?))
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ObjectView {
-    #[serde(flatten)]
-    object: InventoryObject,
-    /// Names from the root down to the object.
-    path: Vec<String>,
 }
 
 /// One object, with its path from the root.
@@ -117,21 +99,10 @@ pub async fn children(
     State(c): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Vec<Object>>> {
+) -> ApiResult<Json<Vec<InventoryObject>>> {
     authorize(&c, &caller, &id, VIEW).await?;
     let kids = inventory::children(&c.db, &id).await?;
     Ok(Json(visible(&c, &caller, kids).await?))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateRequest {
-    /// A folder, datacenter or cluster (hosts, VMs, datastores and networks
-    /// come otherwise).
-    kind: Kind,
-    name: String,
-    /// The parent object's id.
-    parent: String,
 }
 
 /// A change of an inventory object through `/api/inventory`.
@@ -145,9 +116,9 @@ enum Change {
 
 /// The privilege a change needs, by kind of object, and the task's
 /// operation (an update renames or moves).
-fn privilege(kind: Kind, change: Change) -> ApiResult<(Privilege, Operation)> {
+fn privilege(kind: ObjectKind, change: Change) -> ApiResult<(Privilege, Operation)> {
     use Change::*;
-    use Kind::*;
+    use ObjectKind::*;
     use Operation as O;
     use Privilege as P;
     Ok(match (kind, change) {
@@ -187,7 +158,7 @@ fn privilege(kind: Kind, change: Change) -> ApiResult<(Privilege, Operation)> {
     operation_id = "inventory_create",
     description = "Privilege: on the parent, Folder.Create, Datacenter.Create or Host.Inventory.CreateCluster, by the kind created.",
     security(("session" = [])),
-    request_body = CreateRequest,
+    request_body = InventoryCreate,
     responses(
         (status = 201, description = "The object, created", body = InventoryObject),
         BadRequest, Unauthorized, Forbidden, NotFound, Conflict,
@@ -196,13 +167,13 @@ fn privilege(kind: Kind, change: Change) -> ApiResult<(Privilege, Operation)> {
 pub async fn create(
     State(c): State<AppState>,
     caller: Caller,
-    Body(req): Body<CreateRequest>,
-) -> ApiResult<(StatusCode, Json<Object>)> {
+    Body(req): Body<InventoryCreate>,
+) -> ApiResult<(StatusCode, Json<InventoryObject>)> {
     let (needed, operation) = privilege(req.kind, Change::Create)?;
     authorize(&c, &caller, &req.parent, needed).await?;
     let created = match req.kind {
-        Kind::Folder => EventKind::FolderCreated,
-        Kind::Datacenter => EventKind::DatacenterCreated,
+        ObjectKind::Folder => EventKind::FolderCreated,
+        ObjectKind::Datacenter => EventKind::DatacenterCreated,
         _ => EventKind::ClusterCreated,
     };
     let done = (
@@ -230,15 +201,6 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(obj)))
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateRequest {
-    /// A new name.
-    name: Option<String>,
-    /// The id of a new parent.
-    parent: Option<String>,
-}
-
 /// Renames or moves an object.
 #[utoipa::path(
     patch,
@@ -248,7 +210,7 @@ pub struct UpdateRequest {
     description = "Privilege: System.View on it; to rename, <kind>.Rename on it; to move, <kind>.Move on it and Folder.Create on the new parent (clusters: Host.Inventory.EditCluster; hosts: Host.Inventory.MoveHost; VMs: VirtualMachine.Inventory.Move).",
     security(("session" = [])),
     params(("id" = String, Path, description = "The object's id")),
-    request_body = UpdateRequest,
+    request_body = InventoryUpdate,
     responses(
         (status = 200, description = "The object, changed", body = InventoryObject),
         BadRequest, Unauthorized, Forbidden, NotFound, Conflict,
@@ -258,8 +220,8 @@ pub async fn update(
     State(c): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Body(req): Body<UpdateRequest>,
-) -> ApiResult<Json<Object>> {
+    Body(req): Body<InventoryUpdate>,
+) -> ApiResult<Json<InventoryObject>> {
     authorize(&c, &caller, &id, VIEW).await?;
     let obj = inventory::get(&c.db, &id).await?;
     let mut operation = None;

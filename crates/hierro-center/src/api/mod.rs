@@ -128,7 +128,7 @@ fn routes() -> OpenApiRouter<AppState> {
     modifiers(&SessionScheme),
     // What `routes!` does not collect: the schemas of the error responses
     // below and of path and query parameters.
-    components(schemas(ErrorBody, hierro_api::PowerOp, crate::inventory::Kind)),
+    components(schemas(ErrorBody, hierro_api::PowerOp, crate::inventory::ObjectKind)),
     tags(
         (name = "session", description = "What the center is, logging in and out, API tokens"),
         (name = "inventory", description = "The inventory tree: folders, datacenters, clusters, hosts, VMs, datastores, networks"),

@@ -7,7 +7,7 @@ use hierro_http::{ApiError, ApiResult, Params};
 
 use super::{authorize, AppState, BadRequest, Caller, NotFound, Unauthorized};
 use crate::authz::VIEW;
-use crate::inventory::{self, Kind};
+use crate::inventory::{self, ObjectKind};
 use crate::perf;
 
 /// A host's, VM's or cluster's performance counters: CPU, memory,
@@ -35,8 +35,8 @@ pub async fn series(
     let object = inventory::get(&c.db, &id).await?;
     let now = chrono::Utc::now().timestamp();
     let series = match object.kind {
-        Kind::Host | Kind::Vm => perf::series(&c.db, &id, q.interval, now).await?,
-        Kind::Cluster => {
+        ObjectKind::Host | ObjectKind::Vm => perf::series(&c.db, &id, q.interval, now).await?,
+        ObjectKind::Cluster => {
             let step = c.config.perf_collect_secs as i64;
             perf::cluster_series(&c.db, &id, q.interval, step, now).await?
         }

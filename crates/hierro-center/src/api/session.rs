@@ -5,9 +5,8 @@ use hierro_api::EventKind;
 use hierro_api::Operation;
 use hierro_api::Privilege;
 use hierro_api::{About, ErrorBody, LoginRequest, LoginResponse};
+use hierro_api::{Health, TokenRequest};
 use hierro_http::{ApiError, ApiResult, Body};
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::task::as_task;
 use super::{internal, AppState, BadRequest, Forbidden, NotFound, Unauthorized};
@@ -32,14 +31,6 @@ pub async fn about(State(c): State<AppState>) -> Json<About> {
     })
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct Health {
-    /// `ok`.
-    status: &'static str,
-    /// `sqlite` or `postgres`.
-    database: String,
-}
-
 /// Healthy when the database answers.
 #[utoipa::path(
     get,
@@ -56,7 +47,7 @@ pub async fn health(State(c): State<AppState>) -> ApiResult<Json<Health>> {
         .await
         .map_err(internal)?;
     Ok(Json(Health {
-        status: "ok",
+        status: "ok".into(),
         database: format!("{:?}", c.db.backend).to_lowercase(),
     }))
 }
@@ -105,15 +96,6 @@ pub async fn logout(State(c): State<AppState>, headers: HeaderMap) -> StatusCode
         c.sessions.close(t);
     }
     StatusCode::NO_CONTENT
-}
-
-#[derive(serde::Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TokenRequest {
-    name: String,
-    /// Days until it expires; never when absent.
-    #[serde(default)]
-    valid_days: Option<u32>,
 }
 
 /// A new API token for the caller (its secret shown once).

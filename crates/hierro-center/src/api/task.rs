@@ -4,19 +4,18 @@
 
 use hierro_api::Privilege;
 use hierro_api::{EventKind, Operation};
+use hierro_api::{EventQuery, TaskQuery};
 use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::Json;
-use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use hierro_api::{Event, Task};
 use hierro_http::ApiResult;
 use hierro_http::{Params, PathArgs};
-use serde::{Deserialize, Serialize};
-use utoipa::IntoParams;
+use serde::Serialize;
 use uuid::Uuid;
 
 use super::{internal, AppState, BadRequest, Caller, Conflict, Forbidden, NotFound, Unauthorized};
@@ -52,21 +51,6 @@ fn may_see(
         crate::inventory::ROOT
     };
     authz.visible(&caller.subject, &tree.path(object))
-}
-
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct TaskQuery {
-    /// Only the tasks on this object (`vm:<id>`, an object id...).
-    target: Option<String>,
-    /// Only the tasks of this operation, e.g. `VirtualMachine.create`.
-    operation: Option<Operation>,
-    /// Only the tasks queued at or after this time (RFC 3339).
-    after: Option<DateTime<Utc>>,
-    /// Only the tasks queued before this time (RFC 3339).
-    before: Option<DateTime<Utc>>,
-    /// At most this many: 200 by default, 5000 at most.
-    limit: Option<i64>,
 }
 
 /// Tasks, newest first.
@@ -179,27 +163,6 @@ pub async fn cancel_task(
         axum::http::StatusCode::ACCEPTED,
         Json(with_cancelable(&c, t)),
     ))
-}
-
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct EventQuery {
-    /// Only events after this sequence number.
-    since: Option<i64>,
-    /// The newest `limit` events (still oldest first) rather than the
-    /// first `limit` after `since`: what an events view shows.
-    #[serde(default)]
-    newest: bool,
-    /// Only the events about this object.
-    target: Option<String>,
-    /// Only events of this type, e.g. `VmPoweredOnEvent`.
-    kind: Option<EventKind>,
-    /// Only events at or after this time (RFC 3339).
-    after: Option<DateTime<Utc>>,
-    /// Only events before this time (RFC 3339).
-    before: Option<DateTime<Utc>>,
-    /// At most this many: 1000 by default, 10000 at most.
-    limit: Option<i64>,
 }
 
 async fn visible_events(

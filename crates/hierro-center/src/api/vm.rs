@@ -8,19 +8,17 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use hierro_api::{
-    PowerOp, Privilege, Snapshot, SnapshotCreate, Task, VmClone, VmCreate, VmInfo, VmMigrate,
-    VmRegister, VmUpdate,
+    Placement, PowerOp, Privilege, Snapshot, SnapshotCreate, Task, VmClone, VmCreate, VmInfo,
+    VmMigrate, VmRegister, VmUpdate,
 };
 use hierro_http::{ApiError, ApiResult, Body, Params};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 use super::{
     authorize, vm_ref, AppState, BadRequest, Caller, Conflict, FailStep, Forbidden, HostFailed,
     NotFound, Unauthorized,
 };
 use crate::authz::VIEW;
-use crate::inventory::{self, Kind, Object};
+use crate::inventory::{self, InventoryObject, ObjectKind};
 use crate::ops::vm::SnapshotOp;
 use crate::ops::{self, migrate, provision};
 use crate::vms;
@@ -31,25 +29,15 @@ fn accepted(task: Task) -> ApiResult<Accepted> {
     Ok((StatusCode::ACCEPTED, Json(task)))
 }
 
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct Placement {
-    /// The host or cluster to run the VM on.
-    placement: Option<String>,
-    /// The folder (or datacenter) to put it in; the datacenter by default.
-    folder: Option<String>,
-}
-
-impl Placement {
-    async fn resolve(
-        &self,
-        c: &AppState,
-        caller: &Caller,
-        privilege: Privilege,
-    ) -> ApiResult<provision::Placed> {
-        let (placement, folder) = (self.placement.as_deref(), self.folder.as_deref());
-        Ok(provision::resolve(c, caller, placement, folder, privilege).await?)
-    }
+/// Where `p` says a new VM goes, once the caller may put it there.
+async fn resolve(
+    c: &AppState,
+    caller: &Caller,
+    p: &Placement,
+    privilege: Privilege,
+) -> ApiResult<provision::Placed> {
+    let (placement, folder) = (p.placement.as_deref(), p.folder.as_deref());
+    Ok(provision::resolve(c, caller, placement, folder, privilege).await?)
 }
 
 /// Creates a VM on a host, or on the host of a cluster with the most free
@@ -76,9 +64,7 @@ pub async fn create(
     Params(p): Params<Placement>,
     Body(req): Body<VmCreate>,
 ) -> ApiResult<Accepted> {
-    let placed = p
-        .resolve(&c, &caller, Privilege::VirtualMachineInventoryCreate)
-        .await?;
+    let placed = resolve(&c, &caller, &p, Privilege::VirtualMachineInventoryCreate).await?;
     let origin = provision::Origin::Created;
     accepted(provision::create(&c, &caller, placed, req, origin, fail.0).await?)
 }
@@ -118,9 +104,7 @@ pub async fn clone(
     };
     authorize(&c, &caller, &source.object.id, privilege).await?;
     let (create, origin) = provision::clone_of(&c, &source, req, template).await?;
-    let placed = p
-        .resolve(&c, &caller, Privilege::VirtualMachineInventoryCreate)
-        .await?;
+    let placed = resolve(&c, &caller, &p, Privilege::VirtualMachineInventoryCreate).await?;
     accepted(provision::create(&c, &caller, placed, create, origin, fail.0).await?)
 }
 
@@ -225,7 +209,8 @@ pub async fn update(
         needed.push(Privilege::VirtualMachineConfigEditDevice);
         let datacenter = inventory::datacenter_of(&c.db, &vm.object.id).await?;
         for n in nics {
-            let net = vms::shared_object(&c.db, Kind::Network, &datacenter.id, &n.network).await?;
+            let net =
+                vms::shared_object(&c.db, ObjectKind::Network, &datacenter.id, &n.network).await?;
             authorize(&c, &caller, &net.id, Privilege::NetworkAssign).await?;
         }
     }
@@ -311,10 +296,8 @@ pub async fn register(
     caller: Caller,
     Params(p): Params<Placement>,
     Body(req): Body<VmRegister>,
-) -> ApiResult<(StatusCode, Json<Object>)> {
-    let placed = p
-        .resolve(&c, &caller, Privilege::VirtualMachineInventoryRegister)
-        .await?;
+) -> ApiResult<(StatusCode, Json<InventoryObject>)> {
+    let placed = resolve(&c, &caller, &p, Privilege::VirtualMachineInventoryRegister).await?;
     let obj = provision::register(&c, &caller, placed, req).await?;
     Ok((StatusCode::CREATED, Json(obj)))
 }

@@ -7,7 +7,7 @@ use hierro_api::Privilege;
 
 use super::{OpError, OpResult};
 use crate::authz::{Decision, Subject, VIEW};
-use crate::inventory::{self, Kind, Object, ROOT};
+use crate::inventory::{self, InventoryObject, ObjectKind, ROOT};
 use crate::server::Center;
 use crate::vms::{self, VmRef};
 
@@ -56,8 +56,8 @@ pub async fn authorize(
 pub async fn visible(
     center: &Center,
     caller: &Caller,
-    objects: Vec<Object>,
-) -> OpResult<Vec<Object>> {
+    objects: Vec<InventoryObject>,
+) -> OpResult<Vec<InventoryObject>> {
     let (authz, tree) = crate::access::load(&center.db).await?;
     Ok(objects
         .into_iter()
@@ -76,7 +76,7 @@ pub async fn vm_ref(
     let object = match inventory::get(&center.db, key).await {
         Ok(o) => o,
         Err(_) => {
-            let named = inventory::search(&center.db, Some(Kind::Vm), Some(key)).await?;
+            let named = inventory::search(&center.db, Some(ObjectKind::Vm), Some(key)).await?;
             vms::find_by_key(&visible(center, caller, named).await?, key)?
         }
     };

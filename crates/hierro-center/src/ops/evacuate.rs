@@ -13,7 +13,7 @@ use hierro_api::{EventKind, Operation, Severity, Task, VmMigrate};
 
 use super::saga::{self, Cx, Done, Saga, Step};
 use super::{authorize, migrate, Caller, OpError, OpResult, TaskRun};
-use crate::inventory::{self, Kind, Object};
+use crate::inventory::{self, InventoryObject, ObjectKind};
 use crate::server::Center;
 use crate::vms::{self, Needs, VmRef};
 use crate::{hosts, journal};
@@ -22,19 +22,23 @@ use crate::{hosts, journal};
 pub struct Evacuation {
     center: Arc<Center>,
     caller: Caller,
-    host: Object,
+    host: InventoryObject,
     move_powered_off: bool,
     /// The VMs to move (running ones first), whether each runs.
     leaving: Vec<(bool, VmRef)>,
     /// The hosts they may go to.
-    others: Vec<Object>,
+    others: Vec<InventoryObject>,
     moved: usize,
 }
 
 /// The VMs on `host` that entering maintenance mode moves: the running
 /// ones, then (with `powered_off`) the others.
-async fn leaving(c: &Center, host: &Object, powered_off: bool) -> OpResult<Vec<(bool, VmRef)>> {
-    let mut leaving: Vec<(bool, VmRef)> = inventory::search(&c.db, Some(Kind::Vm), None)
+async fn leaving(
+    c: &Center,
+    host: &InventoryObject,
+    powered_off: bool,
+) -> OpResult<Vec<(bool, VmRef)>> {
+    let mut leaving: Vec<(bool, VmRef)> = inventory::search(&c.db, Some(ObjectKind::Vm), None)
         .await?
         .into_iter()
         .filter(|o| o.data["host"] == host.id.as_str())
@@ -50,14 +54,14 @@ async fn leaving(c: &Center, host: &Object, powered_off: bool) -> OpResult<Vec<(
 pub async fn plan(
     c: &Arc<Center>,
     caller: &Caller,
-    host: Object,
+    host: InventoryObject,
     move_powered_off: bool,
 ) -> OpResult<Evacuation> {
-    let others: Vec<Object> = match &host.parent {
+    let others: Vec<InventoryObject> = match &host.parent {
         Some(parent) => inventory::children(&c.db, parent)
             .await?
             .into_iter()
-            .filter(|o| o.kind == Kind::Host && o.id != host.id)
+            .filter(|o| o.kind == ObjectKind::Host && o.id != host.id)
             .collect(),
         None => vec![],
     };
@@ -215,7 +219,7 @@ pub async fn enter(
 }
 
 /// Leaves maintenance mode, as a task.
-pub async fn exit(c: &Arc<Center>, caller: &Caller, host: &Object) -> OpResult<Task> {
+pub async fn exit(c: &Arc<Center>, caller: &Caller, host: &InventoryObject) -> OpResult<Task> {
     let task = TaskRun::begin(
         c,
         caller,

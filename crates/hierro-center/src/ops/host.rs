@@ -9,7 +9,7 @@ use super::saga::Cx;
 use super::{OpError, OpResult};
 use crate::error::StoreError;
 use crate::host_sync;
-use crate::inventory::{self, Object};
+use crate::inventory::{self, InventoryObject};
 use crate::server::Center;
 use crate::vms::VmRef;
 
@@ -57,7 +57,7 @@ pub async fn record_in_folder(
     host: &str,
     folder: &str,
     info: &VmInfo,
-) -> OpResult<Object> {
+) -> OpResult<InventoryObject> {
     let obj = host_sync::record_vm(&c.db, host, folder, info).await?;
     // The change feed may have recorded it first, in the datacenter.
     if obj.parent.as_deref() != Some(folder) {

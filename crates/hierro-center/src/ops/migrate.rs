@@ -25,7 +25,7 @@ use hierro_client::Client;
 use super::host::{follow, refresh, result_of};
 use super::saga::{self, Cx, Done, Saga, Step};
 use super::{Caller, OpError, OpResult, TaskRun};
-use crate::inventory::{self, Kind, Object};
+use crate::inventory::{self, InventoryObject, ObjectKind};
 use crate::server::Center;
 use crate::vms::{self, Needs, VmRef};
 use crate::{host_sync, hosts};
@@ -46,8 +46,8 @@ pub struct Move {
     /// The VM runs: a vMotion, not a cold migration.
     live: bool,
     info: VmInfo,
-    from: Object,
-    to: Object,
+    from: InventoryObject,
+    to: InventoryObject,
     source: Client,
     destination: Client,
     limits: VmMigrate,
@@ -64,8 +64,13 @@ pub struct Move {
 /// is another connected host (not in maintenance mode) that sees the
 /// datastore and has the port groups; for a running VM also the memory and
 /// a compatible CPU.
-pub async fn plan(c: &Arc<Center>, vm: VmRef, to: Object, limits: VmMigrate) -> OpResult<Move> {
-    if to.kind != Kind::Host {
+pub async fn plan(
+    c: &Arc<Center>,
+    vm: VmRef,
+    to: InventoryObject,
+    limits: VmMigrate,
+) -> OpResult<Move> {
+    if to.kind != ObjectKind::Host {
         return Err(OpError::Invalid(format!("{} is not a host", to.name)));
     }
     if to.id == vm.host {

@@ -16,15 +16,15 @@ use hierro_client::Client;
 use super::host::{follow, record_in_folder, result_of};
 use super::saga::{self, Cx, Done, Saga, Step};
 use super::{authorize, Caller, OpError, OpResult, TaskRun};
-use crate::inventory::{self, Kind, Object};
+use crate::inventory::{self, InventoryObject, ObjectKind};
 use crate::server::Center;
 use crate::vms::{self, Needs, VmRef};
 use crate::{hosts, journal};
 
 /// Where a new VM goes: a host or cluster, in a folder of its datacenter.
 pub struct Placed {
-    pub target: Object,
-    pub datacenter: Object,
+    pub target: InventoryObject,
+    pub datacenter: InventoryObject,
     pub folder: String,
 }
 
@@ -94,13 +94,13 @@ impl Origin {
 pub struct Provision {
     center: Arc<Center>,
     origin: Origin,
-    host: Object,
+    host: InventoryObject,
     client: Client,
     folder: String,
     req: VmCreate,
     /// The host's task making it.
     making: Option<Task>,
-    made: Option<Object>,
+    made: Option<InventoryObject>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -212,7 +212,7 @@ pub async fn create(
     fail_step: Option<usize>,
 ) -> OpResult<Task> {
     let dc = &placed.datacenter.id;
-    let ds = vms::shared_object(&c.db, Kind::Datastore, dc, &req.datastore).await?;
+    let ds = vms::shared_object(&c.db, ObjectKind::Datastore, dc, &req.datastore).await?;
     authorize(c, caller, &ds.id, Privilege::DatastoreAllocateSpace).await?;
     let needs = Needs::new(
         dc,
@@ -221,7 +221,7 @@ pub async fn create(
         0,
     );
     for n in &needs.networks {
-        let net = vms::shared_object(&c.db, Kind::Network, dc, n).await?;
+        let net = vms::shared_object(&c.db, ObjectKind::Network, dc, n).await?;
         authorize(c, caller, &net.id, Privilege::NetworkAssign).await?;
     }
     let taken = inventory::children(&c.db, &placed.folder).await?;
@@ -317,7 +317,7 @@ pub async fn register(
     caller: &Caller,
     placed: Placed,
     req: VmRegister,
-) -> OpResult<Object> {
+) -> OpResult<InventoryObject> {
     // The host checks the VM's port groups once it has read its folder.
     let needs = Needs::new(&placed.datacenter.id, &req.datastore, [], 0);
     let host = vms::place(&c.db, &placed.target, &needs).await?;

@@ -14,7 +14,7 @@ use super::host::{follow, refresh};
 use super::saga::Cx;
 use super::{visible, Caller, OpError, OpResult, TaskRun};
 use crate::hosts;
-use crate::inventory::{self, Kind};
+use crate::inventory::{self, ObjectKind};
 use crate::server::Center;
 use crate::vms::{self, VmRef};
 
@@ -196,7 +196,7 @@ pub async fn snapshot(
 /// The VMs the caller may see, as their hosts describe them; VMs of hosts
 /// that do not answer are left out (the inventory lists them all).
 pub async fn list(c: &Center, caller: &Caller) -> OpResult<Vec<VmInfo>> {
-    let objects = inventory::search(&c.db, Some(Kind::Vm), None).await?;
+    let objects = inventory::search(&c.db, Some(ObjectKind::Vm), None).await?;
     let seen: Vec<VmRef> = visible(c, caller, objects)
         .await?
         .into_iter()

@@ -8,7 +8,7 @@ use hierro_center::authz::{
     Permission, Principal, Subject, ADMINISTRATOR_ROLE, NO_ACCESS_ROLE, READ_ONLY_ROLE,
 };
 use hierro_center::directory;
-use hierro_center::inventory::{self, Kind, ROOT};
+use hierro_center::inventory::{self, ObjectKind, ROOT};
 use serde_json::json;
 
 fn perm(p: Principal, role: &str, object: &str, propagate: bool) -> Permission {
@@ -27,19 +27,19 @@ async fn roles_and_permissions_on_both_databases() {
         inventory::ensure_root(db).await.unwrap();
         access::ensure_system_roles(db).await.unwrap();
         access::ensure_system_roles(db).await.unwrap();
-        let dc = inventory::create(db, Kind::Datacenter, "DC", ROOT, json!({}))
+        let dc = inventory::create(db, ObjectKind::Datacenter, "DC", ROOT, json!({}))
             .await
             .unwrap();
-        let prod = inventory::create(db, Kind::Folder, "Prod", &dc.id, json!({}))
+        let prod = inventory::create(db, ObjectKind::Folder, "Prod", &dc.id, json!({}))
             .await
             .unwrap();
-        let secret = inventory::create(db, Kind::Folder, "Secret", &prod.id, json!({}))
+        let secret = inventory::create(db, ObjectKind::Folder, "Secret", &prod.id, json!({}))
             .await
             .unwrap();
-        let web = inventory::create(db, Kind::Vm, "web", &prod.id, json!({}))
+        let web = inventory::create(db, ObjectKind::Vm, "web", &prod.id, json!({}))
             .await
             .unwrap();
-        let vault = inventory::create(db, Kind::Vm, "vault", &secret.id, json!({}))
+        let vault = inventory::create(db, ObjectKind::Vm, "vault", &secret.id, json!({}))
             .await
             .unwrap();
         for u in ["alice", "bob"] {

@@ -1,6 +1,6 @@
 //! The inventory on SQLite and PostgreSQL alike.
 
-use hierro_center::inventory::{self, InventoryError, Kind, ROOT};
+use hierro_center::inventory::{self, InventoryError, ObjectKind, ROOT};
 use serde_json::json;
 
 #[tokio::test]
@@ -11,25 +11,25 @@ async fn inventory_tree_rules_on_both_databases() {
         inventory::ensure_root(db).await.unwrap();
         inventory::ensure_root(db).await.unwrap(); // idempotent
 
-        let dc = inventory::create(db, Kind::Datacenter, "DC1", ROOT, json!({}))
+        let dc = inventory::create(db, ObjectKind::Datacenter, "DC1", ROOT, json!({}))
             .await
             .unwrap();
-        let prod = inventory::create(db, Kind::Folder, "Prod", &dc.id, json!({}))
+        let prod = inventory::create(db, ObjectKind::Folder, "Prod", &dc.id, json!({}))
             .await
             .unwrap();
-        let cluster = inventory::create(db, Kind::Cluster, "Cluster1", &dc.id, json!({}))
+        let cluster = inventory::create(db, ObjectKind::Cluster, "Cluster1", &dc.id, json!({}))
             .await
             .unwrap();
         let host = inventory::create(
             db,
-            Kind::Host,
+            ObjectKind::Host,
             "esx01",
             &cluster.id,
             json!({"address": "10.0.0.1"}),
         )
         .await
         .unwrap();
-        let vm = inventory::create(db, Kind::Vm, "web1", &prod.id, json!({}))
+        let vm = inventory::create(db, ObjectKind::Vm, "web1", &prod.id, json!({}))
             .await
             .unwrap();
         assert_eq!(
@@ -40,9 +40,9 @@ async fn inventory_tree_rules_on_both_databases() {
 
         // Containment: no VM in a cluster, no cluster outside a datacenter.
         for (kind, parent) in [
-            (Kind::Vm, &cluster.id),
-            (Kind::Cluster, &ROOT.to_string()),
-            (Kind::Datacenter, &dc.id),
+            (ObjectKind::Vm, &cluster.id),
+            (ObjectKind::Cluster, &ROOT.to_string()),
+            (ObjectKind::Datacenter, &dc.id),
         ] {
             let e = inventory::create(db, kind, "x", parent, json!({}))
                 .await
@@ -50,16 +50,16 @@ async fn inventory_tree_rules_on_both_databases() {
             assert!(matches!(e, InventoryError::Invalid(_)), "{n}: {e}");
         }
         // Names are unique within a parent, not across parents.
-        let e = inventory::create(db, Kind::Vm, "web1", &prod.id, json!({}))
+        let e = inventory::create(db, ObjectKind::Vm, "web1", &prod.id, json!({}))
             .await
             .unwrap_err();
         assert!(matches!(e, InventoryError::Conflict(_)), "{n}: {e}");
-        let other = inventory::create(db, Kind::Vm, "web1", &dc.id, json!({}))
+        let other = inventory::create(db, ObjectKind::Vm, "web1", &dc.id, json!({}))
             .await
             .unwrap();
         for bad in ["", " x", "a/b", &"x".repeat(81)] {
             assert!(
-                inventory::create(db, Kind::Folder, bad, &dc.id, json!({}))
+                inventory::create(db, ObjectKind::Folder, bad, &dc.id, json!({}))
                     .await
                     .is_err(),
                 "{n}: {bad:?}"
@@ -68,7 +68,7 @@ async fn inventory_tree_rules_on_both_databases() {
 
         // Moving: into a folder of the same kind of place, not into itself,
         // not onto a name that is taken.
-        let test = inventory::create(db, Kind::Folder, "Test", &prod.id, json!({}))
+        let test = inventory::create(db, ObjectKind::Folder, "Test", &prod.id, json!({}))
             .await
             .unwrap();
         let moved = inventory::move_to(db, &vm.id, &test.id).await.unwrap();
@@ -104,7 +104,7 @@ async fn inventory_tree_rules_on_both_databases() {
             .map(|o| o.name)
             .collect();
         assert_eq!(path, ["web1", "Test", "Prod", "DC1", "Datacenters"], "{n}");
-        let found = inventory::search(db, Some(Kind::Vm), Some("web"))
+        let found = inventory::search(db, Some(ObjectKind::Vm), Some("web"))
             .await
             .unwrap();
         assert_eq!(found.len(), 2, "{n}");

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use hierro_api::{PerfInterval, PerfSample, PerfSamples, PerfValues};
-use hierro_center::inventory::{self, Kind, Object, Source, ROOT};
+use hierro_center::inventory::{self, InventoryObject, ObjectKind, Source, ROOT};
 use hierro_center::perf;
 use serde_json::json;
 use uuid::Uuid;
@@ -14,9 +14,13 @@ fn values(cpu: f64) -> PerfValues {
 }
 
 /// A fresh inventory's datacenter, and in it an object of `kind`.
-async fn in_datacenter(db: &hierro_center::db::Db, kind: Kind, name: &str) -> (Object, Object) {
+async fn in_datacenter(
+    db: &hierro_center::db::Db,
+    kind: ObjectKind,
+    name: &str,
+) -> (InventoryObject, InventoryObject) {
     inventory::ensure_root(db).await.unwrap();
-    let dc = inventory::create(db, Kind::Datacenter, "DC1", ROOT, json!({}))
+    let dc = inventory::create(db, ObjectKind::Datacenter, "DC1", ROOT, json!({}))
         .await
         .unwrap();
     let o = inventory::create(db, kind, name, &dc.id, json!({}))
@@ -29,9 +33,9 @@ async fn in_datacenter(db: &hierro_center::db::Db, kind: Kind, name: &str) -> (O
 async fn samples_roll_up_on_both_databases() {
     for t in crate::common::both().await {
         let (db, n) = (&t.db, t.name);
-        let (dc, host) = in_datacenter(db, Kind::Host, "esx01").await;
+        let (dc, host) = in_datacenter(db, ObjectKind::Host, "esx01").await;
         let vm_id = Uuid::new_v4();
-        let vm = Object::new(Kind::Vm, "web1", &dc.id, json!({}));
+        let vm = InventoryObject::new(ObjectKind::Vm, "web1", &dc.id, json!({}));
         let key = format!("vm:{vm_id}");
         let mut conn = db.pool.acquire().await.unwrap();
         let source = Source {
@@ -171,17 +175,17 @@ async fn samples_roll_up_on_both_databases() {
 async fn a_cluster_is_its_hosts_on_both_databases() {
     for t in crate::common::both().await {
         let (db, n) = (&t.db, t.name);
-        let (dc, cluster) = in_datacenter(db, Kind::Cluster, "C1").await;
+        let (dc, cluster) = in_datacenter(db, ObjectKind::Cluster, "C1").await;
         let mut hosts = vec![];
         for name in ["esx01", "esx02"] {
             hosts.push(
-                inventory::create(db, Kind::Host, name, &cluster.id, json!({}))
+                inventory::create(db, ObjectKind::Host, name, &cluster.id, json!({}))
                     .await
                     .unwrap(),
             );
         }
         // A host outside the cluster does not count.
-        let alone = inventory::create(db, Kind::Host, "esx03", &dc.id, json!({}))
+        let alone = inventory::create(db, ObjectKind::Host, "esx03", &dc.id, json!({}))
             .await
             .unwrap();
         // Two hosts sampling every 20 s, a few seconds apart: CPU 10 % and

@@ -1,6 +1,6 @@
 use axum::extract::State;
 use axum::Json;
-use hierro_api::EventKind;
+use hierro_api::HostEventQuery;
 use hierro_api::{Event, Task};
 use hierro_http::{Params, PathArgs};
 use serde::Deserialize;
@@ -80,19 +80,6 @@ pub async fn cancel(
     Ok((axum::http::StatusCode::ACCEPTED, Json(task)))
 }
 
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct EventQuery {
-    /// Only events with a larger id (for following the stream).
-    since: Option<u64>,
-    /// Only the events of this object (its id, e.g. `vm:UUID`, or its name).
-    target: Option<String>,
-    /// Only events of this kind, e.g. `VmPoweredOnEvent`.
-    kind: Option<EventKind>,
-    /// At most this many: the newest.
-    limit: Option<usize>,
-}
-
 #[utoipa::path(
     get,
     path = "/api/events",
@@ -100,13 +87,13 @@ pub struct EventQuery {
     operation_id = "event_list",
     description = "The host's recent events, oldest first.",
     security(("session" = [])),
-    params(EventQuery),
+    params(HostEventQuery),
     responses((status = 200, description = "The events", body = [Event]), Unauthorized)
 )]
 pub async fn events(
     State(host): State<AppState>,
     _c: Caller,
-    Params(q): Params<EventQuery>,
+    Params(q): Params<HostEventQuery>,
 ) -> Json<Vec<Event>> {
     let mut events: Vec<Event> = host
         .journal

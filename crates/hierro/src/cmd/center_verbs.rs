@@ -3,8 +3,12 @@
 //! work against a host or a center alike.)
 
 use clap::Subcommand;
-use reqwest::Method;
-use serde_json::{json, Value};
+use hierro_api::{
+    AddHost, EffectiveQuery, InventoryCreate, InventoryObject, InventoryQuery, Maintenance,
+    NewGroup, NewUser, ObjectKind, Permission, PermissionKey, PermissionQuery, Principal,
+    Reconnect, RoleSpec, TokenRequest,
+};
+use hierro_client::Client;
 
 use crate::output::Output;
 
@@ -140,114 +144,126 @@ pub enum PermissionCmd {
     },
 }
 
-fn principal(p: &str) -> anyhow::Result<Value> {
-    match p.split_once(':') {
-        Some(("user", n)) => Ok(json!({ "user": n })),
-        Some(("group", n)) => Ok(json!({ "group": n })),
-        _ => anyhow::bail!("principal {p:?} must be user:NAME or group:NAME"),
-    }
+fn s<T: ToString>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
 }
 
-async fn call(
-    c: &hierro_client::Client,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> anyhow::Result<Value> {
-    Ok(c.call_json(method, path, body.as_ref()).await?)
+fn kind(k: &str) -> anyhow::Result<ObjectKind> {
+    ObjectKind::parse(k).ok_or_else(|| {
+        anyhow::anyhow!("kind {k:?} must be folder, datacenter, cluster, host, vm, datastore, network or dvswitch")
+    })
 }
 
-fn s(v: &Value) -> String {
+fn text(v: &serde_json::Value) -> String {
     match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
         other => other.to_string(),
     }
 }
 
-pub async fn inventory(
-    cmd: InventoryCmd,
-    c: &hierro_client::Client,
-    out: Output,
-) -> anyhow::Result<()> {
-    let v = match cmd {
-        InventoryCmd::Ls { kind, name } => {
-            let mut q = vec![];
-            if let Some(k) = kind {
-                q.push(format!("kind={k}"));
-            }
-            if let Some(n) = name {
-                q.push(format!("name={n}"));
-            }
-            call(
-                c,
-                Method::GET,
-                &format!("/api/inventory?{}", q.join("&")),
-                None,
-            )
-            .await?
+pub async fn inventory(cmd: InventoryCmd, c: &Client, out: Output) -> anyhow::Result<()> {
+    let objects = match cmd {
+        InventoryCmd::Ls { kind: k, name } => {
+            let kind = k.as_deref().map(kind).transpose()?;
+            c.inventory(&InventoryQuery { kind, name }).await?
         }
-        InventoryCmd::Mk { kind, name, parent } => {
-            let obj = call(
-                c,
-                Method::POST,
-                "/api/inventory",
-                Some(json!({"kind": kind, "name": name, "parent": parent})),
-            )
-            .await?;
-            Value::Array(vec![obj])
+        InventoryCmd::Mk {
+            kind: k,
+            name,
+            parent,
+        } => {
+            let kind = kind(&k)?;
+            vec![
+                c.inventory_create(&InventoryCreate { kind, name, parent })
+                    .await?,
+            ]
         }
     };
-    out.show(&v, &["ID", "KIND", "NAME", "PARENT", "STATE"], |v| {
-        v.as_array()
-            .into_iter()
-            .flatten()
-            .map(|o| {
-                vec![
-                    s(&o["id"]),
-                    s(&o["kind"]),
-                    s(&o["name"]),
-                    s(&o["parent"]),
-                    s(&o["data"]["state"]),
-                ]
-            })
-            .collect()
-    });
+    out.show(
+        &objects,
+        &["ID", "KIND", "NAME", "PARENT", "STATE"],
+        |list| {
+            list.iter()
+                .map(|o| {
+                    vec![
+                        o.id.clone(),
+                        o.kind.as_str().into(),
+                        o.name.clone(),
+                        s(o.parent.as_ref()),
+                        text(&o.data["state"]),
+                    ]
+                })
+                .collect()
+        },
+    );
     Ok(())
 }
 
-pub async fn user(cmd: UserCmd, c: &hierro_client::Client, out: Output) -> anyhow::Result<()> {
-    let v = match cmd {
-        UserCmd::Ls => call(c, Method::GET, "/api/users", None).await?,
+pub async fn user(cmd: UserCmd, c: &Client, out: Output) -> anyhow::Result<()> {
+    let users = match cmd {
+        UserCmd::Ls => c.users().await?,
         UserCmd::Add {
             name,
             new_password: password,
             full_name,
-        } => Value::Array(vec![
-            call(
-                c,
-                Method::POST,
-                "/api/users",
-                Some(json!({"name": name, "password": password, "full_name": full_name})),
-            )
+        } => vec![
+            c.create_user(&NewUser {
+                name,
+                password,
+                full_name,
+            })
             .await?,
-        ]),
-        UserCmd::Rm { name } => {
-            return call(c, Method::DELETE, &format!("/api/users/{name}"), None)
-                .await
-                .map(drop)
-        }
+        ],
+        UserCmd::Rm { name } => return Ok(c.delete_user(&name).await?),
     };
-    out.show(&v, &["NAME", "FULL NAME", "GROUPS", "DISABLED"], |v| {
-        v.as_array()
-            .into_iter()
-            .flatten()
-            .map(|u| {
+    out.show(
+        &users,
+        &["NAME", "FULL NAME", "GROUPS", "DISABLED"],
+        |list| {
+            list.iter()
+                .map(|u| {
+                    vec![
+                        u.name.clone(),
+                        u.full_name.clone(),
+                        u.groups.join(" "),
+                        u.disabled.to_string(),
+                    ]
+                })
+                .collect()
+        },
+    );
+    Ok(())
+}
+
+pub async fn role(cmd: RoleCmd, c: &Client, out: Output) -> anyhow::Result<()> {
+    let roles = match cmd {
+        RoleCmd::Ls => c.roles().await?,
+        RoleCmd::Add { name, privilege } => {
+            let spec = RoleSpec {
+                name,
+                privileges: privilege.into_iter().collect(),
+            };
+            vec![c.create_role(&spec).await?]
+        }
+        RoleCmd::Set { id, privilege } => {
+            let spec = RoleSpec {
+                name: String::new(),
+                privileges: privilege.into_iter().collect(),
+            };
+            vec![c.update_role(&id, &spec).await?]
+        }
+        RoleCmd::Rm { id } => return Ok(c.delete_role(&id).await?),
+    };
+    out.show(&roles, &["ID", "NAME", "SYSTEM", "PRIVILEGES"], |list| {
+        list.iter()
+            .map(|r| {
+                let n = r.privileges.len();
                 vec![
-                    s(&u["name"]),
-                    s(&u["full_name"]),
-                    s(&u["groups"]),
-                    s(&u["disabled"]),
+                    r.id.clone(),
+                    r.name.clone(),
+                    r.system.to_string(),
+                    n.to_string(),
                 ]
             })
             .collect()
@@ -255,74 +271,31 @@ pub async fn user(cmd: UserCmd, c: &hierro_client::Client, out: Output) -> anyho
     Ok(())
 }
 
-pub async fn role(cmd: RoleCmd, c: &hierro_client::Client, out: Output) -> anyhow::Result<()> {
-    let v = match cmd {
-        RoleCmd::Ls => call(c, Method::GET, "/api/roles", None).await?,
-        RoleCmd::Add { name, privilege } => Value::Array(vec![
-            call(
-                c,
-                Method::POST,
-                "/api/roles",
-                Some(json!({"name": name, "privileges": privilege})),
-            )
-            .await?,
-        ]),
-        RoleCmd::Set { id, privilege } => Value::Array(vec![
-            call(
-                c,
-                Method::PUT,
-                &format!("/api/roles/{id}"),
-                Some(json!({"privileges": privilege})),
-            )
-            .await?,
-        ]),
-        RoleCmd::Rm { id } => {
-            return call(c, Method::DELETE, &format!("/api/roles/{id}"), None)
-                .await
-                .map(drop)
-        }
-    };
-    out.show(&v, &["ID", "NAME", "SYSTEM", "PRIVILEGES"], |v| {
-        v.as_array()
-            .into_iter()
-            .flatten()
-            .map(|r| {
-                let n = r["privileges"].as_array().map(|p| p.len()).unwrap_or(0);
-                vec![s(&r["id"]), s(&r["name"]), s(&r["system"]), n.to_string()]
-            })
-            .collect()
-    });
-    Ok(())
-}
-
-pub async fn permission(
-    cmd: PermissionCmd,
-    c: &hierro_client::Client,
-    out: Output,
-) -> anyhow::Result<()> {
+pub async fn permission(cmd: PermissionCmd, c: &Client, out: Output) -> anyhow::Result<()> {
+    let principal = |p: &str| p.parse::<Principal>().map_err(anyhow::Error::msg);
     match cmd {
         PermissionCmd::Ls { object } => {
-            let v = call(
-                c,
-                Method::GET,
-                &format!("/api/permissions?object={object}"),
-                None,
-            )
-            .await?;
-            out.show(&v, &["PRINCIPAL", "ROLE", "OBJECT", "PROPAGATE"], |v| {
-                v.as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|p| {
-                        vec![
-                            s(&p["principal"]),
-                            s(&p["role"]),
-                            s(&p["object"]),
-                            s(&p["propagate"]),
-                        ]
-                    })
-                    .collect()
-            });
+            let q = PermissionQuery {
+                object: Some(object),
+                all: false,
+            };
+            let list = c.permissions(&q).await?;
+            out.show(
+                &list,
+                &["PRINCIPAL", "ROLE", "OBJECT", "PROPAGATE"],
+                |list| {
+                    list.iter()
+                        .map(|p| {
+                            vec![
+                                p.principal.key(),
+                                p.role.clone(),
+                                p.object.clone(),
+                                p.propagate.to_string(),
+                            ]
+                        })
+                        .collect()
+                },
+            );
         }
         PermissionCmd::Set {
             object,
@@ -330,41 +303,48 @@ pub async fn permission(
             role,
             no_propagate,
         } => {
-            let body = json!({"principal": principal(&p)?, "role": role, "object": object, "propagate": !no_propagate});
-            call(c, Method::POST, "/api/permissions", Some(body)).await?;
+            let permission = Permission {
+                principal: principal(&p)?,
+                role,
+                object,
+                propagate: !no_propagate,
+            };
+            c.set_permission(&permission).await?;
         }
         PermissionCmd::Rm {
             object,
             principal: p,
         } => {
-            principal(&p)?;
-            let path = format!("/api/permissions?object={object}&principal={p}");
-            call(c, Method::DELETE, &path, None).await?;
+            let principal = principal(&p)?.key();
+            c.remove_permission(&PermissionKey { principal, object })
+                .await?;
         }
         PermissionCmd::Check {
             object,
             principal: p,
         } => {
-            let mut path = format!("/api/effective?object={object}");
-            if let Some(p) = p {
-                principal(&p)?;
-                path.push_str(&format!("&principal={p}"));
-            }
-            let v = call(c, Method::GET, &path, None).await?;
-            out.show_fields(&v, |v| {
+            let principal = p.as_deref().map(principal).transpose()?;
+            let q = EffectiveQuery {
+                object,
+                principal: principal.map(|p| p.key()),
+            };
+            let e = c.effective(&q).await?;
+            out.show_fields(&e, |e| {
+                let by: Vec<String> = e
+                    .decision
+                    .permissions
+                    .iter()
+                    .map(|r| format!("{} as {} on {}", r.principal, r.role, r.object))
+                    .collect();
+                let privileges: Vec<&str> =
+                    e.decision.privileges.iter().map(|p| p.as_str()).collect();
                 vec![
-                    ("principal", s(&v["principal"])),
-                    ("object", s(&v["object"])),
-                    ("decided at", s(&v["decided_at"])),
-                    ("no access", s(&v["no_access"])),
-                    ("by", s(&v["permissions"])),
-                    (
-                        "privileges",
-                        v["privileges"]
-                            .as_array()
-                            .map(|p| p.iter().map(s).collect::<Vec<_>>().join(" "))
-                            .unwrap_or_default(),
-                    ),
+                    ("principal", e.principal.to_string()),
+                    ("object", e.object.clone()),
+                    ("decided at", s(e.decision.decided_at.as_ref())),
+                    ("no access", e.decision.no_access.to_string()),
+                    ("by", by.join("; ")),
+                    ("privileges", privileges.join(" ")),
                 ]
             });
         }
@@ -372,89 +352,74 @@ pub async fn permission(
     Ok(())
 }
 
-pub async fn group(cmd: GroupCmd, c: &hierro_client::Client, out: Output) -> anyhow::Result<()> {
-    let members = |g: &str, u: &str| format!("/api/groups/{g}/members/{u}");
+pub async fn group(cmd: GroupCmd, c: &Client, out: Output) -> anyhow::Result<()> {
     match cmd {
         GroupCmd::Ls => {
-            let v = call(c, Method::GET, "/api/groups", None).await?;
-            out.show(&v, &["NAME", "MEMBERS"], |v| {
-                v.as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|g| vec![s(&g["name"]), s(&g["members"])])
+            let groups = c.groups().await?;
+            out.show(&groups, &["NAME", "MEMBERS"], |list| {
+                list.iter()
+                    .map(|g| vec![g.name.clone(), g.members.join(" ")])
                     .collect()
             });
         }
         GroupCmd::Add { name, description } => {
-            let body = json!({"name": name, "description": description});
-            call(c, Method::POST, "/api/groups", Some(body)).await?;
+            c.create_group(&NewGroup { name, description }).await?;
         }
-        GroupCmd::Rm { name } => {
-            call(c, Method::DELETE, &format!("/api/groups/{name}"), None).await?;
-        }
-        GroupCmd::Join { group, user } => {
-            call(c, Method::POST, &members(&group, &user), None).await?;
-        }
-        GroupCmd::Leave { group, user } => {
-            call(c, Method::DELETE, &members(&group, &user), None).await?;
-        }
+        GroupCmd::Rm { name } => c.delete_group(&name).await?,
+        GroupCmd::Join { group, user } => c.add_member(&group, &user).await?,
+        GroupCmd::Leave { group, user } => c.remove_member(&group, &user).await?,
     }
     Ok(())
 }
 
-pub async fn token(cmd: TokenCmd, c: &hierro_client::Client, out: Output) -> anyhow::Result<()> {
-    let v = match cmd {
-        TokenCmd::Ls => call(c, Method::GET, "/api/tokens", None).await?,
+pub async fn token(cmd: TokenCmd, c: &Client, out: Output) -> anyhow::Result<()> {
+    let tokens = match cmd {
+        TokenCmd::Ls => c.api_tokens().await?,
         TokenCmd::Add { name, valid_days } => {
-            let body = json!({"name": name, "valid_days": valid_days});
-            let made = call(c, Method::POST, "/api/tokens", Some(body)).await?;
+            let made = c
+                .create_api_token(&TokenRequest { name, valid_days })
+                .await?;
             if !out.json {
                 println!(
                     "token {} (shown once; send it as the hierro-session header)",
-                    s(&made["token"])
+                    made.token
                 );
             }
-            Value::Array(vec![made])
+            vec![made.record]
         }
-        TokenCmd::Rm { id } => {
-            return call(c, Method::DELETE, &format!("/api/tokens/{id}"), None)
-                .await
-                .map(drop)
-        }
+        TokenCmd::Rm { id } => return Ok(c.revoke_api_token(&id).await?),
     };
-    out.show(&v, &["ID", "USER", "NAME", "EXPIRES", "LAST USED"], |v| {
-        v.as_array()
-            .into_iter()
-            .flatten()
-            .map(|t| {
-                vec![
-                    s(&t["id"]),
-                    s(&t["username"]),
-                    s(&t["name"]),
-                    s(&t["expires"]),
-                    s(&t["last_used"]),
-                ]
-            })
-            .collect()
-    });
+    out.show(
+        &tokens,
+        &["ID", "USER", "NAME", "EXPIRES", "LAST USED"],
+        |list| {
+            list.iter()
+                .map(|t| {
+                    vec![
+                        t.id.clone(),
+                        t.username.clone(),
+                        t.name.clone(),
+                        s(t.expires.as_ref()),
+                        s(t.last_used.as_ref()),
+                    ]
+                })
+                .collect()
+        },
+    );
     Ok(())
 }
 
 /// `hierro host ...` verbs that act through the center.
-pub async fn host(
-    c: &hierro_client::Client,
-    cmd: super::host::HostCmd,
-    out: Output,
-) -> anyhow::Result<()> {
+pub async fn host(c: &Client, cmd: super::host::HostCmd, out: Output) -> anyhow::Result<()> {
     use super::host::HostCmd;
-    let show = |h: &Value| {
+    let show = |h: &InventoryObject| {
         vec![
-            ("id", s(&h["id"])),
-            ("name", s(&h["name"])),
-            ("address", s(&h["data"]["address"])),
-            ("state", s(&h["data"]["state"])),
-            ("lockdown", s(&h["data"]["lockdown"])),
-            ("reason", s(&h["data"]["state_reason"])),
+            ("id", h.id.clone()),
+            ("name", h.name.clone()),
+            ("address", text(&h.data["address"])),
+            ("state", text(&h.data["state"])),
+            ("lockdown", text(&h.data["lockdown"])),
+            ("reason", text(&h.data["state_reason"])),
         ]
     };
     match cmd {
@@ -468,69 +433,57 @@ pub async fn host(
             force,
         } => {
             // Without a thumbprint the center answers with the one to confirm.
-            let body = json!({"address": address, "username": host_user, "password": host_password, "thumbprint": host_thumbprint, "parent": parent, "lockdown": lockdown, "force": force});
-            let host = call(c, Method::POST, "/api/hosts", Some(body)).await?;
+            let req = AddHost {
+                address,
+                username: host_user,
+                password: host_password,
+                thumbprint: host_thumbprint,
+                parent,
+                lockdown,
+                force,
+            };
+            let host = c.add_host(&req).await?;
             out.show_fields(&host, show);
         }
         HostCmd::Ls => {
-            let hosts = call(c, Method::GET, "/api/inventory?kind=host", None).await?;
-            out.show(
-                &hosts,
-                &["ID", "NAME", "ADDRESS", "STATE", "LOCKDOWN", "REASON"],
-                |v| {
-                    v.as_array()
-                        .into_iter()
-                        .flatten()
-                        .map(|h| show(h).into_iter().map(|(_, v)| v).collect())
-                        .collect()
-                },
-            );
+            let q = InventoryQuery {
+                kind: Some(ObjectKind::Host),
+                name: None,
+            };
+            let hosts = c.inventory(&q).await?;
+            let header = ["ID", "NAME", "ADDRESS", "STATE", "LOCKDOWN", "REASON"];
+            out.show(&hosts, &header, |list| {
+                list.iter()
+                    .map(|h| show(h).into_iter().map(|(_, v)| v).collect())
+                    .collect()
+            });
         }
-        HostCmd::Disconnect { id } => {
-            call(
-                c,
-                Method::POST,
-                &format!("/api/hosts/{id}/disconnect"),
-                None,
-            )
-            .await?;
-        }
+        HostCmd::Disconnect { id } => c.disconnect_host(&id).await?,
         HostCmd::Reconnect {
             id,
             host_user,
             host_password,
             host_thumbprint,
         } => {
-            let body = json!({"username": host_user, "password": host_password, "thumbprint": host_thumbprint});
-            call(
-                c,
-                Method::POST,
-                &format!("/api/hosts/{id}/reconnect"),
-                Some(body),
-            )
-            .await?;
+            let req = Reconnect {
+                username: host_user,
+                password: host_password,
+                thumbprint: host_thumbprint,
+            };
+            c.reconnect_host(&id, &req).await?;
         }
-        HostCmd::Remove { id } => {
-            call(c, Method::DELETE, &format!("/api/hosts/{id}"), None).await?;
-        }
-        HostCmd::Lockdown { id, mode } => {
-            let body = json!({"enabled": mode == "on"});
-            call(
-                c,
-                Method::PUT,
-                &format!("/api/hosts/{id}/lockdown"),
-                Some(body),
-            )
-            .await?;
-        }
+        HostCmd::Remove { id } => c.remove_host(&id).await?,
+        HostCmd::Lockdown { id, mode } => c.host_lockdown(&id, mode == "on").await?,
         HostCmd::Maintenance {
             id,
             mode,
             move_powered_off,
         } => {
-            let body = json!({"enabled": mode == "on", "move_powered_off": move_powered_off});
-            let path = format!("/api/hosts/{id}/maintenance");
-            let task = serde_json::from_value(call(c, Method::PUT, &path, Some(body)).await?)?;
+            let req = Maintenance {
+                enabled: mode == "on",
+                move_powered_off,
+            };
+            let task = c.host_maintenance(&id, &req).await?;
             crate::output::wait_task(c, task, out).await?;
         }
         _ => unreachable!("not a center verb"),

@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 
 use clap::Subcommand;
 use hierro_api::{
-    DistributedSwitch, DvPortGroup, SecurityOverride, SecurityPolicy, TeamingOverride,
+    DistributedSwitch, DvPortGroup, DvsMember, InventoryObject, InventoryQuery, ObjectKind,
+    SecurityOverride, SecurityPolicy, TeamingOverride,
 };
 use hierro_client::Client;
-use reqwest::Method;
-use serde_json::{json, Value};
+
+use super::find;
 
 use super::net::{group_policy, switch_policy, MirrorArgs, Policy, Teaming};
 use crate::output::Output;
@@ -94,60 +95,30 @@ pub enum DvMirrorCmd {
     },
 }
 
-/// An object of `kind` by id, or else by name.
-pub(crate) async fn find(c: &Client, kind: &str, key: &str) -> anyhow::Result<Value> {
-    let by_id = c
-        .call_json(Method::GET, &format!("/api/inventory/{key}"), None)
-        .await;
-    if let Ok(o) = by_id {
-        if o["kind"] == kind {
-            return Ok(o);
-        }
-    }
-    let path = format!(
-        "/api/inventory?kind={kind}&name={}",
-        hierro_client::enc(key)
-    );
-    let found = c.call_json(Method::GET, &path, None).await?;
-    // The search matches parts of names: only the whole name counts.
-    let named: Vec<&Value> = found
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|o| o["name"] == key)
-        .collect();
-    match named[..] {
-        [one] => Ok(one.clone()),
-        [] => anyhow::bail!("no {kind} {key:?}"),
-        _ => anyhow::bail!("more than one {kind} is named {key:?}: give its id"),
-    }
-}
-
 /// Changes a switch's configuration as `f` says and sends it.
 async fn change(
     c: &Client,
     dvs: &str,
     f: impl FnOnce(&mut DistributedSwitch) -> anyhow::Result<()>,
-) -> anyhow::Result<Value> {
-    let o = find(c, "dvswitch", dvs).await?;
-    let mut spec: DistributedSwitch = serde_json::from_value(o["data"]["spec"].clone())?;
+) -> anyhow::Result<InventoryObject> {
+    let o = find(c, ObjectKind::DvSwitch, dvs).await?;
+    let mut spec: DistributedSwitch = serde_json::from_value(o.data["spec"].clone())?;
     f(&mut spec)?;
-    let id = o["id"].as_str().unwrap_or_default();
-    let path = format!("/api/dvswitches/{id}");
-    Ok(c.call_json(Method::PUT, &path, Some(&json!(spec))).await?)
+    Ok(c.update_dvswitch(&o.id, &spec).await?)
 }
 
 pub async fn run(cmd: DvsCmd, c: &Client, out: Output) -> anyhow::Result<()> {
     let changed = match cmd {
         DvsCmd::Ls => {
-            let list = c
-                .call_json(Method::GET, "/api/inventory?kind=dvswitch", None)
-                .await?;
-            out.show(&list, &["ID", "NAME", "PORT GROUPS", "HOSTS"], |l| {
-                let rows = l.as_array().map(Vec::as_slice).unwrap_or_default();
+            let q = InventoryQuery {
+                kind: Some(ObjectKind::DvSwitch),
+                name: None,
+            };
+            let list = c.inventory(&q).await?;
+            out.show(&list, &["ID", "NAME", "PORT GROUPS", "HOSTS"], |rows| {
                 rows.iter()
                     .map(|o| {
-                        let groups = o["data"]["spec"]["portgroups"].as_array();
+                        let groups = o.data["spec"]["portgroups"].as_array();
                         let names: Vec<String> = groups
                             .into_iter()
                             .flatten()
@@ -155,10 +126,10 @@ pub async fn run(cmd: DvsCmd, c: &Client, out: Output) -> anyhow::Result<()> {
                                 format!("{} (VLAN {})", g["name"].as_str().unwrap_or(""), g["vlan"])
                             })
                             .collect();
-                        let hosts = o["data"]["members"].as_object().map_or(0, |m| m.len());
+                        let hosts = o.data["members"].as_object().map_or(0, |m| m.len());
                         vec![
-                            o["id"].as_str().unwrap_or("").into(),
-                            o["name"].as_str().unwrap_or("").into(),
+                            o.id.clone(),
+                            o.name.clone(),
                             names.join(", "),
                             hosts.to_string(),
                         ]
@@ -173,7 +144,7 @@ pub async fn run(cmd: DvsCmd, c: &Client, out: Output) -> anyhow::Result<()> {
             uplinks,
             mtu,
         } => {
-            let dc = find(c, "datacenter", &datacenter).await?;
+            let dc = find(c, ObjectKind::Datacenter, &datacenter).await?;
             let spec = DistributedSwitch {
                 name,
                 mtu,
@@ -183,11 +154,7 @@ pub async fn run(cmd: DvsCmd, c: &Client, out: Output) -> anyhow::Result<()> {
                 portgroups: vec![],
                 mirrors: vec![],
             };
-            let path = format!(
-                "/api/dvswitches?datacenter={}",
-                dc["id"].as_str().unwrap_or("")
-            );
-            c.call_json(Method::POST, &path, Some(&json!(spec))).await?
+            c.create_dvswitch(&dc.id, &spec).await?
         }
         DvsCmd::Set {
             dvs,
@@ -204,9 +171,8 @@ pub async fn run(cmd: DvsCmd, c: &Client, out: Output) -> anyhow::Result<()> {
             .await?
         }
         DvsCmd::Rm { dvs } => {
-            let o = find(c, "dvswitch", &dvs).await?;
-            let path = format!("/api/dvswitches/{}", o["id"].as_str().unwrap_or(""));
-            c.call_json(Method::DELETE, &path, None).await?;
+            let o = find(c, ObjectKind::DvSwitch, &dvs).await?;
+            c.delete_dvswitch(&o.id).await?;
             eprintln!("deleted {dvs}");
             return Ok(());
         }
@@ -218,9 +184,14 @@ pub async fn run(cmd: DvsCmd, c: &Client, out: Output) -> anyhow::Result<()> {
                     .ok_or_else(|| anyhow::anyhow!("--nic {n:?}: give UPLINK=NIC"))?;
                 map.insert(uplink.trim().to_string(), nic.trim().to_string());
             }
-            member(c, &dvs, &host, Method::PUT, Some(json!({"nics": map}))).await?
+            let (d, h) = member(c, &dvs, &host).await?;
+            c.dvswitch_add_host(&d, &h, &DvsMember { nics: map })
+                .await?
         }
-        DvsCmd::RemoveHost { dvs, host } => member(c, &dvs, &host, Method::DELETE, None).await?,
+        DvsCmd::RemoveHost { dvs, host } => {
+            let (d, h) = member(c, &dvs, &host).await?;
+            c.dvswitch_remove_host(&d, &h).await?
+        }
         DvsCmd::Portgroup(DvPortgroupCmd::Add {
             dvs,
             name,
@@ -259,9 +230,9 @@ pub async fn run(cmd: DvsCmd, c: &Client, out: Output) -> anyhow::Result<()> {
     };
     out.show_fields(&changed, |o| {
         vec![
-            ("id", o["id"].as_str().unwrap_or("").into()),
-            ("name", o["name"].as_str().unwrap_or("").into()),
-            ("hosts", o["data"]["members"].to_string()),
+            ("id", o.id.clone()),
+            ("name", o.name.clone()),
+            ("hosts", o.data["members"].to_string()),
         ]
     });
     Ok(())
@@ -275,20 +246,9 @@ fn remove<T>(list: &mut Vec<T>, name: &str, name_of: impl Fn(&T) -> &String) -> 
     Ok(())
 }
 
-/// Adds (PUT) or removes (DELETE) a member host.
-async fn member(
-    c: &Client,
-    dvs: &str,
-    host: &str,
-    method: Method,
-    body: Option<Value>,
-) -> anyhow::Result<Value> {
-    let d = find(c, "dvswitch", dvs).await?;
-    let h = find(c, "host", host).await?;
-    let path = format!(
-        "/api/dvswitches/{}/hosts/{}",
-        d["id"].as_str().unwrap_or(""),
-        h["id"].as_str().unwrap_or("")
-    );
-    Ok(c.call_json(method, &path, body.as_ref()).await?)
+/// The switch's and the host's ids, by id or name.
+async fn member(c: &Client, dvs: &str, host: &str) -> anyhow::Result<(String, String)> {
+    let d = find(c, ObjectKind::DvSwitch, dvs).await?;
+    let h = find(c, ObjectKind::Host, host).await?;
+    Ok((d.id, h.id))
 }

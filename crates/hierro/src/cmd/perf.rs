@@ -1,9 +1,8 @@
 //! `hierro perf OBJECT`: a host's or VM's performance counters over a chart
 //! interval (PowerCLI's Get-Stat), one row per sample or average.
 
-use hierro_api::PerfSeries;
+use hierro_api::ObjectKind;
 use hierro_client::Client;
-use reqwest::Method;
 
 use crate::output::Output;
 
@@ -21,16 +20,13 @@ pub struct PerfCmd {
 }
 
 pub async fn run(cmd: PerfCmd, c: &Client, out: Output) -> anyhow::Result<()> {
-    let object = match super::dvs::find(c, "vm", &cmd.object).await {
+    let object = match super::find(c, ObjectKind::Vm, &cmd.object).await {
         Ok(o) => o,
-        Err(_) => super::dvs::find(c, "host", &cmd.object)
+        Err(_) => super::find(c, ObjectKind::Host, &cmd.object)
             .await
             .map_err(|_| anyhow::anyhow!("no VM or host {:?}", cmd.object))?,
     };
-    let id = object["id"].as_str().unwrap_or_default();
-    let path = format!("/api/perf/{id}?interval={}", cmd.interval);
-    let mut series: PerfSeries =
-        serde_json::from_value(c.call_json(Method::GET, &path, None).await?)?;
+    let mut series = c.perf_series(&object.id, Some(&cmd.interval)).await?;
     if let Some(n) = cmd.last {
         let skip = series.times.len().saturating_sub(n);
         series.times.drain(..skip);

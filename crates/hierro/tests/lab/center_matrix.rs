@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::common::center::{call, login, start, status};
-use hierro_center::inventory::Kind;
+use hierro_center::inventory::ObjectKind;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
@@ -152,10 +152,15 @@ async fn matrix(seed: u64, database: Option<String>) -> BTreeMap<String, usize> 
         .unwrap();
     for i in 0..8 {
         let under = folders.choose(&mut rng).unwrap().clone();
-        let vm =
-            hierro_center::inventory::create(&db, Kind::Vm, &format!("vm{i}"), &under, json!({}))
-                .await
-                .unwrap();
+        let vm = hierro_center::inventory::create(
+            &db,
+            ObjectKind::Vm,
+            &format!("vm{i}"),
+            &under,
+            json!({}),
+        )
+        .await
+        .unwrap();
         parent.insert(vm.id, Some(under));
     }
     db.pool.close().await;
