@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 use axum::{Extension, Router};
 use hierro_api::ErrorBody;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
-use utoipa_axum::router::OpenApiRouter;
+use utoipa::openapi::OpenApi;
 
 /// The session's security scheme, which operations name (as a literal, the
 /// only form `security(...)` takes) in `security(("session" = []))`.
@@ -32,12 +32,19 @@ impl utoipa::Modify for SessionScheme {
     }
 }
 
-/// The router of `routes`, which also serves their document at
-/// `GET /api/openapi.json` (route `openapi` must be among them).
-pub fn router<S: Clone + Send + Sync + 'static>(routes: OpenApiRouter<S>) -> Router<S> {
-    let (router, doc) = routes.split_for_parts();
-    let doc = serde_json::to_vec(&doc).expect("the OpenAPI document serializes");
+/// `router`, serving `doc` at `GET /api/openapi.json` (route `openapi`
+/// must be among its routes).
+pub fn router<S: Clone + Send + Sync + 'static>(router: Router<S>, doc: &OpenApi) -> Router<S> {
+    let doc = serde_json::to_vec(doc).expect("the OpenAPI document serializes");
     router.layer(Extension(OpenApiJson(doc.into())))
+}
+
+/// The document as committed in the repository (`openapi/*.json`): pretty,
+/// with a final newline, so that a change shows as a readable diff.
+pub fn pretty(doc: &OpenApi) -> String {
+    let mut text = serde_json::to_string_pretty(doc).expect("the OpenAPI document serializes");
+    text.push('\n');
+    text
 }
 
 /// The document as served, serialized once.

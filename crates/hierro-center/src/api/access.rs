@@ -10,6 +10,7 @@ use axum::Json;
 use hierro_http::Params;
 use hierro_http::{ApiError, ApiResult, Body};
 
+use super::privileges::{needs, note, on, Access};
 use super::task::as_task;
 use super::{
     authorize, rights, AppState, BadRequest, Caller, Conflict, Forbidden, NotFound, Unauthorized,
@@ -17,13 +18,53 @@ use super::{
 use crate::access;
 use crate::authz::{Permission, Principal, Role, Subject, VIEW};
 use crate::inventory::{self, ROOT};
+use hierro_api::Privilege as P;
+
+/// What each operation of this file needs (the document's "Privilege:" lines).
+pub(super) const ACCESS: &[(&str, Access)] = &[
+    ("privileges", note("none", &[])),
+    ("roles", needs(&[on(P::SystemView, "the root")])),
+    (
+        "create_role",
+        needs(&[on(P::AuthorizationModifyRoles, "the root")]),
+    ),
+    (
+        "update_role",
+        needs(&[on(P::AuthorizationModifyRoles, "the root")]),
+    ),
+    (
+        "delete_role",
+        needs(&[on(P::AuthorizationModifyRoles, "the root")]),
+    ),
+    (
+        "permissions",
+        needs(&[
+            on(P::SystemRead, "the object"),
+            on(P::SystemRead, "each object listed").when("with `all`: the others are left out"),
+        ]),
+    ),
+    (
+        "set_permission",
+        needs(&[on(P::AuthorizationModifyPermissions, "the object")]),
+    ),
+    (
+        "remove_permission",
+        needs(&[on(P::AuthorizationModifyPermissions, "the object")]),
+    ),
+    (
+        "effective",
+        needs(&[
+            on(P::SystemView, "the object").when("one's own rights"),
+            on(P::AuthorizationModifyPermissions, "it").when("another principal's"),
+        ]),
+    ),
+];
 
 /// The privilege catalogue.
 #[utoipa::path(
     get,
     path = "/api/privileges",
     tag = "access",
-    description = "Privilege: none.",
     security(("session" = [])),
     responses((status = 200, description = "The privileges", body = [PrivilegeInfo]), Unauthorized)
 )]
@@ -36,7 +77,6 @@ pub async fn privileges(_caller: Caller) -> Json<Vec<PrivilegeInfo>> {
     get,
     path = "/api/roles",
     tag = "access",
-    description = "Privilege: System.View on the root.",
     security(("session" = [])),
     responses((status = 200, description = "The roles", body = [Role]), Unauthorized, Forbidden)
 )]
@@ -50,7 +90,6 @@ pub async fn roles(State(c): State<AppState>, caller: Caller) -> ApiResult<Json<
     post,
     path = "/api/roles",
     tag = "access",
-    description = "Privilege: Authorization.ModifyRoles on the root.",
     security(("session" = [])),
     request_body = RoleSpec,
     responses(
@@ -83,7 +122,6 @@ pub async fn create_role(
     put,
     path = "/api/roles/{id}",
     tag = "access",
-    description = "Privilege: Authorization.ModifyRoles on the root.",
     security(("session" = [])),
     params(("id" = String, Path, description = "The role's id")),
     request_body = RoleSpec,
@@ -118,7 +156,6 @@ pub async fn update_role(
     delete,
     path = "/api/roles/{id}",
     tag = "access",
-    description = "Privilege: Authorization.ModifyRoles on the root.",
     security(("session" = [])),
     params(("id" = String, Path, description = "The role's id")),
     responses(
@@ -152,7 +189,6 @@ pub async fn delete_role(
     get,
     path = "/api/permissions",
     tag = "access",
-    description = "Privilege: System.Read on the object; with `all`, the permissions on the objects where the caller holds System.Read.",
     security(("session" = [])),
     params(PermissionQuery),
     responses(
@@ -197,7 +233,6 @@ pub async fn permissions(
     post,
     path = "/api/permissions",
     tag = "access",
-    description = "Privilege: Authorization.ModifyPermissions on the object.",
     security(("session" = [])),
     request_body = Permission,
     responses((status = 204, description = "Set"), BadRequest, Unauthorized, Forbidden, NotFound)
@@ -239,7 +274,6 @@ pub async fn set_permission(
     delete,
     path = "/api/permissions",
     tag = "access",
-    description = "Privilege: Authorization.ModifyPermissions on the object.",
     security(("session" = [])),
     params(PermissionKey),
     responses(
@@ -285,7 +319,6 @@ pub async fn remove_permission(
     get,
     path = "/api/effective",
     tag = "access",
-    description = "Privilege: for one's own rights, System.View on the object; for another principal's, Authorization.ModifyPermissions on it.",
     security(("session" = [])),
     params(EffectiveQuery),
     responses(

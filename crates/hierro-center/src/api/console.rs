@@ -9,9 +9,17 @@ use hierro_api::Privilege;
 use hierro_http::ApiResult;
 use tokio_tungstenite::tungstenite::Message as HostMessage;
 
+use super::privileges::{needs, on, Access};
 use super::{vm_ref, AppState, BadRequest, Caller, Forbidden, HostFailed, NotFound, Unauthorized};
 use crate::hosts;
 use crate::ops::OpError;
+use hierro_api::Privilege as P;
+
+/// What each operation of this file needs (the document's "Privilege:" lines).
+pub(super) const ACCESS: &[(&str, Access)] = &[(
+    "vm_console",
+    needs(&[on(P::VirtualMachineInteractConsoleInteract, "the VM")]),
+)];
 
 /// The VM's serial console: the host's console WebSocket, relayed.
 #[utoipa::path(
@@ -19,7 +27,7 @@ use crate::ops::OpError;
     path = "/api/vms/{vm}/console",
     tag = "vms",
     operation_id = "vm_console",
-    description = "Privilege: VirtualMachine.Interact.ConsoleInteract on the VM.\n\nA WebSocket (send the upgrade headers): binary frames carry the console's bytes both ways. Browsers, which cannot set headers on a WebSocket, may give the session as the `session` query parameter instead.",
+    description = "A WebSocket (send the upgrade headers): binary frames carry the console's bytes both ways. Browsers, which cannot set headers on a WebSocket, may give the session as the `session` query parameter instead.",
     security(("session" = [])),
     params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it")),
     responses(

@@ -7,11 +7,25 @@ use hierro_api::Privilege;
 use hierro_api::{Group, NewGroup, NewUser};
 use hierro_http::{ApiResult, Body};
 
+use super::privileges::{needs, on, Access};
 use super::task::as_task;
 use super::{authorize, AppState, BadRequest, Caller, Conflict, Forbidden, NotFound, Unauthorized};
 use crate::authz::VIEW;
 use crate::directory::{self, User};
 use crate::inventory::ROOT;
+use hierro_api::Privilege as P;
+
+/// What each operation of this file needs (the document's "Privilege:" lines).
+pub(super) const ACCESS: &[(&str, Access)] = &[
+    ("users", needs(&[on(P::SystemView, "the root")])),
+    ("create_user", needs(&[on(P::GlobalSettings, "the root")])),
+    ("delete_user", needs(&[on(P::GlobalSettings, "the root")])),
+    ("groups", needs(&[on(P::SystemView, "the root")])),
+    ("create_group", needs(&[on(P::GlobalSettings, "the root")])),
+    ("delete_group", needs(&[on(P::GlobalSettings, "the root")])),
+    ("add_member", needs(&[on(P::GlobalSettings, "the root")])),
+    ("remove_member", needs(&[on(P::GlobalSettings, "the root")])),
+];
 
 const MANAGE: Privilege = Privilege::GlobalSettings;
 
@@ -20,7 +34,6 @@ const MANAGE: Privilege = Privilege::GlobalSettings;
     get,
     path = "/api/users",
     tag = "directory",
-    description = "Privilege: System.View on the root.",
     security(("session" = [])),
     responses((status = 200, description = "The users", body = [User]), Unauthorized, Forbidden)
 )]
@@ -34,7 +47,6 @@ pub async fn users(State(c): State<AppState>, caller: Caller) -> ApiResult<Json<
     post,
     path = "/api/users",
     tag = "directory",
-    description = "Privilege: Global.Settings on the root.",
     security(("session" = [])),
     request_body = NewUser,
     responses(
@@ -70,7 +82,6 @@ pub async fn create_user(
     delete,
     path = "/api/users/{name}",
     tag = "directory",
-    description = "Privilege: Global.Settings on the root.",
     security(("session" = [])),
     params(("name" = String, Path, description = "The user's name")),
     responses(
@@ -104,7 +115,6 @@ pub async fn delete_user(
     get,
     path = "/api/groups",
     tag = "directory",
-    description = "Privilege: System.View on the root.",
     security(("session" = [])),
     responses((status = 200, description = "The groups", body = [Group]), Unauthorized, Forbidden)
 )]
@@ -123,7 +133,6 @@ pub async fn groups(State(c): State<AppState>, caller: Caller) -> ApiResult<Json
     post,
     path = "/api/groups",
     tag = "directory",
-    description = "Privilege: Global.Settings on the root.",
     security(("session" = [])),
     request_body = NewGroup,
     responses(
@@ -156,7 +165,6 @@ pub async fn create_group(
     delete,
     path = "/api/groups/{name}",
     tag = "directory",
-    description = "Privilege: Global.Settings on the root.",
     security(("session" = [])),
     params(("name" = String, Path, description = "The group's name")),
     responses(
@@ -189,7 +197,6 @@ pub async fn delete_group(
     post,
     path = "/api/groups/{name}/members/{user}",
     tag = "directory",
-    description = "Privilege: Global.Settings on the root.",
     security(("session" = [])),
     params(("name" = String, Path, description = "The group's name"), ("user" = String, Path, description = "The user's name")),
     responses((status = 204, description = "Added"), BadRequest, Unauthorized, Forbidden, NotFound)
@@ -222,7 +229,6 @@ pub async fn add_member(
     delete,
     path = "/api/groups/{name}/members/{user}",
     tag = "directory",
-    description = "Privilege: Global.Settings on the root.",
     security(("session" = [])),
     params(("name" = String, Path, description = "The group's name"), ("user" = String, Path, description = "The user's name")),
     responses(

@@ -18,10 +18,42 @@ use hierro_api::{DistributedSwitch, DvsMember};
 use hierro_http::Params;
 use hierro_http::{ApiError, ApiResult, Body};
 
+use super::privileges::{needs, on, Access};
 use super::task::as_task;
 use super::{authorize, AppState, BadRequest, Caller, Conflict, Forbidden, NotFound, Unauthorized};
 use crate::dvswitches::{self, Dvs};
 use crate::inventory::{self, InventoryObject, ObjectKind};
+use hierro_api::Privilege as P;
+
+/// What each operation of this file needs (the document's "Privilege:" lines).
+pub(super) const ACCESS: &[(&str, Access)] = &[
+    (
+        "dvswitch_create",
+        needs(&[on(P::DVSwitchCreate, "the datacenter")]),
+    ),
+    (
+        "dvswitch_update",
+        needs(&[on(P::DVSwitchModify, "the switch")]),
+    ),
+    (
+        "dvswitch_add_host",
+        needs(&[
+            on(P::DVSwitchModify, "the switch"),
+            on(P::HostConfigNetwork, "the host"),
+        ]),
+    ),
+    (
+        "dvswitch_remove_host",
+        needs(&[
+            on(P::DVSwitchModify, "the switch"),
+            on(P::HostConfigNetwork, "the host"),
+        ]),
+    ),
+    (
+        "dvswitch_delete",
+        needs(&[on(P::DVSwitchDelete, "the switch")]),
+    ),
+];
 
 /// Creates a distributed switch, with no member hosts yet.
 #[utoipa::path(
@@ -29,7 +61,6 @@ use crate::inventory::{self, InventoryObject, ObjectKind};
     path = "/api/dvswitches",
     tag = "network",
     operation_id = "dvswitch_create",
-    description = "Privilege: DVSwitch.Create on the datacenter.",
     security(("session" = [])),
     params(DvsCreateQuery),
     request_body = DistributedSwitch,
@@ -84,7 +115,6 @@ pub async fn create(
     path = "/api/dvswitches/{id}",
     tag = "network",
     operation_id = "dvswitch_update",
-    description = "Privilege: DVSwitch.Modify on the switch.",
     security(("session" = [])),
     params(("id" = String, Path, description = "The switch's object id")),
     request_body = DistributedSwitch,
@@ -116,7 +146,6 @@ pub async fn update(
     path = "/api/dvswitches/{id}/hosts/{host}",
     tag = "network",
     operation_id = "dvswitch_add_host",
-    description = "Privilege: DVSwitch.Modify on the switch and Host.Config.Network on the host.",
     security(("session" = [])),
     params(
         ("id" = String, Path, description = "The switch's object id"),
@@ -152,7 +181,6 @@ pub async fn add_host(
     path = "/api/dvswitches/{id}/hosts/{host}",
     tag = "network",
     operation_id = "dvswitch_remove_host",
-    description = "Privilege: DVSwitch.Modify on the switch and Host.Config.Network on the host.",
     security(("session" = [])),
     params(
         ("id" = String, Path, description = "The switch's object id"),
@@ -188,7 +216,6 @@ pub async fn remove_host(
     path = "/api/dvswitches/{id}",
     tag = "network",
     operation_id = "dvswitch_delete",
-    description = "Privilege: DVSwitch.Delete on the switch.",
     security(("session" = [])),
     params(("id" = String, Path, description = "The switch's object id")),
     responses(

@@ -11,6 +11,7 @@ use hierro_api::{ErrorCode, HostNetwork, HostNetworkView, PortGroup};
 use hierro_api::{Lockdown, Maintenance};
 use hierro_http::{ApiError, ApiResult, Body};
 
+use super::privileges::{needs, on, Access};
 use super::task::as_task;
 use super::{
     authorize, AppState, BadRequest, Caller, Conflict, FailStep, Forbidden, HostFailed, NotFound,
@@ -19,6 +20,58 @@ use super::{
 use crate::hosts::{self, AddHost, AddHostError, Reconnect};
 use crate::inventory::{self, InventoryObject, ObjectKind};
 use crate::ops::{evacuate, OpError};
+use hierro_api::Privilege as P;
+
+/// What each operation of this file needs (the document's "Privilege:" lines).
+pub(super) const ACCESS: &[(&str, Access)] = &[
+    (
+        "host_add",
+        needs(&[
+            on(P::HostInventoryAddHostToCluster, "a cluster parent"),
+            on(
+                P::HostInventoryAddStandaloneHost,
+                "a datacenter or folder parent",
+            ),
+        ]),
+    ),
+    ("host_network", needs(&[on(P::SystemRead, "the host")])),
+    (
+        "host_portgroup_add",
+        needs(&[on(P::HostConfigNetwork, "the host")]),
+    ),
+    (
+        "host_portgroup_set",
+        needs(&[on(P::HostConfigNetwork, "the host")]),
+    ),
+    (
+        "host_portgroup_remove",
+        needs(&[on(P::HostConfigNetwork, "the host")]),
+    ),
+    (
+        "host_disconnect",
+        needs(&[on(P::HostConfigConnection, "the host")]),
+    ),
+    (
+        "host_reconnect",
+        needs(&[on(P::HostConfigConnection, "the host")]),
+    ),
+    (
+        "host_remove",
+        needs(&[on(P::HostInventoryRemoveHostFromCluster, "the host")]),
+    ),
+    (
+        "host_lockdown",
+        needs(&[on(P::HostConfigSettings, "the host")]),
+    ),
+    (
+        "host_maintenance",
+        needs(&[
+            on(P::HostConfigMaintenance, "the host"),
+            on(P::ResourceHotMigrate, "each running VM it moves"),
+            on(P::ResourceColdMigrate, "each powered-off VM it moves"),
+        ]),
+    ),
+];
 
 /// Adds a host and starts following it.
 #[utoipa::path(
@@ -26,7 +79,7 @@ use crate::ops::{evacuate, OpError};
     path = "/api/hosts",
     tag = "hosts",
     operation_id = "host_add",
-    description = "Privilege: Host.Inventory.AddHostToCluster on a cluster parent, Host.Inventory.AddStandaloneHost on a datacenter or folder.\n\nWithout `thumbprint` the answer is a 400 `thumbprint_required` whose `details.thumbprint` is the host's, to confirm.",
+    description = "Without `thumbprint` the answer is a 400 `thumbprint_required` whose `details.thumbprint` is the host's, to confirm.",
     security(("session" = [])),
     request_body = AddHost,
     responses(
@@ -110,7 +163,6 @@ async fn managed(
     path = "/api/hosts/{id}/network",
     tag = "hosts",
     operation_id = "host_network",
-    description = "Privilege: System.Read on the host.",
     security(("session" = [])),
     params(("id" = String, Path, description = "The host's object id")),
     responses(
@@ -136,7 +188,7 @@ pub async fn network(
     path = "/api/hosts/{id}/network/portgroups",
     tag = "hosts",
     operation_id = "host_portgroup_add",
-    description = "Privilege: Host.Config.Network on the host.\n\nThe host's own `POST /api/network/portgroups`, as a task; its refusal is the answer.",
+    description = "The host's own `POST /api/network/portgroups`, as a task; its refusal is the answer.",
     security(("session" = [])),
     params(("id" = String, Path, description = "The host's object id")),
     request_body = PortGroup,
@@ -165,7 +217,7 @@ pub async fn add_portgroup(
     path = "/api/hosts/{id}/network/portgroups/{name}",
     tag = "hosts",
     operation_id = "host_portgroup_set",
-    description = "Privilege: Host.Config.Network on the host.\n\nThe host's own `PUT /api/network/portgroups/{name}`, as a task.",
+    description = "The host's own `PUT /api/network/portgroups/{name}`, as a task.",
     security(("session" = [])),
     params(
         ("id" = String, Path, description = "The host's object id"),
@@ -198,7 +250,7 @@ pub async fn set_portgroup(
     path = "/api/hosts/{id}/network/portgroups/{name}",
     tag = "hosts",
     operation_id = "host_portgroup_remove",
-    description = "Privilege: Host.Config.Network on the host.\n\nThe host's own `DELETE /api/network/portgroups/{name}`, as a task.",
+    description = "The host's own `DELETE /api/network/portgroups/{name}`, as a task.",
     security(("session" = [])),
     params(
         ("id" = String, Path, description = "The host's object id"),
@@ -261,7 +313,6 @@ where
     path = "/api/hosts/{id}/disconnect",
     tag = "hosts",
     operation_id = "host_disconnect",
-    description = "Privilege: Host.Config.Connection on the host.",
     security(("session" = [])),
     params(("id" = String, Path, description = "The host's object id")),
     responses(
@@ -300,7 +351,6 @@ pub async fn disconnect(
     path = "/api/hosts/{id}/reconnect",
     tag = "hosts",
     operation_id = "host_reconnect",
-    description = "Privilege: Host.Config.Connection on the host.",
     security(("session" = [])),
     params(("id" = String, Path, description = "The host's object id")),
     request_body = Reconnect,
@@ -345,7 +395,6 @@ pub async fn reconnect(
     path = "/api/hosts/{id}",
     tag = "hosts",
     operation_id = "host_remove",
-    description = "Privilege: Host.Inventory.RemoveHostFromCluster on the host.",
     security(("session" = [])),
     params(("id" = String, Path, description = "The host's object id")),
     responses(
@@ -390,7 +439,6 @@ pub async fn remove(
     path = "/api/hosts/{id}/lockdown",
     tag = "hosts",
     operation_id = "host_lockdown",
-    description = "Privilege: Host.Config.Settings on the host.",
     security(("session" = [])),
     params(("id" = String, Path, description = "The host's object id")),
     request_body = Lockdown,
@@ -438,7 +486,6 @@ pub async fn lockdown(
     path = "/api/hosts/{id}/maintenance",
     tag = "hosts",
     operation_id = "host_maintenance",
-    description = "Privilege: Host.Config.Maintenance on the host (and Resource.HotMigrate on its running VMs, Resource.ColdMigrate on the powered-off ones it moves).",
     security(("session" = [])),
     params(("id" = String, Path, description = "The host's object id")),
     request_body = Maintenance,

@@ -8,12 +8,66 @@ use hierro_api::{InventoryCreate, InventoryQuery, InventoryUpdate, ObjectView};
 use hierro_http::Params;
 use hierro_http::{ApiError, ApiResult, Body};
 
+use super::privileges::{needs, note, on, Access};
 use super::task::as_task;
 use super::{
     authorize, internal, AppState, BadRequest, Caller, Conflict, Forbidden, NotFound, Unauthorized,
 };
 use crate::authz::VIEW;
 use crate::inventory::{self, InventoryObject, ObjectKind};
+use hierro_api::Privilege as P;
+
+/// What each operation of this file needs (the document's "Privilege:" lines).
+pub(super) const ACCESS: &[(&str, Access)] = &[
+    (
+        "inventory_search",
+        note(
+            "the others are left out",
+            &[on(P::SystemView, "each object listed")],
+        ),
+    ),
+    ("inventory_get", needs(&[on(P::SystemView, "it")])),
+    (
+        "inventory_children",
+        note(
+            "the others are left out",
+            &[
+                on(P::SystemView, "it"),
+                on(P::SystemView, "each child listed"),
+            ],
+        ),
+    ),
+    (
+        "inventory_create",
+        needs(&[
+            on(P::FolderCreate, "the parent").when("a folder"),
+            on(P::DatacenterCreate, "the parent").when("a datacenter"),
+            on(P::HostInventoryCreateCluster, "the parent").when("a cluster"),
+        ]),
+    ),
+    (
+        "inventory_update",
+        needs(&[
+            on(P::SystemView, "it"),
+            on(P::FolderRename, "it").when("to rename a folder"),
+            on(P::DatacenterRename, "it").when("to rename a datacenter"),
+            on(P::HostInventoryEditCluster, "it").when("to rename or move a cluster"),
+            on(P::FolderMove, "it").when("to move a folder"),
+            on(P::DatacenterMove, "it").when("to move a datacenter"),
+            on(P::HostInventoryMoveHost, "it").when("to move a host"),
+            on(P::VirtualMachineInventoryMove, "it").when("to move a VM"),
+            on(P::FolderCreate, "the new parent").when("to move"),
+        ]),
+    ),
+    (
+        "inventory_delete",
+        needs(&[
+            on(P::FolderDelete, "it").when("a folder"),
+            on(P::DatacenterDelete, "it").when("a datacenter"),
+            on(P::HostInventoryDeleteCluster, "it").when("a cluster"),
+        ]),
+    ),
+];
 
 /// Keeps the objects the caller may see.
 pub(super) async fn visible(
@@ -34,7 +88,6 @@ pub(super) async fn visible(
     path = "/api/inventory",
     tag = "inventory",
     operation_id = "inventory_search",
-    description = "Privilege: System.View on each object listed (the others are left out).",
     security(("session" = [])),
     params(InventoryQuery),
     responses(
@@ -57,7 +110,6 @@ pub async fn search(
     path = "/api/inventory/{id}",
     tag = "inventory",
     operation_id = "inventory_get",
-    description = "Privilege: System.View on it.",
     security(("session" = [])),
     params(("id" = String, Path, description = "The object's id")),
     responses(
@@ -87,7 +139,6 @@ pub async fn get(
     path = "/api/inventory/{id}/children",
     tag = "inventory",
     operation_id = "inventory_children",
-    description = "Privilege: System.View on it, and on each child listed (the others are left out).",
     security(("session" = [])),
     params(("id" = String, Path, description = "The object's id")),
     responses(
@@ -156,7 +207,6 @@ fn privilege(kind: ObjectKind, change: Change) -> ApiResult<(Privilege, Operatio
     path = "/api/inventory",
     tag = "inventory",
     operation_id = "inventory_create",
-    description = "Privilege: on the parent, Folder.Create, Datacenter.Create or Host.Inventory.CreateCluster, by the kind created.",
     security(("session" = [])),
     request_body = InventoryCreate,
     responses(
@@ -207,7 +257,6 @@ pub async fn create(
     path = "/api/inventory/{id}",
     tag = "inventory",
     operation_id = "inventory_update",
-    description = "Privilege: System.View on it; to rename, <kind>.Rename on it; to move, <kind>.Move on it and Folder.Create on the new parent (clusters: Host.Inventory.EditCluster; hosts: Host.Inventory.MoveHost; VMs: VirtualMachine.Inventory.Move).",
     security(("session" = [])),
     params(("id" = String, Path, description = "The object's id")),
     request_body = InventoryUpdate,
@@ -261,7 +310,6 @@ pub async fn update(
     path = "/api/inventory/{id}",
     tag = "inventory",
     operation_id = "inventory_delete",
-    description = "Privilege: <kind>.Delete on it (clusters: Host.Inventory.DeleteCluster).",
     security(("session" = [])),
     params(("id" = String, Path, description = "The object's id")),
     responses(

@@ -11,6 +11,7 @@ mod dvswitch;
 mod host;
 mod inventory;
 mod perf;
+mod privileges;
 mod session;
 mod task;
 mod vm;
@@ -38,7 +39,8 @@ use crate::server::Center;
 pub type AppState = Arc<Center>;
 
 pub fn router(center: Arc<Center>) -> Router {
-    let router = hierro_http::openapi::router(routes());
+    let (router, doc) = routes().split_for_parts();
+    let router = hierro_http::openapi::router(router, &document(doc));
     let web = center.config.web_dir.clone();
     let not_found = || async { ApiError::not_found("no such API endpoint") };
     let router = router.route("/api/{*rest}", axum::routing::any(not_found));
@@ -51,6 +53,32 @@ pub fn router(center: Arc<Center>) -> Router {
         None => router.fallback(not_found),
     };
     router.with_state(center)
+}
+
+/// The center API's OpenAPI document (served at `GET /api/openapi.json`,
+/// committed as `openapi/center.json`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    document(routes().split_for_parts().1)
+}
+
+/// Every operation's needs, as each handler file declares them.
+const ACCESS: &[&[(&str, privileges::Access)]] = &[
+    access::ACCESS,
+    console::ACCESS,
+    directory::ACCESS,
+    dvswitch::ACCESS,
+    host::ACCESS,
+    inventory::ACCESS,
+    perf::ACCESS,
+    session::ACCESS,
+    task::ACCESS,
+    vm::ACCESS,
+];
+
+/// The routes' document with each operation's "Privilege:" line.
+fn document(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    privileges::write(&mut doc, ACCESS);
+    doc
 }
 
 /// Every route with its OpenAPI operation. `routes!` takes the handlers of
@@ -226,5 +254,37 @@ impl From<crate::error::StoreError> for ApiError {
             Conflict(m) => ApiError::conflict(m),
             Db(e) => internal(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every operation that needs a session says which privileges, and every
+    /// entry names an operation.
+    #[test]
+    fn every_operation_names_its_privileges() {
+        let mut doc = routes().split_for_parts().1;
+        let (missing, unused) = privileges::write(&mut doc, ACCESS);
+        assert!(missing.is_empty(), "no privileges for {missing:?}");
+        assert!(unused.is_empty(), "entries for no operation: {unused:?}");
+    }
+
+    /// The committed document is the code's (`HIERRO_WRITE_OPENAPI=1 cargo
+    /// test -p hierro-center openapi` writes it anew).
+    #[test]
+    fn the_committed_openapi_document_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi/center.json");
+        let now = hierro_http::openapi::pretty(&openapi());
+        if std::env::var_os("HIERRO_WRITE_OPENAPI").is_some() {
+            std::fs::write(path, &now).unwrap();
+        }
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            committed == now,
+            "openapi/center.json differs from the API's document: \
+             run HIERRO_WRITE_OPENAPI=1 cargo test -p hierro-center openapi, and commit it"
+        );
     }
 }

@@ -5,10 +5,16 @@ use axum::Json;
 use hierro_api::{PerfQuery, PerfSeries};
 use hierro_http::{ApiError, ApiResult, Params};
 
+use super::privileges::{needs, on, Access};
 use super::{authorize, AppState, BadRequest, Caller, NotFound, Unauthorized};
 use crate::authz::VIEW;
 use crate::inventory::{self, ObjectKind};
 use crate::perf;
+use hierro_api::Privilege as P;
+
+/// What each operation of this file needs (the document's "Privilege:" lines).
+pub(super) const ACCESS: &[(&str, Access)] =
+    &[("perf_series", needs(&[on(P::SystemView, "the object")]))];
 
 /// A host's, VM's or cluster's performance counters: CPU, memory,
 /// network, disk.
@@ -17,7 +23,7 @@ use crate::perf;
     path = "/api/perf/{id}",
     tag = "perf",
     operation_id = "perf_series",
-    description = "Privilege: System.View on the object.\n\nReal-time is every sample of the last hour; `day`, `week`, `month` and `year` are 5-minute, 30-minute, 2-hour and daily averages. A cluster's are its hosts': percentages averaged, the rest summed, over buckets of the collection interval in real-time.",
+    description = "Real-time is every sample of the last hour; `day`, `week`, `month` and `year` are 5-minute, 30-minute, 2-hour and daily averages. A cluster's are its hosts': percentages averaged, the rest summed, over buckets of the collection interval in real-time.",
     security(("session" = [])),
     params(("id" = String, Path, description = "A host's, VM's or cluster's object id"), PerfQuery),
     responses(

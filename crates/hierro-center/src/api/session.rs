@@ -8,10 +8,45 @@ use hierro_api::{About, ErrorBody, LoginRequest, LoginResponse};
 use hierro_api::{Health, TokenRequest};
 use hierro_http::{ApiError, ApiResult, Body};
 
+use super::privileges::{note, on, Access};
 use super::task::as_task;
 use super::{internal, AppState, BadRequest, Forbidden, NotFound, Unauthorized};
 use crate::inventory::ROOT;
 use crate::tokens;
+use hierro_api::Privilege as P;
+
+/// What each operation of this file needs (the document's "Privilege:" lines).
+pub(super) const ACCESS: &[(&str, Access)] = &[
+    (
+        "logout",
+        note(
+            "none; answers 204 even for an unknown or expired session",
+            &[],
+        ),
+    ),
+    (
+        "create_token",
+        note(
+            "none, but a login session: an API token cannot make API tokens",
+            &[],
+        ),
+    ),
+    (
+        "tokens",
+        note(
+            "none for one's own tokens",
+            &[on(P::GlobalSettings, "the root").when("to list everyone's")],
+        ),
+    ),
+    (
+        "revoke_token",
+        note(
+            "none for one's own tokens",
+            &[on(P::GlobalSettings, "the root")
+                .when("for anyone's; others' are otherwise reported missing")],
+        ),
+    ),
+];
 
 /// What this server is: product, version, certificate thumbprint.
 #[utoipa::path(
@@ -84,7 +119,6 @@ pub async fn login(
     delete,
     path = "/api/session",
     tag = "session",
-    description = "Privilege: none. Answers 204 even for an unknown or expired session.",
     security(("session" = [])),
     responses((status = 204, description = "Logged out"))
 )]
@@ -103,7 +137,6 @@ pub async fn logout(State(c): State<AppState>, headers: HeaderMap) -> StatusCode
     post,
     path = "/api/tokens",
     tag = "session",
-    description = "Privilege: none, but a login session: an API token cannot make API tokens.",
     security(("session" = [])),
     request_body = TokenRequest,
     responses(
@@ -150,7 +183,6 @@ async fn token_admin(c: &AppState, caller: &super::Caller) -> ApiResult<bool> {
     get,
     path = "/api/tokens",
     tag = "session",
-    description = "Privilege: none for one's own tokens; Global.Settings on the root lists everyone's.",
     security(("session" = [])),
     responses(
         (status = 200, description = "The tokens, without their secrets", body = [tokens::ApiToken]),
@@ -170,7 +202,6 @@ pub async fn tokens(
     delete,
     path = "/api/tokens/{id}",
     tag = "session",
-    description = "Privilege: none for one's own tokens; Global.Settings on the root for anyone's (others' are otherwise reported missing).",
     security(("session" = [])),
     params(("id" = String, Path, description = "The token's id")),
     responses((status = 204, description = "Revoked"), Unauthorized, NotFound)

@@ -18,10 +18,54 @@ use hierro_http::{Params, PathArgs};
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::privileges::{needs, note, on, Access};
 use super::{internal, AppState, BadRequest, Caller, Conflict, Forbidden, NotFound, Unauthorized};
 use crate::journal;
 use crate::ops::TaskRun;
 use crate::server::Center;
+use hierro_api::Privilege as P;
+
+/// What each operation of this file needs (the document's "Privilege:" lines).
+pub(super) const ACCESS: &[(&str, Access)] = &[
+    (
+        "tasks",
+        note(
+            "the others are left out",
+            &[
+                on(P::SystemView, "the object each task acts on"),
+                on(P::SystemView, "the root").when("tasks on users, roles and tokens"),
+            ],
+        ),
+    ),
+    (
+        "task",
+        needs(&[
+            on(P::SystemView, "the object it acts on"),
+            on(P::SystemView, "the root").when("tasks on users, roles and tokens"),
+        ]),
+    ),
+    (
+        "cancel_task",
+        needs(&[on(P::GlobalCancelTask, "the object the task acts on")]),
+    ),
+    (
+        "events",
+        note(
+            "the others are left out",
+            &[
+                on(P::SystemView, "the object each event is about"),
+                on(P::SystemView, "the root").when("events on users, roles and tokens"),
+            ],
+        ),
+    ),
+    (
+        "event_stream",
+        note(
+            "as for GET /api/events: only the events the caller may see",
+            &[],
+        ),
+    ),
+];
 
 /// Runs a change as a task: recorded running, then success with its result
 /// and an event, or error with the reason.
@@ -58,7 +102,6 @@ fn may_see(
     get,
     path = "/api/tasks",
     tag = "tasks",
-    description = "Privilege: System.View on the object each task acts on (System.View on the root for users, roles and tokens); the others are left out.",
     security(("session" = [])),
     params(TaskQuery),
     responses((status = 200, description = "The tasks", body = [Task]), BadRequest, Unauthorized)
@@ -98,7 +141,6 @@ fn with_cancelable(c: &Center, mut t: Task) -> Task {
     get,
     path = "/api/tasks/{id}",
     tag = "tasks",
-    description = "Privilege: System.View on the object it acts on (System.View on the root for users, roles and tokens).",
     security(("session" = [])),
     params(("id" = Uuid, Path, description = "The task's id")),
     responses(
@@ -126,7 +168,6 @@ pub async fn task(
     post,
     path = "/api/tasks/{id}/cancel",
     tag = "tasks",
-    description = "Privilege: Global.CancelTask on the object the task acts on.",
     security(("session" = [])),
     params(("id" = Uuid, Path, description = "The task's id")),
     responses(
@@ -196,7 +237,6 @@ async fn visible_events(
     get,
     path = "/api/events",
     tag = "tasks",
-    description = "Privilege: System.View on the object each event is about (System.View on the root for users, roles and tokens); the others are left out.",
     security(("session" = [])),
     params(EventQuery),
     responses((status = 200, description = "The events", body = [Event]), BadRequest, Unauthorized)
@@ -217,7 +257,7 @@ pub async fn events(
     path = "/api/events/stream",
     tag = "tasks",
     operation_id = "event_stream",
-    description = "Privilege: as for GET /api/events: only the events the caller may see.\n\nServer-sent events that do not end: each is an `event` whose `id` is the event's sequence number and whose `data` is the Event as JSON; `limit` applies to each poll.",
+    description = "Server-sent events that do not end: each is an `event` whose `id` is the event's sequence number and whose `data` is the Event as JSON; `limit` applies to each poll.",
     security(("session" = [])),
     params(EventQuery),
     responses(

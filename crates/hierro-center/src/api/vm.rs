@@ -13,6 +13,7 @@ use hierro_api::{
 };
 use hierro_http::{ApiError, ApiResult, Body, Params};
 
+use super::privileges::{needs, note, on, Access};
 use super::{
     authorize, vm_ref, AppState, BadRequest, Caller, Conflict, FailStep, Forbidden, HostFailed,
     NotFound, Unauthorized,
@@ -22,6 +23,78 @@ use crate::inventory::{self, InventoryObject, ObjectKind};
 use crate::ops::vm::SnapshotOp;
 use crate::ops::{self, migrate, provision};
 use crate::vms;
+use hierro_api::Privilege as P;
+
+/// What each operation of this file needs (the document's "Privilege:" lines).
+pub(super) const ACCESS: &[(&str, Access)] = &[
+    ("vm_create", CREATE),
+    (
+        "vm_clone",
+        note(
+            "and what creating the new VM needs (see POST /api/vms)",
+            &[
+                on(P::VirtualMachineProvisioningDeployTemplate, "the source").when("a template"),
+                on(P::VirtualMachineProvisioningClone, "the source").when("a VM"),
+            ],
+        ),
+    ),
+    (
+        "vm_list",
+        note(
+            "the others are left out, and those of hosts that do not answer (the inventory lists them all)",
+            &[on(P::SystemView, "each VM listed")],
+        ),
+    ),
+    ("vm_info", needs(&[on(P::SystemView, "the VM")])),
+    (
+        "vm_power",
+        needs(&[
+            on(P::VirtualMachineInteractPowerOn, "the VM").when("on"),
+            on(P::VirtualMachineInteractPowerOff, "the VM").when("off, shutdown"),
+            on(P::VirtualMachineInteractReset, "the VM").when("reset"),
+        ]),
+    ),
+    (
+        "vm_update",
+        needs(&[
+            on(P::VirtualMachineConfigCPUCount, "the VM").when("CPUs"),
+            on(P::VirtualMachineConfigMemory, "the VM").when("memory"),
+            on(P::VirtualMachineConfigEditDevice, "the VM").when("NICs"),
+            on(P::NetworkAssign, "each network").when("NICs"),
+            on(P::VirtualMachineProvisioningMarkAsTemplate, "the VM").when("to make it a template"),
+            on(P::VirtualMachineProvisioningMarkAsVM, "the template").when("to make it a VM"),
+        ]),
+    ),
+    ("vm_delete", needs(&[on(P::VirtualMachineInventoryDelete, "the VM")])),
+    ("vm_unregister", needs(&[on(P::VirtualMachineInventoryUnregister, "the VM")])),
+    (
+        "vm_register",
+        needs(&[
+            on(P::VirtualMachineInventoryRegister, "the folder"),
+            on(P::ResourceAssignVMToPool, "the host or cluster"),
+        ]),
+    ),
+    ("vm_snapshots", needs(&[on(P::SystemView, "the VM")])),
+    ("vm_snapshot_create", needs(&[on(P::VirtualMachineStateCreateSnapshot, "the VM")])),
+    ("vm_snapshot_revert", needs(&[on(P::VirtualMachineStateRevertToSnapshot, "the VM")])),
+    ("vm_snapshot_delete", needs(&[on(P::VirtualMachineStateRemoveSnapshot, "the VM")])),
+    (
+        "vm_migrate",
+        needs(&[
+            on(P::ResourceHotMigrate, "the VM").when("running"),
+            on(P::ResourceColdMigrate, "the VM").when("powered off"),
+            on(P::ResourceAssignVMToPool, "the destination host"),
+        ]),
+    ),
+];
+
+/// What creating a VM needs.
+const CREATE: Access = needs(&[
+    on(P::VirtualMachineInventoryCreate, "the folder"),
+    on(P::ResourceAssignVMToPool, "the host or cluster"),
+    on(P::DatastoreAllocateSpace, "the datastore"),
+    on(P::NetworkAssign, "each network"),
+]);
 
 type Accepted = (StatusCode, Json<Task>);
 
@@ -48,7 +121,6 @@ async fn resolve(
     path = "/api/vms",
     tag = "vms",
     operation_id = "vm_create",
-    description = "Privilege: VirtualMachine.Inventory.Create on the folder, Resource.AssignVMToPool on the host or cluster, Datastore.AllocateSpace on the datastore, Network.Assign on each network.",
     security(("session" = [])),
     params(Placement),
     request_body = VmCreate,
@@ -78,7 +150,6 @@ pub async fn create(
     path = "/api/vms/{vm}/clone",
     tag = "vms",
     operation_id = "vm_clone",
-    description = "Privilege: VirtualMachine.Provisioning.DeployTemplate on a template, or VirtualMachine.Provisioning.Clone on a VM; and what creating the new VM needs (see POST /api/vms).",
     security(("session" = [])),
     params(("vm" = String, Path, description = "The source VM or template: its object id, or its name if only one VM the caller may see has it"), Placement),
     request_body = VmClone,
@@ -116,7 +187,6 @@ pub async fn clone(
     path = "/api/vms",
     tag = "vms",
     operation_id = "vm_list",
-    description = "Privilege: System.View on each VM listed (the others are left out). VMs of hosts that do not answer are left out; the inventory lists them all.",
     security(("session" = [])),
     responses((status = 200, description = "The VMs", body = [VmInfo]), Unauthorized)
 )]
@@ -130,7 +200,6 @@ pub async fn list(State(c): State<AppState>, caller: Caller) -> ApiResult<Json<V
     path = "/api/vms/{vm}",
     tag = "vms",
     operation_id = "vm_info",
-    description = "Privilege: System.View on the VM.",
     security(("session" = [])),
     params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it")),
     responses(
@@ -153,7 +222,6 @@ pub async fn info(
     path = "/api/vms/{vm}/power/{op}",
     tag = "vms",
     operation_id = "vm_power",
-    description = "Privilege: VirtualMachine.Interact.PowerOn, PowerOff (also for a guest shutdown) or Reset on the VM.",
     security(("session" = [])),
     params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it"), ("op" = PowerOp, Path, description = "The operation")),
     responses(
@@ -177,7 +245,6 @@ pub async fn power(
     path = "/api/vms/{vm}",
     tag = "vms",
     operation_id = "vm_update",
-    description = "Privilege: VirtualMachine.Config.CPUCount, VirtualMachine.Config.Memory, and for NICs VirtualMachine.Config.EditDevice on the VM plus Network.Assign on each network; to make it a template VirtualMachine.Provisioning.MarkAsTemplate, and a template a VM VirtualMachine.Provisioning.MarkAsVM.",
     security(("session" = [])),
     params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it")),
     request_body = VmUpdate,
@@ -226,7 +293,6 @@ pub async fn update(
     path = "/api/vms/{vm}",
     tag = "vms",
     operation_id = "vm_delete",
-    description = "Privilege: VirtualMachine.Inventory.Delete on the VM.",
     security(("session" = [])),
     params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it")),
     responses(
@@ -250,7 +316,6 @@ pub async fn delete(
     path = "/api/vms/{vm}/unregister",
     tag = "vms",
     operation_id = "vm_unregister",
-    description = "Privilege: VirtualMachine.Inventory.Unregister on the VM.",
     security(("session" = [])),
     params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it")),
     responses(
@@ -282,7 +347,6 @@ pub async fn unregister(
     path = "/api/vms/register",
     tag = "vms",
     operation_id = "vm_register",
-    description = "Privilege: VirtualMachine.Inventory.Register on the folder, Resource.AssignVMToPool on the host or cluster.",
     security(("session" = [])),
     params(Placement),
     request_body = VmRegister,
@@ -308,7 +372,6 @@ pub async fn register(
     path = "/api/vms/{vm}/snapshots",
     tag = "vms",
     operation_id = "vm_snapshots",
-    description = "Privilege: System.View on the VM.",
     security(("session" = [])),
     params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it")),
     responses(
@@ -331,7 +394,6 @@ pub async fn snapshots(
     path = "/api/vms/{vm}/snapshots",
     tag = "vms",
     operation_id = "vm_snapshot_create",
-    description = "Privilege: VirtualMachine.State.CreateSnapshot on the VM.",
     security(("session" = [])),
     params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it")),
     request_body = SnapshotCreate,
@@ -362,7 +424,6 @@ pub async fn snapshot_create(
     path = "/api/vms/{vm}/snapshots/{name}/revert",
     tag = "vms",
     operation_id = "vm_snapshot_revert",
-    description = "Privilege: VirtualMachine.State.RevertToSnapshot on the VM.",
     security(("session" = [])),
     params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it"), ("name" = String, Path, description = "The snapshot's name")),
     responses(
@@ -391,7 +452,6 @@ pub async fn snapshot_revert(
     path = "/api/vms/{vm}/snapshots/{name}",
     tag = "vms",
     operation_id = "vm_snapshot_delete",
-    description = "Privilege: VirtualMachine.State.RemoveSnapshot on the VM.",
     security(("session" = [])),
     params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it"), ("name" = String, Path, description = "The snapshot's name")),
     responses(
@@ -426,7 +486,6 @@ pub async fn snapshot_delete(
     path = "/api/vms/{vm}/migrate",
     tag = "vms",
     operation_id = "vm_migrate",
-    description = "Privilege: Resource.HotMigrate (running VM) or Resource.ColdMigrate (powered off) on the VM, and Resource.AssignVMToPool on the destination host.",
     security(("session" = [])),
     params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it")),
     request_body = VmMigrate,

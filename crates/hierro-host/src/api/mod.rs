@@ -32,9 +32,16 @@ use hierro_http::ApiError;
 pub type AppState = Arc<Host>;
 
 pub fn router(host: Arc<Host>) -> Router {
-    hierro_http::openapi::router(routes())
+    let (router, doc) = routes().split_for_parts();
+    hierro_http::openapi::router(router, &doc)
         .fallback(|| async { ApiError::not_found("no such API endpoint") })
         .with_state(host)
+}
+
+/// The host API's OpenAPI document (served at `GET /api/openapi.json`,
+/// committed as `openapi/host.json`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().split_for_parts().1
 }
 
 /// Every route with its OpenAPI operation (`GET /api/openapi.json`), from
@@ -144,5 +151,25 @@ impl FromRequestParts<AppState> for Caller {
 impl From<crate::error::HostError> for ApiError {
     fn from(e: crate::error::HostError) -> Self {
         ApiError::from(e.info())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The committed document is the code's (`HIERRO_WRITE_OPENAPI=1 cargo
+    /// test -p hierro-host openapi` writes it anew).
+    #[test]
+    fn the_committed_openapi_document_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi/host.json");
+        let now = hierro_http::openapi::pretty(&super::openapi());
+        if std::env::var_os("HIERRO_WRITE_OPENAPI").is_some() {
+            std::fs::write(path, &now).unwrap();
+        }
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            committed == now,
+            "openapi/host.json differs from the API's document: \
+             run HIERRO_WRITE_OPENAPI=1 cargo test -p hierro-host openapi, and commit it"
+        );
     }
 }

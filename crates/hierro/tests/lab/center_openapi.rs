@@ -21,6 +21,7 @@ async fn the_openapi_document_describes_the_api() {
             ("post", "/api/session"),
             ("get", "/api/openapi.json"),
         ],
+        "center.json",
     )
     .await;
     let paths = doc["paths"].as_object().unwrap();

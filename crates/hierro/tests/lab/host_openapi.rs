@@ -20,6 +20,7 @@ async fn the_host_openapi_document_describes_the_api() {
             ("post", "/api/session"),
             ("get", "/api/openapi.json"),
         ],
+        "host.json",
     )
     .await;
     let paths = doc["paths"].as_object().unwrap();

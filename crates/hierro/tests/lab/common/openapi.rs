@@ -15,12 +15,24 @@ const METHODS: [&str; 8] = [
 ];
 
 /// Fetches the document without a session and checks it; `public` are the
-/// operations that need none. Returns the document.
-pub async fn fetch_and_check(anon: &Client, title: &str, public: &[(&str, &str)]) -> Value {
+/// operations that need none; `committed` the file in `openapi/` that must
+/// be the same document. Returns the document.
+pub async fn fetch_and_check(
+    anon: &Client,
+    title: &str,
+    public: &[(&str, &str)],
+    committed: &str,
+) -> Value {
     let doc: Value = anon
         .call::<(), Value>(Method::GET, "/api/openapi.json", None)
         .await
         .unwrap();
+    let path = format!("{}/../../openapi/{committed}", env!("CARGO_MANIFEST_DIR"));
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert!(
+        doc == file,
+        "the served document is not {path}: the committed one is stale"
+    );
     assert!(
         doc["openapi"].as_str().unwrap().starts_with("3.1."),
         "{}",
