@@ -1,20 +1,11 @@
 import { FormEvent, useEffect, useState } from "react";
-import { InventoryObject, Task, call, errorText, finished } from "./api";
+import { InventoryObject, Schemas, Sent, Task, call, errorText, finished } from "./api";
 import { useAction } from "./action";
 import { Dialog } from "./Dialog";
 
-interface Nic {
-  network: string;
-  mac?: string;
-  ip?: string | null;
-  gateway?: string | null;
-}
-
-interface VmConfig {
-  cpus: number;
-  memory_mib: number;
-  nics: Nic[];
-}
+type VmConfig = Sent<Schemas["VmConfig"]>;
+/// A NIC as the form edits it (what `PATCH /api/vms/{id}` takes).
+type Nic = Schemas["NicSpec"];
 
 // Edit Settings: a VM's CPUs, memory and network adapters (PATCH
 // /api/vms/{id}). While the VM runs only an adapter's port group may
@@ -39,7 +30,7 @@ export function EditSettings(props: {
   const [nics, setNics] = useState<Nic[]>([]);
   const { busy, error, setError, run } = useAction();
   useEffect(() => {
-    call<{ config: VmConfig }>("GET", `/api/vms/${vm.id}`).then(
+    call<Sent<Schemas["VmInfo"]>>("GET", `/api/vms/${vm.id}`).then(
       ({ config }) => {
         setWas(config);
         setCpus(config.cpus);

@@ -1,17 +1,9 @@
 import { useState } from "react";
-import { InventoryObject, call } from "./api";
+import { InventoryObject, Schemas, call } from "./api";
 import { useLiveEvents } from "./live";
 import { usePoll } from "./poll";
 
-interface Event {
-  id: number;
-  time: string;
-  kind: string;
-  severity: string;
-  target_name: string;
-  user: string;
-  message: string;
-}
+type Event = Schemas["Event"];
 
 // The events view: the latest events, newest first, filtered by type,
 // severity and words of the message; all those the user may see, or (as an

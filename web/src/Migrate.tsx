@@ -103,7 +103,7 @@ export function whyNotHost(h: InventoryObject, assignable: Set<string> | null): 
 export function datacenterOf(o: InventoryObject, objects: InventoryObject[]): string | null {
   let at: InventoryObject | undefined = o;
   while (at && at.kind !== "datacenter") {
-    const parent: string | null = at.parent;
+    const parent: string | null = at.parent ?? null;
     at = objects.find((x) => x.id === parent);
   }
   return at?.id ?? null;

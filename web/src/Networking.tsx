@@ -1,5 +1,5 @@
 import { ReactNode } from "react";
-import { InventoryObject, call } from "./api";
+import { InventoryObject, Schemas, Sent, call } from "./api";
 import { usePoll, usePrivileges } from "./poll";
 import { AddPortGroup, PortGroupActions } from "./PortGroupEditor";
 
@@ -7,140 +7,28 @@ import { AddPortGroup, PortGroupActions } from "./PortGroupEditor";
 // /api/hosts/{id}/network): the host's configuration and its ports'
 // counters, the serde JSON of hierro-api's HostNetwork and PortList.
 
-interface SecurityPolicy {
-  allow_promiscuous: boolean;
-  allow_mac_changes: boolean;
-  allow_forged_transmits: boolean;
-}
-
-type LoadBalancing = "originating_port" | "source_mac" | "ip_hash" | "failover_order";
-type FailureDetection = "link_status" | "beacon_probing";
-
-interface FailoverOrder {
-  active: string[];
-  standby: string[];
-}
-
-interface TeamingPolicy {
-  load_balancing: LoadBalancing;
-  /// None: every uplink of the switch is active, in order.
-  failover_order: FailoverOrder | null;
-  failure_detection: FailureDetection;
-  notify_switches: boolean;
-  failback: boolean;
-}
-
-interface VSwitch {
-  name: string;
-  mtu: number;
-  uplinks: string[];
-  security: SecurityPolicy;
-  teaming: TeamingPolicy;
-}
-
+type SecurityPolicy = Sent<Schemas["SecurityPolicy"]>;
+type VSwitch = Sent<Schemas["VSwitch"]>;
+export type PortGroup = Sent<Schemas["PortGroup"]>;
+type VmkNic = Sent<Schemas["VmkNic"]>;
+type MirrorDestination = Sent<Schemas["MirrorDestination"]>;
+type LoadBalancing = Schemas["LoadBalancing"];
+type FailureDetection = Schemas["FailureDetection"];
+type FailoverOrder = Sent<Schemas["FailoverOrder"]>;
 /// A port group's overrides: an absent field inherits the switch's.
-interface Overrides {
-  security: Partial<SecurityPolicy>;
-  teaming: Partial<TeamingPolicy>;
-}
-
-export interface PortGroup extends Overrides {
-  name: string;
-  vswitch: string;
-  vlan: number;
-}
-
-interface VmkNic {
-  name: string;
-  portgroup: string;
-  mac: string | null;
-  ip: string | null;
-  services: ("management" | "vmotion" | "ft_logging" | "ip_storage" | "vsan")[];
-}
-
-type MirrorDestination =
-  | { type: "ports"; ports: string[] }
-  | { type: "rspan"; vlan: number; uplinks: string[] }
-  | { type: "erspan"; address: string; version: "type2" | "type3"; session_id: number; vmknic: string };
-
-interface MirrorSession {
-  name: string;
-  vswitch: string;
-  enabled: boolean;
-  sources: { port: string; direction: "ingress" | "egress" | "both" }[];
-  source_vlan?: number;
-  destination: MirrorDestination;
-  snap_length?: number;
-  sampling_rate: number;
-  allow_normal_io: boolean;
-}
-
-/// A distributed switch as its center pushed it to the host, with the
-/// host's NIC for each of its uplink ports.
-interface HostProxySwitch {
-  switch: {
-    name: string;
-    mtu: number;
-    uplinks: string[];
-    security: SecurityPolicy;
-    teaming: TeamingPolicy;
-    portgroups: (Overrides & { name: string; vlan: number })[];
-    mirrors: MirrorSession[];
-  };
-  nics: Record<string, string>;
-}
-
-interface HostNetwork {
-  vswitch: VSwitch[];
-  portgroup: PortGroup[];
-  vmknic: VmkNic[];
-  mirror: MirrorSession[];
-  distributed: HostProxySwitch[];
-}
-
-/// `in`: what the port sent into the switch; `out`: what the switch
-/// delivered to it.
-interface PortCounters {
-  in_packets: number;
-  in_bytes: number;
-  out_packets: number;
-  out_bytes: number;
-  drop_vlan: number;
-  drop_forged: number;
-  drop_mac_change: number;
-  drop_promiscuous: number;
-  drop_no_uplink: number;
-  drop_malformed: number;
-  drop_oversize: number;
-  drop_mirror_destination: number;
-}
-
-interface PortStats {
-  /// `vm:<vm id>:<nic>`, `vmk0`, or `uplink:<nic>`.
-  port: string;
-  vswitch: string;
-  portgroup: string | null;
-  /// A local port: the uplink its traffic leaves on now.
-  uplink?: string | null;
-  /// An uplink: whether it can carry traffic.
-  link_up?: boolean;
-  counters: PortCounters;
-}
-
-interface PortList {
-  ports: PortStats[];
-  mirrors: { name: string; frames: number; bytes: number; dropped: number }[];
-}
+type Overrides = Sent<Pick<Schemas["PortGroup"], "security" | "teaming">>;
+/// A policy or its overrides: a field absent (or null) is not set here.
+type Said<T> = { [K in keyof T]?: T[K] | null };
 
 // A host's networking, as vSphere's Configure > Networking: its standard
 // and distributed switches with their teaming and security, port groups,
 // VMkernel ports, mirror sessions, and the live counters of every port.
 export function Networking(props: { host: InventoryObject; objects: InventoryObject[] }) {
   const path = `/api/hosts/${props.host.id}/network`;
-  const answer = usePoll(() => call<{ network: HostNetwork; ports: PortList }>("GET", path), 3000, path);
+  const answer = usePoll(() => call<Sent<Schemas["HostNetworkView"]>>("GET", path), 3000, path);
   const net = answer.value?.network;
   const ports = answer.value?.ports.ports ?? [];
-  const link = (nic: string) => ports.find((p) => p.port === `uplink:${nic}`)?.link_up;
+  const link = (nic: string) => ports.find((p) => p.port === `uplink:${nic}`)?.link_up ?? undefined;
   const vms = new Map(props.objects.filter((o) => o.kind === "vm").map((o) => [String(o.data.vm_id), o.name]));
   const dvs = net?.distributed ?? [];
   // Port groups of both kinds: a VM's port names its group, not its kind.
@@ -315,11 +203,11 @@ function order(o: FailoverOrder): string {
   return `active ${o.active.join(", ") || "none"}; standby ${o.standby.join(", ") || "none"}`;
 }
 
-function security(s: Partial<SecurityPolicy>): string {
+function security(s: Said<SecurityPolicy>): string {
   return [
-    s.allow_promiscuous !== undefined && `promiscuous mode ${accept(s.allow_promiscuous)}`,
-    s.allow_mac_changes !== undefined && `MAC address changes ${accept(s.allow_mac_changes)}`,
-    s.allow_forged_transmits !== undefined && `forged transmits ${accept(s.allow_forged_transmits)}`,
+    s.allow_promiscuous != null && `promiscuous mode ${accept(s.allow_promiscuous)}`,
+    s.allow_mac_changes != null && `MAC address changes ${accept(s.allow_mac_changes)}`,
+    s.allow_forged_transmits != null && `forged transmits ${accept(s.allow_forged_transmits)}`,
   ].filter(Boolean).join(", ");
 }
 
@@ -331,8 +219,8 @@ function overrides(g: Overrides): string {
     t.load_balancing && LOAD_BALANCING[t.load_balancing],
     t.failover_order && order(t.failover_order),
     t.failure_detection && FAILURE_DETECTION[t.failure_detection],
-    t.notify_switches !== undefined && `notify switches ${yesNo(t.notify_switches)}`,
-    t.failback !== undefined && `failback ${yesNo(t.failback)}`,
+    t.notify_switches != null && `notify switches ${yesNo(t.notify_switches)}`,
+    t.failback != null && `failback ${yesNo(t.failback)}`,
   ].filter(Boolean);
   return said.join("; ") || "none (inherits)";
 }
@@ -357,7 +245,7 @@ function connected(port: string, vms: Map<string, string>): string {
 }
 
 /// The frames a port lost, in all and by reason.
-function drops(c: PortCounters): string {
+function drops(c: Sent<Schemas["PortCounters"]>): string {
   const reasons: [string, number][] = [
     ["VLAN", c.drop_vlan],
     ["forged", c.drop_forged],

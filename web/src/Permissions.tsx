@@ -4,7 +4,7 @@ import { Confirm } from "./Dialog";
 import { usePoll } from "./poll";
 
 /// As the API's DELETE names a principal: `user:NAME` or `group:NAME`.
-const key = (p: Permission["principal"]) => (p.user ? `user:${p.user}` : `group:${p.group}`);
+const key = (p: Permission["principal"]) => ("user" in p ? `user:${p.user}` : `group:${p.group}`);
 
 // Who has what on an object: the permissions set here, and (for those
 // allowed to) changing a permission's role, removing it, and a form to
@@ -42,7 +42,12 @@ export function Permissions(props: { object: string; canModify: boolean }) {
   async function add(e: FormEvent) {
     e.preventDefault();
     const [kind, name] = principal.includes(":") ? principal.split(":", 2) : ["user", principal];
-    const p = { principal: { [kind]: name }, role, object: props.object, propagate };
+    if (kind !== "user" && kind !== "group") {
+      setError(`principal ${principal} must be user:NAME or group:NAME`);
+      return;
+    }
+    const who: Permission["principal"] = kind === "group" ? { group: name } : { user: name };
+    const p = { principal: who, role, object: props.object, propagate };
     if (await set(p, setError)) setPrincipal("");
   }
 

@@ -1,13 +1,10 @@
 import { FormEvent, useState } from "react";
-import { InventoryObject, Permission, Role, call, who } from "./api";
+import { InventoryObject, Permission, Role, Schemas, call, who } from "./api";
 import { useAction } from "./action";
 import { Confirm, Dialog } from "./Dialog";
 import { usePoll, usePrivileges } from "./poll";
 
-interface Privilege {
-  id: string;
-  description: string;
-}
+type Privilege = Schemas["PrivilegeInfo"];
 
 /// Every custom role holds these (the center adds them), as in vSphere.
 const BASE = ["System.Anonymous", "System.View", "System.Read"];

@@ -1,16 +1,10 @@
 import { FormEvent, useState } from "react";
-import { InventoryObject, Task, call, finished } from "./api";
+import { InventoryObject, Schemas, Task, call, finished } from "./api";
 import { useAction } from "./action";
 import { Confirm } from "./Dialog";
 import { usePoll } from "./poll";
 
-interface Snapshot {
-  name: string;
-  description: string;
-  created: string;
-  /// Taken while the VM ran: reverting resumes it where it was.
-  memory: boolean;
-}
+type Snapshot = Schemas["Snapshot"];
 
 // A VM's snapshots, and (by privilege) taking one, going back to one and
 // deleting one. Each is a task: the list is read again once it ends, so

@@ -1,6 +1,6 @@
 import { Suspense, lazy, useState } from "react";
 import { ActionRequest, ObjectActions } from "./Actions";
-import { InventoryObject, PerfSeries, call, newest } from "./api";
+import { InventoryObject, PerfSeries, Schemas, Sent, call, newest } from "./api";
 import { Events } from "./Events";
 import { Networking } from "./Networking";
 import { Permissions } from "./Permissions";
@@ -125,7 +125,7 @@ function Usage(props: { object: string }) {
 // What the guest agent says: the guest's host name and addresses.
 function Guest(props: { vm: string }) {
   const info = usePoll(
-    () => call<{ guest?: { agent_running: boolean; host_name?: string; ip_addresses: string[] } }>(
+    () => call<Sent<Schemas["VmInfo"]>>(
       "GET",
       `/api/vms/${props.vm}`,
     ),

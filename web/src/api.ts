@@ -2,40 +2,30 @@
 // the `hierro-session` header, JSON both ways, errors as the API's
 // `ErrorBody` ({"error": {code, message}}).
 
+import type { components } from "./api-types";
+
 const TOKEN = "hierro-session";
 
-export interface Session {
-  token: string;
-  username: string;
-}
+/// The API's types, generated from the committed OpenAPI document
+/// (openapi/center.json) by the build: a field renamed there fails here.
+export type Schemas = components["schemas"];
 
-export interface InventoryObject {
-  id: string;
-  kind: string;
-  name: string;
-  parent: string | null;
-  data: Record<string, unknown>;
-}
+/// An answer of the center: serde writes every field that has a default,
+/// so those the document marks optional (as a request may leave them out)
+/// are there; a field that can be absent is one the code checks for
+/// `undefined` anyway.
+export type Sent<T> = T extends (infer U)[]
+  ? Sent<U>[]
+  : T extends object
+    ? { [K in keyof T]-?: Sent<Exclude<T[K], undefined>> }
+    : T;
 
-export interface Task {
-  id: string;
-  operation: string;
-  target: string;
-  target_name: string;
-  state: "queued" | "running" | "success" | "error";
-  progress: number;
-  user: string;
-  queued_at: string;
-  error?: { code: string; message: string } | null;
-}
-
+/// What the tab keeps of a login.
+export type Session = Pick<Schemas["LoginResponse"], "token" | "username">;
+export type InventoryObject = Schemas["Object"];
+export type Task = Schemas["Task"];
 /// A role: a named set of privileges. System roles cannot be changed.
-export interface Role {
-  id: string;
-  name: string;
-  privileges: string[];
-  system: boolean;
-}
+export type Role = Schemas["Role"];
 
 export class ApiError extends Error {
   constructor(
@@ -102,11 +92,11 @@ export async function logout() {
 
 /// The caller's privileges on an object.
 export async function privileges(object: string): Promise<Set<string>> {
-  const e = await call<{ privileges: string[] }>(
+  const e = await call<Schemas["Effective"]>(
     "GET",
     `/api/effective?object=${encodeURIComponent(object)}`,
   );
-  return new Set(e.privileges);
+  return new Set<string>(e.privileges);
 }
 
 /// Follows a task the center answered with until it ends. A failed task
@@ -123,23 +113,13 @@ export async function finished(task: Task): Promise<Task> {
 }
 
 /// A role given to a user or group on an object (`GET /api/permissions`).
-export interface Permission {
-  principal: { user?: string; group?: string };
-  role: string;
-  object: string;
-  propagate: boolean;
-}
+export type Permission = Schemas["Permission"];
 
 /// A permission's principal as the API's messages name it.
-export const who = (p: Permission["principal"]) => (p.user ? `user ${p.user}` : `group ${p.group}`);
+export const who = (p: Permission["principal"]) => ("user" in p ? `user ${p.user}` : `group ${p.group}`);
 
 /// `GET /api/perf/{id}`: a host's or VM's counters on one time axis.
-export interface PerfSeries {
-  interval: string;
-  step_secs: number;
-  times: number[];
-  values: Record<string, (number | null)[]>;
-}
+export type PerfSeries = Schemas["PerfSeries"];
 
 /// A counter's newest measured value.
 export function newest(values: (number | null)[] | undefined): number | null {

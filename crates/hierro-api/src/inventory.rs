@@ -48,6 +48,7 @@ pub struct InventoryObject {
     pub name: String,
     pub parent: Option<String>,
     /// Kind-specific facts (a host's address, a VM's power state...).
+    #[schema(value_type = Object)]
     pub data: serde_json::Value,
     pub created: String,
 }
