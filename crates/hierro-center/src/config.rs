@@ -48,7 +48,7 @@ fn default_perf_collect() -> u64 {
 }
 
 fn default_listen() -> SocketAddr {
-    "0.0.0.0:443".parse().unwrap()
+    std::net::SocketAddr::from(([0, 0, 0, 0], 443))
 }
 fn default_idle() -> u64 {
     1800

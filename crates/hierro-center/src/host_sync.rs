@@ -6,8 +6,8 @@
 //! as soon as it answers.
 
 use hierro_api::EventKind;
+use parking_lot::Mutex;
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use hierro_api::{HostUpdates, PowerState, Severity, VmInfo};
@@ -36,7 +36,6 @@ impl Followers {
         if let Some(old) = self
             .tasks
             .lock()
-            .unwrap()
             .insert(host.to_string(), task.abort_handle())
         {
             old.abort();
@@ -44,7 +43,7 @@ impl Followers {
     }
 
     pub fn stop(&self, host: &str) {
-        if let Some(task) = self.tasks.lock().unwrap().remove(host) {
+        if let Some(task) = self.tasks.lock().remove(host) {
             task.abort();
         }
     }

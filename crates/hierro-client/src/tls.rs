@@ -1,6 +1,7 @@
 //! Trusting a server by its certificate's SHA-256 thumbprint.
 
-use std::sync::{Arc, Mutex};
+use parking_lot::Mutex;
+use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
@@ -58,7 +59,7 @@ impl ServerCertVerifier for Pinned {
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         let got = thumbprint(end_entity);
-        *self.seen.lock().unwrap() = Some(got.clone());
+        *self.seen.lock() = Some(got.clone());
         match &self.expected {
             Some(want) if *want != got => Err(rustls::Error::General(format!(
                 "the server's certificate thumbprint is {got}, not the pinned {want}"
@@ -142,7 +143,7 @@ pub async fn fetch_thumbprint(server: &str) -> Result<String, ClientError> {
         .send()
         .await
         .map_err(|e| ClientError::Http(format!("{base}: {e}")))?;
-    let seen = v.seen.lock().unwrap().clone();
+    let seen = v.seen.lock().clone();
     seen.ok_or_else(|| ClientError::Tls("the server presented no certificate".into()))
 }
 

@@ -6,11 +6,12 @@
 //! request (clients send it before `guest-sync-delimited` to resynchronise), and
 //! the reply to `guest-sync-delimited` is preceded by a 0xFF byte.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::STANDARD as B64;
@@ -261,7 +262,7 @@ impl Agent {
                 });
             }
             if let Ok(output) = child.wait_with_output() {
-                *done.lock().unwrap() = Some((output, capture));
+                *done.lock() = Some((output, capture));
             }
         });
         self.execs.insert(pid, slot);
@@ -279,7 +280,7 @@ impl Agent {
             .execs
             .get(&pid)
             .ok_or_else(|| generic("Invalid parameter 'pid'"))?;
-        let Some((output, captured)) = slot.lock().unwrap().take() else {
+        let Some((output, captured)) = slot.lock().take() else {
             return Ok(json!({ "exited": false }));
         };
         self.execs.remove(&pid);

@@ -2,6 +2,9 @@
 //! network namespace of this test's own (needs root, and says so). No
 //! frame goes anywhere near the machine's real interfaces.
 
+// A test that meets an unexpected value should fail there: unwrap is how.
+#![allow(clippy::unwrap_used)]
+
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
@@ -40,10 +43,10 @@ fn json(out: Output) -> Value {
 
 #[test]
 fn send_and_count_over_veth() {
-    // SAFETY: plain system call.
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
     assert_eq!(
-        unsafe { libc::geteuid() },
-        0,
+        euid, 0,
         "this test needs root for a network namespace: run it as root (scripts/test.sh)"
     );
     let ns = Netns(format!("hierro-frame-{}", std::process::id()));

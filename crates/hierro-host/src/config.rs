@@ -49,7 +49,7 @@ pub struct AdminAccount {
 }
 
 fn default_listen() -> SocketAddr {
-    "0.0.0.0:443".parse().unwrap()
+    std::net::SocketAddr::from(([0, 0, 0, 0], 443))
 }
 fn default_accel() -> String {
     "auto".into()

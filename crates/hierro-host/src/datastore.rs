@@ -1,9 +1,9 @@
 //! Datastores: named directories that hold VM folders (local, or shared by
 //! several hosts).
 
+use parking_lot::RwLock;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::RwLock;
 
 use hierro_api::{Datastore, DatastoreCreate, DatastorePath};
 
@@ -34,7 +34,7 @@ impl Datastores {
         let path = path
             .canonicalize()
             .map_err(|e| HostError::invalid(format!("{}: {e}", req.path)))?;
-        let map = self.by_name.read().unwrap();
+        let map = self.by_name.read();
         if map.contains_key(&req.name) {
             return Err(HostError::conflict(format!(
                 "a datastore named {:?} exists already",
@@ -51,13 +51,12 @@ impl Datastores {
     }
 
     pub fn insert(&self, name: &str, path: PathBuf) {
-        self.by_name.write().unwrap().insert(name.to_string(), path);
+        self.by_name.write().insert(name.to_string(), path);
     }
 
     pub fn root(&self, name: &str) -> HostResult<PathBuf> {
         self.by_name
             .read()
-            .unwrap()
             .get(name)
             .cloned()
             .ok_or_else(|| HostError::not_found(format!("no datastore named {name:?}")))
@@ -65,7 +64,7 @@ impl Datastores {
 
     /// Every datastore's directory.
     pub fn roots(&self) -> Vec<PathBuf> {
-        self.by_name.read().unwrap().values().cloned().collect()
+        self.by_name.read().values().cloned().collect()
     }
 
     /// The host path of a datastore path (`[ds] dir/file`).
@@ -89,7 +88,6 @@ impl Datastores {
     pub fn list(&self) -> Vec<Datastore> {
         self.by_name
             .read()
-            .unwrap()
             .iter()
             .map(|(name, path)| {
                 let stat = nix::sys::statvfs::statvfs(path).ok();

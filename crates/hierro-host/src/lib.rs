@@ -19,7 +19,8 @@ pub mod updates;
 pub mod vm;
 
 use hierro_api::EventKind;
-use std::sync::{Arc, Mutex};
+use parking_lot::Mutex;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hierro_api::{DatastoreCreate, Severity};
@@ -60,7 +61,7 @@ impl Host {
     }
 
     pub fn thumbprint(&self) -> String {
-        self.thumbprint.lock().unwrap().clone()
+        self.thumbprint.lock().clone()
     }
 
     /// Installs a certificate signed for the pending key and serves it to
@@ -79,7 +80,7 @@ impl Host {
             )
             .await
             .map_err(|e| HostError::internal(format!("loading the new certificate: {e}")))?;
-        *self.thumbprint.lock().unwrap() = identity.thumbprint.clone();
+        *self.thumbprint.lock() = identity.thumbprint.clone();
         self.journal.event(
             EventKind::HostCertificateReplaced,
             Severity::Info,
@@ -100,7 +101,7 @@ impl Host {
 
     /// Persists a state change; on a write failure nothing changes.
     fn change_state(&self, f: impl FnOnce(&mut HostState)) -> HostResult<()> {
-        let mut state = self.state.lock().unwrap();
+        let mut state = self.state.lock();
         let mut next = state.clone();
         f(&mut next);
         self.state_file
@@ -140,11 +141,11 @@ impl Host {
 
     /// Whether a center manages this host (it holds a service token).
     pub fn managed(&self) -> bool {
-        !self.state.lock().unwrap().service_tokens.is_empty()
+        !self.state.lock().service_tokens.is_empty()
     }
 
     pub fn lockdown(&self) -> bool {
-        self.state.lock().unwrap().lockdown
+        self.state.lock().lockdown
     }
 
     /// Turns lockdown mode on or off; only a managed host may be locked.
@@ -188,7 +189,7 @@ impl Host {
     /// `service:<name>` for a valid service token.
     pub fn service_token_user(&self, token: &str) -> Option<String> {
         let hash = hierro_http::secret_hash(token);
-        let state = self.state.lock().unwrap();
+        let state = self.state.lock();
         state
             .service_tokens
             .iter()

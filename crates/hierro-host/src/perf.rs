@@ -4,8 +4,9 @@
 //! last hour in memory for its center to collect (`GET /api/perf?since=`).
 //! Like ESXi's real-time statistics they do not outlive the agent.
 
+use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hierro_api::{PerfSample, PerfSamples, PerfValues};
@@ -34,7 +35,7 @@ impl Perf {
     }
 
     pub fn since(&self, since: i64) -> PerfSamples {
-        let samples = self.samples.lock().unwrap();
+        let samples = self.samples.lock();
         PerfSamples {
             interval_secs: self.interval.as_secs(),
             samples: samples.iter().filter(|s| s.time > since).cloned().collect(),
@@ -42,7 +43,7 @@ impl Perf {
     }
 
     fn push(&self, sample: PerfSample) {
-        let mut samples = self.samples.lock().unwrap();
+        let mut samples = self.samples.lock();
         while samples
             .front()
             .is_some_and(|s| s.time <= sample.time - KEPT_SECS)

@@ -3,10 +3,11 @@
 //! outlive the agent, tasks are kept in memory (the last `MAX_TASKS`).
 
 use hierro_api::{EventKind, Operation};
+use parking_lot::Mutex;
 use std::collections::VecDeque;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::Utc;
 use hierro_api::{ErrorInfo, Event, Severity, Task, TaskState};
@@ -86,7 +87,7 @@ impl Journal {
             cancelable: false,
         };
         let id = task.id;
-        let mut tasks = self.tasks.lock().unwrap();
+        let mut tasks = self.tasks.lock();
         tasks.push_back(task);
         if tasks.len() > MAX_TASKS {
             tasks.pop_front();
@@ -100,16 +101,11 @@ impl Journal {
     }
 
     pub fn get_task(&self, id: Uuid) -> Option<Task> {
-        self.tasks
-            .lock()
-            .unwrap()
-            .iter()
-            .find(|t| t.id == id)
-            .cloned()
+        self.tasks.lock().iter().find(|t| t.id == id).cloned()
     }
 
     pub fn tasks(&self) -> Vec<Task> {
-        self.tasks.lock().unwrap().iter().cloned().collect()
+        self.tasks.lock().iter().cloned().collect()
     }
 
     /// Asks a running task to stop; it ends in error `cancelled` once it
@@ -135,7 +131,7 @@ impl Journal {
     }
 
     fn update(&self, id: Uuid, f: impl FnOnce(&mut Task)) {
-        if let Some(t) = self.tasks.lock().unwrap().iter_mut().find(|t| t.id == id) {
+        if let Some(t) = self.tasks.lock().iter_mut().find(|t| t.id == id) {
             f(t)
         }
     }
@@ -149,7 +145,7 @@ impl Journal {
         message: String,
         task: Option<Uuid>,
     ) {
-        let mut log = self.events.lock().unwrap();
+        let mut log = self.events.lock();
         let ev = Event {
             id: log.next_id,
             time: Utc::now(),
@@ -196,7 +192,7 @@ impl Journal {
     /// The events after `since`, or `None` when some of them are no longer
     /// in memory (the caller then needs the whole picture).
     pub fn events_since(&self, since: u64) -> Option<Vec<Event>> {
-        let log = self.events.lock().unwrap();
+        let log = self.events.lock();
         let oldest = log.recent.front().map(|e| e.id).unwrap_or(log.next_id);
         if since + 1 < oldest {
             return None;
@@ -211,7 +207,7 @@ impl Journal {
     }
 
     pub fn events(&self) -> Vec<Event> {
-        self.events.lock().unwrap().recent.iter().cloned().collect()
+        self.events.lock().recent.iter().cloned().collect()
     }
 }
 

@@ -2,8 +2,8 @@
 //! that can stop cleanly registers; a user's cancel fires its token, and the
 //! task ends in error `cancelled` once it has undone what it started.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -23,7 +23,7 @@ impl Cancels {
     /// Makes task `id` cancelable until `settle`.
     pub fn register(&self, id: Uuid) -> CancellationToken {
         let token = CancellationToken::new();
-        self.running.lock().unwrap().insert(
+        self.running.lock().insert(
             id,
             Entry {
                 token: token.clone(),
@@ -35,16 +35,16 @@ impl Cancels {
 
     /// The task ended: nothing to cancel any more.
     pub fn settle(&self, id: Uuid) {
-        self.running.lock().unwrap().remove(&id);
+        self.running.lock().remove(&id);
     }
 
     pub fn cancelable(&self, id: Uuid) -> bool {
-        self.running.lock().unwrap().contains_key(&id)
+        self.running.lock().contains_key(&id)
     }
 
     /// Fires task `id`'s token; false if it cannot be cancelled.
     pub fn cancel(&self, id: Uuid, user: &str) -> bool {
-        let mut running = self.running.lock().unwrap();
+        let mut running = self.running.lock();
         let Some(e) = running.get_mut(&id) else {
             return false;
         };
@@ -57,7 +57,6 @@ impl Cancels {
     pub fn by(&self, id: Uuid) -> String {
         self.running
             .lock()
-            .unwrap()
             .get(&id)
             .and_then(|e| e.by.clone())
             .unwrap_or_else(|| "a user".into())

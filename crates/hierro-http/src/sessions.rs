@@ -1,8 +1,8 @@
 //! Session tokens with idle expiry. Who may log in is the server's business;
 //! this only remembers who did.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// A new random secret (a session or long-lived token): 256 bits, hex.
@@ -42,7 +42,7 @@ impl SessionStore {
     /// A new session for an authenticated user; returns its token.
     pub fn open(&self, user: &str) -> String {
         let token = new_secret();
-        self.tokens.lock().unwrap().insert(
+        self.tokens.lock().insert(
             token.clone(),
             Session {
                 user: user.to_string(),
@@ -54,7 +54,7 @@ impl SessionStore {
 
     /// The session's user, refreshing its idle timer; `None` if unknown or expired.
     pub fn check(&self, token: &str) -> Option<String> {
-        let mut tokens = self.tokens.lock().unwrap();
+        let mut tokens = self.tokens.lock();
         let now = Instant::now();
         tokens.retain(|_, s| now.duration_since(s.last_used) < self.idle);
         let s = tokens.get_mut(token)?;
@@ -63,12 +63,12 @@ impl SessionStore {
     }
 
     pub fn close(&self, token: &str) {
-        self.tokens.lock().unwrap().remove(token);
+        self.tokens.lock().remove(token);
     }
 
     /// Ends every session of a user (deleted or disabled account).
     pub fn close_user(&self, user: &str) {
-        self.tokens.lock().unwrap().retain(|_, s| s.user != user);
+        self.tokens.lock().retain(|_, s| s.user != user);
     }
 }
 

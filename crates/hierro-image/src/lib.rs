@@ -172,7 +172,8 @@ fn assemble(opts: &BuildOptions, extract: &Path, tag: u32) -> Result<(String, ke
                 .is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-"))
         })
         .with_context(|| format!("no vmlinuz-* in {}", boot.display()))?;
-    let release = vmlinuz.file_name().unwrap().to_string_lossy()["vmlinuz-".len()..].to_string();
+    let name = vmlinuz.file_name().unwrap_or_default().to_string_lossy();
+    let release = name.trim_start_matches("vmlinuz-").to_string();
     let modules = kernel::resolve_modules(&extract.join("lib/modules").join(&release), MODULES)?;
 
     let cpio = initramfs(opts, &modules, tag)?;

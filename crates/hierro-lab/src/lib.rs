@@ -483,7 +483,11 @@ impl Lab {
 
 /// Waits until the agent answers, and pins the certificate it made.
 pub async fn wait_for_agent(host: &mut LabHost) -> anyhow::Result<()> {
-    let cert = host.config.parent().unwrap().join("data/host.crt");
+    let dir = host
+        .config
+        .parent()
+        .context("a host's config has a folder")?;
+    let cert = dir.join("data/host.crt");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         if let Ok(pem) = std::fs::read_to_string(&cert) {

@@ -5,10 +5,11 @@
 //! every pending call fails and `closed()` resolves: that is how the host
 //! agent learns that a VM stopped.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -86,7 +87,7 @@ impl Qmp {
             while let Ok(Some(line)) = lines.next_line().await {
                 dispatch(&line, &pending, &events);
             }
-            for (_, tx) in pending.lock().unwrap().drain() {
+            for (_, tx) in pending.lock().drain() {
                 let _ = tx.send(Err(QmpError::Closed));
             }
             let _ = closed_tx.send(true);
@@ -111,7 +112,7 @@ impl Qmp {
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        self.pending.lock().unwrap().insert(id, tx);
+        self.pending.lock().insert(id, tx);
         let mut msg = json!({ "execute": command, "id": id });
         if !arguments.is_null() && arguments != json!({}) {
             msg["arguments"] = arguments;
@@ -120,7 +121,7 @@ impl Qmp {
         line.push('\n');
         let written = self.writer.lock().await.write_all(line.as_bytes()).await;
         if let Err(e) = written {
-            self.pending.lock().unwrap().remove(&id);
+            self.pending.lock().remove(&id);
             return Err(e.into());
         }
         match tokio::time::timeout(Duration::from_secs(60), rx).await {
@@ -134,7 +135,7 @@ impl Qmp {
             }),
             Ok(Err(_)) => Err(QmpError::Closed),
             Err(_) => {
-                self.pending.lock().unwrap().remove(&id);
+                self.pending.lock().remove(&id);
                 Err(QmpError::Timeout(command.to_string()))
             }
         }
@@ -217,7 +218,7 @@ fn dispatch(line: &str, pending: &Pending, events: &broadcast::Sender<QmpEvent>)
     let Some(id) = v.get("id").and_then(|i| i.as_u64()) else {
         return;
     };
-    let Some(tx) = pending.lock().unwrap().remove(&id) else {
+    let Some(tx) = pending.lock().remove(&id) else {
         return;
     };
     let reply = if let Some(ret) = v.get("return") {

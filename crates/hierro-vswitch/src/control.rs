@@ -1,10 +1,11 @@
 //! The control socket: the host agent's only way to configure vswitchd.
 //! JSON, one request and one response per line, over a unix socket.
 
+use parking_lot::Mutex;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use hierro_api::{LearnedMac, MirrorStats, PortStats};
 use serde::{Deserialize, Serialize};
@@ -114,12 +115,12 @@ fn handle(req: Request, dp: &Mutex<Dataplane>) -> Response {
     };
     match req {
         Request::Ping => ok,
-        Request::Apply(cfg) => match dp.lock().unwrap().apply(&cfg) {
+        Request::Apply(cfg) => match dp.lock().apply(&cfg) {
             Ok(()) => ok,
             Err(message) => Response::Error { message },
         },
         Request::Stats => {
-            let dp = dp.lock().unwrap();
+            let dp = dp.lock();
             Response::Stats {
                 ports: dp.stats(),
                 mirrors: dp.mirror_stats(),
@@ -135,11 +136,11 @@ fn handle(req: Request, dp: &Mutex<Dataplane>) -> Response {
                     .collect(),
             }
         }
-        Request::Announce { ports } => match dp.lock().unwrap().announce(&ports) {
+        Request::Announce { ports } => match dp.lock().announce(&ports) {
             Ok(()) => ok,
             Err(message) => Response::Error { message },
         },
-        Request::Record { ports } => match dp.lock().unwrap().record(&ports) {
+        Request::Record { ports } => match dp.lock().record(&ports) {
             Ok(()) => ok,
             Err(message) => Response::Error { message },
         },
@@ -151,7 +152,7 @@ fn handle(req: Request, dp: &Mutex<Dataplane>) -> Response {
             // Beyond any clock (u64::MAX): none.
             let since =
                 std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_micros(since_us));
-            let frames = dp.lock().unwrap().recorded(&ports, since, keep);
+            let frames = dp.lock().recorded(&ports, since, keep);
             Response::Frames {
                 frames: base64::engine::general_purpose::STANDARD.encode(vmtap::encode(&frames)),
             }
@@ -162,7 +163,7 @@ fn handle(req: Request, dp: &Mutex<Dataplane>) -> Response {
             packets,
             seconds,
         } => {
-            let rx = dp.lock().unwrap().capture(&port, &file, packets, seconds);
+            let rx = dp.lock().capture(&port, &file, packets, seconds);
             match rx {
                 Ok(rx) => match rx.recv() {
                     Ok(packets) => Response::Captured { packets },

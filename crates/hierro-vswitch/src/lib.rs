@@ -19,8 +19,9 @@ pub mod vmtap;
 #[cfg(test)]
 mod switch_tests;
 
+use parking_lot::Mutex;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use config::{DataplaneConfig, PortKind, PortSpec};
@@ -54,7 +55,7 @@ fn forward(dp: &Mutex<Dataplane>) -> ! {
         .map_err(|e| tracing::warn!("link events: {e}; carriers are polled only"))
         .ok();
     loop {
-        let fds = dp.lock().unwrap().fds();
+        let fds = dp.lock().fds();
         let pollfd = |fd| libc::pollfd {
             fd,
             events: libc::POLLIN,
@@ -66,7 +67,7 @@ fn forward(dp: &Mutex<Dataplane>) -> ! {
         }
         // SAFETY: poll over our own array; a short timeout picks up new ports.
         let n = unsafe { libc::poll(pollfds.as_mut_ptr(), pollfds.len() as libc::nfds_t, 50) };
-        let mut dp = dp.lock().unwrap();
+        let mut dp = dp.lock();
         if n > 0 {
             for (pfd, (_, port)) in pollfds.iter().zip(&fds) {
                 if pfd.revents & (libc::POLLIN | libc::POLLERR) != 0 {

@@ -6,8 +6,8 @@ pub mod tap;
 pub mod vswitchd;
 
 use hierro_api::EventKind;
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 use hierro_api::{HostNetwork, Severity};
 use hierro_vswitch::control::{Request, Response};
@@ -32,12 +32,12 @@ pub struct NetRuntime {
 impl NetRuntime {
     /// Records what a VM's port counted on the host it came from.
     pub fn set_counted_before(&self, key: &str, counters: hierro_api::PortCounters) {
-        let mut m = self.counted_before.lock().unwrap();
+        let mut m = self.counted_before.lock();
         m.insert(key.to_string(), counters);
     }
 
     pub fn set_effective_mac(&self, key: &str, mac: Option<String>) -> bool {
-        let mut m = self.effective_macs.lock().unwrap();
+        let mut m = self.effective_macs.lock();
         match mac {
             Some(mac) => m.insert(key.to_string(), mac.clone()) != Some(mac),
             None => m.remove(key).is_some(),
@@ -47,7 +47,7 @@ impl NetRuntime {
 
 impl Host {
     pub fn network(&self) -> HostNetwork {
-        self.state.lock().unwrap().network.clone()
+        self.state.lock().network.clone()
     }
 
     /// A standard or distributed port group of this name.
@@ -77,8 +77,8 @@ impl Host {
 
     /// What vswitchd must run, from a network configuration and the VMs.
     fn dataplane(&self, net: &HostNetwork) -> DataplaneConfig {
-        let effective = self.net_runtime.effective_macs.lock().unwrap().clone();
-        let before = self.net_runtime.counted_before.lock().unwrap().clone();
+        let effective = self.net_runtime.effective_macs.lock().clone();
+        let before = self.net_runtime.counted_before.lock().clone();
         let mut ports = vec![];
         for vm in self.vms.list() {
             let config = vm.config();

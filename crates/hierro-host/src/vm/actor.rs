@@ -382,7 +382,7 @@ impl Actor {
 
     /// Ends QEMU: `quit` over QMP, SIGKILL if it lingers.
     async fn stop_qemu(&mut self) {
-        let pid = self.vm.view.lock().unwrap().runtime.as_ref().map(|r| r.pid);
+        let pid = self.vm.view.lock().runtime.as_ref().map(|r| r.pid);
         if let Some(qmp) = &self.qmp {
             let _ = qmp.execute_value("quit", json!({})).await;
             let _ = tokio::time::timeout(Duration::from_secs(10), qmp.closed()).await;
@@ -426,7 +426,7 @@ impl Actor {
 
     /// Bookkeeping once QEMU is gone.
     async fn stopped(&mut self) {
-        let pid = self.vm.view.lock().unwrap().runtime.as_ref().map(|r| r.pid);
+        let pid = self.vm.view.lock().runtime.as_ref().map(|r| r.pid);
         if let Some(pid) = pid {
             // The QMP socket closes a moment before the process is reaped.
             process::wait_gone(pid, Duration::from_secs(10)).await;

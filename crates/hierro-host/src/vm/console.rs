@@ -2,9 +2,9 @@
 //! any number of WebSocket viewers. Recent output is kept so that a viewer
 //! who connects late still sees the prompt.
 
+use parking_lot::Mutex;
 use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -35,7 +35,7 @@ impl Console {
     pub fn attach(self: &std::sync::Arc<Self>, socket: PathBuf) {
         let console = self.clone();
         let (tx, mut rx) = mpsc::channel::<Vec<u8>>(64);
-        *self.input.lock().unwrap() = Some(tx);
+        *self.input.lock() = Some(tx);
         tokio::spawn(async move {
             let mut stream = None;
             for _ in 0..50 {
@@ -70,7 +70,7 @@ impl Console {
 
     fn record(&self, bytes: &[u8]) {
         {
-            let mut h = self.history.lock().unwrap();
+            let mut h = self.history.lock();
             h.extend(bytes);
             let excess = h.len().saturating_sub(HISTORY);
             h.drain(..excess);
@@ -81,13 +81,13 @@ impl Console {
     /// The recent output and a receiver for what follows, taken together so
     /// that nothing falls between them.
     pub fn subscribe(&self) -> (Vec<u8>, broadcast::Receiver<Vec<u8>>) {
-        let h = self.history.lock().unwrap();
+        let h = self.history.lock();
         (h.iter().copied().collect(), self.output.subscribe())
     }
 
     /// Sends keystrokes to the guest; false when no console is attached.
     pub async fn send(&self, bytes: Vec<u8>) -> bool {
-        let tx = self.input.lock().unwrap().clone();
+        let tx = self.input.lock().clone();
         match tx {
             Some(tx) => tx.send(bytes).await.is_ok(),
             None => false,

@@ -12,9 +12,10 @@ pub mod spec;
 
 use hierro_api::EventKind;
 use hierro_api::Operation;
+use parking_lot::{Mutex, RwLock};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 
 use hierro_api::{PowerState, Snapshot, VmConfig, VmCreate, VmInfo, VmRuntime};
 use hierro_qemu::{Qga, RunPaths};
@@ -58,17 +59,17 @@ struct View {
 
 impl Vm {
     pub fn config(&self) -> VmConfig {
-        self.view.lock().unwrap().config.clone()
+        self.view.lock().config.clone()
     }
     pub fn name(&self) -> String {
-        self.view.lock().unwrap().config.name.clone()
+        self.view.lock().config.name.clone()
     }
     pub fn power(&self) -> PowerState {
-        self.view.lock().unwrap().power
+        self.view.lock().power
     }
     /// The QEMU process and its QMP connection, while it runs.
     pub fn process(&self) -> Option<(u32, Arc<hierro_qemu::Qmp>)> {
-        let v = self.view.lock().unwrap();
+        let v = self.view.lock();
         Some((v.runtime.as_ref()?.pid, v.qmp.clone()?))
     }
     pub fn target(&self) -> Target {
@@ -83,7 +84,7 @@ impl Vm {
 
     /// The VM's state; with `guest`, also asks the guest agent.
     pub async fn info(&self, with_guest: bool) -> VmInfo {
-        let v = self.view.lock().unwrap().clone();
+        let v = self.view.lock().clone();
         let guest = if with_guest && v.power == PowerState::PoweredOn {
             let _one = self.qga_lock.lock().await;
             Some(guest::query(&self.qga).await)
@@ -138,7 +139,7 @@ impl Vm {
     }
 
     fn update(&self, f: impl FnOnce(&mut View)) {
-        f(&mut self.view.lock().unwrap())
+        f(&mut self.view.lock())
     }
 }
 
@@ -151,14 +152,14 @@ pub struct Registry {
 
 impl Registry {
     pub fn list(&self) -> Vec<Arc<Vm>> {
-        let mut v: Vec<_> = self.vms.read().unwrap().values().cloned().collect();
+        let mut v: Vec<_> = self.vms.read().values().cloned().collect();
         v.sort_by_key(|vm| vm.name());
         v
     }
 
     /// A VM by id or by name.
     pub fn find(&self, key: &str) -> HostResult<Arc<Vm>> {
-        let vms = self.vms.read().unwrap();
+        let vms = self.vms.read();
         let found = match key.parse::<Uuid>() {
             Ok(id) => vms.get(&id).cloned(),
             Err(_) => vms.values().find(|vm| vm.name() == key).cloned(),
@@ -170,21 +171,14 @@ impl Registry {
     pub fn mac_in_use(&self, mac: &str, except: Option<Uuid>) -> bool {
         self.vms
             .read()
-            .unwrap()
             .values()
             .filter(|vm| Some(vm.id) != except)
             .any(|vm| vm.config().nics.iter().any(|n| n.mac == mac))
     }
 
     fn reserve(host: &Arc<Host>, name: &str) -> HostResult<NameReservation> {
-        let taken = host
-            .vms
-            .vms
-            .read()
-            .unwrap()
-            .values()
-            .any(|vm| vm.name() == name);
-        let mut reserved = host.vms.reserved.lock().unwrap();
+        let taken = host.vms.vms.read().values().any(|vm| vm.name() == name);
+        let mut reserved = host.vms.reserved.lock();
         if taken || !reserved.insert(name.to_string()) {
             return Err(HostError::conflict(format!(
                 "a VM named {name:?} exists already on this host"
@@ -197,11 +191,11 @@ impl Registry {
     }
 
     fn insert(&self, vm: Arc<Vm>) {
-        self.vms.write().unwrap().insert(vm.id, vm);
+        self.vms.write().insert(vm.id, vm);
     }
 
     pub fn remove(&self, id: Uuid) {
-        self.vms.write().unwrap().remove(&id);
+        self.vms.write().remove(&id);
     }
 }
 
@@ -212,7 +206,7 @@ struct NameReservation {
 
 impl Drop for NameReservation {
     fn drop(&mut self) {
-        self.host.vms.reserved.lock().unwrap().remove(&self.name);
+        self.host.vms.reserved.lock().remove(&self.name);
     }
 }
 

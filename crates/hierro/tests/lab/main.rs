@@ -2,6 +2,9 @@
 //! a lab of network namespaces. One test binary, so that the workspace links
 //! (and stores) these dependencies once rather than once per file.
 
+// A test that meets an unexpected value should fail there: unwrap is how.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 mod bad_input;
