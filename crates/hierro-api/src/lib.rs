@@ -3,25 +3,25 @@
 //! They derive `utoipa::ToSchema`: the center's OpenAPI document
 //! (`GET /api/openapi.json`) describes its bodies with them.
 
-pub mod access;
-pub mod datastore;
-pub mod directory;
-pub mod dvs;
-pub mod error;
-pub mod event;
-pub mod event_kind;
-pub mod host;
-pub mod inventory;
-pub mod migration;
-pub mod mirror;
-pub mod network;
-pub mod operation;
-pub mod perf;
-pub mod privilege;
-pub mod session;
-pub mod task;
-pub mod updates;
-pub mod vm;
+mod access;
+mod datastore;
+mod directory;
+mod dvs;
+mod error;
+mod event;
+mod event_kind;
+mod host;
+mod inventory;
+mod migration;
+mod mirror;
+mod network;
+mod operation;
+mod perf;
+mod privilege;
+mod session;
+mod task;
+mod updates;
+mod vm;
 pub mod vocab;
 
 pub use access::*;

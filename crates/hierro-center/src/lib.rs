@@ -3,21 +3,21 @@
 //! authorization model (`authz`).
 
 pub mod access;
-pub mod api;
+mod api;
 pub mod authz;
 pub mod config;
 pub mod db;
 pub mod directory;
-pub mod dvswitches;
-pub mod error;
+mod dvswitches;
+mod error;
 pub mod host_sync;
-pub mod hosts;
+mod hosts;
 pub mod inventory;
-pub mod journal;
-pub mod migrations;
-pub mod ops;
+mod journal;
+mod migrations;
+mod ops;
 pub mod perf;
 pub mod server;
-pub mod tls;
-pub mod tokens;
-pub mod vms;
+mod tls;
+mod tokens;
+mod vms;

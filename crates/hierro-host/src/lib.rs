@@ -5,17 +5,17 @@
 //! Layers: `api` (thin HTTP handlers) → `vm`, `datastore` (logic) → `state`,
 //! the VM folders and QEMU (`hierro-qemu`).
 
-pub mod api;
+mod api;
 pub mod auth;
 pub mod config;
-pub mod datastore;
-pub mod error;
-pub mod net;
-pub mod perf;
-pub mod state;
-pub mod tasks;
+mod datastore;
+mod error;
+mod net;
+mod perf;
+mod state;
+mod tasks;
 pub mod tls;
-pub mod updates;
+mod updates;
 pub mod vm;
 
 use hierro_api::EventKind;

@@ -3,11 +3,11 @@
 //! certificate thumbprints, the registry of cancelable tasks, and what the
 //! OpenAPI documents share.
 
-pub mod body;
-pub mod cancels;
-pub mod error;
+mod body;
+mod cancels;
+mod error;
 pub mod openapi;
-pub mod sessions;
+mod sessions;
 pub mod tls;
 
 pub use body::{Body, Params, PathArgs};

@@ -6,8 +6,8 @@ pub mod accel;
 pub mod img;
 pub mod launch;
 pub mod process;
-pub mod qga;
-pub mod qmp;
+mod qga;
+mod qmp;
 
 pub use accel::Accel;
 pub use img::ImgError;

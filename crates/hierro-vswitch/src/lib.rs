@@ -3,17 +3,17 @@
 //! frames between it and the host's interfaces (`io`); `control` is the
 //! socket through which the host agent configures it.
 
-pub mod config;
+mod config;
 pub mod control;
-pub mod dataplane;
-pub mod erspan;
+mod dataplane;
+mod erspan;
 pub mod frame;
 pub mod io;
-pub mod link;
-pub mod mirror;
-pub mod pcap;
-pub mod switch;
-pub mod team;
+mod link;
+mod mirror;
+mod pcap;
+mod switch;
+mod team;
 pub mod vmtap;
 
 #[cfg(test)]

@@ -86,7 +86,6 @@ pub struct Out {
 }
 
 pub struct Switch {
-    pub name: String,
     /// Random: tells this switch's beacons from other hosts'.
     id: u64,
     mtu: usize,
@@ -110,7 +109,6 @@ pub struct Switch {
 impl Switch {
     pub fn new(cfg: &VSwitch, groups: &[PortGroup]) -> Switch {
         let mut s = Switch {
-            name: cfg.name.clone(),
             id: random_id(),
             mtu: cfg.mtu as usize,
             policy: cfg.security,
@@ -182,10 +180,6 @@ impl Switch {
 
     pub fn port(&self, id: PortId) -> Option<&Port> {
         self.ports.get(&id)
-    }
-
-    pub fn ports(&self) -> impl Iterator<Item = (&PortId, &Port)> {
-        self.ports.iter()
     }
 
     /// Updates a local port's port group and MACs in place.

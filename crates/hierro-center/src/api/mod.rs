@@ -33,7 +33,7 @@ use utoipa_axum::routes;
 
 use crate::authz::Subject;
 use crate::ops::OpError;
-pub use crate::ops::{authorize, rights, visible, vm_ref, Caller};
+pub use crate::ops::{authorize, rights, vm_ref, Caller};
 use crate::server::Center;
 
 pub type AppState = Arc<Center>;
@@ -57,7 +57,8 @@ pub fn router(center: Arc<Center>) -> Router {
 
 /// The center API's OpenAPI document (served at `GET /api/openapi.json`,
 /// committed as `openapi/center.json`).
-pub fn openapi() -> utoipa::openapi::OpenApi {
+#[cfg(test)]
+fn openapi() -> utoipa::openapi::OpenApi {
     document(routes().split_for_parts().1)
 }
 

@@ -22,5 +22,4 @@ pub mod vm;
 
 pub use access::{authorize, rights, visible, vm_ref, Caller};
 pub use error::{OpError, OpResult};
-pub use host::{follow, refresh};
-pub use task::{TaskError, TaskRun};
+pub use task::TaskRun;

@@ -12,14 +12,11 @@
 //! the center runs with `fault_injection = true`) and check that the undo
 //! left nothing behind.
 
-use std::future::Future;
-use std::sync::Arc;
-
 use hierro_api::{EventKind, Task};
+use std::future::Future;
 use tokio_util::sync::CancellationToken;
 
 use super::{OpError, OpResult, TaskRun};
-use crate::server::Center;
 
 /// One step of a saga.
 pub trait Step: Copy + Send + Sync + 'static {
@@ -70,7 +67,6 @@ pub struct Done {
 /// progress, and the user's cancellation.
 #[derive(Clone)]
 pub struct Cx {
-    pub center: Arc<Center>,
     progress: Progress,
     cancel: Option<CancellationToken>,
 }
@@ -79,7 +75,6 @@ impl Cx {
     /// The context of work that is the whole of `task`.
     pub fn of(task: &TaskRun) -> Cx {
         Cx {
-            center: task.center().clone(),
             progress: Progress {
                 task: Some(task.clone()),
                 lo: 0.0,
@@ -157,7 +152,6 @@ pub async fn start<S: Saga>(mut saga: S, run: Run) -> OpResult<Task> {
         done: vec![],
         fail_step: run.fail_step,
         cx: Cx {
-            center: run.task.center().clone(),
             progress: Progress {
                 task: Some(run.task.clone()),
                 lo: 0.0,

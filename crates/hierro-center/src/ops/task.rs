@@ -59,10 +59,6 @@ impl TaskRun {
         })
     }
 
-    pub fn center(&self) -> &Arc<Center> {
-        &self.center
-    }
-
     /// The task as recorded now.
     pub async fn snapshot(&self) -> OpResult<Task> {
         Ok(journal::task(&self.center.db, self.id).await?)

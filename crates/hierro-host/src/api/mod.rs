@@ -40,7 +40,8 @@ pub fn router(host: Arc<Host>) -> Router {
 
 /// The host API's OpenAPI document (served at `GET /api/openapi.json`,
 /// committed as `openapi/host.json`).
-pub fn openapi() -> utoipa::openapi::OpenApi {
+#[cfg(test)]
+fn openapi() -> utoipa::openapi::OpenApi {
     routes().split_for_parts().1
 }
 
