@@ -141,8 +141,6 @@ pub async fn of_host(db: &Db, host: &str) -> StoreResult<Vec<HostProxySwitch>> {
         .collect())
 }
 
-/// Gives a host its whole set of distributed switches. The error is the
-/// host's (it refused, or did not answer).
 /// Gives every VM NIC that `vms` (reported by `host`) puts on a distributed
 /// port group of a switch the host is a member of a port there, and frees
 /// the ports of NICs that left it and of the VMs `gone` (`vm:<uuid>`), in
@@ -188,6 +186,29 @@ pub async fn connect_ports(
     Ok(())
 }
 
+/// The switches a host is a member of, with switch `id` as `dvs` says
+/// (a change being made or undone, whatever is stored).
+pub async fn of_host_with(
+    db: &Db,
+    host: &str,
+    id: &str,
+    dvs: &Dvs,
+) -> StoreResult<Vec<HostProxySwitch>> {
+    let mut list = vec![];
+    for (o, d) in all(db).await? {
+        let d = if o.id == id { dvs.clone() } else { d };
+        if let Some(nics) = d.members.get(host) {
+            list.push(HostProxySwitch {
+                switch: d.spec,
+                nics: nics.clone(),
+            });
+        }
+    }
+    Ok(list)
+}
+
+/// Gives a host its whole set of distributed switches. The error is the
+/// host's (it refused, or did not answer).
 pub async fn push(db: &Db, host: &str) -> Result<(), String> {
     let list = of_host(db, host).await.map_err(|e| e.to_string())?;
     let client = hosts::client(db, host).await.map_err(|e| e.to_string())?;

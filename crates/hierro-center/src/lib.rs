@@ -21,3 +21,22 @@ pub mod server;
 mod tls;
 mod tokens;
 mod vms;
+
+use hierro_http::SessionStore;
+
+use crate::config::CenterConfig;
+use crate::db::Db;
+
+/// The center's version, as `/api/about` says it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The running center: what every request and operation works with.
+pub struct Center {
+    pub config: CenterConfig,
+    pub db: Db,
+    pub sessions: SessionStore,
+    pub pki: tls::Pki,
+    pub followers: host_sync::Followers,
+    /// The running tasks a user may cancel (migrations, maintenance mode).
+    pub cancels: hierro_http::Cancels,
+}

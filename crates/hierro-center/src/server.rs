@@ -6,22 +6,12 @@ use std::time::Duration;
 
 use hierro_http::SessionStore;
 
+use crate::Center;
+
 use crate::authz::{Permission, Principal, ADMINISTRATOR_ROLE};
 use crate::config::CenterConfig;
 use crate::db::Db;
-use crate::{access, api, directory, host_sync, inventory, tls};
-
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-pub struct Center {
-    pub config: CenterConfig,
-    pub db: Db,
-    pub sessions: SessionStore,
-    pub pki: tls::Pki,
-    pub followers: host_sync::Followers,
-    /// The running tasks a user may cancel (migrations, maintenance mode).
-    pub cancels: hierro_http::Cancels,
-}
+use crate::{access, api, directory, inventory, tls};
 
 /// Opens (and on first start, initializes) the center's database.
 pub async fn open_db(config: &CenterConfig) -> anyhow::Result<Db> {

@@ -161,6 +161,17 @@ pub async fn host_ids(lab: &Lab) -> anyhow::Result<Vec<String>> {
         .collect()
 }
 
+/// The inventory id of the lab's datacenter, "Lab".
+pub async fn datacenter_id(lab: &Lab) -> anyhow::Result<String> {
+    let q = InventoryQuery {
+        kind: Some(ObjectKind::Datacenter),
+        name: Some("Lab".into()),
+    };
+    let found = client(lab).await?.inventory(&q).await?;
+    let dc = found.into_iter().find(|o| o.name == "Lab");
+    Ok(dc.context("the lab has no datacenter Lab")?.id)
+}
+
 /// Datacenter "Lab", cluster "Cluster", and every host in it. The hosts
 /// then serve certificates from the center's CA: their new thumbprints are
 /// recorded.

@@ -59,19 +59,18 @@ pub async fn create_user(
     caller: Caller,
     Body(u): Body<NewUser>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
-    authorize(&c, &caller, ROOT, MANAGE).await?;
-    let target = format!("user:{}", u.name);
     let done = (
         EventKind::AccountCreated,
         format!("User {} created", u.name),
     );
-    let user = as_task(
+    let work = directory::create_user(&c.db, &u.name, &u.password, &u.full_name);
+    let user = change(
         &c,
         &caller,
         Operation::UserCreate,
-        (&target, &u.name),
-        (done.0, done.1),
-        async { Ok(directory::create_user(&c.db, &u.name, &u.password, &u.full_name).await?) },
+        ("user", &u.name),
+        done,
+        work,
     )
     .await?;
     Ok((StatusCode::CREATED, Json(user)))
@@ -94,16 +93,15 @@ pub async fn delete_user(
     caller: Caller,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    authorize(&c, &caller, ROOT, MANAGE).await?;
-    let target = format!("user:{name}");
     let done = (EventKind::AccountRemoved, format!("User {name} removed"));
-    as_task(
+    let work = directory::delete_user(&c.db, &name);
+    change(
         &c,
         &caller,
         Operation::UserDelete,
-        (&target, &name),
-        (done.0, done.1),
-        async { Ok(directory::delete_user(&c.db, &name).await?) },
+        ("user", &name),
+        done,
+        work,
     )
     .await?;
     c.sessions.close_user(&name);
@@ -145,16 +143,15 @@ pub async fn create_group(
     caller: Caller,
     Body(g): Body<NewGroup>,
 ) -> ApiResult<StatusCode> {
-    authorize(&c, &caller, ROOT, MANAGE).await?;
-    let target = format!("group:{}", g.name);
     let done = (EventKind::GroupAdded, format!("Group {} created", g.name));
-    as_task(
+    let work = directory::create_group(&c.db, &g.name, &g.description);
+    change(
         &c,
         &caller,
         Operation::GroupCreate,
-        (&target, &g.name),
+        ("group", &g.name),
         done,
-        async { Ok(directory::create_group(&c.db, &g.name, &g.description).await?) },
+        work,
     )
     .await?;
     Ok(StatusCode::CREATED)
@@ -177,16 +174,15 @@ pub async fn delete_group(
     caller: Caller,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    authorize(&c, &caller, ROOT, MANAGE).await?;
-    let target = format!("group:{name}");
     let done = (EventKind::GroupRemoved, format!("Group {name} deleted"));
-    as_task(
+    let work = directory::delete_group(&c.db, &name);
+    change(
         &c,
         &caller,
         Operation::GroupDelete,
-        (&target, &name),
+        ("group", &name),
         done,
-        async { Ok(directory::delete_group(&c.db, &name).await?) },
+        work,
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -206,21 +202,13 @@ pub async fn add_member(
     caller: Caller,
     Path((group, user)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    authorize(&c, &caller, ROOT, MANAGE).await?;
-    let target = format!("group:{group}");
     let done = (
         EventKind::UserAddedToGroup,
         format!("{user} joined group {group}"),
     );
-    as_task(
-        &c,
-        &caller,
-        Operation::GroupAddMember,
-        (&target, &group),
-        done,
-        async { Ok(directory::add_member(&c.db, &group, &user).await?) },
-    )
-    .await?;
+    let work = directory::add_member(&c.db, &group, &user);
+    let operation = Operation::GroupAddMember;
+    change(&c, &caller, operation, ("group", &group), done, work).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -241,20 +229,28 @@ pub async fn remove_member(
     caller: Caller,
     Path((group, user)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    authorize(&c, &caller, ROOT, MANAGE).await?;
-    let target = format!("group:{group}");
     let done = (
         EventKind::UserRemovedFromGroup,
         format!("{user} left group {group}"),
     );
-    as_task(
-        &c,
-        &caller,
-        Operation::GroupRemoveMember,
-        (&target, &group),
-        done,
-        async { Ok(directory::remove_member(&c.db, &group, &user).await?) },
-    )
-    .await?;
+    let work = directory::remove_member(&c.db, &group, &user);
+    let operation = Operation::GroupRemoveMember;
+    change(&c, &caller, operation, ("group", &group), done, work).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A change of the directory as a task on the user or group (`kind:name`);
+/// it needs Global.Settings on the root.
+async fn change<T: serde::Serialize>(
+    c: &AppState,
+    caller: &Caller,
+    operation: Operation,
+    (kind, name): (&str, &str),
+    done: (EventKind, String),
+    work: impl std::future::Future<Output = crate::error::StoreResult<T>>,
+) -> ApiResult<T> {
+    authorize(c, caller, ROOT, MANAGE).await?;
+    let target = format!("{kind}:{name}");
+    let work = async { Ok(work.await?) };
+    as_task(c, caller, operation, (&target, name), done, work).await
 }

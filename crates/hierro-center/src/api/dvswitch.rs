@@ -9,7 +9,6 @@ use hierro_api::DvsCreateQuery;
 use hierro_api::EventKind;
 use hierro_api::Operation;
 use hierro_api::Privilege;
-use std::collections::BTreeSet;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -20,9 +19,12 @@ use hierro_http::{ApiError, ApiResult, Body};
 
 use super::privileges::{needs, on, Access};
 use super::task::as_task;
-use super::{authorize, AppState, BadRequest, Caller, Conflict, Forbidden, NotFound, Unauthorized};
+use super::{
+    authorize, AppState, BadRequest, Caller, Conflict, FailStep, Forbidden, NotFound, Unauthorized,
+};
 use crate::dvswitches::{self, Dvs};
 use crate::inventory::{self, InventoryObject, ObjectKind};
+use crate::ops;
 use hierro_api::Privilege as P;
 
 /// What each operation of this file needs (the document's "Privilege:" lines).
@@ -126,17 +128,19 @@ pub async fn create(
 pub async fn update(
     State(c): State<AppState>,
     caller: Caller,
+    fail: FailStep,
     Path(id): Path<String>,
     Body(spec): Body<DistributedSwitch>,
 ) -> ApiResult<Json<InventoryObject>> {
     authorize(&c, &caller, &id, Privilege::DVSwitchModify).await?;
     let what = format!("Changed distributed switch {}", spec.name);
-    let obj = change(&c, &caller, &id, Operation::DvsUpdate, what, |d| {
+    let change_ = (id.as_str(), Operation::DvsUpdate, what);
+    let obj = change(&c, &caller, fail, change_, |mut d| {
         d.spec = spec;
-        Ok(())
+        Ok(Some(d))
     })
     .await?;
-    Ok(Json(obj))
+    kept(obj)
 }
 
 /// Adds a host to a switch, or changes which of its NICs it gives the
@@ -160,19 +164,21 @@ pub async fn update(
 pub async fn add_host(
     State(c): State<AppState>,
     caller: Caller,
+    fail: FailStep,
     Path((id, host)): Path<(String, String)>,
     Body(member): Body<DvsMember>,
 ) -> ApiResult<Json<InventoryObject>> {
     authorize(&c, &caller, &id, Privilege::DVSwitchModify).await?;
     let h = member_host(&c, &caller, &id, &host).await?;
     let what = format!("Host {} joined distributed switch", h.name);
-    let obj = change(&c, &caller, &id, Operation::DvsAddHost, what, |d| {
+    let change_ = (id.as_str(), Operation::DvsAddHost, what);
+    let obj = change(&c, &caller, fail, change_, |mut d| {
         dvswitches::validate_member(&d.spec, &member.nics).map_err(ApiError::bad_request)?;
         d.members.insert(host.clone(), member.nics);
-        Ok(())
+        Ok(Some(d))
     })
     .await?;
-    Ok(Json(obj))
+    kept(obj)
 }
 
 /// Takes a host out of a switch: it stops running it.
@@ -194,19 +200,21 @@ pub async fn add_host(
 pub async fn remove_host(
     State(c): State<AppState>,
     caller: Caller,
+    fail: FailStep,
     Path((id, host)): Path<(String, String)>,
 ) -> ApiResult<Json<InventoryObject>> {
     authorize(&c, &caller, &id, Privilege::DVSwitchModify).await?;
     let h = member_host(&c, &caller, &id, &host).await?;
     let what = format!("Host {} left distributed switch", h.name);
-    let obj = change(&c, &caller, &id, Operation::DvsRemoveHost, what, |d| {
+    let change_ = (id.as_str(), Operation::DvsRemoveHost, what);
+    let obj = change(&c, &caller, fail, change_, |mut d| {
         d.members
             .remove(&host)
-            .map(|_| ())
-            .ok_or_else(|| ApiError::not_found(format!("{} is not a member", h.name)))
+            .ok_or_else(|| ApiError::not_found(format!("{} is not a member", h.name)))?;
+        Ok(Some(d))
     })
     .await?;
-    Ok(Json(obj))
+    kept(obj)
 }
 
 /// Deletes a switch: every member host stops running it first (a host
@@ -226,17 +234,14 @@ pub async fn remove_host(
 pub async fn delete(
     State(c): State<AppState>,
     caller: Caller,
+    fail: FailStep,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     authorize(&c, &caller, &id, Privilege::DVSwitchDelete).await?;
     let obj = inventory::get(&c.db, &id).await?;
     let what = format!("Deleted distributed switch {}", obj.name);
-    change(&c, &caller, &id, Operation::DvsDelete, what, |d| {
-        d.members.clear();
-        Ok(())
-    })
-    .await?;
-    inventory::delete(&c.db, &id).await?;
+    let change_ = (id.as_str(), Operation::DvsDelete, what);
+    change(&c, &caller, fail, change_, |_| Ok(None)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -266,55 +271,27 @@ async fn member_host(
     Ok(h)
 }
 
-/// Changes a switch as `f` says, as a task: stores it and gives every
-/// connected member (before or after) its new set; on a refusal, puts the
-/// old configuration back everywhere.
+/// Changes a switch as `f` says (`f` gives none: deletes it), as a task
+/// that ends before the answer: every connected member, before or after,
+/// gets its new set; a refusal puts the old one back everywhere.
 async fn change(
     c: &AppState,
     caller: &Caller,
-    id: &str,
-    operation: Operation,
-    what: String,
-    f: impl FnOnce(&mut Dvs) -> ApiResult<()>,
-) -> ApiResult<InventoryObject> {
-    let obj = inventory::get(&c.db, id).await?;
-    let before = Dvs::of(&obj)?;
-    let mut after = before.clone();
-    f(&mut after)?;
-    dvswitches::validate(&after.spec).map_err(ApiError::bad_request)?;
-    let done = (EventKind::DvsReconfigured, what);
-    // The ports are the hosts' doing (`host_sync`): stored as they are now.
-    let store = |mut d: Dvs| async move {
-        d.ports = Dvs::of(&inventory::get(&c.db, id).await?)?.ports;
-        inventory::set_data(&c.db, id, d.data()).await
-    };
-    as_task(c, caller, operation, (id, &obj.name), done, async {
-        if after.spec.name != obj.name {
-            inventory::rename(&c.db, id, &after.spec.name).await?;
-        }
-        store(after.clone()).await?;
-        let hosts: BTreeSet<&String> = before.members.keys().chain(after.members.keys()).collect();
-        let mut given = vec![];
-        for host in hosts {
-            let h = inventory::get(&c.db, host).await?;
-            if h.data["state"] != "connected" {
-                continue; // it gets its set when it comes back
-            }
-            if let Err(e) = dvswitches::push(&c.db, host).await {
-                store(before.clone()).await?;
-                if after.spec.name != obj.name {
-                    inventory::rename(&c.db, id, &obj.name).await?;
-                }
-                for g in given {
-                    if let Err(e) = dvswitches::push(&c.db, g).await {
-                        tracing::warn!(host = g, "putting the distributed switches back: {e}");
-                    }
-                }
-                return Err(ApiError::conflict(format!("host {}: {e}", h.name)));
-            }
-            given.push(host);
-        }
-        Ok(inventory::get(&c.db, id).await?)
-    })
-    .await
+    fail: FailStep,
+    (id, operation, what): (&str, Operation, String),
+    f: impl FnOnce(Dvs) -> ApiResult<Option<Dvs>>,
+) -> ApiResult<Option<InventoryObject>> {
+    let before = Dvs::of(&inventory::get(&c.db, id).await?)?;
+    let after = f(before.clone())?;
+    if let Some(after) = &after {
+        dvswitches::validate(&after.spec).map_err(ApiError::bad_request)?;
+    }
+    let change = (id, operation, what);
+    Ok(ops::dvswitch::reconfigure(c, caller, change, before, after, fail.0).await?)
+}
+
+/// The switch after a change that keeps it.
+fn kept(obj: Option<InventoryObject>) -> ApiResult<Json<InventoryObject>> {
+    obj.map(Json)
+        .ok_or_else(|| ApiError::internal("the switch is gone"))
 }

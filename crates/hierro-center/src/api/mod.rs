@@ -34,7 +34,7 @@ use utoipa_axum::routes;
 use crate::authz::Subject;
 use crate::ops::OpError;
 pub use crate::ops::{authorize, rights, vm_ref, Caller};
-use crate::server::Center;
+use crate::Center;
 
 pub type AppState = Arc<Center>;
 
@@ -151,7 +151,7 @@ fn routes() -> OpenApiRouter<AppState> {
 #[openapi(
     info(
         title = "Hierro center API",
-        version = crate::server::VERSION,
+        version = crate::VERSION,
         description = "The center's REST API: inventory, hosts, VMs, users, roles and permissions, tasks and events."
     ),
     modifiers(&SessionScheme),

@@ -59,7 +59,7 @@ pub(super) const ACCESS: &[(&str, Access)] = &[
 pub async fn about(State(c): State<AppState>) -> Json<About> {
     Json(About {
         product: "Hierro center".into(),
-        version: crate::server::VERSION.into(),
+        version: crate::VERSION.into(),
         api: "center/1".into(),
         host_name: c.config.name.clone(),
         thumbprint: c.pki.thumbprint.clone(),

@@ -22,7 +22,7 @@ use super::privileges::{needs, note, on, Access};
 use super::{internal, AppState, BadRequest, Caller, Conflict, Forbidden, NotFound, Unauthorized};
 use crate::journal;
 use crate::ops::TaskRun;
-use crate::server::Center;
+use crate::Center;
 use hierro_api::Privilege as P;
 
 /// What each operation of this file needs (the document's "Privilege:" lines).

@@ -408,14 +408,7 @@ pub async fn snapshot_create(
     Path(key): Path<String>,
     Body(req): Body<SnapshotCreate>,
 ) -> ApiResult<Accepted> {
-    let vm = vm_ref(
-        &c,
-        &caller,
-        &key,
-        Privilege::VirtualMachineStateCreateSnapshot,
-    )
-    .await?;
-    accepted(ops::vm::snapshot(&c, &caller, vm, SnapshotOp::Create(req)).await?)
+    on_snapshot(&c, &caller, &key, SnapshotOp::Create(req)).await
 }
 
 /// Reverts a VM to a snapshot.
@@ -436,14 +429,7 @@ pub async fn snapshot_revert(
     caller: Caller,
     Path((key, snapshot)): Path<(String, String)>,
 ) -> ApiResult<Accepted> {
-    let vm = vm_ref(
-        &c,
-        &caller,
-        &key,
-        Privilege::VirtualMachineStateRevertToSnapshot,
-    )
-    .await?;
-    accepted(ops::vm::snapshot(&c, &caller, vm, SnapshotOp::Revert(snapshot)).await?)
+    on_snapshot(&c, &caller, &key, SnapshotOp::Revert(snapshot)).await
 }
 
 /// Deletes a snapshot.
@@ -464,14 +450,7 @@ pub async fn snapshot_delete(
     caller: Caller,
     Path((key, snapshot)): Path<(String, String)>,
 ) -> ApiResult<Accepted> {
-    let vm = vm_ref(
-        &c,
-        &caller,
-        &key,
-        Privilege::VirtualMachineStateRemoveSnapshot,
-    )
-    .await?;
-    accepted(ops::vm::snapshot(&c, &caller, vm, SnapshotOp::Remove(snapshot)).await?)
+    on_snapshot(&c, &caller, &key, SnapshotOp::Remove(snapshot)).await
 }
 
 /// Moves a VM to another host of the datacenter that sees its datastore
@@ -514,4 +493,15 @@ pub async fn migrate(
         authorize(&c, &caller, &m.vm().object.id, migrate::privilege(m.live())).await?;
     }
     accepted(migrate::start(&c, &caller, m, fail.0).await?)
+}
+
+/// A snapshot operation, once the caller may do it on the VM.
+async fn on_snapshot(
+    c: &AppState,
+    caller: &Caller,
+    key: &str,
+    op: SnapshotOp,
+) -> ApiResult<Accepted> {
+    let vm = vm_ref(c, caller, key, op.privilege()).await?;
+    accepted(ops::vm::snapshot(c, caller, vm, op).await?)
 }

@@ -8,8 +8,8 @@ use hierro_api::Privilege;
 use super::{OpError, OpResult};
 use crate::authz::{Decision, Subject, VIEW};
 use crate::inventory::{self, InventoryObject, ObjectKind, ROOT};
-use crate::server::Center;
 use crate::vms::{self, VmRef};
+use crate::Center;
 
 /// The authenticated caller and its groups.
 #[derive(Clone)]

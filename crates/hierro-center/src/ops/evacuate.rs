@@ -14,8 +14,8 @@ use hierro_api::{EventKind, Operation, Severity, Task, VmMigrate};
 use super::saga::{self, Cx, Done, Saga, Step};
 use super::{authorize, migrate, Caller, OpError, OpResult, TaskRun};
 use crate::inventory::{self, InventoryObject, ObjectKind};
-use crate::server::Center;
 use crate::vms::{self, Needs, VmRef};
+use crate::Center;
 use crate::{hosts, journal};
 
 /// A host on its way into maintenance mode.

@@ -10,8 +10,8 @@ use super::{OpError, OpResult};
 use crate::error::StoreError;
 use crate::host_sync;
 use crate::inventory::{self, InventoryObject};
-use crate::server::Center;
 use crate::vms::VmRef;
+use crate::Center;
 
 /// Waits for a host task, copying its progress into the step's share of
 /// the center's task. A task that fails is the host's error.

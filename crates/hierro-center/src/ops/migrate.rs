@@ -26,8 +26,8 @@ use super::host::{follow, refresh, result_of};
 use super::saga::{self, Cx, Done, Saga, Step};
 use super::{Caller, OpError, OpResult, TaskRun};
 use crate::inventory::{self, InventoryObject, ObjectKind};
-use crate::server::Center;
 use crate::vms::{self, Needs, VmRef};
+use crate::Center;
 use crate::{host_sync, hosts};
 
 /// What moving a VM needs: vMotion for a running VM, cold migration for a

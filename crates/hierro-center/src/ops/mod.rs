@@ -11,6 +11,7 @@
 //! ```
 
 mod access;
+pub mod dvswitch;
 mod error;
 pub mod evacuate;
 mod host;

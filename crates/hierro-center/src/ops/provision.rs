@@ -17,8 +17,8 @@ use super::host::{follow, record_in_folder, result_of};
 use super::saga::{self, Cx, Done, Saga, Step};
 use super::{authorize, Caller, OpError, OpResult, TaskRun};
 use crate::inventory::{self, InventoryObject, ObjectKind};
-use crate::server::Center;
 use crate::vms::{self, Needs, VmRef};
+use crate::Center;
 use crate::{hosts, journal};
 
 /// Where a new VM goes: a host or cluster, in a folder of its datacenter.

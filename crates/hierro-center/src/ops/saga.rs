@@ -146,26 +146,11 @@ pub struct Run {
 /// the running task.
 pub async fn start<S: Saga>(mut saga: S, run: Run) -> OpResult<Task> {
     let steps = saga.steps();
-    let cancel = run.cancelable.then(|| run.task.cancellation());
-    let mut exec = Exec {
-        weights: steps.iter().map(|s| s.weight()).collect(),
-        done: vec![],
-        fail_step: run.fail_step,
-        cx: Cx {
-            progress: Progress {
-                task: Some(run.task.clone()),
-                lo: 0.0,
-                hi: 100.0,
-            },
-            cancel,
-        },
-    };
+    let mut exec = Exec::new(&steps, &run);
     let inline = steps.iter().take_while(|s| s.inline()).count();
     if let Err(e) = exec.forward(&mut saga, &steps, 0..inline).await {
         let e = exec.back(&mut saga, &steps, e).await;
-        return Err(end(run.task, Err(e)).await.err().unwrap_or_else(|| {
-            OpError::Internal("a failed step ended its task in success".into())
-        }));
+        return Err(failed(end(run.task, Err(e)).await));
     }
     let task = run.task.snapshot().await?;
     tokio::spawn(async move {
@@ -176,6 +161,25 @@ pub async fn start<S: Saga>(mut saga: S, run: Run) -> OpResult<Task> {
         let _ = end(run.task, outcome).await;
     });
     Ok(task)
+}
+
+/// Runs every step of `saga` before answering, as the task `run.task`
+/// (a change whose outcome is the answer); the task's result.
+pub async fn finish<S: Saga>(mut saga: S, run: Run) -> OpResult<serde_json::Value> {
+    let steps = saga.steps();
+    let mut exec = Exec::new(&steps, &run);
+    let outcome = match exec.forward(&mut saga, &steps, 0..steps.len()).await {
+        Ok(()) => Ok(saga.done()),
+        Err(e) => Err(exec.back(&mut saga, &steps, e).await),
+    };
+    end(run.task, outcome).await
+}
+
+/// The error of a task that ended failed.
+fn failed(ended: OpResult<serde_json::Value>) -> OpError {
+    ended
+        .err()
+        .unwrap_or_else(|| OpError::Internal("a failed step ended its task in success".into()))
 }
 
 /// Runs every step of `saga` inside a step of another (no task of its own;
@@ -218,6 +222,19 @@ struct Exec {
 }
 
 impl Exec {
+    fn new<T: Step>(steps: &[T], run: &Run) -> Exec {
+        let cancel = run.cancelable.then(|| run.task.cancellation());
+        Exec {
+            weights: steps.iter().map(|s| s.weight()).collect(),
+            done: vec![],
+            fail_step: run.fail_step,
+            cx: Cx {
+                cancel,
+                ..Cx::of(&run.task)
+            },
+        }
+    }
+
     /// The context of step `i`: its share of the progress.
     fn step_cx(&self, i: usize) -> Cx {
         let total: u32 = self.weights.iter().sum::<u32>().max(1);

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{Caller, OpError, OpResult};
 use crate::journal;
-use crate::server::Center;
+use crate::Center;
 
 /// An error a task can end with.
 pub trait TaskError {

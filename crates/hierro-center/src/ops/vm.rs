@@ -15,8 +15,8 @@ use super::saga::Cx;
 use super::{visible, Caller, OpError, OpResult, TaskRun};
 use crate::hosts;
 use crate::inventory::{self, ObjectKind};
-use crate::server::Center;
 use crate::vms::{self, VmRef};
+use crate::Center;
 
 /// Starts `start` on the VM's host and answers with the center's task,
 /// which follows the host's and then records the VM's new state; `done` is
@@ -146,6 +146,18 @@ pub enum SnapshotOp {
     Create(hierro_api::SnapshotCreate),
     Revert(String),
     Remove(String),
+}
+
+impl SnapshotOp {
+    /// What it needs on the VM.
+    pub fn privilege(&self) -> hierro_api::Privilege {
+        use hierro_api::Privilege as P;
+        match self {
+            SnapshotOp::Create(_) => P::VirtualMachineStateCreateSnapshot,
+            SnapshotOp::Revert(_) => P::VirtualMachineStateRevertToSnapshot,
+            SnapshotOp::Remove(_) => P::VirtualMachineStateRemoveSnapshot,
+        }
+    }
 }
 
 pub async fn snapshot(

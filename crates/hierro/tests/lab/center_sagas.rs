@@ -2,12 +2,13 @@
 //! time nothing is left half-done: vMotion and cold migration (the VM on
 //! its source host only, holding its lease, the inventory saying so, the
 //! guest still answering), entering maintenance mode (the host out of the
-//! mode again, each VM on one host), and creating a VM (no VM, folder or
-//! inventory object left). Then each succeeds.
+//! mode again, each VM on one host), creating a VM (no VM, folder or
+//! inventory object left), and a host joining a distributed switch (the
+//! host without it, the switch without the member). Then each succeeds.
 
 use std::time::Duration;
 
-use hierro_api::{PowerOp, PowerState, VmMigrate};
+use hierro_api::{DistributedSwitch, DvsMember, PowerOp, PowerState, VmMigrate};
 use hierro_client::Client;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -99,7 +100,7 @@ async fn each_step_that_fails_is_undone() {
         |c| {
             let to = VmMigrate::to(&w.ids[1]);
             let name = a.name.clone();
-            async move { c.migrate_to(&name, &to).await }
+            async move { c.migrate_to(&name, &to).await.map(Some) }
         },
         |n| {
             let (w, name) = (&w, a.name.clone());
@@ -131,7 +132,7 @@ async fn each_step_that_fails_is_undone() {
         |c| {
             let to = VmMigrate::to(&w.ids[0]);
             let name = b.name.clone();
-            async move { c.migrate_to(&name, &to).await }
+            async move { c.migrate_to(&name, &to).await.map(Some) }
         },
         |n| {
             let (w, name) = (&w, b.name.clone());
@@ -166,7 +167,7 @@ async fn each_step_that_fails_is_undone() {
             let (path, enter) = (path.clone(), enter.clone());
             async move {
                 let task = call(&c, Method::PUT, &path, enter).await?;
-                Ok(serde_json::from_value(task).unwrap())
+                Ok(Some(serde_json::from_value(task).unwrap()))
             }
         },
         |n| {
@@ -213,7 +214,7 @@ async fn each_step_that_fails_is_undone() {
         "create",
         |c| {
             let (spec, on) = (spec.clone(), w.ids[1].clone());
-            async move { c.create_vm_placed(&spec, &on, None).await }
+            async move { c.create_vm_placed(&spec, &on, None).await.map(Some) }
         },
         |n| {
             let (w, folder) = (&w, folder.clone());
@@ -237,4 +238,41 @@ async fn each_step_that_fails_is_undone() {
     .await;
     assert_eq!(steps, 3, "start, make, record");
     settles("created", || w.only_on("made", 1, PowerState::PoweredOff)).await;
+
+    // A host joining a distributed switch: the center stores it, then h1
+    // runs it. Undone, h1 has no distributed switch and the switch no
+    // member.
+    let lab_dc = hierro_lab::center::datacenter_id(&w.t.lab).await.unwrap();
+    let spec: DistributedSwitch = serde_json::from_value(json!({"name": "dvs-saga"})).unwrap();
+    let dvs = w.center.create_dvswitch(&lab_dc, &spec).await.unwrap();
+    let member = DvsMember {
+        nics: [("Uplink 1".to_string(), "eth2".to_string())].into(),
+    };
+    let steps = fail_each_step(
+        &w.center,
+        "join a distributed switch",
+        |c| {
+            let (dvs, h1, member) = (dvs.id.clone(), w.ids[0].clone(), member.clone());
+            async move {
+                c.dvswitch_add_host(&dvs, &h1, &member).await?;
+                Ok(None)
+            }
+        },
+        |n| {
+            let (w, dvs) = (&w, dvs.id.clone());
+            async move {
+                let net = w.direct(0).await.network().await.unwrap();
+                assert!(
+                    net.distributed.is_empty(),
+                    "h1 runs the switch after step {n}"
+                );
+                let now = w.center.inventory_object(&dvs).await.unwrap().object;
+                assert_eq!(now.data["members"], json!({}), "after step {n}");
+            }
+        },
+    )
+    .await;
+    assert_eq!(steps, 2, "store the switch, give h1 its switches");
+    let net = w.direct(0).await.network().await.unwrap();
+    assert_eq!(net.distributed.len(), 1, "h1 runs the switch");
 }

@@ -11,7 +11,8 @@ use hierro_client::{Client, ClientError};
 /// Runs `op` (given a client that asks for step `n` to fail) with step 1,
 /// 2, ... failing in turn; after each failure checks that its error names
 /// the step and that `undone(n)` holds, until `op` succeeds because it has
-/// no step `n`. Returns how many steps it has; its last run did the work.
+/// no step `n`. `op` answers with its task, or none when the answer is the
+/// outcome. Returns how many steps it has; its last run did the work.
 pub async fn fail_each_step<Op, OpFut, Check, CheckFut>(
     center: &Client,
     what: &str,
@@ -20,7 +21,7 @@ pub async fn fail_each_step<Op, OpFut, Check, CheckFut>(
 ) -> usize
 where
     Op: FnMut(Client) -> OpFut,
-    OpFut: Future<Output = Result<Task, ClientError>>,
+    OpFut: Future<Output = Result<Option<Task>, ClientError>>,
     Check: FnMut(usize) -> CheckFut,
     CheckFut: Future<Output = ()>,
 {
@@ -30,7 +31,8 @@ where
         // the task's error.
         let error = match op(failing).await {
             Err(e) => e,
-            Ok(task) => match center.wait(&task, |_| {}).await {
+            Ok(None) => return n - 1,
+            Ok(Some(task)) => match center.wait(&task, |_| {}).await {
                 Ok(_) => return n - 1,
                 Err(e) => e,
             },
