@@ -10,6 +10,7 @@ use hierro_http::ApiResult;
 use tokio_tungstenite::tungstenite::Message as HostMessage;
 
 use super::privileges::{needs, on, Access};
+use super::vm::VmKey;
 use super::{vm_ref, AppState, BadRequest, Caller, Forbidden, HostFailed, NotFound, Unauthorized};
 use crate::hosts;
 use crate::ops::OpError;
@@ -29,7 +30,7 @@ pub(super) const ACCESS: &[(&str, Access)] = &[(
     operation_id = "vm_console",
     description = "A WebSocket (send the upgrade headers): binary frames carry the console's bytes both ways. Browsers, which cannot set headers on a WebSocket, may give the session as the `session` query parameter instead.",
     security(("session" = [])),
-    params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it")),
+    params(VmKey),
     responses(
         (status = 101, description = "Switched to the WebSocket protocol"),
         BadRequest, Unauthorized, Forbidden, NotFound, HostFailed,
@@ -38,7 +39,7 @@ pub(super) const ACCESS: &[(&str, Access)] = &[(
 pub async fn console(
     State(c): State<AppState>,
     caller: Caller,
-    Path(key): Path<String>,
+    Path(VmKey { vm: key }): Path<VmKey>,
     ws: WebSocketUpgrade,
 ) -> ApiResult<Response> {
     let vm = vm_ref(

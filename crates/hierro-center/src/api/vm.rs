@@ -98,6 +98,24 @@ const CREATE: Access = needs(&[
 
 type Accepted = (StatusCode, Json<Task>);
 
+/// A VM named in a path.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct VmKey {
+    /// The VM's object id, or its name if only one VM the caller may see has it.
+    pub vm: String,
+}
+
+/// A VM's snapshot named in a path.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct SnapshotKey {
+    /// The VM's object id, or its name if only one VM the caller may see has it.
+    vm: String,
+    /// The snapshot's name.
+    name: String,
+}
+
 fn accepted(task: Task) -> ApiResult<Accepted> {
     Ok((StatusCode::ACCEPTED, Json(task)))
 }
@@ -162,7 +180,7 @@ pub async fn clone(
     State(c): State<AppState>,
     caller: Caller,
     fail: FailStep,
-    Path(key): Path<String>,
+    Path(VmKey { vm: key }): Path<VmKey>,
     Params(p): Params<Placement>,
     Body(req): Body<VmClone>,
 ) -> ApiResult<Accepted> {
@@ -201,7 +219,7 @@ pub async fn list(State(c): State<AppState>, caller: Caller) -> ApiResult<Json<V
     tag = "vms",
     operation_id = "vm_info",
     security(("session" = [])),
-    params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it")),
+    params(VmKey),
     responses(
         (status = 200, description = "The VM", body = VmInfo),
         BadRequest, Unauthorized, NotFound, HostFailed,
@@ -210,7 +228,7 @@ pub async fn list(State(c): State<AppState>, caller: Caller) -> ApiResult<Json<V
 pub async fn info(
     State(c): State<AppState>,
     caller: Caller,
-    Path(key): Path<String>,
+    Path(VmKey { vm: key }): Path<VmKey>,
 ) -> ApiResult<Json<VmInfo>> {
     let vm = vm_ref(&c, &caller, &key, VIEW).await?;
     Ok(Json(ops::vm::info(&c, &vm).await?))
@@ -223,7 +241,7 @@ pub async fn info(
     tag = "vms",
     operation_id = "vm_power",
     security(("session" = [])),
-    params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it"), ("op" = PowerOp, Path, description = "The operation")),
+    params(VmKey, ("op" = PowerOp, Path, description = "The operation")),
     responses(
         (status = 202, description = "The task, running", body = Task),
         BadRequest, Unauthorized, Forbidden, NotFound, Conflict, HostFailed,
@@ -246,7 +264,7 @@ pub async fn power(
     tag = "vms",
     operation_id = "vm_update",
     security(("session" = [])),
-    params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it")),
+    params(VmKey),
     request_body = VmUpdate,
     responses(
         (status = 202, description = "The task, running", body = Task),
@@ -256,7 +274,7 @@ pub async fn power(
 pub async fn update(
     State(c): State<AppState>,
     caller: Caller,
-    Path(key): Path<String>,
+    Path(VmKey { vm: key }): Path<VmKey>,
     Body(req): Body<VmUpdate>,
 ) -> ApiResult<Accepted> {
     let vm = vm_ref(&c, &caller, &key, VIEW).await?;
@@ -294,7 +312,7 @@ pub async fn update(
     tag = "vms",
     operation_id = "vm_delete",
     security(("session" = [])),
-    params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it")),
+    params(VmKey),
     responses(
         (status = 202, description = "The task, running", body = Task),
         BadRequest, Unauthorized, Forbidden, NotFound, Conflict, HostFailed,
@@ -303,7 +321,7 @@ pub async fn update(
 pub async fn delete(
     State(c): State<AppState>,
     caller: Caller,
-    Path(key): Path<String>,
+    Path(VmKey { vm: key }): Path<VmKey>,
 ) -> ApiResult<Accepted> {
     let vm = vm_ref(&c, &caller, &key, Privilege::VirtualMachineInventoryDelete).await?;
     accepted(ops::vm::delete(&c, &caller, vm).await?)
@@ -317,7 +335,7 @@ pub async fn delete(
     tag = "vms",
     operation_id = "vm_unregister",
     security(("session" = [])),
-    params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it")),
+    params(VmKey),
     responses(
         (status = 202, description = "The task, running", body = Task),
         BadRequest, Unauthorized, Forbidden, NotFound, Conflict, HostFailed,
@@ -326,7 +344,7 @@ pub async fn delete(
 pub async fn unregister(
     State(c): State<AppState>,
     caller: Caller,
-    Path(key): Path<String>,
+    Path(VmKey { vm: key }): Path<VmKey>,
 ) -> ApiResult<Accepted> {
     let vm = vm_ref(
         &c,
@@ -373,7 +391,7 @@ pub async fn register(
     tag = "vms",
     operation_id = "vm_snapshots",
     security(("session" = [])),
-    params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it")),
+    params(VmKey),
     responses(
         (status = 200, description = "The snapshots", body = [Snapshot]),
         BadRequest, Unauthorized, NotFound, HostFailed,
@@ -382,7 +400,7 @@ pub async fn register(
 pub async fn snapshots(
     State(c): State<AppState>,
     caller: Caller,
-    Path(key): Path<String>,
+    Path(VmKey { vm: key }): Path<VmKey>,
 ) -> ApiResult<Json<Vec<Snapshot>>> {
     let vm = vm_ref(&c, &caller, &key, VIEW).await?;
     Ok(Json(ops::vm::snapshots(&c, &vm).await?))
@@ -395,7 +413,7 @@ pub async fn snapshots(
     tag = "vms",
     operation_id = "vm_snapshot_create",
     security(("session" = [])),
-    params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it")),
+    params(VmKey),
     request_body = SnapshotCreate,
     responses(
         (status = 202, description = "The task, running", body = Task),
@@ -405,7 +423,7 @@ pub async fn snapshots(
 pub async fn snapshot_create(
     State(c): State<AppState>,
     caller: Caller,
-    Path(key): Path<String>,
+    Path(VmKey { vm: key }): Path<VmKey>,
     Body(req): Body<SnapshotCreate>,
 ) -> ApiResult<Accepted> {
     on_snapshot(&c, &caller, &key, SnapshotOp::Create(req)).await
@@ -418,7 +436,7 @@ pub async fn snapshot_create(
     tag = "vms",
     operation_id = "vm_snapshot_revert",
     security(("session" = [])),
-    params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it"), ("name" = String, Path, description = "The snapshot's name")),
+    params(SnapshotKey),
     responses(
         (status = 202, description = "The task, running", body = Task),
         BadRequest, Unauthorized, Forbidden, NotFound, Conflict, HostFailed,
@@ -427,7 +445,10 @@ pub async fn snapshot_create(
 pub async fn snapshot_revert(
     State(c): State<AppState>,
     caller: Caller,
-    Path((key, snapshot)): Path<(String, String)>,
+    Path(SnapshotKey {
+        vm: key,
+        name: snapshot,
+    }): Path<SnapshotKey>,
 ) -> ApiResult<Accepted> {
     on_snapshot(&c, &caller, &key, SnapshotOp::Revert(snapshot)).await
 }
@@ -439,7 +460,7 @@ pub async fn snapshot_revert(
     tag = "vms",
     operation_id = "vm_snapshot_delete",
     security(("session" = [])),
-    params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it"), ("name" = String, Path, description = "The snapshot's name")),
+    params(SnapshotKey),
     responses(
         (status = 202, description = "The task, running", body = Task),
         BadRequest, Unauthorized, Forbidden, NotFound, Conflict, HostFailed,
@@ -448,7 +469,10 @@ pub async fn snapshot_revert(
 pub async fn snapshot_delete(
     State(c): State<AppState>,
     caller: Caller,
-    Path((key, snapshot)): Path<(String, String)>,
+    Path(SnapshotKey {
+        vm: key,
+        name: snapshot,
+    }): Path<SnapshotKey>,
 ) -> ApiResult<Accepted> {
     on_snapshot(&c, &caller, &key, SnapshotOp::Remove(snapshot)).await
 }
@@ -466,7 +490,7 @@ pub async fn snapshot_delete(
     tag = "vms",
     operation_id = "vm_migrate",
     security(("session" = [])),
-    params(("vm" = String, Path, description = "The VM's object id, or its name if only one VM the caller may see has it")),
+    params(VmKey),
     request_body = VmMigrate,
     responses(
         (status = 202, description = "The task, running", body = Task),
@@ -477,7 +501,7 @@ pub async fn migrate(
     State(c): State<AppState>,
     caller: Caller,
     fail: FailStep,
-    Path(key): Path<String>,
+    Path(VmKey { vm: key }): Path<VmKey>,
     Body(req): Body<VmMigrate>,
 ) -> ApiResult<Accepted> {
     hierro_api::check_limits(req.downtime_ms, req.max_bandwidth_mib)

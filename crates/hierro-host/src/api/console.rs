@@ -6,6 +6,7 @@ use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use hierro_api::PowerState;
 
+use super::vm::VmKey;
 use super::{AppState, Caller, Conflict, NotFound, Unauthorized};
 use hierro_http::{ApiError, ApiResult};
 
@@ -16,13 +17,13 @@ use hierro_http::{ApiError, ApiResult};
     operation_id = "vm_console",
     description = "The serial console as a WebSocket, binary frames both ways (the session may be given as the `session` query parameter).",
     security(("session" = [])),
-    params(("vm" = String, Path, description = "The VM's id, or its name")),
+    params(VmKey),
     responses((status = 101, description = "Switching to the WebSocket"), Unauthorized, NotFound, Conflict)
 )]
 pub async fn connect(
     State(host): State<AppState>,
     _c: Caller,
-    Path(key): Path<String>,
+    Path(VmKey { vm: key }): Path<VmKey>,
     ws: WebSocketUpgrade,
 ) -> ApiResult<Response> {
     let vm = host.vms.find(&key)?;

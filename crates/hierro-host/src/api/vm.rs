@@ -38,13 +38,13 @@ pub async fn list(State(host): State<AppState>, _c: Caller) -> Json<Vec<VmInfo>>
     operation_id = "vm_info",
     description = "One VM, with what its guest agent says while it runs.",
     security(("session" = [])),
-    params(("vm" = String, Path, description = "The VM's id, or its name")),
+    params(VmKey),
     responses((status = 200, description = "The VM", body = VmInfo), Unauthorized, NotFound)
 )]
 pub async fn info(
     State(host): State<AppState>,
     _c: Caller,
-    Path(key): Path<String>,
+    Path(VmKey { vm: key }): Path<VmKey>,
 ) -> ApiResult<Json<VmInfo>> {
     Ok(Json(host.vms.find(&key)?.info(true).await))
 }
@@ -74,6 +74,24 @@ fn precheck(state: PowerState, wanted: PowerState, what: &str, name: &str) -> Ap
     Ok(crate::error::require(name, state, wanted, what)?)
 }
 
+/// A VM named in a path.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct VmKey {
+    /// The VM's id, or its name.
+    pub vm: String,
+}
+
+/// A VM's snapshot named in a path.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct SnapshotKey {
+    /// The VM's id, or its name.
+    vm: String,
+    /// The snapshot's name.
+    name: String,
+}
+
 fn submit(
     host: &AppState,
     vm: &vm::Vm,
@@ -94,7 +112,7 @@ fn submit(
     operation_id = "vm_power",
     description = "Powers the VM on or off, resets it, or asks its guest to shut down.",
     security(("session" = [])),
-    params(("vm" = String, Path, description = "The VM's id, or its name"), ("op" = PowerOp, Path, description = "What to do")),
+    params(VmKey, ("op" = PowerOp, Path, description = "What to do")),
     responses((status = 202, description = "The task, running", body = Task), BadRequest, Unauthorized, NotFound, Conflict)
 )]
 pub async fn power(
@@ -124,14 +142,14 @@ pub async fn power(
     operation_id = "vm_update",
     description = "Renames the VM or changes its hardware: CPUs, memory and adapters while it is off, an adapter's port group at any time.",
     security(("session" = [])),
-    params(("vm" = String, Path, description = "The VM's id, or its name")),
+    params(VmKey),
     request_body = VmUpdate,
     responses((status = 202, description = "The task, running", body = Task), BadRequest, Unauthorized, NotFound, Conflict)
 )]
 pub async fn update(
     State(host): State<AppState>,
     c: Caller,
-    Path(key): Path<String>,
+    Path(VmKey { vm: key }): Path<VmKey>,
     Body(update): Body<VmUpdate>,
 ) -> ApiResult<Accepted> {
     let vm = host.vms.find(&key)?;
@@ -158,13 +176,13 @@ pub async fn update(
     operation_id = "vm_delete",
     description = "Deletes a powered-off VM and its files.",
     security(("session" = [])),
-    params(("vm" = String, Path, description = "The VM's id, or its name")),
+    params(VmKey),
     responses((status = 202, description = "The task, running", body = Task), Unauthorized, NotFound, Conflict)
 )]
 pub async fn delete(
     State(host): State<AppState>,
     c: Caller,
-    Path(key): Path<String>,
+    Path(VmKey { vm: key }): Path<VmKey>,
 ) -> ApiResult<Accepted> {
     let vm = host.vms.find(&key)?;
     precheck(vm.power(), PowerState::PoweredOff, "delete", &vm.name())?;
@@ -185,13 +203,13 @@ pub async fn delete(
     operation_id = "snapshot_list",
     description = "The VM's snapshots.",
     security(("session" = [])),
-    params(("vm" = String, Path, description = "The VM's id, or its name")),
+    params(VmKey),
     responses((status = 200, description = "The snapshots", body = [Snapshot]), Unauthorized, NotFound)
 )]
 pub async fn snapshots(
     State(host): State<AppState>,
     _c: Caller,
-    Path(key): Path<String>,
+    Path(VmKey { vm: key }): Path<VmKey>,
 ) -> ApiResult<Json<Vec<Snapshot>>> {
     Ok(Json(host.vms.find(&key)?.info(false).await.snapshots))
 }
@@ -203,14 +221,14 @@ pub async fn snapshots(
     operation_id = "snapshot_create",
     description = "Takes a snapshot: of the disk, and of the memory too while the VM runs.",
     security(("session" = [])),
-    params(("vm" = String, Path, description = "The VM's id, or its name")),
+    params(VmKey),
     request_body = SnapshotCreate,
     responses((status = 202, description = "The task, running", body = Task), BadRequest, Unauthorized, NotFound, Conflict)
 )]
 pub async fn snapshot_create(
     State(host): State<AppState>,
     c: Caller,
-    Path(key): Path<String>,
+    Path(VmKey { vm: key }): Path<VmKey>,
     Body(req): Body<SnapshotCreate>,
 ) -> ApiResult<Accepted> {
     let vm = host.vms.find(&key)?;
@@ -270,13 +288,13 @@ async fn on_snapshot(
     operation_id = "snapshot_revert",
     description = "Goes back to a snapshot.",
     security(("session" = [])),
-    params(("vm" = String, Path, description = "The VM's id, or its name"), ("name" = String, Path, description = "The snapshot's name")),
+    params(SnapshotKey),
     responses((status = 202, description = "The task, running", body = Task), Unauthorized, NotFound, Conflict)
 )]
 pub async fn snapshot_revert(
     State(host): State<AppState>,
     c: Caller,
-    Path((key, name)): Path<(String, String)>,
+    Path(SnapshotKey { vm: key, name }): Path<SnapshotKey>,
 ) -> ApiResult<Accepted> {
     host.vms.find(&key)?.refuse_disk_change(&host, "revert")?;
     on_snapshot(
@@ -297,13 +315,13 @@ pub async fn snapshot_revert(
     operation_id = "snapshot_delete",
     description = "Deletes a snapshot; the VM keeps its state.",
     security(("session" = [])),
-    params(("vm" = String, Path, description = "The VM's id, or its name"), ("name" = String, Path, description = "The snapshot's name")),
+    params(SnapshotKey),
     responses((status = 202, description = "The task, running", body = Task), Unauthorized, NotFound, Conflict)
 )]
 pub async fn snapshot_delete(
     State(host): State<AppState>,
     c: Caller,
-    Path((key, name)): Path<(String, String)>,
+    Path(SnapshotKey { vm: key, name }): Path<SnapshotKey>,
 ) -> ApiResult<Accepted> {
     on_snapshot(
         host,
@@ -325,14 +343,14 @@ pub async fn snapshot_delete(
     operation_id = "vm_migrate",
     description = "Sends the running VM to a destination host that awaits it (see /api/migrations/incoming); the center orchestrates both ends.",
     security(("session" = [])),
-    params(("vm" = String, Path, description = "The VM's id, or its name")),
+    params(VmKey),
     request_body = MigrateRequest,
     responses((status = 202, description = "The task, running", body = Task), BadRequest, Unauthorized, NotFound, Conflict)
 )]
 pub async fn migrate(
     State(host): State<AppState>,
     c: Caller,
-    Path(key): Path<String>,
+    Path(VmKey { vm: key }): Path<VmKey>,
     Body(req): Body<MigrateRequest>,
 ) -> ApiResult<Accepted> {
     let vm = host.vms.find(&key)?;
@@ -445,13 +463,13 @@ pub async fn register(
     operation_id = "vm_unregister",
     description = "Forgets a powered-off VM, leaving its files.",
     security(("session" = [])),
-    params(("vm" = String, Path, description = "The VM's id, or its name")),
+    params(VmKey),
     responses((status = 202, description = "The task, running", body = Task), Unauthorized, NotFound, Conflict)
 )]
 pub async fn unregister(
     State(host): State<AppState>,
     c: Caller,
-    Path(key): Path<String>,
+    Path(VmKey { vm: key }): Path<VmKey>,
 ) -> ApiResult<Accepted> {
     let vm = host.vms.find(&key)?;
     precheck(vm.power(), PowerState::PoweredOff, "unregister", &vm.name())?;
