@@ -312,3 +312,23 @@ pub struct Placement {
     /// The folder (or datacenter) to put it in; the datacenter by default.
     pub folder: Option<String>,
 }
+
+/// A VM named in a path (`/api/vms/{vm}/...`), on a host or a center.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct VmKey {
+    /// The VM's id (on a center, its inventory object's), or its name when
+    /// only one VM the caller may see has it.
+    pub vm: String,
+}
+
+/// A VM's snapshot named in a path (`/api/vms/{vm}/snapshots/{name}`).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct SnapshotKey {
+    /// The VM's id (on a center, its inventory object's), or its name when
+    /// only one VM the caller may see has it.
+    pub vm: String,
+    /// The snapshot's name.
+    pub name: String,
+}

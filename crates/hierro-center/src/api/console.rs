@@ -10,11 +10,11 @@ use hierro_http::ApiResult;
 use tokio_tungstenite::tungstenite::Message as HostMessage;
 
 use super::privileges::{needs, on, Access};
-use super::vm::VmKey;
 use super::{vm_ref, AppState, BadRequest, Caller, Forbidden, HostFailed, NotFound, Unauthorized};
 use crate::hosts;
 use crate::ops::OpError;
 use hierro_api::Privilege as P;
+use hierro_api::VmKey;
 
 /// What each operation of this file needs (the document's "Privilege:" lines).
 pub(super) const ACCESS: &[(&str, Access)] = &[(

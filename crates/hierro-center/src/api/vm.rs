@@ -8,8 +8,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use hierro_api::{
-    Placement, PowerOp, Privilege, Snapshot, SnapshotCreate, Task, VmClone, VmCreate, VmInfo,
-    VmMigrate, VmRegister, VmUpdate,
+    Placement, PowerOp, Privilege, Snapshot, SnapshotCreate, SnapshotKey, Task, VmClone, VmCreate,
+    VmInfo, VmKey, VmMigrate, VmRegister, VmUpdate,
 };
 use hierro_http::{ApiError, ApiResult, Body, Params};
 
@@ -97,24 +97,6 @@ const CREATE: Access = needs(&[
 ]);
 
 type Accepted = (StatusCode, Json<Task>);
-
-/// A VM named in a path.
-#[derive(serde::Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Path)]
-pub struct VmKey {
-    /// The VM's object id, or its name if only one VM the caller may see has it.
-    pub vm: String,
-}
-
-/// A VM's snapshot named in a path.
-#[derive(serde::Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Path)]
-pub struct SnapshotKey {
-    /// The VM's object id, or its name if only one VM the caller may see has it.
-    vm: String,
-    /// The snapshot's name.
-    name: String,
-}
 
 fn accepted(task: Task) -> ApiResult<Accepted> {
     Ok((StatusCode::ACCEPTED, Json(task)))

@@ -6,8 +6,8 @@ use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use hierro_api::PowerState;
 
-use super::vm::VmKey;
 use super::{AppState, Caller, Conflict, NotFound, Unauthorized};
+use hierro_api::VmKey;
 use hierro_http::{ApiError, ApiResult};
 
 #[utoipa::path(

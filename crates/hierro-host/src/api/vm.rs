@@ -5,7 +5,7 @@ use hierro_api::EventKind;
 use hierro_api::Operation;
 use hierro_api::{
     IncomingMigration, IncomingReady, MigrateRequest, PowerOp, PowerState, Snapshot,
-    SnapshotCreate, Task, VmCreate, VmInfo, VmRegister, VmUpdate,
+    SnapshotCreate, SnapshotKey, Task, VmCreate, VmInfo, VmKey, VmRegister, VmUpdate,
 };
 
 use super::{AppState, BadRequest, Body, Caller, Conflict, NotFound, Unauthorized};
@@ -72,24 +72,6 @@ pub async fn create(
 /// when the command runs, since a queued command may find another state.
 fn precheck(state: PowerState, wanted: PowerState, what: &str, name: &str) -> ApiResult<()> {
     Ok(crate::error::require(name, state, wanted, what)?)
-}
-
-/// A VM named in a path.
-#[derive(serde::Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Path)]
-pub struct VmKey {
-    /// The VM's id, or its name.
-    pub vm: String,
-}
-
-/// A VM's snapshot named in a path.
-#[derive(serde::Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Path)]
-pub struct SnapshotKey {
-    /// The VM's id, or its name.
-    vm: String,
-    /// The snapshot's name.
-    name: String,
 }
 
 fn submit(
