@@ -64,7 +64,7 @@ async fn confirm_thumbprint(
 /// token; the credentials are not kept. A host another center manages is
 /// refused unless `take_over` (its token is then replaced, as vCenter takes
 /// a host from another vCenter).
-async fn service_token(
+pub async fn service_token(
     address: &str,
     thumbprint: &str,
     (username, password): (&str, &str),
@@ -97,9 +97,10 @@ async fn service_token(
 /// The name of the center's service token on its hosts.
 pub const SERVICE_TOKEN: &str = "center";
 
-/// Adds a host: its object, how to reach it, and its VMs, datastores and
-/// networks, all or nothing. The caller then starts following it.
-pub async fn add(db: &Db, pki: &Pki, req: &AddHost) -> Result<InventoryObject, AddHostError> {
+/// What adding a host checks before it touches the host: the thumbprint
+/// it presents is the confirmed one, no center here manages that address
+/// yet, and a host may go under the parent. The confirmed thumbprint.
+pub async fn check_new(db: &Db, req: &AddHost) -> Result<String, AddHostError> {
     let thumbprint = confirm_thumbprint(&req.address, req.thumbprint.as_deref()).await?;
     if let Some(existing) = sqlx::query("SELECT host FROM host_connections WHERE address = $1")
         .bind(&req.address)
@@ -116,30 +117,29 @@ pub async fn add(db: &Db, pki: &Pki, req: &AddHost) -> Result<InventoryObject, A
     }
     let parent = inventory::get(db, &req.parent).await?;
     inventory::check_placement(db, ObjectKind::Host, &parent).await?;
-    let (token, about) = service_token(
-        &req.address,
-        &thumbprint,
-        (&req.username, &req.password),
-        req.force,
-    )
-    .await?;
-    let mut conn = Connection {
-        address: req.address.clone(),
-        thumbprint,
-        token,
-        version: 0,
-        enabled: true,
-    };
+    Ok(thumbprint)
+}
+
+/// A new host's inventory object, under `parent`, from what it says of
+/// itself.
+pub async fn new_object(
+    conn: &Connection,
+    parent: &str,
+    about: &hierro_api::About,
+) -> Result<InventoryObject, AddHostError> {
     let unreachable = |e: ClientError| AddHostError::Unreachable(e.to_string());
-    conn.thumbprint = issue_certificate(&conn, pki, &about.host_name).await?;
-    let client = conn.client().map_err(unreachable)?;
-    let info = client.host().await.map_err(unreachable)?;
-    let host = InventoryObject::new(
+    let info = conn
+        .client()
+        .map_err(unreachable)?
+        .host()
+        .await
+        .map_err(unreachable)?;
+    Ok(InventoryObject::new(
         ObjectKind::Host,
         &about.host_name,
-        &parent.id,
+        parent,
         json!({
-            "address": req.address,
+            "address": conn.address,
             "thumbprint": conn.thumbprint,
             "certificate": "issued by the center",
             "state": "connected",
@@ -150,22 +150,11 @@ pub async fn add(db: &Db, pki: &Pki, req: &AddHost) -> Result<InventoryObject, A
             "cpu_model": info.cpu_model,
             "cpu_flags": info.cpu_flags,
         }),
-    );
-    if req.lockdown {
-        client.set_lockdown(true).await.map_err(unreachable)?;
-    }
-    let updates = client.updates(0, 0).await.map_err(unreachable)?;
-    if let Err(e) = record(db, &host, &parent, &conn).await {
-        // Let the host go again (which also ends its lockdown).
-        let _ = client.revoke_service_token(SERVICE_TOKEN).await;
-        return Err(e.into());
-    }
-    crate::host_sync::apply(db, &host.id, &updates).await?;
-    Ok(host)
+    ))
 }
 
 /// The host object and its connection, both or neither.
-async fn record(
+pub async fn record(
     db: &Db,
     host: &InventoryObject,
     parent: &InventoryObject,
@@ -190,7 +179,7 @@ async fn record(
 
 /// Gives the host a certificate from the center's CA (for a key the host
 /// made and keeps); returns its thumbprint, the new pin.
-async fn issue_certificate(
+pub async fn issue_certificate(
     conn: &Connection,
     pki: &Pki,
     host_name: &str,
@@ -408,6 +397,11 @@ pub async fn remove(db: &Db, host: &str) -> StoreResult<()> {
             tracing::warn!(host, "withdrawing the center's token from the host: {e}");
         }
     }
+    forget(db, host).await
+}
+
+/// Takes a host, its connection and all it reported out of the inventory.
+pub async fn forget(db: &Db, host: &str) -> StoreResult<()> {
     let mut tx = db.pool.begin().await?;
     crate::host_sync::forget(&mut tx, host).await?;
     sqlx::query("DELETE FROM objects WHERE id = $1")

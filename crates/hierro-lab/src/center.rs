@@ -163,13 +163,24 @@ pub async fn host_ids(lab: &Lab) -> anyhow::Result<Vec<String>> {
 
 /// The inventory id of the lab's datacenter, "Lab".
 pub async fn datacenter_id(lab: &Lab) -> anyhow::Result<String> {
+    object_id(lab, ObjectKind::Datacenter, "Lab").await
+}
+
+/// The inventory id of the lab's cluster, "Cluster".
+pub async fn cluster_id(lab: &Lab) -> anyhow::Result<String> {
+    object_id(lab, ObjectKind::Cluster, "Cluster").await
+}
+
+async fn object_id(lab: &Lab, kind: ObjectKind, name: &str) -> anyhow::Result<String> {
     let q = InventoryQuery {
-        kind: Some(ObjectKind::Datacenter),
-        name: Some("Lab".into()),
+        kind: Some(kind),
+        name: Some(name.into()),
     };
     let found = client(lab).await?.inventory(&q).await?;
-    let dc = found.into_iter().find(|o| o.name == "Lab");
-    Ok(dc.context("the lab has no datacenter Lab")?.id)
+    let object = found.into_iter().find(|o| o.name == name);
+    Ok(object
+        .with_context(|| format!("the lab has no {} {name}", kind.as_str()))?
+        .id)
 }
 
 /// Datacenter "Lab", cluster "Cluster", and every host in it. The hosts

@@ -7,7 +7,7 @@ use axum::Json;
 use hierro_api::EventKind;
 use hierro_api::Operation;
 use hierro_api::Privilege;
-use hierro_api::{ErrorCode, HostNetwork, HostNetworkView, PortGroup};
+use hierro_api::{HostNetwork, HostNetworkView, PortGroup};
 use hierro_api::{Lockdown, Maintenance};
 use hierro_http::{ApiError, ApiResult, Body};
 
@@ -17,9 +17,9 @@ use super::{
     authorize, AppState, BadRequest, Caller, Conflict, FailStep, Forbidden, HostFailed, NotFound,
     Unauthorized,
 };
-use crate::hosts::{self, AddHost, AddHostError, Reconnect};
+use crate::hosts::{self, AddHost, Reconnect};
 use crate::inventory::{self, InventoryObject, ObjectKind};
-use crate::ops::{evacuate, OpError};
+use crate::ops::{self, evacuate, OpError};
 use hierro_api::Privilege as P;
 
 /// What each operation of this file needs (the document's "Privilege:" lines).
@@ -90,6 +90,7 @@ pub(super) const ACCESS: &[(&str, Access)] = &[
 pub async fn add(
     State(c): State<AppState>,
     caller: Caller,
+    fail: FailStep,
     Body(req): Body<AddHost>,
 ) -> ApiResult<(StatusCode, Json<InventoryObject>)> {
     let parent = inventory::get(&c.db, &req.parent).await?;
@@ -99,43 +100,8 @@ pub async fn add(
         Privilege::HostInventoryAddStandaloneHost
     };
     authorize(&c, &caller, &req.parent, needed).await?;
-    let done = (
-        EventKind::HostConnected,
-        format!("Added host {}", req.address),
-    );
-    let host = as_task(
-        &c,
-        &caller,
-        Operation::HostAdd,
-        (&req.parent, &req.address),
-        (done.0, done.1),
-        async { hosts::add(&c.db, &c.pki, &req).await.map_err(host_error) },
-    )
-    .await?;
-    c.followers.start(&c.db, &host.id);
+    let host = ops::add_host::add(&c, &caller, req, fail.0).await?;
     Ok((StatusCode::CREATED, Json(host)))
-}
-
-fn host_error(e: AddHostError) -> ApiError {
-    use AddHostError as E;
-    let e = match e {
-        E::Store(e) => return e.into(),
-        e => e,
-    };
-    let code = match &e {
-        E::ThumbprintRequired(t) => {
-            return ApiError::new(
-                ErrorCode::ThumbprintRequired,
-                format!("confirm the host's certificate: its SHA-256 thumbprint is {t}"),
-            )
-            .with_details(serde_json::json!({ "thumbprint": t }))
-        }
-        E::ThumbprintMismatch { .. } => ErrorCode::ThumbprintMismatch,
-        E::BadCredentials => ErrorCode::BadCredentials,
-        E::ManagedElsewhere => ErrorCode::ManagedElsewhere,
-        E::Unreachable(_) | E::Store(_) => ErrorCode::BackendFailed,
-    };
-    ApiError::new(code, e.to_string())
 }
 
 /// The host object, checked to be a host the caller may see.
@@ -379,7 +345,7 @@ pub async fn reconnect(
         async {
             hosts::reconnect(&c.db, &id, &req)
                 .await
-                .map_err(host_error)?;
+                .map_err(OpError::from)?;
             c.followers.start(&c.db, &id);
             Ok(())
         },
@@ -466,9 +432,8 @@ pub async fn lockdown(
         (&id, &host.name),
         done,
         async {
-            hosts::set_lockdown(&c.db, &id, req.enabled)
-                .await
-                .map_err(host_error)
+            let set = hosts::set_lockdown(&c.db, &id, req.enabled).await;
+            Ok(set.map_err(OpError::from)?)
         },
     )
     .await?;

@@ -11,6 +11,7 @@
 //! ```
 
 mod access;
+pub mod add_host;
 pub mod dvswitch;
 mod error;
 pub mod evacuate;

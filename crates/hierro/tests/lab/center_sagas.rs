@@ -3,13 +3,18 @@
 //! its source host only, holding its lease, the inventory saying so, the
 //! guest still answering), entering maintenance mode (the host out of the
 //! mode again, each VM on one host), creating a VM (no VM, folder or
-//! inventory object left), and a host joining a distributed switch (the
-//! host without it, the switch without the member). Then each succeeds.
+//! inventory object left), a host joining a distributed switch (the host
+//! without it, the switch without the member), and adding a host (no host
+//! in the center, no service token or lockdown on the host). Then each
+//! succeeds.
 
 use std::time::Duration;
 
-use hierro_api::{DistributedSwitch, DvsMember, PowerOp, PowerState, VmMigrate};
-use hierro_client::Client;
+use hierro_api::{
+    AddHost, DistributedSwitch, DvsMember, InventoryQuery, ObjectKind, PowerOp, PowerState,
+    VmMigrate,
+};
+use hierro_client::{Client, Trust};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -275,4 +280,84 @@ async fn each_step_that_fails_is_undone() {
     assert_eq!(steps, 2, "store the switch, give h1 its switches");
     let net = w.direct(0).await.network().await.unwrap();
     assert_eq!(net.distributed.len(), 1, "h1 runs the switch");
+
+    // Adding a host (h2, taken out of the center first), in lockdown mode.
+    // Undone, the center has no such host, and h2 holds no service token
+    // and lets its own accounts in (not in lockdown). Each attempt confirms
+    // the thumbprint h2 presents then: a certificate the center issued
+    // stays.
+    w.center.remove_host(&w.ids[1]).await.unwrap();
+    let h2 = w.t.lab.hosts[1].clone();
+    let cluster = hierro_lab::center::cluster_id(&w.t.lab).await.unwrap();
+    let (user, password) = (w.t.lab.user.clone(), w.t.lab.password.clone());
+    let steps = fail_each_step(
+        &w.center,
+        "add a host",
+        |c| {
+            let add = AddHost {
+                address: h2.ip.to_string(),
+                username: user.clone(),
+                password: password.clone(),
+                thumbprint: None,
+                parent: cluster.clone(),
+                lockdown: true,
+                force: false,
+            };
+            async move {
+                let presented = hierro_client::fetch_thumbprint(&add.address).await?;
+                let add = AddHost {
+                    thumbprint: Some(presented),
+                    ..add
+                };
+                c.add_host(&add).await?;
+                Ok(None)
+            }
+        },
+        |n| {
+            let (w, h2) = (&w, h2.clone());
+            let (user, password) = (user.clone(), password.clone());
+            async move {
+                let q = InventoryQuery {
+                    kind: Some(ObjectKind::Host),
+                    name: None,
+                };
+                let hosts = w.center.inventory(&q).await.unwrap();
+                assert!(
+                    hosts.iter().all(|o| o.name != h2.name),
+                    "h2 is in the center after step {n}"
+                );
+                let presented = hierro_client::fetch_thumbprint(&h2.url).await.unwrap();
+                let mut own = Client::new(&h2.url, Trust::Thumbprint(presented)).unwrap();
+                own.login(&user, &password)
+                    .await
+                    .unwrap_or_else(|e| panic!("h2 refuses its own account after step {n}: {e}"));
+                let info = own.host().await.unwrap();
+                assert!(!info.managed, "h2 holds a service token after step {n}");
+            }
+        },
+    )
+    .await;
+    assert_eq!(
+        steps, 6,
+        "check, token, certificate, lockdown, record, follow"
+    );
+    let presented = hierro_client::fetch_thumbprint(&h2.url).await.unwrap();
+    let mut own = Client::new(&h2.url, Trust::Thumbprint(presented)).unwrap();
+    assert!(
+        own.login(&user, &password).await.is_err(),
+        "h2 is in lockdown"
+    );
+    settles("h2 followed again", || async {
+        let q = InventoryQuery {
+            kind: Some(ObjectKind::Host),
+            name: None,
+        };
+        let hosts = w.center.inventory(&q).await.unwrap();
+        let h = hosts.iter().find(|o| o.name == h2.name);
+        match h {
+            Some(h) if h.data["state"] == "connected" => None,
+            other => Some(format!("h2 is {other:?}")),
+        }
+    })
+    .await;
 }
