@@ -59,3 +59,11 @@ pub struct TaskQuery {
     /// At most this many: 200 by default, 5000 at most.
     pub limit: Option<i64>,
 }
+
+/// `GET /api/tasks` on a host.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HostTaskQuery {
+    /// Only the tasks on this object (its id, e.g. `vm:UUID`, or its name).
+    pub target: Option<String>,
+}

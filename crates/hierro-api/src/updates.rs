@@ -25,3 +25,15 @@ pub struct HostUpdates {
     /// Whether the host is in lockdown mode now.
     pub lockdown: bool,
 }
+
+/// `GET /api/updates` on a host: its change feed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UpdatesQuery {
+    /// The version the caller has; 0 (or none) for everything.
+    #[serde(default)]
+    pub since: u64,
+    /// Seconds to wait for a change past `since` (at most 60).
+    #[serde(default)]
+    pub wait: u64,
+}

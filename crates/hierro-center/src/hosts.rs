@@ -74,7 +74,7 @@ pub async fn service_token(
         .map_err(|e| AddHostError::Unreachable(e.to_string()))?;
     match client.login(username, password).await {
         Ok(_) => {}
-        Err(e) if e.status().map(|s| s.as_u16()) == Some(401) => {
+        Err(e) if e.code() == Some(hierro_api::ErrorCode::Unauthenticated) => {
             return Err(AddHostError::BadCredentials)
         }
         Err(e) => return Err(AddHostError::Unreachable(e.to_string())),

@@ -39,7 +39,7 @@ pub async fn refresh(c: &Center, client: &Client, vm: &VmRef) -> OpResult<()> {
             let parent = vm.object.parent.clone().unwrap_or_default();
             host_sync::record_vm(&c.db, &vm.host, &parent, &info).await?;
         }
-        Err(e) if e.status().map(|s| s.as_u16()) == Some(404) => {
+        Err(e) if e.code() == Some(hierro_api::ErrorCode::NotFound) => {
             match inventory::delete(&c.db, &vm.object.id).await {
                 Ok(()) | Err(StoreError::NotFound(_)) => {}
                 Err(e) => return Err(e.into()),

@@ -2,7 +2,7 @@ use axum::extract::State;
 use axum::Json;
 use hierro_api::{
     About, CertificateInstall, CertificateInstalled, CertificateRequest, HostInfo, HostUpdates,
-    Lockdown, PerfSamples, PerfSince, PowerState,
+    Lockdown, PerfSamples, PerfSince, PowerState, UpdatesQuery,
 };
 
 use hierro_http::{ApiError, ApiResult};
@@ -104,17 +104,6 @@ pub async fn set_lockdown(
 ) -> ApiResult<Json<hierro_api::Lockdown>> {
     host.set_lockdown(req.enabled, &c.user)?;
     Ok(Json(req))
-}
-
-#[derive(serde::Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct UpdatesQuery {
-    /// The version the caller has; 0 (or none) for everything.
-    #[serde(default)]
-    since: u64,
-    /// Seconds to wait for a change past `since` (at most 60).
-    #[serde(default)]
-    wait: u64,
 }
 
 /// The change feed the center follows: answers at once when something

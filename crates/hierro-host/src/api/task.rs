@@ -1,20 +1,12 @@
 use axum::extract::State;
 use axum::Json;
-use hierro_api::HostEventQuery;
 use hierro_api::{Event, Task};
+use hierro_api::{HostEventQuery, HostTaskQuery};
 use hierro_http::{Params, PathArgs};
-use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{AppState, Caller, Conflict, NotFound, Unauthorized};
 use hierro_http::{ApiError, ApiResult};
-
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct TaskQuery {
-    /// Only the tasks on this object (its id, e.g. `vm:UUID`, or its name).
-    target: Option<String>,
-}
 
 #[utoipa::path(
     get,
@@ -23,13 +15,13 @@ pub struct TaskQuery {
     operation_id = "task_list",
     description = "The host's recent tasks.",
     security(("session" = [])),
-    params(TaskQuery),
+    params(HostTaskQuery),
     responses((status = 200, description = "The tasks", body = [Task]), Unauthorized)
 )]
 pub async fn list(
     State(host): State<AppState>,
     _c: Caller,
-    Params(q): Params<TaskQuery>,
+    Params(q): Params<HostTaskQuery>,
 ) -> Json<Vec<Task>> {
     let mut tasks = host.journal.tasks();
     if let Some(t) = q.target {
