@@ -1,7 +1,10 @@
-//! The types of Hierro's REST APIs. The host agent (server), the typed client,
-//! the CLI and the lab all use these; nothing re-declares a request body.
-//! They derive `utoipa::ToSchema`: the center's OpenAPI document
-//! (`GET /api/openapi.json`) describes its bodies with them.
+//! The one contract of Hierro's REST APIs, the host agent's and the
+//! center's: every request, response and query type, the error body and
+//! its codes, and the vocabularies (privileges, event kinds, task
+//! operations). The servers, the typed client, the CLI and the lab all use
+//! these; nothing re-declares a body. They derive `utoipa::ToSchema`: both
+//! OpenAPI documents describe their bodies with them, and the web client's
+//! types are generated from the center's.
 
 mod access;
 mod datastore;

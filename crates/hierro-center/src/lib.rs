@@ -1,6 +1,8 @@
 //! The center (`hierro center`), the vCenter analog: inventory, users, roles
 //! and permissions in a database (SQLite or PostgreSQL), and vSphere's
-//! authorization model (`authz`).
+//! authorization model (`authz`). Three layers: `api` (HTTP handlers) →
+//! `ops` (operations, multi-step ones as sagas) → the stores and the hosts'
+//! clients.
 
 pub mod access;
 mod api;

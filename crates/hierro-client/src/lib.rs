@@ -1,5 +1,6 @@
 //! The one client of Hierro's REST APIs, used by the CLI, the lab, the tests
-//! and (later) the center. Servers use self-signed or center-issued
+//! and the center (to talk to its hosts): a typed method per operation, one
+//! file per resource. Servers use self-signed or center-issued
 //! certificates, so trust is a pinned SHA-256 thumbprint, as in vSphere.
 
 mod access;

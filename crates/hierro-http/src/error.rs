@@ -1,5 +1,7 @@
-//! The one error type of the host agent's logic and API: an HTTP status and
-//! the JSON body `{error: {code, message, details}}`.
+//! The error both daemons answer with at their edge: the JSON body
+//! `{error: {code, message, details}}`, whose code gives the HTTP status.
+//! Their logic fails with its own types (the host's `HostError`, the
+//! center's `OpError`), converted into this in each `api` module.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

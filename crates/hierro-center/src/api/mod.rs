@@ -1,8 +1,10 @@
-//! The center's REST API. Every handler's `#[utoipa::path]` names its route
-//! and, in its description, the privilege it needs and on which object: the
-//! router and the OpenAPI document (`GET /api/openapi.json`) are built from
-//! the same list, so they cannot drift apart. Handlers are thin: parse,
-//! authorize, call the store.
+//! The center's REST API. Every handler's `#[utoipa::path]` names its route,
+//! and its file's `ACCESS` table the privileges it needs and on which
+//! object: the router and the OpenAPI document (`GET /api/openapi.json`,
+//! committed as `openapi/center.json`) are built from the same list, so
+//! they cannot drift apart. Handlers are thin: parse, authorize, call one
+//! operation (`ops`) or a store, and map its error to the answer (here
+//! only).
 
 mod access;
 mod console;
