@@ -378,6 +378,34 @@ impl Authz {
     }
 }
 
+/// A user as the directory knows it: its name, its groups, and whether it
+/// may log in.
+pub struct Account<'a> {
+    pub name: &'a str,
+    pub groups: &'a [String],
+    pub disabled: bool,
+}
+
+/// The users that hold Administrator on the root: enabled, their rights
+/// there decided by a permission (their own, or a group's) with the
+/// Administrator role. vSphere refuses a change that would leave none, as
+/// then nobody could give anyone rights again.
+pub fn administrators<'a>(authz: &Authz, accounts: &[Account<'a>]) -> Vec<&'a str> {
+    accounts
+        .iter()
+        .filter(|a| !a.disabled)
+        .filter(|a| {
+            let subject = Subject::user(a.name, a.groups.iter().cloned());
+            let d = authz.effective(&subject, &[crate::inventory::ROOT]);
+            !d.no_access
+                && d.permissions
+                    .iter()
+                    .any(|r| r.role_id == ADMINISTRATOR_ROLE)
+        })
+        .map(|a| a.name)
+        .collect()
+}
+
 #[cfg(test)]
 #[path = "authz_tests.rs"]
 mod authz_tests;

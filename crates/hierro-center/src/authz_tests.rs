@@ -712,3 +712,49 @@ fn matches_the_naive_reference_on_random_worlds() {
         "{granted}/{checked}"
     );
 }
+
+#[test]
+fn administrators_are_those_the_administrator_role_reaches_on_the_root() {
+    let perm = |p: Principal, role: &str| Permission {
+        principal: p,
+        role: role.into(),
+        object: crate::inventory::ROOT.into(),
+        propagate: true,
+    };
+    let ops = vec!["ops".to_string()];
+    let none: Vec<String> = vec![];
+    let accounts = |disabled: bool| {
+        [
+            Account {
+                name: "alice",
+                groups: &none,
+                disabled,
+            },
+            Account {
+                name: "bob",
+                groups: &ops,
+                disabled: false,
+            },
+        ]
+    };
+    // Alice's own permission; Bob's group's.
+    let authz = Authz::new(
+        [],
+        [
+            perm(Principal::User("alice".into()), ADMINISTRATOR_ROLE),
+            perm(Principal::Group("ops".into()), ADMINISTRATOR_ROLE),
+        ],
+    );
+    assert_eq!(administrators(&authz, &accounts(false)), ["alice", "bob"]);
+    // A disabled user cannot log in to help.
+    assert_eq!(administrators(&authz, &accounts(true)), ["bob"]);
+    // Bob's own lesser permission beats his group's (vSphere's rule).
+    let authz = Authz::new(
+        [],
+        [
+            perm(Principal::Group("ops".into()), ADMINISTRATOR_ROLE),
+            perm(Principal::User("bob".into()), READ_ONLY_ROLE),
+        ],
+    );
+    assert!(administrators(&authz, &accounts(false)).is_empty());
+}

@@ -41,4 +41,7 @@ pub struct Center {
     pub followers: host_sync::Followers,
     /// The running tasks a user may cancel (migrations, maintenance mode).
     pub cancels: hierro_http::Cancels,
+    /// Changes of permissions, users and groups, one at a time
+    /// (`ops::admins`).
+    pub access_changes: tokio::sync::Mutex<()>,
 }

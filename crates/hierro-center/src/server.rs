@@ -85,6 +85,7 @@ pub async fn serve(config: CenterConfig) -> anyhow::Result<()> {
         pki,
         followers: Default::default(),
         cancels: Default::default(),
+        access_changes: Default::default(),
     });
     tokio::spawn(crate::perf::run(
         center.db.clone(),

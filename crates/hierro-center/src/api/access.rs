@@ -18,6 +18,7 @@ use super::{
 use crate::access;
 use crate::authz::{Permission, Principal, Role, Subject, VIEW};
 use crate::inventory::{self, ROOT};
+use crate::ops::admins::{keep_an_administrator, AccessChange};
 use hierro_api::Privilege as P;
 
 /// What each operation of this file needs (the document's "Privilege:" lines).
@@ -263,7 +264,10 @@ pub async fn set_permission(
         Operation::PermissionSet,
         (&p.object, &name),
         (done.0, done.1),
-        async { Ok(access::set_permission(&c.db, &p).await?) },
+        async {
+            let _held = keep_an_administrator(&c, AccessChange::SetPermission(&p)).await?;
+            Ok(access::set_permission(&c.db, &p).await?)
+        },
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -308,7 +312,14 @@ pub async fn remove_permission(
         Operation::PermissionRemove,
         (&k.object, &name),
         (done.0, done.1),
-        async { Ok(access::remove_permission(&c.db, &principal, &k.object).await?) },
+        async {
+            let change = AccessChange::RemovePermission {
+                principal: &principal,
+                object: &k.object,
+            };
+            let _held = keep_an_administrator(&c, change).await?;
+            Ok(access::remove_permission(&c.db, &principal, &k.object).await?)
+        },
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)

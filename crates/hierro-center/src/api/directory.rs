@@ -13,6 +13,7 @@ use super::{authorize, AppState, BadRequest, Caller, Conflict, Forbidden, NotFou
 use crate::authz::VIEW;
 use crate::directory::{self, User};
 use crate::inventory::ROOT;
+use crate::ops::admins::{keep_an_administrator, AccessChange};
 use hierro_api::Privilege as P;
 
 /// What each operation of this file needs (the document's "Privilege:" lines).
@@ -70,6 +71,7 @@ pub async fn create_user(
         Operation::UserCreate,
         ("user", &u.name),
         done,
+        None,
         work,
     )
     .await?;
@@ -101,6 +103,7 @@ pub async fn delete_user(
         Operation::UserDelete,
         ("user", &name),
         done,
+        Some(AccessChange::DeleteUser(&name)),
         work,
     )
     .await?;
@@ -151,6 +154,7 @@ pub async fn create_group(
         Operation::GroupCreate,
         ("group", &g.name),
         done,
+        None,
         work,
     )
     .await?;
@@ -182,6 +186,7 @@ pub async fn delete_group(
         Operation::GroupDelete,
         ("group", &name),
         done,
+        Some(AccessChange::DeleteGroup(&name)),
         work,
     )
     .await?;
@@ -208,7 +213,7 @@ pub async fn add_member(
     );
     let work = directory::add_member(&c.db, &group, &user);
     let operation = Operation::GroupAddMember;
-    change(&c, &caller, operation, ("group", &group), done, work).await?;
+    change(&c, &caller, operation, ("group", &group), done, None, work).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -235,22 +240,35 @@ pub async fn remove_member(
     );
     let work = directory::remove_member(&c.db, &group, &user);
     let operation = Operation::GroupRemoveMember;
-    change(&c, &caller, operation, ("group", &group), done, work).await?;
+    let keep = Some(AccessChange::RemoveMember {
+        group: &group,
+        user: &user,
+    });
+    change(&c, &caller, operation, ("group", &group), done, keep, work).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// A change of the directory as a task on the user or group (`kind:name`);
-/// it needs Global.Settings on the root.
+/// it needs Global.Settings on the root. One that could take the last
+/// administrator away (`keep`) is checked, and made before any other such
+/// change.
 async fn change<T: serde::Serialize>(
     c: &AppState,
     caller: &Caller,
     operation: Operation,
     (kind, name): (&str, &str),
     done: (EventKind, String),
+    keep: Option<AccessChange<'_>>,
     work: impl std::future::Future<Output = crate::error::StoreResult<T>>,
 ) -> ApiResult<T> {
     authorize(c, caller, ROOT, MANAGE).await?;
     let target = format!("{kind}:{name}");
-    let work = async { Ok(work.await?) };
+    let work = async {
+        let _held = match keep {
+            Some(change) => Some(keep_an_administrator(c, change).await?),
+            None => None,
+        };
+        Ok(work.await?)
+    };
     as_task(c, caller, operation, (&target, name), done, work).await
 }

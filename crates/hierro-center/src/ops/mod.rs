@@ -12,6 +12,7 @@
 
 mod access;
 pub mod add_host;
+pub mod admins;
 pub mod dvswitch;
 mod error;
 pub mod evacuate;

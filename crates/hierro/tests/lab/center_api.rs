@@ -647,3 +647,107 @@ async fn permissions_through_the_api_on_sqlite_and_postgresql() {
     }
     let _ = hierro_center::db::Db::drop_database(&pg_admin, &pg_db).await;
 }
+
+/// The center keeps an administrator: a change that would leave no enabled
+/// user with Administrator on the root is refused (409), whichever way it
+/// comes (the permission removed or lowered, the user or group deleted,
+/// the user taken out of its group), and changes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_last_administrator_cannot_be_taken_away() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let center = start(None).await;
+    let admin = login(&center, "administrator", "admin password").await;
+    let refused = |r: Result<Value, hierro_client::ClientError>, what: &str| {
+        let e = r.expect_err(what);
+        assert_eq!(e.status().map(|s| s.as_u16()), Some(409), "{what}: {e}");
+        assert!(e.to_string().contains("Administrator"), "{what}: {e}");
+    };
+    let own = "/api/permissions?principal=user:administrator&object=root";
+    let lower = json!({"principal": {"user": "administrator"}, "role": "read-only", "object": "root", "propagate": true});
+    refused(
+        call(&admin, Method::DELETE, own, Value::Null).await,
+        "removing",
+    );
+    refused(
+        call(&admin, Method::POST, "/api/permissions", lower.clone()).await,
+        "lowering",
+    );
+    refused(
+        call(
+            &admin,
+            Method::DELETE,
+            "/api/users/administrator",
+            Value::Null,
+        )
+        .await,
+        "deleting",
+    );
+    // Nothing changed: the administrator still administers.
+    let users = call(&admin, Method::GET, "/api/users", Value::Null).await;
+    assert_eq!(users.unwrap().as_array().unwrap().len(), 1);
+
+    // With a group that administers, and a member, the user's own
+    // permission may go; the last member may then not leave, nor the group.
+    let post = |path: &'static str, body: Value| {
+        let admin = admin.clone();
+        async move { call(&admin, Method::POST, path, body).await.unwrap() }
+    };
+    post("/api/groups", json!({"name": "admins"})).await;
+    post(
+        "/api/users",
+        json!({"name": "bob", "password": "bob's password"}),
+    )
+    .await;
+    call(
+        &admin,
+        Method::POST,
+        "/api/groups/admins/members/bob",
+        Value::Null,
+    )
+    .await
+    .unwrap();
+    post(
+        "/api/permissions",
+        json!({"principal": {"group": "admins"}, "role": "administrator", "object": "root", "propagate": true}),
+    )
+    .await;
+    call(&admin, Method::DELETE, own, Value::Null)
+        .await
+        .unwrap();
+    let bob = login(&center, "bob", "bob's password").await;
+    refused(
+        call(
+            &bob,
+            Method::DELETE,
+            "/api/groups/admins/members/bob",
+            Value::Null,
+        )
+        .await,
+        "the last member leaving",
+    );
+    refused(
+        call(&bob, Method::DELETE, "/api/groups/admins", Value::Null).await,
+        "deleting the group",
+    );
+    // The refusals are failed tasks, as any refused change.
+    let tasks = call(
+        &bob,
+        Method::GET,
+        "/api/tasks?operation=group.delete",
+        Value::Null,
+    )
+    .await
+    .unwrap();
+    assert_eq!(tasks[0]["state"], "error", "{tasks}");
+    // Someone else first: then the group may go.
+    call(&bob, Method::POST, "/api/permissions", {
+        let mut back = lower;
+        back["role"] = json!("administrator");
+        back
+    })
+    .await
+    .unwrap();
+    call(&bob, Method::DELETE, "/api/groups/admins", Value::Null)
+        .await
+        .unwrap();
+}
