@@ -98,6 +98,29 @@ try {
   await powerState().filter({ hasText: "poweredOn" }).waitFor();
   await page.screenshot({ path: join(shots, "vm-summary.png") });
 
+  step("a name that is markup shows as text: no script runs, and the page forbids inline script");
+  const served = await api.get(url);
+  const csp = served.headers()["content-security-policy"] ?? "";
+  for (const want of ["script-src 'self'", "frame-ancestors 'none'"]) {
+    if (!csp.includes(want)) throw new Error(`the page's Content-Security-Policy lacks ${want}: ${csp}`);
+  }
+  for (const [name, value] of [["x-content-type-options", "nosniff"], ["strict-transport-security", "max-age="]]) {
+    if (!(served.headers()[name] ?? "").includes(value)) throw new Error(`the page lacks ${name}: ${value}`);
+  }
+  let scripted = null;
+  page.on("dialog", (d) => {
+    scripted = d.message();
+    d.dismiss();
+  });
+  const markup = "<img src=x onerror=alert(1)>";
+  const hostile = await api.post(`${url}/api/inventory`, {
+    headers,
+    data: { kind: "folder", name: markup, parent: dc.id },
+  });
+  if (hostile.status() !== 201) throw new Error(`making a folder: ${hostile.status()} ${await hostile.text()}`);
+  await page.getByRole("tree").getByText(markup, { exact: true }).waitFor({ timeout: 10_000 });
+  if (scripted !== null) throw new Error(`a script ran: ${scripted}`);
+
   step("the inventory's views: the VM under its host, then in its datacenter's folder");
   await under(env("HIERRO_HOST"), vm).waitFor();
   await treeView("VMs and Templates").click();

@@ -54,6 +54,8 @@ pub enum ErrorCode {
     Lockdown,
     /// No such object, or one the caller may not see (404).
     NotFound,
+    /// The path exists, not with this method (405).
+    MethodNotAllowed,
     /// It clashes with what exists: a name taken, an object in use (409).
     Conflict,
     /// The object is in the wrong state for it, e.g. a running VM (409;
@@ -71,6 +73,10 @@ pub enum ErrorCode {
     BackendFailed,
     /// The server answered without an error body (seen by clients only).
     Http,
+    /// The request body is over the size limit (413).
+    PayloadTooLarge,
+    /// The request body is not JSON (415).
+    UnsupportedMediaType,
     /// A code this program does not know (a newer server's).
     #[serde(other)]
     Unknown,
@@ -85,6 +91,9 @@ impl ErrorCode {
             Unauthenticated => 401,
             Forbidden | Lockdown => 403,
             NotFound => 404,
+            MethodNotAllowed => 405,
+            PayloadTooLarge => 413,
+            UnsupportedMediaType => 415,
             Conflict | InvalidState | Cancelled | ManagedElsewhere => 409,
             Internal | Interrupted => 500,
             BackendFailed | Http | Unknown => 502,
@@ -102,6 +111,9 @@ impl ErrorCode {
             Forbidden => "forbidden",
             Lockdown => "lockdown",
             NotFound => "not_found",
+            MethodNotAllowed => "method_not_allowed",
+            PayloadTooLarge => "payload_too_large",
+            UnsupportedMediaType => "unsupported_media_type",
             Conflict => "conflict",
             InvalidState => "invalid_state",
             Cancelled => "cancelled",

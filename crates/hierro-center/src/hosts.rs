@@ -101,6 +101,13 @@ pub const SERVICE_TOKEN: &str = "center";
 /// it presents is the confirmed one, no center here manages that address
 /// yet, and a host may go under the parent. The confirmed thumbprint.
 pub async fn check_new(db: &Db, req: &AddHost) -> Result<String, AddHostError> {
+    if req.address.trim().is_empty() || req.address.chars().any(char::is_whitespace) {
+        return Err(StoreError::Invalid(format!(
+            "address {:?} must be a host name or IP address, with an optional :port",
+            req.address
+        ))
+        .into());
+    }
     let thumbprint = confirm_thumbprint(&req.address, req.thumbprint.as_deref()).await?;
     if let Some(existing) = sqlx::query("SELECT host FROM host_connections WHERE address = $1")
         .bind(&req.address)

@@ -6,29 +6,69 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
+use hierro_api::ErrorCode;
+
 use crate::error::ApiError;
 
-/// A JSON body whose errors come back as our JSON errors, naming the field.
+/// A JSON object body whose errors come back as our JSON errors, naming
+/// the field. (serde would take an array for a struct, field by field.)
 pub struct Body<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Body(v)),
-            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::bad_request(format!(
-                "invalid request body: {}",
-                std::error::Error::source(&e)
-                    .map(|s| s.to_string())
-                    .unwrap_or_else(|| e.body_text())
-            ))),
-            Err(e) => Err(ApiError::bad_request(format!(
-                "invalid request body: {}",
-                e.body_text()
-            ))),
+        let value = json(req, state).await?;
+        if !value.is_object() {
+            return Err(ApiError::bad_request(
+                "invalid request body: a JSON object is expected",
+            ));
         }
+        decode(value).map(Body)
     }
+}
+
+/// A JSON array body (a list of items), whose errors come back as our JSON
+/// errors.
+pub struct Items<T>(pub Vec<T>);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Items<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let value = json(req, state).await?;
+        if !value.is_array() {
+            return Err(ApiError::bad_request(
+                "invalid request body: a JSON array is expected",
+            ));
+        }
+        decode(value).map(Items)
+    }
+}
+
+/// The body as JSON: a `content-type` other than JSON is 415, a body over
+/// the size limit 413, bad JSON 400.
+async fn json<S: Send + Sync>(req: Request, state: &S) -> Result<serde_json::Value, ApiError> {
+    match axum::Json::<serde_json::Value>::from_request(req, state).await {
+        Ok(axum::Json(v)) => Ok(v),
+        Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "send the request body as JSON (content-type: application/json)",
+        )),
+        Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            "the request body is too large",
+        )),
+        Err(e) => Err(ApiError::bad_request(format!(
+            "invalid request body: {}",
+            e.body_text()
+        ))),
+    }
+}
+
+fn decode<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_json::from_value(value)
+        .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))
 }
 
 /// Query parameters whose errors come back as our JSON errors, naming the

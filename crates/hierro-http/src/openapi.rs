@@ -34,9 +34,17 @@ impl utoipa::Modify for SessionScheme {
 
 /// `router`, serving `doc` at `GET /api/openapi.json` (route `openapi`
 /// must be among its routes).
+/// A path asked with a method it does not take answers a JSON 405.
 pub fn router<S: Clone + Send + Sync + 'static>(router: Router<S>, doc: &OpenApi) -> Router<S> {
     let doc = serde_json::to_vec(doc).expect("the OpenAPI document serializes");
-    router.layer(Extension(OpenApiJson(doc.into())))
+    router
+        .method_not_allowed_fallback(|| async {
+            crate::ApiError::new(
+                hierro_api::ErrorCode::MethodNotAllowed,
+                "this path does not take that method",
+            )
+        })
+        .layer(Extension(OpenApiJson(doc.into())))
 }
 
 /// The document as committed in the repository (`openapi/*.json`): pretty,

@@ -54,7 +54,7 @@ pub fn router(center: Arc<Center>) -> Router {
         }
         None => router.fallback(not_found),
     };
-    router.with_state(center)
+    hierro_http::secure_headers(router).with_state(center)
 }
 
 /// The center API's OpenAPI document (served at `GET /api/openapi.json`,

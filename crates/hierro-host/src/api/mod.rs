@@ -33,9 +33,9 @@ pub type AppState = Arc<Host>;
 
 pub fn router(host: Arc<Host>) -> Router {
     let (router, doc) = routes().split_for_parts();
-    hierro_http::openapi::router(router, &doc)
-        .fallback(|| async { ApiError::not_found("no such API endpoint") })
-        .with_state(host)
+    let router = hierro_http::openapi::router(router, &doc)
+        .fallback(|| async { ApiError::not_found("no such API endpoint") });
+    hierro_http::secure_headers(router).with_state(host)
 }
 
 /// The host API's OpenAPI document (served at `GET /api/openapi.json`,

@@ -14,7 +14,7 @@ use hierro_api::{
 use hierro_vswitch::control::{Request, Response as VsResponse};
 
 use super::{AppState, BadRequest, Body, Caller, Conflict, HostFailed, NotFound, Unauthorized};
-use hierro_http::{ApiError, ApiResult};
+use hierro_http::{ApiError, ApiResult, Items};
 
 use crate::error::HostError;
 use crate::net::{edit, Edit};
@@ -336,7 +336,7 @@ pub async fn remove_mirror(
 pub async fn set_distributed(
     State(host): State<AppState>,
     c: Caller,
-    Body(list): Body<Vec<HostProxySwitch>>,
+    Items(list): Items<HostProxySwitch>,
 ) -> ApiResult<Json<HostNetwork>> {
     let names: Vec<&str> = list.iter().map(|d| d.switch.name.as_str()).collect();
     let what = format!("Distributed switches now: [{}]", names.join(", "));

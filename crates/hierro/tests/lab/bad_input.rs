@@ -291,6 +291,65 @@ async fn bad_requests_are_refused_and_change_nothing() {
     );
     assert!(c.vm("injected").await.is_err(), "nothing was made");
 
+    // What a hostile client sends the center gets the right status and a
+    // JSON error: an array for an object, another content type, a body
+    // over the limit, a method the path does not take, an empty address.
+    let url = &t.lab.center.as_ref().unwrap().url;
+    let token = center.token();
+    let json = "application/json";
+    let raw = |method: Method, path: &'static str, ctype: &'static str, body: Vec<u8>| {
+        crate::common::center::raw(url, token, method, path, ctype, body)
+    };
+    let (code, e) = raw(
+        Method::PATCH,
+        "/api/inventory/root",
+        json,
+        b"[null,null]".to_vec(),
+    )
+    .await;
+    assert!(
+        code == 400
+            && e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("JSON object"),
+        "{e}"
+    );
+    let body = br#"{"kind": "folder", "name": "x", "parent": "root"}"#.to_vec();
+    let (code, e) = raw(Method::POST, "/api/inventory", "text/plain", body).await;
+    assert_eq!(
+        (code, e["error"]["code"].as_str()),
+        (415, Some("unsupported_media_type"))
+    );
+    let big = format!(r#"{{"name": "{}"}}"#, "x".repeat(3 << 20)).into_bytes();
+    let (code, e) = raw(Method::POST, "/api/groups", json, big).await;
+    assert_eq!(
+        (code, e["error"]["code"].as_str()),
+        (413, Some("payload_too_large"))
+    );
+    let (code, e) = raw(Method::PATCH, "/api/tasks", json, b"{}".to_vec()).await;
+    assert_eq!(
+        (code, e["error"]["code"].as_str()),
+        (405, Some("method_not_allowed"))
+    );
+    let cluster = hierro_lab::center::cluster_id(&t.lab).await.unwrap();
+    let add = hierro_api::AddHost {
+        address: String::new(),
+        username: "root".into(),
+        password: "x".into(),
+        thumbprint: None,
+        parent: cluster,
+        lockdown: false,
+        force: false,
+    };
+    let e = center.add_host(&add).await.unwrap_err();
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(400), "{e}");
+    let (_, folders) = raw(Method::GET, "/api/inventory?kind=folder", json, vec![]).await;
+    assert!(
+        folders.as_array().unwrap().iter().all(|f| f["name"] != "x"),
+        "nothing was made: {folders}"
+    );
+
     // Delete removes the VM and its folder.
     c.run(c.delete_vm("good").await).await.unwrap();
     assert!(!t.lab.datastore_dir.join("good").exists());

@@ -177,3 +177,33 @@ pub async fn vm_object(c: &Client, name: &str) -> Value {
     assert_eq!(exact.len(), 1, "VMs named {name}: {found}");
     exact[0].clone()
 }
+
+/// A request as a hostile client sends it: any method, content type and
+/// bytes, with `token` as the session. The status and the JSON answer
+/// (`null` when it is not JSON).
+pub async fn raw(
+    url: &str,
+    token: Option<&str>,
+    method: Method,
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> (u16, Value) {
+    // Only statuses are checked: the certificate is not.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    let mut req = http
+        .request(method, format!("{url}{path}"))
+        .header("content-type", content_type)
+        .body(body);
+    if let Some(t) = token {
+        req = req.header(hierro_api::SESSION_HEADER, t);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
