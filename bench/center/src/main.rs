@@ -95,6 +95,7 @@ async fn start_center(
     hierro_center::config::CenterConfig {
         web_dir: None,
         perf_collect_secs: 20,
+        lockout: Default::default(),
         fault_injection: false,
         name: "bench".into(),
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),

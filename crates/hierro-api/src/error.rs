@@ -73,6 +73,9 @@ pub enum ErrorCode {
     BackendFailed,
     /// The server answered without an error body (seen by clients only).
     Http,
+    /// Too many failed logins, or too many at once: try again after
+    /// `details.retry_after_secs` (429).
+    TooManyRequests,
     /// The request body is over the size limit (413).
     PayloadTooLarge,
     /// The request body is not JSON (415).
@@ -94,6 +97,7 @@ impl ErrorCode {
             MethodNotAllowed => 405,
             PayloadTooLarge => 413,
             UnsupportedMediaType => 415,
+            TooManyRequests => 429,
             Conflict | InvalidState | Cancelled | ManagedElsewhere => 409,
             Internal | Interrupted => 500,
             BackendFailed | Http | Unknown => 502,
@@ -114,6 +118,7 @@ impl ErrorCode {
             MethodNotAllowed => "method_not_allowed",
             PayloadTooLarge => "payload_too_large",
             UnsupportedMediaType => "unsupported_media_type",
+            TooManyRequests => "too_many_requests",
             Conflict => "conflict",
             InvalidState => "invalid_state",
             Cancelled => "cancelled",

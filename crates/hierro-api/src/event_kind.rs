@@ -7,6 +7,7 @@ crate::vocabulary! {
         // Sessions and accounts.
         UserLoginSession = "UserLoginSessionEvent" => "A user logged in",
         BadUsernameSession = "BadUsernameSessionEvent" => "A login failed: unknown user or wrong password",
+        AccountLocked = "AccountLockedEvent" => "An account was locked after too many failed logins",
         LockdownLoginRefused = "LockdownLoginRefusedEvent" => "A login was refused because the host is in lockdown mode",
         ApiTokenCreated = "ApiTokenCreatedEvent" => "A user made an API token",
         ApiTokenRevoked = "ApiTokenRevokedEvent" => "An API token was revoked",

@@ -29,6 +29,10 @@ pub struct CenterConfig {
     /// Seconds between collections of the hosts' performance samples.
     #[serde(default = "default_perf_collect")]
     pub perf_collect_secs: u64,
+    /// Failed logins that lock an account, and how long (vCenter's
+    /// lockout policy).
+    #[serde(default)]
+    pub lockout: hierro_http::login::LockoutPolicy,
     /// For tests only: honour the `hierro-fail-step` header, which makes a
     /// step of a multi-step operation fail so that its undo can be checked.
     #[serde(default)]
@@ -60,6 +64,9 @@ impl CenterConfig {
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
         let cfg: CenterConfig =
             toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        cfg.lockout
+            .check()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         if cfg.perf_collect_secs == 0 {
             anyhow::bail!("{}: perf_collect_secs must be at least 1", path.display());
         }

@@ -1,9 +1,10 @@
 //! The local identity domain: users (argon2id passwords) and groups.
 
-use argon2::password_hash::{PasswordHasher, SaltString};
-use argon2::{Argon2, PasswordHash, PasswordVerifier};
+use argon2::PasswordHash;
 use chrono::Utc;
 pub use hierro_api::User;
+pub use hierro_http::login::hash_password;
+use hierro_http::login::hash_password_blocking;
 use sqlx::Row;
 
 use crate::db::Db;
@@ -19,15 +20,6 @@ fn validate_principal(what: &str, name: &str) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-pub fn hash_password(password: &str) -> String {
-    let salt =
-        SaltString::encode_b64(&rand::random::<[u8; 16]>()).expect("16 bytes is a valid salt");
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .expect("argon2 with default parameters")
-        .to_string()
 }
 
 fn check_password(password: &str) -> Result<()> {
@@ -49,7 +41,8 @@ fn conflict_or(e: sqlx::Error, msg: String) -> DirectoryError {
 
 pub async fn create_user(db: &Db, name: &str, password: &str, full_name: &str) -> Result<User> {
     check_password(password)?;
-    create_user_hashed(db, name, &hash_password(password), full_name).await?;
+    let hash = hash_password_blocking(password.to_string()).await;
+    create_user_hashed(db, name, &hash, full_name).await?;
     get_user(db, name).await
 }
 
@@ -103,35 +96,27 @@ pub async fn list_users(db: &Db) -> Result<Vec<User>> {
     Ok(out)
 }
 
-/// The user, if the password is right and the account enabled.
-pub async fn authenticate(db: &Db, name: &str, password: &str) -> Result<Option<User>> {
+/// The password hash a login checks against: none for an unknown or a
+/// disabled user (`hierro_http::login` checks those against a dummy, so
+/// they take the same time). The query's connection is back in the pool
+/// before the slow check.
+pub async fn login_hash(db: &Db, name: &str) -> Result<Option<String>> {
     let row = sqlx::query("SELECT password_hash, disabled FROM users WHERE name = $1")
         .bind(name)
         .fetch_optional(&db.pool)
         .await?;
-    let Some(row) = row else { return Ok(None) };
-    if row.try_get::<i64, _>("disabled")? != 0 {
-        return Ok(None);
-    }
-    let hash: String = row.try_get("password_hash")?;
-    let ok = PasswordHash::new(&hash)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false);
-    if ok {
-        Ok(Some(get_user(db, name).await?))
-    } else {
-        Ok(None)
+    match row {
+        Some(row) if row.try_get::<i64, _>("disabled")? == 0 => {
+            Ok(Some(row.try_get("password_hash")?))
+        }
+        _ => Ok(None),
     }
 }
 
 pub async fn set_password(db: &Db, name: &str, password: &str) -> Result<()> {
     check_password(password)?;
     let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE name = $2")
-        .bind(hash_password(password))
+        .bind(hash_password_blocking(password.to_string()).await)
         .bind(name)
         .execute(&db.pool)
         .await?;

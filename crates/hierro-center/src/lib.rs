@@ -37,6 +37,8 @@ pub struct Center {
     pub config: CenterConfig,
     pub db: Db,
     pub sessions: SessionStore,
+    /// Password logins: lockout and back-off (`ops::login`).
+    pub logins: hierro_http::login::Logins,
     pub pki: tls::Pki,
     pub followers: host_sync::Followers,
     /// The running tasks a user may cancel (migrations, maintenance mode).

@@ -80,6 +80,7 @@ pub async fn serve(config: CenterConfig) -> anyhow::Result<()> {
     );
     let center = Arc::new(Center {
         sessions: SessionStore::new(Duration::from_secs(config.session_idle_secs)),
+        logins: hierro_http::login::Logins::new(config.lockout),
         config,
         db,
         pki,
@@ -95,7 +96,7 @@ pub async fn serve(config: CenterConfig) -> anyhow::Result<()> {
         center.followers.start(&center.db, &host);
     }
     axum_server::from_tcp_rustls(listener, tls)?
-        .serve(api::router(center).into_make_service())
+        .serve(api::router(center).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .await?;
     Ok(())
 }

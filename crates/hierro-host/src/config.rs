@@ -25,6 +25,10 @@ pub struct HostConfig {
     /// act on the host while its center is down (ESXi's exception user).
     #[serde(default)]
     pub break_glass: Option<AdminAccount>,
+    /// Failed logins that lock an account, and how long (ESXi's
+    /// `Security.AccountLockFailures` and `AccountUnlockTime`).
+    #[serde(default)]
+    pub lockout: hierro_http::login::LockoutPolicy,
     /// Seconds of inactivity that end an API session.
     #[serde(default = "default_idle")]
     pub session_idle_secs: u64,
@@ -70,6 +74,7 @@ impl HostConfig {
         hierro_qemu::Accel::from_setting(&cfg.accel).map_err(|e| anyhow::anyhow!(e))?;
         argon2::PasswordHash::new(&cfg.admin.password_hash)
             .map_err(|e| anyhow::anyhow!("admin.password_hash is not a PHC string: {e}"))?;
+        cfg.lockout.check().map_err(anyhow::Error::msg)?;
         if cfg.perf_interval_secs == 0 {
             anyhow::bail!("perf_interval_secs must be at least 1");
         }

@@ -277,6 +277,7 @@ pub async fn serve(config: HostConfig) -> anyhow::Result<()> {
             config.admin.clone(),
             config.break_glass.clone(),
             Duration::from_secs(config.session_idle_secs),
+            config.lockout,
         ),
         journal: Journal::open(&config.data_dir)?,
         datastores: Default::default(),
@@ -338,7 +339,7 @@ pub async fn serve(config: HostConfig) -> anyhow::Result<()> {
     );
     let app = api::router(host);
     axum_server::from_tcp_rustls(listener, tls)?
-        .serve(app.into_make_service())
+        .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .await?;
     Ok(())
 }

@@ -76,6 +76,12 @@ impl std::fmt::Display for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status(), axum::Json(ErrorBody { error: self.info })).into_response()
+        let retry_after = self.info.details["retry_after_secs"].as_u64();
+        let mut resp = (self.status(), axum::Json(ErrorBody { error: self.info })).into_response();
+        if let Some(secs) = retry_after {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        resp
     }
 }

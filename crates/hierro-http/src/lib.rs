@@ -6,6 +6,7 @@
 mod body;
 mod cancels;
 mod error;
+pub mod login;
 pub mod openapi;
 mod sessions;
 pub mod tls;

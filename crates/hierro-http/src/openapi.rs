@@ -100,6 +100,15 @@ pub struct NotFound(pub ErrorBody);
 #[response(status = 409)]
 pub struct Conflict(pub ErrorBody);
 
+/// Too many failed logins (the account is locked, or this address must
+/// wait), or too many at once: try again after `Retry-After` seconds.
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 429,
+    headers(("Retry-After" = u64, description = "Seconds to wait"))
+)]
+pub struct TooManyRequests(pub ErrorBody);
+
 /// The host does not answer, or failed.
 #[derive(utoipa::IntoResponses)]
 #[response(status = 502)]

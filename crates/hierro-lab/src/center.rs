@@ -74,6 +74,7 @@ pub async fn start(
         },
         web_dir: opts.web_dir.clone(),
         perf_collect_secs: opts.perf_interval_secs,
+        lockout: Default::default(),
         fault_injection: opts.fault_injection,
     };
     let config_path = dir.join("center.toml");

@@ -398,6 +398,7 @@ async fn add_host(
             user: BREAK_GLASS_USER.into(),
             password_hash: password_hash.to_string(),
         }),
+        lockout: Default::default(),
         session_idle_secs: 1800,
         perf_interval_secs: opts.perf_interval_secs,
         network: lab_network(lab.id, i, ip),

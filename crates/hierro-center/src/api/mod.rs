@@ -26,7 +26,7 @@ use axum::Router;
 use hierro_api::ErrorBody;
 use hierro_http::openapi::SessionScheme;
 pub use hierro_http::openapi::{
-    BadRequest, Conflict, Forbidden, HostFailed, NotFound, Unauthorized,
+    BadRequest, Conflict, Forbidden, HostFailed, NotFound, TooManyRequests, Unauthorized,
 };
 use hierro_http::ApiError;
 use utoipa::OpenApi;

@@ -6,11 +6,12 @@ use hierro_api::Operation;
 use hierro_api::Privilege;
 use hierro_api::{About, ErrorBody, LoginRequest, LoginResponse};
 use hierro_api::{Health, TokenRequest};
+use hierro_http::login::Source;
 use hierro_http::{ApiError, ApiResult, Body};
 
 use super::privileges::{note, on, Access};
 use super::task::as_task;
-use super::{internal, AppState, BadRequest, Forbidden, NotFound, Unauthorized};
+use super::{internal, AppState, BadRequest, Forbidden, NotFound, TooManyRequests, Unauthorized};
 use crate::inventory::ROOT;
 use crate::tokens;
 use hierro_api::Privilege as P;
@@ -98,20 +99,17 @@ pub async fn health(State(c): State<AppState>) -> ApiResult<Json<Health>> {
         (status = 200, description = "Logged in", body = LoginResponse),
         BadRequest,
         (status = 401, description = "Wrong user name or password", body = ErrorBody),
+        TooManyRequests,
     )
 )]
 pub async fn login(
     State(c): State<AppState>,
+    Source(from): Source,
     Body(req): Body<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
-    let user = crate::directory::authenticate(&c.db, &req.username, &req.password)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("wrong user name or password"))?;
-    Ok(Json(LoginResponse {
-        token: c.sessions.open(&user.name),
-        username: user.name,
-        idle_timeout_secs: c.sessions.idle().as_secs(),
-    }))
+    Ok(Json(
+        crate::ops::login::login(&c, &req.username, &req.password, from).await?,
+    ))
 }
 
 /// Logs out: ends the session the `hierro-session` header names.

@@ -32,6 +32,13 @@ pub enum OpError {
         privilege: Privilege,
         object: String,
     },
+    /// Wrong credentials.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// A login not even checked: the account is locked, the address must
+    /// wait, too many logins wait already.
+    #[error(transparent)]
+    Refused(#[from] hierro_http::login::Refused),
     /// A user cancelled the task.
     #[error("the task was cancelled by {0}")]
     Cancelled(String),
@@ -60,6 +67,8 @@ impl OpError {
             InvalidState(_) => ErrorCode::InvalidState,
             Forbidden { .. } => ErrorCode::Forbidden,
             Cancelled(_) => ErrorCode::Cancelled,
+            Unauthenticated(_) => ErrorCode::Unauthenticated,
+            Refused(_) => ErrorCode::TooManyRequests,
             Undo { error, .. } => error.code(),
         }
     }
@@ -68,6 +77,7 @@ impl OpError {
     pub fn info(&self) -> ErrorInfo {
         match self {
             OpError::Host(info) => info.clone(),
+            OpError::Refused(r) => hierro_http::ApiError::from(*r).info,
             e => ErrorInfo::new(e.code(), e.to_string()),
         }
     }

@@ -17,6 +17,7 @@ pub mod dvswitch;
 mod error;
 pub mod evacuate;
 mod host;
+pub mod login;
 pub mod migrate;
 pub mod provision;
 pub mod saga;

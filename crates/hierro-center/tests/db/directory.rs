@@ -46,46 +46,16 @@ async fn users_and_groups_on_both_databases() {
             .unwrap();
 
         // Passwords: argon2id, checked; disabled accounts cannot log in.
-        assert!(
-            directory::authenticate(db, "alice", "correct horse")
-                .await
-                .unwrap()
-                .is_some(),
-            "{n}"
-        );
-        assert!(
-            directory::authenticate(db, "alice", "wrong")
-                .await
-                .unwrap()
-                .is_none(),
-            "{n}"
-        );
-        assert!(
-            directory::authenticate(db, "nobody", "x")
-                .await
-                .unwrap()
-                .is_none(),
-            "{n}"
-        );
+        assert!(logs_in(db, "alice", "correct horse").await, "{n}");
+        assert!(!logs_in(db, "alice", "wrong").await, "{n}");
+        assert!(!logs_in(db, "nobody", "x").await, "{n}");
         directory::set_disabled(db, "alice", true).await.unwrap();
-        assert!(
-            directory::authenticate(db, "alice", "correct horse")
-                .await
-                .unwrap()
-                .is_none(),
-            "{n}"
-        );
+        assert!(!logs_in(db, "alice", "correct horse").await, "{n}");
         directory::set_disabled(db, "alice", false).await.unwrap();
         directory::set_password(db, "alice", "new password")
             .await
             .unwrap();
-        assert!(
-            directory::authenticate(db, "alice", "new password")
-                .await
-                .unwrap()
-                .is_some(),
-            "{n}"
-        );
+        assert!(logs_in(db, "alice", "new password").await, "{n}");
 
         // Groups and membership.
         directory::create_group(db, "ops", "operators")
@@ -135,4 +105,20 @@ async fn users_and_groups_on_both_databases() {
         );
         assert_eq!(directory::list_users(db).await.unwrap().len(), 1, "{n}");
     }
+}
+
+/// Whether the user logs in with the password, as the center checks it.
+async fn logs_in(db: &hierro_center::db::Db, user: &str, password: &str) -> bool {
+    let never_locked = hierro_http::login::LockoutPolicy {
+        max_failures: 0,
+        source_max_failures: 0,
+        ..Default::default()
+    };
+    let logins = hierro_http::login::Logins::new(never_locked);
+    let hash = directory::login_hash(db, user).await.unwrap();
+    let attempt = logins
+        .begin(user, std::net::Ipv4Addr::LOCALHOST.into())
+        .await
+        .unwrap();
+    attempt.check(hash, password).await == hierro_http::login::Outcome::Accepted
 }

@@ -18,7 +18,7 @@ use axum::http::request::Parts;
 use axum::Router;
 use hierro_http::openapi::SessionScheme;
 pub use hierro_http::openapi::{
-    BadRequest, Conflict, Forbidden, HostFailed, NotFound, Unauthorized,
+    BadRequest, Conflict, Forbidden, HostFailed, NotFound, TooManyRequests, Unauthorized,
 };
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;

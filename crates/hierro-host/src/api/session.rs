@@ -6,7 +6,11 @@ use hierro_api::{
     LoginRequest, LoginResponse, ServiceTokenRequest, ServiceTokenResponse, Severity,
 };
 
-use super::{AppState, BadRequest, Body, Conflict, Forbidden, NotFound, Unauthorized};
+use super::{
+    AppState, BadRequest, Body, Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized,
+};
+use hierro_api::shown;
+use hierro_http::login::{Outcome, Source};
 use hierro_http::{ApiError, ApiResult};
 
 #[utoipa::path(
@@ -16,47 +20,64 @@ use hierro_http::{ApiError, ApiResult};
     operation_id = "session_login",
     description = "No session needed. In lockdown mode only the center and the break-glass account may log in.",
     request_body = LoginRequest,
-    responses((status = 200, description = "The new session", body = LoginResponse), BadRequest, Unauthorized, Forbidden)
+    responses((status = 200, description = "The new session", body = LoginResponse), BadRequest, Unauthorized, Forbidden, TooManyRequests)
 )]
 pub async fn login(
     State(host): State<AppState>,
+    Source(from): Source,
     Body(req): Body<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
+    let who = shown(&req.username);
+    // The event's user: the name given, cut as messages cut it.
+    let user: String = req.username.chars().take(64).collect();
+    let event = |kind, severity, message: String| {
+        host.journal
+            .event(kind, severity, &host.target(), &user, message, None)
+    };
     if !host.may_use_api(&req.username) {
-        host.journal.event(
+        event(
             EventKind::LockdownLoginRefused,
             Severity::Warning,
-            &host.target(),
-            &req.username,
-            format!("Refused login for {:?}: lockdown mode", req.username),
-            None,
+            format!("Refused login for {who} from {from}: lockdown mode"),
         );
         return Err(super::lockdown_refusal());
     }
-    let Some(token) = host.sessions.login(&req.username, &req.password) else {
-        host.journal.event(
-            EventKind::BadUsernameSession,
-            Severity::Warning,
-            &host.target(),
-            &req.username,
-            format!("Failed login for {:?}", req.username),
-            None,
-        );
-        return Err(ApiError::unauthorized("wrong user name or password"));
+    let failed = match host
+        .sessions
+        .login(&req.username, &req.password, from)
+        .await?
+    {
+        Ok(token) => {
+            event(
+                EventKind::UserLoginSession,
+                Severity::Info,
+                format!("User {who} logged in from {from}"),
+            );
+            return Ok(Json(LoginResponse {
+                token,
+                username: req.username,
+                idle_timeout_secs: host.sessions.store.idle().as_secs(),
+            }));
+        }
+        Err(failed) => failed,
     };
-    host.journal.event(
-        EventKind::UserLoginSession,
-        Severity::Info,
-        &host.target(),
-        &req.username,
-        format!("User {} logged in", req.username),
-        None,
+    event(
+        EventKind::BadUsernameSession,
+        Severity::Warning,
+        format!("Failed login for {who} from {from}"),
     );
-    Ok(Json(LoginResponse {
-        token,
-        username: req.username,
-        idle_timeout_secs: host.sessions.store.idle().as_secs(),
-    }))
+    if failed == (Outcome::Failed { locked: true }) {
+        let p = host.sessions.logins.policy();
+        event(
+            EventKind::AccountLocked,
+            Severity::Warning,
+            format!(
+                "Account {who} locked for {} s after {} failed logins within {} s",
+                p.unlock_secs, p.max_failures, p.window_secs
+            ),
+        );
+    }
+    Err(ApiError::unauthorized("wrong user name or password"))
 }
 
 #[utoipa::path(

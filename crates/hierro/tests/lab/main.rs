@@ -19,6 +19,7 @@ mod center_templates;
 mod center_vms;
 mod host_openapi;
 mod lab_cli;
+mod logins;
 mod switchover_frames;
 mod vm_lifecycle;
 mod vmotion;

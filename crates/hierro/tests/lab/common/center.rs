@@ -31,12 +31,21 @@ pub fn free_port() -> u16 {
 }
 
 pub async fn start(database: Option<String>) -> Center {
+    start_with(database, Default::default()).await
+}
+
+/// A center with its own lockout policy.
+pub async fn start_with(
+    database: Option<String>,
+    lockout: hierro_http::login::LockoutPolicy,
+) -> Center {
     let dir = std::env::temp_dir().join(format!("hierro-center-{}", rand::random::<u64>()));
     std::fs::create_dir_all(&dir).unwrap();
     let port = free_port();
     hierro_center::config::CenterConfig {
         web_dir: None,
         perf_collect_secs: 2,
+        lockout,
         fault_injection: false,
         name: "vc-test".into(),
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
