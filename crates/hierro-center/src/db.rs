@@ -18,6 +18,9 @@ pub enum Backend {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// Seals the secrets stored (`secrets.rs`): the center's key once
+    /// `server` sets it, a key of this process's until then.
+    pub secrets: std::sync::Arc<crate::secrets::Secrets>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,7 +71,11 @@ impl Db {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            secrets: std::sync::Arc::new(crate::secrets::Secrets::ephemeral()),
+        })
     }
 
     /// A plain pool without migrations (for administering a server).

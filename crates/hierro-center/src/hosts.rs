@@ -177,7 +177,7 @@ pub async fn record(
     .bind(&host.id)
     .bind(&conn.address)
     .bind(&conn.thumbprint)
-    .bind(&conn.token)
+    .bind(db.secrets.seal(&host.id, &conn.token))
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -248,10 +248,41 @@ pub async fn connection(db: &Db, host: &str) -> StoreResult<Connection> {
     Ok(Connection {
         address: row.try_get("address")?,
         thumbprint: row.try_get("thumbprint")?,
-        token: row.try_get("token")?,
+        // A token that does not open (another center's key) leaves the host
+        // refusing the center until a reconnect with credentials.
+        token: db
+            .secrets
+            .open(host, &row.try_get::<String, _>("token")?)
+            .unwrap_or_else(|e| {
+                tracing::warn!(host, "{e}");
+                String::new()
+            }),
         version: row.try_get::<i64, _>("version")? as u64,
         enabled: row.try_get::<i64, _>("enabled")? != 0,
     })
+}
+
+/// Seals the service tokens stored before they were sealed (a center
+/// upgraded in place); how many.
+pub async fn seal_tokens(db: &Db) -> StoreResult<usize> {
+    let rows = sqlx::query("SELECT host, token FROM host_connections")
+        .fetch_all(&db.pool)
+        .await?;
+    let mut sealed = 0;
+    for row in rows {
+        let (host, token): (String, String) = (row.try_get("host")?, row.try_get("token")?);
+        if crate::secrets::Secrets::is_sealed(&token) {
+            continue;
+        }
+        sqlx::query("UPDATE host_connections SET token = $1 WHERE host = $2 AND token = $3")
+            .bind(db.secrets.seal(&host, &token))
+            .bind(&host)
+            .bind(&token)
+            .execute(&db.pool)
+            .await?;
+        sealed += 1;
+    }
+    Ok(sealed)
 }
 
 /// The hosts the center follows (all but those a user disconnected).
@@ -359,7 +390,7 @@ pub async fn reconnect(db: &Db, host: &str, req: &Reconnect) -> Result<(), AddHo
         "UPDATE host_connections SET thumbprint = $1, token = $2, enabled = 1 WHERE host = $3",
     )
     .bind(&thumbprint)
-    .bind(&token)
+    .bind(db.secrets.seal(host, &token))
     .bind(host)
     .execute(&db.pool)
     .await

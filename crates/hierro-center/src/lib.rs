@@ -19,6 +19,7 @@ mod journal;
 mod migrations;
 mod ops;
 pub mod perf;
+pub mod secrets;
 pub mod server;
 mod tls;
 mod tokens;

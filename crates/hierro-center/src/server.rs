@@ -19,7 +19,20 @@ pub async fn open_db(config: &CenterConfig) -> anyhow::Result<Db> {
         .database
         .clone()
         .unwrap_or_else(|| Db::sqlite_url(&config.data_dir));
-    let db = Db::open(&url).await?;
+    let mut db = Db::open(&url).await?;
+    // Files of an older version, made before the umask: the database's too.
+    for f in ["center.db", "center.db-wal", "center.db-shm"] {
+        let path = config.data_dir.join(f);
+        if path.exists() {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    db.secrets = std::sync::Arc::new(crate::secrets::Secrets::load_or_create(&config.data_dir)?);
+    let sealed = crate::hosts::seal_tokens(&db).await?;
+    if sealed > 0 {
+        tracing::info!("sealed {sealed} host service tokens stored in the clear");
+    }
     inventory::ensure_root(&db).await?;
     let interrupted = crate::journal::fail_interrupted(&db).await?;
     crate::migrations::clear(&db).await?;
@@ -51,7 +64,7 @@ pub async fn open_db(config: &CenterConfig) -> anyhow::Result<Db> {
 
 pub async fn serve(config: CenterConfig) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    std::fs::create_dir_all(&config.data_dir)?;
+    hierro_http::keep_private(&[&config.data_dir])?;
     let db = open_db(&config).await?;
     let names = vec![
         config.name.clone(),

@@ -245,7 +245,7 @@ pub fn memory_mib() -> u64 {
 /// the process ends. VMs are separate processes and keep running after it.
 pub async fn serve(config: HostConfig) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    std::fs::create_dir_all(&config.data_dir)?;
+    hierro_http::keep_private(&[&config.data_dir, &config.run_dir])?;
     std::fs::create_dir_all(config.run_dir.join("vms"))?;
     let accel = Accel::from_setting(&config.accel).map_err(|e| anyhow::anyhow!(e))?;
     let names = vec![config.listen.ip().to_string()];

@@ -56,3 +56,17 @@ pub fn secure_headers<S: Clone + Send + Sync + 'static>(
         .layer(set(header::X_FRAME_OPTIONS, "DENY"))
         .layer(set(header::REFERRER_POLICY, "no-referrer"))
 }
+
+/// What a daemon keeps to itself: every file it (and what it starts) makes
+/// from now on is its own only (umask 077), and `dirs` are made and made
+/// 0700, those that existed included (files in them from an older version
+/// are then out of others' reach too).
+pub fn keep_private(dirs: &[&std::path::Path]) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
+    for dir in dirs {
+        std::fs::create_dir_all(dir)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}

@@ -183,11 +183,25 @@ impl LaunchSpec {
     /// process exits only after the sockets exist, so QMP can be connected
     /// right away. A QEMU that fails to start returns its own error text.
     pub async fn spawn(&self, run: &RunPaths) -> Result<u32, LaunchError> {
-        std::fs::create_dir_all(&run.dir).map_err(|source| LaunchError::RunDir {
+        std::fs::create_dir_all(&run.dir).map_err(|source| LaunchError::File {
             path: run.dir.clone(),
             source,
         })?;
         run.clear();
+        // QEMU daemonized sets umask 027: the log it appends to is made
+        // here, the VM's own (0600).
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .mode(0o600)
+                .open(&self.serial_log)
+                .map_err(|source| LaunchError::File {
+                    path: self.serial_log.clone(),
+                    source,
+                })?;
+        }
         let mut taps = vec![];
         for (i, nic) in self.nics.iter().enumerate() {
             if let Some(fd) = &nic.fd {
@@ -220,7 +234,7 @@ impl LaunchSpec {
 #[derive(Debug, thiserror::Error)]
 pub enum LaunchError {
     #[error("{}: {source}", path.display())]
-    RunDir {
+    File {
         path: PathBuf,
         source: std::io::Error,
     },

@@ -147,7 +147,7 @@ async fn matrix(seed: u64, database: Option<String>) -> BTreeMap<String, usize> 
             folders.push(id);
         }
     }
-    let db = hierro_center::db::Db::open(&center.database_url(database.as_deref()))
+    let db = hierro_center::db::Db::open(&center.database_url())
         .await
         .unwrap();
     for i in 0..8 {

@@ -12,7 +12,10 @@ pub struct Center {
     child: Child,
     pub url: String,
     pub thumbprint: String,
-    dir: std::path::PathBuf,
+    /// Its data directory.
+    pub dir: std::path::PathBuf,
+    /// The database URL configured (SQLite in `dir` when none).
+    database: Option<String>,
 }
 
 impl Drop for Center {
@@ -50,7 +53,7 @@ pub async fn start_with(
         name: "vc-test".into(),
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
         data_dir: dir.clone(),
-        database,
+        database: database.clone(),
         session_idle_secs: 1800,
         admin: hierro_center::config::Admin {
             user: "administrator".into(),
@@ -65,6 +68,7 @@ pub async fn start_with(
         url: format!("https://127.0.0.1:{port}"),
         thumbprint: String::new(),
         dir,
+        database,
     };
     center.wait_ready().await;
     center
@@ -93,9 +97,9 @@ impl Center {
     }
 
     /// The database URL: the one configured, else the center's SQLite file.
-    pub fn database_url(&self, configured: Option<&str>) -> String {
-        configured
-            .map(str::to_string)
+    pub fn database_url(&self) -> String {
+        self.database
+            .clone()
             .unwrap_or_else(|| hierro_center::db::Db::sqlite_url(&self.dir))
     }
 
