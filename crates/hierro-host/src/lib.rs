@@ -299,6 +299,10 @@ pub async fn serve(config: HostConfig) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("datastore {} in the config: {e}", ds.name))?;
         }
     }
+    let swept = vm::staging::sweep(&host.config.name, &host.datastores.roots(), &host.journal);
+    if swept > 0 {
+        tracing::warn!("removed {swept} VM folders a killed agent left half-made");
+    }
     for reg in &state.vms {
         if let Err(e) = vm::load(&host, reg).await {
             tracing::error!("VM {} in [{}] {}: {e}", reg.id, reg.datastore, reg.folder);

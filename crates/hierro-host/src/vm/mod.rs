@@ -9,6 +9,7 @@ pub mod guest;
 pub mod lease;
 pub mod snapshots;
 pub mod spec;
+pub mod staging;
 
 use hierro_api::EventKind;
 use hierro_api::Operation;
@@ -229,12 +230,18 @@ pub async fn create(host: &Arc<Host>, req: VmCreate, user: &str) -> HostResult<h
     let reservation = Registry::reserve(host, &req.name)?;
     let task = host.journal.task(Operation::VmCreate, &target, user);
     let snapshot = task.snapshot();
+    let making = staging::Making {
+        operation: Operation::VmCreate,
+        target_id: target.id.clone(),
+        name: config.name.clone(),
+        user: user.to_string(),
+    };
     let host = host.clone();
     let datastore = req.datastore.clone();
     tokio::spawn(async move {
         let _reservation = reservation;
         task.start();
-        match make(&host, &config, &req.disk, &datastore, &folder).await {
+        match make(&host, &config, &req.disk, &datastore, &folder, &making).await {
             Ok(vm) => {
                 task.event(
                     EventKind::VmCreated,
@@ -244,51 +251,72 @@ pub async fn create(host: &Arc<Host>, req: VmCreate, user: &str) -> HostResult<h
                 let info = vm.info(false).await;
                 task.succeed(Some(serde_json::to_value(info).unwrap_or_default()));
             }
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&folder);
-                task.fail(e.info());
-            }
+            Err(e) => task.fail(e.info()),
         }
     });
     Ok(snapshot)
 }
 
+/// Makes the VM's folder under a temporary name (`staging`), renames it
+/// into place, then registers the VM; a failure removes what was made.
 async fn make(
     host: &Arc<Host>,
     config: &VmConfig,
     spec: &hierro_api::DiskSpec,
     datastore: &str,
     folder: &std::path::Path,
+    making: &staging::Making,
 ) -> HostResult<Arc<Vm>> {
-    std::fs::create_dir(folder)
-        .map_err(|e| HostError::internal(format!("{}: {e}", folder.display())))?;
-    let disk = folder.join(&config.disk.file);
+    let staged = staging::Staging::begin(&host.config.name, folder, making)
+        .map_err(|e| HostError::internal(format!("making the folder of {}: {e}", config.name)))?;
+    if let Err(e) = fill(host, config, spec, folder, &staged.dir).await {
+        staged.abandon();
+        return Err(e);
+    }
+    staged
+        .commit()
+        .map_err(|e| HostError::conflict(format!("[{datastore}] {}: {e}", config.name)))?;
+    let reg = VmRegistration {
+        id: config.id,
+        datastore: datastore.to_string(),
+        folder: config.name.clone(),
+    };
+    if let Err(e) = host.register(reg.clone()) {
+        let _ = std::fs::remove_dir_all(folder);
+        return Err(e);
+    }
+    let vm = start(host, &reg, config.clone()).await;
+    // The new NICs' ports, ready before the first power-on.
+    host.apply_network().await?;
+    Ok(vm)
+}
+
+/// The disk and `vm.json` in `dir`, the staging folder of `folder`.
+async fn fill(
+    host: &Arc<Host>,
+    config: &VmConfig,
+    spec: &hierro_api::DiskSpec,
+    folder: &std::path::Path,
+    dir: &std::path::Path,
+) -> HostResult<()> {
+    let disk = dir.join(&config.disk.file);
     let size = (config.disk.size_mib > 0).then_some(config.disk.size_mib);
     match &spec.clone_from {
         Some(source) if spec.full_copy => {
             hierro_qemu::img::copy(&host.datastores.resolve(source)?, &disk, size).await
         }
         Some(source) => {
+            // Relative to the final folder: the staging one is its sibling.
             let backing = relative_to(&host.datastores.resolve(source)?, folder);
             hierro_qemu::img::create_linked_clone(&disk, &backing, size).await
         }
         None => hierro_qemu::img::create(&disk, config.disk.size_mib).await,
     }?;
     write_atomic(
-        &folder.join("vm.json"),
+        &dir.join("vm.json"),
         &serde_json::to_vec_pretty(config).unwrap_or_default(),
     )
-    .map_err(|e| HostError::internal(format!("writing vm.json: {e}")))?;
-    let reg = VmRegistration {
-        id: config.id,
-        datastore: datastore.to_string(),
-        folder: config.name.clone(),
-    };
-    host.register(reg.clone())?;
-    let vm = start(host, &reg, config.clone()).await;
-    // The new NICs' ports, ready before the first power-on.
-    host.apply_network().await?;
-    Ok(vm)
+    .map_err(|e| HostError::internal(format!("writing vm.json: {e}")))
 }
 
 /// The path of `target` as seen from `dir`, so a linked clone keeps finding

@@ -342,6 +342,65 @@ async fn agent_sigkill_keeps_vms_and_connections() {
     }
     c.run(c.power(&vm.name, PowerOp::Off).await).await.unwrap();
     assert!(!process_alive(pid));
+    half_made_vms_are_swept(&mut t).await;
+}
+
+/// An agent killed while it makes a VM (a full copy of a large disk) leaves
+/// no half-made VM: the folder never had the VM's name, and when the agent
+/// starts again its temporary folder is gone, the task is recorded failed
+/// as interrupted, and the name is free.
+async fn half_made_vms_are_swept(t: &mut TestLab) {
+    // 300 MiB that do not compress: qemu-img takes a while to copy them.
+    let big = t.lab.datastore_dir.join("big.raw");
+    let mut random = std::fs::File::open("/dev/urandom").unwrap();
+    let mut out = std::fs::File::create(&big).unwrap();
+    std::io::copy(&mut std::io::Read::take(&mut random, 300 << 20), &mut out).unwrap();
+    let c = t.client(0).await;
+    let mut spec = t.lab.vm_spec("half", t.lab.vm_ip(5), 256);
+    spec.disk = DiskSpec {
+        size_mib: None,
+        clone_from: Some("[shared] big.raw".into()),
+        full_copy: true,
+    };
+    c.create_vm(&spec).await.unwrap();
+    let datastore = t.lab.datastore_dir.clone();
+    let staged = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(&datastore)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".hierro-new-"))
+            .map(|e| e.path())
+            .collect()
+    };
+    // The copy has begun: the disk is in the temporary folder.
+    wait_until("the copy to begin", Duration::from_secs(30), || {
+        staged().iter().any(|d| d.join("half.qcow2").exists())
+    });
+    kill_agent(&t.lab, 0);
+    assert!(
+        !t.lab.datastore_dir.join("half").exists(),
+        "a half-made folder under the VM's name"
+    );
+    t.lab.restart_agent(0, HIERRO.as_ref()).await.unwrap();
+    assert_eq!(
+        staged(),
+        Vec::<std::path::PathBuf>::new(),
+        "the half-made folder was left"
+    );
+    let c = t.client(0).await;
+    let failed = c.tasks().await.unwrap();
+    let failed = failed
+        .iter()
+        .find(|t| t.target_name == "half")
+        .expect("the interrupted task is recorded");
+    assert_eq!(failed.error.as_ref().unwrap().code, "interrupted");
+    assert!(c.vm("half").await.is_err());
+    spec.disk = DiskSpec::default();
+    spec.disk.size_mib = Some(16);
+    c.run(c.create_vm(&spec).await)
+        .await
+        .expect("the name is free");
+    std::fs::remove_file(&big).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
