@@ -35,8 +35,8 @@ pub const NO_ACCESS_ROLE: &str = "no-access";
 /// Why a role is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RoleError {
-    #[error("the role name must not be empty")]
-    EmptyName,
+    #[error("{0}")]
+    BadName(String),
     #[error("unknown privilege(s): {}", .0.join(", "))]
     UnknownPrivileges(Vec<String>),
     #[error("\"{0}\" is a system role and cannot be changed")]
@@ -106,7 +106,7 @@ impl RoleRules for Role {
             .collect();
         Ok(Role {
             id: id.to_string(),
-            name: name.trim().to_string(),
+            name: hierro_api::display_name("role name", name).map_err(RoleError::BadName)?,
             privileges: validate_custom_role(name, privileges)?,
             system: false,
         })
@@ -131,9 +131,7 @@ pub fn validate_custom_role(
     name: &str,
     privileges: BTreeSet<String>,
 ) -> Result<BTreeSet<Privilege>, RoleError> {
-    if name.trim().is_empty() {
-        return Err(RoleError::EmptyName);
-    }
+    hierro_api::display_name("role name", name).map_err(RoleError::BadName)?;
     let unknown: Vec<String> = privileges
         .iter()
         .filter(|id| privilege(id).is_none())

@@ -112,7 +112,7 @@ fn stored_copies_of_system_roles_are_replaced_by_the_code() {
 
 #[test]
 fn custom_role_gets_the_base_privileges() {
-    let role = Role::custom("r1", " VM user ", ["VirtualMachine.Interact.PowerOn"]).unwrap();
+    let role = Role::custom("r1", "VM user", ["VirtualMachine.Interact.PowerOn"]).unwrap();
     assert_eq!(role.name, "VM user");
     assert!(!role.system);
     assert_eq!(role.check_editable(), Ok(()));
@@ -149,11 +149,15 @@ fn custom_role_refuses_unknown_privileges_naming_them() {
 }
 
 #[test]
-fn custom_role_refuses_an_empty_name() {
-    for name in ["", "   "] {
-        assert_eq!(
-            validate_custom_role(name, BTreeSet::new()),
-            Err(RoleError::EmptyName)
+fn custom_role_refuses_an_empty_long_or_hidden_name() {
+    let long = "r".repeat(81);
+    for name in ["", "   ", "a\u{0}b", "a\u{200B}b", long.as_str()] {
+        assert!(
+            matches!(
+                validate_custom_role(name, BTreeSet::new()),
+                Err(RoleError::BadName(_))
+            ),
+            "{name:?}"
         );
     }
 }

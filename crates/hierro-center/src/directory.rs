@@ -55,6 +55,8 @@ pub async fn create_user_hashed(
     full_name: &str,
 ) -> Result<()> {
     validate_principal("user", name)?;
+    let full_name =
+        &hierro_api::free_text("full name", full_name, 256).map_err(DirectoryError::Invalid)?;
     PasswordHash::new(password_hash)
         .map_err(|e| DirectoryError::Invalid(format!("password hash: {e}")))?;
     sqlx::query("INSERT INTO users (name, password_hash, full_name, disabled, created) VALUES ($1, $2, $3, 0, $4)")
@@ -142,6 +144,8 @@ pub async fn delete_user(db: &Db, name: &str) -> Result<()> {
 
 pub async fn create_group(db: &Db, name: &str, description: &str) -> Result<()> {
     validate_principal("group", name)?;
+    let description = &hierro_api::free_text("description", description, 1024)
+        .map_err(DirectoryError::Invalid)?;
     sqlx::query("INSERT INTO groups (name, description) VALUES ($1, $2)")
         .bind(name)
         .bind(description)

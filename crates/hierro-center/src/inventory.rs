@@ -36,13 +36,17 @@ fn needs_datacenter(kind: ObjectKind) -> bool {
 pub use crate::error::StoreError as InventoryError;
 type Result<T> = crate::error::StoreResult<T>;
 
-fn validate_name(name: &str) -> Result<()> {
-    if name.trim().is_empty() || name.len() > 80 || name.contains('/') || name.trim() != name {
+/// The name as stored (`hierro_api::display_name`, and no '/': names make
+/// inventory paths).
+fn validate_name(name: &str) -> Result<String> {
+    let name = hierro_api::display_name("name", name).map_err(InventoryError::Invalid)?;
+    if name.contains('/') {
         return Err(InventoryError::Invalid(format!(
-            "name {name:?} must be 1 to 80 characters, without '/' or surrounding spaces"
+            "name {} must not hold '/'",
+            hierro_api::shown(&name)
         )));
     }
-    Ok(())
+    Ok(name)
 }
 
 pub(crate) fn row_to_object(r: &sqlx::any::AnyRow) -> Result<InventoryObject> {
@@ -150,7 +154,7 @@ pub async fn create(
     parent: &str,
     data: serde_json::Value,
 ) -> Result<InventoryObject> {
-    validate_name(name)?;
+    let name = &validate_name(name)?;
     let parent = get(db, parent).await?;
     check_placement(db, kind, &parent).await?;
     let obj = InventoryObject::new(kind, name, &parent.id, data);
@@ -239,7 +243,7 @@ pub async fn search(
 }
 
 pub async fn rename(db: &Db, id: &str, name: &str) -> Result<InventoryObject> {
-    validate_name(name)?;
+    let name = &validate_name(name)?;
     let obj = get(db, id).await?;
     let Some(parent) = &obj.parent else {
         return Err(InventoryError::Invalid(

@@ -142,8 +142,9 @@ pub async fn remove_vswitch(
 pub async fn add_portgroup(
     State(host): State<AppState>,
     c: Caller,
-    Body(g): Body<PortGroup>,
+    Body(mut g): Body<PortGroup>,
 ) -> ApiResult<(StatusCode, Json<HostNetwork>)> {
+    g.name = hierro_api::display_name("port group name", &g.name).map_err(ApiError::bad_request)?;
     let name = g.name.clone();
     let net = host
         .change_network(

@@ -210,10 +210,14 @@ pub fn validate(net: &HostNetwork) -> HostResult<()> {
         crate::vm::validate_name("vswitch name", &s.name)?;
     }
     for g in &net.portgroups {
-        if g.name.trim().is_empty() || g.name.len() > 80 {
-            return Err(HostError::invalid(
-                "a port group name must be 1 to 80 characters",
-            ));
+        // Stored as sent: the API's edges make names NFC first.
+        let name =
+            hierro_api::display_name("port group name", &g.name).map_err(HostError::invalid)?;
+        if name != g.name {
+            return Err(HostError::invalid(format!(
+                "port group name {} is not in Unicode NFC",
+                hierro_api::shown(&g.name)
+            )));
         }
     }
     for k in &net.vmknics {

@@ -250,6 +250,22 @@ async fn bad_requests_are_refused_and_change_nothing() {
     // (A valid one is accepted, and removed again.)
     c.add_portgroup(&pg("Orphan", 5)).await.unwrap();
     c.remove_portgroup("Orphan").await.unwrap();
+    // Names: no control or invisible characters, at most 80, and one name
+    // however its accents are encoded.
+    for bad in [
+        "a\u{0}b".to_string(),
+        "zero\u{200B}width".into(),
+        "p".repeat(10_000),
+    ] {
+        let (code, msg) = status(c.add_portgroup(&pg(&bad, 5)).await.unwrap_err());
+        assert!(code == 400 && msg.len() < 300, "{code} {msg}");
+    }
+    c.add_portgroup(&pg("Café", 7)).await.unwrap();
+    assert_eq!(
+        status(c.add_portgroup(&pg("Cafe\u{301}", 7)).await.unwrap_err()).0,
+        409
+    );
+    c.remove_portgroup("Café").await.unwrap();
     let mut sw = net.vswitches[0].clone();
     sw.uplinks.push("nosuchnic".into());
     let (code, msg) = status(c.set_vswitch(&sw).await.unwrap_err());
@@ -332,6 +348,35 @@ async fn bad_requests_are_refused_and_change_nothing() {
         (code, e["error"]["code"].as_str()),
         (405, Some("method_not_allowed"))
     );
+    // Names on the center as on the host; free text is bounded too.
+    for body in [
+        r#"{"kind": "folder", "name": "a\u0000b", "parent": "root"}"#.to_string(),
+        r#"{"kind": "folder", "name": "bidi\u202eexe.txt", "parent": "root"}"#.to_string(),
+        format!(r#"{{"name": "{}", "privileges": []}}"#, "r".repeat(10_000)),
+        format!(
+            r#"{{"name": "eve", "password": "long enough", "full_name": "{}"}}"#,
+            "f".repeat(10_000)
+        ),
+    ] {
+        let path = if body.contains("kind") {
+            "/api/inventory"
+        } else if body.contains("password") {
+            "/api/users"
+        } else {
+            "/api/roles"
+        };
+        let (code, e) = raw(Method::POST, path, json, body.into_bytes()).await;
+        let message = e["error"]["message"].as_str().unwrap_or_default();
+        assert!(code == 400 && message.len() < 300, "{code} {e}");
+    }
+    let cafe = |name: &str| {
+        format!(r#"{{"kind": "folder", "name": "{name}", "parent": "root"}}"#).into_bytes()
+    };
+    let (code, e) = raw(Method::POST, "/api/inventory", json, cafe("Café")).await;
+    assert_eq!(code, 201, "{e}");
+    let (code, e) = raw(Method::POST, "/api/inventory", json, cafe("Cafe\u{301}")).await;
+    assert_eq!(code, 409, "one name, however encoded: {e}");
+
     let cluster = hierro_lab::center::cluster_id(&t.lab).await.unwrap();
     let add = hierro_api::AddHost {
         address: String::new(),
