@@ -16,7 +16,8 @@ fn validate_principal(what: &str, name: &str) -> Result<()> {
     let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@');
     if name.is_empty() || name.len() > 64 || !name.chars().all(ok) {
         return Err(DirectoryError::Invalid(format!(
-            "{what} name {name:?} must be 1 to 64 letters, digits, '-', '_', '.' or '@'"
+            "{what} name {} must be 1 to 64 letters, digits, '-', '_', '.' or '@'",
+            hierro_api::shown(name)
         )));
     }
     Ok(())
@@ -66,7 +67,7 @@ pub async fn create_user_hashed(
         .bind(Utc::now().to_rfc3339())
         .execute(&db.pool)
         .await
-        .map_err(|e| conflict_or(e, format!("a user named {name:?} exists already")))?;
+        .map_err(|e| conflict_or(e, format!("a user named {} exists already", hierro_api::shown(name))))?;
     Ok(())
 }
 
@@ -75,7 +76,7 @@ pub async fn get_user(db: &Db, name: &str) -> Result<User> {
         .bind(name)
         .fetch_optional(&db.pool)
         .await?
-        .ok_or_else(|| DirectoryError::NotFound(format!("no user {name:?}")))?;
+        .ok_or_else(|| DirectoryError::NotFound(format!("no user {}", hierro_api::shown(name))))?;
     Ok(User {
         name: row.try_get("name")?,
         full_name: row.try_get("full_name")?,
@@ -122,7 +123,7 @@ pub async fn set_password(db: &Db, name: &str, password: &str) -> Result<()> {
         .bind(name)
         .execute(&db.pool)
         .await?;
-    crate::error::changed(done, || format!("no user {name:?}"))
+    crate::error::changed(done, || format!("no user {}", hierro_api::shown(name)))
 }
 
 pub async fn set_disabled(db: &Db, name: &str, disabled: bool) -> Result<()> {
@@ -131,7 +132,7 @@ pub async fn set_disabled(db: &Db, name: &str, disabled: bool) -> Result<()> {
         .bind(name)
         .execute(&db.pool)
         .await?;
-    crate::error::changed(done, || format!("no user {name:?}"))
+    crate::error::changed(done, || format!("no user {}", hierro_api::shown(name)))
 }
 
 pub async fn delete_user(db: &Db, name: &str) -> Result<()> {
@@ -139,7 +140,7 @@ pub async fn delete_user(db: &Db, name: &str) -> Result<()> {
         .bind(name)
         .execute(&db.pool)
         .await?;
-    crate::error::changed(done, || format!("no user {name:?}"))
+    crate::error::changed(done, || format!("no user {}", hierro_api::shown(name)))
 }
 
 pub async fn create_group(db: &Db, name: &str, description: &str) -> Result<()> {
@@ -151,7 +152,12 @@ pub async fn create_group(db: &Db, name: &str, description: &str) -> Result<()> 
         .bind(description)
         .execute(&db.pool)
         .await
-        .map_err(|e| conflict_or(e, format!("a group named {name:?} exists already")))?;
+        .map_err(|e| {
+            conflict_or(
+                e,
+                format!("a group named {} exists already", hierro_api::shown(name)),
+            )
+        })?;
     Ok(())
 }
 
@@ -181,7 +187,7 @@ pub async fn delete_group(db: &Db, name: &str) -> Result<()> {
         .bind(name)
         .execute(&db.pool)
         .await?;
-    crate::error::changed(done, || format!("no group {name:?}"))
+    crate::error::changed(done, || format!("no group {}", hierro_api::shown(name)))
 }
 
 pub async fn add_member(db: &Db, group: &str, user: &str) -> Result<()> {
@@ -192,7 +198,11 @@ pub async fn add_member(db: &Db, group: &str, user: &str) -> Result<()> {
         .await
         .map_err(|e| {
             if Db::is_foreign_key_violation(&e) {
-                DirectoryError::NotFound(format!("no group {group:?} or no user {user:?}"))
+                DirectoryError::NotFound(format!(
+                    "no group {} or no user {}",
+                    hierro_api::shown(group),
+                    hierro_api::shown(user)
+                ))
             } else {
                 conflict_or(e, format!("{user} is already in {group}"))
             }

@@ -83,7 +83,9 @@ pub async fn get(db: &Db, id: &str) -> Result<InventoryObject> {
         .bind(id)
         .fetch_optional(&db.pool)
         .await?
-        .ok_or_else(|| InventoryError::NotFound(format!("no inventory object {id:?}")))?;
+        .ok_or_else(|| {
+            InventoryError::NotFound(format!("no inventory object {}", hierro_api::shown(id)))
+        })?;
     row_to_object(&row)
 }
 
@@ -313,7 +315,9 @@ pub async fn set_data(db: &Db, id: &str, data: serde_json::Value) -> Result<()> 
         .bind(id)
         .execute(&db.pool)
         .await?;
-    crate::error::changed(done, || format!("no inventory object {id:?}"))
+    crate::error::changed(done, || {
+        format!("no inventory object {}", hierro_api::shown(id))
+    })
 }
 
 /// Every object's parent, for walking towards the root in memory.

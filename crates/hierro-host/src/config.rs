@@ -39,6 +39,11 @@ pub struct HostConfig {
     /// Seconds between performance samples (vSphere's real-time interval).
     #[serde(default = "default_perf_interval")]
     pub perf_interval_secs: u64,
+    /// Directories datastores may be in, besides the data directory (none
+    /// by default): a datastore's files can be cloned and read through the
+    /// API, so not just any directory.
+    #[serde(default)]
+    pub datastore_roots: Vec<PathBuf>,
     /// Datastores registered at start (more can be added through the API).
     #[serde(default, rename = "datastore")]
     pub datastores: Vec<hierro_api::DatastoreCreate>,

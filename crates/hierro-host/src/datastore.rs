@@ -9,15 +9,41 @@ use hierro_api::{Datastore, DatastoreCreate, DatastorePath};
 
 use crate::error::{HostError, HostResult};
 
+/// Directories no datastore may be or lie in: a datastore's files can be
+/// cloned into VM disks and downloaded.
+const SYSTEM_DIRS: &[&str] = &[
+    "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc", "/root", "/run", "/sbin",
+    "/sys", "/usr",
+];
+
 #[derive(Default)]
 pub struct Datastores {
     by_name: RwLock<BTreeMap<String, PathBuf>>,
+    /// Where datastores may be: the data directory and host.toml's
+    /// `datastore_roots`, canonical.
+    allowed: Vec<PathBuf>,
 }
 
 impl Datastores {
+    pub fn new(allowed: &[PathBuf]) -> Self {
+        Self {
+            by_name: Default::default(),
+            allowed: allowed
+                .iter()
+                .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()))
+                .collect(),
+        }
+    }
+
     /// Checks a new datastore against the existing ones; changes nothing.
     pub fn validate(&self, req: &DatastoreCreate) -> HostResult<PathBuf> {
         crate::vm::validate_name("datastore name", &req.name)?;
+        if self.by_name.read().contains_key(&req.name) {
+            return Err(HostError::conflict(format!(
+                "a datastore named {:?} exists already",
+                req.name
+            )));
+        }
         let path = Path::new(&req.path);
         if !path.is_absolute() {
             return Err(HostError::invalid(format!(
@@ -34,13 +60,24 @@ impl Datastores {
         let path = path
             .canonicalize()
             .map_err(|e| HostError::invalid(format!("{}: {e}", req.path)))?;
-        let map = self.by_name.read();
-        if map.contains_key(&req.name) {
-            return Err(HostError::conflict(format!(
-                "a datastore named {:?} exists already",
-                req.name
+        if path == Path::new("/") || SYSTEM_DIRS.iter().any(|d| path.starts_with(d)) {
+            return Err(HostError::invalid(format!(
+                "{} is a system directory: a datastore cannot be there",
+                path.display()
             )));
         }
+        if !self.allowed.iter().any(|root| path.starts_with(root)) {
+            return Err(HostError::invalid(format!(
+                "{} is outside the directories datastores may be in ({}): add it to datastore_roots in host.toml",
+                path.display(),
+                self.allowed
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        let map = self.by_name.read();
         if let Some((name, _)) = map.iter().find(|(_, p)| **p == path) {
             return Err(HostError::conflict(format!(
                 "{} is already the datastore {name:?}",
@@ -67,20 +104,30 @@ impl Datastores {
         self.by_name.read().values().cloned().collect()
     }
 
-    /// The host path of a datastore path (`[ds] dir/file`).
+    /// The host path of a datastore path (`[ds] dir/file`), which must
+    /// stay in its datastore: a symbolic link out of it is refused.
     pub fn resolve(&self, dspath: &str) -> HostResult<PathBuf> {
         let p = DatastorePath::parse(dspath).map_err(HostError::invalid)?;
-        Ok(self.root(&p.datastore)?.join(&p.path))
+        let root = self.root(&p.datastore)?;
+        let path = root.join(&p.path);
+        // The deepest part that exists, as the kernel would follow it.
+        let real = path
+            .ancestors()
+            .find_map(|a| a.canonicalize().ok())
+            .unwrap_or_else(|| path.clone());
+        if !real.starts_with(&root) {
+            return Err(HostError::invalid(format!(
+                "{dspath} leads out of its datastore (a symbolic link)"
+            )));
+        }
+        Ok(path)
     }
 
     /// Like `resolve`, and the file must exist.
     pub fn resolve_existing(&self, what: &str, dspath: &str) -> HostResult<PathBuf> {
         let path = self.resolve(dspath)?;
         if !path.is_file() {
-            return Err(HostError::invalid(format!(
-                "{what} {dspath} not found ({} does not exist)",
-                path.display()
-            )));
+            return Err(HostError::invalid(format!("{what} {dspath} not found")));
         }
         Ok(path)
     }

@@ -280,7 +280,13 @@ pub async fn serve(config: HostConfig) -> anyhow::Result<()> {
             config.lockout,
         ),
         journal: Journal::open(&config.data_dir)?,
-        datastores: Default::default(),
+        datastores: datastore::Datastores::new(
+            &[
+                vec![config.data_dir.clone()],
+                config.datastore_roots.clone(),
+            ]
+            .concat(),
+        ),
         vms: Default::default(),
         vswitchd,
         net_runtime: Default::default(),

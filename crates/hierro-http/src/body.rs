@@ -1,7 +1,6 @@
 //! Request bodies, query strings and path segments, whose errors come back
 //! as our JSON errors (axum's own answers are plain text).
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -17,8 +16,8 @@ pub struct Body<T>(pub T);
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let value = json(req, state).await?;
+    async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
+        let value = json(req).await?;
         if !value.is_object() {
             return Err(ApiError::bad_request(
                 "invalid request body: a JSON object is expected",
@@ -35,8 +34,8 @@ pub struct Items<T>(pub Vec<T>);
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Items<T> {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let value = json(req, state).await?;
+    async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
+        let value = json(req).await?;
         if !value.is_array() {
             return Err(ApiError::bad_request(
                 "invalid request body: a JSON array is expected",
@@ -46,24 +45,45 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Items<T> {
     }
 }
 
+/// The largest JSON body taken.
+const MAX_BODY: usize = 2 << 20;
+/// How much of a body over the limit is still read before the 413, so that
+/// the client, still sending, gets the answer rather than a broken pipe.
+const DRAINED: usize = 16 << 20;
+
 /// The body as JSON: a `content-type` other than JSON is 415, a body over
 /// the size limit 413, bad JSON 400.
-async fn json<S: Send + Sync>(req: Request, state: &S) -> Result<serde_json::Value, ApiError> {
-    match axum::Json::<serde_json::Value>::from_request(req, state).await {
-        Ok(axum::Json(v)) => Ok(v),
-        Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new(
+async fn json(req: Request) -> Result<serde_json::Value, ApiError> {
+    let json_type = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| {
+            let m = m.trim().to_ascii_lowercase();
+            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+        })
+        .unwrap_or(false);
+    if !json_type {
+        return Err(ApiError::new(
             ErrorCode::UnsupportedMediaType,
             "send the request body as JSON (content-type: application/json)",
-        )),
-        Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            "the request body is too large",
-        )),
-        Err(e) => Err(ApiError::bad_request(format!(
-            "invalid request body: {}",
-            e.body_text()
-        ))),
+        ));
     }
+    let too_large = || {
+        ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("the request body is over {} MiB", MAX_BODY >> 20),
+        )
+    };
+    let bytes = axum::body::to_bytes(req.into_body(), DRAINED)
+        .await
+        .map_err(|_| too_large())?;
+    if bytes.len() > MAX_BODY {
+        return Err(too_large());
+    }
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))
 }
 
 fn decode<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {

@@ -402,6 +402,7 @@ async fn add_host(
         session_idle_secs: 1800,
         perf_interval_secs: opts.perf_interval_secs,
         network: lab_network(lab.id, i, ip),
+        datastore_roots: vec![lab.datastore_dir.clone()],
         datastores: vec![hierro_api::DatastoreCreate {
             name: DATASTORE.into(),
             path: lab.datastore_dir.display().to_string(),

@@ -24,7 +24,10 @@ pub struct Caller {
 pub async fn rights(center: &Center, subject: &Subject, object: &str) -> OpResult<Decision> {
     let (authz, path) = crate::access::load_path(&center.db, object).await?;
     if path.is_empty() {
-        return Err(OpError::NotFound(format!("no inventory object {object:?}")));
+        return Err(OpError::NotFound(format!(
+            "no inventory object {}",
+            hierro_api::shown(object)
+        )));
     }
     Ok(authz.effective(subject, &path))
 }
@@ -40,7 +43,10 @@ pub async fn authorize(
     let d = rights(center, &caller.subject, object).await?;
     // (The root is no secret: it always exists.)
     if !d.visible() && object != ROOT {
-        return Err(OpError::NotFound(format!("no inventory object {object:?}")));
+        return Err(OpError::NotFound(format!(
+            "no inventory object {}",
+            hierro_api::shown(object)
+        )));
     }
     if !d.allows(privilege) {
         return Err(OpError::Forbidden {

@@ -271,8 +271,8 @@ impl Actor {
         let disk = self.vm.folder.join(&config.disk.file);
         if !disk.is_file() {
             return Err(HostError::invalid(format!(
-                "the VM's disk {} is missing",
-                disk.display()
+                "the VM's disk [{}] {}/{} is missing",
+                self.vm.datastore, self.vm.folder_rel, config.disk.file
             )));
         }
         let kernel = match &config.boot {

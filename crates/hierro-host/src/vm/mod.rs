@@ -358,13 +358,17 @@ pub async fn register(
     let config: VmConfig = std::fs::read(&file)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| HostError::invalid(format!("no VM configuration in {}", file.display())))?;
+        .ok_or_else(|| {
+            HostError::invalid(format!(
+                "no VM configuration in [{}] {}/vm.json",
+                req.datastore, req.folder
+            ))
+        })?;
     if let Arrival::Live(id) = arrival {
         if config.id != id {
             return Err(HostError::invalid(format!(
-                "{} holds VM {}, not {id}",
-                file.display(),
-                config.id,
+                "[{}] {} holds VM {}, not {id}",
+                req.datastore, req.folder, config.id,
             )));
         }
     }

@@ -232,7 +232,29 @@ async fn bad_requests_are_refused_and_change_nothing() {
     assert_eq!(e.status().map(|s| s.as_u16()), Some(400));
     let e = c.add_datastore(&ds("shared", "/tmp")).await.unwrap_err();
     assert_eq!(e.status().map(|s| s.as_u16()), Some(409));
+    // Not the root, not a system directory, not outside datastore_roots.
+    for path in ["/", "/etc", "/usr/share", "/tmp"] {
+        let e = c.add_datastore(&ds("d3", path)).await.unwrap_err();
+        assert_eq!(e.status().map(|s| s.as_u16()), Some(400), "{path}: {e}");
+    }
     assert_eq!(c.datastores().await.unwrap().len(), 1);
+    // A symbolic link out of the datastore is not a way out: a clone of
+    // it is refused, naming the datastore path, not the host's.
+    let link = t.lab.datastore_dir.join("shadow.qcow2");
+    std::os::unix::fs::symlink("/etc/shadow", &link).unwrap();
+    let mut spec = t.lab.vm_spec("stolen", t.lab.vm_ip(7), 128);
+    spec.disk = DiskSpec {
+        size_mib: None,
+        clone_from: Some("[shared] shadow.qcow2".into()),
+        full_copy: true,
+    };
+    assert_refused(
+        c.create_vm(&spec).await,
+        400,
+        "[shared] shadow.qcow2 leads out",
+    );
+    std::fs::remove_file(&link).unwrap();
+    assert!(c.vm("stolen").await.is_err());
 
     // Network: bad changes are refused and the configuration stays as it was.
     let net = c.network().await.unwrap();
