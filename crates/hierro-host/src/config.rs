@@ -39,6 +39,10 @@ pub struct HostConfig {
     /// Seconds between performance samples (vSphere's real-time interval).
     #[serde(default = "default_perf_interval")]
     pub perf_interval_secs: u64,
+    /// How far powered-on VMs' memory may exceed the host's: power-on is
+    /// refused past memory × this (1.0: not at all).
+    #[serde(default = "default_overcommit")]
+    pub memory_overcommit: f64,
     /// Directories datastores may be in, besides the data directory (none
     /// by default): a datastore's files can be cloned and read through the
     /// API, so not just any directory.
@@ -66,6 +70,10 @@ fn default_accel() -> String {
 fn default_perf_interval() -> u64 {
     20
 }
+fn default_overcommit() -> f64 {
+    1.0
+}
+
 fn default_idle() -> u64 {
     1800
 }
@@ -80,6 +88,9 @@ impl HostConfig {
         argon2::PasswordHash::new(&cfg.admin.password_hash)
             .map_err(|e| anyhow::anyhow!("admin.password_hash is not a PHC string: {e}"))?;
         cfg.lockout.check().map_err(anyhow::Error::msg)?;
+        if !(0.1..=10.0).contains(&cfg.memory_overcommit) {
+            anyhow::bail!("memory_overcommit must be 0.1 to 10");
+        }
         if cfg.perf_interval_secs == 0 {
             anyhow::bail!("perf_interval_secs must be at least 1");
         }

@@ -403,6 +403,7 @@ async fn add_host(
         perf_interval_secs: opts.perf_interval_secs,
         network: lab_network(lab.id, i, ip),
         datastore_roots: vec![lab.datastore_dir.clone()],
+        memory_overcommit: 1.0,
         datastores: vec![hierro_api::DatastoreCreate {
             name: DATASTORE.into(),
             path: lab.datastore_dir.display().to_string(),

@@ -220,6 +220,7 @@ impl Actor {
     async fn power_on(&mut self, task: &TaskHandle, loadvm: Option<String>) -> HostResult<()> {
         self.require(PowerState::PoweredOff, "power on")?;
         self.vm.refuse_disk_change(&self.host, "power on")?;
+        super::admit_memory(&self.host, &self.vm.name(), self.vm.config().memory_mib)?;
         let spec = self.launch_spec(loadvm, false)?;
         lease::acquire(&self.vm.folder, &self.host.config.name)?;
         task.progress(10);

@@ -319,6 +319,29 @@ async fn fill(
     .map_err(|e| HostError::internal(format!("writing vm.json: {e}")))
 }
 
+/// Admission control at power-on (and for a VM arriving running): the
+/// powered-on VMs' memory and `memory_mib` together within the host's
+/// memory times `memory_overcommit` (host.toml, 1.0 by default).
+pub fn admit_memory(host: &Host, name: &str, memory_mib: u64) -> HostResult<()> {
+    let committed: u64 = host
+        .vms
+        .list()
+        .iter()
+        .filter(|v| v.power() == PowerState::PoweredOn)
+        .map(|v| v.config().memory_mib)
+        .sum();
+    let ratio = host.config.memory_overcommit;
+    let limit = (crate::memory_mib() as f64 * ratio) as u64;
+    let free = limit.saturating_sub(committed);
+    if memory_mib > free {
+        return Err(HostError::refused(format!(
+            "{name} needs {memory_mib} MiB; this host has {free} MiB left of {limit} MiB \
+             (its memory times memory_overcommit {ratio})"
+        )));
+    }
+    Ok(())
+}
+
 /// The path of `target` as seen from `dir`, so a linked clone keeps finding
 /// its template wherever the datastore is mounted.
 fn relative_to(target: &std::path::Path, dir: &std::path::Path) -> String {
@@ -398,19 +421,8 @@ pub async fn register(
             )));
         }
     }
-    let committed: u64 = host
-        .vms
-        .list()
-        .iter()
-        .filter(|v| v.power() == PowerState::PoweredOn)
-        .map(|v| v.config().memory_mib)
-        .sum();
-    let free = crate::memory_mib().saturating_sub(committed);
-    if matches!(arrival, Arrival::Live(_)) && config.memory_mib > free {
-        return Err(HostError::refused(format!(
-            "{} needs {} MiB; this host has {free} MiB left",
-            config.name, config.memory_mib
-        )));
+    if matches!(arrival, Arrival::Live(_)) {
+        admit_memory(host, &config.name, config.memory_mib)?;
     }
     let reg = VmRegistration {
         id: config.id,

@@ -220,6 +220,25 @@ async fn bad_requests_are_refused_and_change_nothing() {
         Some(hierro_api::ErrorCode::InvalidState)
     );
 
+    // Admission: a VM with more memory than the host has is made, but
+    // its power-on is refused with the reason, and it stays off.
+    let mut huge = t.lab.vm_spec("huge", t.lab.vm_ip(8), 512 * 1024);
+    huge.disk = DiskSpec {
+        size_mib: Some(16),
+        ..Default::default()
+    };
+    c.run(c.create_vm(&huge).await).await.unwrap();
+    let e = c
+        .run(c.power("huge", hierro_api::PowerOp::On).await)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("memory_overcommit"), "{e}");
+    assert_eq!(
+        c.vm("huge").await.unwrap().power_state,
+        PowerState::PoweredOff
+    );
+    c.run(c.delete_vm("huge").await).await.unwrap();
+
     // Datastores: a path that is not a directory, a name that is taken.
     let ds = |name: &str, path: &str| hierro_api::DatastoreCreate {
         name: name.into(),
