@@ -15,6 +15,7 @@ use crate::{MirrorSession, SecurityOverride, SecurityPolicy, TeamingOverride, Te
 pub struct DistributedSwitch {
     pub name: String,
     #[serde(default = "default_mtu")]
+    #[schema(minimum = 1280, maximum = 9000)]
     pub mtu: u16,
     /// Its uplink ports, in order; teaming names these.
     #[serde(default = "default_uplinks")]
@@ -39,6 +40,7 @@ pub struct DvPortGroup {
     pub name: String,
     /// 0 none, 1-4094 tagged, 4095 trunk.
     #[serde(default)]
+    #[schema(maximum = 4095)]
     pub vlan: u16,
     #[serde(default)]
     pub security: SecurityOverride,

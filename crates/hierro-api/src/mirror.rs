@@ -78,6 +78,7 @@ pub struct MirrorSession {
     /// RSPAN destination: frames tagged with this VLAN that arrive on the
     /// switch's uplinks are copied, untagged (to `ports` destinations).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 4094)]
     pub source_vlan: Option<u16>,
     pub destination: MirrorDestination,
     /// Copy at most this many bytes of each frame (vSphere's mirrored

@@ -195,6 +195,7 @@ pub struct VSwitch {
     pub name: String,
     /// Largest payload a frame may carry: 1500 (default) to 9000.
     #[serde(default = "default_mtu")]
+    #[schema(minimum = 1280, maximum = 9000)]
     pub mtu: u16,
     /// Physical NICs (veths in the lab); the default failover order.
     #[serde(default)]
@@ -217,6 +218,7 @@ pub struct PortGroup {
     /// 0: none; 1-4094: tagged on uplinks, untagged to the VM (VST);
     /// 4095: trunk, the guest's own tags pass (VGT).
     #[serde(default)]
+    #[schema(maximum = 4095)]
     pub vlan: u16,
     #[serde(default)]
     pub security: SecurityOverride,

@@ -36,7 +36,7 @@ impl utoipa::Modify for SessionScheme {
 /// must be among its routes).
 /// A path asked with a method it does not take answers a JSON 405.
 pub fn router<S: Clone + Send + Sync + 'static>(router: Router<S>, doc: &OpenApi) -> Router<S> {
-    let doc = serde_json::to_vec(doc).expect("the OpenAPI document serializes");
+    let doc = serde_json::to_vec(&as_json(doc)).expect("the OpenAPI document serializes");
     router
         .method_not_allowed_fallback(|| async {
             crate::ApiError::new(
@@ -50,9 +50,84 @@ pub fn router<S: Clone + Send + Sync + 'static>(router: Router<S>, doc: &OpenApi
 /// The document as committed in the repository (`openapi/*.json`): pretty,
 /// with a final newline, so that a change shows as a readable diff.
 pub fn pretty(doc: &OpenApi) -> String {
-    let mut text = serde_json::to_string_pretty(doc).expect("the OpenAPI document serializes");
+    let mut text =
+        serde_json::to_string_pretty(&as_json(doc)).expect("the OpenAPI document serializes");
     text.push('\n');
     text
+}
+
+/// The document as JSON, with every integer's bounds written out: utoipa
+/// names Rust's integer types by format (`uint16`, `int8`...), which
+/// validators do not know, so each gets its `minimum` and `maximum`, and the
+/// document says exactly which numbers the API takes.
+fn as_json(doc: &OpenApi) -> serde_json::Value {
+    let mut v = serde_json::to_value(doc).expect("the OpenAPI document serializes");
+    bound_integers(&mut v);
+    v
+}
+
+fn bound_integers(v: &mut serde_json::Value) {
+    use serde_json::{json, Value};
+    match v {
+        Value::Object(map) => {
+            // utoipa spells the unsigned formats "u-int16"...
+            let format = map
+                .get("format")
+                .and_then(Value::as_str)
+                .map(|f| f.replace("u-int", "uint"));
+            let bounds = match format.as_deref() {
+                Some("uint8") => Some((json!(0), json!(u8::MAX))),
+                Some("uint16") => Some((json!(0), json!(u16::MAX))),
+                Some("uint32") => Some((json!(0), json!(u32::MAX))),
+                Some("uint64") => Some((json!(0), json!(u64::MAX))),
+                Some("int8") => Some((json!(i8::MIN), json!(i8::MAX))),
+                Some("int16") => Some((json!(i16::MIN), json!(i16::MAX))),
+                _ => None,
+            };
+            if let Some((min, max)) = bounds {
+                map.insert("format".into(), json!(format));
+                map.entry("minimum").or_insert(min);
+                map.entry("maximum").or_insert(max);
+            }
+            map.values_mut().for_each(bound_integers);
+        }
+        Value::Array(items) => items.iter_mut().for_each(bound_integers),
+        _ => {}
+    }
+}
+
+/// Operations whose document omits a status the code answers with: 400
+/// where the request has a body, query parameters or a typed path segment
+/// (a bad value), 401 where it needs a session (but those in `always`,
+/// which answer whatever the session). `(method path, status)`.
+pub fn missing_statuses(doc: &OpenApi, always: &[&str]) -> Vec<(String, &'static str)> {
+    let doc = as_json(doc);
+    let mut missing = vec![];
+    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        for (method, op) in item.as_object().into_iter().flatten() {
+            let has = |status: &str| op["responses"].get(status).is_some();
+            // A path segment that is any string cannot be malformed.
+            let parsed = |p: &serde_json::Value| {
+                p["in"] == "query"
+                    || p["schema"]["type"] != "string"
+                    || p["schema"]["format"].is_string()
+            };
+            let takes_input = op["requestBody"].is_object()
+                || op["parameters"]
+                    .as_array()
+                    .is_some_and(|ps| ps.iter().any(parsed));
+            let name = format!("{} {path}", method.to_uppercase());
+            let secured = op["security"].as_array().is_some_and(|s| !s.is_empty())
+                && !always.contains(&name.as_str());
+            if takes_input && !has("400") {
+                missing.push((name.clone(), "400"));
+            }
+            if secured && !has("401") {
+                missing.push((name, "401"));
+            }
+        }
+    }
+    missing
 }
 
 /// The document as served, serialized once.

@@ -194,7 +194,7 @@ pub async fn delete_role(
     params(PermissionQuery),
     responses(
         (status = 200, description = "The permissions on the object", body = [Permission]),
-        Unauthorized, Forbidden, NotFound,
+        BadRequest, Unauthorized, Forbidden, NotFound,
     )
 )]
 pub async fn permissions(

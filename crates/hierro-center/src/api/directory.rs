@@ -200,7 +200,7 @@ pub async fn delete_group(
     tag = "directory",
     security(("session" = [])),
     params(("name" = String, Path, description = "The group's name"), ("user" = String, Path, description = "The user's name")),
-    responses((status = 204, description = "Added"), BadRequest, Unauthorized, Forbidden, NotFound)
+    responses((status = 204, description = "Added"), BadRequest, Unauthorized, Forbidden, NotFound, Conflict)
 )]
 pub async fn add_member(
     State(c): State<AppState>,

@@ -276,6 +276,14 @@ mod tests {
 
     /// The committed document is the code's (`HIERRO_WRITE_OPENAPI=1 cargo
     /// test -p hierro-center openapi` writes it anew).
+    /// Every operation lists the statuses its kind of input can bring.
+    #[test]
+    fn the_openapi_document_lists_the_statuses_answered() {
+        let missing =
+            hierro_http::openapi::missing_statuses(&super::openapi(), &["DELETE /api/session"]);
+        assert!(missing.is_empty(), "{missing:#?}");
+    }
+
     #[test]
     fn the_committed_openapi_document_is_current() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi/center.json");

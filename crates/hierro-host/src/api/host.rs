@@ -116,7 +116,7 @@ pub async fn set_lockdown(
     description = "The change feed a center follows: answers at once when something changed since `since`, otherwise at the first change or after `wait` seconds (at most 60).",
     security(("session" = [])),
     params(UpdatesQuery),
-    responses((status = 200, description = "What changed", body = HostUpdates), Unauthorized)
+    responses((status = 200, description = "What changed", body = HostUpdates), BadRequest, Unauthorized)
 )]
 pub async fn updates(
     State(host): State<AppState>,
@@ -137,7 +137,7 @@ pub async fn updates(
     description = "The performance samples of the last hour taken after `since`.",
     security(("session" = [])),
     params(PerfSince),
-    responses((status = 200, description = "The samples", body = PerfSamples), Unauthorized)
+    responses((status = 200, description = "The samples", body = PerfSamples), BadRequest, Unauthorized)
 )]
 pub async fn perf(
     State(host): State<AppState>,

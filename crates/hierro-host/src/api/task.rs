@@ -5,7 +5,7 @@ use hierro_api::{HostEventQuery, HostTaskQuery};
 use hierro_http::{Params, PathArgs};
 use uuid::Uuid;
 
-use super::{AppState, Caller, Conflict, NotFound, Unauthorized};
+use super::{AppState, BadRequest, Caller, Conflict, NotFound, Unauthorized};
 use hierro_http::{ApiError, ApiResult};
 
 #[utoipa::path(
@@ -16,7 +16,7 @@ use hierro_http::{ApiError, ApiResult};
     description = "The host's recent tasks.",
     security(("session" = [])),
     params(HostTaskQuery),
-    responses((status = 200, description = "The tasks", body = [Task]), Unauthorized)
+    responses((status = 200, description = "The tasks", body = [Task]), BadRequest, Unauthorized)
 )]
 pub async fn list(
     State(host): State<AppState>,
@@ -38,7 +38,7 @@ pub async fn list(
     description = "One task.",
     security(("session" = [])),
     params(("id" = Uuid, Path, description = "The task's id")),
-    responses((status = 200, description = "The task", body = Task), Unauthorized, NotFound)
+    responses((status = 200, description = "The task", body = Task), BadRequest, Unauthorized, NotFound)
 )]
 pub async fn get(
     State(host): State<AppState>,
@@ -61,7 +61,7 @@ pub async fn get(
     description = "Asks a running task to stop (only those that can, e.g. a migration); it ends as `cancelled`.",
     security(("session" = [])),
     params(("id" = Uuid, Path, description = "The task's id")),
-    responses((status = 202, description = "The task, still running", body = Task), Unauthorized, NotFound, Conflict)
+    responses((status = 202, description = "The task, still running", body = Task), BadRequest, Unauthorized, NotFound, Conflict)
 )]
 pub async fn cancel(
     State(host): State<AppState>,
@@ -80,7 +80,7 @@ pub async fn cancel(
     description = "The host's recent events, oldest first.",
     security(("session" = [])),
     params(HostEventQuery),
-    responses((status = 200, description = "The events", body = [Event]), Unauthorized)
+    responses((status = 200, description = "The events", body = [Event]), BadRequest, Unauthorized)
 )]
 pub async fn events(
     State(host): State<AppState>,

@@ -57,7 +57,7 @@ pub async fn info(
     description = "Creates a VM: its folder on the datastore, its disk (empty or a linked clone) and its configuration.",
     security(("session" = [])),
     request_body = VmCreate,
-    responses((status = 202, description = "The task, running", body = Task), BadRequest, Unauthorized, Conflict)
+    responses((status = 202, description = "The task, running", body = Task), BadRequest, Unauthorized, NotFound, Conflict)
 )]
 pub async fn create(
     State(host): State<AppState>,
