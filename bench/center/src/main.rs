@@ -96,6 +96,8 @@ async fn start_center(
         web_dir: None,
         perf_collect_secs: 20,
         lockout: Default::default(),
+        certificate_check_secs: 3600,
+        certificate_renew_days: 30,
         fault_injection: false,
         name: "bench".into(),
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),

@@ -33,6 +33,12 @@ pub struct CenterConfig {
     /// lockout policy).
     #[serde(default)]
     pub lockout: hierro_http::login::LockoutPolicy,
+    /// Seconds between checks of the hosts' certificates (`ops::certificates`).
+    #[serde(default = "default_certificate_check")]
+    pub certificate_check_secs: u64,
+    /// A host certificate this many days from its end is renewed.
+    #[serde(default = "default_certificate_renew")]
+    pub certificate_renew_days: i64,
     /// For tests only: honour the `hierro-fail-step` header, which makes a
     /// step of a multi-step operation fail so that its undo can be checked.
     #[serde(default)]
@@ -45,6 +51,14 @@ pub struct Admin {
     pub user: String,
     /// An argon2id PHC string (`hierro host hash-password` makes one).
     pub password_hash: String,
+}
+
+fn default_certificate_check() -> u64 {
+    3600
+}
+
+fn default_certificate_renew() -> i64 {
+    hierro_http::tls::RENEW_DAYS
 }
 
 fn default_perf_collect() -> u64 {
@@ -67,6 +81,12 @@ impl CenterConfig {
         cfg.lockout
             .check()
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        if cfg.certificate_check_secs == 0 || cfg.certificate_renew_days < 1 {
+            anyhow::bail!(
+                "{}: certificate_check_secs and certificate_renew_days must be at least 1",
+                path.display()
+            );
+        }
         if cfg.perf_collect_secs == 0 {
             anyhow::bail!("{}: perf_collect_secs must be at least 1", path.display());
         }

@@ -386,19 +386,27 @@ pub async fn reconnect(db: &Db, host: &str, req: &Reconnect) -> Result<(), AddHo
             )
         }
     };
-    sqlx::query(
-        "UPDATE host_connections SET thumbprint = $1, token = $2, enabled = 1 WHERE host = $3",
-    )
-    .bind(&thumbprint)
-    .bind(db.secrets.seal(host, &token))
-    .bind(host)
-    .execute(&db.pool)
-    .await
-    .map_err(StoreError::from)?;
+    sqlx::query("UPDATE host_connections SET token = $1, enabled = 1 WHERE host = $2")
+        .bind(db.secrets.seal(host, &token))
+        .bind(host)
+        .execute(&db.pool)
+        .await
+        .map_err(StoreError::from)?;
+    pin(db, host, &thumbprint).await?;
+    Ok(())
+}
+
+/// Pins the host's certificate by `thumbprint`: how the center reaches it,
+/// and what the inventory shows.
+pub async fn pin(db: &Db, host: &str, thumbprint: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE host_connections SET thumbprint = $1 WHERE host = $2")
+        .bind(thumbprint)
+        .bind(host)
+        .execute(&db.pool)
+        .await?;
     let mut data = inventory::get(db, host).await?.data;
     data["thumbprint"] = json!(thumbprint);
-    inventory::set_data(db, host, data).await?;
-    Ok(())
+    inventory::set_data(db, host, data).await
 }
 
 /// Marks a host in maintenance mode (placement and power-on avoid it) or

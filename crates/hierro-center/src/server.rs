@@ -105,6 +105,7 @@ pub async fn serve(config: CenterConfig) -> anyhow::Result<()> {
         center.db.clone(),
         Duration::from_secs(center.config.perf_collect_secs),
     ));
+    tokio::spawn(crate::ops::certificates::run(center.clone()));
     for host in crate::hosts::followed(&center.db).await? {
         center.followers.start(&center.db, &host);
     }

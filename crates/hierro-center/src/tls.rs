@@ -26,16 +26,14 @@ fn ca_params(name: &str) -> CertificateParams {
         KeyUsagePurpose::CrlSign,
         KeyUsagePurpose::DigitalSignature,
     ];
-    p.not_before = rcgen::date_time_ymd(2024, 1, 1);
-    p.not_after = rcgen::date_time_ymd(2124, 1, 1);
+    hierro_http::tls::set_validity(&mut p, hierro_http::tls::CA_DAYS);
     p
 }
 
 fn server_params(common_name: &str, names: &[String]) -> anyhow::Result<CertificateParams> {
     let mut p = CertificateParams::new(names.to_vec())?;
     p.distinguished_name.push(DnType::CommonName, common_name);
-    p.not_before = rcgen::date_time_ymd(2024, 1, 1);
-    p.not_after = rcgen::date_time_ymd(2074, 1, 1);
+    hierro_http::tls::set_validity(&mut p, hierro_http::tls::CERT_DAYS);
     Ok(p)
 }
 
@@ -60,7 +58,19 @@ impl Pki {
             ca_name: name.to_string(),
         };
         let (crt, key) = (dir.join("center.crt"), dir.join("center.key"));
-        if !crt.exists() || !key.exists() {
+        // A certificate near its end is renewed at start (a new thumbprint
+        // for clients to confirm, as when vCenter renews its own).
+        let due = std::fs::read_to_string(&crt)
+            .ok()
+            .and_then(|pem| hierro_http::tls::expiry_of_pem(&pem).ok())
+            .is_some_and(|end| hierro_http::tls::due(end, hierro_http::tls::RENEW_DAYS));
+        if due {
+            tracing::warn!(
+                "the center's certificate ends within {} days: renewing it",
+                hierro_http::tls::RENEW_DAYS
+            );
+        }
+        if due || !crt.exists() || !key.exists() {
             let (cert_pem, key_pem) = pki.issue(name, names)?;
             hierro_http::tls::write_private(&key, key_pem.as_bytes())?;
             std::fs::write(&crt, cert_pem)?;

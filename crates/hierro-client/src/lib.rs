@@ -23,7 +23,7 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-pub use tls::{fetch_thumbprint, normalize_thumbprint, Trust};
+pub use tls::{fetch_certificate, fetch_thumbprint, normalize_thumbprint, Trust};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {

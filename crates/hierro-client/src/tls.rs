@@ -45,7 +45,8 @@ fn thumbprint(der: &[u8]) -> String {
 #[derive(Debug)]
 struct Pinned {
     expected: Option<String>,
-    seen: Mutex<Option<String>>,
+    /// The thumbprint and DER of the certificate the server presented.
+    seen: Mutex<Option<(String, Vec<u8>)>>,
     provider: Arc<CryptoProvider>,
 }
 
@@ -59,7 +60,7 @@ impl ServerCertVerifier for Pinned {
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         let got = thumbprint(end_entity);
-        *self.seen.lock() = Some(got.clone());
+        *self.seen.lock() = Some((got.clone(), end_entity.to_vec()));
         match &self.expected {
             Some(want) if *want != got => Err(rustls::Error::General(format!(
                 "the server's certificate thumbprint is {got}, not the pinned {want}"
@@ -131,6 +132,12 @@ pub(crate) fn client_config(trust: Trust) -> Result<rustls::ClientConfig, Client
 /// Connects once and returns the thumbprint the server presents (to show to
 /// a user who has to decide whether to trust it).
 pub async fn fetch_thumbprint(server: &str) -> Result<String, ClientError> {
+    Ok(fetch_certificate(server).await?.0)
+}
+
+/// Connects once and returns the certificate the server presents: its
+/// thumbprint and DER.
+pub async fn fetch_certificate(server: &str) -> Result<(String, Vec<u8>), ClientError> {
     let base = crate::normalize_server(server);
     let v = verifier(None);
     let config = config_with(v.clone())?;

@@ -20,7 +20,14 @@ pub fn load_or_create(
     let cert_path = dir.join("host.crt");
     let key_path = dir.join("host.key");
     finish_install(dir)?;
-    if !cert_path.exists() || !key_path.exists() {
+    // A self-signed certificate near its end is made anew at start; one
+    // the center issued is the center's to renew.
+    let self_signed_due = !dir.join("ca.crt").exists()
+        && std::fs::read_to_string(&cert_path)
+            .ok()
+            .and_then(|pem| hierro_http::tls::expiry_of_pem(&pem).ok())
+            .is_some_and(|end| hierro_http::tls::due(end, hierro_http::tls::RENEW_DAYS));
+    if self_signed_due || !cert_path.exists() || !key_path.exists() {
         let mut names = vec![host_name.to_string(), "localhost".to_string()];
         names.extend(extra_names.iter().cloned());
         let key = rcgen::KeyPair::generate()?;
@@ -28,8 +35,7 @@ pub fn load_or_create(
         params
             .distinguished_name
             .push(rcgen::DnType::CommonName, host_name);
-        params.not_before = rcgen::date_time_ymd(2024, 1, 1);
-        params.not_after = rcgen::date_time_ymd(2124, 1, 1);
+        hierro_http::tls::set_validity(&mut params, hierro_http::tls::CERT_DAYS);
         let cert = params.self_signed(&key)?;
         hierro_http::tls::write_private(&key_path, key.serialize_pem().as_bytes())?;
         std::fs::write(&cert_path, cert.pem())?;

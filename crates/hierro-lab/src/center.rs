@@ -75,6 +75,8 @@ pub async fn start(
         web_dir: opts.web_dir.clone(),
         perf_collect_secs: opts.perf_interval_secs,
         lockout: Default::default(),
+        certificate_check_secs: 3600,
+        certificate_renew_days: 30,
         fault_injection: opts.fault_injection,
     };
     let config_path = dir.join("center.toml");

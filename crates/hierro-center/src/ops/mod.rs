@@ -13,6 +13,7 @@
 mod access;
 pub mod add_host;
 pub mod admins;
+pub mod certificates;
 pub mod dvswitch;
 mod error;
 pub mod evacuate;

@@ -437,3 +437,88 @@ async fn manage(t: &mut TestLab, center: &Center) {
         .unwrap();
     t.lab.hosts[0].thumbprint = hierro_client::fetch_thumbprint(&address).await.unwrap();
 }
+
+/// Certificates last two years, not decades, and the center renews those
+/// it issued its hosts before they end. A renewal threshold past two years
+/// makes every host certificate due at once: the host presents a new one,
+/// the center pins it and still reaches the host, and says so in an event.
+#[tokio::test(flavor = "multi_thread")]
+async fn certificates_last_two_years_and_the_center_renews_its_hosts() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let t = TestLab::without_center(31, 1, 0).await;
+    let center = crate::common::center::start_with(None, |c| {
+        c.certificate_check_secs = 2;
+        c.certificate_renew_days = 1000;
+    })
+    .await;
+    let days_left = |der: &[u8]| {
+        let ends = hierro_http::tls::expiry_of_der(der).unwrap();
+        (ends - chrono::Utc::now()).num_days()
+    };
+    let (_, der) = hierro_client::fetch_certificate(&center.url).await.unwrap();
+    assert!(
+        (729..=730).contains(&days_left(&der)),
+        "the center's: {}",
+        days_left(&der)
+    );
+    let address = t.lab.hosts[0].ip.to_string();
+    let (presented, der) = hierro_client::fetch_certificate(&address).await.unwrap();
+    assert!(
+        (729..=730).contains(&days_left(&der)),
+        "the host's: {}",
+        days_left(&der)
+    );
+
+    let admin = login(&center, "administrator", "admin password").await;
+    let mk = |kind: &str, name: &str, parent: &str| json!({"kind": kind, "name": name, "parent": parent});
+    let dc = call(
+        &admin,
+        Method::POST,
+        "/api/inventory",
+        mk("datacenter", "DC", "root"),
+    )
+    .await
+    .unwrap();
+    let dc = dc["id"].as_str().unwrap();
+    let added = call(
+        &admin,
+        Method::POST,
+        "/api/hosts",
+        json!({"address": address, "username": t.lab.user, "password": t.lab.password,
+               "thumbprint": presented, "parent": dc}),
+    )
+    .await
+    .unwrap();
+    let id = added["id"].as_str().unwrap().to_string();
+    let issued = added["data"]["thumbprint"].as_str().unwrap().to_string();
+    let path = format!("/api/events?target={id}");
+    wait_for(&admin, &path, "a renewal event", |events| {
+        events.as_array().unwrap().iter().any(|e| {
+            e["kind"] == "HostCertificateReplacedEvent"
+                && e["message"].as_str().unwrap().contains("Renewed")
+        })
+    })
+    .await;
+    let (now, der) = hierro_client::fetch_certificate(&address).await.unwrap();
+    assert_ne!(
+        now, issued,
+        "the host still presents the certificate issued when it was added"
+    );
+    assert!((729..=730).contains(&days_left(&der)));
+    // The center reaches the host with the new pin (renewals go on, each
+    // pinned as it is made).
+    wait_for(
+        &admin,
+        &format!("/api/hosts/{id}/network"),
+        "the host's network through the center",
+        |n| n["network"]["vswitch"].is_array(),
+    )
+    .await;
+    wait_for(
+        &admin,
+        &format!("/api/inventory/{id}"),
+        "the host connected",
+        |h| h["data"]["state"] == "connected",
+    )
+    .await;
+}

@@ -54,7 +54,7 @@ async fn the_center_locks_out_guessing_and_holds_back_a_flood() {
         unlock_secs: 3,
         source_max_failures: 10,
     };
-    let center = start_with(None, policy).await;
+    let center = start_with(None, |c| c.lockout = policy).await;
     let url = center.url.as_str();
     let admin = login(&center, "administrator", "admin password").await;
     let mallory = NewUser {

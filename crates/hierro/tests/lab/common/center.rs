@@ -34,21 +34,23 @@ pub fn free_port() -> u16 {
 }
 
 pub async fn start(database: Option<String>) -> Center {
-    start_with(database, Default::default()).await
+    start_with(database, |_| {}).await
 }
 
-/// A center with its own lockout policy.
+/// A center whose configuration `edit` changes first.
 pub async fn start_with(
     database: Option<String>,
-    lockout: hierro_http::login::LockoutPolicy,
+    edit: impl FnOnce(&mut hierro_center::config::CenterConfig),
 ) -> Center {
     let dir = std::env::temp_dir().join(format!("hierro-center-{}", rand::random::<u64>()));
     std::fs::create_dir_all(&dir).unwrap();
     let port = free_port();
-    hierro_center::config::CenterConfig {
+    let mut config = hierro_center::config::CenterConfig {
         web_dir: None,
         perf_collect_secs: 2,
-        lockout,
+        lockout: Default::default(),
+        certificate_check_secs: 3600,
+        certificate_renew_days: 30,
         fault_injection: false,
         name: "vc-test".into(),
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
@@ -59,9 +61,9 @@ pub async fn start_with(
             user: "administrator".into(),
             password_hash: hierro_center::directory::hash_password("admin password"),
         },
-    }
-    .save(&dir.join("center.toml"))
-    .unwrap();
+    };
+    edit(&mut config);
+    config.save(&dir.join("center.toml")).unwrap();
     // Made before waiting, so that a center that never answers is killed too.
     let mut center = Center {
         child: spawn(&dir),
