@@ -11,6 +11,7 @@
 //!
 //! Run: `scripts/bench-center.sh` (starts PostgreSQL, builds in release).
 
+mod flood;
 mod simulator;
 
 use std::path::{Path, PathBuf};
@@ -37,6 +38,9 @@ struct Args {
     /// Timed repetitions of each listing.
     #[arg(long, default_value_t = 15)]
     runs: usize,
+    /// Concurrent logins in the flood.
+    #[arg(long, default_value_t = 200)]
+    logins: usize,
     /// The `hierro` binary (the center).
     #[arg(long, default_value = "target/release/hierro")]
     hierro: PathBuf,
@@ -54,6 +58,7 @@ struct Row {
     list_user: (Duration, Duration),
     engine_checks_per_s: f64,
     http_checks_per_s: f64,
+    flood: flood::Flood,
 }
 
 /// A `hierro center serve`, killed when dropped.
@@ -292,6 +297,7 @@ async fn run(args: &Args, name: &'static str, pg: Option<String>) -> anyhow::Res
         .await?;
     }
     let http_checks_per_s = calls as f64 / t0.elapsed().as_secs_f64();
+    let flood = flood::measure(&admin, args.logins).await?;
     db.pool.close().await;
     Ok(Row {
         database: name,
@@ -300,6 +306,7 @@ async fn run(args: &Args, name: &'static str, pg: Option<String>) -> anyhow::Res
         list_user,
         engine_checks_per_s,
         http_checks_per_s,
+        flood,
     })
 }
 
@@ -327,6 +334,27 @@ fn print(args: &Args, rows: &[Row]) {
             ms(r.list_user.1),
             r.engine_checks_per_s,
             r.http_checks_per_s
+        );
+    }
+    println!(
+        "\n{} logins at once (unknown names, each from its own address) beside a quiet center:\n",
+        args.logins
+    );
+    println!("| database   | GET /api/health quiet, median / max (ms) | during the flood, median / max (ms) | ratio of medians | checked (401) / refused (429) | flood took (s) |");
+    println!("|---|---|---|---|---|---|");
+    for r in rows {
+        let f = &r.flood;
+        println!(
+            "| {:<10} | {} / {} | {} / {} | {:.1} | {} / {} | {:.1} |",
+            r.database,
+            ms(f.quiet.0),
+            ms(f.quiet.1),
+            ms(f.flooded.0),
+            ms(f.flooded.1),
+            f.flooded.0.as_secs_f64() / f.quiet.0.as_secs_f64(),
+            f.checked,
+            f.refused,
+            f.took.as_secs_f64()
         );
     }
 }
