@@ -43,6 +43,17 @@ pub enum RoleError {
     SystemRole(String),
 }
 
+/// A role refused by the store: a system role cannot change (409), the
+/// rest is bad input (400).
+impl From<RoleError> for crate::error::StoreError {
+    fn from(e: RoleError) -> Self {
+        match e {
+            RoleError::SystemRole(_) => crate::error::StoreError::Conflict(e.to_string()),
+            _ => crate::error::StoreError::Invalid(e.to_string()),
+        }
+    }
+}
+
 /// The rules of roles: the three system roles, and what a custom role may
 /// be (vSphere's).
 pub trait RoleRules: Sized {

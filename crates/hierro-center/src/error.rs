@@ -14,15 +14,6 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-impl From<crate::authz::RoleError> for StoreError {
-    fn from(e: crate::authz::RoleError) -> Self {
-        match e {
-            crate::authz::RoleError::SystemRole(_) => StoreError::Conflict(e.to_string()),
-            _ => StoreError::Invalid(e.to_string()),
-        }
-    }
-}
-
 /// `NotFound(what)` when a statement changed no row.
 pub fn changed(done: sqlx::any::AnyQueryResult, what: impl FnOnce() -> String) -> StoreResult<()> {
     if done.rows_affected() == 0 {

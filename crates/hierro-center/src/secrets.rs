@@ -12,8 +12,6 @@ use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 
-use crate::error::StoreError;
-
 /// How a sealed value starts; a value without it is from before sealing.
 const SEALED: &str = "sealed:v1:";
 const KEY_FILE: &str = "secrets.key";
@@ -21,6 +19,11 @@ const KEY_FILE: &str = "secrets.key";
 pub struct Secrets {
     cipher: ChaCha20Poly1305,
 }
+
+/// A stored secret that does not open: another center's key, or altered.
+#[derive(Debug, thiserror::Error)]
+#[error("the secret of {0} does not open with this center's secrets.key")]
+pub struct Unsealable(String);
 
 impl Secrets {
     /// The key in `dir`, made on first start.
@@ -65,15 +68,11 @@ impl Secrets {
 
     /// The secret `stored` for `owner` holds (a value from before sealing
     /// as it is).
-    pub fn open(&self, owner: &str, stored: &str) -> Result<String, StoreError> {
+    pub fn open(&self, owner: &str, stored: &str) -> Result<String, Unsealable> {
         let Some(b64) = stored.strip_prefix(SEALED) else {
             return Ok(stored.to_string());
         };
-        let bad = || {
-            StoreError::Invalid(format!(
-                "the secret of {owner} does not open with this center's {KEY_FILE}"
-            ))
-        };
+        let bad = || Unsealable(owner.to_string());
         let bytes = B64.decode(b64).map_err(|_| bad())?;
         if bytes.len() < 12 {
             return Err(bad());

@@ -18,7 +18,8 @@ use std::sync::Arc;
 
 use hierro_api::{
     DatastorePath, ErrorCode, EventKind, IncomingMigration, IncomingReady, MigrateRequest,
-    MigrationStats, Operation, PowerState, Privilege, Task, VmInfo, VmMigrate, VmRegister,
+    MigrationStats, Operation, PowerState, Privilege, Task, TaskState, VmInfo, VmMigrate,
+    VmRegister,
 };
 use hierro_client::Client;
 
@@ -175,8 +176,7 @@ impl Move {
         let sent = tokio::select! {
             sent = follow(cx, &self.source, sending.clone()) => sent,
             _ = cx.cancelled() => {
-                // Refused only when the host task has just ended.
-                let _ = self.source.cancel_task(id).await;
+                stop(&self.source, id).await;
                 follow(cx, &self.source, sending).await
             }
         };
@@ -191,6 +191,23 @@ impl Move {
         let arriving = self.destination.task(ready.task).await?;
         self.destination.wait(&arriving, |_| {}).await?;
         Ok(())
+    }
+}
+
+/// Asks `host` to cancel its task until it takes the cancel or the task
+/// has ended: a host task becomes cancelable only once its work begins (a
+/// pre-copy about to start), and a cancel refused then would leave a
+/// migration that never converges running for good.
+async fn stop(host: &Client, id: uuid::Uuid) {
+    for _ in 0..150 {
+        if host.cancel_task(id).await.is_ok() {
+            return;
+        }
+        match host.task(id).await {
+            Ok(t) if matches!(t.state, TaskState::Queued | TaskState::Running) => {}
+            _ => return,
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }
 
@@ -318,7 +335,7 @@ impl Saga for Move {
                 // The destination stops waiting and lets the VM go (its
                 // task may have ended: then there is nothing to stop).
                 if let Some(ready) = self.ready.take() {
-                    let _ = self.destination.cancel_task(ready.task).await;
+                    stop(&self.destination, ready.task).await;
                     let waiting = self.destination.task(ready.task).await?;
                     let _ = self.destination.wait(&waiting, |_| {}).await;
                 }
@@ -326,7 +343,7 @@ impl Saga for Move {
             MoveStep::Send => {
                 // Stop the pre-copy; a VM that got there anyway comes back.
                 if let Some(sending) = self.sending.take() {
-                    let _ = self.source.cancel_task(sending.id).await;
+                    stop(&self.source, sending.id).await;
                     if self.source.wait(&sending, |_| {}).await.is_ok() {
                         if let Some(ready) = &self.ready {
                             let arriving = self.destination.task(ready.task).await?;
