@@ -17,9 +17,19 @@ const SHOWN_CHARS: usize = 64;
 /// characters ("…" says it was cut), so that a 10 KB name does not make a
 /// 10 KB error or event.
 pub fn shown(input: &str) -> String {
+    let kept = cut(input);
+    if kept.len() < input.len() {
+        format!("{kept:?}…")
+    } else {
+        format!("{input:?}")
+    }
+}
+
+/// `input` cut to the 64 characters messages and events keep of it.
+pub fn cut(input: &str) -> &str {
     match input.char_indices().nth(SHOWN_CHARS) {
-        None => format!("{input:?}"),
-        Some((cut, _)) => format!("{:?}…", &input[..cut]),
+        None => input,
+        Some((at, _)) => &input[..at],
     }
 }
 

@@ -60,10 +60,7 @@ impl Pki {
         let (crt, key) = (dir.join("center.crt"), dir.join("center.key"));
         // A certificate near its end is renewed at start (a new thumbprint
         // for clients to confirm, as when vCenter renews its own).
-        let due = std::fs::read_to_string(&crt)
-            .ok()
-            .and_then(|pem| hierro_http::tls::expiry_of_pem(&pem).ok())
-            .is_some_and(|end| hierro_http::tls::due(end, hierro_http::tls::RENEW_DAYS));
+        let due = hierro_http::tls::file_due(&crt);
         if due {
             tracing::warn!(
                 "the center's certificate ends within {} days: renewing it",

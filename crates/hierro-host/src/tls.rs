@@ -22,11 +22,7 @@ pub fn load_or_create(
     finish_install(dir)?;
     // A self-signed certificate near its end is made anew at start; one
     // the center issued is the center's to renew.
-    let self_signed_due = !dir.join("ca.crt").exists()
-        && std::fs::read_to_string(&cert_path)
-            .ok()
-            .and_then(|pem| hierro_http::tls::expiry_of_pem(&pem).ok())
-            .is_some_and(|end| hierro_http::tls::due(end, hierro_http::tls::RENEW_DAYS));
+    let self_signed_due = !dir.join("ca.crt").exists() && hierro_http::tls::file_due(&cert_path);
     if self_signed_due || !cert_path.exists() || !key_path.exists() {
         let mut names = vec![host_name.to_string(), "localhost".to_string()];
         names.extend(extra_names.iter().cloned());

@@ -60,6 +60,14 @@ impl Default for LockoutPolicy {
 }
 
 impl LockoutPolicy {
+    /// What the lockout event says of `who` (a name as messages quote it).
+    pub fn locked_message(&self, who: &str) -> String {
+        format!(
+            "Account {who} locked for {} s after {} failed logins within {} s",
+            self.unlock_secs, self.max_failures, self.window_secs
+        )
+    }
+
     pub fn check(&self) -> Result<(), String> {
         if self.window_secs == 0 || self.unlock_secs == 0 {
             return Err("lockout: window_secs and unlock_secs must be at least 1".into());

@@ -30,10 +30,15 @@ pub fn thumbprint(der: &[u8]) -> String {
 }
 
 pub fn thumbprint_of_pem(pem: &str) -> Result<String, String> {
+    Ok(thumbprint(&der_of_pem(pem)?))
+}
+
+/// The first certificate of `pem`, as DER.
+fn der_of_pem(pem: &str) -> Result<Vec<u8>, String> {
     use rustls::pki_types::{pem::PemObject, CertificateDer};
-    let der =
-        CertificateDer::from_pem_slice(pem.as_bytes()).map_err(|e| format!("certificate: {e}"))?;
-    Ok(thumbprint(&der))
+    CertificateDer::from_pem_slice(pem.as_bytes())
+        .map(|c| c.to_vec())
+        .map_err(|e| format!("certificate: {e}"))
 }
 
 /// How long a server certificate is issued for: two years (vSphere's
@@ -65,10 +70,16 @@ pub fn expiry_of_der(der: &[u8]) -> Result<chrono::DateTime<chrono::Utc>, String
 
 /// When the first certificate of `pem` ends.
 pub fn expiry_of_pem(pem: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
-    use rustls::pki_types::{pem::PemObject, CertificateDer};
-    let der =
-        CertificateDer::from_pem_slice(pem.as_bytes()).map_err(|e| format!("certificate: {e}"))?;
-    expiry_of_der(&der)
+    expiry_of_der(&der_of_pem(pem)?)
+}
+
+/// Whether the certificate in the PEM file at `path` is due for renewal
+/// (`RENEW_DAYS`); false when there is none to read.
+pub fn file_due(path: &Path) -> bool {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|pem| expiry_of_pem(&pem).ok())
+        .is_some_and(|end| due(end, RENEW_DAYS))
 }
 
 /// Whether a certificate ending at `expiry` is due for renewal (within

@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use hierro_api::{shown, EventKind, LoginResponse, Severity};
+use hierro_api::{cut, shown, EventKind, LoginResponse, Severity};
 use hierro_http::login::Outcome;
 
 use super::{OpError, OpResult};
@@ -49,11 +49,7 @@ pub async fn login(
             )
             .await?;
             if locked {
-                let p = c.logins.policy();
-                let message = format!(
-                    "Account {who} locked for {} s after {} failed logins within {} s",
-                    p.unlock_secs, p.max_failures, p.window_secs
-                );
+                let message = c.logins.policy().locked_message(&who);
                 record(
                     c,
                     EventKind::AccountLocked,
@@ -77,7 +73,6 @@ async fn record(
     user: &str,
     message: &str,
 ) -> OpResult<()> {
-    let user: String = user.chars().take(64).collect();
-    journal::event(&c.db, kind, severity, ROOT, ROOT, &user, message, None).await?;
+    journal::event(&c.db, kind, severity, ROOT, ROOT, cut(user), message, None).await?;
     Ok(())
 }

@@ -29,10 +29,10 @@ pub async fn login(
 ) -> ApiResult<Json<LoginResponse>> {
     let who = shown(&req.username);
     // The event's user: the name given, cut as messages cut it.
-    let user: String = req.username.chars().take(64).collect();
+    let user = hierro_api::cut(&req.username);
     let event = |kind, severity, message: String| {
         host.journal
-            .event(kind, severity, &host.target(), &user, message, None)
+            .event(kind, severity, &host.target(), user, message, None)
     };
     if !host.may_use_api(&req.username) {
         event(
@@ -67,15 +67,8 @@ pub async fn login(
         format!("Failed login for {who} from {from}"),
     );
     if failed == (Outcome::Failed { locked: true }) {
-        let p = host.sessions.logins.policy();
-        event(
-            EventKind::AccountLocked,
-            Severity::Warning,
-            format!(
-                "Account {who} locked for {} s after {} failed logins within {} s",
-                p.unlock_secs, p.max_failures, p.window_secs
-            ),
-        );
+        let message = host.sessions.logins.policy().locked_message(&who);
+        event(EventKind::AccountLocked, Severity::Warning, message);
     }
     Err(ApiError::unauthorized("wrong user name or password"))
 }
