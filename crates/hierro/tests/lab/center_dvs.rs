@@ -356,7 +356,11 @@ async fn a_distributed_switch_reaches_every_member_host() {
     ];
     let (ok, _, err) = cli(&set, &env);
     assert!(!ok && err.contains("beacon probing needs 3"), "{err}");
-    // A mirror session naming the VM: the switch keeps its id.
+    // A mirror session naming the VM: the switch keeps its id. Only what
+    // the VM sends: the lab's physical switch learns MACs across VLANs, so
+    // RSPAN copies of frames the VM receives would teach it their senders'
+    // MACs on this uplink (a host's own, which then drops out of reach
+    // until it next sends a frame).
     let rspan = ["--rspan-vlan", "999", "--rspan-uplink", "Uplink 1"];
     let add = [
         "dvs",
@@ -365,7 +369,7 @@ async fn a_distributed_switch_reaches_every_member_host() {
         "dvs1",
         "watch",
         "--source",
-        "vm:dv-vm:0",
+        "vm:dv-vm:0:ingress",
     ];
     let (ok, _, err) = cli(&[&add[..], &rspan].concat(), &env);
     assert!(ok, "{err}");
