@@ -420,6 +420,15 @@ fn default_capture_seconds() -> u64 {
     10
 }
 
+/// The result of a capture task: how much it took, and where to download
+/// it (`GET`, then `DELETE` when done; kept an hour after it ends).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct CaptureResult {
+    pub packets: u64,
+    pub bytes: u64,
+    pub download: String,
+}
+
 /// A MAC learned on an uplink.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct LearnedMac {

@@ -29,6 +29,7 @@ crate::vocabulary! {
         HostRemove = "host.remove" => "Remove host",
         HostLockdown = "host.lockdown" => "Change lockdown mode",
         HostNetwork = "host.network" => "Change host networking",
+        HostCapture = "host.capture" => "Capture packets",
         HostEnterMaintenance = "host.enterMaintenance" => "Enter maintenance mode",
         HostExitMaintenance = "host.exitMaintenance" => "Exit maintenance mode",
         // The inventory's containers.

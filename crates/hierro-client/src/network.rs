@@ -3,6 +3,7 @@
 
 use hierro_api::*;
 use reqwest::Method;
+use uuid::Uuid;
 
 use crate::{enc, Client, ClientError, Result};
 
@@ -106,15 +107,37 @@ impl Client {
         self.get("/api/network/ports").await
     }
 
-    /// A capture of a port's frames, as pcap bytes.
+    /// Starts capturing a port's frames: a task whose result is a
+    /// `CaptureResult`.
+    pub async fn start_capture(&self, req: &CaptureRequest) -> Result<Task> {
+        self.call(Method::POST, "/api/network/capture", Some(req))
+            .await
+    }
+
+    /// A capture of a port's frames, as pcap bytes: starts it, waits for
+    /// its task, downloads the file and deletes it on the host.
     pub async fn capture(&self, req: &CaptureRequest) -> Result<Vec<u8>> {
-        let resp = self
-            .send(Method::POST, "/api/network/capture", Some(req))
-            .await?;
-        Ok(resp
+        let task = self.start_capture(req).await?;
+        self.wait(&task, |_| {}).await?;
+        let pcap = self.capture_file(task.id).await?;
+        self.delete_capture(task.id).await?;
+        Ok(pcap)
+    }
+
+    /// The pcap file of a capture task that succeeded.
+    pub async fn capture_file(&self, task: Uuid) -> Result<Vec<u8>> {
+        let path = format!("/api/network/captures/{task}");
+        Ok(self
+            .send(Method::GET, &path, None::<&()>)
+            .await?
             .bytes()
             .await
-            .map_err(|e| ClientError::Http(e.to_string()))?
+            .map_err(|e| ClientError::Http(format!("reading {path}: {e}")))?
             .to_vec())
+    }
+
+    pub async fn delete_capture(&self, task: Uuid) -> Result<()> {
+        let path = format!("/api/network/captures/{task}");
+        self.call_unit(Method::DELETE, &path, None::<&()>).await
     }
 }

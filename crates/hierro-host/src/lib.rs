@@ -247,6 +247,7 @@ pub async fn serve(config: HostConfig) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     hierro_http::keep_private(&[&config.data_dir, &config.run_dir])?;
     std::fs::create_dir_all(config.run_dir.join("vms"))?;
+    net::capture::sweep(&config.run_dir)?;
     let accel = Accel::from_setting(&config.accel).map_err(|e| anyhow::anyhow!(e))?;
     let names = vec![config.listen.ip().to_string()];
     let identity = tls::load_or_create(&config.data_dir, &config.name, &names)?;

@@ -30,6 +30,11 @@ pub enum Request {
         packets: u64,
         seconds: u64,
     },
+    /// End the capture into `file` now; its `Capture` answers with what it
+    /// took. Answers `Ok`, or an error when no capture writes that file.
+    StopCapture {
+        file: PathBuf,
+    },
     /// Keep a copy of what goes out of these ports, with the time it went
     /// (their VM is migrating), until `Recorded` or `RECORD_LIMIT`.
     Record {
@@ -172,6 +177,15 @@ fn handle(req: Request, dp: &Mutex<Dataplane>) -> Response {
                     },
                 },
                 Err(message) => Response::Error { message },
+            }
+        }
+        Request::StopCapture { file } => {
+            if dp.lock().stop_capture(&file) {
+                ok
+            } else {
+                Response::Error {
+                    message: format!("no capture into {}", file.display()),
+                }
             }
         }
     }

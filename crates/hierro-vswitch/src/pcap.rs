@@ -7,7 +7,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub struct PcapWriter {
     out: BufWriter<File>,
+    written: u64,
 }
+
+/// The file's header, and each frame's.
+const FILE_HEADER: u64 = 24;
+const FRAME_HEADER: u64 = 16;
 
 impl PcapWriter {
     pub fn create(path: &Path) -> std::io::Result<PcapWriter> {
@@ -20,7 +25,10 @@ impl PcapWriter {
         out.write_all(&0u32.to_le_bytes())?;
         out.write_all(&65535u32.to_le_bytes())?;
         out.write_all(&1u32.to_le_bytes())?;
-        Ok(PcapWriter { out })
+        Ok(PcapWriter {
+            out,
+            written: FILE_HEADER,
+        })
     }
 
     pub fn write(&mut self, frame: &[u8]) -> std::io::Result<()> {
@@ -32,7 +40,14 @@ impl PcapWriter {
         self.out.write_all(&now.subsec_micros().to_le_bytes())?;
         self.out.write_all(&len.to_le_bytes())?;
         self.out.write_all(&(frame.len() as u32).to_le_bytes())?;
-        self.out.write_all(&frame[..len as usize])
+        self.out.write_all(&frame[..len as usize])?;
+        self.written += FRAME_HEADER + u64::from(len);
+        Ok(())
+    }
+
+    /// The file's size so far.
+    pub fn written(&self) -> u64 {
+        self.written
     }
 
     pub fn finish(mut self) -> std::io::Result<()> {

@@ -84,6 +84,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(network::remove_vmknic))
         .routes(routes!(network::ports))
         .routes(routes!(network::capture))
+        .routes(routes!(network::capture_download, network::capture_delete))
         .routes(routes!(task::list))
         .routes(routes!(task::get))
         .routes(routes!(task::cancel))

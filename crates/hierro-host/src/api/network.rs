@@ -8,13 +8,14 @@ use axum::http::{header, StatusCode};
 use axum::response::Response;
 use axum::Json;
 use hierro_api::{
-    CaptureRequest, HostNetwork, HostProxySwitch, MirrorSession, PortGroup, PortList, VSwitch,
-    VmkNic,
+    CaptureRequest, HostNetwork, HostProxySwitch, MirrorSession, PortGroup, PortList, Task,
+    VSwitch, VmkNic,
 };
 use hierro_vswitch::control::{Request, Response as VsResponse};
 
 use super::{AppState, BadRequest, Body, Caller, Conflict, HostFailed, NotFound, Unauthorized};
-use hierro_http::{ApiError, ApiResult, Items};
+use hierro_http::{ApiError, ApiResult, Items, PathArgs};
+use uuid::Uuid;
 
 use crate::error::HostError;
 use crate::net::{edit, Edit};
@@ -443,53 +444,76 @@ pub async fn ports(State(host): State<AppState>, _c: Caller) -> ApiResult<Json<P
     }
 }
 
-/// Captures a port's frames and returns them as a pcap file.
+/// Starts capturing a port's frames (pktcap-uw) as a task.
 #[utoipa::path(
     post,
     path = "/api/network/capture",
     tag = "network",
     operation_id = "port_capture",
-    description = "Captures a port's frames (at most 100 s and 1000000 frames) and answers with a pcap file.",
+    description = "Starts capturing a port's frames into a pcap file, as a task: it ends after `packets` frames or `seconds` seconds (at most 1000000 and 100) or at 512 MiB, and its result says where to download the file (kept an hour). At most 4 captures run at once. Cancelling the task ends it and discards the file.",
     security(("session" = [])),
     request_body = CaptureRequest,
-    responses((status = 200, description = "The pcap file", content_type = "application/vnd.tcpdump.pcap"), BadRequest, Unauthorized, NotFound, HostFailed)
+    responses((status = 202, description = "The task, running; its result is a CaptureResult", body = Task), BadRequest, Unauthorized, NotFound, Conflict, HostFailed)
 )]
 pub async fn capture(
     State(host): State<AppState>,
-    _c: Caller,
+    c: Caller,
     Body(req): Body<CaptureRequest>,
+) -> ApiResult<(StatusCode, Json<Task>)> {
+    let task = crate::net::capture::start(&host, req, &c.user).await?;
+    Ok((StatusCode::ACCEPTED, Json(task)))
+}
+
+/// A finished capture's pcap file.
+#[utoipa::path(
+    get,
+    path = "/api/network/captures/{task}",
+    tag = "network",
+    operation_id = "capture_download",
+    description = "The pcap file of a capture task that succeeded.",
+    security(("session" = [])),
+    params(("task" = Uuid, Path, description = "The capture task's id")),
+    responses((status = 200, description = "The pcap file", content_type = "application/vnd.tcpdump.pcap"), BadRequest, Unauthorized, NotFound, Conflict)
+)]
+pub async fn capture_download(
+    State(host): State<AppState>,
+    _c: Caller,
+    PathArgs(task): PathArgs<Uuid>,
 ) -> ApiResult<Response> {
-    if req.seconds > 100 || req.packets > 1_000_000 {
-        return Err(ApiError::bad_request(
-            "a capture is at most 100 s and 1000000 frames",
-        ));
-    }
-    let file = host
-        .config
-        .run_dir
-        .join(format!("capture-{}.pcap", uuid::Uuid::new_v4()));
-    let answer = host
-        .vswitchd
-        .request(Request::Capture {
-            port: req.port.clone(),
-            file: file.clone(),
-            packets: req.packets,
-            seconds: req.seconds,
-        })
+    let path = crate::net::capture::finished(&host, task)?;
+    let file = tokio::fs::File::open(&path)
         .await
-        .map_err(ApiError::backend)?;
-    let result = match answer {
-        VsResponse::Captured { .. } => {
-            std::fs::read(&file).map_err(|e| ApiError::internal(e.to_string()))
-        }
-        VsResponse::Error { message } if message.starts_with("no port") => {
-            Err(ApiError::not_found(message))
-        }
-        other => Err(ApiError::backend(format!("vswitchd answered {other:?}"))),
-    };
-    let _ = std::fs::remove_file(&file);
+        .map_err(|e| ApiError::internal(format!("capture {}: {e}", task)))?;
+    let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
     Response::builder()
         .header(header::CONTENT_TYPE, "application/vnd.tcpdump.pcap")
-        .body(HttpBody::from(result?))
+        .header(header::CONTENT_LENGTH, len)
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"capture-{}.pcap\"", task),
+        )
+        .body(HttpBody::from_stream(tokio_util::io::ReaderStream::new(
+            file,
+        )))
         .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// Deletes a finished capture's file.
+#[utoipa::path(
+    delete,
+    path = "/api/network/captures/{task}",
+    tag = "network",
+    operation_id = "capture_delete",
+    description = "Deletes the pcap file of a capture task that succeeded.",
+    security(("session" = [])),
+    params(("task" = Uuid, Path, description = "The capture task's id")),
+    responses((status = 204, description = "Deleted"), BadRequest, Unauthorized, NotFound, Conflict)
+)]
+pub async fn capture_delete(
+    State(host): State<AppState>,
+    _c: Caller,
+    PathArgs(task): PathArgs<Uuid>,
+) -> ApiResult<StatusCode> {
+    crate::net::capture::remove(&host, task)?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -2,6 +2,7 @@
 //! VMkernel ports (kept in the host state), the VM NICs on them, and
 //! vswitchd, which is told the whole picture after every change.
 
+pub mod capture;
 pub mod tap;
 pub mod vswitchd;
 

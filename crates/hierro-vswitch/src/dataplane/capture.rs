@@ -3,8 +3,12 @@
 
 use super::*;
 
+/// A capture ends once its file reaches this size, whatever it was asked.
+const CAPTURE_MAX_BYTES: u64 = 512 << 20;
+
 pub(super) struct Capture {
     port: PortId,
+    file: std::path::PathBuf,
     writer: PcapWriter,
     remaining: u64,
     taken: u64,
@@ -29,6 +33,7 @@ impl Dataplane {
         let (tx, rx) = mpsc::channel();
         self.captures.push(Capture {
             port: id,
+            file: file.to_path_buf(),
             writer,
             remaining: packets.max(1),
             taken: 0,
@@ -36,6 +41,19 @@ impl Dataplane {
             done: tx,
         });
         Ok(rx)
+    }
+
+    /// Ends the capture into `file` now, with what it has (a user stopped
+    /// it). Whether there was one.
+    pub fn stop_capture(&mut self, file: &std::path::Path) -> bool {
+        let now = Instant::now();
+        let mut found = false;
+        for c in self.captures.iter_mut().filter(|c| c.file == file) {
+            c.until = now;
+            found = true;
+        }
+        self.end_captures(now);
+        found
     }
 
     /// Keeps a copy of the latest frames that go out of these ports (by
@@ -93,6 +111,9 @@ pub(super) fn record(captures: &mut [Capture], port: PortId, parts: &[&[u8]]) {
         if c.writer.write(frame).is_ok() {
             c.remaining -= 1;
             c.taken += 1;
+        }
+        if c.writer.written() >= CAPTURE_MAX_BYTES {
+            c.remaining = 0;
         }
     }
 }

@@ -426,6 +426,66 @@ fn lab_up_cli_and_down_leave_nothing() {
         4,
         "tshark reads the 4 captured frames"
     );
+    // A capture is a task that holds no request open: the answer comes at
+    // once, the file waits for its download (then for nothing: deleted, it
+    // is gone), and a cancelled one leaves no file. Bad limits and unknown
+    // ports are refused before anything starts.
+    rt.block_on(async {
+        let api = lab.client(h1).await.unwrap();
+        let code = |e: &hierro_client::ClientError| e.status().map(|s| s.as_u16());
+        let port = format!("vm:{}:0", h1.vms[0].id);
+        let asked = |packets, seconds| hierro_api::CaptureRequest {
+            port: port.clone(),
+            packets,
+            seconds,
+        };
+        let before = api.tasks().await.unwrap().len();
+        for (req, status) in [
+            (asked(10, 0), 400),
+            (asked(10, 101), 400),
+            (asked(0, 10), 400),
+            (asked(1_000_001, 10), 400),
+            (
+                hierro_api::CaptureRequest {
+                    port: "vm:nope:0".into(),
+                    packets: 1,
+                    seconds: 1,
+                },
+                404,
+            ),
+        ] {
+            let e = api.start_capture(&req).await.unwrap_err();
+            assert_eq!(code(&e), Some(status), "{e}");
+        }
+        assert_eq!(api.tasks().await.unwrap().len(), before, "nothing started");
+        let long = api.start_capture(&asked(1_000_000, 100)).await.unwrap();
+        assert_eq!(long.operation, hierro_api::Operation::HostCapture);
+        let e = api.capture_file(long.id).await.unwrap_err();
+        assert_eq!(code(&e), Some(409), "not finished yet: {e}");
+        api.cancel_task(long.id).await.unwrap();
+        let e = api.wait(&long, |_| {}).await.unwrap_err();
+        assert!(e.to_string().contains("cancelled"), "{e}");
+        let e = api.capture_file(long.id).await.unwrap_err();
+        assert_eq!(
+            code(&e),
+            Some(404),
+            "a cancelled capture keeps no file: {e}"
+        );
+        let short = api.start_capture(&asked(1_000_000, 1)).await.unwrap();
+        let done = api.wait(&short, |_| {}).await.unwrap();
+        let result: hierro_api::CaptureResult =
+            serde_json::from_value(done.result.unwrap()).unwrap();
+        assert_eq!(
+            result.download,
+            format!("/api/network/captures/{}", short.id)
+        );
+        let pcap = api.capture_file(short.id).await.unwrap();
+        assert_eq!(pcap.len() as u64, result.bytes);
+        assert_eq!(&pcap[..4], &0xa1b2_c3d4u32.to_le_bytes(), "a pcap file");
+        api.delete_capture(short.id).await.unwrap();
+        let e = api.capture_file(short.id).await.unwrap_err();
+        assert_eq!(code(&e), Some(404), "{e}");
+    });
 
     // A command that fails says why and exits non-zero.
     let (ok, _, err) = cli(
