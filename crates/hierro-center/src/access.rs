@@ -22,7 +22,7 @@ pub async fn ensure_system_roles(db: &Db) -> Result<()> {
         .bind(&role.id)
         .bind(&role.name)
         .bind(serde_json::to_string(&role.privileges).expect("a set of strings"))
-        .execute(&db.pool)
+        .execute(&mut *db.conn().await?)
         .await?;
     }
     Ok(())
@@ -45,7 +45,7 @@ fn row_to_role(r: &sqlx::any::AnyRow) -> Result<Role> {
 
 pub async fn roles(db: &Db) -> Result<Vec<Role>> {
     let rows = sqlx::query("SELECT id, name, system, privileges FROM roles ORDER BY name")
-        .fetch_all(&db.pool)
+        .fetch_all(&mut *db.conn().await?)
         .await?;
     rows.iter().map(row_to_role).collect()
 }
@@ -54,7 +54,7 @@ pub async fn role(db: &Db, id_or_name: &str) -> Result<Role> {
     let row =
         sqlx::query("SELECT id, name, system, privileges FROM roles WHERE id = $1 OR name = $1")
             .bind(id_or_name)
-            .fetch_optional(&db.pool)
+            .fetch_optional(&mut *db.conn().await?)
             .await?
             .ok_or_else(|| AccessError::NotFound(format!("no role {id_or_name:?}")))?;
     row_to_role(&row)
@@ -71,7 +71,7 @@ pub async fn create_role(db: &Db, name: &str, privileges: &BTreeSet<String>) -> 
         .bind(&role.id)
         .bind(&role.name)
         .bind(serde_json::to_string(&role.privileges).expect("a set of strings"))
-        .execute(&db.pool)
+        .execute(&mut *db.conn().await?)
         .await
         .map_err(|e| {
             if Db::is_unique_violation(&e) {
@@ -90,7 +90,7 @@ pub async fn update_role(db: &Db, id_or_name: &str, privileges: &BTreeSet<String
     sqlx::query("UPDATE roles SET privileges = $1 WHERE id = $2")
         .bind(serde_json::to_string(&next.privileges).expect("a set of strings"))
         .bind(&next.id)
-        .execute(&db.pool)
+        .execute(&mut *db.conn().await?)
         .await?;
     Ok(next)
 }
@@ -101,7 +101,7 @@ pub async fn delete_role(db: &Db, id_or_name: &str) -> Result<()> {
     current.check_editable()?;
     sqlx::query("DELETE FROM roles WHERE id = $1")
         .bind(&current.id)
-        .execute(&db.pool)
+        .execute(&mut *db.conn().await?)
         .await
         .map_err(|e| {
             if Db::is_foreign_key_violation(&e) {
@@ -130,7 +130,7 @@ pub async fn set_permission(db: &Db, p: &Permission) -> Result<()> {
         sqlx::query("SELECT 1 AS x FROM users WHERE name = $1")
     }
     .bind(name)
-    .fetch_optional(&db.pool)
+    .fetch_optional(&mut *db.conn().await?)
     .await?
     .is_some();
     if !exists {
@@ -152,7 +152,7 @@ pub async fn set_permission(db: &Db, p: &Permission) -> Result<()> {
     .bind(&p.object)
     .bind(&p.role)
     .bind(p.propagate as i64)
-    .execute(&db.pool)
+    .execute(&mut *db.conn().await?)
     .await?;
     Ok(())
 }
@@ -165,7 +165,7 @@ pub async fn remove_permission(db: &Db, principal: &Principal, object: &str) -> 
     .bind(name)
     .bind(is_group)
     .bind(object)
-    .execute(&db.pool)
+    .execute(&mut *db.conn().await?)
     .await?;
     crate::error::changed(done, || format!("no permission for {name} on {object}"))
 }
@@ -186,7 +186,7 @@ fn row_to_permission(r: &sqlx::any::AnyRow) -> Result<Permission> {
 
 pub async fn permissions(db: &Db) -> Result<Vec<Permission>> {
     let rows = sqlx::query("SELECT principal, is_group, object, role, propagate FROM permissions ORDER BY object, principal")
-        .fetch_all(&db.pool)
+        .fetch_all(&mut *db.conn().await?)
         .await?;
     rows.iter().map(row_to_permission).collect()
 }
@@ -204,7 +204,7 @@ const PATH_UP: &str = "WITH RECURSIVE up(id, parent, depth) AS ( \
 pub async fn load_path(db: &Db, object: &str) -> Result<(Authz, Vec<String>)> {
     let path = sqlx::query(&format!("{PATH_UP} SELECT id FROM up ORDER BY depth"))
         .bind(object)
-        .fetch_all(&db.pool)
+        .fetch_all(&mut *db.conn().await?)
         .await?
         .iter()
         .map(|r| r.try_get("id"))
@@ -214,7 +214,7 @@ pub async fn load_path(db: &Db, object: &str) -> Result<(Authz, Vec<String>)> {
          WHERE object IN (SELECT id FROM up)"
     ))
     .bind(object)
-    .fetch_all(&db.pool)
+    .fetch_all(&mut *db.conn().await?)
     .await?
     .iter()
     .map(row_to_permission)

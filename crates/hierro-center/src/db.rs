@@ -2,11 +2,51 @@
 //! `postgres://` URL is configured. One schema and one set of migrations
 //! (`migrations/`) serve both; queries use only what both understand.
 
+use std::ops::{Deref, DerefMut};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Executor, Transaction};
+
+/// How long a statement waits for a connection (sqlx's pool default).
+const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+type Shared = Arc<tokio::sync::Mutex<Transaction<'static, Any>>>;
+
+tokio::task_local! {
+    /// The transaction of the change this tokio task is making
+    /// (`Db::atomic`): every statement of the stores on this task joins it.
+    static ATOMIC: Shared;
+}
+
+/// A connection for one or a few statements (`Db::conn`): the transaction
+/// of the change being made, or one of the pool's.
+pub enum Conn {
+    Pooled(PoolConnection<Any>),
+    Atomic(tokio::sync::OwnedMutexGuard<Transaction<'static, Any>>),
+}
+
+impl Deref for Conn {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            Conn::Pooled(c) => c,
+            Conn::Atomic(t) => t,
+        }
+    }
+}
+
+impl DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            Conn::Pooled(c) => c,
+            Conn::Atomic(t) => t,
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -76,6 +116,50 @@ impl Db {
             backend,
             secrets: std::sync::Arc::new(crate::secrets::Secrets::ephemeral()),
         })
+    }
+
+    /// The connection the next statements run on: within `atomic`, its
+    /// transaction's (held until the `Conn` drops, so hold it for a
+    /// statement or a nested transaction, `Connection::begin`, which is a
+    /// savepoint there); otherwise one from the pool.
+    pub async fn conn(&self) -> Result<Conn, sqlx::Error> {
+        if let Ok(tx) = ATOMIC.try_with(Shared::clone) {
+            // As the pool would: a statement that cannot have the connection
+            // (a `Conn` held across a call that needs one) fails, not hangs.
+            return tokio::time::timeout(ACQUIRE_TIMEOUT, tx.lock_owned())
+                .await
+                .map(Conn::Atomic)
+                .map_err(|_| sqlx::Error::PoolTimedOut);
+        }
+        Ok(Conn::Pooled(self.pool.acquire().await?))
+    }
+
+    /// Runs `work` as one transaction: every statement the stores run for
+    /// it (through `conn`) commits when it succeeds, and none when it fails
+    /// or the process dies first. Within another `atomic`, it joins that.
+    pub async fn atomic<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: std::future::Future<Output = Result<T, E>>,
+        E: From<sqlx::Error>,
+    {
+        if ATOMIC.try_with(|_| ()).is_ok() {
+            return work.await;
+        }
+        let tx: Shared = Arc::new(tokio::sync::Mutex::new(self.pool.begin().await?));
+        let result = ATOMIC.scope(tx.clone(), work).await;
+        let tx = Arc::into_inner(tx)
+            .expect("a connection of the change outlived it")
+            .into_inner();
+        match result {
+            Ok(v) => {
+                tx.commit().await?;
+                Ok(v)
+            }
+            Err(e) => {
+                tx.rollback().await?;
+                Err(e)
+            }
+        }
     }
 
     /// A plain pool without migrations (for administering a server).

@@ -65,7 +65,7 @@ pub async fn create_user_hashed(
         .bind(password_hash)
         .bind(full_name)
         .bind(Utc::now().to_rfc3339())
-        .execute(&db.pool)
+        .execute(&mut *db.conn().await?)
         .await
         .map_err(|e| conflict_or(e, format!("a user named {} exists already", hierro_api::shown(name))))?;
     Ok(())
@@ -74,7 +74,7 @@ pub async fn create_user_hashed(
 pub async fn get_user(db: &Db, name: &str) -> Result<User> {
     let row = sqlx::query("SELECT name, full_name, disabled FROM users WHERE name = $1")
         .bind(name)
-        .fetch_optional(&db.pool)
+        .fetch_optional(&mut *db.conn().await?)
         .await?
         .ok_or_else(|| DirectoryError::NotFound(format!("no user {}", hierro_api::shown(name))))?;
     Ok(User {
@@ -87,7 +87,7 @@ pub async fn get_user(db: &Db, name: &str) -> Result<User> {
 
 pub async fn list_users(db: &Db) -> Result<Vec<User>> {
     let names: Vec<String> = sqlx::query("SELECT name FROM users ORDER BY name")
-        .fetch_all(&db.pool)
+        .fetch_all(&mut *db.conn().await?)
         .await?
         .iter()
         .map(|r| r.try_get("name"))
@@ -106,7 +106,7 @@ pub async fn list_users(db: &Db) -> Result<Vec<User>> {
 pub async fn login_hash(db: &Db, name: &str) -> Result<Option<String>> {
     let row = sqlx::query("SELECT password_hash, disabled FROM users WHERE name = $1")
         .bind(name)
-        .fetch_optional(&db.pool)
+        .fetch_optional(&mut *db.conn().await?)
         .await?;
     match row {
         Some(row) if row.try_get::<i64, _>("disabled")? == 0 => {
@@ -121,7 +121,7 @@ pub async fn set_password(db: &Db, name: &str, password: &str) -> Result<()> {
     let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE name = $2")
         .bind(hash_password_blocking(password.to_string()).await)
         .bind(name)
-        .execute(&db.pool)
+        .execute(&mut *db.conn().await?)
         .await?;
     crate::error::changed(done, || format!("no user {}", hierro_api::shown(name)))
 }
@@ -130,7 +130,7 @@ pub async fn set_disabled(db: &Db, name: &str, disabled: bool) -> Result<()> {
     let done = sqlx::query("UPDATE users SET disabled = $1 WHERE name = $2")
         .bind(disabled as i64)
         .bind(name)
-        .execute(&db.pool)
+        .execute(&mut *db.conn().await?)
         .await?;
     crate::error::changed(done, || format!("no user {}", hierro_api::shown(name)))
 }
@@ -138,7 +138,7 @@ pub async fn set_disabled(db: &Db, name: &str, disabled: bool) -> Result<()> {
 pub async fn delete_user(db: &Db, name: &str) -> Result<()> {
     let done = sqlx::query("DELETE FROM users WHERE name = $1")
         .bind(name)
-        .execute(&db.pool)
+        .execute(&mut *db.conn().await?)
         .await?;
     crate::error::changed(done, || format!("no user {}", hierro_api::shown(name)))
 }
@@ -150,7 +150,7 @@ pub async fn create_group(db: &Db, name: &str, description: &str) -> Result<()> 
     sqlx::query("INSERT INTO groups (name, description) VALUES ($1, $2)")
         .bind(name)
         .bind(description)
-        .execute(&db.pool)
+        .execute(&mut *db.conn().await?)
         .await
         .map_err(|e| {
             conflict_or(
@@ -163,7 +163,7 @@ pub async fn create_group(db: &Db, name: &str, description: &str) -> Result<()> 
 
 pub async fn list_groups(db: &Db) -> Result<Vec<(String, Vec<String>)>> {
     let rows = sqlx::query("SELECT name FROM groups ORDER BY name")
-        .fetch_all(&db.pool)
+        .fetch_all(&mut *db.conn().await?)
         .await?;
     let mut out = vec![];
     for r in rows {
@@ -172,7 +172,7 @@ pub async fn list_groups(db: &Db) -> Result<Vec<(String, Vec<String>)>> {
             "SELECT user_name FROM group_members WHERE group_name = $1 ORDER BY user_name",
         )
         .bind(&g)
-        .fetch_all(&db.pool)
+        .fetch_all(&mut *db.conn().await?)
         .await?
         .iter()
         .map(|r| r.try_get("user_name"))
@@ -185,7 +185,7 @@ pub async fn list_groups(db: &Db) -> Result<Vec<(String, Vec<String>)>> {
 pub async fn delete_group(db: &Db, name: &str) -> Result<()> {
     let done = sqlx::query("DELETE FROM groups WHERE name = $1")
         .bind(name)
-        .execute(&db.pool)
+        .execute(&mut *db.conn().await?)
         .await?;
     crate::error::changed(done, || format!("no group {}", hierro_api::shown(name)))
 }
@@ -194,7 +194,7 @@ pub async fn add_member(db: &Db, group: &str, user: &str) -> Result<()> {
     sqlx::query("INSERT INTO group_members (group_name, user_name) VALUES ($1, $2)")
         .bind(group)
         .bind(user)
-        .execute(&db.pool)
+        .execute(&mut *db.conn().await?)
         .await
         .map_err(|e| {
             if Db::is_foreign_key_violation(&e) {
@@ -214,7 +214,7 @@ pub async fn remove_member(db: &Db, group: &str, user: &str) -> Result<()> {
     let done = sqlx::query("DELETE FROM group_members WHERE group_name = $1 AND user_name = $2")
         .bind(group)
         .bind(user)
-        .execute(&db.pool)
+        .execute(&mut *db.conn().await?)
         .await?;
     crate::error::changed(done, || format!("{user} is not in {group}"))
 }
@@ -225,7 +225,7 @@ pub async fn groups_of(db: &Db, user: &str) -> Result<Vec<String>> {
             "SELECT group_name FROM group_members WHERE user_name = $1 ORDER BY group_name",
         )
         .bind(user)
-        .fetch_all(&db.pool)
+        .fetch_all(&mut *db.conn().await?)
         .await?
         .iter()
         .map(|r| r.try_get("group_name"))

@@ -115,7 +115,8 @@ struct Happened {
 pub async fn apply(db: &Db, host: &str, u: &HostUpdates) -> StoreResult<()> {
     let host_obj = inventory::get(db, host).await?;
     let datacenter = inventory::datacenter_of(db, host).await?;
-    let mut tx = db.pool.begin().await?;
+    let mut conn = db.conn().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let mut happened = vec![];
     apply_vms(&mut tx, &host_obj, &datacenter.id, u, &mut happened).await?;
     if let Some(list) = &u.datastores {
@@ -165,6 +166,7 @@ pub async fn apply(db: &Db, host: &str, u: &HostUpdates) -> StoreResult<()> {
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+    drop(conn);
     record(db, happened).await
 }
 
@@ -330,13 +332,15 @@ async fn record_vm_ending(
     ending_move: Option<&str>,
 ) -> StoreResult<InventoryObject> {
     let host_obj = inventory::get(db, host).await?;
-    let mut tx = db.pool.begin().await?;
+    let mut conn = db.conn().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     if let Some(object) = ending_move {
         crate::migrations::end_in(&mut tx, object).await?;
     }
     let mut happened = vec![];
     let obj = upsert_vm(&mut tx, &host_obj, parent, vm, &mut happened).await?;
     tx.commit().await?;
+    drop(conn);
     record(db, happened).await?;
     Ok(obj)
 }

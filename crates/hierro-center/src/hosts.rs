@@ -111,7 +111,7 @@ pub async fn check_new(db: &Db, req: &AddHost) -> Result<String, AddHostError> {
     let thumbprint = confirm_thumbprint(&req.address, req.thumbprint.as_deref()).await?;
     if let Some(existing) = sqlx::query("SELECT host FROM host_connections WHERE address = $1")
         .bind(&req.address)
-        .fetch_optional(&db.pool)
+        .fetch_optional(&mut *db.conn().await.map_err(StoreError::from)?)
         .await
         .map_err(StoreError::from)?
     {
@@ -167,7 +167,8 @@ pub async fn record(
     parent: &InventoryObject,
     conn: &Connection,
 ) -> StoreResult<()> {
-    let mut tx = db.pool.begin().await?;
+    let mut c = db.conn().await?;
+    let mut tx = sqlx::Connection::begin(&mut *c).await?;
     inventory::insert(&mut tx, host, None)
         .await
         .map_err(|e| inventory::name_taken(e, &host.name, parent))?;
@@ -181,6 +182,7 @@ pub async fn record(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
+    drop(c);
     Ok(())
 }
 
@@ -242,7 +244,7 @@ pub async fn connection(db: &Db, host: &str) -> StoreResult<Connection> {
         "SELECT address, thumbprint, token, version, enabled FROM host_connections WHERE host = $1",
     )
     .bind(host)
-    .fetch_optional(&db.pool)
+    .fetch_optional(&mut *db.conn().await?)
     .await?
     .ok_or_else(|| StoreError::NotFound(format!("{host} is not a managed host")))?;
     Ok(Connection {
@@ -266,7 +268,7 @@ pub async fn connection(db: &Db, host: &str) -> StoreResult<Connection> {
 /// upgraded in place); how many.
 pub async fn seal_tokens(db: &Db) -> StoreResult<usize> {
     let rows = sqlx::query("SELECT host, token FROM host_connections")
-        .fetch_all(&db.pool)
+        .fetch_all(&mut *db.conn().await?)
         .await?;
     let mut sealed = 0;
     for row in rows {
@@ -278,7 +280,7 @@ pub async fn seal_tokens(db: &Db) -> StoreResult<usize> {
             .bind(db.secrets.seal(&host, &token))
             .bind(&host)
             .bind(&token)
-            .execute(&db.pool)
+            .execute(&mut *db.conn().await?)
             .await?;
         sealed += 1;
     }
@@ -288,7 +290,7 @@ pub async fn seal_tokens(db: &Db) -> StoreResult<usize> {
 /// The hosts the center follows (all but those a user disconnected).
 pub async fn followed(db: &Db) -> StoreResult<Vec<String>> {
     let rows = sqlx::query("SELECT host FROM host_connections WHERE enabled = 1")
-        .fetch_all(&db.pool)
+        .fetch_all(&mut *db.conn().await?)
         .await?;
     Ok(rows
         .iter()
@@ -356,7 +358,7 @@ pub async fn set_state(db: &Db, host: &str, state: State<'_>) -> StoreResult<()>
 pub async fn disconnect(db: &Db, host: &str, user: &str) -> StoreResult<()> {
     sqlx::query("UPDATE host_connections SET enabled = 0 WHERE host = $1")
         .bind(host)
-        .execute(&db.pool)
+        .execute(&mut *db.conn().await?)
         .await?;
     set_state(
         db,
@@ -389,7 +391,7 @@ pub async fn reconnect(db: &Db, host: &str, req: &Reconnect) -> Result<(), AddHo
     sqlx::query("UPDATE host_connections SET token = $1, enabled = 1 WHERE host = $2")
         .bind(db.secrets.seal(host, &token))
         .bind(host)
-        .execute(&db.pool)
+        .execute(&mut *db.conn().await.map_err(StoreError::from)?)
         .await
         .map_err(StoreError::from)?;
     pin(db, host, &thumbprint).await?;
@@ -402,7 +404,7 @@ pub async fn pin(db: &Db, host: &str, thumbprint: &str) -> StoreResult<()> {
     sqlx::query("UPDATE host_connections SET thumbprint = $1 WHERE host = $2")
         .bind(thumbprint)
         .bind(host)
-        .execute(&db.pool)
+        .execute(&mut *db.conn().await?)
         .await?;
     let mut data = inventory::get(db, host).await?.data;
     data["thumbprint"] = json!(thumbprint);
@@ -448,12 +450,14 @@ pub async fn remove(db: &Db, host: &str) -> StoreResult<()> {
 
 /// Takes a host, its connection and all it reported out of the inventory.
 pub async fn forget(db: &Db, host: &str) -> StoreResult<()> {
-    let mut tx = db.pool.begin().await?;
+    let mut conn = db.conn().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     crate::host_sync::forget(&mut tx, host).await?;
     sqlx::query("DELETE FROM objects WHERE id = $1")
         .bind(host)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+    drop(conn);
     Ok(())
 }

@@ -72,7 +72,7 @@ pub async fn ensure_root(db: &Db) -> Result<()> {
         sqlx::query("INSERT INTO objects (id, kind, name, parent, data, created) VALUES ($1, 'folder', 'Datacenters', NULL, '{}', $2)")
             .bind(ROOT)
             .bind(Utc::now().to_rfc3339())
-            .execute(&db.pool)
+            .execute(&mut *db.conn().await?)
             .await?;
     }
     Ok(())
@@ -81,7 +81,7 @@ pub async fn ensure_root(db: &Db) -> Result<()> {
 pub async fn get(db: &Db, id: &str) -> Result<InventoryObject> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM objects WHERE id = $1"))
         .bind(id)
-        .fetch_optional(&db.pool)
+        .fetch_optional(&mut *db.conn().await?)
         .await?
         .ok_or_else(|| {
             InventoryError::NotFound(format!("no inventory object {}", hierro_api::shown(id)))
@@ -93,7 +93,7 @@ pub async fn get(db: &Db, id: &str) -> Result<InventoryObject> {
 pub async fn by_source(db: &Db, key: &str) -> Result<Option<InventoryObject>> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM objects WHERE source = $1"))
         .bind(key)
-        .fetch_optional(&db.pool)
+        .fetch_optional(&mut *db.conn().await?)
         .await?;
     row.as_ref().map(row_to_object).transpose()
 }
@@ -160,7 +160,7 @@ pub async fn create(
     let parent = get(db, parent).await?;
     check_placement(db, kind, &parent).await?;
     let obj = InventoryObject::new(kind, name, &parent.id, data);
-    let mut conn = db.pool.acquire().await?;
+    let mut conn = db.conn().await?;
     insert(&mut conn, &obj, None)
         .await
         .map_err(|e| name_taken(e, name, &parent))?;
@@ -211,7 +211,7 @@ pub async fn children(db: &Db, id: &str) -> Result<Vec<InventoryObject>> {
         "SELECT {COLUMNS} FROM objects WHERE parent = $1 ORDER BY name"
     ))
     .bind(id)
-    .fetch_all(&db.pool)
+    .fetch_all(&mut *db.conn().await?)
     .await?;
     rows.iter().map(row_to_object).collect()
 }
@@ -231,13 +231,13 @@ pub async fn search(
             sqlx::query(&format!("SELECT {COLUMNS} FROM objects WHERE kind = $1 AND name LIKE $2 ESCAPE '\\' ORDER BY name"))
                 .bind(k.as_str())
                 .bind(pattern)
-                .fetch_all(&db.pool)
+                .fetch_all(&mut *db.conn().await?)
                 .await?
         }
         None => {
             sqlx::query(&format!("SELECT {COLUMNS} FROM objects WHERE name LIKE $1 ESCAPE '\\' ORDER BY name"))
                 .bind(pattern)
-                .fetch_all(&db.pool)
+                .fetch_all(&mut *db.conn().await?)
                 .await?
         }
     };
@@ -256,7 +256,7 @@ pub async fn rename(db: &Db, id: &str, name: &str) -> Result<InventoryObject> {
     sqlx::query("UPDATE objects SET name = $1 WHERE id = $2")
         .bind(name)
         .bind(id)
-        .execute(&db.pool)
+        .execute(&mut *db.conn().await?)
         .await
         .map_err(|e| name_taken(e, name, &parent))?;
     get(db, id).await
@@ -281,7 +281,7 @@ pub async fn move_to(db: &Db, id: &str, new_parent: &str) -> Result<InventoryObj
     sqlx::query("UPDATE objects SET parent = $1 WHERE id = $2")
         .bind(new_parent)
         .bind(id)
-        .execute(&db.pool)
+        .execute(&mut *db.conn().await?)
         .await
         .map_err(|e| name_taken(e, &obj.name, &target))?;
     get(db, id).await
@@ -303,7 +303,7 @@ pub async fn delete(db: &Db, id: &str) -> Result<()> {
     }
     sqlx::query("DELETE FROM objects WHERE id = $1")
         .bind(id)
-        .execute(&db.pool)
+        .execute(&mut *db.conn().await?)
         .await?;
     Ok(())
 }
@@ -313,7 +313,7 @@ pub async fn set_data(db: &Db, id: &str, data: serde_json::Value) -> Result<()> 
     let done = sqlx::query("UPDATE objects SET data = $1 WHERE id = $2")
         .bind(data.to_string())
         .bind(id)
-        .execute(&db.pool)
+        .execute(&mut *db.conn().await?)
         .await?;
     crate::error::changed(done, || {
         format!("no inventory object {}", hierro_api::shown(id))
@@ -323,7 +323,7 @@ pub async fn set_data(db: &Db, id: &str, data: serde_json::Value) -> Result<()> 
 /// Every object's parent, for walking towards the root in memory.
 pub async fn parents(db: &Db) -> Result<HashMap<String, Option<String>>> {
     let rows = sqlx::query("SELECT id, parent FROM objects")
-        .fetch_all(&db.pool)
+        .fetch_all(&mut *db.conn().await?)
         .await?;
     rows.iter()
         .map(|r| {

@@ -49,7 +49,7 @@ pub async fn begin(
     .bind(target_name)
     .bind(user)
     .bind(now)
-    .execute(&db.pool)
+    .execute(&mut *db.conn().await?)
     .await?;
     Ok(id)
 }
@@ -58,7 +58,7 @@ pub async fn begin(
 /// stopped with it (what it had committed stays). Returns how many.
 pub async fn fail_interrupted(db: &Db) -> StoreResult<usize> {
     let rows = sqlx::query("SELECT id, operation, target, target_name, username FROM tasks WHERE state IN ('queued', 'running')")
-        .fetch_all(&db.pool)
+        .fetch_all(&mut *db.conn().await?)
         .await?;
     let info = ErrorInfo::new(
         hierro_api::ErrorCode::Interrupted,
@@ -88,7 +88,7 @@ pub async fn progress(db: &Db, id: Uuid, pct: u8) -> StoreResult<()> {
     sqlx::query("UPDATE tasks SET progress = $1 WHERE id = $2 AND state = 'running'")
         .bind(pct.min(99) as i64)
         .bind(id.to_string())
-        .execute(&db.pool)
+        .execute(&mut *db.conn().await?)
         .await?;
     Ok(())
 }
@@ -113,7 +113,7 @@ pub async fn finish(
         .bind(result)
         .bind(error)
         .bind(id.to_string())
-        .execute(&db.pool)
+        .execute(&mut *db.conn().await?)
         .await?;
     Ok(())
 }
@@ -130,8 +130,12 @@ pub async fn event(
     task: Option<Uuid>,
 ) -> StoreResult<()> {
     // The next sequence number; two writers racing on PostgreSQL collide on
-    // the primary key, and the loser takes the next one.
+    // the primary key, and the loser takes the next one. Each try is a
+    // transaction of its own (a savepoint in a change's transaction, which
+    // the collision would otherwise abort).
+    let mut conn = db.conn().await?;
     for _ in 0..10 {
+        let mut attempt = sqlx::Connection::begin(&mut *conn).await?;
         let done = sqlx::query(
             "INSERT INTO events (seq, time, kind, severity, target, target_name, username, message, task) \
              SELECT COALESCE(MAX(seq), 0) + 1, $1, $2, $3, $4, $5, $6, $7, $8 FROM events",
@@ -144,11 +148,11 @@ pub async fn event(
         .bind(user)
         .bind(message)
         .bind(task.map(|t| t.to_string()))
-        .execute(&db.pool)
+        .execute(&mut *attempt)
         .await;
         match done {
-            Ok(_) => return Ok(()),
-            Err(e) if Db::is_unique_violation(&e) => continue,
+            Ok(_) => return Ok(attempt.commit().await?),
+            Err(e) if Db::is_unique_violation(&e) => attempt.rollback().await?,
             Err(e) => return Err(e.into()),
         }
     }
@@ -244,14 +248,14 @@ pub async fn tasks(db: &Db, f: &Filter) -> StoreResult<Vec<Task>> {
     for v in values {
         query = query.bind(v);
     }
-    let rows = query.fetch_all(&db.pool).await?;
+    let rows = query.fetch_all(&mut *db.conn().await?).await?;
     rows.iter().map(row_to_task).collect()
 }
 
 pub async fn task(db: &Db, id: Uuid) -> StoreResult<Task> {
     let row = sqlx::query(&format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1"))
         .bind(id.to_string())
-        .fetch_optional(&db.pool)
+        .fetch_optional(&mut *db.conn().await?)
         .await?
         .ok_or_else(|| crate::error::StoreError::NotFound(format!("no task {id}")))?;
     row_to_task(&row)
@@ -271,7 +275,7 @@ pub async fn events(db: &Db, f: &Filter) -> StoreResult<Vec<Event>> {
     for v in values {
         query = query.bind(v);
     }
-    let mut rows = query.fetch_all(&db.pool).await?;
+    let mut rows = query.fetch_all(&mut *db.conn().await?).await?;
     if f.newest {
         rows.reverse();
     }

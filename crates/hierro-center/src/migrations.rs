@@ -13,7 +13,7 @@ pub async fn begin(db: &Db, vm: &str, from: &str, to: &str) -> StoreResult<()> {
         .bind(from)
         .bind(to)
         .bind(Utc::now().to_rfc3339())
-        .execute(&db.pool)
+        .execute(&mut *db.conn().await?)
         .await
         .map_err(|e| {
             if Db::is_unique_violation(&e) {
@@ -26,9 +26,11 @@ pub async fn begin(db: &Db, vm: &str, from: &str, to: &str) -> StoreResult<()> {
 }
 
 pub async fn end(db: &Db, vm: &str) -> StoreResult<()> {
-    let mut tx = db.pool.begin().await?;
+    let mut conn = db.conn().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     end_in(&mut tx, vm).await?;
     tx.commit().await?;
+    drop(conn);
     Ok(())
 }
 
@@ -45,7 +47,7 @@ pub async fn end_in(tx: &mut sqlx::Transaction<'_, sqlx::Any>, vm: &str) -> Stor
 /// failed as interrupted; the hosts' change feeds say where each VM is).
 pub async fn clear(db: &Db) -> StoreResult<()> {
     sqlx::query("DELETE FROM migrations")
-        .execute(&db.pool)
+        .execute(&mut *db.conn().await?)
         .await?;
     Ok(())
 }

@@ -54,7 +54,7 @@ pub async fn run(db: Db, every: Duration) {
 async fn collect(db: &Db, host: &str) -> StoreResult<()> {
     let last = sqlx::query("SELECT last_time FROM perf_collected WHERE host = $1")
         .bind(host)
-        .fetch_optional(&db.pool)
+        .fetch_optional(&mut *db.conn().await?)
         .await?
         .map(|r| r.try_get::<i64, _>("last_time"))
         .transpose()?
@@ -76,7 +76,8 @@ pub async fn store(db: &Db, host: &str, samples: &PerfSamples) -> StoreResult<()
     let (Some(oldest), Some(newest)) = (times.clone().min(), times.max()) else {
         return Ok(());
     };
-    let mut tx = db.pool.begin().await?;
+    let mut conn = db.conn().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let mut objects = BTreeMap::new();
     for s in &samples.samples {
         for (vm, values) in &s.vms {
@@ -114,6 +115,7 @@ pub async fn store(db: &Db, host: &str, samples: &PerfSamples) -> StoreResult<()
         .await?;
     }
     tx.commit().await?;
+    drop(conn);
     Ok(())
 }
 
@@ -147,7 +149,8 @@ pub async fn roll_up(db: &Db, now: i64) -> StoreResult<()> {
     for interval in &PerfInterval::ALL[1..] {
         let (level, step) = (interval.level(), interval.step_secs());
         let done_before = now / step * step;
-        let mut tx = db.pool.begin().await?;
+        let mut conn = db.conn().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         let from: i64 = sqlx::query("SELECT done_before FROM perf_rolled WHERE level = $1")
             .bind(level)
             .fetch_optional(&mut *tx)
@@ -180,12 +183,13 @@ pub async fn roll_up(db: &Db, now: i64) -> StoreResult<()> {
             .await?;
         }
         tx.commit().await?;
+        drop(conn);
     }
     for interval in PerfInterval::ALL {
         sqlx::query("DELETE FROM perf WHERE level = $1 AND time < $2")
             .bind(interval.level())
             .bind(now - interval.span_secs())
-            .execute(&db.pool)
+            .execute(&mut *db.conn().await?)
             .await?;
     }
     Ok(())
@@ -205,7 +209,7 @@ pub async fn series(
     .bind(entity)
     .bind(interval.level())
     .bind(now - interval.span_secs())
-    .fetch_all(&db.pool)
+    .fetch_all(&mut *db.conn().await?)
     .await?;
     let mut points = vec![];
     for r in &rows {
@@ -242,7 +246,7 @@ pub async fn cluster_series(
     .bind(cluster)
     .bind(interval.level())
     .bind(now - interval.span_secs())
-    .fetch_all(&db.pool)
+    .fetch_all(&mut *db.conn().await?)
     .await?;
     let percent: BTreeSet<&str> = hierro_api::COUNTERS
         .iter()

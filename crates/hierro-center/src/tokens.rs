@@ -44,7 +44,7 @@ pub async fn create(
         .bind(hierro_http::secret_hash(&token))
         .bind(&record.created)
         .bind(&record.expires)
-        .execute(&db.pool)
+        .execute(&mut *db.conn().await?)
         .await
         .map_err(|e| {
             if Db::is_unique_violation(&e) {
@@ -77,14 +77,14 @@ pub async fn list(db: &Db, username: Option<&str>) -> StoreResult<Vec<ApiToken>>
                 "SELECT {COLUMNS} FROM api_tokens WHERE username = $1 ORDER BY name"
             ))
             .bind(u)
-            .fetch_all(&db.pool)
+            .fetch_all(&mut *db.conn().await?)
             .await?
         }
         None => {
             sqlx::query(&format!(
                 "SELECT {COLUMNS} FROM api_tokens ORDER BY username, name"
             ))
-            .fetch_all(&db.pool)
+            .fetch_all(&mut *db.conn().await?)
             .await?
         }
     };
@@ -94,7 +94,7 @@ pub async fn list(db: &Db, username: Option<&str>) -> StoreResult<Vec<ApiToken>>
 pub async fn get(db: &Db, id: &str) -> StoreResult<ApiToken> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM api_tokens WHERE id = $1"))
         .bind(id)
-        .fetch_optional(&db.pool)
+        .fetch_optional(&mut *db.conn().await?)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("no API token {id:?}")))?;
     row_to_token(&row)
@@ -103,7 +103,7 @@ pub async fn get(db: &Db, id: &str) -> StoreResult<ApiToken> {
 pub async fn revoke(db: &Db, id: &str) -> StoreResult<()> {
     let done = sqlx::query("DELETE FROM api_tokens WHERE id = $1")
         .bind(id)
-        .execute(&db.pool)
+        .execute(&mut *db.conn().await?)
         .await?;
     crate::error::changed(done, || format!("no API token {id:?}"))
 }
@@ -116,7 +116,7 @@ pub async fn user_of(db: &Db, token: &str) -> StoreResult<Option<String>> {
          JOIN users u ON u.name = t.username WHERE t.sha256 = $1 AND u.disabled = 0",
     )
     .bind(hierro_http::secret_hash(token))
-    .fetch_optional(&db.pool)
+    .fetch_optional(&mut *db.conn().await?)
     .await?;
     let Some(row) = row else { return Ok(None) };
     let expires: Option<String> = row.try_get("expires")?;
@@ -136,7 +136,7 @@ pub async fn user_of(db: &Db, token: &str) -> StoreResult<Option<String>> {
         sqlx::query("UPDATE api_tokens SET last_used = $1 WHERE id = $2")
             .bind(Utc::now().to_rfc3339())
             .bind(&id)
-            .execute(&db.pool)
+            .execute(&mut *db.conn().await?)
             .await?;
     }
     Ok(Some(row.try_get("username")?))

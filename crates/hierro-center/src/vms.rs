@@ -73,7 +73,7 @@ pub async fn shared_object(
 async fn committed_mib(db: &Db, host: &str) -> StoreResult<u64> {
     let rows = sqlx::query("SELECT data FROM objects WHERE kind = 'vm' AND host = $1")
         .bind(host)
-        .fetch_all(&db.pool)
+        .fetch_all(&mut *db.conn().await?)
         .await?;
     let mut sum = 0;
     for r in rows {

@@ -12,7 +12,7 @@ use hierro_api::{Lockdown, Maintenance};
 use hierro_http::{ApiError, ApiResult, Body};
 
 use super::privileges::{needs, on, Access};
-use super::task::as_task;
+use super::task::as_outside_task;
 use super::{
     authorize, AppState, BadRequest, Caller, Conflict, FailStep, Forbidden, HostFailed, NotFound,
     Unauthorized,
@@ -259,7 +259,7 @@ where
         EventKind::HostNetworkChanged,
         format!("{what} on {}", host.name),
     );
-    as_task(
+    as_outside_task(
         c,
         caller,
         Operation::HostNetwork,
@@ -296,7 +296,7 @@ pub async fn disconnect(
         EventKind::HostDisconnected,
         format!("Disconnected host {}", host.name),
     );
-    as_task(
+    as_outside_task(
         &c,
         &caller,
         Operation::HostDisconnect,
@@ -336,7 +336,7 @@ pub async fn reconnect(
         EventKind::HostReconnectRequested,
         format!("Reconnecting host {}", host.name),
     );
-    as_task(
+    as_outside_task(
         &c,
         &caller,
         Operation::HostReconnect,
@@ -384,7 +384,7 @@ pub async fn remove(
         EventKind::HostRemoved,
         format!("Removed host {}", host.name),
     );
-    as_task(
+    as_outside_task(
         &c,
         &caller,
         Operation::HostRemove,
@@ -425,7 +425,7 @@ pub async fn lockdown(
         EventKind::HostLockdownChanged,
         format!("{word} lockdown mode on host {}", host.name),
     );
-    as_task(
+    as_outside_task(
         &c,
         &caller,
         Operation::HostLockdown,

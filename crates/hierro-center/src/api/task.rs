@@ -67,9 +67,26 @@ pub(super) const ACCESS: &[(&str, Access)] = &[
     ),
 ];
 
-/// Runs a change as a task: recorded running, then success with its result
-/// and an event, or error with the reason.
+/// Runs a change of the center's own data as a task: recorded running,
+/// then the change, its success with the result and an event in one
+/// transaction (`TaskRun::atomically`), or error with the reason.
 pub async fn as_task<T: Serialize>(
+    c: &AppState,
+    caller: &Caller,
+    operation: Operation,
+    target: (&str, &str),
+    done: (EventKind, String),
+    work: impl std::future::Future<Output = ApiResult<T>>,
+) -> ApiResult<T> {
+    let run = TaskRun::begin(c, caller, operation, target).await?;
+    run.atomically(work, done).await
+}
+
+/// Runs a change that reaches beyond the database (a host, the followers)
+/// as a task: recorded running, then success with its result and an
+/// event, or error with the reason. What a host did cannot roll back with
+/// a transaction, so each is recorded as it happens.
+pub async fn as_outside_task<T: Serialize>(
     c: &AppState,
     caller: &Caller,
     operation: Operation,

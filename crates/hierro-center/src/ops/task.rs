@@ -107,36 +107,103 @@ impl TaskRun {
         T: Serialize,
         E: TaskError + From<OpError>,
     {
-        let db = &self.center.db;
-        self.center.cancels.settle(self.id);
-        let (outcome, kind, severity, message) = match &result {
-            Ok(v) => (
-                Ok(serde_json::to_value(v).ok()),
-                done.0,
-                Severity::Info,
-                done.1,
-            ),
+        let ending = self.ending(&result, done);
+        self.record(ending).await?;
+        result
+    }
+
+    /// Runs `work`, a change of the center's own data, and ends the task
+    /// with it in one transaction: what it changed, the task's success and
+    /// the `done` event commit together, so that a crash leaves all three
+    /// or none (then the task is failed as interrupted at the next start).
+    /// A failed work changes nothing and its failure is recorded after.
+    pub async fn atomically<T, E>(
+        self,
+        work: impl std::future::Future<Output = Result<T, E>>,
+        done: (EventKind, String),
+    ) -> Result<T, E>
+    where
+        T: Serialize,
+        E: TaskError + From<OpError>,
+    {
+        enum Ran<E> {
+            Work(E),
+            Db(sqlx::Error),
+        }
+        impl<E> From<sqlx::Error> for Ran<E> {
+            fn from(e: sqlx::Error) -> Self {
+                Ran::Db(e)
+            }
+        }
+        let db = self.center.db.clone();
+        let ran = db
+            .atomic(async {
+                let value = work.await.map_err(Ran::Work)?;
+                let ending = self.ending(&Ok::<&T, E>(&value), done.clone());
+                self.record(ending)
+                    .await
+                    .map_err(|e| Ran::Work(E::from(e)))?;
+                Ok(value)
+            })
+            .await;
+        match ran {
+            Ok(value) => Ok(value),
+            Err(Ran::Work(e)) => self.end(Err(e), done).await,
+            Err(Ran::Db(e)) => {
+                let e = E::from(OpError::from(crate::error::StoreError::from(e)));
+                self.end(Err(e), done).await
+            }
+        }
+    }
+
+    /// What the task's end records: its outcome, and the event's kind,
+    /// severity and message.
+    fn ending<T: Serialize, E: TaskError>(
+        &self,
+        result: &Result<T, E>,
+        done: (EventKind, String),
+    ) -> Ending {
+        match result {
+            Ok(v) => Ending {
+                outcome: Ok(serde_json::to_value(v).ok()),
+                kind: done.0,
+                severity: Severity::Info,
+                message: done.1,
+            },
             Err(e) => {
                 let info = e.task_error();
-                let message = format!("{} failed: {}", self.operation, info.message);
-                (Err(info), EventKind::TaskFailed, Severity::Error, message)
+                Ending {
+                    message: format!("{} failed: {}", self.operation, info.message),
+                    outcome: Err(info),
+                    kind: EventKind::TaskFailed,
+                    severity: Severity::Error,
+                }
             }
-        };
-        journal::finish(db, self.id, outcome)
-            .await
-            .map_err(OpError::from)?;
+        }
+    }
+
+    async fn record(&self, end: Ending) -> OpResult<()> {
+        let db = &self.center.db;
+        self.center.cancels.settle(self.id);
+        journal::finish(db, self.id, end.outcome).await?;
         journal::event(
             db,
-            kind,
-            severity,
+            end.kind,
+            end.severity,
             &self.target,
             &self.name,
             &self.user,
-            &message,
+            &end.message,
             Some(self.id),
         )
-        .await
-        .map_err(OpError::from)?;
-        result
+        .await?;
+        Ok(())
     }
+}
+
+struct Ending {
+    outcome: Result<Option<serde_json::Value>, ErrorInfo>,
+    kind: EventKind,
+    severity: Severity,
+    message: String,
 }

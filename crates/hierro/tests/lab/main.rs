@@ -9,6 +9,7 @@ mod common;
 
 mod bad_input;
 mod center_api;
+mod center_crash;
 mod center_dvs;
 mod center_hosts;
 mod center_matrix;
