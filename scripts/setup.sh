@@ -42,9 +42,10 @@ fi
 # busybox-static and the kernel package make the guest image, GRUB and
 # xorriso its boot disk; iproute2 builds the lab; tshark checks frames on
 # the wire in the tests; PostgreSQL is the center's production database;
-# Chromium runs the web client's tests (Node.js and npm build the client).
+# Chromium runs the web client's tests (Node.js and npm build the client);
+# curl and a Python venv run the fuzz gate (schemathesis, below).
 need=()
-for pkg in busybox-static grub-pc-bin grub-common xorriso iproute2 ethtool iputils-ping tshark postgresql binutils gzip xz-utils zstd cpio chromium; do
+for pkg in busybox-static grub-pc-bin grub-common xorriso iproute2 ethtool iputils-ping tshark postgresql binutils gzip xz-utils zstd cpio chromium curl python3-venv; do
     installed "$pkg" || need+=("$pkg")
 done
 command -v node >/dev/null || need+=(nodejs)
@@ -58,4 +59,15 @@ major=$(qemu_major)
 if [ -z "$major" ] || [ "$major" -lt 10 ]; then
     echo "setup.sh: qemu-system-x86_64 is '${major:-missing}', need 10 (bookworm-backports)" >&2
     exit 1
+fi
+
+# The fuzz gate's schemathesis, pinned with its dependencies, in a venv of
+# its own (crates/hierro/tests/fuzz).
+FUZZ_VENV=/opt/hierro/fuzz-venv
+FUZZ_REQ="$(cd "$(dirname "$0")/.." && pwd)/crates/hierro/tests/fuzz/requirements.txt"
+if ! cmp -s "$FUZZ_REQ" "$FUZZ_VENV/requirements.txt" 2>/dev/null; then
+    rm -rf "$FUZZ_VENV"
+    python3 -m venv "$FUZZ_VENV"
+    "$FUZZ_VENV/bin/pip" install -q --disable-pip-version-check -r "$FUZZ_REQ"
+    cp "$FUZZ_REQ" "$FUZZ_VENV/requirements.txt"
 fi

@@ -28,6 +28,7 @@ pub struct RoleSpec {
     /// Needed to create a role; a change keeps the name.
     #[serde(default)]
     pub name: String,
+    #[schema(value_type = Vec<crate::Privilege>)]
     pub privileges: BTreeSet<String>,
 }
 
@@ -101,6 +102,7 @@ pub struct PermissionQuery {
 #[into_params(parameter_in = Query)]
 pub struct PermissionKey {
     /// `user:NAME` or `group:NAME`.
+    #[param(pattern = "^(user|group):.+$")]
     pub principal: String,
     /// The object's id.
     pub object: String,
@@ -149,6 +151,7 @@ pub struct EffectiveQuery {
     /// The object's id.
     pub object: String,
     /// `user:NAME` or `group:NAME`; the caller when absent.
+    #[param(pattern = "^(user|group):.+$")]
     pub principal: Option<String>,
 }
 

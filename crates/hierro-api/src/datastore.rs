@@ -4,8 +4,10 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DatastoreCreate {
     /// Unique on the host; used in datastore paths: `[name] folder/file`.
+    #[schema(pattern = "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,79}$")]
     pub name: String,
     /// An existing directory on the host (local disk or a shared mount).
+    #[schema(pattern = "^/")]
     pub path: String,
 }
 

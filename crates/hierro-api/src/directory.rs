@@ -15,9 +15,12 @@ pub struct User {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
+    #[schema(pattern = "^[A-Za-z0-9._@-]{1,64}$")]
     pub name: String,
+    #[schema(min_length = 8)]
     pub password: String,
     #[serde(default)]
+    #[schema(pattern = "text", max_length = 256)]
     pub full_name: String,
 }
 
@@ -31,7 +34,9 @@ pub struct Group {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewGroup {
+    #[schema(pattern = "^[A-Za-z0-9._@-]{1,64}$")]
     pub name: String,
     #[serde(default)]
+    #[schema(pattern = "text", max_length = 1024)]
     pub description: String,
 }

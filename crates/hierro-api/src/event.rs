@@ -29,6 +29,18 @@ pub struct Event {
     pub task: Option<Uuid>,
 }
 
+/// One message of the event stream (`GET /api/events/stream`, server-sent
+/// events), as a client reads it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EventMessage {
+    /// Always `event`.
+    pub event: String,
+    /// The event's sequence number.
+    pub id: String,
+    /// The Event, as JSON.
+    pub data: String,
+}
+
 /// `GET /api/events` (and its stream) on a center.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -15,6 +15,7 @@ pub struct IncomingMigration {
     /// The datastore that holds the VM's folder; the same name on both hosts.
     pub datastore: String,
     /// The VM folder, relative to the datastore root.
+    #[schema(pattern = "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,79}$")]
     pub folder: String,
 }
 
@@ -27,6 +28,7 @@ pub struct VmRegister {
     /// The datastore that holds the VM's folder.
     pub datastore: String,
     /// The VM folder, relative to the datastore root.
+    #[schema(pattern = "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,79}$")]
     pub folder: String,
 }
 
@@ -123,6 +125,7 @@ pub struct VmMigrate {
     pub host: String,
     /// The longest pause of the guest allowed at switchover (1 to 60000 ms).
     #[serde(default = "default_downtime")]
+    #[schema(minimum = 1, maximum = 60000)]
     pub downtime_ms: u64,
     #[serde(default = "default_true")]
     pub auto_converge: bool,

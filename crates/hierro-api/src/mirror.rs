@@ -68,6 +68,7 @@ pub enum MirrorDestination {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MirrorSession {
+    #[schema(min_length = 1, max_length = 80)]
     pub name: String,
     pub vswitch: String,
     #[serde(default = "yes")]

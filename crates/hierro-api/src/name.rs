@@ -33,6 +33,12 @@ pub fn cut(input: &str) -> &str {
     }
 }
 
+/// `hidden` as a JSON Schema pattern, for the documents: free text holds
+/// none of these (the astral format characters, rare, are left out). A
+/// field's schema says `pattern = "text"`, and the documents get this
+/// (`hierro_http::openapi`).
+pub const TEXT_PATTERN: &str = r"^[^\u0000-\u001f\u007f-\u009f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]*$";
+
 /// Characters no name or text may hold: controls, and the invisible ones
 /// (Unicode's format characters, Cf; line and paragraph separators).
 fn hidden(c: char) -> bool {
@@ -87,6 +93,31 @@ pub fn free_text(what: &str, text: &str, max: usize) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_text_pattern_says_what_hidden_does() {
+        let class = TEXT_PATTERN
+            .strip_prefix("^[^")
+            .and_then(|p| p.strip_suffix("]*$"))
+            .unwrap();
+        let code = |h: &str| u32::from_str_radix(h, 16).unwrap();
+        let ranges: Vec<(u32, u32)> = class
+            .split("\\u")
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join(",")
+            .replace("-,", "-")
+            .split(',')
+            .map(|r| match r.split_once('-') {
+                Some((a, b)) => (code(a), code(b)),
+                None => (code(r), code(r)),
+            })
+            .collect();
+        for c in (0..=0xFFFFu32).filter_map(char::from_u32) {
+            let excluded = ranges.iter().any(|(a, b)| (*a..=*b).contains(&(c as u32)));
+            assert_eq!(excluded, hidden(c), "U+{:04X}", c as u32);
+        }
+    }
 
     #[test]
     fn names_are_nfc_visible_and_bounded() {

@@ -192,6 +192,7 @@ pub struct TeamingOverride {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VSwitch {
+    #[schema(pattern = "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,79}$")]
     pub name: String,
     /// Largest payload a frame may carry: 1500 (default) to 9000.
     #[serde(default = "default_mtu")]
@@ -213,6 +214,7 @@ fn default_mtu() -> u16 {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PortGroup {
+    #[schema(min_length = 1, max_length = 80)]
     pub name: String,
     pub vswitch: String,
     /// 0: none; 1-4094: tagged on uplinks, untagged to the VM (VST);
@@ -242,10 +244,12 @@ pub enum VmkService {
 #[serde(deny_unknown_fields)]
 pub struct VmkNic {
     /// `vmk0`, `vmk1`, ...: also the host interface's name.
+    #[schema(pattern = "^vmk[0-9]{1,4}$")]
     pub name: String,
     pub portgroup: String,
     /// Assigned when absent.
     #[serde(default)]
+    #[schema(pattern = "^(?!00:00:00:00:00:00$)[0-9A-Fa-f][02468AaCcEe](:[0-9A-Fa-f]{2}){5}$")]
     pub mac: Option<String>,
     /// CIDR, e.g. `10.99.1.11/24`.
     #[serde(default)]
@@ -407,9 +411,11 @@ pub struct CaptureRequest {
     pub port: String,
     /// Stop after this many frames...
     #[serde(default = "default_capture_packets")]
+    #[schema(minimum = 1, maximum = 1000000)]
     pub packets: u64,
     /// ...or after this many seconds.
     #[serde(default = "default_capture_seconds")]
+    #[schema(minimum = 1, maximum = 100)]
     pub seconds: u64,
 }
 

@@ -83,9 +83,11 @@ pub struct PerfSamples {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PerfSince {
     /// Only samples taken after this (seconds since the Unix epoch).
     #[serde(default)]
+    #[param(required = false)]
     pub since: i64,
 }
 
@@ -144,9 +146,10 @@ impl PerfInterval {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PerfQuery {
     #[serde(default)]
-    #[param(inline)]
+    #[param(inline, required = false)]
     pub interval: PerfInterval,
 }
 

@@ -19,6 +19,7 @@ pub struct LoginResponse {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceTokenRequest {
+    #[schema(pattern = "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,79}$")]
     pub name: String,
 }
 
@@ -52,11 +53,16 @@ pub struct NewToken {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
-    /// Days until it expires; never when absent.
+    /// Days until it expires (at most ten years); never when absent.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 3650)]
     pub valid_days: Option<u32>,
 }
+
+/// The longest an API token may be valid, in days.
+pub const TOKEN_MAX_DAYS: u32 = 3650;
 
 /// `GET /api/health`: the center answers and so does its database.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -10,11 +10,14 @@ use crate::{EventKind, Operation, Privilege};
 #[serde(deny_unknown_fields)]
 pub struct VmCreate {
     /// Unique on the host; letters, digits, `-`, `_`, `.`.
+    #[schema(pattern = "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,79}$")]
     pub name: String,
     /// Datastore that holds the VM's folder.
     pub datastore: String,
     #[serde(default = "default_cpus")]
+    #[schema(minimum = 1, maximum = 64)]
     pub cpus: u32,
+    #[schema(minimum = 64, maximum = 1048576)]
     pub memory_mib: u64,
     pub disk: DiskSpec,
     pub boot: Boot,
@@ -65,6 +68,7 @@ pub struct NicSpec {
     pub network: String,
     /// Assigned by the host when absent, then kept in the VM's configuration.
     #[serde(default)]
+    #[schema(pattern = "^(?!00:00:00:00:00:00$)[0-9A-Fa-f][02468AaCcEe](:[0-9A-Fa-f]{2}){5}$")]
     pub mac: Option<String>,
     /// Guest IP in CIDR form (`10.99.0.101/24`), handed to the guest image.
     #[serde(default)]
@@ -79,8 +83,10 @@ pub struct NicSpec {
 #[serde(deny_unknown_fields)]
 pub struct VmUpdate {
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 64)]
     pub cpus: Option<u32>,
     #[serde(default)]
+    #[schema(minimum = 64, maximum = 1048576)]
     pub memory_mib: Option<u64>,
     #[serde(default)]
     pub nics: Option<Vec<NicSpec>>,
@@ -96,6 +102,7 @@ pub struct VmUpdate {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VmClone {
+    #[schema(pattern = "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,79}$")]
     pub name: String,
     /// The datastore of the new VM's folder; the source's by default.
     #[serde(default)]
@@ -222,6 +229,7 @@ pub struct Snapshot {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SnapshotCreate {
+    #[schema(pattern = "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,79}$")]
     pub name: String,
     #[serde(default)]
     pub description: String,
@@ -308,7 +316,7 @@ impl std::str::FromStr for PowerOp {
 #[into_params(parameter_in = Query)]
 pub struct Placement {
     /// The host or cluster to run the VM on.
-    pub placement: Option<String>,
+    pub placement: String,
     /// The folder (or datacenter) to put it in; the datacenter by default.
     pub folder: Option<String>,
 }

@@ -10,7 +10,7 @@ macro_rules! vocabulary {
     (
         $(#[$meta:meta])*
         $name:ident {
-            $($variant:ident = $id:literal => $description:literal,)*
+            $($variant:ident = $id:tt => $description:literal,)*
         }
     ) => {
         $(#[$meta])*

@@ -55,9 +55,11 @@ impl Dvs {
 impl Dvs {
     pub fn of(o: &InventoryObject) -> StoreResult<Dvs> {
         if o.kind != ObjectKind::DvSwitch {
-            return Err(StoreError::Invalid(format!(
-                "{} is not a distributed switch",
-                o.name
+            return Err(StoreError::NotFound(format!(
+                "no distributed switch {}: {} is a {}",
+                o.id,
+                o.name,
+                o.kind.as_str()
             )));
         }
         serde_json::from_value(o.data.clone())

@@ -97,14 +97,41 @@ pub async fn service_token(
 /// The name of the center's service token on its hosts.
 pub const SERVICE_TOKEN: &str = "center";
 
+/// Whether `address` is a host name (ASCII), an IPv4 address or a
+/// bracketed IPv6 one, with an optional port, and nothing else (no user,
+/// path or query that the URL made of it would carry).
+fn address_ok(address: &str) -> bool {
+    let Ok(url) = url::Url::parse(&format!("https://{address}")) else {
+        return false;
+    };
+    let host = match url.host() {
+        Some(url::Host::Domain(d)) => d.to_string(),
+        Some(url::Host::Ipv4(ip)) => ip.to_string(),
+        Some(url::Host::Ipv6(ip)) => format!("[{ip}]"),
+        None => return false,
+    };
+    let plain = url.username().is_empty()
+        && url.password().is_none()
+        && url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none();
+    // What the URL kept is what was given (no normalizing away of IDN
+    // names, odd IPv4 forms or a port of 443).
+    let kept = match url.port() {
+        Some(port) => vec![format!("{host}:{port}")],
+        None => vec![host.clone(), format!("{host}:443")],
+    };
+    plain && kept.iter().any(|k| k.eq_ignore_ascii_case(address))
+}
+
 /// What adding a host checks before it touches the host: the thumbprint
 /// it presents is the confirmed one, no center here manages that address
 /// yet, and a host may go under the parent. The confirmed thumbprint.
 pub async fn check_new(db: &Db, req: &AddHost) -> Result<String, AddHostError> {
-    if req.address.trim().is_empty() || req.address.chars().any(char::is_whitespace) {
+    if !address_ok(&req.address) {
         return Err(StoreError::Invalid(format!(
-            "address {:?} must be a host name or IP address, with an optional :port",
-            req.address
+            "address {} must be a host name or IP address, with an optional :port",
+            hierro_api::shown(&req.address)
         ))
         .into());
     }
@@ -460,4 +487,39 @@ pub async fn forget(db: &Db, host: &str) -> StoreResult<()> {
     tx.commit().await?;
     drop(conn);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_address_is_a_host_and_an_optional_port() {
+        for good in [
+            "h1",
+            "esx-01.lab.example",
+            "10.0.0.1",
+            "10.0.0.1:8443",
+            "[::1]",
+            "[fe80::1]:443",
+            "H1:443",
+        ] {
+            assert!(super::address_ok(good), "{good}");
+        }
+        for bad in [
+            "",
+            " ",
+            "a b",
+            "a^b",
+            "user@10.0.0.1",
+            "x/y",
+            "h?q=1",
+            "h#f",
+            "é",
+            "010.0.0.1",
+            "h:99999",
+            "https://h",
+            "h:",
+        ] {
+            assert!(!super::address_ok(bad), "{bad}");
+        }
+    }
 }

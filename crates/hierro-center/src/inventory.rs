@@ -104,7 +104,7 @@ pub async fn datacenter_of(db: &Db, id: &str) -> Result<InventoryObject> {
         .await?
         .into_iter()
         .find(|o| o.kind == ObjectKind::Datacenter)
-        .ok_or_else(|| InventoryError::Invalid(format!("{id} is not inside a datacenter")))
+        .ok_or_else(|| InventoryError::NotFound(format!("{id} is not inside a datacenter")))
 }
 
 /// The object and its ancestors, nearest first, ending with the root.
@@ -291,7 +291,7 @@ pub async fn move_to(db: &Db, id: &str, new_parent: &str) -> Result<InventoryObj
 pub async fn delete(db: &Db, id: &str) -> Result<()> {
     let obj = get(db, id).await?;
     if obj.parent.is_none() {
-        return Err(InventoryError::Invalid(
+        return Err(InventoryError::Conflict(
             "the root folder cannot be removed".into(),
         ));
     }

@@ -24,8 +24,11 @@ pub async fn create(
             "a token name needs 1 to 64 characters".into(),
         ));
     }
-    if valid_days == Some(0) {
-        return Err(StoreError::Invalid("valid_days must be at least 1".into()));
+    if valid_days.is_some_and(|d| d == 0 || d > hierro_api::TOKEN_MAX_DAYS) {
+        return Err(StoreError::Invalid(format!(
+            "valid_days must be 1 to {}",
+            hierro_api::TOKEN_MAX_DAYS
+        )));
     }
     let token = format!("{PREFIX}{}", hierro_http::new_secret());
     let now = Utc::now();

@@ -4,6 +4,7 @@
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 use hierro_api::ErrorCode;
 
@@ -13,7 +14,7 @@ use crate::error::ApiError;
 /// the field. (serde would take an array for a struct, field by field.)
 pub struct Body<T>(pub T);
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+impl<T: DeserializeOwned + Serialize, S: Send + Sync> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
@@ -23,7 +24,43 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
                 "invalid request body: a JSON object is expected",
             ));
         }
-        decode(value).map(Body)
+        let body: T = decode(value.clone())?;
+        let read = serde_json::to_value(&body)
+            .map_err(|e| ApiError::internal(format!("the request body read back: {e}")))?;
+        objects_as_objects(&value, &read, "")?;
+        Ok(Body(body))
+    }
+}
+
+/// serde takes an array for a struct, field by field; the documents say an
+/// object. What was read (`read`, the value as it serializes) has an object
+/// wherever `sent` needed one: an array there is refused.
+fn objects_as_objects(
+    sent: &serde_json::Value,
+    read: &serde_json::Value,
+    at: &str,
+) -> Result<(), ApiError> {
+    use serde_json::Value;
+    match (sent, read) {
+        (Value::Array(_), Value::Object(_)) => Err(ApiError::bad_request(format!(
+            "invalid request body: {} must be an object, not an array",
+            if at.is_empty() { "the body" } else { at }
+        ))),
+        (Value::Object(sent), Value::Object(read)) => {
+            for (key, value) in read {
+                if let Some(given) = sent.get(key) {
+                    objects_as_objects(given, value, &format!("{at}.{key}"))?;
+                }
+            }
+            Ok(())
+        }
+        (Value::Array(sent), Value::Array(read)) => {
+            for (i, (given, value)) in sent.iter().zip(read).enumerate() {
+                objects_as_objects(given, value, &format!("{at}[{i}]"))?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
     }
 }
 
@@ -31,7 +68,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
 /// errors.
 pub struct Items<T>(pub Vec<T>);
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Items<T> {
+impl<T: DeserializeOwned + Serialize, S: Send + Sync> FromRequest<S> for Items<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
@@ -41,7 +78,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Items<T> {
                 "invalid request body: a JSON array is expected",
             ));
         }
-        decode(value).map(Items)
+        let items: Vec<T> = decode(value.clone())?;
+        let read = serde_json::to_value(&items)
+            .map_err(|e| ApiError::internal(format!("the request body read back: {e}")))?;
+        objects_as_objects(&value, &read, "")?;
+        Ok(Items(items))
     }
 }
 
@@ -50,6 +91,32 @@ const MAX_BODY: usize = 2 << 20;
 /// How much of a body over the limit is still read before the 413, so that
 /// the client, still sending, gets the answer rather than a broken pipe.
 const DRAINED: usize = 16 << 20;
+
+/// Reads each request's body before its handler runs (up to `DRAINED`;
+/// over `MAX_BODY` is 413 at once). A handler that answers without reading
+/// it (a bad query, no session) would otherwise leave the client sending
+/// into a closed connection, with no answer to read.
+pub async fn read_first(req: Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if axum::body::HttpBody::size_hint(req.body()).exact() == Some(0) {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    match axum::body::to_bytes(body, DRAINED).await {
+        Ok(bytes) if bytes.len() <= MAX_BODY => {
+            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
+        _ => too_large().into_response(),
+    }
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        format!("the request body is over {} MiB", MAX_BODY >> 20),
+    )
+}
 
 /// The body as JSON: a `content-type` other than JSON is 415, a body over
 /// the size limit 413, bad JSON 400.
@@ -70,12 +137,6 @@ async fn json(req: Request) -> Result<serde_json::Value, ApiError> {
             "send the request body as JSON (content-type: application/json)",
         ));
     }
-    let too_large = || {
-        ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            format!("the request body is over {} MiB", MAX_BODY >> 20),
-        )
-    };
     let bytes = axum::body::to_bytes(req.into_body(), DRAINED)
         .await
         .map_err(|_| too_large())?;
@@ -86,9 +147,29 @@ async fn json(req: Request) -> Result<serde_json::Value, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))
 }
 
-fn decode<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+fn decode<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<T, ApiError> {
+    whole_numbers(&mut value);
     serde_json::from_value(value)
         .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))
+}
+
+/// JSON has one kind of number: `5.0` is the integer 5 (as JSON Schema
+/// says), and an integer field takes it.
+fn whole_numbers(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            if f.fract() == 0.0 && f >= i64::MIN as f64 && f < i64::MAX as f64 {
+                *v = Value::from(f as i64);
+            } else if f.fract() == 0.0 && f >= 0.0 && f < u64::MAX as f64 {
+                *v = Value::from(f as u64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        Value::Object(map) => map.values_mut().for_each(whole_numbers),
+        _ => {}
+    }
 }
 
 /// Query parameters whose errors come back as our JSON errors, naming the
@@ -126,5 +207,74 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathArg
                 e.body_text()
             ))),
         }
+    }
+}
+
+/// A WebSocket's upgrade request; without the handshake (a plain GET, or
+/// HTTP/2) the answer is our JSON 400, not axum's plain text.
+pub struct Upgrade(pub axum::extract::ws::WebSocketUpgrade);
+
+impl<S: Send + Sync> FromRequestParts<S> for Upgrade {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::ws::WebSocketUpgrade::from_request_parts(parts, state)
+            .await
+            .map(Upgrade)
+            .map_err(|e| {
+                ApiError::bad_request(format!(
+                    "this is a WebSocket: connect with an HTTP/1.1 upgrade handshake ({})",
+                    e.body_text()
+                ))
+            })
+    }
+}
+
+/// A PUT names what it changes in its path; a body that names something
+/// else (a rename, which these do not do) is refused, not ignored.
+pub fn same_name(path: &str, body: &str) -> Result<(), ApiError> {
+    if path == body {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "the body names {}, the path {}: they must be the same (renaming is not supported)",
+            hierro_api::shown(body),
+            hierro_api::shown(path)
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn whole_floats_are_integers_and_others_stay() {
+        let mut v = serde_json::json!({"a": 5.0, "b": [1.5, -2.0], "c": 7, "d": 1e300});
+        super::whole_numbers(&mut v);
+        assert_eq!(
+            v,
+            serde_json::json!({"a": 5, "b": [1.5, -2], "c": 7, "d": 1e300})
+        );
+        let n: u16 = super::decode(serde_json::json!(4094.0)).unwrap();
+        #[derive(serde::Serialize, serde::Deserialize)]
+        struct Pair {
+            a: Option<u8>,
+            b: Option<u8>,
+        }
+        let sent = serde_json::json!({"pairs": [{"a": 1, "b": 2}, [3, 4]]});
+        let read: std::collections::BTreeMap<String, Vec<Pair>> =
+            super::decode(sent.clone()).unwrap();
+        let read = serde_json::to_value(read).unwrap();
+        let e = super::objects_as_objects(&sent, &read, "").unwrap_err();
+        assert!(
+            e.info.message.contains(".pairs[1] must be an object"),
+            "{}",
+            e.info.message
+        );
+        let fine = serde_json::json!({"pairs": [{"a": 1}]});
+        let read: std::collections::BTreeMap<String, Vec<Pair>> =
+            super::decode(fine.clone()).unwrap();
+        assert!(super::objects_as_objects(&fine, &serde_json::to_value(read).unwrap(), "").is_ok());
+        assert_eq!(n, 4094);
+        assert!(super::decode::<u16>(serde_json::json!(4094.5)).is_err());
     }
 }

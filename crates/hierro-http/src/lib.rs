@@ -11,7 +11,7 @@ pub mod openapi;
 mod sessions;
 pub mod tls;
 
-pub use body::{Body, Items, Params, PathArgs};
+pub use body::{same_name, Body, Items, Params, PathArgs, Upgrade};
 pub use cancels::Cancels;
 pub use error::{ApiError, ApiResult};
 pub use sessions::{new_secret, secret_hash, SessionStore};
@@ -35,7 +35,9 @@ pub fn session_token(parts: &axum::http::request::Parts) -> Option<String> {
 
 /// The headers every answer carries, for browsers: HTTPS only (HSTS), no
 /// script but the server's own files (the web client's), never framed, no
-/// guessing of content types, no referrer.
+/// guessing of content types, no referrer. And a handler that panics
+/// answers a JSON 500 (logged), not a dropped connection; and every body is
+/// read before its handler runs (`body::read_first`).
 pub fn secure_headers<S: Clone + Send + Sync + 'static>(
     router: axum::Router<S>,
 ) -> axum::Router<S> {
@@ -55,6 +57,15 @@ pub fn secure_headers<S: Clone + Send + Sync + 'static>(
         .layer(set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(set(header::X_FRAME_OPTIONS, "DENY"))
         .layer(set(header::REFERRER_POLICY, "no-referrer"))
+        .layer(axum::middleware::from_fn(body::read_first))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            // The panic itself went to the log through the panic hook.
+            |_: Box<dyn std::any::Any + Send>| {
+                axum::response::IntoResponse::into_response(ApiError::internal(
+                    "the server failed while answering; the request may not have been carried out",
+                ))
+            },
+        ))
 }
 
 /// What a daemon keeps to itself: every file it (and what it starts) makes

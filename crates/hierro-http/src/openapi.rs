@@ -63,7 +63,53 @@ pub fn pretty(doc: &OpenApi) -> String {
 fn as_json(doc: &OpenApi) -> serde_json::Value {
     let mut v = serde_json::to_value(doc).expect("the OpenAPI document serializes");
     bound_integers(&mut v);
+    body_refusals(&mut v);
+    close_variants(&mut v);
     v
+}
+
+/// Enums whose variants take no other field, though utoipa leaves their
+/// objects open: `Principal` (serde's externally tagged form takes one
+/// key) and `MirrorDestination` (`deny_unknown_fields`).
+const CLOSED_ENUMS: &[&str] = &["Principal", "MirrorDestination"];
+
+fn close_variants(doc: &mut serde_json::Value) {
+    for name in CLOSED_ENUMS {
+        let variants = doc
+            .pointer_mut(&format!("/components/schemas/{name}/oneOf"))
+            .and_then(|v| v.as_array_mut());
+        for variant in variants.into_iter().flatten() {
+            if let Some(v) = variant.as_object_mut() {
+                v.insert("additionalProperties".into(), false.into());
+            }
+        }
+    }
+}
+
+/// Every operation that takes a JSON body answers 413 to one too large
+/// and 415 to another content type (`body.rs`), whatever its handler lists.
+fn body_refusals(doc: &mut serde_json::Value) {
+    use serde_json::json;
+    let answer = |description: &str| {
+        json!({
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+        })
+    };
+    let paths = doc["paths"].as_object_mut().into_iter().flatten();
+    for (_, op) in paths.flat_map(|(_, item)| item.as_object_mut().into_iter().flatten()) {
+        if !op["requestBody"].is_object() {
+            continue;
+        }
+        if let Some(responses) = op["responses"].as_object_mut() {
+            responses
+                .entry("413")
+                .or_insert_with(|| answer("The body is larger than 2 MiB."));
+            responses.entry("415").or_insert_with(|| {
+                answer("The body is not JSON (Content-Type: application/json).")
+            });
+        }
+    }
 }
 
 fn bound_integers(v: &mut serde_json::Value) {
@@ -84,6 +130,11 @@ fn bound_integers(v: &mut serde_json::Value) {
                 Some("int16") => Some((json!(i16::MIN), json!(i16::MAX))),
                 _ => None,
             };
+            // `#[schema(pattern = "text")]`: free text (utoipa takes only a
+            // literal there).
+            if map.get("pattern").and_then(Value::as_str) == Some("text") {
+                map.insert("pattern".into(), json!(hierro_api::TEXT_PATTERN));
+            }
             if let Some((min, max)) = bounds {
                 map.insert("format".into(), json!(format));
                 map.entry("minimum").or_insert(min);

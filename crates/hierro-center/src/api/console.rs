@@ -1,7 +1,7 @@
 //! A VM's serial console through the center: the host's console
 //! WebSocket, relayed.
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, WebSocket};
 use axum::extract::{Path, State};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
@@ -40,7 +40,7 @@ pub async fn console(
     State(c): State<AppState>,
     caller: Caller,
     Path(VmKey { vm: key }): Path<VmKey>,
-    ws: WebSocketUpgrade,
+    hierro_http::Upgrade(ws): hierro_http::Upgrade,
 ) -> ApiResult<Response> {
     let vm = vm_ref(
         &c,

@@ -256,7 +256,11 @@ async fn member_host(
     authorize(c, caller, host, Privilege::HostConfigNetwork).await?;
     let h = inventory::get(&c.db, host).await?;
     if h.kind != ObjectKind::Host {
-        return Err(ApiError::bad_request(format!("{} is not a host", h.name)));
+        return Err(ApiError::not_found(format!(
+            "no host {host}: {} is a {}",
+            h.name,
+            h.kind.as_str()
+        )));
     }
     let (a, b) = (
         inventory::datacenter_of(&c.db, dvs).await?,

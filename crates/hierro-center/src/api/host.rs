@@ -114,9 +114,10 @@ async fn managed(
     authorize(c, caller, id, privilege).await?;
     let host = inventory::get(&c.db, id).await?;
     if host.kind != ObjectKind::Host {
-        return Err(ApiError::bad_request(format!(
-            "{} is not a host",
-            host.name
+        return Err(ApiError::not_found(format!(
+            "no host {id}: {} is a {}",
+            host.name,
+            host.kind.as_str()
         )));
     }
     Ok(host)
@@ -199,9 +200,9 @@ pub async fn set_portgroup(
     State(c): State<AppState>,
     caller: Caller,
     Path((id, name)): Path<(String, String)>,
-    Body(mut g): Body<PortGroup>,
+    Body(g): Body<PortGroup>,
 ) -> ApiResult<Json<HostNetwork>> {
-    g.name = name;
+    hierro_http::same_name(&name, &g.name)?;
     let what = format!("Changed port group {} (VLAN {})", g.name, g.vlan);
     let net = change_network(&c, &caller, &id, what, |client| async move {
         client.set_portgroup(&g).await

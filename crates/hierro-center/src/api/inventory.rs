@@ -193,10 +193,16 @@ fn privilege(kind: ObjectKind, change: Change) -> ApiResult<(Privilege, Operatio
                 Move => "moved",
                 Delete => "deleted",
             };
-            return Err(ApiError::bad_request(format!(
+            let refusal = format!(
                 "a {} cannot be {action} here: hosts are added (/api/hosts), VMs created and deleted (/api/vms), datastores and networks come from the hosts",
                 kind.as_str()
-            )));
+            );
+            // A kind to make is a bad request; an object that exists and is
+            // not changed this way, a conflict.
+            return Err(match change {
+                Create => ApiError::bad_request(refusal),
+                _ => ApiError::conflict(refusal),
+            });
         }
     })
 }

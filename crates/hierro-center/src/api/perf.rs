@@ -47,7 +47,7 @@ pub async fn series(
             perf::cluster_series(&c.db, &id, q.interval, step, now).await?
         }
         _ => {
-            return Err(ApiError::bad_request(format!(
+            return Err(ApiError::not_found(format!(
                 "{} is a {}: performance counters are kept for hosts, VMs and clusters",
                 object.name,
                 object.kind.as_str()

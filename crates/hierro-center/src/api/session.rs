@@ -11,7 +11,9 @@ use hierro_http::{ApiError, ApiResult, Body};
 
 use super::privileges::{note, on, Access};
 use super::task::as_task;
-use super::{internal, AppState, BadRequest, Forbidden, NotFound, TooManyRequests, Unauthorized};
+use super::{
+    internal, AppState, BadRequest, Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized,
+};
 use crate::inventory::ROOT;
 use crate::tokens;
 use hierro_api::Privilege as P;
@@ -117,7 +119,7 @@ pub async fn login(
     delete,
     path = "/api/session",
     tag = "session",
-    security(("session" = [])),
+    security((), ("session" = [])),
     responses((status = 204, description = "Logged out"))
 )]
 pub async fn logout(State(c): State<AppState>, headers: HeaderMap) -> StatusCode {
@@ -139,7 +141,7 @@ pub async fn logout(State(c): State<AppState>, headers: HeaderMap) -> StatusCode
     request_body = TokenRequest,
     responses(
         (status = 201, description = "The token, with its secret", body = tokens::NewToken),
-        BadRequest, Unauthorized, Forbidden,
+        BadRequest, Unauthorized, Forbidden, Conflict,
     )
 )]
 pub async fn create_token(
@@ -157,16 +159,26 @@ pub async fn create_token(
         format!("{} made API token {:?}", caller.user, req.name),
     );
     let target = format!("user:{}", caller.user);
-    let made = as_task(
+    // The task keeps the token's record; its secret goes to the caller only.
+    let mut secret = None;
+    let record = as_task(
         &c,
         &caller,
         Operation::TokenCreate,
         (&target, &caller.user),
         done,
-        async { Ok(tokens::create(&c.db, &caller.user, &req.name, req.valid_days).await?) },
+        async {
+            let made = tokens::create(&c.db, &caller.user, &req.name, req.valid_days).await?;
+            secret = Some(made.token);
+            Ok(made.record)
+        },
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(made)))
+    let token = secret.ok_or_else(|| internal("the token was made without its secret"))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(tokens::NewToken { record, token }),
+    ))
 }
 
 /// Whether the caller may manage other users' tokens.

@@ -79,7 +79,21 @@ pub async fn as_task<T: Serialize>(
     work: impl std::future::Future<Output = ApiResult<T>>,
 ) -> ApiResult<T> {
     let run = TaskRun::begin(c, caller, operation, target).await?;
-    run.atomically(work, done).await
+    run.atomically(caught(work), done).await
+}
+
+/// The work's outcome, or an internal error when it panicked: its task
+/// ends either way (and the panic is logged).
+async fn caught<T>(work: impl std::future::Future<Output = ApiResult<T>>) -> ApiResult<T> {
+    use futures_util::FutureExt;
+    std::panic::AssertUnwindSafe(work)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| {
+            Err(internal(
+                "the work failed unexpectedly (a bug: see the center's log)",
+            ))
+        })
 }
 
 /// Runs a change that reaches beyond the database (a host, the followers)
@@ -95,7 +109,7 @@ pub async fn as_outside_task<T: Serialize>(
     work: impl std::future::Future<Output = ApiResult<T>>,
 ) -> ApiResult<T> {
     let run = TaskRun::begin(c, caller, operation, target).await?;
-    let result = work.await;
+    let result = caught(work).await;
     run.end(result, done).await
 }
 
@@ -282,7 +296,7 @@ pub async fn events(
             status = 200,
             description = "A stream of `event` messages whose data is an Event",
             content_type = "text/event-stream",
-            body = String,
+            body = hierro_api::EventMessage,
         ),
         BadRequest, Unauthorized,
     )

@@ -109,7 +109,7 @@ async fn resolve(
     p: &Placement,
     privilege: Privilege,
 ) -> ApiResult<provision::Placed> {
-    let (placement, folder) = (p.placement.as_deref(), p.folder.as_deref());
+    let (placement, folder) = (p.placement.as_str(), p.folder.as_deref());
     Ok(provision::resolve(c, caller, placement, folder, privilege).await?)
 }
 

@@ -34,13 +34,10 @@ pub struct Placed {
 pub async fn resolve(
     c: &Center,
     caller: &Caller,
-    placement: Option<&str>,
+    placement: &str,
     folder: Option<&str>,
     privilege: Privilege,
 ) -> OpResult<Placed> {
-    let placement = placement.ok_or_else(|| {
-        OpError::Invalid("placement is required: the id of a host or a cluster".into())
-    })?;
     authorize(c, caller, placement, Privilege::ResourceAssignVMToPool).await?;
     let target = inventory::get(&c.db, placement).await?;
     let datacenter = inventory::datacenter_of(&c.db, &target.id).await?;

@@ -1,12 +1,12 @@
 //! The serial console over a WebSocket: binary frames both ways.
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, WebSocket};
 use axum::extract::{Path, State};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use hierro_api::PowerState;
 
-use super::{AppState, Caller, Conflict, NotFound, Unauthorized};
+use super::{AppState, BadRequest, Caller, Conflict, NotFound, Unauthorized};
 use hierro_api::VmKey;
 use hierro_http::{ApiError, ApiResult};
 
@@ -18,13 +18,13 @@ use hierro_http::{ApiError, ApiResult};
     description = "The serial console as a WebSocket, binary frames both ways (the session may be given as the `session` query parameter).",
     security(("session" = [])),
     params(VmKey),
-    responses((status = 101, description = "Switching to the WebSocket"), Unauthorized, NotFound, Conflict)
+    responses((status = 101, description = "Switching to the WebSocket"), BadRequest, Unauthorized, NotFound, Conflict)
 )]
 pub async fn connect(
     State(host): State<AppState>,
     _c: Caller,
     Path(VmKey { vm: key }): Path<VmKey>,
-    ws: WebSocketUpgrade,
+    hierro_http::Upgrade(ws): hierro_http::Upgrade,
 ) -> ApiResult<Response> {
     let vm = host.vms.find(&key)?;
     if vm.power() != PowerState::PoweredOn {

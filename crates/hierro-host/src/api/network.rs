@@ -78,9 +78,9 @@ pub async fn set_vswitch(
     State(host): State<AppState>,
     c: Caller,
     Path(name): Path<String>,
-    Body(mut v): Body<VSwitch>,
+    Body(v): Body<VSwitch>,
 ) -> ApiResult<Json<HostNetwork>> {
-    v.name = name.clone();
+    hierro_http::same_name(&name, &v.name)?;
     let net = host
         .change_network(&c.user, format!("Changed vswitch {name}"), |n| {
             edit(
@@ -180,9 +180,9 @@ pub async fn set_portgroup(
     State(host): State<AppState>,
     c: Caller,
     Path(name): Path<String>,
-    Body(mut g): Body<PortGroup>,
+    Body(g): Body<PortGroup>,
 ) -> ApiResult<Json<HostNetwork>> {
-    g.name = name.clone();
+    hierro_http::same_name(&name, &g.name)?;
     let net = host
         .change_network(&c.user, format!("Changed port group {name}"), |n| {
             edit(
@@ -277,9 +277,9 @@ pub async fn set_mirror(
     State(host): State<AppState>,
     c: Caller,
     Path(name): Path<String>,
-    Body(mut m): Body<MirrorSession>,
+    Body(m): Body<MirrorSession>,
 ) -> ApiResult<Json<HostNetwork>> {
-    m.name = name.clone();
+    hierro_http::same_name(&name, &m.name)?;
     let net = host
         .change_network(&c.user, format!("Changed mirror session {name}"), |n| {
             edit(

@@ -79,7 +79,7 @@ pub async fn login(
     tag = "session",
     operation_id = "session_logout",
     description = "Answers 204 even for an unknown or expired session.",
-    security(("session" = [])),
+    security((), ("session" = [])),
     responses((status = 204, description = "Logged out"))
 )]
 pub async fn logout(State(host): State<AppState>, headers: HeaderMap) -> StatusCode {

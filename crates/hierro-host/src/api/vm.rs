@@ -366,7 +366,7 @@ pub async fn migrate(
     description = "Starts a QEMU waiting for a VM migrated live from another host, on this host's vMotion VMkernel port.",
     security(("session" = [])),
     request_body = IncomingMigration,
-    responses((status = 201, description = "Where to send the VM", body = IncomingReady), BadRequest, Unauthorized, Conflict)
+    responses((status = 201, description = "Where to send the VM", body = IncomingReady), BadRequest, Unauthorized, NotFound, Conflict)
 )]
 pub async fn incoming(
     State(host): State<AppState>,
@@ -412,7 +412,7 @@ pub async fn incoming(
     description = "Registers a VM folder on a datastore with this host (cold migration, or after a host was lost).",
     security(("session" = [])),
     request_body = VmRegister,
-    responses((status = 201, description = "The VM", body = VmInfo), BadRequest, Unauthorized, Conflict)
+    responses((status = 201, description = "The VM", body = VmInfo), BadRequest, Unauthorized, NotFound, Conflict)
 )]
 pub async fn register(
     State(host): State<AppState>,

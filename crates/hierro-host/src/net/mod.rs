@@ -209,6 +209,22 @@ impl Host {
 pub fn validate(net: &HostNetwork) -> HostResult<()> {
     for s in &net.vswitches {
         crate::vm::validate_name("vswitch name", &s.name)?;
+        // A Linux interface name: 1 to 15 characters, no '/' or space.
+        for u in &s.uplinks {
+            let ok = (1..=15).contains(&u.len())
+                && u != "."
+                && u != ".."
+                && !u
+                    .chars()
+                    .any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control());
+            if !ok {
+                return Err(HostError::invalid(format!(
+                    "vswitch {}: uplink {} is not a network interface name",
+                    s.name,
+                    hierro_api::shown(u)
+                )));
+            }
+        }
     }
     for g in &net.portgroups {
         // Stored as sent: the API's edges make names NFC first.
@@ -221,14 +237,17 @@ pub fn validate(net: &HostNetwork) -> HostResult<()> {
             )));
         }
     }
+    for m in &net.mirrors {
+        hierro_api::display_name("mirror session name", &m.name).map_err(HostError::invalid)?;
+    }
     for k in &net.vmknics {
         let n = k
             .name
             .strip_prefix("vmk")
-            .and_then(|n| n.parse::<u32>().ok());
+            .filter(|n| (1..=4).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()));
         if n.is_none() {
             return Err(HostError::invalid(format!(
-                "VMkernel port name {:?} must be vmk<N>",
+                "VMkernel port name {:?} must be vmk and 1 to 4 digits",
                 k.name
             )));
         }

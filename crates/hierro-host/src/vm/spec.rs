@@ -223,7 +223,10 @@ pub fn parse_mac(s: &str) -> Result<String, String> {
         .then(|| {
             parts
                 .iter()
-                .map(|p| u8::from_str_radix(p, 16).ok().filter(|_| p.len() == 2))
+                .map(|p| {
+                    let hex = p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit());
+                    u8::from_str_radix(p, 16).ok().filter(|_| hex)
+                })
                 .collect()
         })
         .flatten();
