@@ -189,7 +189,8 @@ status=0
 st() {
     local name=$1 url=$2 token=$3 regex=$4 start rc
     start=$(date +%s%N)
-    SCHEMATHESIS_HOOKS=$HERE/guard_hooks.py FUZZ_GUARD_LOG=$OUT/guard.log \
+    # In $OUT: schemathesis keeps a cache in its working directory.
+    (cd "$OUT" && SCHEMATHESIS_HOOKS=$HERE/guard_hooks.py FUZZ_GUARD_LOG=$OUT/guard.log \
     "$ST" --config-file "$OUT/${name%%-*}.toml" run "$url/api/openapi.json" \
         --include-operation-id-regex "$regex" \
         -H "hierro-session: $token" \
@@ -198,7 +199,7 @@ st() {
         --generation-database none --request-timeout 20 \
         --report junit,ndjson --report-dir "$OUT" \
         --report-junit-path "$OUT/$name.junit.xml" --report-ndjson-path "$OUT/$name.ndjson" \
-        --no-color >"$OUT/$name.log" 2>&1
+        --no-color >"$OUT/$name.log" 2>&1)
     rc=$?
     printf '%-10s rc=%d %6ds  %s\n' "$name" "$rc" "$(( ($(date +%s%N) - start) / 1000000000 ))" \
         "$(grep -aE '^=+ .* in [0-9.]+s =+$' "$OUT/$name.log" | tr -d '=' | xargs)" | tee -a "$OUT/summary.txt"
