@@ -11,19 +11,8 @@ use serde_json::{json, Value};
 #[tokio::test(flavor = "multi_thread")]
 async fn permissions_through_the_api_on_sqlite_and_postgresql() {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let pg_admin = std::env::var("HIERRO_TEST_POSTGRES")
-        .expect("HIERRO_TEST_POSTGRES is not set: scripts/test.sh starts PostgreSQL");
-    let pg_db = format!("hierro_api_{}", rand::random::<u32>());
-    let pg_url = hierro_center::db::Db::create_database(&pg_admin, &pg_db)
-        .await
-        .unwrap();
-
-    for database in [None, Some(pg_url)] {
-        let which = if database.is_some() {
-            "postgres"
-        } else {
-            "sqlite"
-        };
+    let databases = crate::common::center::databases("hierro_api").await;
+    for (which, database) in databases.list.clone() {
         let center = start(database).await;
         let admin = login(&center, "administrator", "admin password").await;
         let anon = Client::new(&center.url, Trust::Thumbprint(center.thumbprint.clone())).unwrap();
@@ -645,7 +634,7 @@ async fn permissions_through_the_api_on_sqlite_and_postgresql() {
             "{which}"
         );
     }
-    let _ = hierro_center::db::Db::drop_database(&pg_admin, &pg_db).await;
+    databases.drop().await;
 }
 
 /// The center keeps an administrator: a change that would leave no enabled

@@ -95,19 +95,8 @@ async fn check(admin: &hierro_client::Client, which: &str) -> usize {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_change_its_task_and_its_event_survive_a_kill_together() {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let pg_admin = std::env::var("HIERRO_TEST_POSTGRES")
-        .expect("HIERRO_TEST_POSTGRES is not set: scripts/test.sh starts PostgreSQL");
-    let pg_db = format!("hierro_crash_{}", rand::random::<u32>());
-    let pg_url = hierro_center::db::Db::create_database(&pg_admin, &pg_db)
-        .await
-        .unwrap();
-
-    for database in [None, Some(pg_url)] {
-        let which = if database.is_some() {
-            "postgres"
-        } else {
-            "sqlite"
-        };
+    let databases = crate::common::center::databases("hierro_crash").await;
+    for (which, database) in databases.list.clone() {
         let mut center = start(database).await;
         let mut interrupted = 0;
         for round in 0..5 {
@@ -157,4 +146,5 @@ async fn a_change_its_task_and_its_event_survive_a_kill_together() {
             "{which}: no kill caught a creation on its way"
         );
     }
+    databases.drop().await;
 }

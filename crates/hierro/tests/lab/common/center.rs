@@ -33,6 +33,35 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The databases a center test runs on: the embedded SQLite (`None`),
+/// then a new database `prefix_<random>` on the test PostgreSQL server,
+/// each with its name for messages. `drop` removes the PostgreSQL one.
+pub struct Databases {
+    pub list: [(&'static str, Option<String>); 2],
+    server: String,
+    name: String,
+}
+
+pub async fn databases(prefix: &str) -> Databases {
+    let server = std::env::var("HIERRO_TEST_POSTGRES")
+        .expect("HIERRO_TEST_POSTGRES is not set: scripts/test.sh starts PostgreSQL");
+    let name = format!("{prefix}_{}", rand::random::<u32>());
+    let url = hierro_center::db::Db::create_database(&server, &name)
+        .await
+        .unwrap();
+    Databases {
+        list: [("sqlite", None), ("postgres", Some(url))],
+        server,
+        name,
+    }
+}
+
+impl Databases {
+    pub async fn drop(self) {
+        let _ = hierro_center::db::Db::drop_database(&self.server, &self.name).await;
+    }
+}
+
 pub async fn start(database: Option<String>) -> Center {
     start_with(database, |_| {}).await
 }
