@@ -264,7 +264,12 @@ async fn a_distributed_switch_reaches_every_member_host() {
     )
     .await
     .unwrap_err();
-    assert_eq!(refusal(e).0, 400);
+    // A datacenter is no host: there is no host by that id.
+    let (code, text) = refusal(e);
+    assert!(
+        code == 404 && text.contains("is a datacenter"),
+        "{code} {text}"
+    );
     // h1's standard port groups change through the center too: added,
     // refused out of range (the host's own check), removed; the inventory
     // follows the host.

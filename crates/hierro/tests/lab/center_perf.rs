@@ -175,8 +175,8 @@ async fn counters_show_what_the_guest_did() {
     let (ok, _, err) = cli(&["perf", "no-such-vm"], &env);
     assert!(!ok && err.contains("no VM or host"), "{err}");
 
-    // Refusals: a datastore has no counters, an interval must be known, an
-    // unknown object is missing.
+    // Refusals: a datastore has no counters (none to find), an interval
+    // must be known, an unknown object is missing.
     let ds = object(&center, "datastore", hierro_lab::DATASTORE).await;
     let e = call(
         &center,
@@ -185,7 +185,7 @@ async fn counters_show_what_the_guest_did() {
         Value::Null,
     )
     .await;
-    assert_eq!(status(e), 400);
+    assert_eq!(status(e), 404);
     let e = call(
         &center,
         Method::GET,
