@@ -18,17 +18,9 @@ impl<T: DeserializeOwned + Serialize, S: Send + Sync> FromRequest<S> for Body<T>
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
-        let value = json(req).await?;
-        if !value.is_object() {
-            return Err(ApiError::bad_request(
-                "invalid request body: a JSON object is expected",
-            ));
-        }
-        let body: T = decode(value.clone())?;
-        let read = serde_json::to_value(&body)
-            .map_err(|e| ApiError::internal(format!("the request body read back: {e}")))?;
-        objects_as_objects(&value, &read, "")?;
-        Ok(Body(body))
+        read(req, "a JSON object", serde_json::Value::is_object)
+            .await
+            .map(Body)
     }
 }
 
@@ -72,18 +64,30 @@ impl<T: DeserializeOwned + Serialize, S: Send + Sync> FromRequest<S> for Items<T
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
-        let value = json(req).await?;
-        if !value.is_array() {
-            return Err(ApiError::bad_request(
-                "invalid request body: a JSON array is expected",
-            ));
-        }
-        let items: Vec<T> = decode(value.clone())?;
-        let read = serde_json::to_value(&items)
-            .map_err(|e| ApiError::internal(format!("the request body read back: {e}")))?;
-        objects_as_objects(&value, &read, "")?;
-        Ok(Items(items))
+        read(req, "a JSON array", serde_json::Value::is_array)
+            .await
+            .map(Items)
     }
+}
+
+/// The body as `T`: JSON of the shape expected (`what`, which `is` tells),
+/// whole numbers taken as integers, and an object wherever `T` reads one.
+async fn read<T: DeserializeOwned + Serialize>(
+    req: Request,
+    what: &str,
+    is: fn(&serde_json::Value) -> bool,
+) -> Result<T, ApiError> {
+    let mut value = json(req).await?;
+    if !is(&value) {
+        return Err(ApiError::bad_request(format!(
+            "invalid request body: {what} is expected"
+        )));
+    }
+    let body: T = decode(&mut value)?;
+    let read = serde_json::to_value(&body)
+        .map_err(|e| ApiError::internal(format!("the request body read back: {e}")))?;
+    objects_as_objects(&value, &read, "")?;
+    Ok(body)
 }
 
 /// The largest JSON body taken.
@@ -137,20 +141,17 @@ async fn json(req: Request) -> Result<serde_json::Value, ApiError> {
             "send the request body as JSON (content-type: application/json)",
         ));
     }
-    let bytes = axum::body::to_bytes(req.into_body(), DRAINED)
+    // `read_first` answered 413 to a larger one already.
+    let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY)
         .await
         .map_err(|_| too_large())?;
-    if bytes.len() > MAX_BODY {
-        return Err(too_large());
-    }
     serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))
 }
 
-fn decode<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<T, ApiError> {
-    whole_numbers(&mut value);
-    serde_json::from_value(value)
-        .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))
+fn decode<T: DeserializeOwned>(value: &mut serde_json::Value) -> Result<T, ApiError> {
+    whole_numbers(value);
+    T::deserialize(&*value).map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))
 }
 
 /// JSON has one kind of number: `5.0` is the integer 5 (as JSON Schema
@@ -254,7 +255,7 @@ mod tests {
             v,
             serde_json::json!({"a": 5, "b": [1.5, -2], "c": 7, "d": 1e300})
         );
-        let n: u16 = super::decode(serde_json::json!(4094.0)).unwrap();
+        let n: u16 = super::decode(&mut serde_json::json!(4094.0)).unwrap();
         #[derive(serde::Serialize, serde::Deserialize)]
         struct Pair {
             a: Option<u8>,
@@ -262,7 +263,7 @@ mod tests {
         }
         let sent = serde_json::json!({"pairs": [{"a": 1, "b": 2}, [3, 4]]});
         let read: std::collections::BTreeMap<String, Vec<Pair>> =
-            super::decode(sent.clone()).unwrap();
+            super::decode(&mut sent.clone()).unwrap();
         let read = serde_json::to_value(read).unwrap();
         let e = super::objects_as_objects(&sent, &read, "").unwrap_err();
         assert!(
@@ -272,9 +273,9 @@ mod tests {
         );
         let fine = serde_json::json!({"pairs": [{"a": 1}]});
         let read: std::collections::BTreeMap<String, Vec<Pair>> =
-            super::decode(fine.clone()).unwrap();
+            super::decode(&mut fine.clone()).unwrap();
         assert!(super::objects_as_objects(&fine, &serde_json::to_value(read).unwrap(), "").is_ok());
         assert_eq!(n, 4094);
-        assert!(super::decode::<u16>(serde_json::json!(4094.5)).is_err());
+        assert!(super::decode::<u16>(&mut serde_json::json!(4094.5)).is_err());
     }
 }

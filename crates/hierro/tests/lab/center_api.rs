@@ -3,7 +3,7 @@
 //! verdicts of the authorization rules seen through HTTP (403, hidden
 //! objects, filtered listings, explanations).
 
-use crate::common::center::{call, login, start, status};
+use crate::common::center::{call, create, login, start, status};
 use hierro_client::{Client, Trust};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -28,40 +28,10 @@ async fn permissions_through_the_api_on_sqlite_and_postgresql() {
 
         // The tree: DC / Prod / Sub, and DC / Secret.
         let mk = |kind: &str, name: &str, parent: &str| json!({"kind": kind, "name": name, "parent": parent});
-        let dc = call(
-            &admin,
-            Method::POST,
-            "/api/inventory",
-            mk("datacenter", "DC", "root"),
-        )
-        .await
-        .unwrap();
-        let dc = dc["id"].as_str().unwrap().to_string();
-        let id = |v: Value| v["id"].as_str().unwrap().to_string();
-        let prod = id(call(
-            &admin,
-            Method::POST,
-            "/api/inventory",
-            mk("folder", "Prod", &dc),
-        )
-        .await
-        .unwrap());
-        let sub = id(call(
-            &admin,
-            Method::POST,
-            "/api/inventory",
-            mk("folder", "Sub", &prod),
-        )
-        .await
-        .unwrap());
-        let secret = id(call(
-            &admin,
-            Method::POST,
-            "/api/inventory",
-            mk("folder", "Secret", &dc),
-        )
-        .await
-        .unwrap());
+        let dc = create(&admin, "datacenter", "DC", "root").await;
+        let prod = create(&admin, "folder", "Prod", &dc).await;
+        let sub = create(&admin, "folder", "Sub", &prod).await;
+        let secret = create(&admin, "folder", "Secret", &dc).await;
         // Bad input: 400 naming the field, 409 on a taken name.
         let e = call(
             &admin,

@@ -13,6 +13,10 @@ use crate::common::center::{call, login, start, wait_for};
 
 /// Clients creating one object after the other until the center dies.
 const WORKERS: usize = 12;
+/// Kills to try for one that catches a creation between its task's start
+/// and its commit: on SQLite that window is a small part of a request, so
+/// a kill misses it about three times in four.
+const ROUNDS: usize = 30;
 
 fn successes(tasks: &Value) -> usize {
     tasks
@@ -99,7 +103,7 @@ async fn a_change_its_task_and_its_event_survive_a_kill_together() {
     for (which, database) in databases.list.clone() {
         let mut center = start(database).await;
         let mut interrupted = 0;
-        for round in 0..5 {
+        for round in 0..ROUNDS {
             let admin = login(&center, "administrator", "admin password").await;
             let before = count_successes(&admin).await;
             let mut flight = tokio::task::JoinSet::new();
@@ -127,7 +131,7 @@ async fn a_change_its_task_and_its_event_survive_a_kill_together() {
             }
             // Some have ended, others are on their way: now.
             wait_for(&admin, "/api/tasks?limit=5000", "creations going on", |v| {
-                successes(v) >= before + 20
+                successes(v) >= before + 10
             })
             .await;
             center.kill_and_restart().await;

@@ -5,7 +5,7 @@
 //! a host that dies and comes back, a user's disconnect and reconnect, a
 //! certificate that changes (refused until confirmed), and removal.
 
-use crate::common::center::{call, login, start, status, wait_for, Center};
+use crate::common::center::{call, create, login, start, status, wait_for, Center};
 use crate::common::{kill_agent, TestLab, HIERRO};
 use hierro_api::{PortGroup, PowerOp};
 use hierro_client::{Client, ClientError, Trust};
@@ -49,24 +49,8 @@ async fn host_login(t: &TestLab, user: &str) -> Result<Client, ClientError> {
 
 async fn manage(t: &mut TestLab, center: &Center) {
     let admin = login(center, "administrator", "admin password").await;
-    let mk = |kind: &str, name: &str, parent: &str| json!({"kind": kind, "name": name, "parent": parent});
-    let dc = call(
-        &admin,
-        Method::POST,
-        "/api/inventory",
-        mk("datacenter", "DC", "root"),
-    )
-    .await
-    .unwrap();
-    let cluster = call(
-        &admin,
-        Method::POST,
-        "/api/inventory",
-        mk("cluster", "Cluster", dc["id"].as_str().unwrap()),
-    )
-    .await
-    .unwrap();
-    let cluster = cluster["id"].as_str().unwrap().to_string();
+    let dc = create(&admin, "datacenter", "DC", "root").await;
+    let cluster = create(&admin, "cluster", "Cluster", &dc).await;
     let presented = t.lab.hosts[0].thumbprint.clone();
     let address = t.lab.hosts[0].ip.to_string();
     let (user, password) = (t.lab.user.clone(), t.lab.password.clone());
@@ -390,14 +374,7 @@ async fn manage(t: &mut TestLab, center: &Center) {
     // it is refused unless forced; forced, it moves and the other loses it.
     let other = start(None).await;
     let other_admin = login(&other, "administrator", "admin password").await;
-    let other_dc = call(
-        &other_admin,
-        Method::POST,
-        "/api/inventory",
-        mk("datacenter", "DC", "root"),
-    )
-    .await
-    .unwrap();
+    let other_dc = create(&other_admin, "datacenter", "DC", "root").await;
     let fresh = |force: bool| {
         let address = address.clone();
         let (user, password) = (user.clone(), password.clone());
@@ -407,7 +384,7 @@ async fn manage(t: &mut TestLab, center: &Center) {
         }
     };
     let mut body = fresh(false).await;
-    body["parent"] = other_dc["id"].clone();
+    body["parent"] = json!(other_dc);
     let taken = call(&other_admin, Method::POST, "/api/hosts", body)
         .await
         .unwrap();
@@ -470,16 +447,7 @@ async fn certificates_last_two_years_and_the_center_renews_its_hosts() {
     );
 
     let admin = login(&center, "administrator", "admin password").await;
-    let mk = |kind: &str, name: &str, parent: &str| json!({"kind": kind, "name": name, "parent": parent});
-    let dc = call(
-        &admin,
-        Method::POST,
-        "/api/inventory",
-        mk("datacenter", "DC", "root"),
-    )
-    .await
-    .unwrap();
-    let dc = dc["id"].as_str().unwrap();
+    let dc = create(&admin, "datacenter", "DC", "root").await;
     let added = call(
         &admin,
         Method::POST,

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::common::center::{call, login, start, status, wait_for, Center};
+use crate::common::center::{call, create, login, start, status, wait_for, Center};
 use crate::common::TestLab;
 use futures_util::StreamExt;
 use hierro_api::{PowerOp, PowerState, SnapshotCreate, TaskState};
@@ -39,20 +39,10 @@ fn code(e: &ClientError) -> String {
 
 async fn exercise(t: &TestLab, center: &mut Center, round: u32) {
     let admin = login(center, "administrator", "admin password").await;
-    let mk = |kind: &str, name: &str, parent: &str| json!({"kind": kind, "name": name, "parent": parent});
     let post = |path: &'static str, body: Value| call(&admin, Method::POST, path, body);
-    let dc = post("/api/inventory", mk("datacenter", "DC", "root"))
-        .await
-        .unwrap();
-    let dc = dc["id"].as_str().unwrap().to_string();
-    let cluster = post("/api/inventory", mk("cluster", "Cluster", &dc))
-        .await
-        .unwrap();
-    let cluster = cluster["id"].as_str().unwrap().to_string();
-    let apps = post("/api/inventory", mk("folder", "Apps", &dc))
-        .await
-        .unwrap();
-    let apps = apps["id"].as_str().unwrap().to_string();
+    let dc = create(&admin, "datacenter", "DC", "root").await;
+    let cluster = create(&admin, "cluster", "Cluster", &dc).await;
+    let apps = create(&admin, "folder", "Apps", &dc).await;
     let mut hosts = vec![];
     for h in &t.lab.hosts {
         let address = h.ip.to_string();

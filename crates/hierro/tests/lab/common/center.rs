@@ -33,6 +33,15 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Makes a folder, datacenter or cluster under `parent`; its id.
+pub async fn create(admin: &Client, kind: &str, name: &str, parent: &str) -> String {
+    let body = json!({"kind": kind, "name": name, "parent": parent});
+    let made = call(admin, Method::POST, "/api/inventory", body)
+        .await
+        .unwrap();
+    made["id"].as_str().unwrap().to_string()
+}
+
 /// The databases a center test runs on: the embedded SQLite (`None`),
 /// then a new database `prefix_<random>` on the test PostgreSQL server,
 /// each with its name for messages. `drop` removes the PostgreSQL one.
