@@ -369,6 +369,31 @@ struct Followed {
     stopped_at: Option<u64>,
 }
 
+/// Waits until QEMU has cleaned up after an earlier migration of this VM:
+/// `query-migrate` says "failed" before its yank instance is gone, and a
+/// `migrate` then is refused ("duplicate yank instance").
+async fn earlier_migration_gone(qmp: &hierro_qemu::Qmp) -> HostResult<()> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let yank = qmp
+            .execute_value("query-yank", json!({}))
+            .await
+            .map_err(qmp_error)?;
+        let migrating = yank
+            .as_array()
+            .is_some_and(|list| list.iter().any(|i| i["type"] == "migration"));
+        if !migrating {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(HostError::backend(
+                "QEMU has not finished cleaning up an earlier migration of this VM",
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Starts the pre-copy and follows it to its end: progress into `task`, the
 /// switchover goal stepped up as `switchover_limit` says (from `limit`),
 /// `migrate_cancel` when the task is cancelled.
@@ -384,6 +409,7 @@ async fn follow(
     // the guest since then are handed over without delay.
     let mut events = qmp.events();
     let mut stopped_at = None;
+    earlier_migration_gone(qmp).await?;
     qmp.execute_value("migrate", json!({"uri": req.uri}))
         .await
         .map_err(qmp_error)?;
