@@ -32,6 +32,10 @@ crate::vocabulary! {
         ObjectChanged = "ObjectChangedEvent" => "An inventory object was renamed or moved",
         ObjectRemoved = "ObjectRemovedEvent" => "An inventory object was removed",
         DatastoreAdded = "DatastoreAddedEvent" => "A host added a datastore",
+        DatastoreFileUploaded = "DatastoreFileUploadedEvent" => "A file was uploaded to a datastore",
+        DatastoreFolderCreated = "DatastoreFolderCreatedEvent" => "A folder was made on a datastore",
+        DatastoreFileDeleted = "DatastoreFileDeletedEvent" => "A datastore file or folder was deleted",
+        DatastoreFileMoved = "DatastoreFileMovedEvent" => "A datastore file or folder was renamed or moved",
         // Hosts.
         HostAgentStarted = "HostAgentStartedEvent" => "A host agent started",
         HostConnected = "HostConnectedEvent" => "A host was added to the center",

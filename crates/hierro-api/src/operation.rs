@@ -32,6 +32,11 @@ crate::vocabulary! {
         HostCapture = "host.capture" => "Capture packets",
         HostEnterMaintenance = "host.enterMaintenance" => "Enter maintenance mode",
         HostExitMaintenance = "host.exitMaintenance" => "Exit maintenance mode",
+        // Datastore files, on hosts and through the center.
+        DatastoreUpload = "datastore.uploadFile" => "Upload file to datastore",
+        DatastoreMakeFolder = "datastore.makeDirectory" => "Create datastore folder",
+        DatastoreDeleteFile = "datastore.deleteFile" => "Delete datastore file",
+        DatastoreMoveFile = "datastore.moveFile" => "Move datastore file",
         // The inventory's containers.
         FolderCreate = "folder.create" => "Create folder",
         FolderUpdate = "folder.update" => "Rename or move folder",

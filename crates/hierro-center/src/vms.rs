@@ -223,17 +223,22 @@ pub async fn choose(
     })
 }
 
-/// A VM by object id, or by name when exactly one of `visible` has it.
-pub fn find_by_key(visible: &[InventoryObject], key: &str) -> StoreResult<InventoryObject> {
+/// Of the objects the caller may see (all of one kind, `noun`), the one
+/// `key` names: its id, or a name only one of them has.
+pub fn find_by_key(
+    visible: &[InventoryObject],
+    key: &str,
+    noun: &str,
+) -> StoreResult<InventoryObject> {
     if let Some(o) = visible.iter().find(|o| o.id == key) {
         return Ok(o.clone());
     }
     let named: Vec<&InventoryObject> = visible.iter().filter(|o| o.name == key).collect();
     match named.as_slice() {
         [one] => Ok((*one).clone()),
-        [] => Err(StoreError::NotFound(format!("no VM {key:?}"))),
+        [] => Err(StoreError::NotFound(format!("no {noun} {key:?}"))),
         _ => Err(StoreError::Invalid(format!(
-            "{} VMs are named {key:?}: use the id",
+            "{} {noun}s are named {key:?}: use the id",
             named.len()
         ))),
     }

@@ -125,19 +125,30 @@ impl Client {
         body: Option<&B>,
         timeout: Option<Duration>,
     ) -> Result<reqwest::Response> {
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        let mut req = self.request(method, path);
         if let Some(t) = timeout {
             req = req.timeout(t);
         }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        self.execute(req).await
+    }
+
+    /// A request to `path` with the session and test headers.
+    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(t) = &self.token {
             req = req.header(SESSION_HEADER, t);
         }
         if let Some(n) = self.fail_step {
             req = req.header(FAIL_STEP_HEADER, n.to_string());
         }
-        if let Some(b) = body {
-            req = req.json(b);
-        }
+        req
+    }
+
+    /// Sends it; an answer other than success is the API's error.
+    async fn execute(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response> {
         let resp = req.send().await.map_err(|e| self.transport_error(e))?;
         if resp.status().is_success() {
             return Ok(resp);

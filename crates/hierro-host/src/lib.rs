@@ -310,6 +310,10 @@ pub async fn serve(config: HostConfig) -> anyhow::Result<()> {
     if swept > 0 {
         tracing::warn!("removed {swept} VM folders a killed agent left half-made");
     }
+    let swept = datastore::upload::sweep(&host.config.name, &host.datastores.roots());
+    if swept > 0 {
+        tracing::warn!("removed {swept} partial uploads a killed agent left");
+    }
     for reg in &state.vms {
         if let Err(e) = vm::load(&host, reg).await {
             tracing::error!("VM {} in [{}] {}: {e}", reg.id, reg.datastore, reg.folder);

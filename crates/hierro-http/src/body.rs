@@ -100,9 +100,12 @@ const DRAINED: usize = 16 << 20;
 /// over `MAX_BODY` is 413 at once). A handler that answers without reading
 /// it (a bad query, no session) would otherwise leave the client sending
 /// into a closed connection, with no answer to read.
+///
+/// A file's bytes (`application/octet-stream`, an upload) are left to the
+/// handler, which streams them to disk (`Upload`).
 pub async fn read_first(req: Request, next: axum::middleware::Next) -> axum::response::Response {
     use axum::response::IntoResponse;
-    if axum::body::HttpBody::size_hint(req.body()).exact() == Some(0) {
+    if axum::body::HttpBody::size_hint(req.body()).exact() == Some(0) || is_octets(&req) {
         return next.run(req).await;
     }
     let (parts, body) = req.into_parts();
@@ -112,6 +115,44 @@ pub async fn read_first(req: Request, next: axum::middleware::Next) -> axum::res
                 .await
         }
         _ => too_large().into_response(),
+    }
+}
+
+fn is_octets(req: &Request) -> bool {
+    req.headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(OCTETS))
+}
+
+const OCTETS: &str = "application/octet-stream";
+
+/// A file's bytes as the request body (an upload), streamed to the
+/// handler as they arrive: content-type `application/octet-stream` (else
+/// 415), of any length. `length` is the `content-length` the client sent.
+pub struct Upload {
+    pub body: axum::body::Body,
+    pub length: Option<u64>,
+}
+
+impl<S: Send + Sync> FromRequest<S> for Upload {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
+        if !is_octets(&req) {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                format!("send the file's bytes as the body (content-type: {OCTETS})"),
+            ));
+        }
+        let length = req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse().ok());
+        Ok(Upload {
+            body: req.into_body(),
+            length,
+        })
     }
 }
 

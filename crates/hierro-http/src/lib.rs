@@ -11,7 +11,7 @@ pub mod openapi;
 mod sessions;
 pub mod tls;
 
-pub use body::{same_name, Body, Items, Params, PathArgs, Upgrade};
+pub use body::{same_name, Body, Items, Params, PathArgs, Upgrade, Upload};
 pub use cancels::Cancels;
 pub use error::{ApiError, ApiResult};
 pub use sessions::{new_secret, secret_hash, SessionStore};

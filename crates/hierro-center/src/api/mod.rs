@@ -8,6 +8,7 @@
 
 mod access;
 mod console;
+mod datastore;
 mod directory;
 mod dvswitch;
 mod host;
@@ -68,6 +69,7 @@ fn openapi() -> utoipa::openapi::OpenApi {
 const ACCESS: &[&[(&str, privileges::Access)]] = &[
     access::ACCESS,
     console::ACCESS,
+    datastore::ACCESS,
     directory::ACCESS,
     dvswitch::ACCESS,
     host::ACCESS,
@@ -114,6 +116,14 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(host::remove))
         .routes(routes!(host::lockdown))
         .routes(routes!(host::maintenance))
+        .routes(routes!(datastore::browse))
+        .routes(routes!(
+            datastore::download,
+            datastore::upload,
+            datastore::delete
+        ))
+        .routes(routes!(datastore::mkdir))
+        .routes(routes!(datastore::move_file))
         .routes(routes!(dvswitch::create))
         .routes(routes!(dvswitch::update, dvswitch::delete))
         .routes(routes!(dvswitch::add_host, dvswitch::remove_host))
@@ -164,6 +174,7 @@ fn routes() -> OpenApiRouter<AppState> {
         (name = "session", description = "What the center is, logging in and out, API tokens"),
         (name = "inventory", description = "The inventory tree: folders, datacenters, clusters, hosts, VMs, datastores, networks"),
         (name = "hosts", description = "Managed hosts: add, disconnect, reconnect, remove, lockdown"),
+        (name = "datastores", description = "Datastores' files, through a host that sees each: browse, upload, download, make folders, delete, move"),
         (name = "vms", description = "VMs through the center, with the host API's paths and bodies"),
         (name = "network", description = "Distributed switches: their port groups, policies, teaming, mirror sessions and member hosts"),
         (name = "directory", description = "Users and groups"),

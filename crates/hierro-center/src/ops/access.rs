@@ -83,7 +83,7 @@ pub async fn vm_ref(
         Ok(o) => o,
         Err(_) => {
             let named = inventory::search(&center.db, Some(ObjectKind::Vm), Some(key)).await?;
-            vms::find_by_key(&visible(center, caller, named).await?, key)?
+            vms::find_by_key(&visible(center, caller, named).await?, key, "VM")?
         }
     };
     authorize(center, caller, &object.id, privilege).await?;

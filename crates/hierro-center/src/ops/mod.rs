@@ -14,6 +14,7 @@ mod access;
 pub mod add_host;
 pub mod admins;
 pub mod certificates;
+pub mod datastore;
 pub mod dvswitch;
 mod error;
 pub mod evacuate;

@@ -61,6 +61,14 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(host::lockdown, host::set_lockdown))
         .routes(routes!(host::perf))
         .routes(routes!(datastore::list, datastore::add))
+        .routes(routes!(datastore::browse))
+        .routes(routes!(
+            datastore::download,
+            datastore::upload,
+            datastore::delete
+        ))
+        .routes(routes!(datastore::mkdir))
+        .routes(routes!(datastore::move_file))
         .routes(routes!(vm::list, vm::create))
         .routes(routes!(vm::info, vm::update, vm::delete))
         .routes(routes!(vm::power))
@@ -106,7 +114,7 @@ fn routes() -> OpenApiRouter<AppState> {
     tags(
         (name = "session", description = "What the host is, logging in and out, service tokens"),
         (name = "host", description = "The host: hardware, lockdown, certificate, change feed, performance samples"),
-        (name = "datastores", description = "Datastores"),
+        (name = "datastores", description = "Datastores and their files: browse, upload, download, make folders, delete, move"),
         (name = "vms", description = "VMs: lifecycle, power, snapshots, console, migration"),
         (name = "network", description = "Standard and distributed switches, port groups, VMkernel ports, mirror sessions, ports and captures"),
         (name = "tasks", description = "Tasks and events"),

@@ -18,7 +18,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use hierro_api::{PowerState, Snapshot, VmConfig, VmCreate, VmInfo, VmRuntime};
+use hierro_api::{Boot, PowerState, Snapshot, VmConfig, VmCreate, VmInfo, VmRuntime};
 use hierro_qemu::{Qga, RunPaths};
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -198,6 +198,31 @@ impl Registry {
     pub fn remove(&self, id: Uuid) {
         self.vms.write().remove(&id);
     }
+}
+
+/// What this host's VMs hold on datastores now, each with its VM's name:
+/// every VM's folder and the base disk of a linked clone always, and what
+/// a running VM reads (its kernel and initrd).
+pub fn files_in_use(host: &Host) -> Vec<(PathBuf, String)> {
+    let mut used = vec![];
+    for vm in host.vms.list() {
+        let config = vm.config();
+        let name = config.name.clone();
+        used.push((vm.folder.clone(), name.clone()));
+        let mut named: Vec<&str> = config.disk.clone_of.as_deref().into_iter().collect();
+        if vm.power() == PowerState::PoweredOn {
+            if let Boot::Kernel { kernel, initrd, .. } = &config.boot {
+                named.push(kernel);
+                named.extend(initrd.as_deref());
+            }
+        }
+        for dspath in named {
+            if let Ok(path) = host.datastores.resolve(dspath) {
+                used.push((path, name.clone()));
+            }
+        }
+    }
+    used
 }
 
 struct NameReservation {

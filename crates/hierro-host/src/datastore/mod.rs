@@ -1,6 +1,9 @@
 //! Datastores: named directories that hold VM folders (local, or shared by
 //! several hosts).
 
+pub mod files;
+pub mod upload;
+
 use parking_lot::RwLock;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
