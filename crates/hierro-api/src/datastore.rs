@@ -199,7 +199,10 @@ mod tests {
 
     #[test]
     fn file_paths_stay_in_the_datastore() {
-        assert_eq!(file_path_parts("iso/a.iso", false).unwrap(), ["iso", "a.iso"]);
+        assert_eq!(
+            file_path_parts("iso/a.iso", false).unwrap(),
+            ["iso", "a.iso"]
+        );
         assert_eq!(file_path_parts("iso/", false).unwrap(), ["iso"]);
         assert!(file_path_parts("", true).unwrap().is_empty());
         for bad in [

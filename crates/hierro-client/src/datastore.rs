@@ -117,14 +117,8 @@ impl Client {
                     sent(so_far);
                 }
             });
-        self.upload(
-            datastore,
-            path,
-            overwrite,
-            stream,
-            Some(length),
-        )
-        .await
+        self.upload(datastore, path, overwrite, stream, Some(length))
+            .await
     }
 
     /// A file's bytes, as the answer to stream (its `content-length` says
@@ -148,8 +142,11 @@ impl Client {
     ) -> Result<u64> {
         let resp = self.download(datastore, path).await?;
         let total = resp.content_length();
-        let local_error = |e: std::io::Error| ClientError::Http(format!("{}: {e}", local.display()));
-        let mut out = tokio::fs::File::create_new(local).await.map_err(local_error)?;
+        let local_error =
+            |e: std::io::Error| ClientError::Http(format!("{}: {e}", local.display()));
+        let mut out = tokio::fs::File::create_new(local)
+            .await
+            .map_err(local_error)?;
         let copied = async {
             let mut stream = resp.bytes_stream();
             let mut got = 0u64;

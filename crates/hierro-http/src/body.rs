@@ -102,11 +102,14 @@ const DRAINED: usize = 16 << 20;
 /// into a closed connection, with no answer to read.
 ///
 /// A file's bytes (`application/octet-stream`, an upload) are left to the
-/// handler, which streams them to disk (`Upload`).
+/// handler, which streams them to disk (`Upload`): see `stream_through`.
 pub async fn read_first(req: Request, next: axum::middleware::Next) -> axum::response::Response {
     use axum::response::IntoResponse;
-    if axum::body::HttpBody::size_hint(req.body()).exact() == Some(0) || is_octets(&req) {
+    if axum::body::HttpBody::size_hint(req.body()).exact() == Some(0) {
         return next.run(req).await;
+    }
+    if is_octets(&req) {
+        return stream_through(req, next).await;
     }
     let (parts, body) = req.into_parts();
     match axum::body::to_bytes(body, DRAINED).await {
@@ -117,6 +120,44 @@ pub async fn read_first(req: Request, next: axum::middleware::Next) -> axum::res
         _ => too_large().into_response(),
     }
 }
+
+/// Hands an upload's bytes to the handler as they come. When the answer
+/// is a refusal (no session, a name taken, a failure half way), what the
+/// handler left unread is read and dropped before it is sent, up to
+/// `UNREAD` bytes and while the client keeps sending (`IDLE`): a client
+/// still sending would otherwise meet a closed connection and never see why.
+async fn stream_through(req: Request, next: axum::middleware::Next) -> axum::response::Response {
+    use futures_util::StreamExt;
+    use std::sync::Arc;
+    let (parts, body) = req.into_parts();
+    let shared = Arc::new(tokio::sync::Mutex::new(body.into_data_stream()));
+    let fed = futures_util::stream::unfold(shared.clone(), |shared| async move {
+        let next = shared.lock().await.next().await;
+        next.map(|chunk| (chunk, shared))
+    });
+    let answer = next
+        .run(Request::from_parts(
+            parts,
+            axum::body::Body::from_stream(fed),
+        ))
+        .await;
+    if !answer.status().is_success() {
+        let mut rest = shared.lock().await;
+        let mut dropped = 0u64;
+        while let Ok(Some(Ok(chunk))) = tokio::time::timeout(IDLE, rest.next()).await {
+            dropped += chunk.len() as u64;
+            if dropped > UNREAD {
+                break;
+            }
+        }
+    }
+    answer
+}
+
+/// The most of a refused upload read after its refusal.
+const UNREAD: u64 = 64 << 30;
+/// How long a refused upload's client may pause before it gets its answer.
+const IDLE: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn is_octets(req: &Request) -> bool {
     req.headers()

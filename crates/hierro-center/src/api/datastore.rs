@@ -132,17 +132,8 @@ pub async fn upload(
     Upload { body, length }: Upload,
 ) -> ApiResult<(StatusCode, Json<DatastoreFile>)> {
     let ds = datastore_ref(&c, &caller, &datastore, P::DatastoreFileManagement).await?;
-    let done = (
-        EventKind::DatastoreFileUploaded,
-        format!("Uploaded [{}] {}", ds.name(), at.path),
-    );
-    let file = changed(&c, &caller, &ds, Operation::DatastoreUpload, done, async {
-        let body = body.into_data_stream();
-        ds.client
-            .upload(ds.name(), &at.path, at.overwrite, body, length)
-            .await
-    })
-    .await?;
+    let body = body.into_data_stream();
+    let file = crate::ops::datastore::upload(&c, &caller, &ds, &at, body, length).await?;
     Ok((StatusCode::CREATED, Json(file)))
 }
 
@@ -168,9 +159,14 @@ pub async fn delete(
         EventKind::DatastoreFileDeleted,
         format!("Deleted [{}] {}", ds.name(), at.path),
     );
-    changed(&c, &caller, &ds, Operation::DatastoreDeleteFile, done, async {
-        ds.client.delete_file(ds.name(), &at.path).await
-    })
+    changed(
+        &c,
+        &caller,
+        &ds,
+        Operation::DatastoreDeleteFile,
+        done,
+        async { ds.client.delete_file(ds.name(), &at.path).await },
+    )
     .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -198,9 +194,14 @@ pub async fn mkdir(
         EventKind::DatastoreFolderCreated,
         format!("Made folder [{}] {}", ds.name(), req.path),
     );
-    let made = changed(&c, &caller, &ds, Operation::DatastoreMakeFolder, done, async {
-        ds.client.make_folder(ds.name(), &req.path).await
-    })
+    let made = changed(
+        &c,
+        &caller,
+        &ds,
+        Operation::DatastoreMakeFolder,
+        done,
+        async { ds.client.make_folder(ds.name(), &req.path).await },
+    )
     .await?;
     Ok((StatusCode::CREATED, Json(made)))
 }
@@ -228,9 +229,14 @@ pub async fn move_file(
         EventKind::DatastoreFileMoved,
         format!("Moved [{0}] {1} to [{0}] {2}", ds.name(), req.from, req.to),
     );
-    let moved = changed(&c, &caller, &ds, Operation::DatastoreMoveFile, done, async {
-        ds.client.move_file(ds.name(), &req).await
-    })
+    let moved = changed(
+        &c,
+        &caller,
+        &ds,
+        Operation::DatastoreMoveFile,
+        done,
+        async { ds.client.move_file(ds.name(), &req).await },
+    )
     .await?;
     Ok(Json(moved))
 }

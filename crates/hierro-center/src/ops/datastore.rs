@@ -3,11 +3,15 @@
 //! privilege on it checked, and the work relayed to a connected host that
 //! sees it. Changes are center tasks; the host records its own too.
 
-use hierro_api::Privilege;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use hierro_api::{DatastoreFile, EventKind, Operation, Privilege, UploadAt};
 use hierro_client::Client;
 
 use super::access::{authorize, visible};
-use super::{Caller, OpError, OpResult};
+use super::{Caller, OpError, OpResult, TaskRun};
 use crate::hosts;
 use crate::inventory::{self, InventoryObject, ObjectKind};
 use crate::vms;
@@ -61,4 +65,57 @@ pub async fn datastore_ref(
         "no connected host sees datastore {}",
         object.name
     )))
+}
+
+/// Relays an upload to the datastore's host as a task whose progress
+/// follows the bytes relayed (when the client said how many).
+pub async fn upload<S, E>(
+    center: &Arc<Center>,
+    caller: &Caller,
+    ds: &DatastoreRef,
+    at: &UploadAt,
+    body: S,
+    length: Option<u64>,
+) -> OpResult<DatastoreFile>
+where
+    S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Send + 'static,
+    E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
+{
+    let target = (ds.object.id.as_str(), ds.name());
+    let run = TaskRun::begin(center, caller, Operation::DatastoreUpload, target).await?;
+    let relayed = Arc::new(AtomicU64::new(0));
+    let counted = relayed.clone();
+    let body = body.inspect(move |chunk| {
+        if let Ok(c) = chunk {
+            counted.fetch_add(c.len() as u64, Ordering::Relaxed);
+        }
+    });
+    let progress = async {
+        let Some(length) = length.filter(|l| *l > 0) else {
+            return std::future::pending().await;
+        };
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            let pct = relayed.load(Ordering::Relaxed).min(length) * 100 / length;
+            run.progress(pct as u8).await;
+        }
+    };
+    let sent = ds
+        .client
+        .upload(ds.name(), &at.path, at.overwrite, body, length);
+    let result = tokio::select! {
+        r = sent => r.map_err(OpError::from),
+        never = progress => never,
+    };
+    let done = match &result {
+        Ok(f) => format!(
+            "Uploaded [{}] {} ({} bytes)",
+            ds.name(),
+            f.path,
+            f.size_bytes
+        ),
+        Err(_) => String::new(),
+    };
+    run.end(result, (EventKind::DatastoreFileUploaded, done))
+        .await
 }

@@ -101,7 +101,13 @@ pub fn file_response(
         .next()
         .unwrap_or("file")
         .chars()
-        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     Response::builder()
         .header(header::CONTENT_TYPE, "application/octet-stream")

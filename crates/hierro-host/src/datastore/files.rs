@@ -133,9 +133,9 @@ fn io_error(what: &str, e: Errno) -> HostError {
             HostError::refused(format!("{what}: the datastore is full"))
         }
         Errno::EINVAL => HostError::invalid(format!("{what}: a folder cannot move into itself")),
-        Errno::EISDIR | Errno::ENOTDIR => {
-            HostError::conflict(format!("{what}: a file and a folder cannot replace each other"))
-        }
+        Errno::EISDIR | Errno::ENOTDIR => HostError::conflict(format!(
+            "{what}: a file and a folder cannot replace each other"
+        )),
         e => HostError::internal(format!("{what}: {e}")),
     }
 }
@@ -216,8 +216,7 @@ pub fn list(host: &Host, datastore: &str, path: &str) -> HostResult<DatastoreFol
             continue;
         };
         if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK {
-            match beneath(&folder.fd, name, OFlag::O_PATH)
-                .and_then(|fd| nix::sys::stat::fstat(&fd))
+            match beneath(&folder.fd, name, OFlag::O_PATH).and_then(|fd| nix::sys::stat::fstat(&fd))
             {
                 Ok(target) => st = target,
                 Err(_) => continue,
@@ -275,17 +274,23 @@ pub fn make_folder(
     user: &str,
 ) -> HostResult<DatastoreFile> {
     let entry = host.datastores.entry(datastore, path)?;
-    as_task(host, datastore, user, Operation::DatastoreMakeFolder, || {
-        nix::sys::stat::mkdirat(
-            &entry.parent.fd,
-            entry.name.as_str(),
-            Mode::from_bits_truncate(0o755),
-        )
-        .map_err(|e| io_error(&format!("[{datastore}] {}", entry.path()), e))?;
-        let made = entry.describe()?;
-        let message = format!("Made folder [{datastore}] {}", made.path);
-        Ok((made, EventKind::DatastoreFolderCreated, message))
-    })
+    as_task(
+        host,
+        datastore,
+        user,
+        Operation::DatastoreMakeFolder,
+        || {
+            nix::sys::stat::mkdirat(
+                &entry.parent.fd,
+                entry.name.as_str(),
+                Mode::from_bits_truncate(0o755),
+            )
+            .map_err(|e| io_error(&format!("[{datastore}] {}", entry.path()), e))?;
+            let made = entry.describe()?;
+            let message = format!("Made folder [{datastore}] {}", made.path);
+            Ok((made, EventKind::DatastoreFolderCreated, message))
+        },
+    )
 }
 
 /// Deletes a file, or a folder with all it holds; refused for what a VM
@@ -297,24 +302,30 @@ pub fn delete(host: &Host, datastore: &str, path: &str, user: &str) -> HostResul
         .stat()
         .ok_or_else(|| HostError::not_found(format!("{at} does not exist")))?;
     refuse_in_use(host, &entry.real_path(), &at, "delete")?;
-    as_task(host, datastore, user, Operation::DatastoreDeleteFile, || {
-        if is_dir(&st) {
-            // std's remove_dir_all never follows a symbolic link out.
-            std::fs::remove_dir_all(
-                Path::new(&format!("/proc/self/fd/{}", entry.parent.fd.as_raw_fd()))
-                    .join(&entry.name),
-            )
-            .map_err(|e| HostError::internal(format!("{at}: {e}")))?;
-        } else {
-            nix::unistd::unlinkat(
-                &entry.parent.fd,
-                entry.name.as_str(),
-                nix::unistd::UnlinkatFlags::NoRemoveDir,
-            )
-            .map_err(|e| io_error(&at, e))?;
-        }
-        Ok(((), EventKind::DatastoreFileDeleted, format!("Deleted {at}")))
-    })
+    as_task(
+        host,
+        datastore,
+        user,
+        Operation::DatastoreDeleteFile,
+        || {
+            if is_dir(&st) {
+                // std's remove_dir_all never follows a symbolic link out.
+                std::fs::remove_dir_all(
+                    Path::new(&format!("/proc/self/fd/{}", entry.parent.fd.as_raw_fd()))
+                        .join(&entry.name),
+                )
+                .map_err(|e| HostError::internal(format!("{at}: {e}")))?;
+            } else {
+                nix::unistd::unlinkat(
+                    &entry.parent.fd,
+                    entry.name.as_str(),
+                    nix::unistd::UnlinkatFlags::NoRemoveDir,
+                )
+                .map_err(|e| io_error(&at, e))?;
+            }
+            Ok(((), EventKind::DatastoreFileDeleted, format!("Deleted {at}")))
+        },
+    )
 }
 
 /// Renames or moves a file or folder inside its datastore.

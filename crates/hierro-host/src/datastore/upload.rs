@@ -133,7 +133,11 @@ async fn receive(
         .fd
         .try_clone()
         .map_err(|e| HostError::internal(e.to_string()))?;
-    let name = format!("{}{}", prefix(&host.config.name), uuid::Uuid::new_v4().simple());
+    let name = format!(
+        "{}{}",
+        prefix(&host.config.name),
+        uuid::Uuid::new_v4().simple()
+    );
     let fd = nix::fcntl::openat(
         dir.as_fd(),
         name.as_str(),
@@ -154,7 +158,9 @@ async fn receive(
         let chunk = chunk.map_err(|e| {
             HostError::invalid(format!("{at}: the upload broke off after {got} bytes: {e}"))
         })?;
-        out.write_all(&chunk).await.map_err(|e| write_error(at, e))?;
+        out.write_all(&chunk)
+            .await
+            .map_err(|e| write_error(at, e))?;
         got += chunk.len() as u64;
         if let Some(length) = length.filter(|l| *l > 0) {
             let pct = (got.min(length) * 100 / length) as u8;

@@ -120,7 +120,11 @@ pub async fn run(cmd: DatastoreCmd, conn: &ConnArgs, out: Output) -> anyhow::Res
                             } else {
                                 e.name.clone()
                             },
-                            if folder { String::new() } else { size(e.size_bytes) },
+                            if folder {
+                                String::new()
+                            } else {
+                                size(e.size_bytes)
+                            },
                             time(&e.modified),
                         ]
                     })
@@ -182,7 +186,12 @@ pub async fn run(cmd: DatastoreCmd, conn: &ConnArgs, out: Output) -> anyhow::Res
             local,
         } => {
             let local = local.unwrap_or_else(|| {
-                PathBuf::from(path.trim_end_matches('/').rsplit('/').next().unwrap_or("file"))
+                PathBuf::from(
+                    path.trim_end_matches('/')
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or("file"),
+                )
             });
             let bar = bar(out, 0, format!("[{datastore}] {path}"));
             let done = client
@@ -205,9 +214,7 @@ pub async fn run(cmd: DatastoreCmd, conn: &ConnArgs, out: Output) -> anyhow::Res
         }
         DatastoreCmd::Mkdir { datastore, path } => {
             let f = client.make_folder(&datastore, &path).await?;
-            out.show_fields(&f, |f| {
-                vec![("made", format!("[{datastore}] {}/", f.path))]
-            });
+            out.show_fields(&f, |f| vec![("made", format!("[{datastore}] {}/", f.path))]);
         }
         DatastoreCmd::Rm { datastore, path } => {
             client.delete_file(&datastore, &path).await?;

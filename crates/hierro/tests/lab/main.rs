@@ -18,6 +18,7 @@ mod center_perf;
 mod center_sagas;
 mod center_templates;
 mod center_vms;
+mod datastore_browser;
 mod fuzz_gate;
 mod host_openapi;
 mod lab_cli;
