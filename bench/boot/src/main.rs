@@ -85,6 +85,10 @@ async fn run(args: &Args, lab: &hierro_lab::Lab) -> anyhow::Result<()> {
         cpus: 1,
         memory_mib: 256,
         disk: plain_disk,
+        // The same hardware as a Hierro VM's by default.
+        disk_bootindex: Some(1),
+        cdroms: vec![],
+        graphics: Some(hierro_qemu::Graphics::Vga),
         kernel: Some((
             images.join("vmlinuz"),
             Some(images.join("initrd.img")),
@@ -94,6 +98,7 @@ async fn run(args: &Args, lab: &hierro_lab::Lab) -> anyhow::Result<()> {
             tap: "plaintap0".into(),
             mac: "52:54:00:00:00:99".into(),
             fd: None,
+            bootindex: None,
         }],
         serial_log: plain_dir.join("serial.log"),
         loadvm: None,

@@ -296,6 +296,10 @@ async fn plain(
         }],
         created: chrono::Utc::now(),
         template: false,
+        cdroms: vec![],
+        boot_order: hierro_api::default_boot_order(),
+        boot_once: None,
+        display: Default::default(),
     };
     let images = lab.datastore_dir.join("images");
     let spec = |tap: &str, incoming: bool| LaunchSpec {
@@ -305,6 +309,10 @@ async fn plain(
         cpus: 1,
         memory_mib: case.memory_mib,
         disk: disk.clone(),
+        // The same hardware as a Hierro VM's by default.
+        disk_bootindex: Some(1),
+        cdroms: vec![],
+        graphics: Some(hierro_qemu::Graphics::Vga),
         kernel: Some((
             images.join("vmlinuz"),
             Some(images.join("initrd.img")),
@@ -314,6 +322,7 @@ async fn plain(
             tap: tap.into(),
             mac: mac.clone(),
             fd: None,
+            bootindex: None,
         }],
         serial_log: dir.join("serial.log"),
         loadvm: None,

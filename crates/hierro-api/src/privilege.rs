@@ -60,6 +60,7 @@ crate::vocabulary! {
     VirtualMachineInteractSuspend = "VirtualMachine.Interact.Suspend" => "Suspend a VM",
     VirtualMachineInteractConsoleInteract = "VirtualMachine.Interact.ConsoleInteract" => "Use a VM's console",
     VirtualMachineInteractDeviceConnection = "VirtualMachine.Interact.DeviceConnection" => "Connect and disconnect a VM's devices",
+    VirtualMachineInteractSetCDMedia = "VirtualMachine.Interact.SetCDMedia" => "Change the ISO in a VM's CD-ROM drives",
     VirtualMachineInteractGuestControl = "VirtualMachine.Interact.GuestControl" => "Run commands through the guest agent",
     VirtualMachineInteractCreateSecondary = "VirtualMachine.Interact.CreateSecondary" => "Turn on fault tolerance for a VM",
     VirtualMachineInteractTurnOffFaultTolerance = "VirtualMachine.Interact.TurnOffFaultTolerance" => "Turn off fault tolerance for a VM",

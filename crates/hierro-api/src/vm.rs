@@ -23,10 +23,87 @@ pub struct VmCreate {
     pub boot: Boot,
     #[serde(default)]
     pub nics: Vec<NicSpec>,
+    /// CD-ROM drives (at most 4, SATA).
+    #[serde(default)]
+    pub cdroms: Vec<Cdrom>,
+    /// The order the firmware tries devices in (a disk boot).
+    #[serde(default = "default_boot_order")]
+    pub boot_order: Vec<BootDevice>,
+    #[serde(default)]
+    pub display: Display,
 }
 
 fn default_cpus() -> u32 {
     1
+}
+
+/// The firmware's boot order when the VM is made without one: its disk,
+/// then its CD-ROM drives (an empty disk falls through to an installer).
+pub fn default_boot_order() -> Vec<BootDevice> {
+    vec![BootDevice::Disk, BootDevice::Cdrom]
+}
+
+/// At most this many CD-ROM drives (the SATA controller's ports).
+pub const MAX_CDROMS: usize = 4;
+
+/// A CD-ROM drive on the VM's SATA controller.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Cdrom {
+    /// The ISO image it holds, a datastore path (`[ds] iso/x.iso`); absent
+    /// for an empty drive. Changed while the VM runs, the medium changes
+    /// at once (the guest sees a disc ejected and another inserted).
+    #[serde(default)]
+    pub iso: Option<String>,
+    /// "Connect at power on": the ISO is in the drive when the VM powers
+    /// on; otherwise the drive starts empty until the ISO is set again.
+    #[serde(default = "yes")]
+    pub start_connected: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A device the firmware may boot from.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BootDevice {
+    /// The CD-ROM drives, in order.
+    Cdrom,
+    /// The VM's disk.
+    Disk,
+    /// The NICs, in order (PXE).
+    Network,
+}
+
+impl std::str::FromStr for BootDevice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "cdrom" => Ok(BootDevice::Cdrom),
+            "disk" => Ok(BootDevice::Disk),
+            "network" => Ok(BootDevice::Network),
+            _ => Err(format!(
+                "unknown boot device {s:?}: use cdrom, disk or network"
+            )),
+        }
+    }
+}
+
+/// The VM's graphics adapter. With one, the VM has a graphical console
+/// (VNC, relayed by the host) and screenshots.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Display {
+    /// Standard VGA: every guest and firmware drives it.
+    #[default]
+    Vga,
+    /// virtio-gpu: resizable, needs the guest's virtio-gpu driver.
+    VirtioGpu,
+    /// No graphics adapter: the serial console only.
+    None,
 }
 
 /// The VM's system disk: a new blank qcow2 of `size_mib`, or a clone of a
@@ -94,6 +171,43 @@ pub struct VmUpdate {
     /// changed or snapshotted, only cloned), or a template as a VM again.
     #[serde(default)]
     pub template: Option<bool>,
+    /// The whole new list of CD-ROM drives. While the VM runs, only their
+    /// ISOs may change (the media change at once), not their number.
+    #[serde(default)]
+    pub cdroms: Option<Vec<Cdrom>>,
+    #[serde(default)]
+    pub boot_order: Option<Vec<BootDevice>>,
+    /// Boot from this device first at the next power-on only ("boot from
+    /// CD next time"); the boot order applies again after it.
+    #[serde(default)]
+    pub boot_once: Option<BootDevice>,
+    /// Changes while the VM is off.
+    #[serde(default)]
+    pub display: Option<Display>,
+}
+
+impl VmUpdate {
+    /// Changes nothing.
+    pub fn is_empty(&self) -> bool {
+        let VmUpdate {
+            cpus,
+            memory_mib,
+            nics,
+            template,
+            cdroms,
+            boot_order,
+            boot_once,
+            display,
+        } = self;
+        cpus.is_none()
+            && memory_mib.is_none()
+            && nics.is_none()
+            && template.is_none()
+            && cdroms.is_none()
+            && boot_order.is_none()
+            && boot_once.is_none()
+            && display.is_none()
+    }
 }
 
 /// A clone of a powered-off VM, or a VM deployed from a template (the body
@@ -127,6 +241,16 @@ pub struct VmConfig {
     /// A template: a VM kept to be cloned, never powered on.
     #[serde(default)]
     pub template: bool,
+    #[serde(default)]
+    pub cdroms: Vec<Cdrom>,
+    #[serde(default = "default_boot_order")]
+    pub boot_order: Vec<BootDevice>,
+    /// Tried first at the next power-on, then cleared.
+    #[serde(default)]
+    pub boot_once: Option<BootDevice>,
+    /// A VM made before displays existed has VGA.
+    #[serde(default)]
+    pub display: Display,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
@@ -339,4 +463,23 @@ pub struct SnapshotKey {
     pub vm: String,
     /// The snapshot's name.
     pub name: String,
+}
+
+/// A one-time ticket to a VM's graphical console (the answer of
+/// `POST /api/vms/{vm}/console/ticket`): it opens the console's WebSocket
+/// once, within a minute, for the session that asked while it lasts.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ConsoleTicket {
+    pub ticket: String,
+    /// The WebSocket to open (ticket included): the VM's display over
+    /// VNC (RFB), binary frames both ways, as noVNC speaks it.
+    pub path: String,
+    pub expires_in_secs: u64,
+}
+
+/// The ticket of `GET /api/vms/{vm}/vnc?ticket=`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TicketAt {
+    pub ticket: String,
 }

@@ -181,6 +181,7 @@ fn vm_data(host: &str, vm: &VmInfo) -> Value {
         "memory_mib": vm.config.memory_mib,
         "datastore": vm.datastore,
         "template": vm.config.template,
+        "cdroms": vm.config.cdroms.len(),
     })
 }
 

@@ -44,6 +44,8 @@ pub struct Center {
     pub followers: host_sync::Followers,
     /// The running tasks a user may cancel (migrations, maintenance mode).
     pub cancels: hierro_http::Cancels,
+    /// Tickets to VMs' graphical consoles, by the VM's inventory id.
+    pub console_tickets: hierro_http::Tickets<String>,
     /// Changes of permissions, users and groups, one at a time
     /// (`ops::admins`).
     pub access_changes: tokio::sync::Mutex<()>,

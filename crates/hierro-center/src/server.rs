@@ -99,6 +99,7 @@ pub async fn serve(config: CenterConfig) -> anyhow::Result<()> {
         pki,
         followers: Default::default(),
         cancels: Default::default(),
+        console_tickets: Default::default(),
         access_changes: Default::default(),
     });
     tokio::spawn(crate::perf::run(

@@ -1,26 +1,59 @@
-//! A VM's serial console over a WebSocket.
+//! A VM's consoles over WebSockets: the serial console, and the graphical
+//! console (VNC) opened with a one-time ticket.
 
-use hierro_api::{ErrorBody, ErrorCode, ErrorInfo, SESSION_HEADER};
-use reqwest::StatusCode;
+use hierro_api::{ConsoleTicket, ErrorBody, ErrorCode, ErrorInfo, SESSION_HEADER};
+use reqwest::{Method, StatusCode};
 
 use crate::{enc, Client, ClientError, Result};
 
+/// A console's WebSocket.
+pub type ConsoleSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
 impl Client {
     /// Opens the VM's serial console: binary WebSocket frames both ways.
-    pub async fn console(
-        &self,
-        key: &str,
-    ) -> Result<
-        tokio_tungstenite::WebSocketStream<
-            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-        >,
-    > {
+    pub async fn console(&self, key: &str) -> Result<ConsoleSocket> {
+        self.websocket(&format!("/api/vms/{}/console", enc(key)))
+            .await
+    }
+
+    /// A one-time ticket to the VM's graphical console.
+    pub async fn console_ticket(&self, key: &str) -> Result<ConsoleTicket> {
+        self.call(
+            Method::POST,
+            &format!("/api/vms/{}/console/ticket", enc(key)),
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// Opens the VM's graphical console: its VNC (RFB) bytes in binary
+    /// WebSocket frames both ways.
+    pub async fn vnc(&self, key: &str) -> Result<ConsoleSocket> {
+        let ticket = self.console_ticket(key).await?;
+        self.websocket(&ticket.path).await
+    }
+
+    /// What the VM's display shows now, as a PNG.
+    pub async fn screenshot(&self, key: &str) -> Result<Vec<u8>> {
+        let resp = self
+            .send(
+                Method::GET,
+                &format!("/api/vms/{}/screenshot", enc(key)),
+                None::<&()>,
+            )
+            .await?;
+        Ok(resp
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Http(e.to_string()))?
+            .to_vec())
+    }
+
+    /// A WebSocket to `path` (with its query), the session in its header.
+    pub async fn websocket(&self, path: &str) -> Result<ConsoleSocket> {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        let url = format!(
-            "{}/api/vms/{}/console",
-            self.base.replacen("https://", "wss://", 1),
-            enc(key)
-        );
+        let url = format!("{}{path}", self.base.replacen("https://", "wss://", 1));
         let mut req = url
             .into_client_request()
             .map_err(|e| ClientError::Http(e.to_string()))?;
@@ -46,12 +79,12 @@ impl Client {
                     .map(|b| b.error)
                     .unwrap_or(ErrorInfo {
                         code: ErrorCode::Http,
-                        message: format!("console refused: {status}"),
+                        message: format!("{path} refused: {status}"),
                         details: serde_json::Value::Null,
                     });
                 Err(ClientError::Api { status, info })
             }
-            Err(e) => Err(ClientError::Http(format!("console: {e}"))),
+            Err(e) => Err(ClientError::Http(format!("{path}: {e}"))),
         }
     }
 }

@@ -23,6 +23,7 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+pub use console::ConsoleSocket;
 pub use tls::{fetch_certificate, fetch_thumbprint, normalize_thumbprint, Trust};
 
 #[derive(Debug, thiserror::Error)]

@@ -41,6 +41,8 @@ pub struct Host {
     /// The live TLS configuration, replaced when a new certificate arrives.
     tls: axum_server::tls_rustls::RustlsConfig,
     pub sessions: auth::Sessions,
+    /// Tickets to VMs' graphical consoles, by VM.
+    pub console_tickets: hierro_http::Tickets<uuid::Uuid>,
     pub journal: Arc<Journal>,
     pub datastores: datastore::Datastores,
     pub vms: vm::Registry,
@@ -280,6 +282,7 @@ pub async fn serve(config: HostConfig) -> anyhow::Result<()> {
             Duration::from_secs(config.session_idle_secs),
             config.lockout,
         ),
+        console_tickets: Default::default(),
         journal: Journal::open(&config.data_dir)?,
         datastores: datastore::Datastores::new(
             &[

@@ -9,12 +9,14 @@ mod error;
 pub mod login;
 pub mod openapi;
 mod sessions;
+mod tickets;
 pub mod tls;
 
 pub use body::{same_name, Body, Items, Params, PathArgs, Upgrade, Upload};
 pub use cancels::Cancels;
 pub use error::{ApiError, ApiResult};
 pub use sessions::{new_secret, secret_hash, SessionStore};
+pub use tickets::{Tickets, TICKET_LIFE};
 
 /// The session token of a request: the `hierro-session` header, or a
 /// `session` query parameter for WebSockets (browsers cannot set headers

@@ -35,6 +35,10 @@ pub const MODULES: &[&str] = &[
     "failover",
     // 802.1Q, so a guest can create VLAN interfaces (`ip link add ... type vlan`).
     "8021q",
+    // The CD-ROM drives (SATA on q35's AHCI) and what ISOs hold.
+    "ahci",
+    "sr_mod",
+    "isofs",
 ];
 /// The guest's /init.
 pub const INIT_SCRIPT: &str = include_str!("init.sh");

@@ -216,6 +216,9 @@ impl Lab {
                 ip: Some(format!("{ip}/24")),
                 gateway: Some(self.gateway.to_string()),
             }],
+            cdroms: vec![],
+            boot_order: hierro_api::default_boot_order(),
+            display: Default::default(),
         }
     }
 

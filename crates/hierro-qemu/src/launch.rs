@@ -38,6 +38,11 @@ impl RunPaths {
     pub fn console(&self) -> PathBuf {
         self.dir.join("console.sock")
     }
+    /// The VNC server of the VM's display: a unix socket only the host
+    /// agent reaches (never a TCP port).
+    pub fn vnc(&self) -> PathBuf {
+        self.dir.join("vnc.sock")
+    }
 
     /// The pid of the QEMU that the pidfile names, if it is still alive.
     pub fn live_pid(&self) -> Option<u32> {
@@ -54,7 +59,13 @@ impl RunPaths {
 
     /// Removes the runtime files of a VM that is not running.
     pub fn clear(&self) {
-        for p in [self.pidfile(), self.qmp(), self.qga(), self.console()] {
+        for p in [
+            self.pidfile(),
+            self.qmp(),
+            self.qga(),
+            self.console(),
+            self.vnc(),
+        ] {
             let _ = std::fs::remove_file(p);
         }
     }
@@ -69,6 +80,45 @@ pub struct NicLaunch {
     /// of the descriptor and the caller keeps one (see
     /// `hierro_vswitch::vmtap`). `None`: QEMU opens `tap` itself.
     pub fd: Option<Arc<OwnedFd>>,
+    /// Its place in the firmware's boot order (PXE), if it is in it.
+    pub bootindex: Option<u32>,
+}
+
+/// A CD-ROM drive: SATA port `i` of the machine's AHCI controller, QEMU
+/// device `cd<i>`.
+#[derive(Debug, Clone, Default)]
+pub struct CdromLaunch {
+    /// The ISO in the drive at start; `None`: empty.
+    pub iso: Option<PathBuf>,
+    pub bootindex: Option<u32>,
+}
+
+/// The graphics adapter; the display is served over VNC on `RunPaths::vnc`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Graphics {
+    Vga,
+    VirtioGpu,
+}
+
+/// The QEMU device id of CD-ROM drive `i`.
+pub fn cdrom_id(i: usize) -> String {
+    format!("cd{i}")
+}
+
+/// The block node of an ISO inserted in drive `i`: `generation` tells
+/// apart the media one drive has held, as node names must differ.
+pub fn cdrom_node(i: usize, generation: u64) -> String {
+    format!("cd{i}-m{generation}")
+}
+
+/// The `-blockdev`/`blockdev-add` options of a read-only ISO.
+pub fn iso_blockdev(node: &str, iso: &Path) -> serde_json::Value {
+    serde_json::json!({
+        "driver": "raw",
+        "node-name": node,
+        "read-only": true,
+        "file": {"driver": "file", "filename": iso.to_string_lossy(), "read-only": true},
+    })
 }
 
 /// The descriptor number of NIC i's tap in QEMU: FIRST_TAP_FD + i.
@@ -82,6 +132,9 @@ pub struct LaunchSpec {
     pub cpus: u32,
     pub memory_mib: u64,
     pub disk: PathBuf,
+    pub disk_bootindex: Option<u32>,
+    pub cdroms: Vec<CdromLaunch>,
+    pub graphics: Option<Graphics>,
     /// Kernel, initrd and command line for a direct kernel boot; `None` boots the disk.
     pub kernel: Option<(PathBuf, Option<PathBuf>, String)>,
     pub nics: Vec<NicLaunch>,
@@ -111,6 +164,16 @@ impl LaunchSpec {
             &self.memory_mib.to_string(),
         ]);
         push(&["-nodefaults", "-no-user-config", "-display", "none"]);
+        // Only the devices in the boot order are tried.
+        push(&["-boot", "strict=on"]);
+        if let Some(graphics) = self.graphics {
+            let device = match graphics {
+                Graphics::Vga => "VGA,id=video0",
+                Graphics::VirtioGpu => "virtio-gpu-pci,id=video0",
+            };
+            push(&["-device", device]);
+            push(&["-vnc", &format!("unix:{}", path(&run.vnc()))]);
+        }
         push(&["-daemonize", "-pidfile", &path(&run.pidfile())]);
         push(&[
             "-qmp",
@@ -146,8 +209,21 @@ impl LaunchSpec {
             "-blockdev",
             "driver=qcow2,file=disk0-file,node-name=disk0",
             "-device",
-            "virtio-blk-pci,drive=disk0,id=disk0-dev,bootindex=1",
+            &format!(
+                "virtio-blk-pci,drive=disk0,id=disk0-dev{}",
+                bootindex(self.disk_bootindex)
+            ),
         ]);
+        for (i, cd) in self.cdroms.iter().enumerate() {
+            let mut device = format!("ide-cd,bus=ide.{i},id={}", cdrom_id(i));
+            if let Some(iso) = &cd.iso {
+                let node = cdrom_node(i, 0);
+                push(&["-blockdev", &iso_blockdev(&node, iso).to_string()]);
+                device.push_str(&format!(",drive={node}"));
+            }
+            device.push_str(&bootindex(cd.bootindex));
+            push(&["-device", &device]);
+        }
         for (i, nic) in self.nics.iter().enumerate() {
             // The vnet header lets the guest hand off segmentation and
             // checksums: vswitchd passes super-frames through. (With fd=,
@@ -160,7 +236,11 @@ impl LaunchSpec {
                 "-netdev",
                 &format!("tap,id=net{i},{tap}"),
                 "-device",
-                &format!("virtio-net-pci,netdev=net{i},mac={},id=nic{i}", nic.mac),
+                &format!(
+                    "virtio-net-pci,netdev=net{i},mac={},id=nic{i}{}",
+                    nic.mac,
+                    bootindex(nic.bootindex)
+                ),
             ]);
         }
         if let Some((kernel, initrd, cmdline)) = &self.kernel {
@@ -249,6 +329,10 @@ pub enum LaunchError {
     Failed(String),
     #[error("QEMU started but its pidfile names no live process")]
     NoProcess,
+}
+
+fn bootindex(index: Option<u32>) -> String {
+    index.map(|i| format!(",bootindex={i}")).unwrap_or_default()
 }
 
 fn path(p: &Path) -> String {

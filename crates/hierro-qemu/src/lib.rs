@@ -11,6 +11,6 @@ mod qmp;
 
 pub use accel::Accel;
 pub use img::ImgError;
-pub use launch::{LaunchError, LaunchSpec, NicLaunch, RunPaths};
+pub use launch::{CdromLaunch, Graphics, LaunchError, LaunchSpec, NicLaunch, RunPaths};
 pub use qga::Qga;
 pub use qmp::{Qmp, QmpError, QmpEvent};

@@ -1,26 +1,47 @@
-//! A VM's serial console through the center: the host's console
-//! WebSocket, relayed.
+//! A VM's consoles through the center: the host's serial console and
+//! graphical console (VNC) WebSockets relayed, and its screenshots.
 
 use axum::extract::ws::{Message, WebSocket};
-use axum::extract::{Path, State};
-use axum::response::Response;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
 use futures_util::{SinkExt, StreamExt};
 use hierro_api::Privilege;
-use hierro_http::ApiResult;
+use hierro_api::{ConsoleTicket, TicketAt};
+use hierro_http::{ApiError, ApiResult, TICKET_LIFE};
 use tokio_tungstenite::tungstenite::Message as HostMessage;
 
 use super::privileges::{needs, on, Access};
-use super::{vm_ref, AppState, BadRequest, Caller, Forbidden, HostFailed, NotFound, Unauthorized};
+use super::{
+    vm_ref, AppState, BadRequest, Caller, Conflict, Forbidden, HostFailed, NotFound, Session,
+    Unauthorized,
+};
 use crate::hosts;
 use crate::ops::OpError;
 use hierro_api::Privilege as P;
 use hierro_api::VmKey;
 
 /// What each operation of this file needs (the document's "Privilege:" lines).
-pub(super) const ACCESS: &[(&str, Access)] = &[(
-    "vm_console",
-    needs(&[on(P::VirtualMachineInteractConsoleInteract, "the VM")]),
-)];
+pub(super) const ACCESS: &[(&str, Access)] = &[
+    (
+        "vm_console",
+        needs(&[on(P::VirtualMachineInteractConsoleInteract, "the VM")]),
+    ),
+    (
+        "vm_console_ticket",
+        needs(&[on(P::VirtualMachineInteractConsoleInteract, "the VM")]),
+    ),
+    (
+        "vm_vnc",
+        needs(&[on(P::VirtualMachineInteractConsoleInteract, "the VM")
+            .when("for the ticket's session, checked again")]),
+    ),
+    (
+        "vm_screenshot",
+        needs(&[on(P::VirtualMachineInteractConsoleInteract, "the VM")]),
+    ),
+];
 
 /// The VM's serial console: the host's console WebSocket, relayed.
 #[utoipa::path(
@@ -54,6 +75,110 @@ pub async fn console(
     let host = client.console(&vm.vm_id).await.map_err(OpError::from)?;
     Ok(ws.on_upgrade(move |socket| relay(socket, host)))
 }
+
+/// What the VM's display shows now, from its host.
+#[utoipa::path(
+    get,
+    path = "/api/vms/{vm}/screenshot",
+    tag = "vms",
+    operation_id = "vm_screenshot",
+    description = "What the VM's display shows now, as a PNG.",
+    security(("session" = [])),
+    params(VmKey),
+    responses(
+        (status = 200, description = "The picture", content_type = "image/png", body = Vec<u8>),
+        Unauthorized, Forbidden, NotFound, Conflict, HostFailed,
+    )
+)]
+pub async fn screenshot(
+    State(c): State<AppState>,
+    caller: Caller,
+    Path(VmKey { vm: key }): Path<VmKey>,
+) -> ApiResult<Response> {
+    let vm = vm_ref(&c, &caller, &key, P::VirtualMachineInteractConsoleInteract).await?;
+    let client = hosts::client(&c.db, &vm.host).await?;
+    let png = client.screenshot(&vm.vm_id).await.map_err(OpError::from)?;
+    Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response())
+}
+
+/// A one-time ticket to the VM's graphical console.
+#[utoipa::path(
+    post,
+    path = "/api/vms/{vm}/console/ticket",
+    tag = "vms",
+    operation_id = "vm_console_ticket",
+    description = "A one-time ticket to the VM's graphical console: `path` opens it once, within a minute, while this session lasts.",
+    security(("session" = [])),
+    params(VmKey),
+    responses(
+        (status = 200, description = "The ticket", body = ConsoleTicket),
+        Unauthorized, Forbidden, NotFound, Conflict, HostFailed,
+    )
+)]
+pub async fn ticket(
+    State(c): State<AppState>,
+    session: Session,
+    Path(VmKey { vm: key }): Path<VmKey>,
+) -> ApiResult<Json<ConsoleTicket>> {
+    let vm = vm_ref(
+        &c,
+        &session.caller,
+        &key,
+        P::VirtualMachineInteractConsoleInteract,
+    )
+    .await?;
+    let ticket = c
+        .console_tickets
+        .issue(vm.object.id.clone(), &session.token);
+    Ok(Json(ConsoleTicket {
+        path: format!("/api/vms/{}/vnc?ticket={ticket}", vm.object.id),
+        ticket,
+        expires_in_secs: TICKET_LIFE.as_secs(),
+    }))
+}
+
+/// The VM's graphical console: the host's VNC WebSocket, relayed.
+#[utoipa::path(
+    get,
+    path = "/api/vms/{vm}/vnc",
+    tag = "vms",
+    operation_id = "vm_vnc",
+    description = "The VM's graphical console as a WebSocket (subprotocol `binary`, as noVNC asks): its VNC (RFB) bytes in binary frames both ways. Opened with a ticket from `POST /api/vms/{vm}/console/ticket`, not the session.",
+    params(VmKey, TicketAt),
+    responses(
+        (status = 101, description = "Switched to the WebSocket protocol"),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, HostFailed,
+    )
+)]
+pub async fn vnc(
+    State(c): State<AppState>,
+    Path(VmKey { vm: key }): Path<VmKey>,
+    Query(TicketAt { ticket }): Query<TicketAt>,
+    hierro_http::Upgrade(ws): hierro_http::Upgrade,
+) -> ApiResult<Response> {
+    let refused = || {
+        ApiError::unauthorized("the console ticket is unknown, used or expired: ask for another")
+    };
+    let session = c
+        .console_tickets
+        .redeem(&ticket, &key)
+        .ok_or_else(refused)?;
+    // The session must still be good, and its user still allowed.
+    let session = Session::of(&c, session).await?;
+    let vm = vm_ref(
+        &c,
+        &session.caller,
+        &key,
+        P::VirtualMachineInteractConsoleInteract,
+    )
+    .await?;
+    let client = hosts::client(&c.db, &vm.host).await?;
+    let host = client.vnc(&vm.vm_id).await.map_err(OpError::from)?;
+    Ok(ws
+        .protocols(["binary"])
+        .on_upgrade(move |socket| relay(socket, host)))
+}
+
 async fn relay<S>(socket: WebSocket, host: tokio_tungstenite::WebSocketStream<S>)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,

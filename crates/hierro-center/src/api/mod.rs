@@ -135,6 +135,9 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(vm::unregister))
         .routes(routes!(vm::register))
         .routes(routes!(console::console))
+        .routes(routes!(console::screenshot))
+        .routes(routes!(console::ticket))
+        .routes(routes!(console::vnc))
         .routes(routes!(vm::snapshots, vm::snapshot_create))
         .routes(routes!(vm::snapshot_delete))
         .routes(routes!(vm::snapshot_revert))
@@ -189,8 +192,20 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, center: &AppState) -> Result<Self, ApiError> {
-        let token = hierro_http::session_token(parts)
-            .ok_or_else(|| ApiError::unauthorized("log in first: POST /api/session"))?;
+        Ok(Session::from_request_parts(parts, center).await?.caller)
+    }
+}
+
+/// The caller with the session (or API token) it came with: what a console
+/// ticket is tied to.
+pub struct Session {
+    pub caller: Caller,
+    pub token: String,
+}
+
+impl Session {
+    /// Who holds `token`, if it is a live session or API token.
+    pub async fn of(center: &AppState, token: String) -> Result<Self, ApiError> {
         let by_token = token.starts_with(crate::tokens::PREFIX);
         let user = if by_token {
             crate::tokens::user_of(&center.db, &token)
@@ -205,11 +220,24 @@ impl FromRequestParts<AppState> for Caller {
         let groups = crate::directory::groups_of(&center.db, &user)
             .await
             .map_err(internal)?;
-        Ok(Caller {
-            subject: Subject::user(&user, groups),
-            user,
-            by_token,
+        Ok(Session {
+            caller: Caller {
+                subject: Subject::user(&user, groups),
+                user,
+                by_token,
+            },
+            token,
         })
+    }
+}
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, center: &AppState) -> Result<Self, ApiError> {
+        let token = hierro_http::session_token(parts)
+            .ok_or_else(|| ApiError::unauthorized("log in first: POST /api/session"))?;
+        Session::of(center, token).await
     }
 }
 

@@ -59,7 +59,9 @@ pub(super) const ACCESS: &[(&str, Access)] = &[
         needs(&[
             on(P::VirtualMachineConfigCPUCount, "the VM").when("CPUs"),
             on(P::VirtualMachineConfigMemory, "the VM").when("memory"),
-            on(P::VirtualMachineConfigEditDevice, "the VM").when("NICs"),
+            on(P::VirtualMachineConfigEditDevice, "the VM").when("NICs, the display, adding or removing CD-ROM drives"),
+            on(P::VirtualMachineInteractSetCDMedia, "the VM").when("CD-ROM drives"),
+            on(P::VirtualMachineConfigSettings, "the VM").when("the boot order"),
             on(P::NetworkAssign, "each network").when("NICs"),
             on(P::VirtualMachineProvisioningMarkAsTemplate, "the VM").when("to make it a template"),
             on(P::VirtualMachineProvisioningMarkAsVM, "the template").when("to make it a VM"),
@@ -271,6 +273,18 @@ pub async fn update(
         Some(true) => needed.push(Privilege::VirtualMachineProvisioningMarkAsTemplate),
         Some(false) => needed.push(Privilege::VirtualMachineProvisioningMarkAsVM),
         None => {}
+    }
+    if let Some(cdroms) = &req.cdroms {
+        needed.push(Privilege::VirtualMachineInteractSetCDMedia);
+        if vm.object.data["cdroms"].as_u64() != Some(cdroms.len() as u64) {
+            needed.push(Privilege::VirtualMachineConfigEditDevice);
+        }
+    }
+    if req.display.is_some() {
+        needed.push(Privilege::VirtualMachineConfigEditDevice);
+    }
+    if req.boot_order.is_some() || req.boot_once.is_some() {
+        needed.push(Privilege::VirtualMachineConfigSettings);
     }
     if let Some(nics) = &req.nics {
         needed.push(Privilege::VirtualMachineConfigEditDevice);

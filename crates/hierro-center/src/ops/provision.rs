@@ -294,6 +294,9 @@ pub async fn clone_of(
         },
         boot: info.config.boot,
         nics,
+        cdroms: info.config.cdroms,
+        boot_order: info.config.boot_order,
+        display: info.config.display,
     };
     let origin = if template {
         Origin::Deployed {

@@ -81,7 +81,12 @@ pub async fn update(
 ) -> OpResult<Task> {
     let name = vm.object.name.clone();
     // As the host's events say it: a conversion, or a reconfiguration.
-    let only_template = req.cpus.is_none() && req.memory_mib.is_none() && req.nics.is_none();
+    let only_template = req.template.is_some()
+        && hierro_api::VmUpdate {
+            template: None,
+            ..req.clone()
+        }
+        .is_empty();
     let (operation, done) = match req.template {
         Some(true) if only_template => (
             Operation::VmMarkAsTemplate,

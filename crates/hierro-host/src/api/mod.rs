@@ -5,6 +5,7 @@
 
 mod console;
 mod datastore;
+mod display;
 mod host;
 mod network;
 mod session;
@@ -77,6 +78,9 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(vm::register))
         .routes(routes!(vm::incoming))
         .routes(routes!(console::connect))
+        .routes(routes!(display::screenshot))
+        .routes(routes!(display::ticket))
+        .routes(routes!(display::vnc))
         .routes(routes!(vm::snapshots, vm::snapshot_create))
         .routes(routes!(vm::snapshot_delete))
         .routes(routes!(vm::snapshot_revert))
@@ -134,14 +138,14 @@ pub fn lockdown_refusal() -> ApiError {
 /// there).
 pub struct Caller {
     pub user: String,
+    /// The session token (or service token) it came with.
+    pub session: String,
 }
 
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, host: &AppState) -> Result<Self, ApiError> {
-        let token = hierro_http::session_token(parts)
-            .ok_or_else(|| ApiError::unauthorized("log in first: POST /api/session"))?;
+impl Caller {
+    /// Who holds `token`, a live session or service token, if the host lets
+    /// them in (lockdown).
+    pub fn from_token(host: &AppState, token: String) -> Result<Self, ApiError> {
         let user = host
             .sessions
             .store
@@ -153,7 +157,20 @@ impl FromRequestParts<AppState> for Caller {
         if !host.may_use_api(&user) {
             return Err(lockdown_refusal());
         }
-        Ok(Caller { user })
+        Ok(Caller {
+            user,
+            session: token,
+        })
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, host: &AppState) -> Result<Self, ApiError> {
+        let token = hierro_http::session_token(parts)
+            .ok_or_else(|| ApiError::unauthorized("log in first: POST /api/session"))?;
+        Caller::from_token(host, token)
     }
 }
 

@@ -10,16 +10,17 @@ use std::time::Duration;
 
 use chrono::Utc;
 use hierro_api::{
-    Boot, MigrateRequest, PowerOp, PowerState, Severity, Snapshot, SnapshotCreate, VmRuntime,
-    VmUpdate,
+    Boot, BootDevice, Display, MigrateRequest, PowerOp, PowerState, Severity, Snapshot,
+    SnapshotCreate, VmConfig, VmRuntime, VmUpdate,
 };
-use hierro_qemu::{process, LaunchSpec, NicLaunch, Qmp};
+use hierro_qemu::{process, CdromLaunch, Graphics, LaunchSpec, NicLaunch, Qmp};
 use hierro_vswitch::control::Request;
 use hierro_vswitch::vmtap;
 use serde_json::json;
 use tokio::sync::mpsc;
 
 pub mod handoff;
+mod media;
 mod migrate;
 
 use super::{lease, snapshots, spec, Vm};
@@ -234,6 +235,17 @@ impl Actor {
         task.progress(60);
         self.running(pid).await;
         self.announce().await;
+        // "Boot from this next time" was this time.
+        let config = self.vm.config();
+        if config.boot_once.is_some() {
+            let next = VmConfig {
+                boot_once: None,
+                ..config
+            };
+            if let Err(e) = self.store_config(&next) {
+                tracing::error!(vm = %next.name, "clearing boot_once: {e}");
+            }
+        }
         task.event(
             EventKind::VmPoweredOn,
             Severity::Info,
@@ -299,6 +311,7 @@ impl Actor {
                 )));
             }
         }
+        let boot = BootIndexes::of(&config);
         let nics: Vec<NicLaunch> = config
             .nics
             .iter()
@@ -307,8 +320,28 @@ impl Actor {
                 tap: net::tap_name(&config.id, i),
                 mac: n.mac.clone(),
                 fd: None,
+                bootindex: boot.nics[i],
             })
             .collect();
+        let mut cdroms = vec![];
+        for (i, cd) in config.cdroms.iter().enumerate() {
+            // An arriving VM's drives hold what its configuration says.
+            let iso = match &cd.iso {
+                Some(iso) if cd.start_connected || incoming => {
+                    Some(ds.resolve_existing(&format!("cdroms[{i}].iso"), iso)?)
+                }
+                _ => None,
+            };
+            cdroms.push(CdromLaunch {
+                iso,
+                bootindex: boot.cdroms[i],
+            });
+        }
+        let graphics = match config.display {
+            Display::Vga => Some(Graphics::Vga),
+            Display::VirtioGpu => Some(Graphics::VirtioGpu),
+            Display::None => None,
+        };
         Ok(LaunchSpec {
             name: config.name.clone(),
             uuid: config.id.to_string(),
@@ -316,6 +349,9 @@ impl Actor {
             cpus: config.cpus,
             memory_mib: config.memory_mib,
             disk,
+            disk_bootindex: boot.disk,
+            cdroms,
+            graphics,
             kernel,
             nics,
             serial_log: self.vm.folder.join("serial.log"),
@@ -621,20 +657,25 @@ impl Actor {
         let current = self.vm.config();
         let running = self.vm.power() == PowerState::PoweredOn;
         let next = spec::validate_update(&self.host, &current, &update, running)?;
-        crate::state::write_atomic(
-            &self.vm.config_path(),
-            &serde_json::to_vec_pretty(&next).unwrap_or_default(),
-        )
-        .map_err(|e| HostError::internal(format!("writing vm.json: {e}")))?;
-        self.vm.update(|v| v.config = next.clone());
+        // The drives' media change first, at once; undone if what follows fails.
+        if running && update.cdroms.is_some() {
+            if let Err(e) = self.change_media(&next).await {
+                let _ = self.change_media(&current).await;
+                return Err(e);
+            }
+        }
+        if let Err(e) = self.store_config(&next) {
+            if running {
+                let _ = self.change_media(&current).await;
+            }
+            return Err(e);
+        }
         // Ports follow at once, also for a running VM (a port group change).
         if let Err(e) = self.host.apply_network().await {
-            crate::state::write_atomic(
-                &self.vm.config_path(),
-                &serde_json::to_vec_pretty(&current).unwrap_or_default(),
-            )
-            .map_err(|e| HostError::internal(format!("writing vm.json: {e}")))?;
-            self.vm.update(|v| v.config = current);
+            self.store_config(&current)?;
+            if running {
+                let _ = self.change_media(&current).await;
+            }
             let _ = self.host.apply_network().await;
             return Err(e);
         }
@@ -651,6 +692,17 @@ impl Actor {
             _ => (EventKind::VmReconfigured, format!("Reconfigured {name}")),
         };
         task.event(kind, Severity::Info, message);
+        Ok(())
+    }
+
+    /// Writes `vm.json` (atomically) and shows the new configuration.
+    fn store_config(&self, config: &VmConfig) -> HostResult<()> {
+        crate::state::write_atomic(
+            &self.vm.config_path(),
+            &serde_json::to_vec_pretty(config).unwrap_or_default(),
+        )
+        .map_err(|e| HostError::internal(format!("writing vm.json: {e}")))?;
+        self.vm.update(|v| v.config = config.clone());
         Ok(())
     }
 
@@ -698,6 +750,41 @@ impl Actor {
         let _ = std::fs::remove_dir(&self.vm.run.dir);
         // Its ports go from vswitchd.
         self.host.apply_network().await
+    }
+}
+
+/// Each device's place in the firmware's boot order for one power-on:
+/// `boot_once`'s devices first, then the boot order's; drives and NICs in
+/// their own order. Devices left out are never booted.
+struct BootIndexes {
+    disk: Option<u32>,
+    cdroms: Vec<Option<u32>>,
+    nics: Vec<Option<u32>>,
+}
+
+impl BootIndexes {
+    fn of(config: &VmConfig) -> Self {
+        let mut order: Vec<BootDevice> = config.boot_once.into_iter().collect();
+        order.extend(
+            config
+                .boot_order
+                .iter()
+                .filter(|d| Some(**d) != config.boot_once),
+        );
+        let mut b = BootIndexes {
+            disk: None,
+            cdroms: vec![None; config.cdroms.len()],
+            nics: vec![None; config.nics.len()],
+        };
+        let mut next = 1..;
+        for device in order {
+            match device {
+                BootDevice::Disk => b.disk = next.next(),
+                BootDevice::Cdrom => b.cdroms.iter_mut().for_each(|c| *c = next.next()),
+                BootDevice::Network => b.nics.iter_mut().for_each(|n| *n = next.next()),
+            }
+        }
+        b
     }
 }
 

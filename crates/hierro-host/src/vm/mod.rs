@@ -5,6 +5,7 @@
 pub mod actor;
 pub mod clones;
 pub mod console;
+mod display;
 pub mod guest;
 pub mod lease;
 pub mod snapshots;
@@ -202,7 +203,7 @@ impl Registry {
 
 /// What this host's VMs hold on datastores now, each with its VM's name:
 /// every VM's folder and the base disk of a linked clone always, and what
-/// a running VM reads (its kernel and initrd).
+/// a running VM reads (its kernel and initrd, the ISOs in its drives).
 pub fn files_in_use(host: &Host) -> Vec<(PathBuf, String)> {
     let mut used = vec![];
     for vm in host.vms.list() {
@@ -215,6 +216,7 @@ pub fn files_in_use(host: &Host) -> Vec<(PathBuf, String)> {
                 named.push(kernel);
                 named.extend(initrd.as_deref());
             }
+            named.extend(config.cdroms.iter().filter_map(|c| c.iso.as_deref()));
         }
         for dspath in named {
             if let Ok(path) = host.datastores.resolve(dspath) {

@@ -4,7 +4,9 @@
 use std::net::Ipv4Addr;
 
 use chrono::Utc;
-use hierro_api::{Boot, DiskConfig, Nic, NicSpec, VmConfig, VmCreate, VmUpdate};
+use hierro_api::{
+    Boot, BootDevice, Cdrom, DiskConfig, Nic, NicSpec, VmConfig, VmCreate, VmUpdate, MAX_CDROMS,
+};
 use uuid::Uuid;
 
 use crate::error::{HostError, HostResult};
@@ -80,6 +82,8 @@ pub fn validate(host: &Host, req: &VmCreate) -> HostResult<VmConfig> {
         }
     }
     let nics = validate_nics(host, &req.nics, None)?;
+    validate_cdroms(host, &req.cdroms)?;
+    validate_boot_order(&req.boot_order)?;
     Ok(VmConfig {
         id: Uuid::new_v4(),
         name: req.name.clone(),
@@ -90,7 +94,43 @@ pub fn validate(host: &Host, req: &VmCreate) -> HostResult<VmConfig> {
         nics,
         created: Utc::now(),
         template: false,
+        cdroms: req.cdroms.clone(),
+        boot_order: req.boot_order.clone(),
+        boot_once: None,
+        display: req.display,
     })
+}
+
+/// At most `MAX_CDROMS` drives, each empty or holding an ISO that exists.
+fn validate_cdroms(host: &Host, cdroms: &[Cdrom]) -> HostResult<()> {
+    if cdroms.len() > MAX_CDROMS {
+        return Err(HostError::invalid(format!(
+            "a VM has at most {MAX_CDROMS} CD-ROM drives, not {}",
+            cdroms.len()
+        )));
+    }
+    for (i, cd) in cdroms.iter().enumerate() {
+        if let Some(iso) = &cd.iso {
+            host.datastores
+                .resolve_existing(&format!("cdroms[{i}].iso"), iso)?;
+        }
+    }
+    Ok(())
+}
+
+/// Each device once, at least one.
+fn validate_boot_order(order: &[BootDevice]) -> HostResult<()> {
+    if order.is_empty() {
+        return Err(HostError::invalid(
+            "boot_order needs at least one device (cdrom, disk, network)",
+        ));
+    }
+    for (i, d) in order.iter().enumerate() {
+        if order[..i].contains(d) {
+            return Err(HostError::invalid(format!("boot_order names {d:?} twice")));
+        }
+    }
+    Ok(())
 }
 
 fn validate_size(cpus: u32, memory_mib: u64) -> HostResult<()> {
@@ -168,7 +208,11 @@ pub fn validate_update(
         }
         next.template = template;
     }
-    let hardware = update.cpus.is_some() || update.memory_mib.is_some() || update.nics.is_some();
+    let hardware = update.cpus.is_some()
+        || update.memory_mib.is_some()
+        || update.nics.is_some()
+        || update.cdroms.is_some()
+        || update.display.is_some();
     if next.template && hardware {
         return Err(HostError::refused(format!(
             "{} is a template: convert it to a virtual machine to change its hardware",
@@ -197,7 +241,33 @@ pub fn validate_update(
             .collect();
         next.nics = validate_nics(host, &specs, Some(current.id))?;
     }
+    if let Some(cdroms) = &update.cdroms {
+        validate_cdroms(host, cdroms)?;
+        next.cdroms = cdroms.clone();
+    }
+    if let Some(order) = &update.boot_order {
+        validate_boot_order(order)?;
+        next.boot_order = order.clone();
+    }
+    if let Some(once) = update.boot_once {
+        next.boot_once = Some(once);
+    }
+    if let Some(display) = update.display {
+        next.display = display;
+    }
     if running {
+        if next.cdroms.len() != current.cdroms.len() {
+            return Err(HostError::refused(format!(
+                "{} is powered on: CD-ROM drives are added and removed only while it is off (their ISOs change now)",
+                current.name
+            )));
+        }
+        if next.display != current.display {
+            return Err(HostError::refused(format!(
+                "{} is powered on: its display adapter changes only while it is off",
+                current.name
+            )));
+        }
         let hardware_changed = next.cpus != current.cpus
             || next.memory_mib != current.memory_mib
             || next.nics.len() != current.nics.len()

@@ -79,3 +79,64 @@ impl Drop for RawMode {
         );
     }
 }
+
+/// `hierro vm console --vnc`: a local port for a native VNC viewer. Each
+/// viewer that connects gets its own ticket and WebSocket to the VM's
+/// display; the port is on loopback only, and lives until Ctrl-C.
+pub async fn serve_vnc(client: &hierro_client::Client, vm: &str, port: u16) -> anyhow::Result<()> {
+    // Refused now, with the server's reason, if there is nothing to open.
+    client.console_ticket(vm).await?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let addr = listener.local_addr()?;
+    println!(
+        "VNC of {vm} on {addr} (vncviewer {}::{}); Ctrl-C ends",
+        addr.ip(),
+        addr.port()
+    );
+    loop {
+        let (viewer, from) = listener.accept().await?;
+        let ws = match client.vnc(vm).await {
+            Ok(ws) => ws,
+            Err(e) => {
+                eprintln!("viewer {from}: {e}");
+                continue;
+            }
+        };
+        tokio::spawn(relay_vnc(viewer, ws));
+    }
+}
+
+async fn relay_vnc(viewer: tokio::net::TcpStream, ws: hierro_client::ConsoleSocket) {
+    let (mut from_viewer, mut to_viewer) = viewer.into_split();
+    let (mut tx, mut rx) = ws.split();
+    let down = async {
+        while let Some(Ok(msg)) = rx.next().await {
+            match msg {
+                Message::Binary(b) => {
+                    if to_viewer.write_all(&b).await.is_err() {
+                        return;
+                    }
+                }
+                Message::Close(_) => return,
+                _ => continue,
+            }
+        }
+    };
+    let up = async {
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n) = from_viewer.read(&mut buf).await {
+            if n == 0
+                || tx
+                    .send(Message::Binary(buf[..n].to_vec().into()))
+                    .await
+                    .is_err()
+            {
+                return;
+            }
+        }
+    };
+    tokio::select! {
+        _ = down => {}
+        _ = up => {}
+    }
+}

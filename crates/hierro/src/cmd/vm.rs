@@ -1,6 +1,9 @@
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use hierro_api::{Boot, DiskSpec, NicSpec, PowerOp, SnapshotCreate, VmCreate, VmInfo, VmUpdate};
+use hierro_api::{
+    Boot, BootDevice, Cdrom, DiskSpec, Display, NicSpec, PowerOp, SnapshotCreate, VmCreate, VmInfo,
+    VmUpdate,
+};
 
 use super::connect::ConnArgs;
 use crate::output::{time, wait_task, Output};
@@ -99,11 +102,55 @@ pub enum VmCmd {
         #[arg(long)]
         max_bandwidth_mib: Option<u64>,
     },
-    /// Attach to the serial console (Ctrl-] leaves).
-    Console { vm: String },
+    /// Attach to the serial console (Ctrl-] leaves); with --vnc, serve the
+    /// graphical console on a local port for a VNC viewer.
+    Console {
+        vm: String,
+        /// Listen on 127.0.0.1:PORT (0: any free port) and relay each VNC
+        /// viewer that connects to the VM's display.
+        #[arg(long, num_args = 0..=1, default_missing_value = "0")]
+        vnc: Option<u16>,
+    },
+    /// Save what the VM's display shows as a PNG.
+    Screenshot {
+        vm: String,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// The CD-ROM drives' ISOs: changed at once on a running VM.
+    #[command(subcommand)]
+    Cdrom(CdromCmd),
+    /// The firmware's boot order, or a device to boot from once.
+    Boot {
+        vm: String,
+        /// The devices in order, like cdrom,disk,network.
+        #[arg(long, value_delimiter = ',')]
+        order: Vec<BootDevice>,
+        /// Boot from this device at the next power-on only.
+        #[arg(long)]
+        once: Option<BootDevice>,
+    },
     /// Snapshots.
     #[command(subcommand)]
     Snapshot(SnapshotCmd),
+}
+
+#[derive(Subcommand)]
+pub enum CdromCmd {
+    /// Put an ISO ("[datastore] path") in a drive.
+    Insert {
+        vm: String,
+        iso: String,
+        /// The drive, from 0.
+        #[arg(long, default_value_t = 0)]
+        drive: usize,
+    },
+    /// Empty a drive.
+    Eject {
+        vm: String,
+        #[arg(long, default_value_t = 0)]
+        drive: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -161,6 +208,16 @@ pub struct CreateArgs {
     /// A NIC: NETWORK[,ip=CIDR][,gw=IP][,mac=MAC]; repeat for more.
     #[arg(long)]
     nic: Vec<String>,
+    /// A CD-ROM drive holding this ISO ("[datastore] path", or "" for an
+    /// empty drive); repeat for more.
+    #[arg(long)]
+    cdrom: Vec<String>,
+    /// The firmware's boot order, like cdrom,disk (disk,cdrom by default).
+    #[arg(long, value_delimiter = ',')]
+    boot: Vec<BootDevice>,
+    /// The graphics adapter: vga, virtio-gpu or none.
+    #[arg(long, default_value = "vga", value_parser = parse_display)]
+    display: Display,
     /// Power it on once created.
     #[arg(long)]
     power_on: bool,
@@ -243,8 +300,45 @@ impl CreateArgs {
                 .iter()
                 .map(|n| parse_nic(n))
                 .collect::<anyhow::Result<_>>()?,
+            cdroms: self
+                .cdrom
+                .iter()
+                .map(|iso| Cdrom {
+                    iso: (!iso.is_empty()).then(|| iso.clone()),
+                    start_connected: true,
+                })
+                .collect(),
+            boot_order: match self.boot.is_empty() {
+                true => hierro_api::default_boot_order(),
+                false => self.boot.clone(),
+            },
+            display: self.display,
         })
     }
+}
+
+fn parse_display(s: &str) -> Result<Display, String> {
+    serde_json::from_value(serde_json::Value::String(s.into()))
+        .map_err(|_| format!("unknown display {s:?}: use vga, virtio-gpu or none"))
+}
+
+/// The VM's drives with drive `drive` holding `iso` (or emptied).
+async fn with_media(
+    client: &hierro_client::Client,
+    vm: &str,
+    drive: usize,
+    iso: Option<String>,
+) -> anyhow::Result<VmUpdate> {
+    let mut cdroms = client.vm(vm).await?.config.cdroms;
+    let count = cdroms.len();
+    let cd = cdroms
+        .get_mut(drive)
+        .with_context(|| format!("{vm} has {count} CD-ROM drive(s): there is no drive {drive}"))?;
+    cd.iso = iso;
+    Ok(VmUpdate {
+        cdroms: Some(cdroms),
+        ..Default::default()
+    })
 }
 
 pub async fn run(cmd: VmCmd, conn: &ConnArgs, out: Output) -> anyhow::Result<()> {
@@ -336,7 +430,7 @@ pub async fn run(cmd: VmCmd, conn: &ConnArgs, out: Output) -> anyhow::Result<()>
                 cpus,
                 memory_mib: memory,
                 nics: parse_nics(&nic)?,
-                template: None,
+                ..Default::default()
             };
             wait_task(&client, client.update_vm(&vm, &update).await?, out).await?;
         }
@@ -421,7 +515,34 @@ pub async fn run(cmd: VmCmd, conn: &ConnArgs, out: Output) -> anyhow::Result<()>
                 }
             }
         }
-        VmCmd::Console { vm } => super::console::attach(&client, &vm).await?,
+        VmCmd::Console { vm, vnc: None } => super::console::attach(&client, &vm).await?,
+        VmCmd::Console {
+            vm,
+            vnc: Some(port),
+        } => super::console::serve_vnc(&client, &vm, port).await?,
+        VmCmd::Screenshot { vm, out: file } => {
+            let png = client.screenshot(&vm).await?;
+            std::fs::write(&file, png).with_context(|| format!("{}", file.display()))?;
+        }
+        VmCmd::Cdrom(CdromCmd::Insert { vm, iso, drive }) => {
+            let update = with_media(&client, &vm, drive, Some(iso)).await?;
+            wait_task(&client, client.update_vm(&vm, &update).await?, out).await?;
+        }
+        VmCmd::Cdrom(CdromCmd::Eject { vm, drive }) => {
+            let update = with_media(&client, &vm, drive, None).await?;
+            wait_task(&client, client.update_vm(&vm, &update).await?, out).await?;
+        }
+        VmCmd::Boot { vm, order, once } => {
+            if order.is_empty() && once.is_none() {
+                anyhow::bail!("give --order, --once or both");
+            }
+            let update = VmUpdate {
+                boot_order: (!order.is_empty()).then_some(order),
+                boot_once: once,
+                ..Default::default()
+            };
+            wait_task(&client, client.update_vm(&vm, &update).await?, out).await?;
+        }
         VmCmd::Snapshot(s) => match s {
             SnapshotCmd::Ls { vm } => {
                 let list = client.snapshots(&vm).await?;
@@ -480,6 +601,37 @@ fn info_fields(v: &VmInfo) -> Vec<(&'static str, String)> {
             ),
         ),
     ];
+    for (i, c) in v.config.cdroms.iter().enumerate() {
+        f.push((
+            "cdrom",
+            format!(
+                "{i}: {}{}",
+                c.iso.as_deref().unwrap_or("(empty)"),
+                if c.start_connected {
+                    ""
+                } else {
+                    " (not connected at power on)"
+                }
+            ),
+        ));
+    }
+    let order: Vec<String> = v
+        .config
+        .boot_order
+        .iter()
+        .map(|d| format!("{d:?}").to_lowercase())
+        .collect();
+    f.push(("boot order", order.join(",")));
+    if let Some(once) = v.config.boot_once {
+        f.push(("boot once", format!("{once:?}").to_lowercase()));
+    }
+    f.push((
+        "display",
+        serde_json::to_value(v.config.display)
+            .ok()
+            .and_then(|d| d.as_str().map(str::to_string))
+            .unwrap_or_default(),
+    ));
     for n in &v.config.nics {
         f.push((
             "nic",

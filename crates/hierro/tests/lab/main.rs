@@ -24,6 +24,7 @@ mod host_openapi;
 mod lab_cli;
 mod logins;
 mod switchover_frames;
+mod vm_graphics;
 mod vm_lifecycle;
 mod vmotion;
 mod vswitch_dataplane;
