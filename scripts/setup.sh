@@ -43,9 +43,11 @@ fi
 # xorriso its boot disk; iproute2 builds the lab; tshark checks frames on
 # the wire in the tests; PostgreSQL is the center's production database;
 # Chromium runs the web client's tests (Node.js and npm build the client);
-# curl and a Python venv run the fuzz gate (schemathesis, below).
+# curl and a Python venv run the fuzz gate (schemathesis, below); Debian's
+# netboot installer is the real installer the tests boot from a CD-ROM, and
+# tesseract reads the VM's screen.
 need=()
-for pkg in busybox-static grub-pc-bin grub-common xorriso iproute2 ethtool iputils-ping tshark postgresql binutils gzip xz-utils zstd cpio chromium curl python3-venv; do
+for pkg in busybox-static grub-pc-bin grub-common xorriso iproute2 ethtool iputils-ping tshark postgresql binutils gzip xz-utils zstd cpio chromium curl python3-venv debian-installer-12-netboot-amd64 tesseract-ocr; do
     installed "$pkg" || need+=("$pkg")
 done
 command -v node >/dev/null || need+=(nodejs)

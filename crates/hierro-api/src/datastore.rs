@@ -65,14 +65,33 @@ pub struct DatastoreKey {
     pub datastore: String,
 }
 
-/// A file or folder in a datastore, named by its path from the
-/// datastore's top (`iso/debian.iso`; empty for the top itself).
+/// A folder in a datastore to list, by its path from the datastore's top
+/// (`iso`; empty for the top itself).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct FolderAt {
+    /// Folders separated by `/`, no `.` or `..`, no leading `/`, no
+    /// control character, no part beginning with `.hierro-`.
+    #[serde(default)]
+    #[param(
+        pattern = r"^(((?!\.\.?(/|$))(?!\.hierro-)[^/\x00-\x1f\x7f-\x9f]{1,63}/)*(?!\.\.?(/|$))(?!\.hierro-)[^/\x00-\x1f\x7f-\x9f]{1,63}/?)?$",
+        max_length = 256
+    )]
+    pub path: String,
+}
+
+/// A file or folder in a datastore, by its path from the datastore's top
+/// (`iso/debian.iso`).
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FileAt {
-    /// Folders separated by `/`, no `.` or `..`, no leading `/`.
-    #[serde(default)]
+    /// As `FolderAt`'s, and not empty.
+    #[param(
+        pattern = r"^((?!\.\.?(/|$))(?!\.hierro-)[^/\x00-\x1f\x7f-\x9f]{1,63}/)*(?!\.\.?(/|$))(?!\.hierro-)[^/\x00-\x1f\x7f-\x9f]{1,63}/?$",
+        max_length = 256
+    )]
     pub path: String,
 }
 
@@ -82,6 +101,10 @@ pub struct FileAt {
 #[serde(deny_unknown_fields)]
 pub struct UploadAt {
     /// The new file's path; its folder must exist.
+    #[param(
+        pattern = r"^((?!\.\.?(/|$))(?!\.hierro-)[^/\x00-\x1f\x7f-\x9f]{1,63}/)*(?!\.\.?(/|$))(?!\.hierro-)[^/\x00-\x1f\x7f-\x9f]{1,63}/?$",
+        max_length = 256
+    )]
     pub path: String,
     /// Replace a file of that name (never a folder); refused otherwise.
     #[serde(default)]
@@ -120,7 +143,10 @@ pub struct DatastoreFolder {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FolderCreate {
-    #[schema(pattern = "text")]
+    #[schema(
+        pattern = r"^((?!\.\.?(/|$))(?!\.hierro-)[^/\x00-\x1f\x7f-\x9f]{1,63}/)*(?!\.\.?(/|$))(?!\.hierro-)[^/\x00-\x1f\x7f-\x9f]{1,63}/?$",
+        max_length = 256
+    )]
     pub path: String,
 }
 
@@ -129,9 +155,15 @@ pub struct FolderCreate {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FileMove {
-    #[schema(pattern = "text")]
+    #[schema(
+        pattern = r"^((?!\.\.?(/|$))(?!\.hierro-)[^/\x00-\x1f\x7f-\x9f]{1,63}/)*(?!\.\.?(/|$))(?!\.hierro-)[^/\x00-\x1f\x7f-\x9f]{1,63}/?$",
+        max_length = 256
+    )]
     pub from: String,
-    #[schema(pattern = "text")]
+    #[schema(
+        pattern = r"^((?!\.\.?(/|$))(?!\.hierro-)[^/\x00-\x1f\x7f-\x9f]{1,63}/)*(?!\.\.?(/|$))(?!\.hierro-)[^/\x00-\x1f\x7f-\x9f]{1,63}/?$",
+        max_length = 256
+    )]
     pub to: String,
     /// Replace a file at `to` (never a folder); refused otherwise.
     #[serde(default)]

@@ -71,6 +71,12 @@ echo "hierro-guest: ready ip=${ip:-none} hostname=$hostname nic=${nic:-none}"
 # not garble the shell; `dmesg` still has everything.
 echo 4 > /proc/sys/kernel/printk
 
+# A shell on the display's text console too (tty1, when the VM has a
+# display), for the graphical console; tty1 becomes its controlling terminal.
+if [ -c /dev/tty1 ]; then
+    respawn setsid sh -c 'exec sh -i </dev/tty1 >/dev/tty1 2>&1' &
+fi
+
 # An interactive shell on the console, forever (PID 1 must never exit). As PID 1
 # waiting on it, this shell also reaps orphaned processes.
 export PS1='\h # '

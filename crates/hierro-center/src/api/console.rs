@@ -2,7 +2,7 @@
 //! graphical console (VNC) WebSockets relayed, and its screenshots.
 
 use axum::extract::ws::{Message, WebSocket};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -153,7 +153,7 @@ pub async fn ticket(
 pub async fn vnc(
     State(c): State<AppState>,
     Path(VmKey { vm: key }): Path<VmKey>,
-    Query(TicketAt { ticket }): Query<TicketAt>,
+    hierro_http::Params(TicketAt { ticket }): hierro_http::Params<TicketAt>,
     hierro_http::Upgrade(ws): hierro_http::Upgrade,
 ) -> ApiResult<Response> {
     let refused = || {

@@ -7,8 +7,8 @@ use axum::response::Response;
 use axum::Json;
 use hierro_api::Privilege as P;
 use hierro_api::{
-    DatastoreFile, DatastoreFolder, DatastoreKey, EventKind, FileAt, FileMove, FolderCreate,
-    Operation, UploadAt,
+    DatastoreFile, DatastoreFolder, DatastoreKey, EventKind, FileAt, FileMove, FolderAt,
+    FolderCreate, Operation, UploadAt,
 };
 use hierro_http::{ApiError, ApiResult, Body, Params, PathArgs, Upload};
 
@@ -56,14 +56,14 @@ pub(super) const ACCESS: &[(&str, Access)] = &[
     operation_id = "datastore_browse",
     description = "The files and folders in a folder of the datastore (`path` from its top; empty for the top), folders first, as a host that sees it lists them. `datastore` is its object id, or its name when only one datastore you may see has it.",
     security(("session" = [])),
-    params(DatastoreKey, FileAt),
+    params(DatastoreKey, FolderAt),
     responses((status = 200, description = "The folder's entries", body = DatastoreFolder), BadRequest, Unauthorized, Forbidden, NotFound, HostFailed)
 )]
 pub async fn browse(
     State(c): State<AppState>,
     caller: Caller,
     PathArgs(DatastoreKey { datastore }): PathArgs<DatastoreKey>,
-    Params(at): Params<FileAt>,
+    Params(at): Params<FolderAt>,
 ) -> ApiResult<Json<DatastoreFolder>> {
     let ds = datastore_ref(&c, &caller, &datastore, P::DatastoreBrowse).await?;
     let listing = ds
@@ -83,7 +83,7 @@ pub async fn browse(
     description = "A file's bytes, streamed from a host that sees the datastore.",
     security(("session" = [])),
     params(DatastoreKey, FileAt),
-    responses((status = 200, description = "The file", content_type = "application/octet-stream"), BadRequest, Unauthorized, Forbidden, NotFound, HostFailed)
+    responses((status = 200, description = "The file", content_type = "application/octet-stream"), BadRequest, Unauthorized, Forbidden, NotFound, Conflict, HostFailed)
 )]
 pub async fn download(
     State(c): State<AppState>,

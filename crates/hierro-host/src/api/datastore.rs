@@ -4,7 +4,7 @@ use axum::response::Response;
 use axum::Json;
 use hierro_api::{
     Datastore, DatastoreCreate, DatastoreFile, DatastoreFolder, DatastoreKey, FileAt, FileMove,
-    FolderCreate, UploadAt,
+    FolderAt, FolderCreate, UploadAt,
 };
 
 use super::{AppState, BadRequest, Body, Caller, Conflict, NotFound, Unauthorized};
@@ -57,14 +57,14 @@ pub async fn add(
     operation_id = "datastore_browse",
     description = "The files and folders in a folder of the datastore (`path` from its top; empty for the top), folders first.",
     security(("session" = [])),
-    params(DatastoreKey, FileAt),
+    params(DatastoreKey, FolderAt),
     responses((status = 200, description = "The folder's entries", body = DatastoreFolder), BadRequest, Unauthorized, NotFound)
 )]
 pub async fn browse(
     State(host): State<AppState>,
     _c: Caller,
     PathArgs(DatastoreKey { datastore }): PathArgs<DatastoreKey>,
-    Params(at): Params<FileAt>,
+    Params(at): Params<FolderAt>,
 ) -> ApiResult<Json<DatastoreFolder>> {
     Ok(Json(files::list(&host, &datastore, &at.path)?))
 }
@@ -78,7 +78,7 @@ pub async fn browse(
     description = "A file's bytes, streamed.",
     security(("session" = [])),
     params(DatastoreKey, FileAt),
-    responses((status = 200, description = "The file", content_type = "application/octet-stream"), BadRequest, Unauthorized, NotFound)
+    responses((status = 200, description = "The file", content_type = "application/octet-stream"), BadRequest, Unauthorized, NotFound, Conflict)
 )]
 pub async fn download(
     State(host): State<AppState>,

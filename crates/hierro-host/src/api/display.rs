@@ -2,7 +2,7 @@
 //! WebSocket opened with a one-time ticket.
 
 use axum::extract::ws::{Message, WebSocket};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -74,7 +74,7 @@ pub async fn ticket(
 pub async fn vnc(
     State(host): State<AppState>,
     Path(VmKey { vm: key }): Path<VmKey>,
-    Query(TicketAt { ticket }): Query<TicketAt>,
+    hierro_http::Params(TicketAt { ticket }): hierro_http::Params<TicketAt>,
     hierro_http::Upgrade(ws): hierro_http::Upgrade,
 ) -> ApiResult<Response> {
     let vm = host.vms.find(&key)?;

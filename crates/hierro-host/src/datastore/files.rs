@@ -116,7 +116,9 @@ fn resolve_error(datastore: &str, path: &str, e: Errno) -> HostError {
     let at = format!("[{datastore}] {path}");
     match e {
         Errno::ENOENT => HostError::not_found(format!("{at} does not exist")),
-        Errno::ENOTDIR => HostError::invalid(format!("{at}: a part of it is a file, not a folder")),
+        Errno::ENOTDIR => HostError::not_found(format!(
+            "{at} does not exist: a part of it is a file, not a folder"
+        )),
         Errno::EXDEV | Errno::ELOOP => {
             HostError::invalid(format!("{at} leads out of its datastore (a symbolic link)"))
         }
@@ -190,7 +192,7 @@ impl super::Datastores {
             .map_err(|e| resolve_error(datastore, &path, e))?;
         let st = nix::sys::stat::fstat(&fd).map_err(|e| HostError::internal(e.to_string()))?;
         if !is_file(&st) {
-            return Err(HostError::invalid(format!(
+            return Err(HostError::refused(format!(
                 "[{datastore}] {path} is a folder: download its files one by one"
             )));
         }
