@@ -2,11 +2,33 @@ import { useEffect, useRef, useState } from "react";
 import { Terminal } from "@xterm/xterm";
 import "@xterm/xterm/css/xterm.css";
 import { savedSession } from "./api";
+import { GraphicalConsole } from "./GraphicalConsole";
 
-// A VM's serial console in a terminal emulator, over the center's console
+// A VM's consoles: its display (noVNC) and its serial console, as tabs.
+export function Console(props: { vm: string; onClose: () => void }) {
+  const [view, setView] = useState<"graphical" | "serial">("graphical");
+  return (
+    <section className="console" aria-label="Console">
+      <div className="console-bar">
+        <div role="tablist" aria-label="Consoles">
+          <button role="tab" aria-selected={view === "graphical"} onClick={() => setView("graphical")}>
+            Graphical
+          </button>
+          <button role="tab" aria-selected={view === "serial"} onClick={() => setView("serial")}>
+            Serial
+          </button>
+        </div>
+        <button onClick={props.onClose}>Close console</button>
+      </div>
+      {view === "graphical" ? <GraphicalConsole vm={props.vm} /> : <SerialConsole vm={props.vm} />}
+    </section>
+  );
+}
+
+// The serial console in a terminal emulator, over the center's console
 // WebSocket (the session goes in the query: browsers cannot set headers
 // on a WebSocket).
-export function Console(props: { vm: string; onClose: () => void }) {
+function SerialConsole(props: { vm: string }) {
   const box = useRef<HTMLDivElement>(null);
   const [state, setState] = useState("connecting");
   useEffect(() => {
@@ -31,12 +53,9 @@ export function Console(props: { vm: string; onClose: () => void }) {
     };
   }, [props.vm]);
   return (
-    <section className="console" aria-label="Console">
-      <div className="console-bar">
-        <span>Console ({state})</span>
-        <button onClick={props.onClose}>Close console</button>
-      </div>
+    <div>
+      <p className="console-state">Console ({state})</p>
       <div ref={box} className="terminal" data-testid="terminal" />
-    </section>
+    </div>
   );
 }

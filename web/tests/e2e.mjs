@@ -178,8 +178,25 @@ try {
   // every 20 s).
   await page.locator('dd[data-fact="Memory consumed"]').filter({ hasText: /\d+ MiB \(\d+ %\)/ }).waitFor({ timeout: 60_000 });
 
-  step("open its console and read the guest's prompt");
+  step("open its graphical console (noVNC) and type a command into the guest's text console; the guest agent reports its effect");
   await page.getByRole("button", { name: "Open console" }).click();
+  await page.getByText("Graphical console (connected)").waitFor();
+  const screen = page.getByTestId("vnc-screen");
+  await screen.locator("canvas").waitFor();
+  await screen.click();
+  await page.keyboard.press("Enter");
+  await page.keyboard.type("hostname typed-in-novnc");
+  await page.keyboard.press("Enter");
+  const guestName = page.locator('dd[data-fact="Guest host name"]');
+  await guestName.filter({ hasText: "typed-in-novnc" }).waitFor({ timeout: 60_000 });
+  await page.screenshot({ path: join(shots, "graphical-console.png") });
+  // "Send text" types it back.
+  await page.getByLabel("Text to send").fill(`hostname ${vm}`);
+  await page.getByRole("button", { name: "Send text" }).click();
+  await guestName.filter({ hasText: new RegExp(`^${vm}$`) }).waitFor({ timeout: 60_000 });
+
+  step("its serial console, the other tab, shows the guest's prompt");
+  await page.getByRole("tablist", { name: "Consoles" }).getByRole("tab", { name: "Serial" }).click();
   const terminal = page.getByTestId("terminal");
   await page.getByText("Console (connected)").waitFor();
   await terminal.click();
