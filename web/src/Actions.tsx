@@ -50,7 +50,8 @@ export function actionsFor(o: InventoryObject, allowed: Set<string>): Action[] {
     if (allowed.has("VirtualMachine.Interact.ConsoleInteract")) {
       list.push({ key: "console", label: "Open console", enabled: on });
     }
-    if (["CPUCount", "Memory", "EditDevice"].some((p) => allowed.has(`VirtualMachine.Config.${p}`))) {
+    if (["Config.CPUCount", "Config.Memory", "Config.EditDevice", "Config.Settings", "Interact.SetCDMedia"]
+      .some((p) => allowed.has(`VirtualMachine.${p}`))) {
       list.push({ key: "edit", label: "Edit settings", enabled: true });
     }
     if (allowed.has(movePrivilege(on))) list.push({ key: "migrate", label: "Migrate", enabled: true });

@@ -1,6 +1,7 @@
 import { FormEvent, useState } from "react";
 import { InventoryObject, Task, call, finished } from "./api";
 import { useAction } from "./action";
+import { BOOT_ORDERS, Cdrom, Cdroms } from "./Cdroms";
 
 /// A network adapter: the port group it connects to, and the guest's
 /// address on it if the guest image is to set one.
@@ -35,13 +36,16 @@ export function CreateVm(props: {
     memory: 256,
     disk: 64,
     // "kernel": a blank disk, booted from a kernel and initrd on the
-    // datastore; "template": a linked clone of a bootable template disk.
+    // datastore; "template": a linked clone of a bootable template disk;
+    // "firmware": a blank disk, an OS installed from a CD-ROM.
     source: "kernel",
+    bootOrder: 0,
     template: "",
     kernel: "",
     initrd: "",
     powerOn: true,
   });
+  const [cdroms, setCdroms] = useState<Cdrom[]>([]);
   const [nics, setNics] = useState<NicRow[]>(firstNetwork ? [{ network: firstNetwork, ip: "" }] : []);
   const setNic = (i: number, change: Partial<NicRow>) => setNics(nics.map((n, j) => (j === i ? { ...n, ...change } : n)));
   const { busy, error, run } = useAction();
@@ -51,6 +55,7 @@ export function CreateVm(props: {
   const initrd = f.initrd || `[${f.datastore}] images/initrd.img`;
   const template = f.template || `[${f.datastore}] images/disk.qcow2`;
   const fromTemplate = f.source === "template";
+  const fromFirmware = f.source === "firmware";
   const steps = ["Name and placement", "Hardware", "Boot and network", "Ready to complete"];
 
   async function finish(e: FormEvent) {
@@ -62,7 +67,9 @@ export function CreateVm(props: {
       cpus: f.cpus,
       memory_mib: f.memory,
       disk: fromTemplate ? { size_mib: f.disk, clone_from: template } : { size_mib: f.disk },
-      boot: fromTemplate ? { kind: "disk" } : { kind: "kernel", kernel, initrd, cmdline: "" },
+      boot: fromTemplate || fromFirmware ? { kind: "disk" } : { kind: "kernel", kernel, initrd, cmdline: "" },
+      cdroms,
+      boot_order: BOOT_ORDERS[f.bootOrder],
       // An empty address is left out: the API would refuse it as no CIDR.
       nics: nics.map((n) => ({ network: n.network, ip: n.ip || undefined })),
     };
@@ -107,9 +114,16 @@ export function CreateVm(props: {
             <select name="source" value={f.source} onChange={set("source")}>
               <option value="kernel">a kernel and initrd (blank disk)</option>
               <option value="template">its disk, a linked clone of a template</option>
+              <option value="firmware">its disk, through the firmware (install from a CD-ROM)</option>
             </select>
           </label>
-          {fromTemplate ? (
+          {fromFirmware ? (
+            <label>Boot order
+              <select name="bootOrder" value={f.bootOrder} onChange={(e) => setF({ ...f, bootOrder: Number(e.target.value) })}>
+                {BOOT_ORDERS.map((o, i) => <option key={i} value={i}>{o.join(", ")}</option>)}
+              </select>
+            </label>
+          ) : fromTemplate ? (
             <label>Template disk<input name="template" value={f.template} placeholder={template} onChange={set("template")} /></label>
           ) : (
             <>
@@ -117,6 +131,8 @@ export function CreateVm(props: {
               <label>Initrd<input name="initrd" value={f.initrd} placeholder={initrd} onChange={set("initrd")} /></label>
             </>
           )}
+          <Cdroms cdroms={cdroms} onChange={setCdroms} fixed={false}
+            datastores={datastores} />
           <fieldset className="nics">
             <legend>Network adapters</legend>
             {nics.length === 0 && <p className="empty">No network adapter: the VM is not connected.</p>}
@@ -147,7 +163,11 @@ export function CreateVm(props: {
           <dt>Placement</dt><dd>{props.placement.name}</dd>
           <dt>Datastore</dt><dd>{f.datastore}</dd>
           <dt>Hardware</dt><dd>{f.cpus} CPU, {f.memory} MiB, disk {f.disk} MiB</dd>
-          <dt>Boot</dt><dd>{fromTemplate ? `disk, a linked clone of ${template}` : kernel}</dd>
+          <dt>Boot</dt>
+          <dd>
+            {fromTemplate ? `disk, a linked clone of ${template}` : fromFirmware ? `firmware: ${BOOT_ORDERS[f.bootOrder].join(", ")}` : kernel}
+          </dd>
+          <dt>CD-ROM drives</dt><dd>{cdroms.length === 0 ? "none" : cdroms.map((c) => c.iso ?? "empty").join("; ")}</dd>
           <dt>Network adapters</dt>
           <dd>{nics.length === 0 ? "none" : nics.map((n, i) => `NIC ${i + 1}: ${n.network}${n.ip ? ` ${n.ip}` : ""}`).join("; ")}</dd>
           <dt>Power on</dt>

@@ -1,6 +1,7 @@
 import { FormEvent, useEffect, useState } from "react";
 import { InventoryObject, Schemas, Sent, Task, call, errorText, finished } from "./api";
 import { useAction } from "./action";
+import { BOOT_ORDERS, BootDevice, Cdrom, Cdroms } from "./Cdroms";
 import { Dialog } from "./Dialog";
 
 type VmConfig = Sent<Schemas["VmConfig"]>;
@@ -28,6 +29,12 @@ export function EditSettings(props: {
   const [cpus, setCpus] = useState(1);
   const [memory, setMemory] = useState(256);
   const [nics, setNics] = useState<Nic[]>([]);
+  const [cdroms, setCdroms] = useState<Cdrom[]>([]);
+  const [bootOrder, setBootOrder] = useState<BootDevice[]>([]);
+  const [bootOnce, setBootOnce] = useState<BootDevice | "">("");
+  const datastores = props.objects.filter(
+    (o) => o.kind === "datastore" && (o.data.hosts as Record<string, unknown> | undefined)?.[host],
+  );
   const { busy, error, setError, run } = useAction();
   useEffect(() => {
     call<Sent<Schemas["VmInfo"]>>("GET", `/api/vms/${vm.id}`).then(
@@ -36,6 +43,8 @@ export function EditSettings(props: {
         setCpus(config.cpus);
         setMemory(config.memory_mib);
         setNics(config.nics);
+        setCdroms(config.cdroms ?? []);
+        setBootOrder(config.boot_order ?? ["disk", "cdrom"]);
       },
       (e) => setError(errorText(e)),
     );
@@ -51,6 +60,9 @@ export function EditSettings(props: {
     if (cpus !== was.cpus) change.cpus = cpus;
     if (memory !== was.memory_mib) change.memory_mib = memory;
     if (JSON.stringify(nics) !== JSON.stringify(was.nics)) change.nics = nics;
+    if (JSON.stringify(cdroms) !== JSON.stringify(was.cdroms ?? [])) change.cdroms = cdroms;
+    if (JSON.stringify(bootOrder) !== JSON.stringify(was.boot_order)) change.boot_order = bootOrder;
+    if (bootOnce) change.boot_once = bootOnce;
     if (Object.keys(change).length === 0) return props.onClose();
     run(async () => {
       await finished(await call<Task>("PATCH", `/api/vms/${vm.id}`, change));
@@ -93,6 +105,29 @@ export function EditSettings(props: {
               {!running && networks.length > 0 && (
                 <button type="button" onClick={() => setNics([...nics, { network: networks[0].name }])}>Add NIC</button>
               )}
+            </fieldset>
+            {(may("VirtualMachine.Interact.SetCDMedia") || may("VirtualMachine.Config.EditDevice")) && (
+              <Cdroms cdroms={cdroms} onChange={setCdroms} fixed={running} datastores={datastores} />
+            )}
+            {running && <p className="notice">A changed ISO goes into the running VM's drive at once.</p>}
+            <fieldset disabled={!may("VirtualMachine.Config.Settings")}>
+              <legend>Boot options</legend>
+              <label>Boot order
+                <select name="bootOrder" value={bootOrder.join(",")}
+                  onChange={(e) => setBootOrder(e.target.value.split(",") as BootDevice[])}>
+                  {[...BOOT_ORDERS.map((o) => o.join(",")), bootOrder.join(",")]
+                    .filter((o, i, all) => all.indexOf(o) === i)
+                    .map((o) => <option key={o} value={o}>{o.split(",").join(", ")}</option>)}
+                </select>
+              </label>
+              <label>Next power-on only, boot from
+                <select name="bootOnce" value={bootOnce} onChange={(e) => setBootOnce(e.target.value as BootDevice | "")}>
+                  <option value="">{was.boot_once ? `${was.boot_once} (already set)` : "the boot order"}</option>
+                  <option value="cdrom">CD-ROM</option>
+                  <option value="disk">disk</option>
+                  <option value="network">network</option>
+                </select>
+              </label>
             </fieldset>
           </>
         )}

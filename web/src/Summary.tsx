@@ -1,6 +1,7 @@
 import { Suspense, lazy, useState } from "react";
 import { ActionRequest, ObjectActions } from "./Actions";
 import { InventoryObject, PerfSeries, Schemas, Sent, call, newest } from "./api";
+import { DatastoreFiles } from "./DatastoreFiles";
 import { Events } from "./Events";
 import { Networking } from "./Networking";
 import { Permissions } from "./Permissions";
@@ -52,6 +53,9 @@ export function Summary(props: {
       {tab === "Snapshots" && allowed && <Snapshots vm={o} allowed={allowed} onChanged={props.onChanged} />}
       {tab === "Networking" && <Networking host={o} objects={objects} />}
       {tab === "Events" && <Events object={o} />}
+      {tab === "Files" && allowed && (
+        <DatastoreFiles datastore={o} manage={allowed.has("Datastore.FileManagement")} />
+      )}
       {tab === "Performance" && (
         <Suspense fallback={<p className="notice">Loading the charts…</p>}>
           <Performance object={o.id} />
@@ -90,7 +94,7 @@ const TABS: Record<string, string[]> = {
   cluster: ["Performance", "Events"],
   datacenter: ["Events"],
   folder: ["Events"],
-  datastore: ["Events"],
+  datastore: ["Files", "Events"],
   network: ["Events"],
   dvswitch: ["Events"],
 };

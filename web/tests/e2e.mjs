@@ -248,6 +248,22 @@ try {
   await page.screenshot({ path: join(shots, "vm-events.png") });
   await tab("Summary").click();
 
+  step("the datastore's files: a folder made, an ISO uploaded into it and listed with its size");
+  await treeView("Storage").click();
+  await page.getByRole("tree").locator('a[data-kind="datastore"]').first().click();
+  await tab("Files").click();
+  const files = page.getByRole("region", { name: /^Files of / });
+  await files.getByLabel("New folder name").fill("iso");
+  await files.getByRole("button", { name: "New folder" }).click();
+  await files.getByRole("button", { name: "iso/" }).click();
+  await files.getByTestId("datastore-path").filter({ hasText: "] iso" }).waitFor();
+  await files.getByLabel("Upload file").setInputFiles({
+    name: "tools.iso", mimeType: "application/octet-stream", buffer: Buffer.alloc(8 << 20, 7),
+  });
+  await files.locator("tr").filter({ hasText: "tools.iso" }).filter({ hasText: "8.0 MiB" }).waitFor();
+  await page.screenshot({ path: join(shots, "datastore-files.png") });
+  await treeView("Hosts and Clusters").click();
+
   step("create a VM through the wizard on the host, powered on");
   await page.getByRole("tree").getByText(env("HIERRO_HOST"), { exact: true }).first().click();
   await page.getByRole("button", { name: "New virtual machine" }).click();
@@ -264,6 +280,12 @@ try {
   await wizard.getByLabel("NIC 3 network").waitFor({ state: "detached" });
   await wizard.getByLabel("NIC 1 network").selectOption("VM Network");
   await wizard.getByLabel("NIC 2 network").selectOption("VLAN 101");
+  // A CD-ROM drive, its ISO picked in the datastore browser.
+  await wizard.getByRole("button", { name: "Add CD-ROM drive" }).click();
+  await wizard.getByRole("group", { name: "CD-ROM 1" }).getByRole("button", { name: "Browse…" }).click();
+  await wizard.getByRole("button", { name: "iso/" }).click();
+  await wizard.getByRole("button", { name: "tools.iso" }).click();
+  await wizard.getByLabel("CD-ROM 1 ISO").and(page.locator('[value$="] iso/tools.iso"]')).waitFor();
   await wizard.getByRole("button", { name: "Next" }).click();
   await wizard.getByText("Ready to complete").waitFor();
   await page.screenshot({ path: join(shots, "wizard.png") });
@@ -274,7 +296,8 @@ try {
   // As the API has it: booting its cloned disk, on two port groups.
   const c = (await (await api.get(`${url}/api/vms/${env("HIERRO_NEW_VM")}`, { headers })).json()).config;
   if (c.memory_mib !== 256 || c.boot.kind !== "disk" || !c.disk.clone_of?.includes("images/disk.qcow2")
-      || c.nics.map((n) => n.network).join() !== "VM Network,VLAN 101") {
+      || c.nics.map((n) => n.network).join() !== "VM Network,VLAN 101"
+      || c.cdroms.length !== 1 || !c.cdroms[0].iso?.endsWith("] iso/tools.iso")) {
     throw new Error(`the wizard's VM is not as asked: ${JSON.stringify(c)}`);
   }
 
