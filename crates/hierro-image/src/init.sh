@@ -4,6 +4,9 @@
 #   hierro.ip=A.B.C.D/PREFIX  address of the first NIC
 #   hierro.gw=A.B.C.D         default gateway
 #   hierro.hostname=NAME      host name (default hierro-guest)
+#   hierro.install=FILE       installer: write FILE, a disk image (with its
+#                             partition table and boot loader) on the CD-ROM,
+#                             onto the first disk, then power off
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root TERM=vt100
 
 mount -t proc proc /proc
@@ -18,6 +21,30 @@ mount -t tmpfs tmpfs /run
 while read -r m; do
     insmod "/lib/modules/$m.ko" || echo "hierro-guest: insmod $m failed"
 done < /lib/modules/load-order
+
+install=
+for arg in $(cat /proc/cmdline); do
+    case "$arg" in
+    hierro.install=*) install=${arg#*=} ;;
+    esac
+done
+if [ -n "$install" ]; then
+    # The CD-ROM shows up while sr_mod probes: allow it 5 s.
+    mkdir -p /mnt/cd
+    tries=0
+    until mount -t iso9660 -o ro /dev/sr0 /mnt/cd 2>/dev/null || [ $tries -ge 50 ]; do
+        sleep 0.1
+        tries=$((tries + 1))
+    done
+    if cat "/mnt/cd/$install" > /dev/vda && sync; then
+        echo "hierro-guest: installed $install on /dev/vda"
+    else
+        echo "hierro-guest: installing $install on /dev/vda failed"
+    fi
+    echo 1 > /proc/sys/kernel/sysrq
+    echo o > /proc/sysrq-trigger
+    while true; do sleep 1; done
+fi
 
 ip= gw= hostname=hierro-guest
 for arg in $(cat /proc/cmdline); do

@@ -50,7 +50,7 @@ const FORMAT: u32 = 2;
 /// Busybox applets /init needs.
 const APPLETS: &[&str] = &[
     "sh", "mount", "mkdir", "insmod", "cat", "hostname", "ip", "sleep", "grep", "setsid",
-    "cttyhack",
+    "cttyhack", "sync",
 ];
 
 pub struct BuildOptions {

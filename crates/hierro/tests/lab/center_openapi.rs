@@ -20,6 +20,8 @@ async fn the_openapi_document_describes_the_api() {
             ("get", "/api/health"),
             ("post", "/api/session"),
             ("get", "/api/openapi.json"),
+            // Opened with a one-time console ticket, not the session.
+            ("get", "/api/vms/{vm}/vnc"),
         ],
         "center.json",
     )

@@ -19,6 +19,8 @@ async fn the_host_openapi_document_describes_the_api() {
             ("get", "/api/about"),
             ("post", "/api/session"),
             ("get", "/api/openapi.json"),
+            // Opened with a one-time console ticket, not the session.
+            ("get", "/api/vms/{vm}/vnc"),
         ],
         "host.json",
     )

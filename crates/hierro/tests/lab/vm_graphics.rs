@@ -3,7 +3,8 @@
 //! from a VM's CD-ROM to its first screen (read from the screenshot with
 //! OCR); the VM's VNC server answers through a one-time ticket, which
 //! opens it once; ISOs are inserted and ejected while a guest runs and the
-//! guest sees it; bad drives and boot orders are refused.
+//! guest sees it; bad drives and boot orders are refused; and an OS is
+//! installed from an ISO onto an empty disk, which then boots by itself.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -31,6 +32,49 @@ fn installer_iso(work: &Path) -> PathBuf {
     )
     .unwrap();
     let iso = work.join("debian-installer.iso");
+    let made = Command::new("grub-mkrescue")
+        .arg("-o")
+        .arg(&iso)
+        .arg(&stage)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    iso
+}
+
+/// An installer ISO (GRUB, the test guest's kernel and initrd in installer
+/// mode) that writes a bootable system, a disk image with its partition
+/// table and boot loader (the guest image's own disk), onto the VM's first
+/// disk and powers off.
+fn hierro_installer_iso(work: &Path) -> PathBuf {
+    let stage = work.join("hierro-installer");
+    std::fs::create_dir_all(stage.join("boot/grub")).unwrap();
+    let image = crate::common::image_dir();
+    for f in ["vmlinuz", "initrd.img"] {
+        std::fs::copy(image.join(f), stage.join("boot").join(f)).unwrap();
+    }
+    let raw = Command::new("qemu-img")
+        .args(["convert", "-f", "qcow2", "-O", "raw"])
+        .arg(image.join("disk.qcow2"))
+        .arg(stage.join("system.img"))
+        .output()
+        .unwrap();
+    assert!(
+        raw.status.success(),
+        "{}",
+        String::from_utf8_lossy(&raw.stderr)
+    );
+    std::fs::write(
+        stage.join("boot/grub/grub.cfg"),
+        "set timeout=0\nserial --unit=0 --speed=115200\nterminal_output serial console\n\
+         menuentry \"Install\" {\n  linux /boot/vmlinuz console=ttyS0 hierro.hostname=installer hierro.install=system.img\n  initrd /boot/initrd.img\n}\n",
+    )
+    .unwrap();
+    let iso = work.join("hierro-installer.iso");
     let made = Command::new("grub-mkrescue")
         .arg("-o")
         .arg(&iso)
@@ -289,6 +333,58 @@ async fn cdrom_boot_and_graphical_console() {
         .await
         .unwrap();
     assert_eq!(admin.vm("reader").await.unwrap().config.boot_once, None);
+    admin
+        .run(admin.power("reader", PowerOp::Off).await)
+        .await
+        .unwrap();
+
+    // An OS installed from an ISO: uploaded, booted from the CD-ROM on an
+    // empty disk (which the firmware passes over), written to the disk;
+    // the installer powers the VM off; ejected, the VM boots its own disk.
+    let installer = hierro_installer_iso(&work);
+    admin
+        .upload_file(
+            "shared",
+            "iso/hierro-installer.iso",
+            false,
+            &installer,
+            |_| {},
+        )
+        .await
+        .unwrap();
+    let mut target = t.lab.vm_spec("installed", t.lab.vm_ip(2), 256);
+    target.boot = Boot::Disk;
+    target.nics = vec![];
+    target.disk.size_mib = Some(256);
+    target.cdroms = vec![Cdrom {
+        iso: Some("[shared] iso/hierro-installer.iso".into()),
+        start_connected: true,
+    }];
+    admin
+        .run(admin.create_vm_placed(&target, &host, None).await)
+        .await
+        .unwrap();
+    admin
+        .run(admin.power("installed", PowerOp::On).await)
+        .await
+        .unwrap();
+    wait_until("the installer to power the VM off", BOOT, || {
+        block_on(admin.vm("installed")).unwrap().power_state == hierro_api::PowerState::PoweredOff
+    });
+    let (ok, _, err) = cli(&["vm", "cdrom", "eject", "installed"], &env);
+    assert!(ok, "{err}");
+    admin
+        .run(admin.power("installed", PowerOp::On).await)
+        .await
+        .unwrap();
+    let booted = hierro_lab::wait_for_guest(&admin, "installed", BOOT)
+        .await
+        .unwrap();
+    // The installed system's name, not the installer's.
+    assert_eq!(
+        booted.guest.unwrap().host_name.as_deref(),
+        Some("disk-guest")
+    );
 }
 
 /// Opens the VNC WebSocket at `path` and runs RFB 3.8's handshake (no
