@@ -33,6 +33,30 @@ impl<K> Default for Tickets<K> {
     }
 }
 
+impl<K: PartialEq + std::fmt::Display> Tickets<K> {
+    /// A ticket to VM `vm`'s graphical console for `session`, with the
+    /// WebSocket path that opens it.
+    pub fn console(&self, vm: K, session: &str) -> hierro_api::ConsoleTicket {
+        let path = format!("/api/vms/{vm}/vnc?ticket=");
+        let ticket = self.issue(vm, session);
+        hierro_api::ConsoleTicket {
+            path: format!("{path}{ticket}"),
+            ticket,
+            expires_in_secs: TICKET_LIFE.as_secs(),
+        }
+    }
+
+    /// Uses up a console ticket for `vm`: the session it was issued to, or
+    /// the API's refusal.
+    pub fn open_console(&self, ticket: &str, vm: &K) -> Result<String, crate::ApiError> {
+        self.redeem(ticket, vm).ok_or_else(|| {
+            crate::ApiError::unauthorized(
+                "the console ticket is unknown, used or expired: ask for another",
+            )
+        })
+    }
+}
+
 impl<K: PartialEq> Tickets<K> {
     /// A new ticket for `target`, tied to `session`.
     pub fn issue(&self, target: K, session: &str) -> String {

@@ -9,7 +9,7 @@ use axum::Json;
 use futures_util::{SinkExt, StreamExt};
 use hierro_api::Privilege;
 use hierro_api::{ConsoleTicket, TicketAt};
-use hierro_http::{ApiError, ApiResult, TICKET_LIFE};
+use hierro_http::ApiResult;
 use tokio_tungstenite::tungstenite::Message as HostMessage;
 
 use super::privileges::{needs, on, Access};
@@ -127,14 +127,9 @@ pub async fn ticket(
         P::VirtualMachineInteractConsoleInteract,
     )
     .await?;
-    let ticket = c
-        .console_tickets
-        .issue(vm.object.id.clone(), &session.token);
-    Ok(Json(ConsoleTicket {
-        path: format!("/api/vms/{}/vnc?ticket={ticket}", vm.object.id),
-        ticket,
-        expires_in_secs: TICKET_LIFE.as_secs(),
-    }))
+    Ok(Json(
+        c.console_tickets.console(vm.object.id, &session.token),
+    ))
 }
 
 /// The VM's graphical console: the host's VNC WebSocket, relayed.
@@ -156,13 +151,7 @@ pub async fn vnc(
     hierro_http::Params(TicketAt { ticket }): hierro_http::Params<TicketAt>,
     hierro_http::Upgrade(ws): hierro_http::Upgrade,
 ) -> ApiResult<Response> {
-    let refused = || {
-        ApiError::unauthorized("the console ticket is unknown, used or expired: ask for another")
-    };
-    let session = c
-        .console_tickets
-        .redeem(&ticket, &key)
-        .ok_or_else(refused)?;
+    let session = c.console_tickets.open_console(&ticket, &key)?;
     // The session must still be good, and its user still allowed.
     let session = Session::of(&c, session).await?;
     let vm = vm_ref(

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::{SinkExt, StreamExt};
 use hierro_api::{ConsoleTicket, TicketAt, VmKey};
-use hierro_http::{ApiError, ApiResult, TICKET_LIFE};
+use hierro_http::ApiResult;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
@@ -54,12 +54,7 @@ pub async fn ticket(
     let vm = host.vms.find(&key)?;
     // Refused now if there is nothing to open.
     drop(vm.vnc().await?);
-    let ticket = host.console_tickets.issue(vm.id, &c.session);
-    Ok(Json(ConsoleTicket {
-        path: format!("/api/vms/{}/vnc?ticket={ticket}", vm.id),
-        ticket,
-        expires_in_secs: TICKET_LIFE.as_secs(),
-    }))
+    Ok(Json(host.console_tickets.console(vm.id, &c.session)))
 }
 
 #[utoipa::path(
@@ -78,14 +73,7 @@ pub async fn vnc(
     hierro_http::Upgrade(ws): hierro_http::Upgrade,
 ) -> ApiResult<Response> {
     let vm = host.vms.find(&key)?;
-    let session = host
-        .console_tickets
-        .redeem(&ticket, &vm.id)
-        .ok_or_else(|| {
-            ApiError::unauthorized(
-                "the console ticket is unknown, used or expired: ask for another",
-            )
-        })?;
+    let session = host.console_tickets.open_console(&ticket, &vm.id)?;
     // The session that asked must still be good.
     Caller::from_token(&host, session)?;
     let display = vm.vnc().await?;
