@@ -51,6 +51,36 @@ pub enum DatastoreCmd {
     },
 }
 
+/// Refuses an upload the host would refuse anyway before any byte goes:
+/// its folder missing, or its name taken (by a folder, or by a file
+/// without --overwrite). The host checks again when the bytes come; a
+/// listing it will not give (no Datastore.Browse) checks nothing here.
+async fn preflight(
+    client: &hierro_client::Client,
+    datastore: &str,
+    path: &str,
+    overwrite: bool,
+) -> anyhow::Result<()> {
+    let trimmed = path.trim_end_matches('/');
+    let (folder, name) = trimmed.rsplit_once('/').unwrap_or(("", trimmed));
+    let listing = match client.browse(datastore, folder).await {
+        Ok(l) => l,
+        Err(e) if e.status().is_some_and(|s| s == 404 || s == 400) => return Err(e.into()),
+        Err(_) => return Ok(()),
+    };
+    match listing.entries.iter().find(|e| e.name == name) {
+        Some(e) if e.kind == hierro_api::FileKind::Folder => {
+            anyhow::bail!(
+                "[{datastore}] {trimmed} is a folder: name the file in it (PATH ending in '/')"
+            )
+        }
+        Some(_) if !overwrite => {
+            anyhow::bail!("[{datastore}] {trimmed} exists already: --overwrite replaces it")
+        }
+        _ => Ok(()),
+    }
+}
+
 fn gib(b: u64) -> String {
     format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64)
 }
@@ -161,6 +191,7 @@ pub async fn run(cmd: DatastoreCmd, conn: &ConnArgs, out: Output) -> anyhow::Res
             let length = std::fs::metadata(&local)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", local.display()))?
                 .len();
+            preflight(&client, &datastore, &path, overwrite).await?;
             let bar = bar(out, length, format!("[{datastore}] {path}"));
             let shown = bar.clone();
             let done = client

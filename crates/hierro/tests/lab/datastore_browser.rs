@@ -94,9 +94,21 @@ async fn datastore_browser_streams_uploads_and_keeps_names_inside() {
         ok && out.contains("big.img") && out.contains("1.0 GiB"),
         "{out}"
     );
-    // The same name again: refused unless replaced.
+    // The same name again: refused unless replaced, by the CLI before it
+    // sends anything, and by the host when a client sends it all the same.
     let (ok, _, err) = cli(&["datastore", "upload", "shared", big_arg, "iso/"], &env);
-    assert!(!ok && err.contains("exists already"), "{err}");
+    assert!(
+        !ok && err.contains("exists already: --overwrite replaces it"),
+        "{err}"
+    );
+    let e = admin
+        .upload_file("shared", "iso/big.img", false, &big, |_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        e.status().unwrap() == 409 && e.to_string().contains("exists already"),
+        "{e}"
+    );
     // Downloaded back, byte for byte.
     let back = work.join("back.img");
     let (ok, _, err) = cli(
