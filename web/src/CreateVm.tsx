@@ -1,5 +1,5 @@
 import { FormEvent, useState } from "react";
-import { InventoryObject, Task, call, finished } from "./api";
+import { InventoryObject, Schemas, Task, call, finished } from "./api";
 import { useAction } from "./action";
 import { BOOT_ORDERS, Cdrom, Cdroms } from "./Cdroms";
 
@@ -40,6 +40,7 @@ export function CreateVm(props: {
     // "firmware": a blank disk, an OS installed from a CD-ROM.
     source: "kernel",
     bootOrder: 0,
+    guestOs: "linux",
     template: "",
     kernel: "",
     initrd: "",
@@ -70,6 +71,7 @@ export function CreateVm(props: {
       boot: fromTemplate || fromFirmware ? { kind: "disk" } : { kind: "kernel", kernel, initrd, cmdline: "" },
       cdroms,
       boot_order: BOOT_ORDERS[f.bootOrder],
+      guest_os: f.guestOs as Schemas["GuestOs"],
       // An empty address is left out: the API would refuse it as no CIDR.
       nics: nics.map((n) => ({ network: n.network, ip: n.ip || undefined })),
     };
@@ -103,6 +105,13 @@ export function CreateVm(props: {
       )}
       {step === 1 && (
         <>
+          <label>Guest OS
+            <select name="guestOs" value={f.guestOs} onChange={set("guestOs")}>
+              <option value="linux">Linux</option>
+              <option value="windows">Windows (e1000e network adapters)</option>
+              <option value="other">Other</option>
+            </select>
+          </label>
           <label>CPUs<input name="cpus" type="number" min={1} max={64} value={f.cpus} onChange={set("cpus")} /></label>
           <label>Memory (MiB)<input name="memory" type="number" min={64} value={f.memory} onChange={set("memory")} /></label>
           <label>Disk (MiB)<input name="disk" type="number" min={16} value={f.disk} onChange={set("disk")} /></label>
@@ -162,6 +171,7 @@ export function CreateVm(props: {
           <dt>Name</dt><dd>{f.name}</dd>
           <dt>Placement</dt><dd>{props.placement.name}</dd>
           <dt>Datastore</dt><dd>{f.datastore}</dd>
+          <dt>Guest OS</dt><dd>{f.guestOs}</dd>
           <dt>Hardware</dt><dd>{f.cpus} CPU, {f.memory} MiB, disk {f.disk} MiB</dd>
           <dt>Boot</dt>
           <dd>

@@ -32,6 +32,7 @@ export function EditSettings(props: {
   const [cdroms, setCdroms] = useState<Cdrom[]>([]);
   const [bootOrder, setBootOrder] = useState<BootDevice[]>([]);
   const [bootOnce, setBootOnce] = useState<BootDevice | "">("");
+  const [guestOs, setGuestOs] = useState<Schemas["GuestOs"]>("other");
   const datastores = props.objects.filter(
     (o) => o.kind === "datastore" && (o.data.hosts as Record<string, unknown> | undefined)?.[host],
   );
@@ -45,6 +46,7 @@ export function EditSettings(props: {
         setNics(config.nics);
         setCdroms(config.cdroms ?? []);
         setBootOrder(config.boot_order ?? ["disk", "cdrom"]);
+        setGuestOs(config.guest_os ?? "other");
       },
       (e) => setError(errorText(e)),
     );
@@ -63,6 +65,7 @@ export function EditSettings(props: {
     if (JSON.stringify(cdroms) !== JSON.stringify(was.cdroms ?? [])) change.cdroms = cdroms;
     if (JSON.stringify(bootOrder) !== JSON.stringify(was.boot_order)) change.boot_order = bootOrder;
     if (bootOnce) change.boot_once = bootOnce;
+    if (guestOs !== (was.guest_os ?? "other")) change.guest_os = guestOs;
     if (Object.keys(change).length === 0) return props.onClose();
     run(async () => {
       await finished(await call<Task>("PATCH", `/api/vms/${vm.id}`, change));
@@ -112,6 +115,13 @@ export function EditSettings(props: {
             {running && <p className="notice">A changed ISO goes into the running VM's drive at once.</p>}
             <fieldset disabled={!may("VirtualMachine.Config.Settings")}>
               <legend>Boot options</legend>
+              <label>Guest OS
+                <select name="guestOs" value={guestOs} onChange={(e) => setGuestOs(e.target.value as Schemas["GuestOs"])}>
+                  <option value="linux">Linux</option>
+                  <option value="windows">Windows</option>
+                  <option value="other">Other</option>
+                </select>
+              </label>
               <label>Boot order
                 <select name="bootOrder" value={bootOrder.join(",")}
                   onChange={(e) => setBootOrder(e.target.value.split(",") as BootDevice[])}>

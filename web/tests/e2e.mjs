@@ -271,6 +271,7 @@ try {
   await wizard.getByLabel("Name").fill(env("HIERRO_NEW_VM"));
   await wizard.getByRole("button", { name: "Next" }).click();
   await wizard.getByLabel("Memory (MiB)").fill("256");
+  await wizard.getByLabel("Guest OS").selectOption("windows");
   await wizard.getByRole("button", { name: "Next" }).click();
   await wizard.getByLabel("Boot from").selectOption("template");
   await wizard.getByLabel("Template disk").waitFor();
@@ -297,7 +298,8 @@ try {
   const c = (await (await api.get(`${url}/api/vms/${env("HIERRO_NEW_VM")}`, { headers })).json()).config;
   if (c.memory_mib !== 256 || c.boot.kind !== "disk" || !c.disk.clone_of?.includes("images/disk.qcow2")
       || c.nics.map((n) => n.network).join() !== "VM Network,VLAN 101"
-      || c.cdroms.length !== 1 || !c.cdroms[0].iso?.endsWith("] iso/tools.iso")) {
+      || c.cdroms.length !== 1 || !c.cdroms[0].iso?.endsWith("] iso/tools.iso")
+      || c.guest_os !== "windows" || c.nics.some((n) => n.model !== "e1000e")) {
     throw new Error(`the wizard's VM is not as asked: ${JSON.stringify(c)}`);
   }
 

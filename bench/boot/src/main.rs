@@ -99,6 +99,7 @@ async fn run(args: &Args, lab: &hierro_lab::Lab) -> anyhow::Result<()> {
             mac: "52:54:00:00:00:99".into(),
             fd: None,
             bootindex: None,
+            device: "virtio-net-pci",
         }],
         serial_log: plain_dir.join("serial.log"),
         loadvm: None,

@@ -293,6 +293,7 @@ async fn plain(
             mac: mac.clone(),
             ip: Some(format!("{ip}/24")),
             gateway: Some(lab.gateway.to_string()),
+            model: Default::default(),
         }],
         created: chrono::Utc::now(),
         template: false,
@@ -300,6 +301,7 @@ async fn plain(
         boot_order: hierro_api::default_boot_order(),
         boot_once: None,
         display: Default::default(),
+        guest_os: Default::default(),
     };
     let images = lab.datastore_dir.join("images");
     let spec = |tap: &str, incoming: bool| LaunchSpec {
@@ -323,6 +325,7 @@ async fn plain(
             mac: mac.clone(),
             fd: None,
             bootindex: None,
+            device: "virtio-net-pci",
         }],
         serial_log: dir.join("serial.log"),
         loadvm: None,

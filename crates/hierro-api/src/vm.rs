@@ -31,6 +31,8 @@ pub struct VmCreate {
     pub boot_order: Vec<BootDevice>,
     #[serde(default)]
     pub display: Display,
+    #[serde(default)]
+    pub guest_os: GuestOs,
 }
 
 fn default_cpus() -> u32 {
@@ -152,6 +154,57 @@ pub struct NicSpec {
     pub ip: Option<String>,
     #[serde(default)]
     pub gateway: Option<String>,
+    /// The adapter the guest sees; by default what the guest OS type
+    /// suggests (virtio, or e1000e for Windows).
+    #[serde(default)]
+    pub model: Option<NicModel>,
+}
+
+/// A network adapter's model.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum NicModel {
+    /// virtio-net: the fastest; Linux has its driver, Windows needs it installed.
+    #[default]
+    Virtio,
+    /// Intel 82574 (e1000e): every installer has its driver.
+    E1000e,
+}
+
+/// What the guest runs: it picks the defaults of what the VM is made with
+/// (today the NICs' model), and says what the VM is for.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum GuestOs {
+    Linux,
+    Windows,
+    #[default]
+    Other,
+}
+
+impl GuestOs {
+    /// The NIC model a guest of this type drives without extra drivers.
+    pub fn nic_model(self) -> NicModel {
+        match self {
+            GuestOs::Windows => NicModel::E1000e,
+            GuestOs::Linux | GuestOs::Other => NicModel::Virtio,
+        }
+    }
+}
+
+impl std::str::FromStr for GuestOs {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "linux" => Ok(GuestOs::Linux),
+            "windows" => Ok(GuestOs::Windows),
+            "other" => Ok(GuestOs::Other),
+            _ => Err(format!(
+                "unknown guest OS {s:?}: use linux, windows or other"
+            )),
+        }
+    }
 }
 
 /// A change of an existing VM (the body of `PATCH /api/vms/{id}`); absent
@@ -184,6 +237,9 @@ pub struct VmUpdate {
     /// Changes while the VM is off.
     #[serde(default)]
     pub display: Option<Display>,
+    /// Any time; NICs keep their model.
+    #[serde(default)]
+    pub guest_os: Option<GuestOs>,
 }
 
 impl VmUpdate {
@@ -198,6 +254,7 @@ impl VmUpdate {
             boot_order,
             boot_once,
             display,
+            guest_os,
         } = self;
         cpus.is_none()
             && memory_mib.is_none()
@@ -207,6 +264,7 @@ impl VmUpdate {
             && boot_order.is_none()
             && boot_once.is_none()
             && display.is_none()
+            && guest_os.is_none()
     }
 }
 
@@ -251,6 +309,8 @@ pub struct VmConfig {
     /// A VM made before displays existed has VGA.
     #[serde(default)]
     pub display: Display,
+    #[serde(default)]
+    pub guest_os: GuestOs,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
@@ -271,6 +331,9 @@ pub struct Nic {
     pub ip: Option<String>,
     #[serde(default)]
     pub gateway: Option<String>,
+    /// A NIC made before models existed is virtio.
+    #[serde(default)]
+    pub model: NicModel,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, ToSchema)]

@@ -29,6 +29,8 @@ use sha2::{Digest, Sha256};
 pub const MODULES: &[&str] = &[
     "virtio_pci",
     "virtio_net",
+    // The NIC model of guests typed windows.
+    "e1000e",
     "virtio_blk",
     "virtio_console",
     "net_failover",

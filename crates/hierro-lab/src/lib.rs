@@ -215,10 +215,12 @@ impl Lab {
                 mac: None,
                 ip: Some(format!("{ip}/24")),
                 gateway: Some(self.gateway.to_string()),
+                model: None,
             }],
             cdroms: vec![],
             boot_order: hierro_api::default_boot_order(),
             display: Default::default(),
+            guest_os: hierro_api::GuestOs::Linux,
         }
     }
 

@@ -82,6 +82,8 @@ pub struct NicLaunch {
     pub fd: Option<Arc<OwnedFd>>,
     /// Its place in the firmware's boot order (PXE), if it is in it.
     pub bootindex: Option<u32>,
+    /// The adapter the guest sees: QEMU's device, `virtio-net-pci` or `e1000e`.
+    pub device: &'static str,
 }
 
 /// A CD-ROM drive: SATA port `i` of the machine's AHCI controller, QEMU
@@ -237,7 +239,8 @@ impl LaunchSpec {
                 &format!("tap,id=net{i},{tap}"),
                 "-device",
                 &format!(
-                    "virtio-net-pci,netdev=net{i},mac={},id=nic{i}{}",
+                    "{},netdev=net{i},mac={},id=nic{i}{}",
+                    nic.device,
                     nic.mac,
                     bootindex(nic.bootindex)
                 ),

@@ -61,7 +61,7 @@ pub(super) const ACCESS: &[(&str, Access)] = &[
             on(P::VirtualMachineConfigMemory, "the VM").when("memory"),
             on(P::VirtualMachineConfigEditDevice, "the VM").when("NICs, the display, adding or removing CD-ROM drives"),
             on(P::VirtualMachineInteractSetCDMedia, "the VM").when("CD-ROM drives"),
-            on(P::VirtualMachineConfigSettings, "the VM").when("the boot order"),
+            on(P::VirtualMachineConfigSettings, "the VM").when("the boot order, the guest OS type"),
             on(P::NetworkAssign, "each network").when("NICs"),
             on(P::VirtualMachineProvisioningMarkAsTemplate, "the VM").when("to make it a template"),
             on(P::VirtualMachineProvisioningMarkAsVM, "the template").when("to make it a VM"),
@@ -283,7 +283,7 @@ pub async fn update(
     if req.display.is_some() {
         needed.push(Privilege::VirtualMachineConfigEditDevice);
     }
-    if req.boot_order.is_some() || req.boot_once.is_some() {
+    if req.boot_order.is_some() || req.boot_once.is_some() || req.guest_os.is_some() {
         needed.push(Privilege::VirtualMachineConfigSettings);
     }
     if let Some(nics) = &req.nics {

@@ -279,6 +279,7 @@ pub async fn clone_of(
             mac: None,
             ip: None,
             gateway: None,
+            model: Some(n.model),
         };
         info.config.nics.iter().map(network).collect()
     });
@@ -297,6 +298,7 @@ pub async fn clone_of(
         cdroms: info.config.cdroms,
         boot_order: info.config.boot_order,
         display: info.config.display,
+        guest_os: info.config.guest_os,
     };
     let origin = if template {
         Origin::Deployed {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use hierro_api::{
-    Boot, BootDevice, Display, MigrateRequest, PowerOp, PowerState, Severity, Snapshot,
+    Boot, BootDevice, Display, MigrateRequest, NicModel, PowerOp, PowerState, Severity, Snapshot,
     SnapshotCreate, VmConfig, VmRuntime, VmUpdate,
 };
 use hierro_qemu::{process, CdromLaunch, Graphics, LaunchSpec, NicLaunch, Qmp};
@@ -321,6 +321,10 @@ impl Actor {
                 mac: n.mac.clone(),
                 fd: None,
                 bootindex: boot.nics[i],
+                device: match n.model {
+                    NicModel::Virtio => "virtio-net-pci",
+                    NicModel::E1000e => "e1000e",
+                },
             })
             .collect();
         let mut cdroms = vec![];

@@ -81,7 +81,7 @@ pub fn validate(host: &Host, req: &VmCreate) -> HostResult<VmConfig> {
             host.datastores.resolve_existing("boot.initrd", initrd)?;
         }
     }
-    let nics = validate_nics(host, &req.nics, None)?;
+    let nics = validate_nics(host, &req.nics, None, req.guest_os)?;
     validate_cdroms(host, &req.cdroms)?;
     validate_boot_order(&req.boot_order)?;
     Ok(VmConfig {
@@ -98,6 +98,7 @@ pub fn validate(host: &Host, req: &VmCreate) -> HostResult<VmConfig> {
         boot_order: req.boot_order.clone(),
         boot_once: None,
         display: req.display,
+        guest_os: req.guest_os,
     })
 }
 
@@ -150,8 +151,14 @@ fn validate_size(cpus: u32, memory_mib: u64) -> HostResult<()> {
 }
 
 /// NICs: port groups that exist, MACs that are valid and free on this host
-/// (`own_vm`'s own MACs are free for it), addresses that parse.
-fn validate_nics(host: &Host, specs: &[NicSpec], own_vm: Option<Uuid>) -> HostResult<Vec<Nic>> {
+/// (`own_vm`'s own MACs are free for it), addresses that parse; a NIC
+/// without a model gets the one `guest_os` drives.
+fn validate_nics(
+    host: &Host,
+    specs: &[NicSpec],
+    own_vm: Option<Uuid>,
+    guest_os: hierro_api::GuestOs,
+) -> HostResult<Vec<Nic>> {
     let mut nics = Vec::new();
     for (i, n) in specs.iter().enumerate() {
         if !host.portgroup_exists(&n.network) {
@@ -184,6 +191,7 @@ fn validate_nics(host: &Host, specs: &[NicSpec], own_vm: Option<Uuid>) -> HostRe
             mac,
             ip: n.ip.clone(),
             gateway: n.gateway.clone(),
+            model: n.model.unwrap_or(guest_os.nic_model()),
         });
     }
     Ok(nics)
@@ -227,7 +235,7 @@ pub fn validate_update(
     }
     validate_size(next.cpus, next.memory_mib)?;
     if let Some(specs) = &update.nics {
-        // A NIC keeps its MAC unless the update names another.
+        // A NIC keeps its MAC and model unless the update names others.
         let specs: Vec<NicSpec> = specs
             .iter()
             .enumerate()
@@ -236,10 +244,14 @@ pub fn validate_update(
                     .mac
                     .clone()
                     .or_else(|| current.nics.get(i).map(|c| c.mac.clone())),
+                model: n.model.or_else(|| current.nics.get(i).map(|c| c.model)),
                 ..n.clone()
             })
             .collect();
-        next.nics = validate_nics(host, &specs, Some(current.id))?;
+        if let Some(os) = update.guest_os {
+            next.guest_os = os;
+        }
+        next.nics = validate_nics(host, &specs, Some(current.id), next.guest_os)?;
     }
     if let Some(cdroms) = &update.cdroms {
         validate_cdroms(host, cdroms)?;
@@ -254,6 +266,9 @@ pub fn validate_update(
     }
     if let Some(display) = update.display {
         next.display = display;
+    }
+    if let Some(os) = update.guest_os {
+        next.guest_os = os;
     }
     if running {
         if next.cdroms.len() != current.cdroms.len() {
@@ -275,10 +290,10 @@ pub fn validate_update(
                 .nics
                 .iter()
                 .zip(&current.nics)
-                .any(|(a, b)| a.mac != b.mac);
+                .any(|(a, b)| a.mac != b.mac || a.model != b.model);
         if hardware_changed {
             return Err(HostError::refused(format!(
-                "{} is powered on: CPU, memory, the number of NICs and their MACs change only while it is off (a NIC's port group may change now)",
+                "{} is powered on: CPU, memory, the number of NICs, their MACs and models change only while it is off (a NIC's port group may change now)",
                 current.name
             )));
         }

@@ -205,9 +205,14 @@ pub struct CreateArgs {
     initrd: Option<String>,
     #[arg(long, default_value = "", requires = "kernel")]
     cmdline: String,
-    /// A NIC: NETWORK[,ip=CIDR][,gw=IP][,mac=MAC]; repeat for more.
+    /// A NIC: NETWORK[,ip=CIDR][,gw=IP][,mac=MAC][,model=virtio|e1000e];
+    /// repeat for more.
     #[arg(long)]
     nic: Vec<String>,
+    /// What the guest runs (linux, windows, other): picks the NICs' model
+    /// when not given (e1000e for windows, else virtio).
+    #[arg(long, default_value = "other")]
+    guest_os: hierro_api::GuestOs,
     /// A CD-ROM drive holding this ISO ("[datastore] path", or "" for an
     /// empty drive); repeat for more.
     #[arg(long)]
@@ -258,13 +263,20 @@ fn parse_nic(s: &str) -> anyhow::Result<NicSpec> {
         mac: None,
         ip: None,
         gateway: None,
+        model: None,
     };
     for p in parts {
         match p.split_once('=') {
             Some(("ip", v)) => nic.ip = Some(v.into()),
             Some(("gw", v)) => nic.gateway = Some(v.into()),
             Some(("mac", v)) => nic.mac = Some(v.into()),
-            _ => anyhow::bail!("--nic {s:?}: unknown part {p:?} (use ip=, gw=, mac=)"),
+            Some(("model", v)) => {
+                nic.model = Some(
+                    serde_json::from_value(serde_json::Value::String(v.into()))
+                        .map_err(|_| anyhow::anyhow!("--nic {s:?}: model is virtio or e1000e"))?,
+                )
+            }
+            _ => anyhow::bail!("--nic {s:?}: unknown part {p:?} (use ip=, gw=, mac=, model=)"),
         }
     }
     Ok(nic)
@@ -313,6 +325,7 @@ impl CreateArgs {
                 false => self.boot.clone(),
             },
             display: self.display,
+            guest_os: self.guest_os,
         })
     }
 }
@@ -636,9 +649,10 @@ fn info_fields(v: &VmInfo) -> Vec<(&'static str, String)> {
         f.push((
             "nic",
             format!(
-                "{} {} {}",
+                "{} {} {} {}",
                 n.network,
                 n.mac,
+                format!("{:?}", n.model).to_lowercase(),
                 n.ip.clone().unwrap_or_default()
             ),
         ));

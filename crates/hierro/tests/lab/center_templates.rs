@@ -89,6 +89,7 @@ async fn templates_deploy_full_copies_and_refuse_what_templates_cannot_do() {
         mac: None,
         ip: Some(format!("{}/24", t.lab.vm_ip(1))),
         gateway: None,
+        model: None,
     }]);
     let task = center
         .run(center.clone_vm("golden", &req, &h2, None).await)

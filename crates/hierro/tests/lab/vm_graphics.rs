@@ -338,6 +338,65 @@ async fn cdrom_boot_and_graphical_console() {
         .await
         .unwrap();
 
+    // A guest typed windows gets NICs a Windows installer drives (e1000e),
+    // which carry its traffic through vswitchd as virtio's do.
+    let mut win = t.lab.vm_spec("win", t.lab.vm_ip(3), 256);
+    win.guest_os = hierro_api::GuestOs::Windows;
+    admin
+        .run(admin.create_vm_placed(&win, &host, None).await)
+        .await
+        .unwrap();
+    let info = admin.vm("win").await.unwrap();
+    assert_eq!(info.config.nics[0].model, hierro_api::NicModel::E1000e);
+    assert_eq!(info.config.guest_os, hierro_api::GuestOs::Windows);
+    admin
+        .run(admin.power("win", PowerOp::On).await)
+        .await
+        .unwrap();
+    hierro_lab::wait_for_guest(&admin, "win", BOOT)
+        .await
+        .unwrap();
+    let win_id = admin.vm("win").await.unwrap().id.to_string();
+    let driver = guest_sh(
+        &t.lab,
+        0,
+        &win_id,
+        "basename $(readlink /sys/class/net/eth0/device/driver)",
+    )
+    .await;
+    assert_eq!(driver.trim(), "e1000e");
+    hierro_lab::probe::Counter::connect_within(t.lab.vm_ip(3), BOOT)
+        .expect("the guest's counter service over its e1000e NIC");
+    // Its model stays while it runs.
+    let mut nics: Vec<hierro_api::NicSpec> = vec![];
+    for n in &info.config.nics {
+        nics.push(hierro_api::NicSpec {
+            network: n.network.clone(),
+            mac: Some(n.mac.clone()),
+            ip: n.ip.clone(),
+            gateway: n.gateway.clone(),
+            model: Some(hierro_api::NicModel::Virtio),
+        });
+    }
+    let e = admin
+        .update_vm(
+            "win",
+            &hierro_api::VmUpdate {
+                nics: Some(nics),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("models change only while it is off"),
+        "{e}"
+    );
+    admin
+        .run(admin.power("win", PowerOp::Off).await)
+        .await
+        .unwrap();
+
     // An OS installed from an ISO: uploaded, booted from the CD-ROM on an
     // empty disk (which the firmware passes over), written to the disk;
     // the installer powers the VM off; ejected, the VM boots its own disk.

@@ -475,6 +475,7 @@ async fn reconfigure_moves_a_running_nic_and_resizes_when_off() {
         mac: None,
         ip: Some(format!("{}/24", vm.ip)),
         gateway: None,
+        model: None,
     };
     let reachable = || {
         std::net::TcpStream::connect_timeout(&(vm.ip, 7777).into(), Duration::from_secs(2)).is_ok()
