@@ -415,7 +415,8 @@ async fn follow(
         .map_err(qmp_error)?;
     // QEMU stops throttling when it is done: keep the most it did.
     let mut throttled = 0;
-    let mut cancelling = false;
+    // A cancel asked for, and whether QEMU has been told.
+    let (mut cancel_asked, mut cancelling) = (false, false);
     let info = loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(100)) => {}
@@ -425,19 +426,27 @@ async fn follow(
                     _ => {}
                 }
             }
-            _ = cancel.cancelled(), if !cancelling => {
-                // QEMU drops the connection and resumes the guest here;
-                // if the switchover has begun it completes instead.
-                cancelling = true;
-                qmp.execute_value("migrate_cancel", json!({})).await.map_err(qmp_error)?;
-            }
+            _ = cancel.cancelled(), if !cancel_asked => cancel_asked = true,
         }
         let info = qmp
             .execute_value("query-migrate", json!({}))
             .await
             .map_err(qmp_error)?;
+        let status = info["status"].as_str().unwrap_or("");
+        // QEMU drops the connection and resumes the guest here; if the
+        // switchover has begun it completes instead. Not during setup:
+        // QEMU 10.0's source, cancelled while its multifd channels are
+        // being set up, waits for them forever (seen in CI: the migration
+        // thread in multifd_send_sync_main, the task never ending). Setup
+        // ends in moments, or fails by itself when the destination is gone.
+        if cancel_asked && !cancelling && status != "setup" {
+            cancelling = true;
+            qmp.execute_value("migrate_cancel", json!({}))
+                .await
+                .map_err(qmp_error)?;
+        }
         throttled = throttled.max(number(&info["cpu-throttle-percentage"]));
-        match info["status"].as_str().unwrap_or("") {
+        match status {
             "completed" => break info,
             "cancelled" if cancelling => return Err(task.cancelled()),
             s @ ("failed" | "cancelled") => {
